@@ -18,7 +18,8 @@
  * URI-scoped key for the full URL (BUNDLE_HTTPS://GEMS__EXAMPLE__COM/PATH/
  * in Bundler's key form). Mirrors: BUNDLE_MIRROR__<URL key>.
  * All strings are arena-allocated; nothing here does I/O except
- * bconfig_load(), which reads the two files.
+ * bconfig_load(), which reads the two files. Values are kept as Bundler reads
+ * them: one pair of matching quotes is removed, nothing is unescaped.
  */
 #pragma once
 
@@ -32,7 +33,9 @@ struct sbuf;
 
 struct bconfig_entry {
 	const char *key;
-	const char *value;
+	const char *value;  /* for a "- item" array: the items joined with ':' */
+	const char **items; /* the array items, or NULL for a plain value */
+	size_t nitems;
 };
 
 struct bconfig_layer {
@@ -48,16 +51,27 @@ struct bconfig {
 };
 
 /*
- * Parses Bundler's config YAML into a layer. Returns 0, or -SC_ECONFIG with a
- * message in errmsg (may be NULL).
+ * Parses Bundler's config YAML into a layer (strings and the entries array in
+ * the arena; ret->path is left NULL). Keys get Bundler's spelling: '.' ->
+ * "__", '-' -> "___", and a trailing '/' on URL keys; a repeated key keeps its
+ * first place and its last value. Nested mappings are left out. Returns 0, or
+ * -SC_ECONFIG (where Bundler's loader would crash: a "- item" before any key,
+ * an indented key without a parent) with a message in errmsg (may be NULL).
  */
 int bconfig_parse(struct arena *a, struct strv text, struct bconfig_layer *ret,
 		  struct sbuf *errmsg);
 
 /*
  * Loads all three layers. app_config_dir is the directory holding the local
- * config (normally "<app>/.bundle"); home is $HOME; envp the environment.
- * Missing files are empty layers. Returns 0 or a negative error.
+ * config (normally "<app>/.bundle"; NULL when there is no app); home is $HOME;
+ * envp the environment (BUNDLE_* variables form the env layer).
+ * $BUNDLE_APP_CONFIG, when set, replaces app_config_dir; a relative value is
+ * taken from the app root, the parent of app_config_dir (Bundler.app_config_path).
+ * The global file is $BUNDLE_CONFIG, else $BUNDLE_USER_CONFIG, else
+ * $BUNDLE_USER_HOME/config, else <home>/.bundle/config. With
+ * $BUNDLE_IGNORE_CONFIG set, neither file is read. layer.path is set for both
+ * files whether or not they exist. Missing files are empty layers. Returns 0,
+ * or -errno / -SC_ETOOBIG / -SC_ECONFIG with a message in errmsg (may be NULL).
  */
 int bconfig_load(struct bconfig *c, struct arena *a, const char *app_config_dir, const char *home,
 		 char *const *envp, struct sbuf *errmsg);
@@ -69,19 +83,47 @@ const char *bconfig_get(const struct bconfig *c, const char *key);
 void bconfig_host_key(const char *host, struct sbuf *out);
 
 /*
+ * Settings.key_for: a setting name in the env form ("path" -> "BUNDLE_PATH",
+ * "local.rack" -> "BUNDLE_LOCAL__RACK"). Names starting with "http" or
+ * "mirror.http" are normalized first as Settings.normalize_uri does
+ * (trailing '/', default port dropped): "https://gems.example.com/private" ->
+ * "BUNDLE_HTTPS://GEMS__EXAMPLE__COM/PRIVATE/". Replaces out's contents.
+ */
+void bconfig_key_for(const char *name, struct sbuf *out);
+
+/*
+ * Settings#mirror_for: the mirror configured for a source URL (mirror.all,
+ * then BUNDLE_MIRROR__<normalized URL key>, then a mirror keyed by host), as a
+ * normalized URL in out (replacing its contents). Returns 1, or 0 when the URL
+ * has no mirror. Bundler probes mirrors that have a fallback_timeout over TCP;
+ * this does no I/O and treats every configured mirror as reachable.
+ * Callers look up credentials for the URL this returns, as Bundler does.
+ */
+int bconfig_mirror_for(const struct bconfig *c, const char *url, struct sbuf *out);
+
+/*
  * Finds credentials ("user:password") for a source URL: userinfo in the URL
  * itself wins, then the URI-scoped key, then BUNDLE_<HOST>. Writes them to
  * out and returns 1, or returns 0 when there are none.
+ * (Settings#credentials_for: each key is looked up through all three layers;
+ * a value of "false" or "" counts as none.)
  */
 int bconfig_credentials(const struct bconfig *c, const char *url, struct sbuf *out);
 
-/* Copies url to out without its userinfo ("https://u:p@h/" -> "https://h/"). */
+/*
+ * Copies url to out (replacing its contents) without its userinfo:
+ * "https://u:p@h/" -> "https://h/" (Remote#remove_auth).
+ */
 void url_redact(const char *url, struct sbuf *out);
 
 /*
  * Renders the layer with key set to value (appended when new, replaced in
- * place when present), in Bundler's format ("---\nKEY: \"value\"\n").
- * Returns true when the rendering differs from the layer as loaded.
+ * place when present), in Bundler's format ("---\nKEY: \"value\"\n"), into
+ * out, replacing its contents. key is in env form ("BUNDLE_PATH"); a NULL
+ * value removes the key (bundle config unset). For BUNDLE_WITH/WITHOUT spaces
+ * become ':' as in Settings#set_key. Returns true when the rendering differs
+ * from the layer as loaded, i.e. when Bundler would write the file; false
+ * when the key already has this value (out then holds the layer re-rendered).
  */
 bool bconfig_render_with(const struct bconfig_layer *layer, const char *key, const char *value,
 			 struct sbuf *out);

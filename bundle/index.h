@@ -22,12 +22,26 @@ struct index_info_line {
 	struct strv rubygems; /* required rubygems, or empty */
 };
 
-/* Parses one info line (without '\n'); returns 0 or -EINVAL. */
+/*
+ * Parses one info line (without '\n'); returns 0 or -EINVAL (empty or invalid
+ * version, empty platform, an entry after '|' without ':', or a checksum that
+ * is not 64 hex digits). Unknown keys after '|' are ignored.
+ */
 int index_info_parse_line(struct strv line, struct index_info_line *ret);
 
 /*
- * Finds the line for version/platform in an /info body and copies its sha256
- * into ret_hex (65 bytes). Returns 0, -SC_ENOTFOUND when there is no such
+ * Iterates the dependency part of an info line ("a:>= 1&< 2,b:~> 0.3"):
+ * returns 1 with the name and its requirements, joined by '&' (for
+ * requirement_parse_list(reqs, '&', ...)), 0 at the end, -EINVAL for an entry
+ * without ':' or with an empty name. *cursor starts as index_info_line.deps.
+ */
+int index_deps_next(struct strv *cursor, struct strv *ret_name, struct strv *ret_reqs);
+
+/*
+ * Finds the line for version/platform (NULL or "" meaning "ruby"; both
+ * compared as exact strings) in an /info body and copies its sha256, lower
+ * case and NUL-terminated, into ret_hex (65 bytes). When a version is listed
+ * twice the last line wins. Returns 0, -SC_ENOTFOUND when there is no such
  * line or it carries no checksum, -EINVAL on a malformed body.
  */
 int index_info_checksum(struct strv info, const char *version, const char *platform,
@@ -42,6 +56,10 @@ struct index_versions_entry {
 /*
  * Iterates the lines of a /versions body after its "---" line; returns 1 with
  * *ret filled, 0 at the end, -EINVAL on a malformed line. *cursor starts as the
- * whole body.
+ * whole body. The preamble is recognised line by line ("---", or a first word
+ * ending in ':' such as "created_at:"; gem names cannot contain ':'), so a
+ * body without one works too. Blank lines are skipped; a line without the md5
+ * column gives an empty info_md5, as Bundler allows. The views point into the
+ * body. A name may come back on several entries (the file is append-only).
  */
 int index_versions_next(struct strv *cursor, struct index_versions_entry *ret);

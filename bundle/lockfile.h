@@ -10,6 +10,29 @@
  *
  * lockfile_write() produces Bundler's canonical text: for a lockfile Bundler
  * wrote, parse + write gives back the same bytes.
+ *
+ * Parsing is stricter than Bundler's (which skips lines it does not
+ * understand): wrong indentation, tabs, spec lines before "specs:", options
+ * after it, a source without "specs:", a GIT source without remote/revision,
+ * PATH without remote, PLUGIN SOURCE without remote/type, a section given
+ * twice, the same spec twice, invalid versions, requirements or sha256
+ * values, two different checksums for one gem, and merge-conflict markers
+ * are all errors. Blank lines anywhere and "\r\n" line ends are accepted.
+ * Like Bundler, a spec's version ends at the first '-' (the rest is its
+ * platform), a repeated DEPENDENCIES name replaces the earlier entry, and an
+ * identical repeated CHECKSUMS line is dropped.
+ *
+ * The writer sorts, so a struct built in any order comes out canonical:
+ * PATH/GIT/PLUGIN sources by Bundler's Source#identifier, then GEM sources;
+ * specs by full name ("foo-2fa-1.0.0" before "foo-3.0.0") with a spec named
+ * "bundler" left out; dependencies by "name (reqs)", made unique; each
+ * requirement list parsed and rendered as RubyGems does ("op version",
+ * sorted, reversed, ">= 0" alone dropped); PLATFORMS sorted and unique;
+ * DEPENDENCIES sorted, one per name; CHECKSUMS sorted as whole lines. Names,
+ * versions, platforms and option values are written as they were read
+ * (Bundler 2.3 would re-render "x86_64-linux-gnu" as "x86_64-linux"; newer
+ * Bundlers keep it). Options Bundler does not know are kept, after the known
+ * ones. Unknown sections go back after the known section they followed.
  */
 #pragma once
 
@@ -61,7 +84,7 @@ struct lock_source {
 struct lock_dependency {
 	const char *name;
 	const char *reqs; /* as written inside the parens, or NULL */
-	bool pinned;      /* trailing '!' */
+	bool pinned;	  /* trailing '!' */
 };
 
 struct lock_checksum {
@@ -74,7 +97,9 @@ struct lock_checksum {
 
 struct lock_section {
 	const char *name; /* an unknown top-level section, kept verbatim */
-	const char *body; /* its lines, each with its '\n' */
+	const char *body; /* its lines, each with its '\n' (blank lines dropped) */
+	/* The known section it followed ("GEM", "PLATFORMS", ...), NULL at the top. */
+	const char *after;
 };
 
 struct lockfile {
@@ -91,21 +116,30 @@ struct lockfile {
 	const char *bundled_with; /* "2.3.15", or NULL */
 	struct lock_section *extra;
 	size_t nextra;
+	bool crlf; /* the text had "\r\n" line ends; lockfile_write() keeps them, as Bundler does */
 };
 
 /*
- * Parses `text`. On error returns -SC_ELOCKFILE and writes a message naming
- * the line ("line 12: ...") to errmsg (which may be NULL). Merge-conflict
- * markers are an error.
+ * Parses `text`. On error returns -SC_ELOCKFILE, leaves *ret empty, and
+ * appends a message naming the line ("line 12: ...") to errmsg (which may be
+ * NULL). Merge-conflict markers are an error. Returns 0 on success; an empty
+ * text is a valid, empty lockfile.
  */
 int lockfile_parse(struct arena *a, struct strv text, struct lockfile *ret, struct sbuf *errmsg);
 
-/* Appends Bundler's canonical rendering of lf to out. Returns 0. */
+/*
+ * Appends Bundler's canonical rendering of lf to out (with "\r\n" line ends
+ * when lf->crlf). Specs without full_name and checksums without raw (then
+ * "sha256=<hex>" is written) are accepted. Returns 0.
+ */
 int lockfile_write(const struct lockfile *lf, struct sbuf *out);
 
-/* The value of a source option ("remote", "revision", ...) or NULL. */
+/* The value of a source option ("remote", "revision", ...) or NULL; the first one if repeated. */
 const char *lock_source_opt(const struct lock_source *src, const char *key);
 
-/* The locked sha256 for name/version/platform from CHECKSUMS, or NULL. */
+/*
+ * The locked sha256 for name/version/platform (NULL or "" meaning "ruby";
+ * strings compared exactly) from CHECKSUMS, or NULL.
+ */
 const char *lockfile_checksum(const struct lockfile *lf, const char *name, const char *version,
 			      const char *platform);

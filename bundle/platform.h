@@ -8,6 +8,13 @@
  * "i686"/"i386" -> "x86"; ...). Matching follows Gem::Platform#=== of
  * RubyGems 3.3 (cpu equal or either universal/nil, os equal, version equal
  * or either nil), plus the linux rule that a nil version matches gnu.
+ * On linux the versions are compared as RubyGems >= 3.3.23 does (nil, "gnu"
+ * and "eabihf" are alike, "musl" runs only on musl, a nil-version gem also
+ * runs on musl), "universal" matches every mingw (>= 3.3.18), and a plain
+ * "arm" cpu matches "armv7" but not "arm64" (>= 3.5.15). The
+ * struct holds no pointers; parts longer than PLATFORM_PART_MAX - 1 are
+ * rejected. Parsing differs from Ruby only where Ruby would produce an
+ * empty-string part (such as "javafoo" -> version ""), which reads as nil.
  */
 #pragma once
 
@@ -18,25 +25,39 @@
 #define PLATFORM_PART_MAX 32
 
 struct platform {
-	char cpu[PLATFORM_PART_MAX];     /* "" stands for nil */
+	char cpu[PLATFORM_PART_MAX]; /* "" stands for nil */
 	char os[PLATFORM_PART_MAX];
 	char version[PLATFORM_PART_MAX]; /* "" stands for nil */
-	bool ruby;                       /* the "ruby" platform */
+	bool ruby;			 /* the "ruby" platform */
 };
 
-/* Returns 0, or -EINVAL for an empty or over-long string. */
+/*
+ * Returns 0, or -EINVAL for an empty or over-long string, for one made only
+ * of '-', and for "current" (Gem::Platform.local, which the caller knows).
+ */
 int platform_parse(struct strv s, struct platform *ret);
 /* Gem::Platform#to_s: cpu-os-version with nil parts dropped ("ruby" for ruby). */
 void platform_to_string(const struct platform *p, char *buf, size_t size);
-/* Gem::Platform#=== : can a gem built for `spec` run on `local`? */
+/*
+ * Gem::Platform#=== : can a gem built for `spec` run on `local`? A "ruby"
+ * spec runs everywhere; a "ruby" local runs only "ruby" specs.
+ */
 bool platform_match(const struct platform *spec, const struct platform *local);
 
 enum platform_rank {
 	PLATFORM_INCOMPATIBLE = 0,
-	PLATFORM_RUBY = 1,       /* pure-Ruby variant, always usable */
+	PLATFORM_RUBY = 1,	 /* pure-Ruby variant, always usable */
 	PLATFORM_COMPATIBLE = 2, /* platform_match() but not the same string */
-	PLATFORM_EXACT = 3,      /* same platform as local after parsing */
+	PLATFORM_EXACT = 3,	 /* same platform as local after parsing */
 };
 
-/* Ranks a locked variant's platform string for the local platform string. */
+/*
+ * Ranks a locked variant's platform string for the local platform string.
+ * "ruby" (or "") ranks PLATFORM_RUBY; otherwise EXACT when both parse to the
+ * same cpu/os/version ("x86_64-linux-gnu" is "x86_64-linux"), COMPATIBLE
+ * when platform_match() holds or Bundler's generic form of the spec matches
+ * (x86_64-mingw32 stands for x64-mingw32), else INCOMPATIBLE. A spec named
+ * "-linux-gnu..." is INCOMPATIBLE with a musl local, as in RubyGems 3.4+.
+ * Callers pick the highest rank: exact beats compatible beats ruby.
+ */
 enum platform_rank platform_rank(struct strv spec_platform, struct strv local_platform);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "base/strv.h"
 
@@ -20,3 +21,11 @@ bool version_valid(struct strv v);
 bool version_is_prerelease(struct strv v);
 /* <0, 0, >0 as Gem::Version#<=>. Both must be valid. */
 int version_cmp(struct strv a, struct strv b);
+/* version_cmp() of Gem::Version#release of a (a without its prerelease part) with b. */
+int version_release_cmp(struct strv a, struct strv b);
+/*
+ * Writes Gem::Version#bump of v ("1.2.3" -> "1.3", "1" -> "2", "1.2.a" ->
+ * "2") into buf as a C string. Returns its length, or -E2BIG when buf is too
+ * small. v must be valid.
+ */
+int version_bump(struct strv v, char *buf, size_t size);

@@ -1,0 +1,116 @@
+# frozen_string_literal: true
+#
+# scint's Ruby helper: the one place where Ruby semantics are the truth.
+#
+# Started by scint as a child process, at most once per run and only on runs
+# that need it (never on a no-op install). It speaks a line protocol on
+# stdin/stdout:
+#
+#   request:  CALL <id> <method> <nbytes>\n<nbytes of payload>
+#   response: RESULT <id> ok <nbytes>\n<payload>
+#             RESULT <id> err <nbytes>\n<message>
+#
+# Methods:
+#   facts                -> "key value" lines describing this Ruby (the ABI)
+#   spec <metadata.gz>   -> the spec summary (key<TAB>value...), a "---gemspec---" line, then the
+#                           installed gemspec exactly as RubyGems writes it
+#                           (Gem::Installer#write_spec: installed_by_version
+#                           set, then to_ruby_for_cache)
+#
+# `ruby helper.rb --facts` prints the facts once and exits (used before the
+# reactor starts). The helper exits when stdin closes.
+
+require "rubygems"
+require "zlib"
+require "stringio"
+
+module ScintHelper
+  module_function
+
+  def facts
+    require "rbconfig"
+    c = RbConfig::CONFIG
+    out = +""
+    out << "engine #{RUBY_ENGINE}\n"
+    out << "version #{RUBY_VERSION}\n"
+    out << "patchlevel #{RUBY_PATCHLEVEL}\n"
+    out << "ruby_version_dir #{c["ruby_version"]}\n"
+    out << "platform #{Gem::Platform.local}\n"
+    out << "ext_api #{Gem.extension_api_version}\n"
+    out << "install_name #{c["ruby_install_name"]}\n"
+    out << "ruby #{Gem.ruby}\n"
+    out << "arch #{c["arch"]}\n"
+    out << "shared #{c["ENABLE_SHARED"]}\n"
+    out << "rubygems_version #{Gem::VERSION}\n"
+    out << "bindir #{c["bindir"]}\n"
+    out << "make #{ENV["MAKE"] || c["MAKE"] || "make"}\n"
+    begin
+      require "bundler/version"
+      out << "bundler_version #{Bundler::VERSION}\n"
+    rescue LoadError
+      nil
+    end
+    Gem::Specification.default_stubs.sort_by(&:full_name).each do |s|
+      out << "default_gem #{s.name} #{s.version} #{s.platform}\n"
+    end
+    out
+  end
+
+  def list(values)
+    Array(values).map(&:to_s).join("\t")
+  end
+
+  def spec(payload)
+    yaml = Zlib::GzipReader.new(StringIO.new(payload)).read
+    spec = Gem::Specification.from_yaml(yaml)
+    spec.installed_by_version = Gem.rubygems_version
+    out = +""
+    out << "name\t#{spec.name}\n"
+    out << "version\t#{spec.version}\n"
+    out << "platform\t#{spec.platform}\n"
+    out << "require_paths\t#{list(spec.require_paths)}\n"
+    out << "bindir\t#{spec.bindir}\n"
+    out << "executables\t#{list(spec.executables)}\n"
+    out << "extensions\t#{list(spec.extensions)}\n"
+    spec.runtime_dependencies.sort_by(&:name).each do |d|
+      out << "dep\t#{d.name}\t#{d.requirement.as_list.join(", ")}\n"
+    end
+    out << "---gemspec---\n"
+    out << spec.to_ruby_for_cache
+    out
+  end
+
+  def dispatch(method, payload)
+    case method
+    when "facts" then facts
+    when "spec" then spec(payload)
+    when "ping" then "pong\n"
+    else raise ArgumentError, "unknown method #{method}"
+    end
+  end
+
+  def serve(input, output)
+    input.binmode
+    output.binmode
+    output.sync = true
+    while (line = input.gets)
+      verb, id, method, nbytes = line.split(" ")
+      raise "protocol error: #{line.inspect}" unless verb == "CALL" && nbytes
+      payload = nbytes.to_i.positive? ? input.read(nbytes.to_i) : +""
+      begin
+        result = dispatch(method, payload).b
+        output.write("RESULT #{id} ok #{result.bytesize}\n", result)
+      rescue Exception => e # rubocop:disable Lint/RescueException
+        raise if e.is_a?(SystemExit) || e.is_a?(Interrupt)
+        msg = "#{e.class}: #{e.message}".b
+        output.write("RESULT #{id} err #{msg.bytesize}\n", msg)
+      end
+    end
+  end
+end
+
+if ARGV.first == "--facts"
+  $stdout.write(ScintHelper.facts)
+else
+  ScintHelper.serve($stdin, $stdout)
+end

@@ -1,0 +1,145 @@
+/*
+ * index.c: compact index lines, read as Bundler's CompactIndexClient does.
+ *
+ * An /info line splits at its first ' ' into "version[-platform]" and the
+ * rest, the version at its first '-', and the rest at its first '|' into the
+ * dependency list and the "key:value" requirement list (commas between
+ * entries, '&' between the parts of one requirement). Unknown keys after the
+ * '|' are ignored, as Bundler ignores them. Every returned view points into
+ * the caller's text.
+ */
+#include "bundle/index.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "bundle/version.h"
+
+static bool index_is_hex(struct strv s, size_t len)
+{
+	if (s.len != len)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.p[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+static struct strv index_chomp(struct strv line)
+{
+	if (line.len && line.p[line.len - 1] == '\r')
+		line.len--;
+	return line;
+}
+
+int index_info_parse_line(struct strv line, struct index_info_line *ret)
+{
+	struct strv head, rest, reqs, item;
+	bool more;
+
+	*ret = (struct index_info_line){ .platform = STRV_LIT("ruby") };
+	line = index_chomp(line);
+	strv_cut(line, ' ', &head, &rest);
+	if (!strv_cut(head, '-', &ret->version, &ret->platform))
+		ret->platform = STRV_LIT("ruby");
+	if (ret->version.len == 0 || ret->platform.len == 0 || !version_valid(ret->version))
+		return -EINVAL;
+	if (!strv_cut(rest, '|', &ret->deps, &reqs))
+		reqs = strv_make(rest.p + rest.len, 0);
+	do {
+		struct strv key, value;
+
+		more = strv_cut(reqs, ',', &item, &reqs);
+		if (item.len == 0)
+			continue;
+		if (!strv_cut(item, ':', &key, &value))
+			return -EINVAL;
+		if (strv_eq_cstr(key, "checksum")) {
+			if (!index_is_hex(value, 64))
+				return -EINVAL;
+			ret->checksum = value;
+		} else if (strv_eq_cstr(key, "ruby")) {
+			ret->ruby = value;
+		} else if (strv_eq_cstr(key, "rubygems")) {
+			ret->rubygems = value;
+		}
+	} while (more);
+	return 0;
+}
+
+int index_deps_next(struct strv *cursor, struct strv *ret_name, struct strv *ret_reqs)
+{
+	struct strv item;
+
+	if (cursor->len == 0)
+		return 0;
+	strv_cut(*cursor, ',', &item, cursor);
+	if (!strv_cut(item, ':', ret_name, ret_reqs) || ret_name->len == 0)
+		return -EINVAL;
+	return 1;
+}
+
+int index_info_checksum(struct strv info, const char *version, const char *platform,
+			char ret_hex[65])
+{
+	struct strv rest = info, line, found = { NULL, 0 };
+	struct index_info_line l;
+	bool matched = false;
+	int r;
+
+	if (!platform || !platform[0])
+		platform = "ruby";
+	while (strv_next_line(&rest, &line)) {
+		if (line.len == 0 || strv_eq_cstr(line, "---"))
+			continue;
+		r = index_info_parse_line(line, &l);
+		if (r < 0)
+			return r;
+		/* A version can be listed twice; the later line wins, as in Bundler's hash. */
+		if (strv_eq_cstr(l.version, version) && strv_eq_cstr(l.platform, platform)) {
+			matched = true;
+			found = l.checksum;
+		}
+	}
+	if (!matched || found.len != 64)
+		return -SC_ENOTFOUND;
+	for (size_t i = 0; i < 64; i++) {
+		char c = found.p[i];
+		ret_hex[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
+	}
+	ret_hex[64] = '\0';
+	return 0;
+}
+
+/* A preamble line of /versions: "---" or "created_at: ...". */
+static bool index_versions_preamble(struct strv line)
+{
+	struct strv first, rest;
+
+	if (strv_eq_cstr(line, "---"))
+		return true;
+	strv_cut(line, ' ', &first, &rest);
+	return first.len && first.p[first.len - 1] == ':';
+}
+
+int index_versions_next(struct strv *cursor, struct index_versions_entry *ret)
+{
+	struct strv line, rest;
+
+	while (strv_next_line(cursor, &line)) {
+		if (line.len == 0 || index_versions_preamble(line))
+			continue;
+		*ret = (struct index_versions_entry){ 0 };
+		strv_cut(line, ' ', &ret->name, &rest);
+		strv_cut(rest, ' ', &ret->versions, &ret->info_md5);
+		if (ret->name.len == 0 || ret->versions.len == 0)
+			return -EINVAL;
+		if (ret->info_md5.len && !index_is_hex(ret->info_md5, 32))
+			return -EINVAL;
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,356 @@
+/*
+ * cmd_install.c: `scint install`: options, the session, output and exit code.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "bundle/config.h"
+#include "cli/cli.h"
+#include "cli/ui.h"
+#include "engine/ioq.h"
+#include "engine/trace.h"
+#include "fsops/fsops.h"
+#include "phases/install.h"
+
+extern char **environ;
+
+static void install_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: scint install [options]\n"
+		"\n"
+		"Installs the gems of Gemfile.lock into the bundle path (BUNDLE_PATH, default\n"
+		".bundle) through scint's global cache, so that `bundle exec` works.\n"
+		"\n"
+		"  -j, --jobs N           parallel compiler jobs (default: BUNDLE_JOBS or CPU count)\n"
+		"      --link-mode MODE   auto|clone|hardlink|copy|symlink (default auto)\n"
+		"      --path DIR         install into DIR instead of BUNDLE_PATH\n"
+		"      --gemfile FILE     use FILE and FILE.lock (default: ./Gemfile, searched upward)\n"
+		"      --cache DIR        the cache root (default: SCINT_CACHE, XDG_CACHE_HOME/scint)\n"
+		"      --fail-fast        stop at the first failure\n"
+		"      --force            re-install every gem into the bundle path\n"
+		"  -v, --verbose          more output\n"
+		"  -q, --quiet            only errors and the summary\n"
+		"\n"
+		"Environment: SCINT_IO_URING=0 (plain syscalls), SCINT_IO_TRACE=FILE,\n"
+		"SCINT_RUBY=PATH, NO_COLOR.\n");
+}
+
+static char *install_abs(const char *base, const char *p)
+{
+	char buf[PATH_MAX * 2];
+
+	if (p[0] == '/')
+		return strdup(p);
+	if (p[0] == '~' && (p[1] == '/' || !p[1]) && getenv("HOME")) {
+		snprintf(buf, sizeof(buf), "%s%s", getenv("HOME"), p + 1);
+		return strdup(buf);
+	}
+	snprintf(buf, sizeof(buf), "%s/%s", base, p);
+	return strdup(buf);
+}
+
+/* Bundler's Gemfile search: BUNDLE_GEMFILE, else Gemfile or gems.rb upward from cwd. */
+static int install_find_gemfile(const char *opt, struct install_opts *o)
+{
+	char cwd[PATH_MAX], buf[PATH_MAX + 16];
+	const char *env = getenv("BUNDLE_GEMFILE");
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	if (!opt && env && *env)
+		opt = env;
+	if (opt) {
+		char *abs = install_abs(cwd, opt);
+		char real[PATH_MAX];
+		if (!realpath(abs, real)) {
+			cli_error("cannot find the Gemfile %s: %s", abs, strerror(errno));
+			free(abs);
+			return -ENOENT;
+		}
+		free(abs);
+		o->gemfile = strdup(real);
+	} else {
+		for (char *dir = cwd; *dir;) {
+			static const char *const names[] = { "Gemfile", "gems.rb" };
+			for (int i = 0; i < 2 && !o->gemfile; i++) {
+				snprintf(buf, sizeof(buf), "%s/%s", dir[1] ? dir : "", names[i]);
+				if (access(buf, R_OK) == 0)
+					o->gemfile = strdup(buf);
+			}
+			if (o->gemfile)
+				break;
+			char *slash = strrchr(dir, '/');
+			if (!slash || slash == dir)
+				break;
+			*slash = '\0';
+		}
+		if (!o->gemfile) {
+			cli_error("could not locate Gemfile (in this directory or above)");
+			return -ENOENT;
+		}
+	}
+	char *slash = strrchr(o->gemfile, '/');
+	o->app_dir = strndup(o->gemfile, (size_t)(slash - o->gemfile));
+	size_t n = strlen(o->gemfile);
+	if (n > 7 && !strcmp(o->gemfile + n - 7, "gems.rb"))
+		snprintf(buf, sizeof(buf), "%.*sgems.locked", (int)(n - 7), o->gemfile);
+	else
+		snprintf(buf, sizeof(buf), "%s.lock", o->gemfile);
+	o->lockfile = strdup(buf);
+	return 0;
+}
+
+/* A .gitignore that does not ignore .bundle/ would let installed gems be committed. */
+static void install_check_gitignore(const char *app_dir)
+{
+	struct sbuf text = SBUF_INIT;
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/.gitignore", app_dir);
+	if (fs_read_file(path, &text, 1 << 20) < 0)
+		return;
+	struct strv rest = sbuf_strv(&text), line;
+	bool ignored = false;
+	while (strv_next_line(&rest, &line)) {
+		line = strv_trim(line);
+		if (strv_eq_cstr(line, ".bundle") || strv_eq_cstr(line, ".bundle/") ||
+		    strv_eq_cstr(line, "/.bundle") || strv_eq_cstr(line, "/.bundle/") ||
+		    strv_eq_cstr(line, ".bundle/*") || strv_eq_cstr(line, "/.bundle/*") ||
+		    strv_eq_cstr(line, ".bundle/**") || strv_eq_cstr(line, "/.bundle/**"))
+			ignored = true;
+		else if (strv_eq_cstr(line, "!.bundle") || strv_eq_cstr(line, "!/.bundle") ||
+			 strv_eq_cstr(line, "!.bundle/") || strv_eq_cstr(line, "!/.bundle/"))
+			ignored = false;
+	}
+	sbuf_release(&text);
+	if (!ignored)
+		cli_warn(".gitignore does not ignore .bundle/: add a line \"/.bundle/\" so that "
+			 "installed gems are not committed");
+}
+
+static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0)
+{
+	size_t n;
+	struct job *const *jobs = sched_jobs(in->sched, &n);
+	unsigned failed = 0, skipped = 0;
+	double secs = (double)(clock_now_ns() - t0) / 1e9;
+
+	ui_finish(ui);
+	for (size_t i = 0; i < n; i++) {
+		const struct job *j = jobs[i];
+		if (j->state != JOB_FAILED)
+			continue;
+		if (j->err == -SC_EDEPFAILED || j->err == -SC_ECANCELED) {
+			skipped++;
+			continue;
+		}
+		failed++;
+		cli_error("%s", j->errmsg.len ? j->errmsg.buf : sc_strerror(j->err));
+	}
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		if (g->plan != PLAN_UNSUPPORTED)
+			continue;
+		const char *remote = lock_source_opt(g->spec->source, "remote");
+		cli_error("%s comes from a %s source (%s), which scint does not support yet; "
+			  "install it with `bundle install`",
+			  g->full_name, g->spec->source->kind == LOCK_SRC_GIT ? "git" : "plugin",
+			  remote ? remote : "?");
+		failed++;
+	}
+	unsigned from_cache = 0, fetched = 0, built = 0, installed = 0;
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		bool ok = g->materialize && ((struct job *)g->materialize)->state == JOB_DONE;
+		if (!ok)
+			continue;
+		installed++;
+		if (g->fetch)
+			fetched++;
+		else if (g->assemble && g->plan != PLAN_MATERIALIZE)
+			built++;
+		else
+			from_cache++;
+	}
+	struct sched_stats st;
+	sched_get_stats(in->sched, &st);
+	unsigned compiled = st.kind[JOB_COMPILE].done;
+	if (skipped)
+		cli_error("%u more jobs did not run because of the errors above", skipped);
+	printf("%s %zu gems in %.2fs: %u installed (%u fetched, %u from cache, %u compiled), "
+	       "%u already installed, %u default, %u failed\n",
+	       r == 0 && !failed ? "Bundle complete!" : "Install failed:", in->ngems, secs,
+	       installed, fetched, from_cache, compiled, in->stats.already, in->stats.defaults,
+	       failed + (r && !failed ? 1 : 0));
+	(void)built;
+	if (ui->verbose)
+		printf("link mode: %s, io: %s, into %s\n", link_mode_name[in->link_mode],
+		       ioq_backend_name(in->ioq), in->install_root);
+}
+
+static int install_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "link-mode", required_argument, NULL, 'L' },
+		{ "path", required_argument, NULL, 'P' },
+		{ "gemfile", required_argument, NULL, 'G' },
+		{ "cache", required_argument, NULL, 'C' },
+		{ "fail-fast", no_argument, NULL, 'F' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct install in = { 0 };
+	struct install_opts *o = &in.opts;
+	const char *gemfile = NULL, *path = NULL, *cache = NULL;
+	const char *mode = getenv("SCINT_LINK_MODE");
+	struct sbuf err = SBUF_INIT;
+	uint64_t t0 = clock_now_ns();
+	int c, r, rc = CLI_FAILED;
+	long jobs = 0;
+
+	while ((c = getopt_long(argc, argv, "j:vqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			jobs = strtol(optarg, NULL, 10);
+			if (jobs < 1 || jobs > 1024) {
+				cli_error("--jobs takes a number from 1 to 1024");
+				return CLI_USAGE;
+			}
+			break;
+		case 'L':
+			mode = optarg;
+			break;
+		case 'P':
+			path = optarg;
+			break;
+		case 'G':
+			gemfile = optarg;
+			break;
+		case 'C':
+			cache = optarg;
+			break;
+		case 'F':
+			o->fail_fast = true;
+			break;
+		case 'f':
+			o->force = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			install_usage(stdout);
+			return CLI_OK;
+		default:
+			install_usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("unexpected argument '%s'", argv[optind]);
+		return CLI_USAGE;
+	}
+	o->link_mode = LINK_AUTO;
+	if (mode && *mode) {
+		int m = -1;
+		for (int i = 0; i < LINK_MODE__COUNT; i++)
+			if (!strcmp(mode, link_mode_name[i]))
+				m = i;
+		if (m < 0) {
+			cli_error("unknown link mode '%s' (auto, clone, hardlink, copy, symlink)",
+				  mode);
+			return CLI_USAGE;
+		}
+		o->link_mode = (enum link_mode)m;
+	}
+	const char *uring = getenv("SCINT_IO_URING");
+	o->io_backend = uring && uring[0] == '0' ? IOQ_BACKEND_SYNC : IOQ_BACKEND_AUTO;
+	if (install_find_gemfile(gemfile, o) < 0)
+		return CLI_FAILED;
+
+	arena_init(&in.arena);
+	in.config = arena_alloc(&in.arena, sizeof(*in.config));
+	r = bconfig_load(in.config, &in.arena, arena_printf(&in.arena, "%s/.bundle", o->app_dir),
+			 getenv("HOME"), environ, &err);
+	if (r < 0) {
+		cli_error("%s", err.buf);
+		goto out;
+	}
+	if (!jobs) {
+		const char *bj = bconfig_get(in.config, "BUNDLE_JOBS");
+		jobs = bj ? strtol(bj, NULL, 10) : 0;
+		if (jobs < 1)
+			jobs = sysconf(_SC_NPROCESSORS_ONLN);
+		if (jobs < 1)
+			jobs = 1;
+	}
+	o->jobs = (unsigned)jobs;
+	if (!path)
+		path = bconfig_get(in.config, "BUNDLE_PATH");
+	o->bundle_path = install_abs(o->app_dir, path && *path ? path : ".bundle");
+	o->cache_root = cache ? install_abs(o->app_dir, cache) : cli_cache_root();
+	in.helper_path = cli_helper_path();
+
+	const char *tr = getenv("SCINT_IO_TRACE");
+	if (tr && *tr && (r = trace_open(tr)) < 0)
+		cli_warn("cannot open the trace %s: %s", tr, sc_strerror(r));
+
+	/* Installs share the cache; `scint cache clear` takes it exclusively. */
+	char lockpath[PATH_MAX + 16];
+	snprintf(lockpath, sizeof(lockpath), "%s", o->cache_root);
+	if (fs_mkdir_p(lockpath, 0755) == 0) {
+		int cfd = fs_open_dir(lockpath);
+		if (cfd >= 0) {
+			int lfd = openat(cfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+			if (lfd >= 0)
+				(void)flock(lfd, LOCK_SH); /* released at exit */
+			close(cfd);
+		}
+	}
+
+	r = install_setup(&in, &err);
+	if (r < 0) {
+		cli_error("%s", err.len ? err.buf : sc_strerror(r));
+		goto out;
+	}
+	struct ui ui;
+	ui_init(&ui, o->quiet, o->verbose);
+	ui_attach(&ui, &in);
+	r = install_run(&in, &err);
+	if (err.len) {
+		ui_finish(&ui);
+		cli_error("%s", err.buf);
+		goto out;
+	}
+	install_report(&in, &ui, r, t0);
+	rc = r == 0 && !in.stats.unsupported ? CLI_OK : CLI_FAILED;
+	install_check_gitignore(o->app_dir);
+out:
+	trace_close();
+	install_release(&in);
+	sbuf_release(&err);
+	return rc;
+}
+
+const struct cli_cmd cmd_install = {
+	.name = "install",
+	.summary = "install the gems of Gemfile.lock into the bundle path",
+	.run = install_main,
+};

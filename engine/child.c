@@ -1,0 +1,330 @@
+#include "engine/child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/compiler.h"
+#include "base/err.h"
+#include "engine/trace.h"
+
+#define CHILD_OUT_MAX_DEFAULT ((size_t)16 << 20)
+
+extern char **environ;
+
+struct child_mgr {
+	struct reactor *r;
+	struct list_head running;
+	unsigned nrunning;
+	uint64_t nspawned;
+};
+
+static void child_dispatch_pid(struct wake *w, uint32_t events, void *data);
+
+/* posix_spawn takes char *const[] for historical reasons; it does not write. */
+static char *const *child_strv(const char *const *v)
+{
+	union {
+		const char *const *c;
+		char *const *m;
+	} u = { .c = v };
+	return u.m;
+}
+
+static void child_dispatch_out(struct wake *w, uint32_t events, void *data);
+static void child_dispatch_in(struct wake *w, uint32_t events, void *data);
+
+struct child_mgr *child_mgr_new(struct reactor *r)
+{
+	struct child_mgr *m = sc_xcalloc(1, sizeof(*m));
+
+	m->r = r;
+	list_init(&m->running);
+	reactor_set_dispatch(r, WAKE_CHILD_PID, child_dispatch_pid, m);
+	reactor_set_dispatch(r, WAKE_CHILD_PIPE, child_dispatch_out, m);
+	reactor_set_dispatch(r, WAKE_CHILD_IN, child_dispatch_in, m);
+	return m;
+}
+
+void child_mgr_free(struct child_mgr *m)
+{
+	if (!m)
+		return;
+	SC_ASSERT(list_empty(&m->running));
+	free(m);
+}
+
+unsigned child_mgr_running(const struct child_mgr *m)
+{
+	return m->nrunning;
+}
+
+uint64_t child_mgr_spawned(const struct child_mgr *m)
+{
+	return m->nspawned;
+}
+
+int child_spawn(struct child_mgr *m, struct child *c)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	int outp[2] = { -1, -1 }, inp[2] = { -1, -1 };
+	pid_t pid;
+	int r;
+
+	c->mgr = m;
+	c->pid = -1;
+	c->in_fd = -1;
+	c->exited = c->eof = c->finished = false;
+	c->exit_code = c->term_signal = 0;
+	c->dropped = 0;
+	sbuf_init(&c->out, 0);
+	sbuf_init(&c->in_buf, 0);
+	c->pid_wake = (struct wake){ .kind = WAKE_CHILD_PID, .fd = -1 };
+	c->out_wake = (struct wake){ .kind = WAKE_CHILD_PIPE, .fd = -1 };
+	c->in_wake = (struct wake){ .kind = WAKE_CHILD_IN, .fd = -1 };
+	c->t_start_ns = clock_now_ns();
+
+	if (pipe2(outp, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	if (c->stdin_pipe && pipe2(inp, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out_close_pipes;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+						POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&attr, 0);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	if (c->stdin_pipe)
+		posix_spawn_file_actions_adddup2(&fa, inp[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, c->stderr_fd >= 0 ? c->stderr_fd : outp[1], 2);
+	if (c->cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
+	r = posix_spawnp(&pid, c->argv[0], &fa, &attr, child_strv(c->argv),
+			 c->envp ? child_strv(c->envp) : environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (r != 0) {
+		sbuf_addf(&c->out, "cannot run '%s': %s\n", c->argv[0], strerror(r));
+		trace_proc(c->ctx, "spawn", c->argv, -1, -1, -r, c->t_start_ns, clock_now_ns());
+		r = r == ENOENT || r == EACCES || r == ENOEXEC ? -SC_EEXEC : -r;
+		goto out_close_pipes;
+	}
+	m->nspawned++;
+	c->pid = pid;
+	(void)close(outp[1]);
+	outp[1] = -1;
+	if (c->stdin_pipe) {
+		(void)close(inp[0]);
+		inp[0] = -1;
+		c->in_fd = inp[1];
+		inp[1] = -1;
+		(void)fcntl(c->in_fd, F_SETFL, O_NONBLOCK);
+	}
+	c->pid_wake.fd = pidfd_open(pid, 0);
+	SC_ASSERT(c->pid_wake.fd >= 0); /* our unreaped child: cannot fail but for EMFILE */
+	c->out_wake.fd = outp[0];
+	outp[0] = -1;
+	SC_ASSERT(reactor_add(m->r, &c->pid_wake, EPOLLIN) == 0);
+	SC_ASSERT(reactor_add(m->r, &c->out_wake, EPOLLIN) == 0);
+	list_add_tail(&c->link, &m->running);
+	m->nrunning++;
+	trace_proc(c->ctx, "spawn", c->argv, pid, 0, 0, c->t_start_ns, clock_now_ns());
+	return 0;
+
+out_close_pipes:
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			(void)close(outp[i]);
+		if (inp[i] >= 0)
+			(void)close(inp[i]);
+	}
+	return r;
+}
+
+static void child_maybe_finish(struct child *c)
+{
+	struct child_mgr *m = c->mgr;
+
+	if (!c->exited || !c->eof || c->finished)
+		return;
+	c->finished = true;
+	list_del(&c->link);
+	m->nrunning--;
+	child_close_stdin(c);
+	trace_proc(c->ctx, "exit", c->argv, c->pid, c->term_signal ? 128 + c->term_signal : c->exit_code,
+		   0, c->t_start_ns, clock_now_ns());
+	c->done(c);
+}
+
+static void child_dispatch_pid(struct wake *w, uint32_t events, void *data)
+{
+	struct child *c = container_of(w, struct child, pid_wake);
+	struct child_mgr *m = data;
+	siginfo_t si;
+
+	(void)events;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)w->fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+		return;
+	c->exited = true;
+	if (si.si_code == CLD_EXITED)
+		c->exit_code = si.si_status;
+	else
+		c->term_signal = si.si_status;
+	reactor_del(m->r, w);
+	(void)close(w->fd);
+	w->fd = -1;
+	child_maybe_finish(c);
+}
+
+static void child_append(struct child *c, const char *p, size_t n)
+{
+	size_t max = c->out_max ? c->out_max : CHILD_OUT_MAX_DEFAULT;
+
+	if (c->out.len + n > max) {
+		/* Keep the head (how it started) and the newest tail (how it failed). */
+		size_t head = max / 4, tail = max / 2;
+		if (c->out.len > head + tail) {
+			size_t drop = c->out.len - head - tail;
+			memmove(c->out.buf + head, c->out.buf + head + drop, tail);
+			sbuf_setlen(&c->out, head + tail);
+			c->dropped += drop;
+		}
+		if (n > tail) {
+			c->dropped += n - tail;
+			p += n - tail;
+			n = tail;
+		}
+	}
+	sbuf_add(&c->out, p, n);
+}
+
+static void child_dispatch_out(struct wake *w, uint32_t events, void *data)
+{
+	struct child *c = container_of(w, struct child, out_wake);
+	struct child_mgr *m = data;
+	char buf[16384];
+	bool got = false;
+
+	(void)events;
+	for (;;) {
+		ssize_t k = read(w->fd, buf, sizeof(buf));
+		if (k > 0) {
+			child_append(c, buf, (size_t)k);
+			got = true;
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN)
+			break;
+		/* EOF (or an error, treated as EOF) */
+		reactor_del(m->r, w);
+		(void)close(w->fd);
+		w->fd = -1;
+		c->eof = true;
+		break;
+	}
+	if (got && c->on_read)
+		c->on_read(c);
+	child_maybe_finish(c);
+}
+
+static void child_flush_in(struct child *c)
+{
+	struct child_mgr *m = c->mgr;
+
+	while (c->in_buf.len) {
+		ssize_t k = write(c->in_fd, c->in_buf.buf, c->in_buf.len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN)
+			break;
+		if (k < 0) {
+			sbuf_reset(&c->in_buf); /* EPIPE: the child is gone; its exit tells why */
+			break;
+		}
+		memmove(c->in_buf.buf, c->in_buf.buf + k, c->in_buf.len - (size_t)k);
+		sbuf_setlen(&c->in_buf, c->in_buf.len - (size_t)k);
+	}
+	if (c->in_buf.len && !c->in_wake.events) {
+		c->in_wake.fd = c->in_fd;
+		SC_ASSERT(reactor_add(m->r, &c->in_wake, EPOLLOUT) == 0);
+	} else if (!c->in_buf.len && c->in_wake.events) {
+		reactor_del(m->r, &c->in_wake);
+	}
+}
+
+static void child_dispatch_in(struct wake *w, uint32_t events, void *data)
+{
+	(void)events;
+	(void)data;
+	child_flush_in(container_of(w, struct child, in_wake));
+}
+
+int child_write(struct child *c, const void *p, size_t n)
+{
+	if (c->in_fd < 0)
+		return -EPIPE;
+	sbuf_add(&c->in_buf, p, n);
+	child_flush_in(c);
+	return 0;
+}
+
+void child_close_stdin(struct child *c)
+{
+	if (c->in_fd < 0)
+		return;
+	if (c->in_wake.events)
+		reactor_del(c->mgr->r, &c->in_wake);
+	(void)close(c->in_fd);
+	c->in_fd = -1;
+	sbuf_release(&c->in_buf);
+}
+
+int child_kill(struct child *c, int sig)
+{
+	if (c->pid <= 0 || c->exited)
+		return 0;
+	if (kill(-c->pid, sig) < 0 && errno != ESRCH)
+		return -errno;
+	return 0;
+}
+
+void child_release(struct child *c)
+{
+	if (!c)
+		return;
+	sbuf_release(&c->out);
+	sbuf_release(&c->in_buf);
+}
+
+const char *child_status_str(const struct child *c)
+{
+	static char buf[32];
+
+	if (c->term_signal)
+		snprintf(buf, sizeof(buf), "killed by signal %d", c->term_signal);
+	else
+		snprintf(buf, sizeof(buf), "exit %d", c->exit_code);
+	return buf;
+}

@@ -1,0 +1,382 @@
+#include "engine/http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+
+#include "base/clock.h"
+#include "base/compiler.h"
+#include "base/err.h"
+#include "bundle/config.h"
+#include "engine/reactor.h"
+#include "engine/trace.h"
+
+#define HTTP_BODY_MAX_DEFAULT ((size_t)1 << 30)
+
+struct http_sock {
+	struct wake wake;
+	struct http *h;
+};
+
+struct http {
+	CURLM *multi;
+	struct reactor *r;
+	struct timer timer;
+	struct http_options opts;
+	struct list_head active;
+	struct list_head finished; /* canceled requests waiting for http_drain */
+	struct http_stats stats;
+	bool timer_due;
+};
+
+static int http_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
+static int http_timer_cb(CURLM *multi, long timeout_ms, void *userp);
+static void http_dispatch(struct wake *w, uint32_t events, void *data);
+static void http_timer_fire(struct timer *t);
+
+static bool http_global_ready;
+
+struct http *http_new(struct reactor *r, const struct http_options *opts)
+{
+	struct http *h;
+
+	if (!http_global_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return NULL;
+		http_global_ready = true;
+	}
+	h = sc_xcalloc(1, sizeof(*h));
+	h->r = r;
+	h->opts = *opts;
+	if (!h->opts.max_host_connections)
+		h->opts.max_host_connections = 8;
+	if (!h->opts.max_total_connections)
+		h->opts.max_total_connections = 32;
+	if (!h->opts.connect_timeout_ms)
+		h->opts.connect_timeout_ms = 10000;
+	if (!h->opts.stall_timeout_s)
+		h->opts.stall_timeout_s = 30;
+	list_init(&h->active);
+	list_init(&h->finished);
+	timer_init(&h->timer, http_timer_fire);
+	h->multi = curl_multi_init();
+	if (!h->multi) {
+		free(h);
+		return NULL;
+	}
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_sock_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			  (long)h->opts.max_host_connections);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+			  (long)h->opts.max_total_connections);
+	reactor_set_dispatch(r, WAKE_HTTP, http_dispatch, h);
+	return h;
+}
+
+void http_free(struct http *h)
+{
+	if (!h)
+		return;
+	SC_ASSERT(list_empty(&h->active));
+	reactor_timer_disarm(h->r, &h->timer);
+	curl_multi_cleanup(h->multi); /* closes sockets through http_sock_cb */
+	free(h);
+}
+
+/* curl tells us which sockets to watch; we mirror that into epoll. */
+static int http_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct http *h = userp;
+	struct http_sock *hs = socketp;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (hs) {
+			reactor_del(h->r, &hs->wake);
+			free(hs);
+			curl_multi_assign(h->multi, s, NULL);
+		}
+		return 0;
+	}
+	uint32_t ev = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (!hs) {
+		hs = sc_xcalloc(1, sizeof(*hs));
+		hs->wake = (struct wake){ .kind = WAKE_HTTP, .fd = s };
+		hs->h = h;
+		if (reactor_add(h->r, &hs->wake, ev) < 0) {
+			free(hs);
+			return -1;
+		}
+		curl_multi_assign(h->multi, s, hs);
+	} else if (reactor_mod(h->r, &hs->wake, ev) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+/* Only stores the deadline (curl's rule: never call curl from here). */
+static int http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http *h = userp;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		reactor_timer_disarm(h->r, &h->timer);
+	else
+		reactor_timer_arm(h->r, &h->timer,
+				  clock_now_ns() + (uint64_t)timeout_ms * 1000000u);
+	return 0;
+}
+
+static void http_timer_fire(struct timer *t)
+{
+	struct http *h = container_of(t, struct http, timer);
+	int running;
+
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+}
+
+static void http_dispatch(struct wake *w, uint32_t events, void *data)
+{
+	struct http *h = data;
+	int running, mask = 0;
+
+	if (events & EPOLLIN)
+		mask |= CURL_CSELECT_IN;
+	if (events & EPOLLOUT)
+		mask |= CURL_CSELECT_OUT;
+	if (events & (EPOLLERR | EPOLLHUP))
+		mask |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(h->multi, w->fd, mask, &running);
+}
+
+static size_t http_write_cb(char *p, size_t size, size_t nmemb, void *userp)
+{
+	struct http_req *req = userp;
+	size_t n = size * nmemb;
+
+	if (sbuf_add(&req->body, p, n) < 0)
+		return 0; /* over max_bytes: curl aborts with CURLE_WRITE_ERROR */
+	if (req->want_sha256)
+		digest_update(&req->digest, p, n);
+	return n;
+}
+
+static void http_header_value(struct sbuf *dst, const char *p, size_t n, size_t skip)
+{
+	sbuf_reset(dst);
+	sbuf_add(dst, p + skip, n - skip);
+	sbuf_rtrim(dst);
+	while (dst->len && dst->buf[0] == ' ') {
+		memmove(dst->buf, dst->buf + 1, dst->len);
+		dst->len--;
+	}
+}
+
+static size_t http_header_cb(char *p, size_t size, size_t nmemb, void *userp)
+{
+	struct http_req *req = userp;
+	size_t n = size * nmemb;
+
+	if (n > 5 && !strncasecmp(p, "ETag:", 5))
+		http_header_value(&req->etag, p, n, 5);
+	else if (n > 12 && !strncasecmp(p, "Repr-Digest:", 12))
+		http_header_value(&req->repr_digest, p, n, 12);
+	else if (n > 5 && !strncmp(p, "HTTP/", 5)) {
+		/* A new response (redirect or 100-continue): drop what the previous one sent. */
+		sbuf_reset(&req->body);
+		sbuf_reset(&req->etag);
+		sbuf_reset(&req->repr_digest);
+		if (req->want_sha256) {
+			digest_release(&req->digest);
+			digest_init(&req->digest, DIGEST_SHA256);
+		}
+	}
+	return n;
+}
+
+int http_start(struct http *h, struct http_req *req)
+{
+	CURL *e;
+	struct curl_slist *hdrs = NULL;
+	struct sbuf red = SBUF_INIT;
+
+	SC_ASSERT(!req->active);
+	e = curl_easy_init();
+	if (!e)
+		return -ENOMEM;
+	req->res = 0;
+	req->status = 0;
+	req->content_length = -1;
+	req->errmsg[0] = '\0';
+	req->sha256[0] = '\0';
+	sbuf_init(&req->body, req->max_bytes ? req->max_bytes : HTTP_BODY_MAX_DEFAULT);
+	sbuf_init(&req->etag, 1024);
+	sbuf_init(&req->repr_digest, 1024);
+	if (req->want_sha256)
+		digest_init(&req->digest, DIGEST_SHA256);
+	url_redact(req->url, &red);
+	req->redacted_url = sbuf_detach(&red, NULL);
+
+	curl_easy_setopt(e, CURLOPT_URL, req->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errmsg);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, h->opts.stall_timeout_s);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, h->opts.user_agent ? h->opts.user_agent : "scint");
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	if (h->opts.verbose)
+		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+	if (req->userpwd) {
+		curl_easy_setopt(e, CURLOPT_USERPWD, req->userpwd);
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
+	}
+	if (req->range)
+		curl_easy_setopt(e, CURLOPT_RANGE, req->range);
+	if (req->if_none_match) {
+		struct sbuf hv = SBUF_INIT;
+		sbuf_addf(&hv, "If-None-Match: %s", req->if_none_match);
+		hdrs = curl_slist_append(hdrs, hv.buf);
+		sbuf_release(&hv);
+	}
+	if (hdrs)
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	req->easy = e;
+	req->headers = hdrs;
+	req->t_start_ns = clock_now_ns();
+	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		curl_slist_free_all(hdrs);
+		req->easy = NULL;
+		req->headers = NULL;
+		return -SC_ENET;
+	}
+	req->active = true;
+	list_add_tail(&req->link, &h->active);
+	h->stats.requests++;
+	h->stats.in_flight++;
+	return 0;
+}
+
+static int http_map_error(CURLcode c)
+{
+	switch (c) {
+	case CURLE_OK:
+		return 0;
+	case CURLE_PARTIAL_FILE:
+		return -SC_ETRUNCATED;
+	case CURLE_WRITE_ERROR:
+		return -SC_ETOOBIG;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	default:
+		return -SC_ENET;
+	}
+}
+
+static void http_finish(struct http *h, struct http_req *req, int res)
+{
+	CURL *e = req->easy;
+	curl_off_t cl = -1;
+	long status = 0;
+
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+	req->status = status;
+	req->content_length = cl;
+	req->res = res;
+	if (res < 0 && !req->errmsg[0])
+		snprintf(req->errmsg, sizeof(req->errmsg), "%s", sc_strerror(res));
+	if (req->want_sha256) {
+		if (res == 0)
+			digest_final_hex(&req->digest, req->sha256);
+		else
+			digest_release(&req->digest);
+	}
+	curl_multi_remove_handle(h->multi, e);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(req->headers);
+	req->easy = NULL;
+	req->headers = NULL;
+	req->active = false;
+	list_del(&req->link);
+	h->stats.in_flight--;
+	h->stats.bytes += req->body.len;
+	trace_http(req->ctx, "GET", req->redacted_url, req->status, (int64_t)req->body.len, res,
+		   req->t_start_ns, clock_now_ns());
+	free(req->redacted_url);
+	req->redacted_url = NULL;
+	req->done(req);
+}
+
+unsigned http_drain(struct http *h)
+{
+	CURLMsg *m;
+	int left;
+	unsigned n = 0;
+
+	while (!list_empty(&h->finished)) {
+		struct http_req *req = list_first_entry(&h->finished, struct http_req, link);
+		list_del(&req->link);
+		list_add(&req->link, &h->active); /* http_finish unlinks it */
+		http_finish(h, req, -SC_ECANCELED);
+		n++;
+	}
+	while ((m = curl_multi_info_read(h->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		struct http_req *req = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+		SC_ASSERT(req && req->easy == m->easy_handle);
+		http_finish(h, req, http_map_error(m->data.result));
+		n++;
+	}
+	return n;
+}
+
+void http_cancel(struct http *h, struct http_req *req)
+{
+	if (!req->active)
+		return;
+	list_del(&req->link);
+	list_add_tail(&req->link, &h->finished);
+}
+
+unsigned http_active(const struct http *h)
+{
+	return h->stats.in_flight;
+}
+
+void http_get_stats(const struct http *h, struct http_stats *ret)
+{
+	*ret = h->stats;
+}
+
+void http_req_release(struct http_req *req)
+{
+	if (!req)
+		return;
+	sbuf_release(&req->body);
+	sbuf_release(&req->etag);
+	sbuf_release(&req->repr_digest);
+}

@@ -1,0 +1,94 @@
+/*
+ * http.h: HTTP transfers through libcurl's multi interface, driven by the
+ * reactor. This is the only module that includes <curl/curl.h>.
+ *
+ * curl's socket interest (CURLMOPT_SOCKETFUNCTION) becomes epoll
+ * registrations; its timer (CURLMOPT_TIMERFUNCTION) only stores a deadline
+ * in a reactor timer. Readiness is fed back with curl_multi_socket_action().
+ * Finished transfers are collected by http_drain() (once per tick), which
+ * runs each request's done callback: callbacks only record and wake jobs.
+ *
+ * A request's body is kept in memory (bounded by max_bytes) and its SHA-256
+ * is computed while it streams in. Credentials go to curl only (never to
+ * messages, traces or files); messages use the redacted URL.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/digest.h"
+#include "base/list.h"
+#include "base/sbuf.h"
+
+struct reactor;
+struct trace_ctx;
+struct http_req;
+
+typedef void http_done_fn(struct http_req *req);
+
+struct http_req {
+	/* inputs, owned by the caller and valid until done has run */
+	const char *url;
+	const char *userpwd;       /* "user:password" or NULL */
+	const char *if_none_match; /* ETag to revalidate, or NULL */
+	const char *range;         /* "123-" or NULL */
+	size_t max_bytes;          /* body limit; 0 = 1 GiB */
+	bool want_sha256;
+	http_done_fn *done;
+	void *data;
+	const struct trace_ctx *ctx;
+
+	/* outputs, valid in done */
+	int res;             /* 0: a response arrived (any status); else -SC_ENET, -SC_ETRUNCATED, ... */
+	long status;         /* HTTP status, 0 without a response */
+	struct sbuf body;    /* the response body; the caller releases it */
+	struct sbuf etag;    /* ETag response header, "" when none */
+	struct sbuf repr_digest; /* Repr-Digest response header, "" when none */
+	char sha256[DIGEST_SHA256_HEX];
+	char errmsg[256];    /* transport error text when res < 0 */
+	int64_t content_length; /* announced length, -1 when unknown */
+
+	/* private: */
+	struct list_head link;
+	void *easy;
+	void *headers;
+	struct digest digest;
+	uint64_t t_start_ns;
+	char *redacted_url;
+	bool active;
+};
+
+struct http;
+
+struct http_options {
+	unsigned max_host_connections; /* default 8 */
+	unsigned max_total_connections; /* default 32 */
+	long connect_timeout_ms;       /* default 10000 */
+	long stall_timeout_s;          /* abort if < 1 byte/s for this long; default 30 */
+	const char *user_agent;
+	bool verbose;
+};
+
+/* Returns NULL when curl cannot be initialised. */
+struct http *http_new(struct reactor *r, const struct http_options *opts);
+void http_free(struct http *h);
+
+/* Starts a transfer. Returns 0, or -errno / -SC_ENET when it cannot start. */
+int http_start(struct http *h, struct http_req *req);
+/* Aborts a running transfer; its done callback runs with res = -SC_ECANCELED. */
+void http_cancel(struct http *h, struct http_req *req);
+/* Collects finished transfers and runs their done callbacks. Returns how many. */
+unsigned http_drain(struct http *h);
+unsigned http_active(const struct http *h);
+
+struct http_stats {
+	uint64_t requests;
+	uint64_t bytes;
+	unsigned in_flight;
+};
+void http_get_stats(const struct http *h, struct http_stats *ret);
+
+/* Releases the request's buffers (body, etag); NULL-safe. */
+void http_req_release(struct http_req *req);

@@ -1,0 +1,338 @@
+#include "fsops.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/compiler.h"
+#include "base/sbuf.h"
+
+#define RET_NERRNO(expr) ((expr) < 0 ? -errno : 0)
+
+int fs_mkdirat_p(int dirfd, const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0)
+		return 0;
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		char c = buf[i];
+		buf[i] = '\0';
+		if (mkdirat(dirfd, buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = c;
+	}
+	struct stat st;
+	if (fstatat(dirfd, path, &st, 0) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int fs_mkdir_p(const char *path, mode_t mode)
+{
+	return fs_mkdirat_p(AT_FDCWD, path, mode);
+}
+
+int fs_open_dirat(int dirfd, const char *path)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int fs_open_dir(const char *path)
+{
+	return fs_open_dirat(AT_FDCWD, path);
+}
+
+int fs_read_fileat(int dirfd, const char *path, struct sbuf *out, size_t max_bytes)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		if ((uint64_t)st.st_size > max_bytes) {
+			r = -EFBIG;
+			goto out_close;
+		}
+		if (sbuf_grow(out, (size_t)st.st_size) < 0) {
+			r = -EFBIG;
+			goto out_close;
+		}
+	}
+	for (;;) {
+		if (sbuf_grow(out, 8192) < 0) {
+			r = -EFBIG;
+			goto out_close;
+		}
+		ssize_t k = read(fd, out->buf + out->len, out->alloc - out->len - 1);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto out_close;
+		}
+		if (k == 0)
+			break;
+		out->len += (size_t)k;
+		out->buf[out->len] = '\0';
+		if (out->len > max_bytes) {
+			r = -EFBIG;
+			goto out_close;
+		}
+	}
+out_close:
+	(void)close(fd);
+	return r;
+}
+
+int fs_read_file(const char *path, struct sbuf *out, size_t max_bytes)
+{
+	return fs_read_fileat(AT_FDCWD, path, out, max_bytes);
+}
+
+static int fs_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t k = write(fd, p, len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode)
+{
+	char tmp[4096];
+	int r;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%d", name, (int)getpid()) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	r = fs_write_all(fd, buf, len);
+	if (r == 0 && (mode & ~fs_umask()) != mode)
+		r = RET_NERRNO(fchmod(fd, mode));
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0)
+		r = RET_NERRNO(renameat(dirfd, tmp, dirfd, name));
+	if (r < 0)
+		(void)unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+static int fs_rmtree_fd(int dfd, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (depth > 256)
+		return -ELOOP;
+	d = fdopendir(dfd);
+	if (!d) {
+		(void)close(dfd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		bool isdir = de->d_type == DT_DIR;
+		if (de->d_type == DT_UNKNOWN) {
+			struct stat st;
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				isdir = S_ISDIR(st.st_mode);
+		}
+		if (isdir) {
+			int sub = openat(dirfd(d), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (sub < 0) {
+				r = r ? r : -errno;
+				continue;
+			}
+			int k = fs_rmtree_fd(sub, depth + 1);
+			if (k < 0 && !r)
+				r = k;
+			if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && !r)
+				r = -errno;
+		} else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && !r) {
+			r = -errno;
+		}
+	}
+	(void)closedir(d);
+	return r;
+}
+
+int fs_rmtree_at(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return RET_NERRNO(unlinkat(dirfd, name, 0));
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	int r = fs_rmtree_fd(fd, 0);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && !r && errno != ENOENT)
+		r = -errno;
+	return r;
+}
+
+int fs_rmtree(const char *path)
+{
+	return fs_rmtree_at(AT_FDCWD, path);
+}
+
+bool fs_exists_at(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+bool fs_is_dir_at(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, 0) == 0 && S_ISDIR(st.st_mode);
+}
+
+int fs_clone_fd(int src_fd, int dst_fd)
+{
+	return RET_NERRNO(ioctl(dst_fd, FICLONE, src_fd));
+}
+
+int fs_copy_fd(int src_fd, int dst_fd, uint64_t len)
+{
+	bool use_cfr = true;
+	char buf[65536];
+
+	while (len) {
+		if (use_cfr) {
+			ssize_t k = copy_file_range(src_fd, NULL, dst_fd, NULL, len, 0);
+			if (k > 0) {
+				len -= (uint64_t)k;
+				continue;
+			}
+			if (k == 0)
+				return -EIO; /* source shrank under us */
+			if (errno == EINTR)
+				continue;
+			if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
+			    errno != EOPNOTSUPP)
+				return -errno;
+			use_cfr = false;
+		}
+		ssize_t k = read(src_fd, buf, len < sizeof(buf) ? len : sizeof(buf));
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -EIO;
+		int r = fs_write_all(dst_fd, buf, (size_t)k);
+		if (r < 0)
+			return r;
+		len -= (uint64_t)k;
+	}
+	return 0;
+}
+
+int64_t fs_copy_file_at(int src_dirfd, const char *src_name, int dst_dirfd, const char *dst_name,
+			mode_t mode, bool clone)
+{
+	int64_t r;
+	struct stat st;
+	int src = openat(src_dirfd, src_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (src < 0)
+		return -errno;
+	if (fstat(src, &st) < 0) {
+		r = -errno;
+		goto out_close_src;
+	}
+	int dst = openat(dst_dirfd, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (dst < 0) {
+		r = -errno;
+		goto out_close_src;
+	}
+	r = clone ? fs_clone_fd(src, dst) : fs_copy_fd(src, dst, (uint64_t)st.st_size);
+	if (r == 0 && (mode & ~fs_umask()) != mode && fchmod(dst, mode) < 0)
+		r = -errno;
+	if (close(dst) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlinkat(dst_dirfd, dst_name, 0);
+	else
+		r = st.st_size;
+out_close_src:
+	(void)close(src);
+	return r;
+}
+
+static int fs_lock(int dirfd, const char *name, int how)
+{
+	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, how) < 0) {
+		if (errno == EINTR)
+			continue;
+		int r = -errno;
+		(void)close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int fs_lock_try(int dirfd, const char *name)
+{
+	return fs_lock(dirfd, name, LOCK_EX | LOCK_NB);
+}
+
+int fs_lock_wait(int dirfd, const char *name)
+{
+	return fs_lock(dirfd, name, LOCK_EX);
+}
+
+mode_t fs_umask(void)
+{
+	static int cached = -1;
+
+	if (cached < 0) {
+		mode_t m = umask(022);
+		umask(m);
+		cached = (int)m;
+	}
+	return (mode_t)cached;
+}

@@ -1,0 +1,66 @@
+/*
+ * fsops.h: synchronous filesystem helpers, converted to -errno at the edge.
+ *
+ * These are the bounded synchronous calls scint makes outside the op queue:
+ * setting up directories before a run, reading small files (lockfile,
+ * manifests, config), atomic small-file replacement, recursive removal of
+ * stale trees, file locks, and the data-copy primitives (clone, copy) that
+ * io_uring has no opcode for. Every function returns >= 0 on success and
+ * -errno on failure; none logs. Every fd they open is O_CLOEXEC.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sbuf;
+
+/* mkdir -p; mode applies to created directories. */
+int fs_mkdir_p(const char *path, mode_t mode);
+int fs_mkdirat_p(int dirfd, const char *path, mode_t mode);
+
+/* Opens a directory (O_DIRECTORY|O_PATH-free, usable as dirfd and for getdents). */
+int fs_open_dir(const char *path);
+int fs_open_dirat(int dirfd, const char *path);
+
+/* Reads a whole file into out (appending); fails with -EFBIG past max_bytes. */
+int fs_read_file(const char *path, struct sbuf *out, size_t max_bytes);
+int fs_read_fileat(int dirfd, const char *path, struct sbuf *out, size_t max_bytes);
+
+/*
+ * Writes buf to dirfd/name through a temporary name in the same directory and
+ * rename(2), so readers see the old or the new file, never a partial one.
+ */
+int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode);
+
+/* Removes dirfd/name recursively (like rm -rf); a missing entry is success. */
+int fs_rmtree_at(int dirfd, const char *name);
+int fs_rmtree(const char *path);
+
+/* true when dirfd/name exists (lstat). */
+bool fs_exists_at(int dirfd, const char *name);
+bool fs_is_dir_at(int dirfd, const char *name);
+
+/* The FICLONE ioctl: dst becomes a reflink of src. -EOPNOTSUPP/-EXDEV/... */
+int fs_clone_fd(int src_fd, int dst_fd);
+/* Copies len bytes with copy_file_range, falling back to read/write. */
+int fs_copy_fd(int src_fd, int dst_fd, uint64_t len);
+/*
+ * Creates dst_dirfd/dst_name as a copy (or, with clone=true, a reflink) of
+ * src_dirfd/src_name with the given mode. Returns bytes copied or -errno.
+ */
+int64_t fs_copy_file_at(int src_dirfd, const char *src_name, int dst_dirfd, const char *dst_name,
+			mode_t mode, bool clone);
+
+/*
+ * Takes a non-blocking exclusive flock on dirfd/name (created 0644).
+ * Returns the lock fd (>= 0), -EWOULDBLOCK when someone else holds it.
+ */
+int fs_lock_try(int dirfd, const char *name);
+/* Blocking variant for the few places that may wait (cache clear). */
+int fs_lock_wait(int dirfd, const char *name);
+
+/* The process umask, read once. */
+mode_t fs_umask(void);

@@ -1,0 +1,324 @@
+/*
+ * install.c: setting up and running one `scint install` session.
+ *
+ * install_setup() reads the lockfile and the Bundler config, loads the Ruby
+ * facts, opens the cache and install directories and creates the engine
+ * (reactor, op queue, HTTP, children, scheduler). install_run() plans, stops
+ * early when nothing changed (no Ruby, no writes), else submits the job graph
+ * and runs the loop. Directory creation here is synchronous and happens once
+ * per run; everything per gem goes through the phases.
+ */
+#include "phases/install.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "bundle/config.h"
+#include "engine/child.h"
+#include "engine/http.h"
+#include "engine/ioq.h"
+#include "engine/reactor.h"
+#include "fsops/fsops.h"
+#include "phases/abi.h"
+
+extern char **environ;
+
+#define LOCKFILE_MAX (64u << 20)
+
+static const struct trace_ctx install_ctx = { .phase = "setup" };
+
+static int install_dir(struct install *in, int parent, const char *parent_path, const char *rel,
+		       int *ret_fd, struct sbuf *err)
+{
+	int fd = fs_open_dirat(parent, rel);
+
+	if (fd == -ENOENT) {
+		int r = fs_mkdirat_p(parent, rel, 0755);
+		if (r == 0)
+			fd = fs_open_dirat(parent, rel);
+		else
+			fd = r;
+	}
+	if (fd < 0) {
+		sbuf_addf(err, "cannot create %s/%s: %s", parent_path, rel, sc_strerror(fd));
+		return fd;
+	}
+	*ret_fd = fd;
+	if (trace_enabled)
+		trace_name_fd(fd, arena_printf(&in->arena, "%s/%s", parent_path, rel));
+	return 0;
+}
+
+static int install_open_cache(struct install *in, struct sbuf *err)
+{
+	const char *root = in->opts.cache_root;
+	const char *abi = in->abi.abi;
+	int r;
+
+	r = fs_mkdir_p(root, 0755);
+	if (r < 0) {
+		sbuf_addf(err, "cannot create the cache %s: %s", root, sc_strerror(r));
+		return r;
+	}
+	in->cache_fd = fs_open_dir(root);
+	if (in->cache_fd < 0) {
+		sbuf_addf(err, "cannot open the cache %s: %s", root, sc_strerror(in->cache_fd));
+		return in->cache_fd;
+	}
+	if ((r = install_dir(in, in->cache_fd, root, "inbound/gems", &in->inbound_fd, err)) < 0 ||
+	    (r = install_dir(in, in->cache_fd, root, arena_printf(&in->arena, "assembling/%s", abi),
+			     &in->assembling_fd, err)) < 0 ||
+	    (r = install_dir(in, in->cache_fd, root, arena_printf(&in->arena, "cached/%s", abi),
+			     &in->cached_fd, err)) < 0 ||
+	    (r = install_dir(in, in->cache_fd, root, arena_printf(&in->arena, "locks/%s", abi),
+			     &in->locks_fd, err)) < 0 ||
+	    (r = install_dir(in, in->cache_fd, root, "index", &in->index_fd, err)) < 0)
+		return r;
+	in->cached_dir = arena_printf(&in->arena, "%s/cached/%s", root, abi);
+	return 0;
+}
+
+static int install_open_root(struct install *in, struct sbuf *err)
+{
+	int r;
+
+	in->install_root = arena_printf(&in->arena, "%s/ruby/%s", in->opts.bundle_path,
+					in->abi.ruby_version_dir);
+	in->ext_dir = arena_printf(&in->arena, "extensions/%s/%s", in->abi.platform,
+				   in->abi.ext_api);
+	r = fs_mkdir_p(in->install_root, 0755);
+	if (r < 0) {
+		sbuf_addf(err, "cannot create %s: %s", in->install_root, sc_strerror(r));
+		return r;
+	}
+	in->root_fd = fs_open_dir(in->install_root);
+	if (in->root_fd < 0) {
+		sbuf_addf(err, "cannot open %s: %s", in->install_root, sc_strerror(in->root_fd));
+		return in->root_fd;
+	}
+	if ((r = install_dir(in, in->root_fd, in->install_root, "gems", &in->gems_fd, err)) < 0 ||
+	    (r = install_dir(in, in->root_fd, in->install_root, "specifications", &in->specs_fd,
+			     err)) < 0 ||
+	    (r = install_dir(in, in->root_fd, in->install_root, in->ext_dir, &in->ext_fd, err)) < 0 ||
+	    (r = install_dir(in, in->root_fd, in->install_root, "bin", &in->bin_fd, err)) < 0)
+		return r;
+	return 0;
+}
+
+static int install_read_lockfile(struct install *in, struct sbuf *err)
+{
+	struct sbuf perr = SBUF_INIT;
+	int r = fs_read_file(in->opts.lockfile, &in->lock_text, LOCKFILE_MAX);
+
+	if (r == -ENOENT) {
+		sbuf_addf(err,
+			  "%s not found: scint installs from a lockfile (run `bundle lock` to "
+			  "create it)",
+			  in->opts.lockfile);
+		return -SC_ENOTFOUND;
+	}
+	if (r < 0) {
+		sbuf_addf(err, "cannot read %s: %s", in->opts.lockfile, sc_strerror(r));
+		return r;
+	}
+	r = lockfile_parse(&in->arena, sbuf_strv(&in->lock_text), &in->lock, &perr);
+	if (r < 0)
+		sbuf_addf(err, "%s: %s", in->opts.lockfile, perr.len ? perr.buf : sc_strerror(r));
+	sbuf_release(&perr);
+	return r;
+}
+
+int install_setup(struct install *in, struct sbuf *err)
+{
+	const char *home = getenv("HOME");
+	int r;
+
+	in->cache_fd = in->inbound_fd = in->assembling_fd = in->cached_fd = -1;
+	in->locks_fd = in->index_fd = -1;
+	in->root_fd = in->gems_fd = in->specs_fd = in->ext_fd = in->bin_fd = -1;
+	sbuf_init(&in->lock_text, 0);
+	r = install_read_lockfile(in, err);
+	if (r < 0)
+		return r;
+	if (!in->config) {
+		in->config = arena_alloc(&in->arena, sizeof(*in->config));
+		r = bconfig_load(in->config, &in->arena,
+				 arena_printf(&in->arena, "%s/.bundle", in->opts.app_dir), home,
+				 environ, err);
+		if (r < 0)
+			return r;
+	}
+	r = abi_load(&in->arena, in->opts.cache_root, in->helper_path, &in->abi, err);
+	if (r < 0)
+		return r;
+	if ((r = install_open_cache(in, err)) < 0 || (r = install_open_root(in, err)) < 0)
+		return r;
+
+	in->reactor = reactor_new();
+	if (!in->reactor) {
+		sbuf_addf(err, "cannot create the event loop: %s", strerror(errno));
+		return -errno;
+	}
+	in->ioq = ioq_new(in->reactor, (enum ioq_backend)in->opts.io_backend, 256);
+	if (!in->ioq) {
+		sbuf_addf(err, "cannot set up io_uring: %s", strerror(errno));
+		return -errno;
+	}
+	struct http_options ho = { .user_agent = "scint/" SCINT_VERSION,
+				   .verbose = getenv("SCINT_HTTP_VERBOSE") != NULL };
+	in->http = http_new(in->reactor, &ho);
+	if (!in->http) {
+		sbuf_addstr(err, "cannot initialise libcurl");
+		return -ENOMEM;
+	}
+	in->children = child_mgr_new(in->reactor);
+	struct sched_limits lim = { 0 };
+	unsigned jobs = in->opts.jobs;
+	lim.max_running[JOB_INDEX] = 16;
+	lim.max_running[JOB_FETCH] = 16;
+	lim.max_running[JOB_ASSEMBLE] = 8;
+	lim.max_running[JOB_COMPILE] = jobs;
+	lim.max_running[JOB_PROMOTE] = 16;
+	lim.max_running[JOB_MATERIALIZE] = 32;
+	lim.max_running[JOB_FINALIZE] = 1;
+	in->sched = sched_new(&in->arena, in->reactor, in->ioq, in->http, in->children, &lim,
+			      in->opts.fail_fast);
+	if (in->opts.link_mode != LINK_AUTO)
+		in->link_mode = in->opts.link_mode;
+	return 0;
+}
+
+struct rpc *install_helper(struct install *in)
+{
+	static const struct trace_ctx helper_ctx = { .phase = "ruby" };
+
+	if (!in->helper_started) {
+		const char **argv = arena_alloc(&in->arena, 3 * sizeof(*argv));
+		argv[0] = in->abi.ruby;
+		argv[1] = in->helper_path;
+		in->helper_started = true;
+		(void)rpc_start(&in->helper, in->children, argv, &helper_ctx);
+	}
+	return &in->helper;
+}
+
+/* Removes assembling/ trees that no live process is building (killed runs). */
+static void install_sweep_assembling(struct install *in)
+{
+	int fd = fs_open_dirat(in->assembling_fd, ".");
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			(void)close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
+			continue;
+		size_t len = strlen(n);
+		char full[512];
+		/* Entry trees and their .gemspec/.manifest side files share a lock. */
+		const char *dot = len > 8 && !strcmp(n + len - 8, ".gemspec")	 ? n + len - 8
+				  : len > 9 && !strcmp(n + len - 9, ".manifest") ? n + len - 9
+										 : NULL;
+		snprintf(full, sizeof(full), "%.*s.lock", (int)(dot ? (size_t)(dot - n) : len), n);
+		int lfd = fs_lock_try(in->locks_fd, full);
+		if (lfd < 0)
+			continue;
+		(void)fs_rmtree_at(in->assembling_fd, n);
+		(void)close(lfd);
+	}
+	closedir(d);
+}
+
+int install_run(struct install *in, struct sbuf *err)
+{
+	int r = plan_build(in, err);
+	bool work = false;
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		switch (g->plan) {
+		case PLAN_DEFAULT_GEM:
+			in->stats.defaults++;
+			break;
+		case PLAN_PATH:
+			in->stats.paths++;
+			break;
+		case PLAN_INSTALLED:
+			in->stats.already++;
+			break;
+		case PLAN_UNSUPPORTED:
+			in->stats.unsupported++;
+			break;
+		default:
+			work = true;
+		}
+	}
+	if (!work && !in->stats.unsupported && install_state_current(in)) {
+		trace_event(&install_ctx, "noop", "every gem is installed and nothing changed");
+		return 0;
+	}
+	if (work)
+		install_sweep_assembling(in);
+	r = plan_submit(in);
+	if (r < 0)
+		return r;
+	r = sched_run(in->sched);
+	if (in->helper_started) {
+		rpc_stop(&in->helper);
+		/* Give the helper a moment to exit on EOF, then make sure it is gone. */
+		uint64_t deadline = clock_now_ns() + 2000000000u;
+		while (rpc_running(&in->helper) && clock_now_ns() < deadline) {
+			reactor_poll(in->reactor, 50);
+			http_drain(in->http);
+		}
+		if (rpc_running(&in->helper)) {
+			child_kill(&in->helper.child, SIGKILL);
+			while (rpc_running(&in->helper))
+				reactor_poll(in->reactor, 50);
+		}
+	}
+	return r;
+}
+
+void install_release(struct install *in)
+{
+	int *fds[] = { &in->cache_fd, &in->inbound_fd, &in->assembling_fd, &in->cached_fd,
+		       &in->locks_fd,  &in->index_fd,   &in->root_fd,	    &in->gems_fd,
+		       &in->specs_fd,  &in->ext_fd,	&in->bin_fd };
+
+	for (size_t i = 0; i < in->nsources; i++)
+		if (in->sources[i].index_fd >= 0)
+			(void)close(in->sources[i].index_fd);
+	for (size_t i = 0; i < in->ngems; i++) {
+		sbuf_release(&in->gems[i]->pkg);
+		if (in->gems[i]->lock_fd >= 0)
+			(void)close(in->gems[i]->lock_fd);
+	}
+	sched_free(in->sched);
+	http_free(in->http);
+	child_mgr_free(in->children);
+	ioq_free(in->ioq);
+	reactor_free(in->reactor);
+	for (size_t i = 0; i < SC_ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0)
+			(void)close(*fds[i]);
+	hmap_release(&in->by_name);
+	hmap_release(&in->abi.default_gems);
+	sbuf_release(&in->lock_text);
+	arena_release(&in->arena);
+}

@@ -1,0 +1,490 @@
+/*
+ * materialize.c: place one cached entry into .bundle/ruby/<M.m.0>/ (design.md
+ * §1, "Materialize"), driven by its manifest alone.
+ *
+ *   MAT_START --> MAT_DIRS (depth 1..n) --> MAT_FILES --> MAT_STUBS --> MAT_SPEC --> MAT_DONE
+ *       \--symlink mode-----------------------------------^
+ *   (any error) --> MAT_FAILED (waits for its ops)
+ *
+ * MAT_START  clears what a killed run may have left (gems/<full_name>,
+ *            its extension dir, a stale gemspec), then creates the roots.
+ * MAT_DIRS   mkdirat for the manifest's directories, one depth level per
+ *            round (a child's mkdirat never races its parent's).
+ * MAT_FILES  one op per file: linkat (hardlink), FICLONE (clone) or
+ *            copy_file_range (copy), at most MAT_WINDOW in flight. In auto
+ *            mode the first file of the run decides (reflink, else hardlink,
+ *            else copy); a cache on another filesystem ends up copying. A
+ *            link refused for one file (EMLINK, EXDEV) falls back to a copy.
+ * MAT_STUBS  bin/<exe> wrappers, as RubyGems writes them.
+ * MAT_SPEC   specifications/<full_name>.gemspec, last: RubyGems and Bundler
+ *            consider a gem installed when its spec exists, so a run killed
+ *            earlier leaves a gem the next run sees as missing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "bundle/binstub.h"
+#include "engine/ioq.h"
+#include "fsops/fsops.h"
+#include "phases/phase.h"
+
+#define MAT_WINDOW 128
+
+enum mat_state {
+	MAT_START,
+	MAT_DIRS,
+	MAT_FILES,
+	MAT_STUBS,
+	MAT_SPEC,
+	MAT_DONE,
+	MAT_FAILED,
+	MAT_STATE__COUNT,
+};
+
+static const char *const mat_state_name[MAT_STATE__COUNT] = {
+	"START", "DIRS", "FILES", "STUBS", "SPEC", "DONE", "FAILED",
+};
+
+struct mat_op {
+	struct ioq_op op;
+	struct materialize_job *m;
+	struct mat_op *next_free;
+	bool fell_back; /* already retried as a copy */
+};
+
+struct materialize_job {
+	struct job job;
+	struct install *in;
+	struct gem *gem;
+	enum mat_state state;
+	const struct manifest *mf;
+	size_t next;
+	unsigned depth, max_depth;
+	struct mat_op ops[MAT_WINDOW];
+	struct mat_op *free_ops;
+	unsigned inflight;
+	int err;
+	const char *err_path;
+	struct sbuf stubs; /* all binstub texts, back to back */
+	const char *spec_name;
+	bool spec_submitted;
+	uint64_t files, bytes;
+};
+
+static bool mat_edge_ok(enum mat_state from, enum mat_state to)
+{
+	if (to == MAT_FAILED)
+		return from != MAT_DONE && from != MAT_FAILED;
+	switch (from) {
+	case MAT_START:
+		return to == MAT_DIRS || to == MAT_STUBS;
+	case MAT_DIRS:
+		return to == MAT_DIRS || to == MAT_FILES;
+	case MAT_FILES:
+		return to == MAT_STUBS;
+	case MAT_STUBS:
+		return to == MAT_SPEC;
+	case MAT_SPEC:
+		return to == MAT_DONE;
+	case MAT_DONE:
+	case MAT_FAILED:
+	case MAT_STATE__COUNT:
+		break;
+	}
+	return false;
+}
+
+static void mat_enter(struct materialize_job *m, enum mat_state to)
+{
+	SC_ASSERT(mat_edge_ok(m->state, to));
+	if (trace_enabled && m->state != to) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s -> %s", mat_state_name[m->state],
+			 mat_state_name[to]);
+		trace_event(&m->job.ctx, "state", buf);
+	}
+	m->state = to;
+	job_wake(&m->job);
+}
+
+static bool mat_is_ext(const struct mf_entry *e)
+{
+	return e->path[0] == 'e'; /* "ext/..." (else "gem/...") */
+}
+
+static unsigned mat_depth(const char *path)
+{
+	unsigned d = 0;
+
+	for (; *path; path++)
+		d += *path == '/';
+	return d;
+}
+
+/* Destination dirfd and path for a manifest entry. */
+static int mat_dst(struct materialize_job *m, const struct mf_entry *e, const char **ret_path)
+{
+	struct install *in = m->in;
+
+	*ret_path = arena_printf(&in->arena, "%s/%s", m->gem->full_name, e->path + 4);
+	return mat_is_ext(e) ? in->ext_fd : in->gems_fd;
+}
+
+static const char *mat_src(struct materialize_job *m, const struct mf_entry *e)
+{
+	return arena_printf(&m->in->arena, "%s/%s", m->gem->full_name, e->path);
+}
+
+static void mat_op_done(struct ioq_op *op);
+
+static struct mat_op *mat_op_get(struct materialize_job *m)
+{
+	struct mat_op *o = m->free_ops;
+
+	SC_ASSERT(o);
+	m->free_ops = o->next_free;
+	m->inflight++;
+	o->m = m;
+	o->fell_back = false;
+	o->op.done = mat_op_done;
+	o->op.data = m;
+	o->op.ctx = &m->job.ctx;
+	return o;
+}
+
+static void mat_submit(struct materialize_job *m, struct mat_op *o)
+{
+	ioq_submit(m->in->ioq, &o->op);
+}
+
+static bool mat_link_refused(int res)
+{
+	return res == -EXDEV || res == -EMLINK || res == -EPERM || res == -EOPNOTSUPP ||
+	       res == -EINVAL || res == -ENOTTY;
+}
+
+static void mat_op_done(struct ioq_op *op)
+{
+	struct mat_op *o = container_of(op, struct mat_op, op);
+	struct materialize_job *m = o->m;
+
+	if ((op->opcode == IOQ_LINKAT || op->opcode == IOQ_CLONE_FILE) && !o->fell_back &&
+	    mat_link_refused(op->res)) {
+		/* This file cannot be linked (link count, filesystem): copy it. */
+		o->fell_back = true;
+		int sfd = op->dirfd, dfd = op->dirfd2;
+		const char *src = op->path, *dst = op->path2;
+		ioq_prep_copy_file(op, sfd, src, dfd, dst, op->mode ? op->mode : 0644);
+		mat_submit(m, o);
+		return;
+	}
+	bool benign = (op->opcode == IOQ_UNLINKAT && op->res == -ENOENT) ||
+		      (op->opcode == IOQ_MKDIRAT && op->res == -EEXIST);
+	if (op->res < 0 && !benign && !m->err) {
+		m->err = op->res;
+		m->err_path = op->path2 ? op->path2 : op->path;
+	}
+	if (op->res > 0 && (op->opcode == IOQ_COPY_FILE || op->opcode == IOQ_CLONE_FILE))
+		m->bytes += (uint64_t)op->res;
+	m->inflight--;
+	o->next_free = m->free_ops;
+	m->free_ops = o;
+	job_wake(&m->job);
+}
+
+/* Stops at the first failed op once everything in flight has come back. */
+static bool mat_failed_batch(struct materialize_job *m)
+{
+	if (!m->err)
+		return false;
+	job_fail(&m->job, m->err, "cannot install %s: %s: %s", m->gem->full_name, m->err_path,
+		 sc_strerror(m->err));
+	mat_enter(m, MAT_FAILED);
+	return true;
+}
+
+/*
+ * Auto mode: the first file placed by the run decides the link mode, by
+ * trying a reflink, then a hardlink, then settling for copies.
+ */
+static int mat_probe(struct materialize_job *m, const struct mf_entry *e)
+{
+	struct install *in = m->in;
+	const char *dst, *src = mat_src(m, e);
+	int dfd = mat_dst(m, e, &dst);
+	uint64_t t0 = clock_now_ns();
+	int64_t r = fs_copy_file_at(in->cached_fd, src, dfd, dst, e->mode, true);
+
+	trace_io(&m->job.ctx, "clone", in->cached_fd, src, dfd, dst, r, r < 0 ? (int)r : 0, t0,
+		 clock_now_ns());
+	if (r >= 0) {
+		in->link_mode = LINK_CLONE;
+		return 0;
+	}
+	t0 = clock_now_ns();
+	r = linkat(in->cached_fd, src, dfd, dst, 0) < 0 ? -errno : 0;
+	trace_io(&m->job.ctx, "linkat", in->cached_fd, src, dfd, dst, -1, (int)r, t0,
+		 clock_now_ns());
+	if (r == 0) {
+		in->link_mode = LINK_HARDLINK;
+		return 0;
+	}
+	in->link_mode = LINK_COPY;
+	t0 = clock_now_ns();
+	r = fs_copy_file_at(in->cached_fd, src, dfd, dst, e->mode, false);
+	trace_io(&m->job.ctx, "copy", in->cached_fd, src, dfd, dst, r, r < 0 ? (int)r : 0, t0,
+		 clock_now_ns());
+	return r < 0 ? (int)r : 0;
+}
+
+static void mat_start(struct materialize_job *m)
+{
+	struct install *in = m->in;
+	struct gem *g = m->gem;
+	const struct manifest *mf = g->manifest;
+	int r;
+
+	m->mf = mf;
+	for (size_t i = 0; i < mf->nentries; i++)
+		if (mf->entries[i].type == MF_DIR && mat_depth(mf->entries[i].path) > m->max_depth)
+			m->max_depth = mat_depth(mf->entries[i].path);
+	/* Leftovers of an interrupted install (the spec is missing, or --force). */
+	r = fs_rmtree_at(in->gems_fd, g->full_name);
+	if (r == 0 && mf->has_ext)
+		r = fs_rmtree_at(in->ext_fd, g->full_name);
+	if (r < 0) {
+		job_fail(&m->job, r, "cannot remove the old install of %s: %s", g->full_name,
+			 sc_strerror(r));
+		mat_enter(m, MAT_FAILED);
+		return;
+	}
+	struct mat_op *o = mat_op_get(m);
+	ioq_prep_unlinkat(&o->op, in->specs_fd, m->spec_name, 0);
+	mat_submit(m, o);
+	if (in->link_mode == LINK_SYMLINK) {
+		o = mat_op_get(m);
+		ioq_prep_symlinkat(&o->op, arena_printf(&in->arena, "%s/%s/gem", in->cached_dir,
+							g->full_name),
+				   in->gems_fd, g->full_name);
+		mat_submit(m, o);
+		if (mf->has_ext) {
+			o = mat_op_get(m);
+			ioq_prep_symlinkat(&o->op,
+					   arena_printf(&in->arena, "%s/%s/ext", in->cached_dir,
+							g->full_name),
+					   in->ext_fd, g->full_name);
+			mat_submit(m, o);
+		}
+		m->files = mf->nfiles;
+		m->bytes = mf->total_bytes;
+		mat_enter(m, MAT_STUBS);
+		return;
+	}
+	o = mat_op_get(m);
+	ioq_prep_mkdirat(&o->op, in->gems_fd, g->full_name, 0755);
+	mat_submit(m, o);
+	if (mf->has_ext) {
+		o = mat_op_get(m);
+		ioq_prep_mkdirat(&o->op, in->ext_fd, g->full_name, 0755);
+		mat_submit(m, o);
+	}
+	m->depth = 1;
+	mat_enter(m, MAT_DIRS);
+}
+
+static void mat_dirs(struct materialize_job *m)
+{
+	if (m->inflight || mat_failed_batch(m))
+		return;
+	if (m->depth > m->max_depth) {
+		mat_enter(m, MAT_FILES);
+		return;
+	}
+	for (size_t i = 0; i < m->mf->nentries; i++) {
+		const struct mf_entry *e = &m->mf->entries[i];
+		if (e->type != MF_DIR || mat_depth(e->path) != m->depth)
+			continue;
+		const char *dst;
+		int dfd = mat_dst(m, e, &dst);
+		if (!m->free_ops)
+			return; /* wait for room; depth stays, done dirs are skipped by EEXIST */
+		struct mat_op *o = mat_op_get(m);
+		ioq_prep_mkdirat(&o->op, dfd, dst, e->mode ? e->mode : 0755);
+		mat_submit(m, o);
+	}
+	m->depth++;
+	mat_enter(m, MAT_DIRS);
+}
+
+static void mat_files(struct materialize_job *m)
+{
+	struct install *in = m->in;
+
+	if (mat_failed_batch(m))
+		return;
+	while (m->next < m->mf->nentries && m->free_ops) {
+		const struct mf_entry *e = &m->mf->entries[m->next++];
+		const char *dst;
+		int dfd;
+		if (e->type == MF_DIR)
+			continue;
+		dfd = mat_dst(m, e, &dst);
+		if (e->type == MF_SYMLINK) {
+			struct mat_op *o = mat_op_get(m);
+			ioq_prep_symlinkat(&o->op, e->target, dfd, dst);
+			mat_submit(m, o);
+			continue;
+		}
+		m->files++;
+		if (in->link_mode == LINK_AUTO) {
+			int r = mat_probe(m, e);
+			if (r < 0) {
+				job_fail(&m->job, r, "cannot install %s: %s: %s", m->gem->full_name,
+					 dst, sc_strerror(r));
+				mat_enter(m, MAT_FAILED);
+				return;
+			}
+			m->bytes += e->size;
+			continue;
+		}
+		const char *src = mat_src(m, e);
+		struct mat_op *o = mat_op_get(m);
+		switch (in->link_mode) {
+		case LINK_HARDLINK:
+			ioq_prep_linkat(&o->op, in->cached_fd, src, dfd, dst);
+			o->op.mode = e->mode;
+			m->bytes += e->size;
+			break;
+		case LINK_CLONE:
+			ioq_prep_clone_file(&o->op, in->cached_fd, src, dfd, dst, e->mode);
+			break;
+		default:
+			ioq_prep_copy_file(&o->op, in->cached_fd, src, dfd, dst, e->mode);
+			break;
+		}
+		mat_submit(m, o);
+	}
+	if (m->next < m->mf->nentries || m->inflight)
+		return;
+	if (!mat_failed_batch(m))
+		mat_enter(m, MAT_STUBS);
+}
+
+static void mat_stubs(struct materialize_job *m)
+{
+	struct install *in = m->in;
+	const struct gem_summary *s = &m->mf->spec;
+	size_t *ends = arena_alloc(&in->arena, (s->nexecutables + 1) * sizeof(*ends));
+
+	if (m->inflight || mat_failed_batch(m))
+		return;
+	/* Render all first: the ops point into the buffer, which must not move. */
+	for (size_t i = 0; i < s->nexecutables; i++) {
+		binstub_render(&m->stubs, in->abi.install_name, s->name, s->executables[i]);
+		ends[i] = m->stubs.len;
+	}
+	for (size_t i = 0; i < s->nexecutables; i++) {
+		size_t start = i ? ends[i - 1] : 0;
+		struct mat_op *o = mat_op_get(m);
+		ioq_prep_write_file(&o->op, in->bin_fd, s->executables[i], 0755,
+				    m->stubs.buf + start, ends[i] - start);
+		mat_submit(m, o);
+	}
+	mat_enter(m, MAT_SPEC);
+}
+
+static void mat_spec(struct materialize_job *m)
+{
+	struct install *in = m->in;
+
+	if (m->inflight || mat_failed_batch(m))
+		return;
+	if (!m->spec_submitted) {
+		struct mat_op *o = mat_op_get(m);
+		if (in->link_mode == LINK_HARDLINK)
+			ioq_prep_linkat(&o->op, in->cached_fd, m->spec_name, in->specs_fd,
+					m->spec_name);
+		else
+			ioq_prep_copy_file(&o->op, in->cached_fd, m->spec_name, in->specs_fd,
+					   m->spec_name, 0644);
+		o->op.mode = 0644;
+		mat_submit(m, o);
+		m->spec_submitted = true;
+		return;
+	}
+	in->stats.files_materialized += m->files;
+	in->stats.bytes_materialized += m->bytes;
+	install_event(in, m->gem, "installed");
+	mat_enter(m, MAT_DONE);
+}
+
+static void mat_step(struct job *j)
+{
+	struct materialize_job *m = container_of(j, struct materialize_job, job);
+
+	if (j->canceled && m->state != MAT_DONE && m->state != MAT_FAILED)
+		m->state = MAT_FAILED;
+	switch (m->state) {
+	case MAT_START:
+		mat_start(m);
+		break;
+	case MAT_DIRS:
+		mat_dirs(m);
+		break;
+	case MAT_FILES:
+		mat_files(m);
+		break;
+	case MAT_STUBS:
+		mat_stubs(m);
+		break;
+	case MAT_SPEC:
+		mat_spec(m);
+		break;
+	case MAT_DONE:
+		job_finish(j);
+		break;
+	case MAT_FAILED:
+		if (!m->inflight)
+			job_finish(j);
+		break;
+	case MAT_STATE__COUNT:
+		SC_ASSERT(!"bad state");
+	}
+}
+
+static void mat_release(struct job *j)
+{
+	struct materialize_job *m = container_of(j, struct materialize_job, job);
+
+	sbuf_release(&m->stubs);
+}
+
+static const struct job_ops materialize_ops = {
+	.kind = JOB_MATERIALIZE,
+	.step = mat_step,
+	.release = mat_release,
+};
+
+struct job *materialize_job_new(struct install *in, struct gem *g, struct job *after)
+{
+	struct materialize_job *m = arena_alloc(&in->arena, sizeof(*m));
+
+	m->in = in;
+	m->gem = g;
+	m->spec_name = arena_printf(&in->arena, "%s.gemspec", g->full_name);
+	for (int i = MAT_WINDOW - 1; i >= 0; i--) {
+		m->ops[i].next_free = m->free_ops;
+		m->free_ops = &m->ops[i];
+	}
+	sbuf_init(&m->stubs, 0);
+	job_init(&m->job, in->sched, &materialize_ops, g->full_name, (int)g->ndependents);
+	if (after)
+		job_depends(&m->job, after);
+	g->materialize = m;
+	return &m->job;
+}

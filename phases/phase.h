@@ -1,0 +1,215 @@
+/*
+ * phase.h: the install session and the gem record every phase works on.
+ *
+ * `struct install` is created by cli/cmd_install.c, planned by plan.c, and
+ * then driven by the scheduler: per gem, the jobs
+ *
+ *   index (compact index /info, only to learn a checksum)
+ *     -> fetch (GET .gem into inbound/gems/)
+ *        -> assemble (unpack into assembling/<abi>/<full_name>/, spec via Ruby)
+ *           -> compile (native extensions, when the gem has any)
+ *              -> promote (rename into cached/<abi>/, gemspec, manifest last)
+ *                 -> materialize (cached/ -> .bundle/ruby/<M.m.0>/)
+ *   finalize (one job after every materialize: .bundle/config, runtime lock)
+ *
+ * Each phase lives in its own file as a state machine; a gem only gets the
+ * jobs its plan needs (a warm gem gets a materialize job only). Everything in
+ * these structs lives in the install's arena, except job-lifetime buffers
+ * which each phase frees in its release hook.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/hmap.h"
+#include "base/sbuf.h"
+#include "bundle/lockfile.h"
+#include "bundle/manifest.h"
+#include "engine/rpc.h"
+#include "engine/sched.h"
+
+struct bconfig;
+
+enum link_mode {
+	LINK_AUTO,
+	LINK_CLONE,
+	LINK_HARDLINK,
+	LINK_COPY,
+	LINK_SYMLINK,
+	LINK_MODE__COUNT,
+};
+
+extern const char *const link_mode_name[LINK_MODE__COUNT];
+
+/* Facts about the target Ruby (see rubyabi.c); cached by interpreter identity. */
+struct ruby_abi {
+	const char *ruby;             /* absolute path of the interpreter */
+	const char *engine;           /* "ruby" */
+	const char *version;          /* RUBY_VERSION */
+	const char *ruby_version_dir; /* RbConfig ruby_version: "3.1.0" */
+	const char *platform;         /* Gem::Platform.local: "x86_64-linux" */
+	const char *ext_api;          /* Gem.extension_api_version: "3.1.0" */
+	const char *install_name;     /* ruby_install_name: "ruby3.1" */
+	const char *rubygems_version;
+	const char *bundler_version;  /* may be NULL */
+	const char *make;
+	const char *abi;              /* the cache key: "ruby-3.1.2-x86_64-linux" */
+	struct hmap default_gems;     /* name -> version */
+};
+
+enum gem_plan {
+	PLAN_DEFAULT_GEM, /* a default gem of this Ruby: used in place */
+	PLAN_PATH,        /* a PATH source: used in place */
+	PLAN_INSTALLED,   /* already in .bundle */
+	PLAN_MATERIALIZE, /* valid in cached/: link into .bundle */
+	PLAN_ASSEMBLE,    /* .gem in inbound/: unpack, build, promote, link */
+	PLAN_FETCH,       /* download first */
+	PLAN_UNSUPPORTED, /* a GIT or plugin source */
+	GEM_PLAN__COUNT,
+};
+
+extern const char *const gem_plan_name[GEM_PLAN__COUNT];
+
+struct gem_source {
+	const char *remote;   /* as in the lockfile, with a trailing '/' */
+	const char *redacted; /* without credentials, for messages */
+	const char *userpwd;  /* credentials for curl, or NULL */
+	const char *slug;     /* index/<slug>/ */
+	int index_fd;         /* index/<slug>/info, opened on demand; -1 */
+};
+
+struct index_job;
+struct fetch_job;
+struct assemble_job;
+struct compile_job;
+struct promote_job;
+struct materialize_job;
+struct finalize_state;
+
+struct gem {
+	const struct lock_spec *spec; /* the chosen variant */
+	const char *name, *version, *platform, *full_name;
+	struct gem_source *source;
+	enum gem_plan plan;
+	const char *checksum; /* expected sha256: lockfile CHECKSUMS or compact index */
+	struct gem **deps;    /* runtime deps among installed gems */
+	size_t ndeps;
+	unsigned ndependents; /* how many gems depend on this one (priority) */
+
+	/* the artifact, as it moves through the phases */
+	struct sbuf pkg;          /* the .gem bytes (fetch -> assemble) */
+	char pkg_sha256[65];
+	struct manifest *manifest; /* of the cached entry (loaded or built) */
+	struct strv gemspec;      /* the gemspec text while assembling (arena) */
+	int lock_fd;              /* the cache entry lock, held fetch..promote */
+	bool needs_build;         /* has extensions to compile */
+
+	struct index_job *index;
+	struct fetch_job *fetch;
+	struct assemble_job *assemble;
+	struct compile_job *compile;
+	struct promote_job *promote;
+	struct materialize_job *materialize;
+	struct job *last; /* the job materialize waits for */
+};
+
+struct install_opts {
+	const char *app_dir;  /* directory holding the Gemfile */
+	const char *gemfile;  /* absolute */
+	const char *lockfile; /* absolute */
+	const char *bundle_path;  /* BUNDLE_PATH (absolute) */
+	const char *cache_root;
+	unsigned jobs;
+	enum link_mode link_mode;
+	bool fail_fast;
+	bool verbose;
+	bool quiet;
+	bool force; /* re-materialize gems even when installed */
+	int io_backend; /* enum ioq_backend */
+};
+
+struct install_stats {
+	unsigned gems, fetched, from_cache, built, compiled, installed, already, defaults, paths;
+	unsigned failed, unsupported;
+	uint64_t bytes_fetched, files_materialized, bytes_materialized, files_unpacked;
+	uint64_t bytes_unpacked;
+};
+
+struct install {
+	struct arena arena;
+	struct install_opts opts;
+	struct ruby_abi abi;
+	struct lockfile lock;
+	struct sbuf lock_text;
+	struct bconfig *config;
+
+	struct gem **gems; /* every gem of the bundle for this platform, sorted by name */
+	size_t ngems, gems_cap;
+	struct hmap by_name;
+	struct gem_source *sources;
+	size_t nsources;
+
+	/* paths and directory fds */
+	const char *install_root; /* <bundle_path>/ruby/<ruby_version_dir> */
+	const char *helper_path;
+	const char *cached_dir; /* absolute cached/<abi> (symlink mode targets) */
+	int cache_fd, inbound_fd, assembling_fd, cached_fd, locks_fd, index_fd;
+	int root_fd, gems_fd, specs_fd, ext_fd, bin_fd;
+	const char *ext_dir; /* extensions/<platform>/<ext_api> (relative to root) */
+
+	enum link_mode link_mode; /* the decided mode (AUTO until probed) */
+
+	struct reactor *reactor;
+	struct ioq *ioq;
+	struct http *http;
+	struct child_mgr *children;
+	struct sched *sched;
+	struct rpc helper;
+	bool helper_started;
+
+	struct job finalize_job;
+	struct finalize_state *fin;
+	struct install_stats stats;
+	void (*on_event)(struct install *in, struct gem *g, const char *what);
+	void *ui;
+};
+
+/* plan.c */
+int plan_build(struct install *in, struct sbuf *err);
+int plan_submit(struct install *in);
+
+/* Per-phase constructors: allocate the gem's job, wire its dependencies. */
+struct job *index_job_new(struct install *in, struct gem *g);
+struct job *fetch_job_new(struct install *in, struct gem *g, struct job *index);
+struct job *assemble_job_new(struct install *in, struct gem *g, struct job *after);
+struct job *compile_job_new(struct install *in, struct gem *g, struct job *after);
+struct job *promote_job_new(struct install *in, struct gem *g, struct job *after);
+struct job *materialize_job_new(struct install *in, struct gem *g, struct job *after);
+void finalize_job_init(struct install *in);
+
+/* The Ruby helper, started on first use. */
+struct rpc *install_helper(struct install *in);
+
+/* Cache entry locking (cache.c): -EWOULDBLOCK when another process holds it. */
+int cache_lock_entry(struct install *in, struct gem *g);
+void cache_unlock_entry(struct install *in, struct gem *g);
+/* Loads cached/<abi>/<full_name>.manifest; 0, -ENOENT, or -SC_ECACHE. */
+int cache_load_manifest(struct install *in, struct gem *g);
+
+/* UI hook: "fetch", "install", "use", "fail", ... (may be NULL) */
+static inline void install_event(struct install *in, struct gem *g, const char *what)
+{
+	if (in->on_event)
+		in->on_event(in, g, what);
+}
+
+/* promote.c: makes the gem's promotion wait for j too (compile inserts itself). */
+void promote_depends_on(struct gem *g, struct job *j);
+
+/* finalize.c: the fingerprint of everything a no-op run must match. */
+void install_fingerprint(const struct install *in, char ret_hex[65]);
+/* True when <app config dir>/scint.state holds this fingerprint. */
+bool install_state_current(struct install *in);

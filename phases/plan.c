@@ -1,0 +1,316 @@
+/*
+ * plan.c: from a parsed Gemfile.lock to the set of gems to install and the
+ * least work that is correct for each (design.md §1, "Planning").
+ *
+ *  1. Pick, for every locked name, the variant that fits the local platform
+ *     (exact > compatible > ruby), from GEM and PATH sections.
+ *  2. Walk the dependency closure from DEPENDENCIES through the chosen
+ *     variants' dependencies; names without a usable variant for this
+ *     platform are skipped, as Bundler does.
+ *  3. Per gem, in this order: a default gem of this Ruby (same version) is
+ *     used in place; a PATH gem is used in place; a gem already in .bundle
+ *     is kept; a valid cached/ entry is materialized; a .gem in inbound/ is
+ *     assembled; anything else is fetched.
+ *  4. Build the job graph: index -> fetch -> assemble -> [compile] ->
+ *     promote -> materialize, and finalize after every materialize.
+ *
+ * Planning runs before the reactor and makes only bounded synchronous calls:
+ * one fstatat per installed-check, one manifest read per cached gem.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/clock.h"
+#include "base/digest.h"
+#include "base/err.h"
+#include "bundle/config.h"
+#include "bundle/platform.h"
+#include "engine/trace.h"
+#include "fsops/fsops.h"
+#include "phases/phase.h"
+
+const char *const gem_plan_name[GEM_PLAN__COUNT] = {
+	[PLAN_DEFAULT_GEM] = "default", [PLAN_PATH] = "path",
+	[PLAN_INSTALLED] = "installed", [PLAN_MATERIALIZE] = "materialize",
+	[PLAN_ASSEMBLE] = "assemble",	[PLAN_FETCH] = "fetch",
+	[PLAN_UNSUPPORTED] = "unsupported",
+};
+
+const char *const link_mode_name[LINK_MODE__COUNT] = {
+	[LINK_AUTO] = "auto", [LINK_CLONE] = "clone",	  [LINK_HARDLINK] = "hardlink",
+	[LINK_COPY] = "copy", [LINK_SYMLINK] = "symlink",
+};
+
+static const struct trace_ctx plan_ctx = { .phase = "plan" };
+
+/* A traced fstatat: the planner's probes appear in SCINT_IO_TRACE too. */
+static bool plan_exists(int dirfd, const char *path)
+{
+	struct stat st;
+	uint64_t t0 = trace_enabled ? clock_now_ns() : 0;
+	int r = fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+
+	if (trace_enabled)
+		trace_io(&plan_ctx, "fstatat", dirfd, path, -1, NULL, -1, r, t0, clock_now_ns());
+	return r == 0;
+}
+
+static struct gem_source *plan_source(struct install *in, const struct lock_source *src)
+{
+	const char *remote = lock_source_opt(src, "remote");
+	struct sbuf buf = SBUF_INIT;
+
+	if (!remote)
+		return NULL;
+	sbuf_addstr(&buf, remote);
+	if (!buf.len || buf.buf[buf.len - 1] != '/')
+		sbuf_addch(&buf, '/');
+	for (size_t i = 0; i < in->nsources; i++) {
+		if (!strcmp(in->sources[i].remote, buf.buf)) {
+			sbuf_release(&buf);
+			return &in->sources[i];
+		}
+	}
+	SC_ASSERT(in->nsources < 64);
+	struct gem_source *s = &in->sources[in->nsources++];
+	s->remote = arena_strdup(&in->arena, buf.buf);
+	sbuf_reset(&buf);
+	url_redact(s->remote, &buf);
+	s->redacted = arena_strdup(&in->arena, buf.buf);
+	sbuf_reset(&buf);
+	if (bconfig_credentials(in->config, s->remote, &buf) > 0)
+		s->userpwd = arena_strdup(&in->arena, buf.buf);
+	/* index/<host>-<8 hex of the redacted URL>: readable and unique. */
+	char hex[DIGEST_SHA256_HEX];
+	sha256_hex(s->redacted, strlen(s->redacted), hex);
+	const char *host = strstr(s->redacted, "://");
+	host = host ? host + 3 : s->redacted;
+	size_t hl = strcspn(host, "/");
+	sbuf_reset(&buf);
+	for (size_t i = 0; i < hl; i++)
+		sbuf_addch(&buf, host[i] == ':' ? '.' : host[i]);
+	sbuf_addf(&buf, "-%.8s", hex);
+	s->slug = arena_strdup(&in->arena, buf.buf);
+	s->index_fd = -1;
+	sbuf_release(&buf);
+	return s;
+}
+
+static struct gem *plan_add_gem(struct install *in, const struct lock_spec *spec)
+{
+	struct gem *g = arena_alloc(&in->arena, sizeof(*g));
+
+	g->spec = spec;
+	g->name = spec->name;
+	g->version = spec->version;
+	g->platform = spec->platform;
+	g->full_name = spec->full_name;
+	g->lock_fd = -1;
+	sbuf_init(&g->pkg, 0);
+	in->gems = arena_grow_array(&in->arena, in->gems, sizeof(*in->gems), in->ngems,
+				    &in->gems_cap);
+	in->gems[in->ngems++] = g;
+	hmap_put(&in->by_name, strv_from(g->name), g);
+	return g;
+}
+
+/* The best locked variant of `name` for this platform, or NULL. */
+static const struct lock_spec *plan_pick(struct install *in, const char *name, bool *ret_seen)
+{
+	const struct lock_spec *best = NULL;
+	enum platform_rank best_rank = PLATFORM_INCOMPATIBLE;
+
+	*ret_seen = false;
+	for (size_t i = 0; i < in->lock.nsources; i++) {
+		const struct lock_source *src = &in->lock.sources[i];
+		for (size_t k = 0; k < src->nspecs; k++) {
+			const struct lock_spec *s = &src->specs[k];
+			if (strcmp(s->name, name))
+				continue;
+			*ret_seen = true;
+			enum platform_rank r =
+				platform_rank(strv_from(s->platform), strv_from(in->abi.platform));
+			if (r > best_rank) {
+				best = s;
+				best_rank = r;
+			}
+		}
+	}
+	return best;
+}
+
+static int plan_closure(struct install *in, struct sbuf *err)
+{
+	const char **queue = arena_alloc(&in->arena, 4096 * sizeof(*queue));
+	size_t qcap = 4096, head = 0, tail = 0;
+	struct hmap seen;
+	int r = 0;
+
+	hmap_init(&seen);
+	for (size_t i = 0; i < in->lock.ndeps; i++) {
+		const char *n = in->lock.deps[i].name;
+		if (!hmap_get(&seen, strv_from(n))) {
+			hmap_put(&seen, strv_from(n), (void *)1);
+			queue[tail++] = n;
+		}
+	}
+	while (head < tail) {
+		const char *name = queue[head++];
+		bool seen_any;
+		if (!strcmp(name, "bundler"))
+			continue;
+		const struct lock_spec *spec = plan_pick(in, name, &seen_any);
+		if (!spec) {
+			if (seen_any)
+				continue; /* locked, but for other platforms only */
+			sbuf_addf(err, "Gemfile.lock has no spec for '%s' (check that it is up to date)",
+				  name);
+			r = -SC_ELOCKFILE;
+			break;
+		}
+		plan_add_gem(in, spec);
+		for (size_t k = 0; k < spec->ndeps; k++) {
+			const char *d = spec->deps[k].name;
+			if (hmap_get(&seen, strv_from(d)))
+				continue;
+			hmap_put(&seen, strv_from(d), (void *)1);
+			if (tail == qcap) {
+				const char **nq = arena_alloc(&in->arena, 2 * qcap * sizeof(*nq));
+				memcpy(nq, queue, qcap * sizeof(*nq));
+				queue = nq;
+				qcap *= 2;
+			}
+			queue[tail++] = d;
+		}
+	}
+	hmap_release(&seen);
+	return r;
+}
+
+static int plan_gem_cmp(const void *a, const void *b)
+{
+	const struct gem *x = *(struct gem *const *)a, *y = *(struct gem *const *)b;
+
+	return strcmp(x->full_name, y->full_name);
+}
+
+static void plan_link_deps(struct install *in)
+{
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		g->deps = arena_alloc(&in->arena, (g->spec->ndeps + 1) * sizeof(*g->deps));
+		for (size_t k = 0; k < g->spec->ndeps; k++) {
+			struct gem *d = hmap_get(&in->by_name, strv_from(g->spec->deps[k].name));
+			if (d && d != g) {
+				g->deps[g->ndeps++] = d;
+				d->ndependents++;
+			}
+		}
+	}
+}
+
+static void plan_decide(struct install *in, struct gem *g)
+{
+	char name[512];
+	const char *dv = hmap_get(&in->abi.default_gems, strv_from(g->name));
+
+	if (g->spec->source->kind == LOCK_SRC_PATH) {
+		g->plan = PLAN_PATH;
+		return;
+	}
+	if (g->spec->source->kind != LOCK_SRC_GEM) {
+		g->plan = PLAN_UNSUPPORTED;
+		return;
+	}
+	g->source = plan_source(in, g->spec->source);
+	if (dv && !strcmp(dv, g->version) && !strcmp(g->platform, "ruby")) {
+		g->plan = PLAN_DEFAULT_GEM;
+		return;
+	}
+	g->checksum = lockfile_checksum(&in->lock, g->name, g->version, g->platform);
+	snprintf(name, sizeof(name), "%s.gemspec", g->full_name);
+	if (!in->opts.force && in->specs_fd >= 0 && plan_exists(in->specs_fd, name) &&
+	    plan_exists(in->gems_fd, g->full_name)) {
+		g->plan = PLAN_INSTALLED;
+		return;
+	}
+	if (cache_load_manifest(in, g) == 0) {
+		g->plan = PLAN_MATERIALIZE;
+		return;
+	}
+	snprintf(name, sizeof(name), "%s.gem", g->full_name);
+	g->plan = plan_exists(in->inbound_fd, name) ? PLAN_ASSEMBLE : PLAN_FETCH;
+}
+
+int plan_build(struct install *in, struct sbuf *err)
+{
+	int r;
+
+	hmap_init(&in->by_name);
+	in->sources = arena_alloc(&in->arena, 64 * sizeof(*in->sources));
+	r = plan_closure(in, err);
+	if (r < 0)
+		return r;
+	qsort(in->gems, in->ngems, sizeof(*in->gems), plan_gem_cmp);
+	plan_link_deps(in);
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		plan_decide(in, g);
+		if (trace_enabled) {
+			struct trace_ctx ctx = { .phase = "plan", .gem = g->full_name };
+			trace_event(&ctx, "plan", gem_plan_name[g->plan]);
+		}
+	}
+	in->stats.gems = (unsigned)in->ngems;
+	return 0;
+}
+
+/* Priority: gems many others depend on first (they gate compiles). */
+static int plan_prio(const struct gem *g)
+{
+	return (int)g->ndependents;
+}
+
+int plan_submit(struct install *in)
+{
+	struct sched *s = in->sched;
+
+	finalize_job_init(in);
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		struct job *last = NULL;
+		switch (g->plan) {
+		case PLAN_FETCH: {
+			struct job *ix = g->checksum ? NULL : index_job_new(in, g);
+			last = fetch_job_new(in, g, ix);
+		}
+			/* fall through */
+		case PLAN_ASSEMBLE:
+			last = assemble_job_new(in, g, last);
+			last = promote_job_new(in, g, last);
+			/* fall through */
+		case PLAN_MATERIALIZE:
+			last = materialize_job_new(in, g, last);
+			job_depends(&in->finalize_job, last);
+			break;
+		case PLAN_DEFAULT_GEM:
+		case PLAN_PATH:
+		case PLAN_INSTALLED:
+		case PLAN_UNSUPPORTED:
+		case GEM_PLAN__COUNT:
+			break;
+		}
+		g->last = last;
+		(void)plan_prio;
+	}
+	/* Submit in graph order so that each job sees its deps registered. */
+	size_t n;
+	struct job *const *jobs = sched_jobs(s, &n);
+	for (size_t i = 0; i < n; i++)
+		sched_submit(s, jobs[i]);
+	return 0;
+}
