@@ -107,10 +107,32 @@ static int install_open_root(struct install *in, struct sbuf *err)
 	if ((r = install_dir(in, in->root_fd, in->install_root, "gems", &in->gems_fd, err)) < 0 ||
 	    (r = install_dir(in, in->root_fd, in->install_root, "specifications", &in->specs_fd,
 			     err)) < 0 ||
-	    (r = install_dir(in, in->root_fd, in->install_root, in->ext_dir, &in->ext_fd, err)) < 0 ||
 	    (r = install_dir(in, in->root_fd, in->install_root, "bin", &in->bin_fd, err)) < 0)
 		return r;
+	/* The rest of the directories Bundler creates, empty until something needs them. */
+	static const char *const empty[] = { "build_info", "cache", "doc", "extensions", "plugins" };
+	for (size_t i = 0; i < SC_ARRAY_SIZE(empty); i++) {
+		if (fs_is_dir_at(in->root_fd, empty[i]))
+			continue;
+		r = fs_mkdirat_p(in->root_fd, empty[i], 0755);
+		if (r < 0) {
+			sbuf_addf(err, "cannot create %s/%s: %s", in->install_root, empty[i],
+				  sc_strerror(r));
+			return r;
+		}
+	}
 	return 0;
+}
+
+int install_ext_fd(struct install *in)
+{
+	struct sbuf err = SBUF_INIT;
+
+	if (in->ext_fd < 0 && install_dir(in, in->root_fd, in->install_root, in->ext_dir,
+					  &in->ext_fd, &err) < 0)
+		in->ext_fd = -1;
+	sbuf_release(&err);
+	return in->ext_fd;
 }
 
 static int install_read_lockfile(struct install *in, struct sbuf *err)

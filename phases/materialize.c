@@ -250,6 +250,11 @@ static void mat_start(struct materialize_job *m)
 	int r;
 
 	m->mf = mf;
+	if (mf->has_ext && install_ext_fd(in) < 0) {
+		job_fail(&m->job, -errno, "cannot create %s/%s", in->install_root, in->ext_dir);
+		mat_enter(m, MAT_FAILED);
+		return;
+	}
 	for (size_t i = 0; i < mf->nentries; i++)
 		if (mf->entries[i].type == MF_DIR && mat_depth(mf->entries[i].path) > m->max_depth)
 			m->max_depth = mat_depth(mf->entries[i].path);

@@ -190,6 +190,9 @@ struct job *promote_job_new(struct install *in, struct gem *g, struct job *after
 struct job *materialize_job_new(struct install *in, struct gem *g, struct job *after);
 void finalize_job_init(struct install *in);
 
+/* extensions/<platform>/<api>, created on first use; -errno on failure. */
+int install_ext_fd(struct install *in);
+
 /* The Ruby helper, started on first use. */
 struct rpc *install_helper(struct install *in);
 
