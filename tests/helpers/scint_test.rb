@@ -97,7 +97,9 @@ module ScintTest
   # scint elsewhere, plus HOME and the given variables. Keys mapped to nil
   # are removed from the child's environment by Process.spawn.
   def isolated_env(home, extra = {})
-    env = ENV.keys.grep(LEAKY_ENV).to_h { |k| [k, nil] }
+    # SCINT_IO_URING is the suite-wide backend switch (tests/run.sh runs the
+    # suite with both backends); everything else SCINT_* is per test.
+    env = ENV.keys.grep(LEAKY_ENV).reject { |k| k == "SCINT_IO_URING" }.to_h { |k| [k, nil] }
     env["HOME"] = home
     env["LANG"] = "C.UTF-8" unless ENV["LANG"] || ENV["LC_ALL"]
     env.merge(extra.transform_keys(&:to_s))

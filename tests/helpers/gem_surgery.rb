@@ -1,0 +1,113 @@
+# frozen_string_literal: true
+
+# Turns valid generated .gem files into damaged or malicious ones for the
+# failure tests: raw tar entries of any type (including the ones RubyGems'
+# TarWriter refuses to write), data.tar.gz rewritten with consistent
+# checksums.yaml.gz, and compact index checksums updated to match.
+
+require "digest"
+require "rubygems/package"
+require "stringio"
+require "yaml"
+require "zlib"
+
+module GemSurgery
+  module_function
+
+  TYPEFLAGS = { file: "0", hardlink: "1", symlink: "2", chardev: "3", blockdev: "4", dir: "5", fifo: "6" }.freeze
+
+  def octal(value, width)
+    format("%0#{width - 1}o", value) + "\0"
+  end
+
+  # One ustar header + body. entry: {name:, type:, body:, mode:, linkname:}
+  def tar_entry(entry)
+    body = entry[:body].to_s.b
+    name = entry[:name].b
+    raise ArgumentError, "name too long: #{name}" if name.bytesize > 100
+
+    header = +"".b
+    header << name.ljust(100, "\0")
+    header << octal(entry[:mode] || (entry[:type] == :dir ? 0o755 : 0o644), 8)
+    header << octal(0, 8) << octal(0, 8)
+    header << octal(entry[:type] == :file ? body.bytesize : 0, 12)
+    header << octal(1_700_000_000, 12)
+    header << " " * 8
+    header << TYPEFLAGS.fetch(entry[:type] || :file)
+    header << entry[:linkname].to_s.b.ljust(100, "\0")
+    header << "ustar\0".b << "00".b
+    header << "root".ljust(32, "\0") << "root".ljust(32, "\0")
+    header << octal(0, 8) << octal(0, 8)
+    header << "".ljust(155, "\0")
+    header = header.ljust(512, "\0")
+    sum = header.bytes.sum
+    header[148, 8] = format("%06o", sum) + "\0 "
+    out = header
+    if entry[:type].nil? || entry[:type] == :file
+      out << body
+      out << "\0" * ((512 - body.bytesize % 512) % 512)
+    end
+    out
+  end
+
+  def tar(entries)
+    entries.map { |e| tar_entry(e) }.join + ("\0" * 1024)
+  end
+
+  def gzip(bytes)
+    io = StringIO.new(+"".b)
+    gz = Zlib::GzipWriter.new(io)
+    gz.mtime = 1_700_000_000
+    gz.write(bytes)
+    gz.close
+    io.string
+  end
+
+  # [[name, bytes]] of a .gem's outer tar.
+  def read_outer(path)
+    File.open(path, "rb") do |f|
+      Gem::Package::TarReader.new(f).map { |e| [e.full_name, e.read.to_s.b] }
+    end
+  end
+
+  # The entries of data.tar.gz as hashes (files, dirs, symlinks).
+  def read_data(outer)
+    data = outer.assoc("data.tar.gz")[1]
+    Zlib::GzipReader.wrap(StringIO.new(data)) do |gz|
+      Gem::Package::TarReader.new(gz).map do |e|
+        type = if e.directory? then :dir
+               elsif e.symlink? then :symlink
+               else :file
+               end
+        { name: e.full_name, type: type, body: e.read.to_s, mode: e.header.mode, linkname: e.header.linkname }
+      end
+    end
+  end
+
+  # Rewrites the .gem at path: the block gets (and returns) data.tar.gz's
+  # entries; checksums.yaml.gz is recomputed so only the payload is "bad".
+  def rewrite(path)
+    outer = read_outer(path)
+    entries = yield read_data(outer)
+    data = gzip(tar(entries))
+    meta = outer.assoc("metadata.gz")[1]
+    sums = {
+      "SHA256" => { "metadata.gz" => Digest::SHA256.hexdigest(meta), "data.tar.gz" => Digest::SHA256.hexdigest(data) },
+      "SHA512" => { "metadata.gz" => Digest::SHA512.hexdigest(meta), "data.tar.gz" => Digest::SHA512.hexdigest(data) }
+    }
+    files = [["metadata.gz", meta], ["data.tar.gz", data], ["checksums.yaml.gz", gzip(YAML.dump(sums))]]
+    File.binwrite(path, tar(files.map { |n, b| { name: n, body: b, mode: 0o444 } }))
+  end
+
+  # Points the compact index line of <name> <version>[-<platform>] at the
+  # current bytes of the .gem (so a rewritten gem passes the checksum check).
+  def reindex(corpus_dir, name, version_platform)
+    sha = Digest::SHA256.file(File.join(corpus_dir, "gems", "#{name}-#{version_platform}.gem")).hexdigest
+    info = File.join(corpus_dir, "info", name)
+    text = File.read(info).lines.map do |l|
+      l.start_with?("#{version_platform} ") ? l.sub(/checksum:\h{64}/, "checksum:#{sha}") : l
+    end.join
+    File.write(info, text)
+    sha
+  end
+end
