@@ -168,19 +168,14 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 			  remote ? remote : "?");
 		failed++;
 	}
-	unsigned from_cache = 0, fetched = 0, built = 0, installed = 0;
+	unsigned from_cache = 0, fetched = 0, installed = 0;
 	for (size_t i = 0; i < in->ngems; i++) {
 		struct gem *g = in->gems[i];
-		bool ok = g->materialize && ((struct job *)g->materialize)->state == JOB_DONE;
-		if (!ok)
+		if (!g->last || g->last->state != JOB_DONE) /* last: the materialize job */
 			continue;
 		installed++;
-		if (g->fetch)
-			fetched++;
-		else if (g->assemble && g->plan != PLAN_MATERIALIZE)
-			built++;
-		else
-			from_cache++;
+		fetched += g->downloaded;
+		from_cache += !g->unpacked;
 	}
 	struct sched_stats st;
 	sched_get_stats(in->sched, &st);
@@ -192,7 +187,6 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 	       r == 0 && !failed ? "Bundle complete!" : "Install failed:", in->ngems, secs,
 	       installed, fetched, from_cache, compiled, in->stats.already, in->stats.defaults,
 	       failed + (r && !failed ? 1 : 0));
-	(void)built;
 	if (ui->verbose)
 		printf("link mode: %s, io: %s, into %s\n", link_mode_name[in->link_mode],
 		       ioq_backend_name(in->ioq), in->install_root);

@@ -221,7 +221,7 @@ static void asm_lock(struct assemble_job *a)
 		asm_fail(a, r, "cannot lock the cache entry of %s: %s", g->full_name, sc_strerror(r));
 		return;
 	}
-	if (a->waited_for_lock && cache_load_manifest(in, g) == 0) {
+	if (!g->fetch && cache_load_manifest(in, g) == 0) {
 		g->plan = PLAN_MATERIALIZE;
 		cache_unlock_entry(in, g);
 		asm_enter(a, ASM_DONE);
@@ -967,6 +967,7 @@ static void asm_spec_wait(struct assemble_job *a)
 	a->m->abi = in->abi.abi;
 	a->m->gem_sha256 = arena_strdup(&in->arena, g->pkg_sha256);
 	g->manifest = a->m;
+	g->unpacked = true;
 	g->needs_build = a->m->spec.nextensions > 0;
 	if (g->needs_build)
 		compile_job_new(in, g, &a->job);

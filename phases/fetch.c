@@ -134,19 +134,17 @@ static void fetch_lock(struct fetch_job *f)
 		fetch_enter(f, FETCH_FAILED);
 		return;
 	}
-	if (f->waited_for_lock) {
-		/* Whoever held the lock may have finished our work. */
-		if (cache_load_manifest(in, g) == 0) {
-			g->plan = PLAN_MATERIALIZE;
-			cache_unlock_entry(in, g);
-			fetch_enter(f, FETCH_DONE);
-			return;
-		}
-		if (fs_exists_at(in->inbound_fd, f->final)) {
-			g->plan = PLAN_ASSEMBLE;
-			fetch_enter(f, FETCH_DONE);
-			return;
-		}
+	/* Another process may have done our work since we planned (re-check under the lock). */
+	if (cache_load_manifest(in, g) == 0) {
+		g->plan = PLAN_MATERIALIZE;
+		cache_unlock_entry(in, g);
+		fetch_enter(f, FETCH_DONE);
+		return;
+	}
+	if (f->waited_for_lock && fs_exists_at(in->inbound_fd, f->final)) {
+		g->plan = PLAN_ASSEMBLE;
+		fetch_enter(f, FETCH_DONE);
+		return;
 	}
 	install_event(in, g, "fetch");
 	fetch_enter(f, FETCH_REQUEST);
@@ -225,6 +223,7 @@ static void fetch_response(struct fetch_job *f)
 		fetch_enter(f, FETCH_FAILED);
 		return;
 	}
+	g->downloaded = true;
 	f->in->stats.fetched++;
 	f->in->stats.bytes_fetched += req->body.len;
 	memcpy(g->pkg_sha256, req->sha256, sizeof(g->pkg_sha256));

@@ -106,6 +106,8 @@ struct gem {
 	struct strv gemspec;      /* the gemspec text while assembling (arena) */
 	int lock_fd;              /* the cache entry lock, held fetch..promote */
 	bool needs_build;         /* has extensions to compile */
+	bool downloaded;          /* fetched by this run */
+	bool unpacked;            /* assembled by this run */
 
 	struct index_job *index;
 	struct fetch_job *fetch;

@@ -22,6 +22,7 @@ module GemSurgery
 
   # One ustar header + body. entry: {name:, type:, body:, mode:, linkname:}
   def tar_entry(entry)
+    entry = { type: :file }.merge(entry.compact)
     body = entry[:body].to_s.b
     name = entry[:name].b
     raise ArgumentError, "name too long: #{name}" if name.bytesize > 100
@@ -43,7 +44,7 @@ module GemSurgery
     sum = header.bytes.sum
     header[148, 8] = format("%06o", sum) + "\0 "
     out = header
-    if entry[:type].nil? || entry[:type] == :file
+    if entry[:type] == :file
       out << body
       out << "\0" * ((512 - body.bytesize % 512) % 512)
     end

@@ -1,0 +1,83 @@
+# frozen_string_literal: true
+
+# Several scint processes on one cache (parallel CI jobs) and a process
+# killed in the middle of an install: the cache never holds a partial entry
+# that looks complete, and the next run repairs everything.
+
+require_relative "install_support"
+
+class TestCacheSharing < ScintTest::Case
+  include InstallSupport
+
+  def spawn_scint(app, env: {})
+    out = File.open(File.join(tmp, "#{File.basename(app.dir)}.out"), "w")
+    env = ScintTest.isolated_env(app.home, { "SCINT_CACHE" => app.cache }.merge(env))
+    pid = Process.spawn(env, ScintTest.scint_bin, "install", chdir: app.dir, out: out, err: out, pgroup: true)
+    out.close
+    pid
+  end
+
+  def test_two_processes_share_one_cache
+    shape, corpus = corpus(:small)
+    server = serve(corpus.dir)
+    apps = %w[one two].map { |n| app(n, gems: shape.gemfile_deps, source: server.url, cache: :shared) }
+    apps.first.bundle_lock!
+    apps.last.write_file("Gemfile.lock", apps.first.lockfile)
+    server.reset_log
+    pids = apps.map { |a| spawn_scint(a) }
+    statuses = pids.map { |pid| Process.wait2(pid)[1] }
+    apps.each_with_index do |a, i|
+      assert statuses[i].success?, File.read(File.join(tmp, "#{File.basename(a.dir)}.out"))
+      a.bundle_check!
+      assert_everything_loads(a, shape)
+    end
+    # The entry locks make one process build each gem; the other waits and uses it.
+    downloads = gem_downloads(server)
+    assert_equal downloads.uniq.sort, downloads.sort, "each package downloaded once"
+    assert_equal 28, downloads.size
+    assert_empty Dir.children(File.join(shared_cache, "assembling", ABI))
+  end
+
+  def test_killed_install_is_repaired_by_the_next_run
+    shape, corpus = corpus(:small)
+    dir = corpus_copy(corpus)
+    server = fault_server(dir)
+    app = app(gems: shape.gemfile_deps, source: server.url)
+    app.bundle_lock!
+    # One download hangs; the rest gets installed meanwhile; then kill -9.
+    server.fault("/gems/sc_model-5.0.2.gem", delay: 30)
+    pid = spawn_scint(app)
+    cached = cached_dir(app)
+    deadline = Time.now + 30
+    sleep 0.05 until Time.now > deadline || Dir.glob("*.manifest", base: cached).size >= 10
+    Process.kill("KILL", -pid)
+    Process.wait(pid)
+    # Whatever the cache holds is complete; incomplete work is not mistaken for it.
+    Dir.glob("*.manifest", base: cached).each do |m|
+      assert File.directory?(File.join(cached, m.delete_suffix(".manifest"), "gem")), m
+    end
+    server.clear_faults
+    r = app.scint("install")
+    assert_success r
+    app.bundle_check!
+    assert_everything_loads(app, shape)
+    assert_empty Dir.children(File.join(app.cache, "assembling", ABI))
+    assert_empty Dir.glob("*.tmp-*", base: File.join(app.cache, "inbound/gems"))
+  end
+
+  def test_half_written_bundle_is_repaired
+    shape, _corpus, _server, app = small_app
+    scint!(app)
+    root = app.install_root
+    # What a kill during materialization leaves: a gem dir without its spec,
+    # a spec without its gem dir, a missing file.
+    File.delete(File.join(root, "specifications", "sc_web-3.2.1.gemspec"))
+    FileUtils.rm_rf(File.join(root, "gems", "sc_rack-2.2.4"))
+    File.delete(File.join(root, "gems", "sc_web-3.2.1", "lib", "sc_web.rb"))
+    FileUtils.rm_f(File.join(app.dir, ".bundle", "scint.state"))
+    r = scint!(app)
+    assert_match(/: 2 installed \(0 fetched, 2 from cache, 0 compiled\)/, r.stdout)
+    app.bundle_check!
+    assert_everything_loads(app, shape)
+  end
+end
