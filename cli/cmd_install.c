@@ -45,22 +45,22 @@ static void install_usage(FILE *f)
 		"SCINT_RUBY=PATH, NO_COLOR.\n");
 }
 
-static char *install_abs(const char *base, const char *p)
+static char *install_abs(struct arena *a, const char *base, const char *p)
 {
 	char buf[PATH_MAX * 2];
 
 	if (p[0] == '/')
-		return strdup(p);
+		return arena_strdup(a, p);
 	if (p[0] == '~' && (p[1] == '/' || !p[1]) && getenv("HOME")) {
 		snprintf(buf, sizeof(buf), "%s%s", getenv("HOME"), p + 1);
-		return strdup(buf);
+		return arena_strdup(a, buf);
 	}
 	snprintf(buf, sizeof(buf), "%s/%s", base, p);
-	return strdup(buf);
+	return arena_strdup(a, buf);
 }
 
 /* Bundler's Gemfile search: BUNDLE_GEMFILE, else Gemfile or gems.rb upward from cwd. */
-static int install_find_gemfile(const char *opt, struct install_opts *o)
+static int install_find_gemfile(struct arena *a, const char *opt, struct install_opts *o)
 {
 	char cwd[PATH_MAX], buf[PATH_MAX + 16];
 	const char *env = getenv("BUNDLE_GEMFILE");
@@ -70,22 +70,20 @@ static int install_find_gemfile(const char *opt, struct install_opts *o)
 	if (!opt && env && *env)
 		opt = env;
 	if (opt) {
-		char *abs = install_abs(cwd, opt);
+		char *abs = install_abs(a, cwd, opt);
 		char real[PATH_MAX];
 		if (!realpath(abs, real)) {
 			cli_error("cannot find the Gemfile %s: %s", abs, strerror(errno));
-			free(abs);
 			return -ENOENT;
 		}
-		free(abs);
-		o->gemfile = strdup(real);
+		o->gemfile = arena_strdup(a, real);
 	} else {
 		for (char *dir = cwd; *dir;) {
 			static const char *const names[] = { "Gemfile", "gems.rb" };
 			for (int i = 0; i < 2 && !o->gemfile; i++) {
 				snprintf(buf, sizeof(buf), "%s/%s", dir[1] ? dir : "", names[i]);
 				if (access(buf, R_OK) == 0)
-					o->gemfile = strdup(buf);
+					o->gemfile = arena_strdup(a, buf);
 			}
 			if (o->gemfile)
 				break;
@@ -100,13 +98,13 @@ static int install_find_gemfile(const char *opt, struct install_opts *o)
 		}
 	}
 	char *slash = strrchr(o->gemfile, '/');
-	o->app_dir = strndup(o->gemfile, (size_t)(slash - o->gemfile));
+	o->app_dir = arena_strndup(a, o->gemfile, (size_t)(slash - o->gemfile));
 	size_t n = strlen(o->gemfile);
 	if (n > 7 && !strcmp(o->gemfile + n - 7, "gems.rb"))
 		snprintf(buf, sizeof(buf), "%.*sgems.locked", (int)(n - 7), o->gemfile);
 	else
 		snprintf(buf, sizeof(buf), "%s.lock", o->gemfile);
-	o->lockfile = strdup(buf);
+	o->lockfile = arena_strdup(a, buf);
 	return 0;
 }
 
@@ -276,10 +274,10 @@ static int install_main(int argc, char **argv)
 	}
 	const char *uring = getenv("SCINT_IO_URING");
 	o->io_backend = uring && uring[0] == '0' ? IOQ_BACKEND_SYNC : IOQ_BACKEND_AUTO;
-	if (install_find_gemfile(gemfile, o) < 0)
-		return CLI_FAILED;
-
 	arena_init(&in.arena);
+	if (install_find_gemfile(&in.arena, gemfile, o) < 0)
+		goto out;
+
 	in.config = arena_alloc(&in.arena, sizeof(*in.config));
 	r = bconfig_load(in.config, &in.arena, arena_printf(&in.arena, "%s/.bundle", o->app_dir),
 			 getenv("HOME"), environ, &err);
@@ -298,9 +296,17 @@ static int install_main(int argc, char **argv)
 	o->jobs = (unsigned)jobs;
 	if (!path)
 		path = bconfig_get(in.config, "BUNDLE_PATH");
-	o->bundle_path = install_abs(o->app_dir, path && *path ? path : ".bundle");
-	o->cache_root = cache ? install_abs(o->app_dir, cache) : cli_cache_root();
-	in.helper_path = cli_helper_path();
+	o->bundle_path = install_abs(&in.arena, o->app_dir, path && *path ? path : ".bundle");
+	if (cache) {
+		o->cache_root = install_abs(&in.arena, o->app_dir, cache);
+	} else {
+		char *root = cli_cache_root();
+		o->cache_root = arena_strdup(&in.arena, root);
+		free(root);
+	}
+	char *helper = cli_helper_path();
+	in.helper_path = arena_strdup(&in.arena, helper);
+	free(helper);
 
 	const char *tr = getenv("SCINT_IO_TRACE");
 	if (tr && *tr && (r = trace_open(tr)) < 0)
