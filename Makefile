@@ -13,7 +13,7 @@ V      ?=
 
 PKGS := liburing libcurl libarchive libcrypto
 
-ifneq ($(MAKECMDGOALS),clean)
+ifeq ($(filter clean test-all demo,$(MAKECMDGOALS)),)
 ifneq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
 $(error missing libraries: install liburing-dev libcurl4-openssl-dev libarchive-dev libssl-dev pkg-config (apt-get install ...))
 endif
@@ -66,7 +66,7 @@ Q :=
 msg :=
 endif
 
-.PHONY: all test check unit integ clean install format format-check tidy cppcheck bench demo
+.PHONY: all test test-all check unit integ clean install format format-check tidy cppcheck bench demo
 all: $(SCINT) $(TOOL_BINS) $(UNIT_BINS)
 
 $(OUT)/%.o: %.c
@@ -100,6 +100,14 @@ $(OUT)/tests/helpers/%.o: tests/helpers/%.c
 
 test: all
 	$(Q)SCINT_BUILD_DIR=$(OUT) tests/run.sh
+
+# Every configuration CI covers (both I/O backends, with and without ASan+UBSan).
+test-all:
+	tests/ci.sh
+
+demo:
+	$(MAKE) BUILD=release all
+	bench/demo/run.sh
 
 unit: all
 	$(Q)SCINT_BUILD_DIR=$(OUT) tests/run.sh unit
