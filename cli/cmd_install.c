@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "bundle/config.h"
 #include "cli/cli.h"
+#include "cli/stats.h"
 #include "cli/ui.h"
 #include "engine/ioq.h"
 #include "engine/trace.h"
@@ -136,7 +137,8 @@ static void install_check_gitignore(const char *app_dir)
 			 "installed gems are not committed");
 }
 
-static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0)
+static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0,
+			   struct stats_counts *ret)
 {
 	size_t n;
 	struct job *const *jobs = sched_jobs(in->sched, &n);
@@ -185,6 +187,8 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 	       r == 0 && !failed ? "Bundle complete!" : "Install failed:", in->ngems, secs,
 	       installed, fetched, from_cache, compiled, in->stats.already, in->stats.defaults,
 	       failed + (r && !failed ? 1 : 0));
+	*ret = (struct stats_counts){ installed, fetched, from_cache, compiled,
+				      failed + (r && !failed ? 1 : 0) };
 	if (ui->verbose)
 		printf("link mode: %s, io: %s, into %s\n", link_mode_name[in->link_mode],
 		       ioq_backend_name(in->ioq), in->install_root);
@@ -339,8 +343,12 @@ static int install_main(int argc, char **argv)
 		cli_error("%s", err.buf);
 		goto out;
 	}
-	install_report(&in, &ui, r, t0);
+	struct stats_counts counts;
+	install_report(&in, &ui, r, t0, &counts);
 	rc = r == 0 && !in.stats.unsupported ? CLI_OK : CLI_FAILED;
+	const char *sp = getenv("SCINT_STATS");
+	if (sp && *sp && (r = stats_write(sp, &in, &counts, t0, clock_now_ns(), rc == CLI_OK)) < 0)
+		cli_warn("cannot write the stats %s: %s", sp, sc_strerror(r));
 	install_check_gitignore(o->app_dir);
 out:
 	trace_close();

@@ -259,6 +259,7 @@ static void sched_end(struct sched *s, struct job *j, enum job_state to)
 		}
 		j->t_end_ns = clock_now_ns();
 		ks->busy_ns += j->t_end_ns - j->t_start_ns;
+		ks->last_end_ns = j->t_end_ns;
 	} else {
 		j->t_start_ns = j->t_end_ns = clock_now_ns();
 	}
@@ -313,8 +314,12 @@ static void sched_start_queued(struct sched *s)
 			list_del(&j->link);
 			ks->queued--;
 			ks->running++;
+			if (ks->running > ks->max_running)
+				ks->max_running = ks->running;
 			j->state = JOB_RUNNING;
 			j->t_start_ns = clock_now_ns();
+			if (!ks->first_start_ns)
+				ks->first_start_ns = j->t_start_ns;
 			if (s->observer)
 				s->observer(s, j, SCHED_EV_START, s->observer_data);
 			job_wake(j);

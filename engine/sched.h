@@ -107,7 +107,10 @@ struct sched_limits {
 
 struct sched_kind_stats {
 	unsigned total, queued, running, done, failed;
-	uint64_t busy_ns; /* sum of job run times */
+	uint64_t busy_ns;        /* sum of job run times */
+	uint64_t first_start_ns; /* when the first job of the kind started (0: none) */
+	uint64_t last_end_ns;    /* when the last one ended */
+	unsigned max_running;    /* the most that ran at once */
 };
 
 struct sched_stats {

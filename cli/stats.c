@@ -1,0 +1,106 @@
+/*
+ * stats.c: SCINT_STATS=<file>: a JSON summary of one install for tools
+ * (scint-bench reads it for per-phase throughput). Written once, at exit.
+ *
+ * {"version":1,"elapsed_ms":..,"result":"ok"|"failed","gems":..,"installed":..,
+ *  "fetched":..,"from_cache":..,"compiled":..,"already":..,"defaults":..,"failed":..,
+ *  "bytes_fetched":..,"files_unpacked":..,"bytes_unpacked":..,
+ *  "files_materialized":..,"bytes_materialized":..,
+ *  "io_backend":"io_uring","link_mode":"hardlink",
+ *  "phases":{"fetch":{"jobs":..,"done":..,"failed":..,"start_ms":..,"end_ms":..,
+ *                     "busy_ms":..,"max_running":..},...},
+ *  "ops":{"linkat":..,...},"http":{"requests":..,"bytes":..},"processes":..}
+ * Times are milliseconds since the command started.
+ */
+#include "cli/stats.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "base/sbuf.h"
+#include "engine/child.h"
+#include "engine/http.h"
+#include "engine/ioq.h"
+#include "engine/sched.h"
+#include "fsops/fsops.h"
+#include "phases/phase.h"
+
+static double stats_ms(uint64_t t, uint64_t t0)
+{
+	return t > t0 ? (double)(t - t0) / 1e6 : 0.0;
+}
+
+int stats_write(const char *path, struct install *in, const struct stats_counts *c, uint64_t t0,
+		uint64_t t_end, bool ok)
+{
+	struct sbuf j = SBUF_INIT;
+	struct sched_stats st;
+	struct ioq_stats qs;
+	struct http_stats hs;
+
+	sbuf_addf(&j, "{\"version\":1,\"elapsed_ms\":%.3f,\"result\":\"%s\"", stats_ms(t_end, t0),
+		  ok ? "ok" : "failed");
+	sbuf_addf(&j,
+		  ",\"gems\":%zu,\"installed\":%u,\"fetched\":%u,\"from_cache\":%u,\"compiled\":%u,"
+		  "\"already\":%u,\"defaults\":%u,\"failed\":%u",
+		  in->ngems, c->installed, c->fetched, c->from_cache, c->compiled, in->stats.already,
+		  in->stats.defaults, c->failed);
+	sbuf_addf(&j,
+		  ",\"bytes_fetched\":%llu,\"files_unpacked\":%llu,\"bytes_unpacked\":%llu,"
+		  "\"files_materialized\":%llu,\"bytes_materialized\":%llu",
+		  (unsigned long long)in->stats.bytes_fetched,
+		  (unsigned long long)in->stats.files_unpacked,
+		  (unsigned long long)in->stats.bytes_unpacked,
+		  (unsigned long long)in->stats.files_materialized,
+		  (unsigned long long)in->stats.bytes_materialized);
+	sbuf_add(&j, ",\"io_backend\":", 14);
+	json_add_cstr(&j, in->ioq ? ioq_backend_name(in->ioq) : NULL);
+	sbuf_add(&j, ",\"link_mode\":", 13);
+	json_add_cstr(&j, link_mode_name[in->link_mode]);
+	sbuf_add(&j, ",\"phases\":{", 11);
+	if (in->sched) {
+		sched_get_stats(in->sched, &st);
+		bool first = true;
+		for (int k = 0; k < JOB_KIND__COUNT; k++) {
+			const struct sched_kind_stats *ks = &st.kind[k];
+			if (!ks->total)
+				continue;
+			sbuf_addf(&j,
+				  "%s\"%s\":{\"jobs\":%u,\"done\":%u,\"failed\":%u,\"start_ms\":%.3f,"
+				  "\"end_ms\":%.3f,\"busy_ms\":%.3f,\"max_running\":%u}",
+				  first ? "" : ",", job_kind_name[k], ks->total, ks->done, ks->failed,
+				  stats_ms(ks->first_start_ns, t0), stats_ms(ks->last_end_ns, t0),
+				  (double)ks->busy_ns / 1e6, ks->max_running);
+			first = false;
+		}
+	}
+	sbuf_add(&j, "},\"ops\":{", 9);
+	if (in->ioq) {
+		ioq_get_stats(in->ioq, &qs);
+		bool first = true;
+		for (int o = 0; o < IOQ_OPCODE__COUNT; o++) {
+			if (!qs.submitted[o])
+				continue;
+			sbuf_addf(&j, "%s\"%s\":%llu", first ? "" : ",", ioq_opcode_name[o],
+				  (unsigned long long)qs.submitted[o]);
+			first = false;
+		}
+		sbuf_addf(&j, "},\"sync_fallbacks\":%llu", (unsigned long long)qs.sync_fallbacks);
+	} else {
+		sbuf_addch(&j, '}');
+	}
+	if (in->http) {
+		http_get_stats(in->http, &hs);
+		sbuf_addf(&j, ",\"http\":{\"requests\":%llu,\"bytes\":%llu}",
+			  (unsigned long long)hs.requests, (unsigned long long)hs.bytes);
+	}
+	if (in->children)
+		sbuf_addf(&j, ",\"processes\":%llu",
+			  (unsigned long long)child_mgr_spawned(in->children));
+	sbuf_add(&j, "}\n", 2);
+	int r = fs_write_atomic(AT_FDCWD, path, j.buf, j.len, 0644);
+	sbuf_release(&j);
+	return r;
+}
