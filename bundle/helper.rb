@@ -19,6 +19,13 @@
 #
 # `ruby helper.rb --facts` prints the facts once and exits (used before the
 # reactor starts). The helper exits when stdin closes.
+#
+# `ruby helper.rb --build <gem_dir> <extension_dir> [build args...]` builds a
+# gem's native extensions exactly as RubyGems does (Gem::Ext::Builder with its
+# extconf/rake/cmake/configure builders, gem_make.out, mkmf.log, the copy into
+# the require path and gem.build_complete written last), for the gem unpacked
+# in gem_dir, into extension_dir. The gem's metadata.gz comes on stdin. One
+# process per build; scint runs it as a child and captures its output.
 
 require "rubygems"
 require "zlib"
@@ -109,8 +116,29 @@ module ScintHelper
   end
 end
 
+module ScintHelper
+  module_function
+
+  def build(gem_dir, extension_dir, args)
+    require "rubygems/ext"
+    require "fileutils"
+    spec = Gem::Specification.from_yaml(Zlib::GzipReader.new($stdin.binmode).read)
+    # Point RubyGems at the assembling tree instead of an installed gem.
+    spec.instance_variable_set(:@full_gem_path, File.expand_path(gem_dir))
+    spec.instance_variable_set(:@extension_dir, File.expand_path(extension_dir))
+    $stdout.sync = true
+    Gem::Ext::Builder.new(spec, args).build_extensions
+    0
+  rescue Gem::Ext::BuildError, Gem::InstallError => e
+    $stdout.puts e.message
+    1
+  end
+end
+
 if ARGV.first == "--facts"
   $stdout.write(ScintHelper.facts)
+elsif ARGV.first == "--build"
+  exit ScintHelper.build(ARGV[1], ARGV[2], ARGV[3..])
 else
   ScintHelper.serve($stdin, $stdout)
 end

@@ -116,6 +116,9 @@ int child_spawn(struct child_mgr *m, struct child *c)
 		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, c->stderr_fd >= 0 ? c->stderr_fd : outp[1], 2);
+	/* dup2(fd, fd) clears FD_CLOEXEC in the child only (glibc >= 2.29, POSIX 2017). */
+	for (size_t i = 0; i < c->nkeep_fds; i++)
+		posix_spawn_file_actions_adddup2(&fa, c->keep_fds[i], c->keep_fds[i]);
 	if (c->cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
 	r = posix_spawnp(&pid, c->argv[0], &fa, &attr, child_strv(c->argv),

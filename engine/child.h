@@ -40,6 +40,8 @@ struct child {
 	bool stdin_pipe;         /* keep a pipe to the child's stdin (in_fd) */
 	int stderr_fd;           /* -1: merged into out; else dup'ed as the child's stderr */
 	size_t out_max;          /* 0: 16 MiB */
+	const int *keep_fds;     /* fds the child inherits as they are (e.g. the jobserver) */
+	size_t nkeep_fds;
 	child_done_fn *done;
 	child_read_fn *on_read;
 	void *data;

@@ -130,7 +130,7 @@ void job_init(struct job *j, struct sched *s, const struct job_ops *ops, const c
 	j->id = (unsigned)s->njobs + 1;
 	j->ctx = (struct trace_ctx){ .phase = job_kind_name[ops->kind], .gem = label, .job = j->id };
 	list_init(&j->link);
-	sbuf_init(&j->errmsg, 4096);
+	sbuf_init(&j->errmsg, (size_t)16 << 20); /* a failed build's whole output */
 	s->all = arena_grow_array(s->arena, s->all, sizeof(*s->all), s->njobs, &s->all_cap);
 	s->all[s->njobs++] = j;
 	s->stats.jobs++;

@@ -132,7 +132,7 @@ struct assemble_job {
 	bool call_done;
 
 	struct manifest *m;
-	const char *root; /* "<full_name>" under assembling/<abi>/ */
+	const char *root; /* the entry name under assembling/<abi>/ */
 	bool tree_created;
 };
 
@@ -969,8 +969,13 @@ static void asm_spec_wait(struct assemble_job *a)
 	g->manifest = a->m;
 	g->unpacked = true;
 	g->needs_build = a->m->spec.nextensions > 0;
-	if (g->needs_build)
+	if (g->needs_build) {
+		/* The build reads the spec too: hand the metadata over. */
+		sbuf_release(&g->metadata_gz);
+		g->metadata_gz = a->metadata_gz;
+		sbuf_init(&a->metadata_gz, 0);
 		compile_job_new(in, g, &a->job);
+	}
 	asm_enter(a, ASM_DONE);
 }
 
@@ -1079,7 +1084,7 @@ struct job *assemble_job_new(struct install *in, struct gem *g, struct job *afte
 
 	a->in = in;
 	a->gem = g;
-	a->root = g->full_name;
+	a->root = g->entry;
 	a->m = arena_alloc(&in->arena, sizeof(*a->m));
 	hmap_init(&a->dirs);
 	hmap_init(&a->symlinks);

@@ -11,6 +11,9 @@
  *   index/<source-slug>/info/<name>    compact index copies (+ .etag)
  *   locks/<abi>/<full_name>.lock       flock held while an entry is built
  *
+ * A gem built with BUNDLE_BUILD__<NAME> arguments gets an entry of its own,
+ * "<full_name>+build-<8 hex of the arguments>", since its artifact differs.
+ *
  * Readers take no lock: a manifest is renamed into place only after the
  * entry's tree is complete, so a present manifest means a complete entry.
  */
@@ -32,7 +35,7 @@ int cache_lock_entry(struct install *in, struct gem *g)
 
 	if (g->lock_fd >= 0)
 		return 0;
-	snprintf(name, sizeof(name), "%s.lock", g->full_name);
+	snprintf(name, sizeof(name), "%s.lock", g->entry);
 	int fd = fs_lock_try(in->locks_fd, name);
 	if (fd < 0)
 		return fd;
@@ -55,7 +58,7 @@ int cache_load_manifest(struct install *in, struct gem *g)
 	char name[512];
 	int r;
 
-	snprintf(name, sizeof(name), "%s.manifest", g->full_name);
+	snprintf(name, sizeof(name), "%s.manifest", g->entry);
 	r = fs_read_fileat(in->cached_fd, name, &text, MANIFEST_MAX_BYTES);
 	if (r < 0)
 		goto out;

@@ -1,39 +1,508 @@
 /*
- * compile.c: native extensions (placeholder until the compile phase lands).
- * A gem whose spec lists extensions fails clearly instead of being installed
- * without them.
+ * compile.c: native extensions, built once per Ruby ABI inside the
+ * assembling tree, exactly as RubyGems builds them (design.md §1, "Compile").
+ *
+ *   CC_START --> CC_TOKEN --token--> CC_RUN --exit 0 + EOF--> CC_SCAN --> CC_DONE
+ *                  (waits for the        \--failure----------------------> CC_FAILED
+ *                   jobserver)
+ *
+ * CC_START  runs once the gem is assembled and its runtime dependencies are
+ *           materialized (an extconf.rb may require one, e.g. mini_portile2;
+ *           GEM_HOME/GEM_PATH point at the bundle during the build).
+ * CC_TOKEN  takes a jobserver token: the build's first job. make's further
+ *           parallel jobs take tokens through MAKEFLAGS, so all builds together
+ *           never run more compiler jobs than --jobs.
+ * CC_RUN    `ruby helper.rb --build <gem dir> <ext dir> [BUNDLE_BUILD args]`: a
+ *           child watched by a pidfd whose output is read through the loop;
+ *           RubyGems' own Gem::Ext::Builder runs the extconf/rake/cmake/
+ *           configure builder, writes gem_make.out and mkmf.log, copies the
+ *           built files into the require path and writes gem.build_complete
+ *           last. The job completes when both the exit and EOF are in.
+ * CC_SCAN   walks the built tree into the manifest (gem/ and ext/), so that
+ *           promote publishes exactly what the build produced.
+ * CC_FAILED keeps the whole output in <cache>/logs/<abi>/<entry>.log, shows it,
+ *           removes the assembling tree (nothing reaches cached/) and lets
+ *           the next run try again.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/digest.h"
 #include "base/err.h"
+#include "engine/child.h"
+#include "engine/jobserver.h"
+#include "fsops/fsops.h"
 #include "phases/phase.h"
+
+extern char **environ;
+
+#define CC_FILE_MAX ((uint64_t)2 << 30)
+
+enum cc_state {
+	CC_START,
+	CC_TOKEN,
+	CC_RUN,
+	CC_SCAN,
+	CC_DONE,
+	CC_FAILED,
+	CC_STATE__COUNT,
+};
+
+static const char *const cc_state_name[CC_STATE__COUNT] = {
+	"START", "TOKEN", "RUN", "SCAN", "DONE", "FAILED",
+};
 
 struct compile_job {
 	struct job job;
 	struct install *in;
 	struct gem *gem;
+	enum cc_state state;
+	struct js_waiter waiter;
+	bool have_token;
+	bool spawned;
+	bool child_done;
+	struct child child;
+	const char **argv;
+	const char **envp;
 };
+
+static bool cc_edge_ok(enum cc_state from, enum cc_state to)
+{
+	if (to == CC_FAILED)
+		return from != CC_DONE && from != CC_FAILED;
+	switch (from) {
+	case CC_START:
+		return to == CC_TOKEN;
+	case CC_TOKEN:
+		return to == CC_RUN;
+	case CC_RUN:
+		return to == CC_SCAN;
+	case CC_SCAN:
+		return to == CC_DONE;
+	case CC_DONE:
+	case CC_FAILED:
+	case CC_STATE__COUNT:
+		break;
+	}
+	return false;
+}
+
+static void cc_enter(struct compile_job *c, enum cc_state to)
+{
+	SC_ASSERT(cc_edge_ok(c->state, to));
+	if (trace_enabled) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s -> %s", cc_state_name[c->state], cc_state_name[to]);
+		trace_event(&c->job.ctx, "state", buf);
+	}
+	c->state = to;
+	job_wake(&c->job);
+}
+
+static bool cc_env_dropped(const char *kv)
+{
+	static const char *const drop[] = { "GEM_HOME=",       "GEM_PATH=",	 "MAKEFLAGS=",
+					    "MFLAGS=",	       "MAKELEVEL=",	 "RUBYOPT=",
+					    "RUBYLIB=",	       "BUNDLE_GEMFILE=", "BUNDLE_BIN_PATH=",
+					    "BUNDLER_SETUP=",  "RUBYGEMS_GEMDEPS=" };
+
+	for (size_t i = 0; i < SC_ARRAY_SIZE(drop); i++)
+		if (!strncmp(kv, drop[i], strlen(drop[i])))
+			return true;
+	return false;
+}
+
+/* The build's environment: ours, with RubyGems pointed at the bundle and make at the jobserver. */
+static const char **cc_env(struct compile_job *c)
+{
+	struct install *in = c->in;
+	size_t n = 0, k = 0;
+
+	while (environ[n])
+		n++;
+	const char **env = arena_alloc(&in->arena, (n + 4) * sizeof(*env));
+	for (size_t i = 0; i < n; i++)
+		if (!cc_env_dropped(environ[i]))
+			env[k++] = environ[i];
+	env[k++] = arena_printf(&in->arena, "GEM_HOME=%s", in->install_root);
+	env[k++] = arena_printf(&in->arena, "GEM_PATH=%s", in->install_root);
+	env[k++] = arena_printf(&in->arena, "MAKEFLAGS=%s", jobserver_makeflags(in->jobserver));
+	env[k] = NULL;
+	return env;
+}
+
+static void cc_granted(struct js_waiter *w)
+{
+	struct compile_job *c = container_of(w, struct compile_job, waiter);
+
+	c->have_token = true;
+	job_wake(&c->job);
+}
+
+static void cc_child_done(struct child *ch)
+{
+	struct compile_job *c = ch->data;
+
+	c->child_done = true;
+	job_wake(&c->job);
+}
+
+static void cc_start(struct compile_job *c)
+{
+	struct install *in = c->in;
+	struct gem *g = c->gem;
+	const char *base = arena_printf(&in->arena, "%s/assembling/%s/%s", in->opts.cache_root,
+					in->abi.abi, g->entry);
+	size_t i = 0;
+
+	c->argv = arena_alloc(&in->arena, (g->nbuild_args + 6) * sizeof(*c->argv));
+	c->argv[i++] = in->abi.ruby;
+	c->argv[i++] = in->helper_path;
+	c->argv[i++] = "--build";
+	c->argv[i++] = arena_printf(&in->arena, "%s/gem", base);
+	c->argv[i++] = arena_printf(&in->arena, "%s/ext", base);
+	for (size_t k = 0; k < g->nbuild_args; k++)
+		c->argv[i++] = g->build_args[k];
+	c->argv[i] = NULL;
+	c->envp = cc_env(c);
+	c->have_token = jobserver_acquire(in->jobserver, &c->waiter);
+	cc_enter(c, CC_TOKEN);
+}
+
+static void cc_spawn(struct compile_job *c)
+{
+	struct install *in = c->in;
+	struct gem *g = c->gem;
+
+	if (!c->have_token)
+		return;
+	c->child = (struct child){
+		.argv = c->argv,
+		.envp = c->envp,
+		.cwd = NULL,
+		.stdin_pipe = true,
+		.stderr_fd = -1,
+		.keep_fds = jobserver_fds(in->jobserver),
+		.nkeep_fds = 2,
+		.done = cc_child_done,
+		.data = c,
+		.ctx = &c->job.ctx,
+	};
+	int r = child_spawn(in->children, &c->child);
+	if (r < 0) {
+		job_fail(&c->job, r, "cannot start the build of %s: %s", g->full_name,
+			 c->child.out.len ? c->child.out.buf : sc_strerror(r));
+		cc_enter(c, CC_FAILED);
+		return;
+	}
+	c->spawned = true;
+	install_event(in, g, "compile");
+	child_write(&c->child, g->metadata_gz.buf, g->metadata_gz.len);
+	child_close_stdin(&c->child);
+	cc_enter(c, CC_RUN);
+}
+
+/* Writes the build output to <cache>/logs/<abi>/<entry>.log; returns its path or NULL. */
+static const char *cc_keep_log(struct compile_job *c)
+{
+	struct install *in = c->in;
+	const char *dir = arena_printf(&in->arena, "%s/logs/%s", in->opts.cache_root, in->abi.abi);
+	const char *name = arena_printf(&in->arena, "%s.log", c->gem->entry);
+
+	if (fs_mkdir_p(dir, 0755) < 0)
+		return NULL;
+	int dfd = fs_open_dir(dir);
+	if (dfd < 0)
+		return NULL;
+	int r = fs_write_atomic(dfd, name, c->child.out.buf ? c->child.out.buf : "",
+				c->child.out.len, 0644);
+	(void)close(dfd);
+	return r < 0 ? NULL : arena_printf(&in->arena, "%s/%s", dir, name);
+}
+
+static void cc_run(struct compile_job *c)
+{
+	struct install *in = c->in;
+	struct gem *g = c->gem;
+
+	if (!c->child_done)
+		return;
+	jobserver_release(in->jobserver);
+	c->have_token = false;
+	if (c->child.exit_code == 0 && !c->child.term_signal) {
+		cc_enter(c, CC_SCAN);
+		return;
+	}
+	const char *log = cc_keep_log(c);
+	sbuf_rtrim(&c->child.out);
+	job_fail(&c->job, -SC_EBUILD,
+		 "cannot build the native extension of %s (%s); the build's output follows%s%s\n"
+		 "%s",
+		 g->full_name, child_status_str(&c->child), log ? ", also kept in " : "",
+		 log ? log : "", c->child.out.buf ? c->child.out.buf : "");
+	cc_enter(c, CC_FAILED);
+}
+
+/* ---- CC_SCAN: the built tree becomes the manifest ---- */
+
+struct cc_walk {
+	struct install *in;
+	struct manifest *m;
+	int err;
+	const char *err_path;
+};
+
+static void cc_walk_dir(struct cc_walk *w, int dfd, const char *rel, int depth);
+
+static void cc_walk_file(struct cc_walk *w, int dfd, const char *name, const char *path,
+			 const struct stat *st)
+{
+	struct mf_entry *e = manifest_add(&w->in->arena, w->m, MF_FILE, path);
+	struct digest d;
+	char buf[65536], hex[DIGEST_SHA256_HEX];
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	e->mode = st->st_mode & 0777;
+	e->size = (uint64_t)st->st_size;
+	if (fd < 0 || (uint64_t)st->st_size > CC_FILE_MAX) {
+		w->err = fd < 0 ? -errno : -SC_ETOOBIG;
+		w->err_path = path;
+		if (fd >= 0)
+			(void)close(fd);
+		return;
+	}
+	digest_init(&d, DIGEST_SHA256);
+	for (;;) {
+		ssize_t k = read(fd, buf, sizeof(buf));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k < 0) {
+				w->err = -errno;
+				w->err_path = path;
+			}
+			break;
+		}
+		digest_update(&d, buf, (size_t)k);
+	}
+	(void)close(fd);
+	digest_final_hex(&d, hex);
+	e->sha256 = arena_strdup(&w->in->arena, hex);
+	w->m->nfiles++;
+	w->m->total_bytes += e->size;
+}
+
+static void cc_walk_dir(struct cc_walk *w, int dfd, const char *rel, int depth)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+
+	if (!d) {
+		w->err = -errno;
+		w->err_path = rel;
+		(void)close(dfd);
+		return;
+	}
+	while (!w->err && (de = readdir(d))) {
+		const char *n = de->d_name;
+		struct stat st;
+		if (!strcmp(n, ".") || !strcmp(n, ".."))
+			continue;
+		if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		char *path = arena_printf(&w->in->arena, "%s/%s", rel, n);
+		if (strpbrk(n, "\t\n\r")) {
+			w->err = -SC_EUNSAFE;
+			w->err_path = path;
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			struct mf_entry *e = manifest_add(&w->in->arena, w->m, MF_DIR, path);
+			e->mode = st.st_mode & 0777;
+			int sub = openat(dirfd(d), n, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (sub < 0 || depth > 64) {
+				w->err = sub < 0 ? -errno : -ELOOP;
+				w->err_path = path;
+				if (sub >= 0)
+					(void)close(sub);
+				break;
+			}
+			cc_walk_dir(w, sub, path, depth + 1);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t k = readlinkat(dirfd(d), n, target, sizeof(target) - 1);
+			if (k < 0)
+				continue;
+			target[k] = '\0';
+			struct mf_entry *e = manifest_add(&w->in->arena, w->m, MF_SYMLINK, path);
+			e->target = arena_strdup(&w->in->arena, target);
+		} else if (S_ISREG(st.st_mode)) {
+			cc_walk_file(w, dirfd(d), n, path, &st);
+		}
+	}
+	closedir(d);
+}
+
+static void cc_scan(struct compile_job *c)
+{
+	struct install *in = c->in;
+	struct gem *g = c->gem;
+	struct manifest *m = g->manifest;
+	struct cc_walk w = { .in = in, .m = m };
+	static const char *const roots[] = { "gem", "ext" };
+
+	if (!fs_exists_at(in->assembling_fd,
+			  arena_printf(&in->arena, "%s/ext/gem.build_complete", g->entry))) {
+		job_fail(&c->job, -SC_EBUILD, "the build of %s did not complete (no gem.build_complete)",
+			 g->full_name);
+		cc_enter(c, CC_FAILED);
+		return;
+	}
+	/* A fresh entry list: the build added, changed and maybe removed files. */
+	m->entries = NULL;
+	m->nentries = m->cap = 0;
+	m->nfiles = 0;
+	m->total_bytes = 0;
+	for (size_t i = 0; i < SC_ARRAY_SIZE(roots) && !w.err; i++) {
+		int fd = fs_open_dirat(in->assembling_fd,
+				       arena_printf(&in->arena, "%s/%s", g->entry, roots[i]));
+		if (fd < 0) {
+			w.err = fd;
+			w.err_path = roots[i];
+			break;
+		}
+		cc_walk_dir(&w, fd, roots[i], 0);
+	}
+	if (w.err) {
+		job_fail(&c->job, w.err, "cannot read the build of %s: %s: %s", g->full_name,
+			 w.err_path, sc_strerror(w.err));
+		cc_enter(c, CC_FAILED);
+		return;
+	}
+	m->has_ext = true;
+	in->stats.compiled++;
+	cc_enter(c, CC_DONE);
+}
+
+static void cc_failed(struct compile_job *c)
+{
+	struct install *in = c->in;
+
+	if (c->spawned && !c->child_done)
+		return;
+	if (c->have_token) {
+		jobserver_release(in->jobserver);
+		c->have_token = false;
+	}
+	jobserver_cancel(in->jobserver, &c->waiter);
+	(void)fs_rmtree_at(in->assembling_fd, c->gem->entry);
+	cache_unlock_entry(in, c->gem);
+	job_finish(&c->job);
+}
 
 static void compile_step(struct job *j)
 {
 	struct compile_job *c = container_of(j, struct compile_job, job);
 
-	job_fail(j, -SC_EUNSUPPORTED, "%s has native extensions (%s), which scint cannot build yet",
-		 c->gem->full_name, c->gem->manifest->spec.extensions[0]);
-	job_finish(j);
+	if (j->canceled && c->state != CC_DONE && c->state != CC_FAILED) {
+		if (c->spawned && !c->child_done)
+			return; /* compile_cancel signalled it; wait for the exit */
+		c->state = CC_FAILED;
+	}
+	switch (c->state) {
+	case CC_START:
+		cc_start(c);
+		break;
+	case CC_TOKEN:
+		cc_spawn(c);
+		break;
+	case CC_RUN:
+		cc_run(c);
+		break;
+	case CC_SCAN:
+		cc_scan(c);
+		break;
+	case CC_DONE:
+		job_finish(j);
+		break;
+	case CC_FAILED:
+		cc_failed(c);
+		break;
+	case CC_STATE__COUNT:
+		SC_ASSERT(!"bad state");
+	}
+}
+
+static void compile_cancel(struct job *j)
+{
+	struct compile_job *c = container_of(j, struct compile_job, job);
+
+	if (c->spawned && !c->child_done)
+		(void)child_kill(&c->child, SIGTERM);
+}
+
+static void compile_release(struct job *j)
+{
+	struct compile_job *c = container_of(j, struct compile_job, job);
+
+	child_release(&c->child);
+	sbuf_release(&c->gem->metadata_gz);
 }
 
 static const struct job_ops compile_ops = {
 	.kind = JOB_COMPILE,
 	.step = compile_step,
+	.cancel = compile_cancel,
+	.release = compile_release,
 };
+
+/* Runtime dependencies, transitively: what the build may require. */
+static void compile_depend_on_deps(struct compile_job *c, struct gem *g, struct hmap *seen)
+{
+	for (size_t i = 0; i < g->ndeps; i++) {
+		struct gem *d = g->deps[i];
+		if (d == c->gem || hmap_get(seen, strv_from(d->name)))
+			continue;
+		hmap_put(seen, strv_from(d->name), d);
+		if (d->last)
+			job_depends(&c->job, d->last);
+		compile_depend_on_deps(c, d, seen);
+	}
+}
+
+/* Build cost for ordering: bytes of the extension sources (slow builds first). */
+static int compile_prio(const struct gem *g)
+{
+	const struct manifest *m = g->manifest;
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < m->nentries; i++)
+		if (m->entries[i].type == MF_FILE && !strncmp(m->entries[i].path, "gem/ext/", 8))
+			bytes += m->entries[i].size;
+	return (int)SC_MIN(bytes / 1024 + 1000u * g->ndependents, (uint64_t)INT32_MAX);
+}
 
 struct job *compile_job_new(struct install *in, struct gem *g, struct job *after)
 {
 	struct compile_job *c = arena_alloc(&in->arena, sizeof(*c));
+	struct hmap seen;
 
 	c->in = in;
 	c->gem = g;
-	job_init(&c->job, in->sched, &compile_ops, g->full_name, (int)g->ndependents);
+	c->waiter.granted = cc_granted;
+	job_init(&c->job, in->sched, &compile_ops, g->full_name, compile_prio(g));
 	job_depends(&c->job, after);
+	hmap_init(&seen);
+	compile_depend_on_deps(c, g, &seen);
+	hmap_release(&seen);
 	promote_depends_on(g, &c->job);
 	sched_submit(in->sched, &c->job);
 	g->compile = c;

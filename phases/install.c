@@ -25,6 +25,7 @@
 #include "engine/child.h"
 #include "engine/http.h"
 #include "engine/ioq.h"
+#include "engine/jobserver.h"
 #include "engine/reactor.h"
 #include "fsops/fsops.h"
 #include "phases/abi.h"
@@ -106,8 +107,7 @@ static int install_open_root(struct install *in, struct sbuf *err)
 	}
 	if ((r = install_dir(in, in->root_fd, in->install_root, "gems", &in->gems_fd, err)) < 0 ||
 	    (r = install_dir(in, in->root_fd, in->install_root, "specifications", &in->specs_fd,
-			     err)) < 0 ||
-	    (r = install_dir(in, in->root_fd, in->install_root, "bin", &in->bin_fd, err)) < 0)
+			     err)) < 0)
 		return r;
 	/* The rest of the directories Bundler creates, empty until something needs them. */
 	static const char *const empty[] = { "build_info", "cache", "doc", "extensions", "plugins" };
@@ -124,15 +124,25 @@ static int install_open_root(struct install *in, struct sbuf *err)
 	return 0;
 }
 
-int install_ext_fd(struct install *in)
+/* Directories only some bundles need (Bundler creates them on demand too). */
+static int install_lazy_dir(struct install *in, const char *rel, int *fd)
 {
 	struct sbuf err = SBUF_INIT;
 
-	if (in->ext_fd < 0 && install_dir(in, in->root_fd, in->install_root, in->ext_dir,
-					  &in->ext_fd, &err) < 0)
-		in->ext_fd = -1;
+	if (*fd < 0 && install_dir(in, in->root_fd, in->install_root, rel, fd, &err) < 0)
+		*fd = -1;
 	sbuf_release(&err);
-	return in->ext_fd;
+	return *fd;
+}
+
+int install_ext_fd(struct install *in)
+{
+	return install_lazy_dir(in, in->ext_dir, &in->ext_fd);
+}
+
+int install_bin_fd(struct install *in)
+{
+	return install_lazy_dir(in, "bin", &in->bin_fd);
 }
 
 static int install_read_lockfile(struct install *in, struct sbuf *err)
@@ -202,6 +212,11 @@ int install_setup(struct install *in, struct sbuf *err)
 		return -ENOMEM;
 	}
 	in->children = child_mgr_new(in->reactor);
+	in->jobserver = jobserver_new(in->reactor, in->opts.jobs);
+	if (!in->jobserver) {
+		sbuf_addf(err, "cannot create the make jobserver: %s", strerror(errno));
+		return -errno;
+	}
 	struct sched_limits lim = { 0 };
 	unsigned jobs = in->opts.jobs;
 	lim.max_running[JOB_INDEX] = 16;
@@ -300,6 +315,14 @@ int install_run(struct install *in, struct sbuf *err)
 	if (r < 0)
 		return r;
 	r = sched_run(in->sched);
+	/* Assembled but never promoted (a dependency's failure stopped it): don't leave it. */
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		if (g->unpacked && !g->promoted && g->lock_fd >= 0) {
+			(void)fs_rmtree_at(in->assembling_fd, g->entry);
+			cache_unlock_entry(in, g);
+		}
+	}
 	if (in->helper_started) {
 		rpc_stop(&in->helper);
 		/* Give the helper a moment to exit on EOF, then make sure it is gone. */
@@ -328,12 +351,14 @@ void install_release(struct install *in)
 			(void)close(in->sources[i].index_fd);
 	for (size_t i = 0; i < in->ngems; i++) {
 		sbuf_release(&in->gems[i]->pkg);
+		sbuf_release(&in->gems[i]->metadata_gz);
 		if (in->gems[i]->lock_fd >= 0)
 			(void)close(in->gems[i]->lock_fd);
 	}
 	sched_free(in->sched);
 	http_free(in->http);
 	child_mgr_free(in->children);
+	jobserver_free(in->jobserver);
 	ioq_free(in->ioq);
 	reactor_free(in->reactor);
 	for (size_t i = 0; i < SC_ARRAY_SIZE(fds); i++)

@@ -71,7 +71,9 @@ struct materialize_job {
 	int err;
 	const char *err_path;
 	struct sbuf stubs; /* all binstub texts, back to back */
-	const char *spec_name;
+	const char *spec_name;   /* in specifications/ */
+	const char *cached_spec; /* in cached/<abi>/ */
+	struct sbuf build_info;
 	bool spec_submitted;
 	uint64_t files, bytes;
 };
@@ -137,7 +139,7 @@ static int mat_dst(struct materialize_job *m, const struct mf_entry *e, const ch
 
 static const char *mat_src(struct materialize_job *m, const struct mf_entry *e)
 {
-	return arena_printf(&m->in->arena, "%s/%s", m->gem->full_name, e->path);
+	return arena_printf(&m->in->arena, "%s/%s", m->gem->entry, e->path);
 }
 
 static void mat_op_done(struct ioq_op *op);
@@ -250,8 +252,10 @@ static void mat_start(struct materialize_job *m)
 	int r;
 
 	m->mf = mf;
-	if (mf->has_ext && install_ext_fd(in) < 0) {
-		job_fail(&m->job, -errno, "cannot create %s/%s", in->install_root, in->ext_dir);
+	if ((mf->has_ext && install_ext_fd(in) < 0) ||
+	    (mf->spec.nexecutables && install_bin_fd(in) < 0)) {
+		job_fail(&m->job, -errno, "cannot create the directories of %s in %s",
+			 g->full_name, in->install_root);
 		mat_enter(m, MAT_FAILED);
 		return;
 	}
@@ -274,14 +278,14 @@ static void mat_start(struct materialize_job *m)
 	if (in->link_mode == LINK_SYMLINK) {
 		o = mat_op_get(m);
 		ioq_prep_symlinkat(&o->op, arena_printf(&in->arena, "%s/%s/gem", in->cached_dir,
-							g->full_name),
+							g->entry),
 				   in->gems_fd, g->full_name);
 		mat_submit(m, o);
 		if (mf->has_ext) {
 			o = mat_op_get(m);
 			ioq_prep_symlinkat(&o->op,
 					   arena_printf(&in->arena, "%s/%s/ext", in->cached_dir,
-							g->full_name),
+							g->entry),
 					   in->ext_fd, g->full_name);
 			mat_submit(m, o);
 		}
@@ -400,6 +404,16 @@ static void mat_stubs(struct materialize_job *m)
 				    m->stubs.buf + start, ends[i] - start);
 		mat_submit(m, o);
 	}
+	/* RubyGems' build_info/<full_name>.info: the build arguments, one per line. */
+	if (m->gem->nbuild_args) {
+		for (size_t i = 0; i < m->gem->nbuild_args; i++)
+			sbuf_addf(&m->build_info, "%s\n", m->gem->build_args[i]);
+		struct mat_op *o = mat_op_get(m);
+		ioq_prep_write_file(&o->op, in->root_fd,
+				    arena_printf(&in->arena, "build_info/%s.info", m->gem->full_name),
+				    0644, m->build_info.buf, m->build_info.len);
+		mat_submit(m, o);
+	}
 	mat_enter(m, MAT_SPEC);
 }
 
@@ -412,10 +426,10 @@ static void mat_spec(struct materialize_job *m)
 	if (!m->spec_submitted) {
 		struct mat_op *o = mat_op_get(m);
 		if (in->link_mode == LINK_HARDLINK)
-			ioq_prep_linkat(&o->op, in->cached_fd, m->spec_name, in->specs_fd,
+			ioq_prep_linkat(&o->op, in->cached_fd, m->cached_spec, in->specs_fd,
 					m->spec_name);
 		else
-			ioq_prep_copy_file(&o->op, in->cached_fd, m->spec_name, in->specs_fd,
+			ioq_prep_copy_file(&o->op, in->cached_fd, m->cached_spec, in->specs_fd,
 					   m->spec_name, 0644);
 		o->op.mode = 0644;
 		mat_submit(m, o);
@@ -467,6 +481,7 @@ static void mat_release(struct job *j)
 	struct materialize_job *m = container_of(j, struct materialize_job, job);
 
 	sbuf_release(&m->stubs);
+	sbuf_release(&m->build_info);
 }
 
 static const struct job_ops materialize_ops = {
@@ -482,6 +497,8 @@ struct job *materialize_job_new(struct install *in, struct gem *g, struct job *a
 	m->in = in;
 	m->gem = g;
 	m->spec_name = arena_printf(&in->arena, "%s.gemspec", g->full_name);
+	m->cached_spec = arena_printf(&in->arena, "%s.gemspec", g->entry);
+	sbuf_init(&m->build_info, 0);
 	for (int i = MAT_WINDOW - 1; i >= 0; i--) {
 		m->ops[i].next_free = m->free_ops;
 		m->free_ops = &m->ops[i];

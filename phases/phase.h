@@ -88,10 +88,14 @@ struct compile_job;
 struct promote_job;
 struct materialize_job;
 struct finalize_state;
+struct jobserver;
 
 struct gem {
 	const struct lock_spec *spec; /* the chosen variant */
 	const char *name, *version, *platform, *full_name;
+	const char *entry; /* cache entry name: full_name, plus "+build-<hex>" with build args */
+	const char **build_args; /* BUNDLE_BUILD__<NAME>, split like a shell would */
+	size_t nbuild_args;
 	struct gem_source *source;
 	enum gem_plan plan;
 	const char *checksum; /* expected sha256: lockfile CHECKSUMS or compact index */
@@ -101,6 +105,7 @@ struct gem {
 
 	/* the artifact, as it moves through the phases */
 	struct sbuf pkg;          /* the .gem bytes (fetch -> assemble) */
+	struct sbuf metadata_gz;  /* the spec (assemble -> compile), for gems with extensions */
 	char pkg_sha256[65];
 	struct manifest *manifest; /* of the cached entry (loaded or built) */
 	struct strv gemspec;      /* the gemspec text while assembling (arena) */
@@ -108,6 +113,7 @@ struct gem {
 	bool needs_build;         /* has extensions to compile */
 	bool downloaded;          /* fetched by this run */
 	bool unpacked;            /* assembled by this run */
+	bool promoted;            /* its entry reached cached/ in this run */
 
 	struct index_job *index;
 	struct fetch_job *fetch;
@@ -168,6 +174,7 @@ struct install {
 	struct ioq *ioq;
 	struct http *http;
 	struct child_mgr *children;
+	struct jobserver *jobserver;
 	struct sched *sched;
 	struct rpc helper;
 	bool helper_started;
@@ -194,6 +201,8 @@ void finalize_job_init(struct install *in);
 
 /* extensions/<platform>/<api>, created on first use; -errno on failure. */
 int install_ext_fd(struct install *in);
+/* bin/, likewise. */
+int install_bin_fd(struct install *in);
 
 /* The Ruby helper, started on first use. */
 struct rpc *install_helper(struct install *in);

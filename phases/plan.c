@@ -27,6 +27,7 @@
 #include "base/clock.h"
 #include "base/digest.h"
 #include "base/err.h"
+#include "base/shell.h"
 #include "bundle/config.h"
 #include "bundle/platform.h"
 #include "engine/trace.h"
@@ -110,7 +111,9 @@ static struct gem *plan_add_gem(struct install *in, const struct lock_spec *spec
 	g->platform = spec->platform;
 	g->full_name = spec->full_name;
 	g->lock_fd = -1;
+	g->entry = g->full_name;
 	sbuf_init(&g->pkg, 0);
+	sbuf_init(&g->metadata_gz, 0);
 	in->gems = arena_grow_array(&in->arena, in->gems, sizeof(*in->gems), in->ngems,
 				    &in->gems_cap);
 	in->gems[in->ngems++] = g;
@@ -213,6 +216,37 @@ static void plan_link_deps(struct install *in)
 	}
 }
 
+/*
+ * BUNDLE_BUILD__<NAME> (bundle config build.<name>): arguments for the
+ * gem's extconf. A gem built with them is a different artifact, so it gets a
+ * cache entry of its own.
+ */
+static void plan_build_args(struct install *in, struct gem *g)
+{
+	struct sbuf key = SBUF_INIT;
+	char *setting = arena_printf(&in->arena, "build.%s", g->name);
+	const char *v;
+
+	bconfig_key_for(setting, &key);
+	v = bconfig_get(in->config, key.buf);
+	sbuf_release(&key);
+	if (!v || !*v)
+		return;
+	int n = shell_split(&in->arena, v, &g->build_args);
+	if (n <= 0) {
+		g->build_args = NULL;
+		return;
+	}
+	g->nbuild_args = (size_t)n;
+	char hex[DIGEST_SHA256_HEX];
+	struct sbuf all = SBUF_INIT;
+	for (size_t i = 0; i < g->nbuild_args; i++)
+		sbuf_add(&all, g->build_args[i], strlen(g->build_args[i]) + 1);
+	sha256_hex(all.buf, all.len, hex);
+	sbuf_release(&all);
+	g->entry = arena_printf(&in->arena, "%s+build-%.8s", g->full_name, hex);
+}
+
 static void plan_decide(struct install *in, struct gem *g)
 {
 	char name[512];
@@ -232,6 +266,7 @@ static void plan_decide(struct install *in, struct gem *g)
 		return;
 	}
 	g->checksum = lockfile_checksum(&in->lock, g->name, g->version, g->platform);
+	plan_build_args(in, g);
 	snprintf(name, sizeof(name), "%s.gemspec", g->full_name);
 	if (!in->opts.force && in->specs_fd >= 0 && plan_exists(in->specs_fd, name) &&
 	    plan_exists(in->gems_fd, g->full_name)) {

@@ -129,7 +129,7 @@ static void promote_start(struct promote_job *p)
 		return;
 	}
 	/* We hold the lock and there is no manifest: a leftover is incomplete. */
-	int r = fs_rmtree_at(in->cached_fd, g->full_name);
+	int r = fs_rmtree_at(in->cached_fd, g->entry);
 	if (r < 0) {
 		job_fail(&p->job, r, "cannot remove an incomplete cache entry of %s: %s",
 			 g->full_name, sc_strerror(r));
@@ -153,8 +153,7 @@ static void promote_write(struct promote_job *p)
 
 	if (p->ops_left || promote_check(p, "write"))
 		return;
-	ioq_prep_renameat(&p->ops[0], in->assembling_fd, g->full_name, in->cached_fd, g->full_name,
-			  0);
+	ioq_prep_renameat(&p->ops[0], in->assembling_fd, g->entry, in->cached_fd, g->entry, 0);
 	ioq_prep_renameat(&p->ops[1], in->assembling_fd, p->gemspec_name, in->cached_fd,
 			  p->gemspec_name, 0);
 	promote_submit(p, &p->ops[0]);
@@ -179,6 +178,7 @@ static void promote_manifest(struct promote_job *p)
 	if (p->ops_left || promote_check(p, "move"))
 		return;
 	cache_unlock_entry(p->in, p->gem);
+	p->gem->promoted = true;
 	promote_enter(p, PRO_DONE);
 }
 
@@ -189,7 +189,7 @@ static void promote_failed(struct promote_job *p)
 
 	if (p->ops_left)
 		return;
-	(void)fs_rmtree_at(in->assembling_fd, g->full_name);
+	(void)fs_rmtree_at(in->assembling_fd, g->entry);
 	(void)unlinkat(in->assembling_fd, p->gemspec_name, 0);
 	(void)unlinkat(in->assembling_fd, p->manifest_name, 0);
 	cache_unlock_entry(in, g);
@@ -245,8 +245,8 @@ struct job *promote_job_new(struct install *in, struct gem *g, struct job *after
 
 	p->in = in;
 	p->gem = g;
-	p->gemspec_name = arena_printf(&in->arena, "%s.gemspec", g->full_name);
-	p->manifest_name = arena_printf(&in->arena, "%s.manifest", g->full_name);
+	p->gemspec_name = arena_printf(&in->arena, "%s.gemspec", g->entry);
+	p->manifest_name = arena_printf(&in->arena, "%s.manifest", g->entry);
 	job_init(&p->job, in->sched, &promote_ops, g->full_name, (int)g->ndependents);
 	job_depends(&p->job, after);
 	g->promote = p;

@@ -1,0 +1,152 @@
+#include "engine/jobserver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "base/compiler.h"
+#include "engine/reactor.h"
+
+struct jobserver {
+	struct reactor *r;
+	int fds[2];  /* the pipe, as builds see it (blocking) */
+	struct wake wake; /* our non-blocking view of fds[0] */
+	unsigned tokens;
+	struct list_head waiters;
+	char makeflags[64];
+};
+
+static void jobserver_dispatch(struct wake *w, uint32_t events, void *data);
+
+struct jobserver *jobserver_new(struct reactor *r, unsigned tokens)
+{
+	struct jobserver *js = sc_xcalloc(1, sizeof(*js));
+	char path[64];
+
+	js->r = r;
+	js->tokens = tokens ? tokens : 1;
+	list_init(&js->waiters);
+	if (pipe2(js->fds, O_CLOEXEC) < 0)
+		goto out_free;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", js->fds[0]);
+	js->wake = (struct wake){ .kind = WAKE_JOBSERVER,
+				  .fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) };
+	if (js->wake.fd < 0)
+		goto out_close;
+	for (unsigned i = 0; i < js->tokens; i++)
+		if (write(js->fds[1], "+", 1) != 1)
+			goto out_close;
+	snprintf(js->makeflags, sizeof(js->makeflags), " -j --jobserver-auth=%d,%d", js->fds[0],
+		 js->fds[1]);
+	reactor_set_dispatch(r, WAKE_JOBSERVER, jobserver_dispatch, js);
+	return js;
+
+out_close:
+	if (js->wake.fd >= 0)
+		(void)close(js->wake.fd);
+	(void)close(js->fds[0]);
+	(void)close(js->fds[1]);
+out_free:
+	free(js);
+	return NULL;
+}
+
+void jobserver_free(struct jobserver *js)
+{
+	if (!js)
+		return;
+	reactor_del(js->r, &js->wake);
+	(void)close(js->wake.fd);
+	(void)close(js->fds[0]);
+	(void)close(js->fds[1]);
+	free(js);
+}
+
+static bool jobserver_take(struct jobserver *js)
+{
+	char c;
+
+	for (;;) {
+		ssize_t k = read(js->wake.fd, &c, 1);
+		if (k == 1)
+			return true;
+		if (k < 0 && errno == EINTR)
+			continue;
+		return false; /* EAGAIN: every token is in use */
+	}
+}
+
+static void jobserver_watch(struct jobserver *js)
+{
+	bool want = !list_empty(&js->waiters);
+
+	if (want && !js->wake.events)
+		SC_ASSERT(reactor_add(js->r, &js->wake, EPOLLIN) == 0);
+	else if (!want && js->wake.events)
+		reactor_del(js->r, &js->wake);
+}
+
+bool jobserver_acquire(struct jobserver *js, struct js_waiter *w)
+{
+	SC_ASSERT(!w->queued);
+	if (list_empty(&js->waiters) && jobserver_take(js))
+		return true;
+	list_add_tail(&w->link, &js->waiters);
+	w->queued = true;
+	jobserver_watch(js);
+	return false;
+}
+
+void jobserver_cancel(struct jobserver *js, struct js_waiter *w)
+{
+	if (!w || !w->queued)
+		return;
+	list_del(&w->link);
+	w->queued = false;
+	jobserver_watch(js);
+}
+
+void jobserver_release(struct jobserver *js)
+{
+	ssize_t k;
+
+	do
+		k = write(js->fds[1], "+", 1);
+	while (k < 0 && errno == EINTR);
+	SC_ASSERT(k == 1);
+}
+
+static void jobserver_dispatch(struct wake *w, uint32_t events, void *data)
+{
+	struct jobserver *js = data;
+
+	(void)w;
+	(void)events;
+	/* Tokens go to waiters in order; make may take one first (then we wait more). */
+	while (!list_empty(&js->waiters) && jobserver_take(js)) {
+		struct js_waiter *jw = list_first_entry(&js->waiters, struct js_waiter, link);
+		list_del(&jw->link);
+		jw->queued = false;
+		jw->granted(jw);
+	}
+	jobserver_watch(js);
+}
+
+const char *jobserver_makeflags(const struct jobserver *js)
+{
+	return js->makeflags;
+}
+
+const int *jobserver_fds(const struct jobserver *js)
+{
+	return js->fds;
+}
+
+unsigned jobserver_tokens(const struct jobserver *js)
+{
+	return js->tokens;
+}

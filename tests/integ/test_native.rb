@@ -1,0 +1,210 @@
+# frozen_string_literal: true
+
+# Issue 3: native extensions compiled once per Ruby ABI, exactly as RubyGems
+# builds them, checked by real Bundler: loading, warm reinstalls, the shared
+# make jobserver, failed builds, precompiled platform gems, other builders.
+
+require_relative "install_support"
+
+class TestNative < ScintTest::Case
+  include InstallSupport
+
+  # A C file that takes the compiler a few tenths of a second (so that
+  # parallel compiles overlap long enough to be observed).
+  def heavy_c(tag, lines = 1200)
+    body = Array.new(lines) { |i| "  a = a * #{i % 7 + 2} + #{i};" }.join("\n")
+    "int scint_heavy_#{tag}(int x);\nint scint_heavy_#{tag}(int x)\n{\n  volatile int a = x;\n#{body}\n  return a;\n}\n"
+  end
+
+  def heavy_parts(name, n)
+    (1..n).to_h { |i| ["ext/#{name}/part_#{i}.c", { content: heavy_c("#{name}_#{i}") }] }
+  end
+
+  # Native gems: one whose extconf requires another gem of the bundle, three
+  # with several C files each, and a platform gem (ruby variant with an
+  # extension, x86_64-linux variant prebuilt).
+  def native_corpus(extra = {})
+    require_toolchain!
+    c = Scint::Gemgen::Corpus.new(File.join(tmp, "corpus"), so_cache: File.join(ScintTest::CORPUS_DIR, "so-cache"))
+    c.add(name: "np_portile", version: "2.8.1", files: 3)
+    c.add(name: "np_json", version: "1.0.0", ext: "extconf", ext_requires: ["np_portile"], deps: { "np_portile" => "~> 2.8" })
+    %w[np_pg np_bcrypt np_msgpack].each do |n|
+      c.add(name: n, version: "1.1.0", ext: "extconf", extra_files: heavy_parts(n, extra.fetch(:parts, 1)))
+    end
+    c.add(name: "np_fast", version: "2.0.0", ext: "extconf")
+    c.add(name: "np_fast", version: "2.0.0", platform: Gem::Platform.local.to_s, prebuilt: true)
+    yield c if block_given?
+    c.build!
+    c
+  end
+
+  NATIVE = %w[np_json np_pg np_bcrypt np_msgpack].freeze
+
+  def native_app(corpus, gems = (NATIVE + %w[np_fast]).to_h { |n| [n, []] }, name: "app", cache: :own)
+    server = serve(corpus.dir)
+    app = app(name, gems: gems, source: server.url, cache: cache)
+    app.bundle_lock!
+    [server, app]
+  end
+
+  def load_script(names)
+    names.map { |n| "require #{n.inspect}" }.join("; ") + "; " +
+      names.map { |n| "puts #{n.split("_").map(&:capitalize).join}.ext_token" }.join("; ")
+  end
+
+  def assert_extensions_load(app)
+    r = app.bundle("exec", "ruby", "-e", load_script(NATIVE + %w[np_fast]))
+    assert_success r
+    assert_equal (NATIVE.map { |n| "#{n}-#{n == "np_json" ? "1.0.0" : "1.1.0"}:extconf" } +
+                  ["np_fast-2.0.0-#{Gem::Platform.local}:prebuilt"]), r.stdout.lines(chomp: true)
+    refute_match(/extensions are not built/, r.stderr)
+  end
+
+  def builds_in(trace)
+    read_trace(trace).select { |t| t["op"] == "spawn" && t["argv"]&.include?("--build") }
+  end
+
+  # Done-when 1 and 5: every extension loads under bundle exec with no
+  # "extensions are not built" warning, in RubyGems' layout; the platform gem
+  # for this machine is not compiled.
+  def test_native_gems_build_load_and_match_bundler
+    corpus = native_corpus
+    _server, app = native_app(corpus)
+    env, trace = trace_env(app)
+    r = scint!(app, env: env)
+    assert_match(/: 6 installed \(6 fetched, 0 from cache, 4 compiled\)/, r.stdout)
+    assert_equal NATIVE.sort, builds_in(trace).map { |t| t["gem"].sub(/-[\d.]+\z/, "") }.sort
+    app.bundle_check!
+    assert_extensions_load(app)
+    root = app.install_root
+    ext = File.join(root, "extensions", Gem::Platform.local.to_s, Gem.extension_api_version)
+    NATIVE.each do |n|
+      full = "#{n}-#{n == "np_json" ? "1.0.0" : "1.1.0"}"
+      %w[gem.build_complete gem_make.out].each { |f| assert File.file?(File.join(ext, full, f)), "#{full}/#{f}" }
+      assert File.file?(File.join(ext, full, n, "#{n}_ext.so"))
+      assert File.file?(File.join(root, "gems", full, "lib", n, "#{n}_ext.so")), "the .so is copied into lib too"
+    end
+    assert_match(/using np_portile/, File.read(File.join(ext, "np_json-1.0.0", "gem_make.out")))
+    refute File.exist?(File.join(ext, "np_fast-2.0.0-#{Gem::Platform.local}"))
+    # Same files as Bundler's own install (build products differ only in content:
+    # they embed the directory they were built in).
+    oracle = oracle_install(app)
+    products = %r{(\.o|\.so|Makefile|gem_make\.out|mkmf\.log)\z}
+    assert_equal(oracle.tree_snapshot.reject { |r| INSTALLER_SPECIFIC.any? { |re| re.match?(r[0]) } }.map { |r| r[0, 2] },
+                 app.tree_snapshot.reject { |r| INSTALLER_SPECIFIC.any? { |re| re.match?(r[0]) } }.map { |r| r[0, 2] })
+    diff = ScintTest.tree_diff(oracle.tree_snapshot, app.tree_snapshot)
+                    .reject { |l| INSTALLER_SPECIFIC.any? { |re| re.match?(l[/\["([^"]+)"/, 1]) } || l[/\["([^"]+)"/, 1] =~ products }
+    assert_empty diff
+  end
+
+  # Done-when 2: with .bundle deleted, nothing is compiled and the extensions load.
+  def test_warm_reinstall_compiles_nothing
+    corpus = native_corpus
+    _server, app = native_app(corpus)
+    scint!(app)
+    FileUtils.rm_rf(app.path(".bundle"))
+    env, trace = trace_env(app)
+    r = scint!(app, env: env)
+    assert_match(/: 6 installed \(0 fetched, 6 from cache, 0 compiled\)/, r.stdout)
+    assert_empty read_trace(trace).select { |t| t["op"] == "spawn" }
+    app.bundle_check!
+    assert_extensions_load(app)
+  end
+
+  # The highest number of compiler processes (cc1) seen at once while the block runs.
+  def max_compilers
+    max = 0
+    done = false
+    sampler = Thread.new do
+      until done
+        n = Dir.glob("/proc/[0-9]*/comm").count do |f|
+          File.read(f) == "cc1\n"
+        rescue SystemCallError
+          false
+        end
+        max = n if n > max
+        sleep 0.002
+      end
+    end
+    yield
+    done = true
+    sampler.join
+    max
+  end
+
+  # Done-when 3: --jobs 2 with four builds of several C files each: never more
+  # than two compilers at once (and two do run at once). The same bundle with
+  # --jobs 4 runs more, so the sampler can see a breach.
+  def test_jobserver_bounds_compilers_across_builds
+    corpus = native_corpus(parts: 3)
+    _server, app = native_app(corpus)
+    r = nil
+    max = max_compilers { r = scint!(app, "--jobs", "2") }
+    assert_match(/4 compiled/, r.stdout)
+    assert_operator max, :<=, 2, "at most --jobs compilers at once"
+    assert_equal 2, max, "two compilers did run at once"
+    app.bundle_check!
+
+    _server2, wide = native_app(corpus, name: "wide")
+    max4 = max_compilers { scint!(wide, "--jobs", "4") }
+    assert_operator max4, :>, 2, "with --jobs 4 more than two compilers run at once"
+  end
+
+  # Done-when 4: a failed build shows the compiler's output, keeps it in a
+  # log, exits non-zero, leaves nothing in cached/, and succeeds on the next
+  # run once fixed (here: the include dir given through BUNDLE_BUILD__<GEM>,
+  # which is also recorded in build_info/).
+  def test_failed_build_reports_and_retries
+    corpus = native_corpus do |c|
+      src = "#include <ruby.h>\n#include \"scfoo.h\"\nvoid Init_np_broken_ext(void) { rb_define_module(SCFOO_NAME); }\n"
+      c.add(name: "np_broken", version: "1.0.0", ext: "extconf", extra_files: { "ext/np_broken/np_broken_ext.c" => { content: src } })
+    end
+    _server, app = native_app(corpus, { "np_broken" => [], "np_json" => [] })
+    2.times do |attempt|
+      env, trace = trace_env(app, "trace-#{attempt}.jsonl")
+      r = app.scint("install", env: env)
+      refute r.success?
+      assert_equal 1, r.exitstatus
+      assert_match(/error: cannot build the native extension of np_broken-1\.0\.0 \(exit 1\); the build's output follows, also kept in (\S+)/, r.stderr)
+      log = r.stderr[/also kept in (\S+)/, 1]
+      assert_match(/scfoo\.h: No such file or directory/, r.stderr, "the compiler's own message is shown")
+      assert_match(/scfoo\.h: No such file or directory/, File.read(log))
+      assert_equal 1, builds_in(trace).count { |t| t["gem"] == "np_broken-1.0.0" }, "each run tries the build again"
+      assert_empty Dir.glob("np_broken*", base: cached_dir(app))
+      assert_empty Dir.children(File.join(app.cache, "assembling", ABI))
+      assert File.file?(File.join(cached_dir(app), "np_json-1.0.0.manifest")), "the other native gem was built"
+    end
+    inc = File.join(tmp, "include")
+    FileUtils.mkdir_p(inc)
+    File.write(File.join(inc, "scfoo.h"), "#define SCFOO_NAME \"NpBroken\"\n")
+    fixed = { "BUNDLE_BUILD__NP_BROKEN" => "--with-cflags=-I#{inc}" }
+    r = app.scint("install", env: fixed)
+    assert_success r
+    assert_match(/1 compiled/, r.stdout)
+    assert_equal "--with-cflags=-I#{inc}\n", File.read(File.join(app.install_root, "build_info", "np_broken-1.0.0.info"))
+    assert_equal 1, Dir.glob("np_broken-1.0.0+build-*.manifest", base: cached_dir(app)).size
+    check = ScintTest.run(ScintTest.isolated_env(app.home, "BUNDLE_PATH" => ".bundle"),
+                          [ScintTest.bundle_bin, "exec", "ruby", "-e", "require 'np_broken'; p defined?(NpBroken)"], chdir: app.dir)
+    assert_success check
+    refute_match(/extensions are not built/, check.stderr)
+  end
+
+  # Done-when 6: Rakefile and CMake builders, as RubyGems runs them.
+  def test_rake_and_cmake_builders
+    require_command!("cmake")
+    require_toolchain!
+    c = Scint::Gemgen::Corpus.new(File.join(tmp, "corpus"))
+    c.add(Scint::Gemgen::InstalledGem.new("rake"))
+    c.add(name: "rkext", version: "0.1.0", ext: "rake", deps: { "rake" => ">= 12" })
+    c.add(name: "cmext", version: "0.2.0", ext: "cmake")
+    c.build!
+    _server, app = native_app(c, { "rkext" => [], "cmext" => [] })
+    r = scint!(app)
+    assert_match(/2 compiled/, r.stdout)
+    app.bundle_check!
+    check = app.bundle("exec", "ruby", "-e", 'require "rkext"; require "cmext"; puts Rkext.ext_token, Cmext.ext_token')
+    assert_success check
+    assert_equal "rkext-0.1.0:rake\ncmext-0.2.0:cmake\n", check.stdout
+    refute_match(/extensions are not built/, check.stderr)
+  end
+end
