@@ -19,6 +19,8 @@
 #define SC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define container_of_const(ptr, type, member)                                                      \
+	((const type *)(const void *)((const char *)(ptr) - offsetof(type, member)))
 
 #define SC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SC_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -35,6 +35,8 @@ char *sbuf_detach(struct sbuf *sb, size_t *ret_len);
 int sbuf_grow(struct sbuf *sb, size_t extra);
 int sbuf_add(struct sbuf *sb, const void *p, size_t n);
 int sbuf_addstr(struct sbuf *sb, const char *s);
+/* Appends a string literal (its length known at compile time). */
+#define sbuf_addlit(sb, lit) sbuf_add((sb), "" lit, sizeof(lit) - 1)
 int sbuf_addch(struct sbuf *sb, char c);
 int sbuf_addv(struct sbuf *sb, struct strv v);
 int sbuf_addf(struct sbuf *sb, const char *fmt, ...) sc_printf(2, 3);

@@ -119,9 +119,30 @@ end
 module ScintHelper
   module_function
 
+  # RubyGems runs each build step with Open3.capture2e, which returns the
+  # output only when the step ends. This gives back exactly the same output
+  # and status, but also copies the output to our stdout as it comes, so that
+  # scint can show what a build is doing while it runs.
+  module TeeCapture
+    def capture2e(*cmd, **opts)
+      out = +""
+      status = popen2e(*cmd, **opts) do |stdin, pipe, thread|
+        stdin.close
+        while (chunk = pipe.readpartial(65_536) rescue nil)
+          out << chunk
+          $stdout.write(chunk)
+        end
+        thread.value
+      end
+      [out, status]
+    end
+  end
+
   def build(gem_dir, extension_dir, args)
     require "rubygems/ext"
     require "fileutils"
+    require "open3"
+    Open3.singleton_class.prepend(TeeCapture)
     spec = Gem::Specification.from_yaml(Zlib::GzipReader.new($stdin.binmode).read)
     # Point RubyGems at the assembling tree instead of an installed gem.
     spec.instance_variable_set(:@full_gem_path, File.expand_path(gem_dir))
@@ -130,7 +151,8 @@ module ScintHelper
     Gem::Ext::Builder.new(spec, args).build_extensions
     0
   rescue Gem::Ext::BuildError, Gem::InstallError => e
-    $stdout.puts e.message
+    # The message repeats the whole build log (gem_make.out): end with it.
+    $stdout.puts "", e.message
     1
   end
 end

@@ -18,6 +18,7 @@
 #include "cli/stats.h"
 #include "cli/ui.h"
 #include "engine/ioq.h"
+#include "engine/profile.h"
 #include "engine/trace.h"
 #include "fsops/fsops.h"
 #include "phases/install.h"
@@ -315,6 +316,9 @@ static int install_main(int argc, char **argv)
 	const char *tr = getenv("SCINT_IO_TRACE");
 	if (tr && *tr && (r = trace_open(tr)) < 0)
 		cli_warn("cannot open the trace %s: %s", tr, sc_strerror(r));
+	const char *pf = getenv("SCINT_PROFILE");
+	if (pf && *pf && (r = profile_open(pf)) < 0)
+		cli_warn("cannot open the profile %s: %s", pf, sc_strerror(r));
 
 	/* Installs share the cache; `scint cache clear` takes it exclusively. */
 	char lockpath[PATH_MAX + 16];
@@ -351,6 +355,8 @@ static int install_main(int argc, char **argv)
 		cli_warn("cannot write the stats %s: %s", sp, sc_strerror(r));
 	install_check_gitignore(o->app_dir);
 out:
+	if (profile_enabled && (r = profile_close(in.sched)) < 0)
+		cli_warn("cannot write the profile %s: %s", pf, sc_strerror(r));
 	trace_close();
 	install_release(&in);
 	sbuf_release(&err);

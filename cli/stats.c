@@ -55,11 +55,11 @@ int stats_write(const char *path, struct install *in, const struct stats_counts 
 		  (unsigned long long)in->stats.bytes_unpacked,
 		  (unsigned long long)in->stats.files_materialized,
 		  (unsigned long long)in->stats.bytes_materialized);
-	sbuf_add(&j, ",\"io_backend\":", 14);
+	sbuf_addlit(&j, ",\"io_backend\":");
 	json_add_cstr(&j, in->ioq ? ioq_backend_name(in->ioq) : NULL);
-	sbuf_add(&j, ",\"link_mode\":", 13);
+	sbuf_addlit(&j, ",\"link_mode\":");
 	json_add_cstr(&j, link_mode_name[in->link_mode]);
-	sbuf_add(&j, ",\"phases\":{", 11);
+	sbuf_addlit(&j, ",\"phases\":{");
 	if (in->sched) {
 		sched_get_stats(in->sched, &st);
 		bool first = true;
@@ -76,7 +76,7 @@ int stats_write(const char *path, struct install *in, const struct stats_counts 
 			first = false;
 		}
 	}
-	sbuf_add(&j, "},\"ops\":{", 9);
+	sbuf_addlit(&j, "},\"ops\":{");
 	if (in->ioq) {
 		ioq_get_stats(in->ioq, &qs);
 		bool first = true;
@@ -99,7 +99,7 @@ int stats_write(const char *path, struct install *in, const struct stats_counts 
 	if (in->children)
 		sbuf_addf(&j, ",\"processes\":%llu",
 			  (unsigned long long)child_mgr_spawned(in->children));
-	sbuf_add(&j, "}\n", 2);
+	sbuf_addlit(&j, "}\n");
 	int r = fs_write_atomic(AT_FDCWD, path, j.buf, j.len, 0644);
 	sbuf_release(&j);
 	return r;

@@ -1,16 +1,22 @@
 #include "cli/ui.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/sbuf.h"
 #include "cli/cli.h"
-#include "engine/sched.h"
 #include "phases/phase.h"
 
 #define UI_REDRAW_MS 80
+
+static const enum job_kind ui_shown[] = { JOB_INDEX, JOB_FETCH, JOB_ASSEMBLE, JOB_COMPILE,
+					  JOB_MATERIALIZE };
+static const char *const ui_label[] = { "index", "fetch", "unpack", "compile", "install" };
 
 void ui_init(struct ui *ui, bool quiet, bool verbose)
 {
@@ -18,6 +24,120 @@ void ui_init(struct ui *ui, bool quiet, bool verbose)
 	ui->tty = isatty(1) && !getenv("SCINT_PLAIN");
 	ui->color = cli_color(1);
 	ui->t0_ns = clock_now_ns();
+}
+
+static unsigned ui_columns(void)
+{
+	struct winsize ws;
+
+	if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10)
+		return ws.ws_col;
+	return 80;
+}
+
+static void ui_write_all(const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(1, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return;
+		p += k;
+		n -= (size_t)k;
+	}
+}
+
+/* Appends one row, cut to the width (visible characters only). */
+static void ui_row(struct ui *ui, struct sbuf *f, unsigned cols, const char *style,
+		   const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n > cols - 1)
+		n = cols - 1;
+	sbuf_addlit(f, "\r\033[2K");
+	if (ui->color && style)
+		sbuf_addstr(f, style);
+	sbuf_add(f, text, n);
+	if (ui->color && style)
+		sbuf_addlit(f, "\033[0m");
+	sbuf_addch(f, '\n');
+}
+
+static void ui_draw(struct ui *ui, struct sched *s)
+{
+	struct sched_stats st;
+	struct sbuf f = SBUF_INIT;
+	unsigned cols = ui_columns(), rows = 0;
+	char text[512], tail[256];
+
+	sched_get_stats(s, &st);
+	sbuf_addlit(&f, "\033[?25l");
+	if (ui->drawn_rows)
+		sbuf_addf(&f, "\033[%uA", ui->drawn_rows);
+	for (size_t i = 0; i < SC_ARRAY_SIZE(ui_shown); i++) {
+		enum job_kind k = ui_shown[i];
+		const struct sched_kind_stats *ks = &st.kind[k];
+		unsigned finished = ks->done + ks->failed;
+		if (!ks->total || finished == ks->total)
+			continue;
+		snprintf(text, sizeof(text), "%-8s %4u/%-4u %s", ui_label[i], finished, ks->total,
+			 ks->running && ui->current[k] ? ui->current[k] : "");
+		ui_row(ui, &f, cols, "\033[1m", text);
+		rows++;
+		if (k != JOB_COMPILE)
+			continue;
+		for (size_t c = 0; c < UI_ROWS_MAX && rows < UI_ROWS_MAX; c++) {
+			if (!ui->compiling[c])
+				continue;
+			compile_output_tail(ui->compiling[c], tail, sizeof(tail));
+			snprintf(text, sizeof(text), "  %s: %s", ui->compiling[c]->label, tail);
+			ui_row(ui, &f, cols, "\033[2m", text);
+			rows++;
+		}
+	}
+	/* Erase what the previous frame had below this one. */
+	sbuf_addlit(&f, "\033[J\033[?25h");
+	ui_write_all(f.buf, f.len);
+	sbuf_release(&f);
+	ui->drawn_rows = rows;
+}
+
+static void ui_track(struct ui *ui, struct job *j, enum sched_event ev)
+{
+	if (ev == SCHED_EV_START)
+		ui->current[j->ops->kind] = j->label;
+	if (j->ops->kind != JOB_COMPILE)
+		return;
+	for (size_t c = 0; c < UI_ROWS_MAX; c++) {
+		if (ev == SCHED_EV_START && !ui->compiling[c]) {
+			ui->compiling[c] = j;
+			return;
+		}
+		if (ev == SCHED_EV_FINISH && ui->compiling[c] == j) {
+			ui->compiling[c] = NULL;
+			return;
+		}
+	}
+}
+
+static void ui_observe(struct sched *s, struct job *j, enum sched_event ev, void *data)
+{
+	struct ui *ui = data;
+	uint64_t now;
+
+	if (!ui->tty || ui->quiet)
+		return;
+	if (j) {
+		ui_track(ui, j, ev);
+		return;
+	}
+	now = clock_now_ns();
+	if (now - ui->last_draw_ns < UI_REDRAW_MS * 1000000ull)
+		return;
+	ui->last_draw_ns = now;
+	ui_draw(ui, s);
 }
 
 static void ui_gem_name(const struct gem *g, char *buf, size_t n)
@@ -28,73 +148,33 @@ static void ui_gem_name(const struct gem *g, char *buf, size_t n)
 		snprintf(buf, n, "%s %s", g->name, g->version);
 }
 
-static void ui_draw(struct ui *ui, struct sched *s)
-{
-	struct sched_stats st;
-	static const enum job_kind shown[] = { JOB_FETCH, JOB_ASSEMBLE, JOB_COMPILE,
-					       JOB_MATERIALIZE };
-	static const char *const label[] = { "fetch", "unpack", "compile", "install" };
-	char line[512];
-	size_t n = 0;
-
-	sched_get_stats(s, &st);
-	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
-		const struct sched_kind_stats *k = &st.kind[shown[i]];
-		if (!k->total)
-			continue;
-		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s %u/%u", n ? "  " : "",
-				      label[i], k->done + k->failed, k->total);
-	}
-	if (ui->current && n < sizeof(line))
-		snprintf(line + n, sizeof(line) - n, "  %s", ui->current);
-	printf("\r\033[2K%s%s%s", ui->color ? "\033[1m" : "", line, ui->color ? "\033[0m" : "");
-	fflush(stdout);
-	ui->drawn = true;
-}
-
-static void ui_observe(struct sched *s, struct job *j, enum sched_event ev, void *data)
-{
-	struct ui *ui = data;
-	uint64_t now;
-
-	(void)j;
-	if (!ui->tty || ui->quiet || ev != SCHED_EV_TICK)
-		return;
-	now = clock_now_ns();
-	if (now - ui->last_draw_ns < UI_REDRAW_MS * 1000000ull)
-		return;
-	ui->last_draw_ns = now;
-	ui_draw(ui, s);
-}
-
-void ui_event(struct install *in, struct gem *g, const char *what)
+static void ui_event(struct install *in, struct gem *g, const char *what)
 {
 	struct ui *ui = in->ui;
 	char name[300];
-	const char *fmt = NULL; /* the verb */
+	const char *verb = NULL;
 
-	if (!ui || ui->quiet)
-		return;
-	ui_gem_name(g, name, sizeof(name));
-	ui->current = g->full_name;
-	if (ui->tty)
+	if (!ui || ui->quiet || ui->tty)
 		return;
 	if (!strcmp(what, "fetch"))
-		fmt = "Fetching";
+		verb = "Fetching";
 	else if (!strcmp(what, "install"))
-		fmt = "Installing";
-	else if (!strcmp(what, "installed") && g->plan == PLAN_MATERIALIZE)
-		fmt = "Using cached";
+		verb = "Installing";
+	else if (!strcmp(what, "installed") && !g->unpacked)
+		verb = "Using cached";
 	else if (!strcmp(what, "wait"))
-		fmt = "Waiting for another scint process building";
+		verb = "Waiting for another scint process building";
 	else if (!strcmp(what, "compile"))
-		fmt = "Compiling";
-	if (fmt)
-		printf("%s %s\n", fmt, name);
+		verb = "Compiling";
+	if (!verb)
+		return;
+	ui_gem_name(g, name, sizeof(name));
+	printf("%s %s\n", verb, name);
 }
 
 void ui_attach(struct ui *ui, struct install *in)
 {
+	ui->in = in;
 	in->ui = ui;
 	in->on_event = ui_event;
 	sched_set_observer(in->sched, ui_observe, ui);
@@ -102,9 +182,11 @@ void ui_attach(struct ui *ui, struct install *in)
 
 void ui_finish(struct ui *ui)
 {
-	if (ui->drawn) {
-		printf("\r\033[2K");
-		ui->drawn = false;
+	if (ui->drawn_rows) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "\033[%uA\r\033[J", ui->drawn_rows);
+		ui_write_all(buf, (size_t)n);
+		ui->drawn_rows = 0;
 	}
 	fflush(stdout);
 }

@@ -11,6 +11,7 @@
 #include "engine/child.h"
 #include "engine/http.h"
 #include "engine/ioq.h"
+#include "engine/profile.h"
 #include "engine/reactor.h"
 
 const char *const job_kind_name[JOB_KIND__COUNT] = {
@@ -273,6 +274,8 @@ static void sched_end(struct sched *s, struct job *j, enum job_state to)
 			s->first_err = j->err;
 	}
 	list_add_tail(&j->link, &s->reap);
+	if (profile_enabled)
+		profile_job_end(j);
 	if (s->observer)
 		s->observer(s, j, SCHED_EV_FINISH, s->observer_data);
 
@@ -320,6 +323,8 @@ static void sched_start_queued(struct sched *s)
 			j->t_start_ns = clock_now_ns();
 			if (!ks->first_start_ns)
 				ks->first_start_ns = j->t_start_ns;
+			if (profile_enabled)
+				profile_job_start(j);
 			if (s->observer)
 				s->observer(s, j, SCHED_EV_START, s->observer_data);
 			job_wake(j);
@@ -336,7 +341,9 @@ static unsigned sched_run_ready(struct sched *s)
 		list_del(&j->link);
 		j->ready = false;
 		SC_ASSERT(j->state == JOB_RUNNING);
+		trace_current = &j->ctx;
 		j->ops->step(j);
+		trace_current = NULL;
 		n++;
 	}
 	return n;
@@ -397,6 +404,12 @@ int sched_run(struct sched *s)
 		ioq_complete(s->q);
 		sched_reap(s);
 		s->stats.ticks++;
+		if (profile_enabled) {
+			struct ioq_stats qs;
+			ioq_get_stats(s->q, &qs);
+			profile_counters(http_active(s->h), qs.queued, qs.in_kernel,
+					 s->stats.kind[JOB_COMPILE].running);
+		}
 		if (s->observer)
 			s->observer(s, NULL, SCHED_EV_TICK, s->observer_data);
 	}

@@ -15,6 +15,7 @@
 #define TRACE_FD_NAMES	  64
 
 bool trace_enabled;
+const struct trace_ctx *trace_current;
 
 static struct {
 	int fd;
@@ -174,7 +175,7 @@ static void trace_end(const struct trace_ctx *ctx, int res, uint64_t t_start_ns,
 	sbuf_addf(&tr.buf, ",\"res\":%d", res < 0 ? res : 0);
 	if (res < 0) {
 		const char *name = trace_errno_name(res);
-		sbuf_add(&tr.buf, ",\"err\":", 7);
+		sbuf_addlit(&tr.buf, ",\"err\":");
 		if (name)
 			json_add_cstr(&tr.buf, name);
 		else
@@ -183,16 +184,16 @@ static void trace_end(const struct trace_ctx *ctx, int res, uint64_t t_start_ns,
 	sbuf_addf(&tr.buf, ",\"dur_us\":%llu",
 		  (unsigned long long)((t_end_ns > t_start_ns ? t_end_ns - t_start_ns : 0) / 1000));
 	if (ctx) {
-		sbuf_add(&tr.buf, ",\"phase\":", 9);
+		sbuf_addlit(&tr.buf, ",\"phase\":");
 		json_add_cstr(&tr.buf, ctx->phase);
 		if (ctx->job)
 			sbuf_addf(&tr.buf, ",\"job\":%u", ctx->job);
 		if (ctx->gem) {
-			sbuf_add(&tr.buf, ",\"gem\":", 7);
+			sbuf_addlit(&tr.buf, ",\"gem\":");
 			json_add_cstr(&tr.buf, ctx->gem);
 		}
 	}
-	sbuf_add(&tr.buf, "}\n", 2);
+	sbuf_addlit(&tr.buf, "}\n");
 	if (tr.buf.len >= TRACE_FLUSH_BYTES)
 		trace_write_out();
 }
@@ -217,7 +218,7 @@ void trace_http(const struct trace_ctx *ctx, const char *op, const char *url, lo
 	if (!trace_enabled)
 		return;
 	trace_begin(op, t_start_ns);
-	sbuf_add(&tr.buf, ",\"url\":", 7);
+	sbuf_addlit(&tr.buf, ",\"url\":");
 	json_add_cstr(&tr.buf, url);
 	sbuf_addf(&tr.buf, ",\"status\":%ld", status);
 	if (bytes >= 0)
@@ -233,7 +234,7 @@ void trace_proc(const struct trace_ctx *ctx, const char *op, const char *const *
 	trace_begin(op, t_start_ns);
 	sbuf_addf(&tr.buf, ",\"pid\":%d,\"status\":%d", pid, status);
 	if (argv) {
-		sbuf_add(&tr.buf, ",\"argv\":[", 9);
+		sbuf_addlit(&tr.buf, ",\"argv\":[");
 		for (int i = 0; argv[i]; i++) {
 			if (i)
 				sbuf_addch(&tr.buf, ',');
@@ -250,10 +251,10 @@ void trace_event(const struct trace_ctx *ctx, const char *what, const char *deta
 		return;
 	uint64_t now = clock_now_ns();
 	trace_begin("event", now);
-	sbuf_add(&tr.buf, ",\"what\":", 8);
+	sbuf_addlit(&tr.buf, ",\"what\":");
 	json_add_cstr(&tr.buf, what);
 	if (detail) {
-		sbuf_add(&tr.buf, ",\"detail\":", 10);
+		sbuf_addlit(&tr.buf, ",\"detail\":");
 		json_add_cstr(&tr.buf, detail);
 	}
 	trace_end(ctx, 0, now, now);

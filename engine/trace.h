@@ -25,6 +25,11 @@ struct trace_ctx {
 };
 
 extern bool trace_enabled;
+/*
+ * The context of the job whose step is running (set by the scheduler), for
+ * records of synchronous calls made from it (fsops); NULL outside steps.
+ */
+extern const struct trace_ctx *trace_current;
 
 /* Opens the trace file (truncating). Returns 0 or -errno. */
 int trace_open(const char *path);

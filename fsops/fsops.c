@@ -13,11 +13,33 @@
 #include <unistd.h>
 
 #include "base/compiler.h"
+#include "base/clock.h"
 #include "base/sbuf.h"
+#include "engine/trace.h"
 
 #define RET_NERRNO(expr) ((expr) < 0 ? -errno : 0)
 
-int fs_mkdirat_p(int dirfd, const char *path, mode_t mode)
+/*
+ * Every helper below that touches the filesystem leaves one SCINT_IO_TRACE
+ * record, attributed to the job whose step called it (trace_current).
+ */
+static const struct trace_ctx fs_setup_ctx = { .phase = "setup" };
+
+static uint64_t fs_t0(void)
+{
+	return trace_enabled ? clock_now_ns() : 0;
+}
+
+static int fs_traced(const char *op, int dirfd, const char *path, int64_t bytes, int r,
+		     uint64_t t0)
+{
+	if (trace_enabled)
+		trace_io(trace_current ? trace_current : &fs_setup_ctx, op, dirfd, path, -1, NULL,
+			 bytes, r < 0 ? r : 0, t0, clock_now_ns());
+	return r;
+}
+
+static int fs_mkdirat_p_untraced(int dirfd, const char *path, mode_t mode)
 {
 	char buf[4096];
 	size_t n = strlen(path);
@@ -42,6 +64,13 @@ int fs_mkdirat_p(int dirfd, const char *path, mode_t mode)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+int fs_mkdirat_p(int dirfd, const char *path, mode_t mode)
+{
+	uint64_t t0 = fs_t0();
+
+	return fs_traced("mkdir_p", dirfd, path, -1, fs_mkdirat_p_untraced(dirfd, path, mode), t0);
+}
+
 int fs_mkdir_p(const char *path, mode_t mode)
 {
 	return fs_mkdirat_p(AT_FDCWD, path, mode);
@@ -49,9 +78,10 @@ int fs_mkdir_p(const char *path, mode_t mode)
 
 int fs_open_dirat(int dirfd, const char *path)
 {
+	uint64_t t0 = fs_t0();
 	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	return fd < 0 ? -errno : fd;
+	return fs_traced("opendir", dirfd, path, -1, fd < 0 ? -errno : fd, t0);
 }
 
 int fs_open_dir(const char *path)
@@ -59,7 +89,8 @@ int fs_open_dir(const char *path)
 	return fs_open_dirat(AT_FDCWD, path);
 }
 
-int fs_read_fileat(int dirfd, const char *path, struct sbuf *out, size_t max_bytes)
+static int fs_read_fileat_untraced(int dirfd, const char *path, struct sbuf *out,
+				   size_t max_bytes)
 {
 	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	int r = 0;
@@ -103,6 +134,15 @@ out_close:
 	return r;
 }
 
+int fs_read_fileat(int dirfd, const char *path, struct sbuf *out, size_t max_bytes)
+{
+	uint64_t t0 = fs_t0();
+	size_t before = out->len;
+	int r = fs_read_fileat_untraced(dirfd, path, out, max_bytes);
+
+	return fs_traced("read_file", dirfd, path, (int64_t)(out->len - before), r, t0);
+}
+
 int fs_read_file(const char *path, struct sbuf *out, size_t max_bytes)
 {
 	return fs_read_fileat(AT_FDCWD, path, out, max_bytes);
@@ -128,6 +168,7 @@ static int fs_write_all(int fd, const void *buf, size_t len)
 int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode)
 {
 	char tmp[4096];
+	uint64_t t0 = fs_t0();
 	int r;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%d", name, (int)getpid()) >= sizeof(tmp))
@@ -144,7 +185,7 @@ int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mo
 		r = RET_NERRNO(renameat(dirfd, tmp, dirfd, name));
 	if (r < 0)
 		(void)unlinkat(dirfd, tmp, 0);
-	return r;
+	return fs_traced("write_atomic", dirfd, name, (int64_t)len, r, t0);
 }
 
 static int fs_rmtree_fd(int dfd, int depth)
@@ -189,7 +230,7 @@ static int fs_rmtree_fd(int dfd, int depth)
 	return r;
 }
 
-int fs_rmtree_at(int dirfd, const char *name)
+static int fs_rmtree_at_untraced(int dirfd, const char *name)
 {
 	struct stat st;
 
@@ -206,6 +247,13 @@ int fs_rmtree_at(int dirfd, const char *name)
 	return r;
 }
 
+int fs_rmtree_at(int dirfd, const char *name)
+{
+	uint64_t t0 = fs_t0();
+
+	return fs_traced("rmtree", dirfd, name, -1, fs_rmtree_at_untraced(dirfd, name), t0);
+}
+
 int fs_rmtree(const char *path)
 {
 	return fs_rmtree_at(AT_FDCWD, path);
@@ -214,15 +262,20 @@ int fs_rmtree(const char *path)
 bool fs_exists_at(int dirfd, const char *name)
 {
 	struct stat st;
+	uint64_t t0 = fs_t0();
 
-	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	return fs_traced("fstatat", dirfd, name, -1,
+			 RET_NERRNO(fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)), t0) == 0;
 }
 
 bool fs_is_dir_at(int dirfd, const char *name)
 {
 	struct stat st;
+	uint64_t t0 = fs_t0();
 
-	return fstatat(dirfd, name, &st, 0) == 0 && S_ISDIR(st.st_mode);
+	return fs_traced("fstatat", dirfd, name, -1, RET_NERRNO(fstatat(dirfd, name, &st, 0)),
+			 t0) == 0 &&
+	       S_ISDIR(st.st_mode);
 }
 
 int fs_clone_fd(int src_fd, int dst_fd)
@@ -301,18 +354,19 @@ out_close_src:
 
 static int fs_lock(int dirfd, const char *name, int how)
 {
+	uint64_t t0 = fs_t0();
 	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 
 	if (fd < 0)
-		return -errno;
+		return fs_traced("flock", dirfd, name, -1, -errno, t0);
 	while (flock(fd, how) < 0) {
 		if (errno == EINTR)
 			continue;
 		int r = -errno;
 		(void)close(fd);
-		return r;
+		return fs_traced("flock", dirfd, name, -1, r, t0);
 	}
-	return fd;
+	return fs_traced("flock", dirfd, name, -1, fd, t0);
 }
 
 int fs_lock_try(int dirfd, const char *name)

@@ -508,3 +508,25 @@ struct job *compile_job_new(struct install *in, struct gem *g, struct job *after
 	g->compile = c;
 	return &c->job;
 }
+
+void compile_output_tail(const struct job *j, char *buf, size_t size)
+{
+	const struct compile_job *c = container_of_const(j, struct compile_job, job);
+	const struct sbuf *out = &c->child.out;
+	size_t end = out->len, start;
+
+	buf[0] = '\0';
+	if (j->ops != &compile_ops || c->state != CC_RUN || !out->buf)
+		return;
+	while (end && (out->buf[end - 1] == '\n' || out->buf[end - 1] == '\r'))
+		end--;
+	start = end;
+	while (start && out->buf[start - 1] != '\n')
+		start--;
+	size_t n = SC_MIN(end - start, size - 1);
+	for (size_t i = 0; i < n; i++) {
+		char ch = out->buf[start + i];
+		buf[i] = (ch < 0x20 || ch == 0x7f) ? ' ' : ch;
+	}
+	buf[n] = '\0';
+}

@@ -436,7 +436,8 @@ static void mat_spec(struct materialize_job *m)
 		m->spec_submitted = true;
 		return;
 	}
-	in->stats.files_materialized += m->files;
+	/* The gemspec is a materialized file too (one more link or copy). */
+	in->stats.files_materialized += m->files + 1;
 	in->stats.bytes_materialized += m->bytes;
 	install_event(in, m->gem, "installed");
 	mat_enter(m, MAT_DONE);

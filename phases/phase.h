@@ -227,3 +227,6 @@ void promote_depends_on(struct gem *g, struct job *j);
 void install_fingerprint(const struct install *in, char ret_hex[65]);
 /* True when <app config dir>/scint.state holds this fingerprint. */
 bool install_state_current(struct install *in);
+
+/* compile.c: the last line a running build printed (for the live display); "" if none. */
+void compile_output_tail(const struct job *j, char *buf, size_t size);

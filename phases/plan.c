@@ -46,20 +46,6 @@ const char *const link_mode_name[LINK_MODE__COUNT] = {
 	[LINK_COPY] = "copy", [LINK_SYMLINK] = "symlink",
 };
 
-static const struct trace_ctx plan_ctx = { .phase = "plan" };
-
-/* A traced fstatat: the planner's probes appear in SCINT_IO_TRACE too. */
-static bool plan_exists(int dirfd, const char *path)
-{
-	struct stat st;
-	uint64_t t0 = trace_enabled ? clock_now_ns() : 0;
-	int r = fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-
-	if (trace_enabled)
-		trace_io(&plan_ctx, "fstatat", dirfd, path, -1, NULL, -1, r, t0, clock_now_ns());
-	return r == 0;
-}
-
 static struct gem_source *plan_source(struct install *in, const struct lock_source *src)
 {
 	const char *remote = lock_source_opt(src, "remote");
@@ -268,8 +254,8 @@ static void plan_decide(struct install *in, struct gem *g)
 	g->checksum = lockfile_checksum(&in->lock, g->name, g->version, g->platform);
 	plan_build_args(in, g);
 	snprintf(name, sizeof(name), "%s.gemspec", g->full_name);
-	if (!in->opts.force && in->specs_fd >= 0 && plan_exists(in->specs_fd, name) &&
-	    plan_exists(in->gems_fd, g->full_name)) {
+	if (!in->opts.force && in->specs_fd >= 0 && fs_exists_at(in->specs_fd, name) &&
+	    fs_exists_at(in->gems_fd, g->full_name)) {
 		g->plan = PLAN_INSTALLED;
 		return;
 	}
@@ -278,7 +264,7 @@ static void plan_decide(struct install *in, struct gem *g)
 		return;
 	}
 	snprintf(name, sizeof(name), "%s.gem", g->full_name);
-	g->plan = plan_exists(in->inbound_fd, name) ? PLAN_ASSEMBLE : PLAN_FETCH;
+	g->plan = fs_exists_at(in->inbound_fd, name) ? PLAN_ASSEMBLE : PLAN_FETCH;
 }
 
 int plan_build(struct install *in, struct sbuf *err)
