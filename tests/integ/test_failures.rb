@@ -183,3 +183,58 @@ class TestFailures < ScintTest::Case
     assert File.file?(File.join(app.install_root, "specifications", "sc_web-3.2.1.gemspec"))
   end
 end
+
+class TestCredentials < ScintTest::Case
+  include InstallSupport
+
+  SECRET = "s3cr3t-pa55"
+
+  # Credentials from BUNDLE_<HOST> reach the server and nowhere else: not the
+  # output, the trace, the lockfile, .bundle or the cache.
+  def test_credentials_are_used_and_never_written
+    shape, corpus = corpus(:small)
+    server = fault_server(corpus_copy(corpus))
+    app = app(gems: shape.gemfile_deps, source: server.url)
+    app.bundle_lock!
+    server.basic_auth = "scint:#{SECRET}"
+    r = app.scint("install")
+    refute r.success?
+    assert_match(/HTTP 401/, r.stderr)
+    env = { "BUNDLE_127__0__0__1" => "scint:#{SECRET}", "SCINT_IO_TRACE" => File.join(tmp, "trace.jsonl") }
+    r = app.scint("install", env: env)
+    assert_success r
+    app.bundle_check!
+    refute_includes r.stdout + r.stderr, SECRET
+    refute_includes File.read(File.join(tmp, "trace.jsonl")), SECRET
+    [app.dir, app.cache].each do |dir|
+      Dir.glob("**/*", File::FNM_DOTMATCH, base: dir).each do |rel|
+        path = File.join(dir, rel)
+        refute_includes rel, SECRET
+        next unless File.file?(path) && !File.symlink?(path)
+
+        refute_includes File.binread(path), SECRET, path
+      end
+    end
+  end
+
+  def test_credentials_in_the_source_url_are_redacted
+    shape, corpus = corpus(:small)
+    server = fault_server(corpus_copy(corpus))
+    app = app(gems: shape.gemfile_deps, source: server.url)
+    app.bundle_lock!
+    server.basic_auth = "scint:#{SECRET}"
+    # A lockfile remote with userinfo (as Bundler keeps it for private sources).
+    app.write_file("Gemfile.lock", app.lockfile.sub("remote: http://", "remote: http://scint:#{SECRET}@"))
+    r = app.scint("install", env: { "SCINT_IO_TRACE" => File.join(tmp, "trace.jsonl") })
+    assert_success r
+    refute_includes r.stdout + r.stderr, SECRET
+    refute_includes File.read(File.join(tmp, "trace.jsonl")), SECRET
+    assert Dir.children(File.join(app.cache, "index")).none? { |d| d.include?(SECRET) }
+    server.basic_auth = "scint:wrong"
+    FileUtils.rm_rf([app.path(".bundle"), app.cache])
+    r = app.scint("install")
+    refute r.success?
+    assert_match(%r{could not download \S+\.gem from http://127\.0\.0\.1:\d+/: HTTP 401|cannot fetch the index for '\w+' from http://127\.0\.0\.1:\d+/: HTTP 401}, r.stderr)
+    refute_includes r.stderr, SECRET
+  end
+end

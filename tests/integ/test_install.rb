@@ -137,6 +137,33 @@ class TestInstall < ScintTest::Case
     assert_match(/io: sync/, r.stdout) if ENV["SCINT_IO_URING"] == "0"
   end
 
+  # PATH sources are used in place, as Bundler does: nothing under .bundle,
+  # and the app loads the gem from its directory.
+  def test_path_gem_is_used_in_place
+    shape, corpus = corpus(:small)
+    server = serve(corpus.dir)
+    app = app(gems: shape.gemfile_deps, source: server.url)
+    app.write_file("vendor/sc_local/sc_local.gemspec", <<~RUBY)
+      Gem::Specification.new do |s|
+        s.name = "sc_local"
+        s.version = "0.1.0"
+        s.summary = "a path gem"
+        s.authors = ["scint tests"]
+        s.files = ["lib/sc_local.rb"]
+        s.add_dependency "sc_escape", ">= 0.1"
+      end
+    RUBY
+    app.write_file("vendor/sc_local/lib/sc_local.rb", "require 'sc_escape'\nmodule ScLocal; def self.id = 'local'; end\n")
+    app.write_file("Gemfile", app.read_file("Gemfile") + "gem \"sc_local\", path: \"vendor/sc_local\"\n")
+    app.bundle_lock!
+    assert_includes app.lockfile, "PATH\n  remote: vendor/sc_local\n"
+    r = scint!(app)
+    assert_match(/Bundle complete! 30 gems/, r.stdout)
+    app.bundle_check!
+    assert_equal "local\n", app.ruby_exec!("require 'sc_local'; puts ScLocal.id")
+    assert_empty Dir.glob("**/sc_local*", base: app.path(".bundle"))
+  end
+
   def test_cache_commands
     _shape, _corpus, _server, app = small_app
     scint!(app)

@@ -352,9 +352,12 @@ module Scint
     Fault = Struct.new(:matcher, :status, :times, :truncate, :reset, :delay, :hits, keyword_init: true)
 
     attr_reader :root, :port
+    # "user:password": every request must carry these Basic credentials (else 401).
+    attr_accessor :basic_auth
 
     def initialize(root)
       @root = File.expand_path(root)
+      @basic_auth = nil
       @faults = []
       @log = []
       @lock = Mutex.new
@@ -485,6 +488,10 @@ module Scint
         sock.close
         return false
       end
+      if @basic_auth && req[:headers]["authorization"] != "Basic #{[@basic_auth].pack("m0")}"
+        return respond(sock, req, entry, 401, { "Content-Type" => "text/plain",
+                                                "WWW-Authenticate" => 'Basic realm="gems"' }, "authorization required\n")
+      end
       if fault&.status
         body = "#{fault.status} scint fault\n"
         return respond(sock, req, entry, fault.status, { "Content-Type" => "text/plain" }, body)
@@ -554,7 +561,7 @@ module Scint
       File.file?(file) ? file : nil
     end
 
-    REASONS = { 200 => "OK", 206 => "Partial Content", 304 => "Not Modified", 404 => "Not Found",
+    REASONS = { 200 => "OK", 206 => "Partial Content", 304 => "Not Modified", 401 => "Unauthorized", 404 => "Not Found",
                 405 => "Method Not Allowed", 416 => "Range Not Satisfiable", 500 => "Internal Server Error",
                 502 => "Bad Gateway", 503 => "Service Unavailable" }.freeze
   end
