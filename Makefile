@@ -41,7 +41,9 @@ SCINT_VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS_BASE += -DSCINT_VERSION='"$(SCINT_VERSION)"'
 
 override CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
-LDLIBS += $(shell pkg-config --libs $(PKGS))
+# libcurl and libarchive are dlopen'ed on first use (base/dl.h): only their
+# headers are needed at build time, so they are not linked.
+LDLIBS += $(shell pkg-config --libs liburing libcrypto) -ldl
 
 LIB_SRCS := $(sort $(wildcard base/*.c fsops/*.c engine/*.c bundle/*.c phases/*.c))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
@@ -137,13 +139,14 @@ compile_commands.json:
 bench: all
 	bench/run.sh
 
+# bench/lib/** goes to share/scint/bench/lib/**, where the installed bench scripts look.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/scint
 	install -m 0755 $(SCINT) $(DESTDIR)$(PREFIX)/bin/scint
 	install -m 0644 bundle/helper.rb $(DESTDIR)$(PREFIX)/share/scint/helper.rb
 	$(if $(TOOL_BINS),install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/)
 	for f in bench/scint-*; do case $$f in *.c) ;; *) install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/ ;; esac; done
-	for f in bench/lib/*; do [ -f $$f ] && install -D -m 0644 $$f $(DESTDIR)$(PREFIX)/share/scint/bench/$${f#bench/lib/}; done; true
+	find bench/lib -type f | while read -r f; do install -D -m 0644 "$$f" "$(DESTDIR)$(PREFIX)/share/scint/$$f" || exit 1; done
 
 clean:
 	rm -rf build compile_commands.json

@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/compiler.h"
+#include "base/dl.h"
 #include "base/err.h"
 #include "bundle/config.h"
 #include "engine/reactor.h"
@@ -31,6 +32,7 @@ struct http {
 	struct list_head finished; /* canceled requests waiting for http_drain */
 	struct http_stats stats;
 	bool timer_due;
+	char load_error[256];
 };
 
 static int http_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
@@ -38,18 +40,56 @@ static int http_timer_cb(CURLM *multi, long timeout_ms, void *userp);
 static void http_dispatch(struct wake *w, uint32_t events, void *data);
 static void http_timer_fire(struct timer *t);
 
+/*
+ * libcurl, loaded on first use (see base/dl.h): a no-op install never pays
+ * for loading it and its dependencies.
+ */
+static struct {
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_multi_add_handle) *multi_add_handle;
+	__typeof__(curl_multi_assign) *multi_assign;
+	__typeof__(curl_multi_cleanup) *multi_cleanup;
+	__typeof__(curl_multi_info_read) *multi_info_read;
+	__typeof__(curl_multi_init) *multi_init;
+	__typeof__(curl_multi_remove_handle) *multi_remove_handle;
+	__typeof__(curl_multi_setopt) *multi_setopt;
+	__typeof__(curl_multi_socket_action) *multi_socket_action;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_slist_free_all) *slist_free_all;
+} cu;
+
+#define CU_SYM(fn) { "curl_" #fn, (void **)&cu.fn }
+
+static const struct dl_sym cu_syms[] = {
+	CU_SYM(easy_cleanup),
+	CU_SYM(easy_getinfo),
+	CU_SYM(easy_init),
+	CU_SYM(easy_setopt),
+	CU_SYM(global_init),
+	CU_SYM(multi_add_handle),
+	CU_SYM(multi_assign),
+	CU_SYM(multi_cleanup),
+	CU_SYM(multi_info_read),
+	CU_SYM(multi_init),
+	CU_SYM(multi_remove_handle),
+	CU_SYM(multi_setopt),
+	CU_SYM(multi_socket_action),
+	CU_SYM(slist_append),
+	CU_SYM(slist_free_all),
+};
+
+static void *cu_handle;
+
 static bool http_global_ready;
 
 struct http *http_new(struct reactor *r, const struct http_options *opts)
 {
-	struct http *h;
+	struct http *h = sc_xcalloc(1, sizeof(*h));
 
-	if (!http_global_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return NULL;
-		http_global_ready = true;
-	}
-	h = sc_xcalloc(1, sizeof(*h));
 	h->r = r;
 	h->opts = *opts;
 	if (!h->opts.max_host_connections)
@@ -63,22 +103,41 @@ struct http *http_new(struct reactor *r, const struct http_options *opts)
 	list_init(&h->active);
 	list_init(&h->finished);
 	timer_init(&h->timer, http_timer_fire);
-	h->multi = curl_multi_init();
-	if (!h->multi) {
-		free(h);
-		return NULL;
-	}
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_sock_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-			  (long)h->opts.max_host_connections);
-	curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-			  (long)h->opts.max_total_connections);
 	reactor_set_dispatch(r, WAKE_HTTP, http_dispatch, h);
 	return h;
+}
+
+/* Loads libcurl and creates the multi handle, on the first transfer. */
+static int http_start_curl(struct http *h)
+{
+	struct sbuf err = SBUF_INIT;
+
+	if (h->multi)
+		return 0;
+	int r = dl_load(&cu_handle, "libcurl.so.4", cu_syms, SC_ARRAY_SIZE(cu_syms), &err);
+	if (r < 0) {
+		snprintf(h->load_error, sizeof(h->load_error), "%s (install libcurl4)", err.buf);
+		sbuf_release(&err);
+		return r;
+	}
+	if (!http_global_ready) {
+		if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return -SC_ENET;
+		http_global_ready = true;
+	}
+	h->multi = cu.multi_init();
+	if (!h->multi)
+		return -ENOMEM;
+	cu.multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_sock_cb);
+	cu.multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	cu.multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
+	cu.multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	cu.multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	cu.multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			(long)h->opts.max_host_connections);
+	cu.multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+			(long)h->opts.max_total_connections);
+	return 0;
 }
 
 void http_free(struct http *h)
@@ -87,7 +146,8 @@ void http_free(struct http *h)
 		return;
 	SC_ASSERT(list_empty(&h->active));
 	reactor_timer_disarm(h->r, &h->timer);
-	curl_multi_cleanup(h->multi); /* closes sockets through http_sock_cb */
+	if (h->multi)
+		cu.multi_cleanup(h->multi); /* closes sockets through http_sock_cb */
 	free(h);
 }
 
@@ -102,7 +162,7 @@ static int http_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void
 		if (hs) {
 			reactor_del(h->r, &hs->wake);
 			free(hs);
-			curl_multi_assign(h->multi, s, NULL);
+			cu.multi_assign(h->multi, s, NULL);
 		}
 		return 0;
 	}
@@ -115,7 +175,7 @@ static int http_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void
 			free(hs);
 			return -1;
 		}
-		curl_multi_assign(h->multi, s, hs);
+		cu.multi_assign(h->multi, s, hs);
 	} else if (reactor_mod(h->r, &hs->wake, ev) < 0) {
 		return -1;
 	}
@@ -141,7 +201,7 @@ static void http_timer_fire(struct timer *t)
 	struct http *h = container_of(t, struct http, timer);
 	int running;
 
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	cu.multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 
 static void http_dispatch(struct wake *w, uint32_t events, void *data)
@@ -155,7 +215,7 @@ static void http_dispatch(struct wake *w, uint32_t events, void *data)
 		mask |= CURL_CSELECT_OUT;
 	if (events & (EPOLLERR | EPOLLHUP))
 		mask |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(h->multi, w->fd, mask, &running);
+	cu.multi_socket_action(h->multi, w->fd, mask, &running);
 }
 
 static size_t http_write_cb(char *p, size_t size, size_t nmemb, void *userp)
@@ -210,7 +270,12 @@ int http_start(struct http *h, struct http_req *req)
 	struct sbuf red = SBUF_INIT;
 
 	SC_ASSERT(!req->active);
-	e = curl_easy_init();
+	int k = http_start_curl(h);
+	if (k < 0) {
+		snprintf(req->errmsg, sizeof(req->errmsg), "%s", h->load_error);
+		return k;
+	}
+	e = cu.easy_init();
 	if (!e)
 		return -ENOMEM;
 	req->res = 0;
@@ -226,47 +291,47 @@ int http_start(struct http *h, struct http_req *req)
 	url_redact(req->url, &red);
 	req->redacted_url = sbuf_detach(&red, NULL);
 
-	curl_easy_setopt(e, CURLOPT_URL, req->url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_header_cb);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errmsg);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, h->opts.stall_timeout_s);
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, h->opts.user_agent ? h->opts.user_agent : "scint");
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(e, CURLOPT_URL, req->url);
+	cu.easy_setopt(e, CURLOPT_PRIVATE, req);
+	cu.easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);
+	cu.easy_setopt(e, CURLOPT_WRITEDATA, req);
+	cu.easy_setopt(e, CURLOPT_HEADERFUNCTION, http_header_cb);
+	cu.easy_setopt(e, CURLOPT_HEADERDATA, req);
+	cu.easy_setopt(e, CURLOPT_ERRORBUFFER, req->errmsg);
+	cu.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	cu.easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+	cu.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms);
+	cu.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	cu.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, h->opts.stall_timeout_s);
+	cu.easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	cu.easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	cu.easy_setopt(e, CURLOPT_USERAGENT, h->opts.user_agent ? h->opts.user_agent : "scint");
+	cu.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	cu.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	if (h->opts.verbose)
-		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+		cu.easy_setopt(e, CURLOPT_VERBOSE, 1L);
 	if (req->userpwd) {
-		curl_easy_setopt(e, CURLOPT_USERPWD, req->userpwd);
-		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
+		cu.easy_setopt(e, CURLOPT_USERPWD, req->userpwd);
+		cu.easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		cu.easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
 	}
 	if (req->range)
-		curl_easy_setopt(e, CURLOPT_RANGE, req->range);
+		cu.easy_setopt(e, CURLOPT_RANGE, req->range);
 	if (req->if_none_match) {
 		struct sbuf hv = SBUF_INIT;
 		sbuf_addf(&hv, "If-None-Match: %s", req->if_none_match);
-		hdrs = curl_slist_append(hdrs, hv.buf);
+		hdrs = cu.slist_append(hdrs, hv.buf);
 		sbuf_release(&hv);
 	}
 	if (hdrs)
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+		cu.easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	req->easy = e;
 	req->headers = hdrs;
 	req->t_start_ns = clock_now_ns();
-	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
-		curl_easy_cleanup(e);
-		curl_slist_free_all(hdrs);
+	if (cu.multi_add_handle(h->multi, e) != CURLM_OK) {
+		cu.easy_cleanup(e);
+		cu.slist_free_all(hdrs);
 		req->easy = NULL;
 		req->headers = NULL;
 		return -SC_ENET;
@@ -300,8 +365,8 @@ static void http_finish(struct http *h, struct http_req *req, int res)
 	curl_off_t cl = -1;
 	long status = 0;
 
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+	cu.easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	cu.easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 	req->status = status;
 	req->content_length = cl;
 	req->res = res;
@@ -313,9 +378,9 @@ static void http_finish(struct http *h, struct http_req *req, int res)
 		else
 			digest_release(&req->digest);
 	}
-	curl_multi_remove_handle(h->multi, e);
-	curl_easy_cleanup(e);
-	curl_slist_free_all(req->headers);
+	cu.multi_remove_handle(h->multi, e);
+	cu.easy_cleanup(e);
+	cu.slist_free_all(req->headers);
 	req->easy = NULL;
 	req->headers = NULL;
 	req->active = false;
@@ -342,11 +407,13 @@ unsigned http_drain(struct http *h)
 		http_finish(h, req, -SC_ECANCELED);
 		n++;
 	}
-	while ((m = curl_multi_info_read(h->multi, &left))) {
+	if (!h->multi)
+		return n; /* libcurl not loaded: nothing ever started */
+	while ((m = cu.multi_info_read(h->multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		struct http_req *req = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+		cu.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&req);
 		SC_ASSERT(req && req->easy == m->easy_handle);
 		http_finish(h, req, http_map_error(m->data.result));
 		n++;

@@ -71,11 +71,14 @@ struct http_options {
 	bool verbose;
 };
 
-/* Returns NULL when curl cannot be initialised. */
+/* Cheap: libcurl is loaded on the first http_start(). Never NULL. */
 struct http *http_new(struct reactor *r, const struct http_options *opts);
 void http_free(struct http *h);
 
-/* Starts a transfer. Returns 0, or -errno / -SC_ENET when it cannot start. */
+/*
+ * Starts a transfer. Returns 0, or -errno / -SC_ENET / -SC_ENOTFOUND (libcurl
+ * cannot be loaded; req->errmsg says why) when it cannot start.
+ */
 int http_start(struct http *h, struct http_req *req);
 /* Aborts a running transfer; its done callback runs with res = -SC_ECANCELED. */
 void http_cancel(struct http *h, struct http_req *req);

@@ -43,9 +43,13 @@ static int fs_mkdirat_p_untraced(int dirfd, const char *path, mode_t mode)
 {
 	char buf[4096];
 	size_t n = strlen(path);
+	struct stat st;
 
 	if (n == 0)
 		return 0;
+	/* Usually it exists already: one fstatat instead of a mkdirat per component. */
+	if (fstatat(dirfd, path, &st, 0) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 	if (n >= sizeof(buf))
 		return -ENAMETOOLONG;
 	memcpy(buf, path, n + 1);
@@ -58,7 +62,6 @@ static int fs_mkdirat_p_untraced(int dirfd, const char *path, mode_t mode)
 			return -errno;
 		buf[i] = c;
 	}
-	struct stat st;
 	if (fstatat(dirfd, path, &st, 0) < 0)
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;

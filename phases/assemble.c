@@ -44,6 +44,7 @@
 
 #include "base/clock.h"
 #include "base/digest.h"
+#include "base/dl.h"
 #include "base/err.h"
 #include "engine/ioq.h"
 #include "engine/reactor.h"
@@ -58,6 +59,58 @@
 #define ASM_META_MAX	     ((size_t)16 << 20)
 #define ASM_PATH_MAX	     4000
 #define LOCK_RETRY_NS	     (100u * 1000000u)
+
+/*
+ * libarchive, loaded on first use (see base/dl.h): warm and no-op installs
+ * never unpack, so they never pay for loading it.
+ */
+static struct {
+	__typeof__(archive_entry_filetype) *entry_filetype;
+	__typeof__(archive_entry_hardlink) *entry_hardlink;
+	__typeof__(archive_entry_pathname) *entry_pathname;
+	__typeof__(archive_entry_perm) *entry_perm;
+	__typeof__(archive_entry_size) *entry_size;
+	__typeof__(archive_entry_symlink) *entry_symlink;
+	__typeof__(archive_errno) *errnum;
+	__typeof__(archive_error_string) *error_string;
+	__typeof__(archive_read_data) *read_data;
+	__typeof__(archive_read_data_block) *read_data_block;
+	__typeof__(archive_read_free) *read_free;
+	__typeof__(archive_read_new) *read_new;
+	__typeof__(archive_read_next_header) *read_next_header;
+	__typeof__(archive_read_open) *read_open;
+	__typeof__(archive_read_open_memory) *read_open_memory;
+	__typeof__(archive_read_support_filter_gzip) *read_support_filter_gzip;
+	__typeof__(archive_read_support_format_raw) *read_support_format_raw;
+	__typeof__(archive_read_support_format_tar) *read_support_format_tar;
+	__typeof__(archive_set_error) *set_error;
+} la;
+
+#define LA_SYM(fn) { "archive_" #fn, (void **)&la.fn }
+
+static const struct dl_sym la_syms[] = {
+	LA_SYM(entry_filetype),
+	LA_SYM(entry_hardlink),
+	LA_SYM(entry_pathname),
+	LA_SYM(entry_perm),
+	LA_SYM(entry_size),
+	LA_SYM(entry_symlink),
+	{ "archive_errno", (void **)&la.errnum },
+	LA_SYM(error_string),
+	LA_SYM(read_data),
+	LA_SYM(read_data_block),
+	LA_SYM(read_free),
+	LA_SYM(read_new),
+	LA_SYM(read_next_header),
+	LA_SYM(read_open),
+	LA_SYM(read_open_memory),
+	LA_SYM(read_support_filter_gzip),
+	LA_SYM(read_support_format_raw),
+	LA_SYM(read_support_format_tar),
+	LA_SYM(set_error),
+};
+
+static void *la_handle;
 
 enum asm_state {
 	ASM_LOCK,
@@ -276,11 +329,19 @@ static void asm_prepare(struct assemble_job *a)
 		return;
 	}
 	a->tree_created = true;
-	a->outer = archive_read_new();
-	archive_read_support_format_tar(a->outer);
-	if (archive_read_open_memory(a->outer, a->gem->pkg.buf, a->gem->pkg.len) != ARCHIVE_OK) {
+	struct sbuf err = SBUF_INIT;
+	r = dl_load(&la_handle, "libarchive.so.13", la_syms, SC_ARRAY_SIZE(la_syms), &err);
+	if (r < 0) {
+		asm_fail(a, r, "cannot unpack %s: %s (install libarchive13)", a->gem->full_name,
+			 err.buf);
+		sbuf_release(&err);
+		return;
+	}
+	a->outer = la.read_new();
+	la.read_support_format_tar(a->outer);
+	if (la.read_open_memory(a->outer, a->gem->pkg.buf, a->gem->pkg.len) != ARCHIVE_OK) {
 		asm_fail(a, -SC_EGEMFORMAT, "%s is not a valid gem package: %s", a->gem->full_name,
-			 archive_error_string(a->outer));
+			 la.error_string(a->outer));
 		return;
 	}
 	asm_enter(a, ASM_UNPACK);
@@ -584,12 +645,12 @@ static la_ssize_t asm_inner_read(struct archive *ar, void *data, const void **bu
 	struct assemble_job *a = data;
 	size_t size;
 	la_int64_t off;
-	int r = archive_read_data_block(a->outer, buf, &size, &off);
+	int r = la.read_data_block(a->outer, buf, &size, &off);
 
 	if (r == ARCHIVE_EOF)
 		return 0;
 	if (r != ARCHIVE_OK) {
-		archive_set_error(ar, EIO, "%s", archive_error_string(a->outer));
+		la.set_error(ar, EIO, "%s", la.error_string(a->outer));
 		return -1;
 	}
 	digest_update(&a->d_data, *buf, size);
@@ -604,7 +665,7 @@ static int asm_read_small(struct assemble_job *a, struct archive *ar, struct sbu
 	la_int64_t off;
 	int r;
 
-	while ((r = archive_read_data_block(ar, &buf, &size, &off)) == ARCHIVE_OK) {
+	while ((r = la.read_data_block(ar, &buf, &size, &off)) == ARCHIVE_OK) {
 		if (sbuf_add(out, buf, size) < 0)
 			return -SC_ETOOBIG;
 		if (d)
@@ -617,10 +678,10 @@ static int asm_read_small(struct assemble_job *a, struct archive *ar, struct sbu
 static int asm_open_inner(struct assemble_job *a)
 {
 	digest_init(&a->d_data, DIGEST_SHA256);
-	a->inner = archive_read_new();
-	archive_read_support_filter_gzip(a->inner);
-	archive_read_support_format_tar(a->inner);
-	if (archive_read_open(a->inner, a, NULL, asm_inner_read, NULL) != ARCHIVE_OK)
+	a->inner = la.read_new();
+	la.read_support_filter_gzip(a->inner);
+	la.read_support_format_tar(a->inner);
+	if (la.read_open(a->inner, a, NULL, asm_inner_read, NULL) != ARCHIVE_OK)
 		return -SC_EGEMFORMAT;
 	return 0;
 }
@@ -632,10 +693,10 @@ static void asm_close_inner(struct assemble_job *a)
 	la_int64_t off;
 
 	/* The digest must cover all of data.tar.gz, past the tar's end blocks too. */
-	while (archive_read_data_block(a->outer, &buf, &size, &off) == ARCHIVE_OK)
+	while (la.read_data_block(a->outer, &buf, &size, &off) == ARCHIVE_OK)
 		digest_update(&a->d_data, buf, size);
 	digest_final_hex(&a->d_data, a->sha_data);
-	archive_read_free(a->inner);
+	la.read_free(a->inner);
 	a->inner = NULL;
 	a->have_data = true;
 }
@@ -644,13 +705,13 @@ static void asm_close_inner(struct assemble_job *a)
 static int asm_outer_next(struct assemble_job *a)
 {
 	struct archive_entry *e;
-	int r = archive_read_next_header(a->outer, &e);
+	int r = la.read_next_header(a->outer, &e);
 
 	if (r == ARCHIVE_EOF)
 		return 0;
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
 		return -SC_EGEMFORMAT;
-	const char *name = archive_entry_pathname(e);
+	const char *name = la.entry_pathname(e);
 	if (!name)
 		return 1;
 	if (!strcmp(name, "metadata.gz")) {
@@ -679,27 +740,27 @@ static int asm_inner_next(struct assemble_job *a, struct asm_pending *p, const c
 
 	*why = NULL;
 	for (;;) {
-		r = archive_read_next_header(a->inner, &e);
+		r = la.read_next_header(a->inner, &e);
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			*why = archive_error_string(a->inner);
-			return r == ARCHIVE_FATAL && archive_errno(a->inner) == EIO ? -SC_ETRUNCATED
+			*why = la.error_string(a->inner);
+			return r == ARCHIVE_FATAL && la.errnum(a->inner) == EIO ? -SC_ETRUNCATED
 										  : -SC_EGEMFORMAT;
 		}
-		const char *path = asm_clean_path(archive_entry_pathname(e), clean, sizeof(clean), why);
+		const char *path = asm_clean_path(la.entry_pathname(e), clean, sizeof(clean), why);
 		if (!path) {
 			*why = arena_printf(&a->in->arena, "'%s': %s",
-					    archive_entry_pathname(e) ? archive_entry_pathname(e) : "",
+					    la.entry_pathname(e) ? la.entry_pathname(e) : "",
 					    *why);
 			return -SC_EUNSAFE;
 		}
 		if (!path[0])
 			continue; /* the root itself */
 		*p = (struct asm_pending){ .path = sc_xstrdup(path),
-					   .mode = archive_entry_perm(e) & 0777 };
-		mode_t type = archive_entry_filetype(e);
-		if (archive_entry_hardlink(e)) {
+					   .mode = la.entry_perm(e) & 0777 };
+		mode_t type = la.entry_filetype(e);
+		if (la.entry_hardlink(e)) {
 			/* RubyGems' extractor creates nothing for hard link entries; neither do we. */
 			free(p->path);
 			p->path = NULL;
@@ -710,7 +771,7 @@ static int asm_inner_next(struct assemble_job *a, struct asm_pending *p, const c
 			p->type = MF_DIR;
 			return 1;
 		case AE_IFLNK: {
-			const char *target = archive_entry_symlink(e);
+			const char *target = la.entry_symlink(e);
 			if (!target || !asm_link_inside(path, target)) {
 				*why = arena_printf(&a->in->arena,
 						    "'%s': symlink to '%s' points outside the gem",
@@ -737,7 +798,7 @@ static int asm_inner_next(struct assemble_job *a, struct asm_pending *p, const c
 			return -SC_EUNSAFE;
 		}
 		p->type = MF_FILE;
-		la_int64_t size = archive_entry_size(e);
+		la_int64_t size = la.entry_size(e);
 		if (size < 0 || (uint64_t)size > ASM_FILE_MAX) {
 			*why = arena_printf(&a->in->arena, "'%s' is too large", path);
 			return -SC_ETOOBIG;
@@ -745,9 +806,9 @@ static int asm_inner_next(struct assemble_job *a, struct asm_pending *p, const c
 		p->buf = sc_xmalloc((size_t)size + 1);
 		size_t got = 0;
 		while (got < (size_t)size) {
-			la_ssize_t k = archive_read_data(a->inner, p->buf + got, (size_t)size - got);
+			la_ssize_t k = la.read_data(a->inner, p->buf + got, (size_t)size - got);
 			if (k < 0) {
-				*why = archive_error_string(a->inner);
+				*why = la.error_string(a->inner);
 				return -SC_ETRUNCATED;
 			}
 			if (k == 0)
@@ -786,7 +847,7 @@ static void asm_unpack(struct assemble_job *a)
 			}
 			if (r < 0) {
 				asm_fail(a, r, "%s is not a valid gem package: %s", a->gem->full_name,
-					 archive_error_string(a->outer) ? archive_error_string(a->outer)
+					 la.error_string(a->outer) ? la.error_string(a->outer)
 									: sc_strerror(r));
 				return;
 			}
@@ -819,24 +880,24 @@ static void asm_unpack(struct assemble_job *a)
 
 static int asm_gunzip(const struct sbuf *in, struct sbuf *out)
 {
-	struct archive *ar = archive_read_new();
+	struct archive *ar = la.read_new();
 	struct archive_entry *e;
 	int r = -SC_EGEMFORMAT;
 
-	archive_read_support_filter_gzip(ar);
-	archive_read_support_format_raw(ar);
-	if (archive_read_open_memory(ar, in->buf, in->len) == ARCHIVE_OK &&
-	    archive_read_next_header(ar, &e) == ARCHIVE_OK) {
+	la.read_support_filter_gzip(ar);
+	la.read_support_format_raw(ar);
+	if (la.read_open_memory(ar, in->buf, in->len) == ARCHIVE_OK &&
+	    la.read_next_header(ar, &e) == ARCHIVE_OK) {
 		char buf[4096];
 		la_ssize_t k;
 		r = 0;
-		while ((k = archive_read_data(ar, buf, sizeof(buf))) > 0)
+		while ((k = la.read_data(ar, buf, sizeof(buf))) > 0)
 			if (sbuf_add(out, buf, (size_t)k) < 0)
 				r = -SC_ETOOBIG;
 		if (k < 0)
 			r = -SC_EGEMFORMAT;
 	}
-	archive_read_free(ar);
+	la.read_free(ar);
 	return r;
 }
 
@@ -1053,9 +1114,9 @@ static void asm_release(struct job *j)
 
 	reactor_timer_disarm(sched_reactor(j->sched), &a->timer);
 	if (a->inner)
-		archive_read_free(a->inner);
+		la.read_free(a->inner);
 	if (a->outer)
-		archive_read_free(a->outer);
+		la.read_free(a->outer);
 	a->inner = a->outer = NULL;
 	digest_release(&a->d_data);
 	digest_release(&a->d_meta);

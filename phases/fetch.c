@@ -176,7 +176,7 @@ static void fetch_request(struct fetch_job *f)
 	int r = http_start(sched_http(f->job.sched), &f->req);
 	if (r < 0) {
 		job_fail(&f->job, r, "cannot request %sgems/%s.gem: %s", src->redacted,
-			 f->gem->full_name, sc_strerror(r));
+			 f->gem->full_name, f->req.errmsg[0] ? f->req.errmsg : sc_strerror(r));
 		fetch_enter(f, FETCH_FAILED);
 		return;
 	}

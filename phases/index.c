@@ -190,7 +190,7 @@ static void index_request(struct index_job *x)
 	int r = http_start(sched_http(x->job.sched), &x->req);
 	if (r < 0) {
 		job_fail(&x->job, r, "cannot request %sinfo/%s: %s", src->redacted, x->gem->name,
-			 sc_strerror(r));
+			 x->req.errmsg[0] ? x->req.errmsg : sc_strerror(r));
 		index_enter(x, INDEX_FAILED);
 		return;
 	}
