@@ -71,10 +71,11 @@ static void rpc_on_read(struct child *ch)
 static void rpc_on_exit(struct child *ch)
 {
 	struct rpc *r = container_of(ch, struct rpc, child);
-	char why[96];
+	char why[128];
 
 	r->dead = true;
 	snprintf(why, sizeof(why), "the Ruby helper exited (%s)", child_status_str(ch));
+	snprintf(r->why, sizeof(r->why), "%s", why);
 	rpc_fail_all(r, why);
 	child_release(ch);
 }
@@ -94,6 +95,9 @@ int rpc_start(struct rpc *r, struct child_mgr *m, const char *const *argv,
 	int k = child_spawn(m, &r->child);
 	if (k < 0) {
 		r->dead = true;
+		sbuf_rtrim(&r->child.out);
+		snprintf(r->why, sizeof(r->why), "cannot start the Ruby helper: %s",
+			 r->child.out.len ? r->child.out.buf : sc_strerror(k));
 		child_release(&r->child);
 		return k;
 	}
@@ -109,7 +113,7 @@ void rpc_call(struct rpc *r, struct rpc_call *call)
 	sbuf_init(&call->result, 0);
 	list_add_tail(&call->link, &r->waiting);
 	if (r->dead) {
-		rpc_fail_all(r, "the Ruby helper is not running");
+		rpc_fail_all(r, r->why[0] ? r->why : "the Ruby helper is not running");
 		return;
 	}
 	int n = snprintf(hdr, sizeof(hdr), "CALL %u %s %zu\n", call->id, call->method, call->len);

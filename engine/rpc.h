@@ -43,6 +43,7 @@ struct rpc {
 	bool started;
 	bool dead;
 	size_t parsed; /* bytes of child.out consumed */
+	char why[256]; /* why the helper is not running (exec failure), "" if it is */
 };
 
 /* Starts the helper (argv must outlive the rpc). Returns 0 or a negative error. */

@@ -208,3 +208,22 @@ class TestNative < ScintTest::Case
     refute_match(/extensions are not built/, check.stderr)
   end
 end
+
+class TestBrokenToolchain < ScintTest::Case
+  include InstallSupport
+
+  # The interpreter scint knows about is gone: spawning it fails, and that is
+  # reported for every gem that needed it (no hang, non-zero exit).
+  def test_missing_ruby_is_reported
+    _shape, _corpus, _server, app = small_app
+    scint!(app) # caches the facts of this Ruby
+    facts = Dir.glob(File.join(app.cache, "rubies", "*.facts"))
+    assert_equal 1, facts.size
+    File.write(facts.first, File.read(facts.first).sub(/^ruby .*$/, "ruby /nonexistent/bin/ruby"))
+    FileUtils.rm_rf([app.path(".bundle"), File.join(app.cache, "cached"), File.join(app.cache, "inbound")])
+    r = app.scint("install", timeout: 120)
+    refute r.timed_out
+    refute r.success?
+    assert_match(%r{error: cannot read the spec of sc_\w+-[\d.]+: cannot start the Ruby helper: cannot run '/nonexistent/bin/ruby': No such file or directory}, r.stderr)
+  end
+end
