@@ -157,8 +157,41 @@ module ScintHelper
   end
 end
 
+module ScintHelper
+  module_function
+
+  # The Gemfile's dependencies as Bundler's own DSL evaluates them:
+  #   dep<TAB>name<TAB>requirements<TAB>groups<TAB>platform_ok<TAB>pinned
+  #   optional_group<TAB>name
+  # (requirements as in Gemfile.lock: "~> 1.0, >= 1.0.1", "" for >= 0;
+  # platform_ok 0 when the dependency is for other platforms only; pinned 1
+  # for path/git/source-block dependencies, the lockfile's "!").
+  def gemfile(path)
+    path = File.expand_path(path)
+    ENV["BUNDLE_GEMFILE"] = path
+    Dir.chdir(File.dirname(path))
+    require "bundler"
+    dsl = Bundler::Dsl.new
+    dsl.eval_gemfile(path)
+    out = +""
+    dsl.dependencies.each do |d|
+      reqs = d.requirement.as_list.reject { |r| r == ">= 0" }.sort.reverse.join(", ")
+      out << ["dep", d.name, reqs, d.groups.join(","), d.should_include? ? 1 : 0, d.source ? 1 : 0].join("\t") << "\n"
+    end
+    dsl.instance_variable_get(:@optional_groups).to_a.each { |g| out << "optional_group\t#{g}\n" }
+    out
+  end
+end
+
 if ARGV.first == "--facts"
   $stdout.write(ScintHelper.facts)
+elsif ARGV.first == "--gemfile"
+  begin
+    $stdout.write(ScintHelper.gemfile(ARGV[1]))
+  rescue Exception => e # rubocop:disable Lint/RescueException
+    warn "#{e.class}: #{e.message}"
+    exit 1
+  end
 elsif ARGV.first == "--build"
   exit ScintHelper.build(ARGV[1], ARGV[2], ARGV[3..])
 else

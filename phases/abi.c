@@ -54,8 +54,7 @@ static const char *abi_which(struct arena *a, const char *name)
 	return NULL;
 }
 
-/* Runs argv to completion, capturing stdout. Returns its exit status or -errno. */
-static int abi_run(const char *const *argv, struct sbuf *out)
+int abi_run_capture(const char *const *argv, struct sbuf *out)
 {
 	posix_spawn_file_actions_t fa;
 	int p[2], status = 0;
@@ -171,7 +170,7 @@ int abi_load(struct arena *a, const char *cache_root, const char *helper, struct
 	}
 	sbuf_reset(&text);
 	const char *argv[] = { real, helper, "--facts", NULL };
-	r = abi_run(argv, &text);
+	r = abi_run_capture(argv, &text);
 	if (r != 0 || abi_parse(a, sbuf_strv(&text), abi) < 0) {
 		sbuf_addf(err, "cannot read the facts of %s (%s %s --facts: %s)", real, real, helper,
 			  r < 0 ? sc_strerror(r) : r ? "failed" : "malformed output");

@@ -12,3 +12,10 @@
  */
 int abi_load(struct arena *a, const char *cache_root, const char *helper, struct ruby_abi *abi,
 	     struct sbuf *err);
+
+/*
+ * Runs argv to completion (before the reactor starts: nothing else to do),
+ * capturing its stdout into out; stderr passes through. Returns the exit
+ * status (128 + signal) or -errno when it cannot start. Traced.
+ */
+int abi_run_capture(const char *const *argv, struct sbuf *out);

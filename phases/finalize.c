@@ -81,6 +81,9 @@ void install_fingerprint(const struct install *in, char ret_hex[65])
 	digest_update(&d, link_mode_name[in->opts.link_mode],
 		      strlen(link_mode_name[in->opts.link_mode]) + 1);
 	digest_update(&d, in->lock_text.buf, in->lock_text.len);
+	digest_update(&d, sbuf_cstr(&in->gemfile_digest), in->gemfile_digest.len);
+	for (size_t i = 0; i < in->nroots; i++)
+		digest_update(&d, in->roots[i], strlen(in->roots[i]) + 1);
 	digest_final_hex(&d, ret_hex);
 }
 

@@ -177,6 +177,7 @@ int install_setup(struct install *in, struct sbuf *err)
 	in->locks_fd = in->index_fd = -1;
 	in->root_fd = in->gems_fd = in->specs_fd = in->ext_fd = in->bin_fd = -1;
 	sbuf_init(&in->lock_text, 0);
+	sbuf_init(&in->gemfile_digest, 0);
 	r = install_read_lockfile(in, err);
 	if (r < 0)
 		return r;
@@ -189,6 +190,9 @@ int install_setup(struct install *in, struct sbuf *err)
 			return r;
 	}
 	r = abi_load(&in->arena, in->opts.cache_root, in->helper_path, &in->abi, err);
+	if (r < 0)
+		return r;
+	r = gemfile_check(in, err);
 	if (r < 0)
 		return r;
 	if ((r = install_open_cache(in, err)) < 0 || (r = install_open_root(in, err)) < 0)
@@ -367,5 +371,6 @@ void install_release(struct install *in)
 	hmap_release(&in->by_name);
 	hmap_release(&in->abi.default_gems);
 	sbuf_release(&in->lock_text);
+	sbuf_release(&in->gemfile_digest);
 	arena_release(&in->arena);
 }

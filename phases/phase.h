@@ -153,6 +153,11 @@ struct install {
 	struct lockfile lock;
 	struct sbuf lock_text;
 	struct bconfig *config;
+	/* What the Gemfile asks for on this machine (gemfile.c): the closure's roots. */
+	const char **roots;
+	size_t nroots;
+	bool have_roots;
+	struct sbuf gemfile_digest; /* hex key of the Gemfile's evaluation */
 
 	struct gem **gems; /* every gem of the bundle for this platform, sorted by name */
 	size_t ngems, gems_cap;
@@ -185,6 +190,9 @@ struct install {
 	void (*on_event)(struct install *in, struct gem *g, const char *what);
 	void *ui;
 };
+
+/* gemfile.c: checks the lockfile against the Gemfile, sets in->roots. */
+int gemfile_check(struct install *in, struct sbuf *err);
 
 /* plan.c */
 int plan_build(struct install *in, struct sbuf *err);

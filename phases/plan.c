@@ -140,8 +140,9 @@ static int plan_closure(struct install *in, struct sbuf *err)
 	int r = 0;
 
 	hmap_init(&seen);
-	for (size_t i = 0; i < in->lock.ndeps; i++) {
-		const char *n = in->lock.deps[i].name;
+	size_t nroots = in->have_roots ? in->nroots : in->lock.ndeps;
+	for (size_t i = 0; i < nroots; i++) {
+		const char *n = in->have_roots ? in->roots[i] : in->lock.deps[i].name;
 		if (!hmap_get(&seen, strv_from(n))) {
 			hmap_put(&seen, strv_from(n), (void *)1);
 			queue[tail++] = n;

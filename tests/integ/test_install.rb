@@ -164,6 +164,45 @@ class TestInstall < ScintTest::Case
     assert_empty Dir.glob("**/sc_local*", base: app.path(".bundle"))
   end
 
+  # An edited Gemfile that was not re-locked is refused, not installed from
+  # the stale lockfile.
+  def test_stale_lockfile_is_refused
+    _shape, _corpus, _server, app = small_app
+    app.write_file("Gemfile", app.read_file("Gemfile") + "gem \"sc_yaml\"\n")
+    r = app.scint("install")
+    refute r.success?
+    assert_match(/Gemfile\.lock does not match .*Gemfile: 'sc_yaml' was added\. Run `bundle lock`/, r.stderr)
+    refute File.exist?(File.join(app.install_root, "specifications"))
+    app.write_file("Gemfile", app.read_file("Gemfile").sub("gem \"sc_db\"\n", "gem \"sc_db\", \"~> 5.0\"\n"))
+    r = app.scint("install")
+    assert_match(/'sc_db' changed \(any version in the lockfile, ~> 5\.0 in the Gemfile\)/, r.stderr)
+  end
+
+  # Groups and platforms come from the Gemfile, as Bundler reads them:
+  # BUNDLE_WITHOUT groups and other platforms' gems are not installed.
+  def test_groups_and_platforms_are_honoured
+    shape, corpus = corpus(:small)
+    server = serve(corpus.dir)
+    gemfile = shape.gemfile(server.url).sub("gem \"sc_tool\"\n", "").sub("gem \"sc_cache\"\n", "") +
+              "group :development do\n  gem \"sc_tool\"\nend\n" \
+              "gem \"sc_cache\", platforms: [:jruby]\n"
+    app = app(gems: {}, source: server.url, gemfile: gemfile)
+    app.bundle_lock!
+    assert_includes app.lockfile, "  sc_cache\n"
+    r = scint!(app, env: { "BUNDLE_WITHOUT" => "development" })
+    root = app.install_root
+    refute File.exist?(File.join(root, "specifications", "sc_tool-1.4.0.gemspec")), "development group skipped"
+    refute File.exist?(File.join(root, "specifications", "sc_cache-1.0.0.gemspec")), "jruby-only gem skipped"
+    assert File.exist?(File.join(root, "specifications", "sc_web-3.2.1.gemspec"))
+    check = ScintTest.run(ScintTest.isolated_env(app.home, "BUNDLE_WITHOUT" => "development"),
+                          [ScintTest.bundle_bin, "check"], chdir: app.dir)
+    assert_success check
+    assert_match(/Bundle complete! \d+ gems/, r.stdout)
+    # Without BUNDLE_WITHOUT, the group is installed.
+    scint!(app)
+    assert File.exist?(File.join(root, "specifications", "sc_tool-1.4.0.gemspec"))
+  end
+
   def test_cache_commands
     _shape, _corpus, _server, app = small_app
     scint!(app)
