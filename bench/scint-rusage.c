@@ -62,11 +62,11 @@ struct rusage_run {
 
 static void usage(FILE *f)
 {
-	fputs("usage: scint-rusage [-o FILE] [--] COMMAND [ARG...]\n"
-	      "Runs COMMAND and writes one JSON line with wall_ms, user_ms, sys_ms,\n"
-	      "maxrss_kb and exit (for the command and all its descendants) to FILE,\n"
-	      "or to stderr without -o. Exits with the command's exit status.\n",
-	      f);
+	(void)fputs("usage: scint-rusage [-o FILE] [--] COMMAND [ARG...]\n"
+		    "Runs COMMAND and writes one JSON line with wall_ms, user_ms, sys_ms,\n"
+		    "maxrss_kb and exit (for the command and all its descendants) to FILE,\n"
+		    "or to stderr without -o. Exits with the command's exit status.\n",
+		    f);
 }
 
 static double monotonic_ms(void)
@@ -104,7 +104,9 @@ static void rusage_child_exec(char *const *argv, int notify_fd)
  */
 static int rusage_run(struct rusage_run *r)
 {
-	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	struct sigaction old_int;
+	struct sigaction old_quit;
 	int notify[2];
 	double t0;
 	pid_t pid;
@@ -211,7 +213,8 @@ int main(int argc, char **argv)
 	struct sbuf out = SBUF_INIT;
 	const char *out_path = NULL;
 	int out_fd = STDERR_FILENO;
-	int opt, r;
+	int opt;
+	int r;
 
 	/* "+": stop at the first non-option, the command's own options are its own. */
 	while ((opt = getopt(argc, argv, "+o:h")) != -1) {
@@ -237,26 +240,27 @@ int main(int argc, char **argv)
 	if (out_path) {
 		out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (out_fd < 0) {
-			fprintf(stderr, "scint-rusage: cannot open '%s': %s\n", out_path,
-				strerror(errno));
+			(void)fprintf(stderr, "scint-rusage: cannot open '%s': %s\n", out_path,
+				      strerror(errno));
 			return RUSAGE_EXIT_USAGE;
 		}
 	}
 
 	r = rusage_run(&run);
 	if (r < 0) {
-		fprintf(stderr, "scint-rusage: cannot run '%s': %s\n", run.argv[0], strerror(-r));
+		(void)fprintf(stderr, "scint-rusage: cannot run '%s': %s\n", run.argv[0],
+			      strerror(-r));
 		r = RUSAGE_EXIT_NOEXEC;
 		goto out_close;
 	}
 	if (run.exec_errno)
-		fprintf(stderr, "scint-rusage: cannot run '%s': %s\n", run.argv[0],
-			strerror(run.exec_errno));
+		(void)fprintf(stderr, "scint-rusage: cannot run '%s': %s\n", run.argv[0],
+			      strerror(run.exec_errno));
 
 	rusage_format(&run, &out);
 	r = write_all(out_fd, out.buf, out.len);
 	if (r < 0)
-		fprintf(stderr, "scint-rusage: cannot write the record: %s\n", strerror(-r));
+		(void)fprintf(stderr, "scint-rusage: cannot write the record: %s\n", strerror(-r));
 	r = rusage_exit_code(&run);
 
 out_close:

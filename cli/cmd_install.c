@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "bundle/config.h"
 #include "cli/cli.h"
+#include "cli/signals.h"
 #include "cli/stats.h"
 #include "cli/ui.h"
 #include "engine/ioq.h"
@@ -341,7 +342,10 @@ static int install_main(int argc, char **argv)
 	struct ui ui;
 	ui_init(&ui, o->quiet, o->verbose);
 	ui_attach(&ui, &in);
+	if ((r = signals_watch(in.reactor, in.sched)) < 0)
+		cli_warn("cannot watch for interrupts: %s", sc_strerror(r));
 	r = install_run(&in, &err);
+	signals_release(in.reactor);
 	if (err.len) {
 		ui_finish(&ui);
 		cli_error("%s", err.buf);
@@ -350,6 +354,10 @@ static int install_main(int argc, char **argv)
 	struct stats_counts counts;
 	install_report(&in, &ui, r, t0, &counts);
 	rc = r == 0 && !in.stats.unsupported ? CLI_OK : CLI_FAILED;
+	if (signals_received()) {
+		cli_error("interrupted: nothing half-done was kept; run scint install again");
+		rc = 128 + signals_received();
+	}
 	const char *sp = getenv("SCINT_STATS");
 	if (sp && *sp && (r = stats_write(sp, &in, &counts, t0, clock_now_ns(), rc == CLI_OK)) < 0)
 		cli_warn("cannot write the stats %s: %s", sp, sc_strerror(r));

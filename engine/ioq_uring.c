@@ -65,6 +65,16 @@ int ioq__uring_init(struct ioq *q, unsigned depth)
 		free(u);
 		return k;
 	}
+	/*
+	 * mkdirat, linkat, renameat and most openat calls cannot complete inline
+	 * and go to io-wq worker threads. Left unbounded, a batch of links into
+	 * one directory becomes dozens of threads fighting over its lock; a
+	 * few workers per CPU do the same work with far less contention.
+	 */
+	const char *wq = getenv("SCINT_IOWQ_MAX");
+	unsigned maxw[2] = { 0, wq ? (unsigned)atoi(wq) : 4 };
+	if (maxw[1])
+		(void)io_uring_register_iowq_max_workers(&u->ring, maxw);
 	struct io_uring_probe *probe = io_uring_get_probe_ring(&u->ring);
 	for (int i = 0; i < IOQ_OPCODE__COUNT; i++)
 		q->uring_op_ok[i] = probe && ioq_uring_opcode[i] >= 0 &&

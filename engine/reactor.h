@@ -24,6 +24,7 @@ enum wake_kind {
 	WAKE_CHILD_PIPE, /* a child's output pipe */
 	WAKE_CHILD_IN,   /* a child's stdin pipe, while we have bytes to write */
 	WAKE_JOBSERVER,  /* the make jobserver's read end, while a build waits for a token */
+	WAKE_SIGNAL,     /* a signalfd (SIGINT, SIGTERM, SIGHUP) */
 	WAKE_KIND__COUNT,
 };
 

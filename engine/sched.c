@@ -224,6 +224,15 @@ int job_fail(struct job *j, int err, const char *fmt, ...)
 	return err;
 }
 
+static void sched_abort(struct sched *s);
+
+void sched_cancel(struct sched *s)
+{
+	if (!s->first_err)
+		s->first_err = -SC_ECANCELED;
+	sched_abort(s);
+}
+
 static void sched_abort(struct sched *s)
 {
 	if (s->aborting)

@@ -157,6 +157,12 @@ int job_fail(struct job *j, int err, const char *fmt, ...) sc_printf(3, 4);
 void job_finish(struct job *j);
 /* True when fail-fast has aborted the run (steps should wind down). */
 bool sched_aborting(const struct sched *s);
+/*
+ * Stops the run (an interrupt): jobs not started fail with -SC_ECANCELED,
+ * running ones are asked to stop (ops->cancel: transfers aborted, builds
+ * signalled) and finish through their failure paths, which clean up.
+ */
+void sched_cancel(struct sched *s);
 
 /*
  * Runs the loop until every submitted job is DONE or FAILED. Returns 0 when

@@ -189,6 +189,31 @@ class TestNative < ScintTest::Case
     refute_match(/extensions are not built/, check.stderr)
   end
 
+  # Ctrl-C during builds: scint stops them (they run in their own process
+  # groups, out of the terminal's reach), removes their trees, exits 130.
+  def test_interrupt_stops_builds_and_cleans_up
+    corpus = native_corpus(parts: 4)
+    _server, app = native_app(corpus)
+    env = ScintTest.isolated_env(app.home, "SCINT_CACHE" => app.cache)
+    out = File.join(tmp, "out")
+    pid = Process.spawn(env, ScintTest.scint_bin, "install", "--jobs", "2", chdir: app.dir, out: out, err: out)
+    compilers = -> { Dir.glob("/proc/[0-9]*/comm").count { |f| (File.read(f) rescue "") == "cc1\n" } }
+    deadline = Time.now + 60
+    sleep 0.02 until compilers.call.positive? || Time.now > deadline
+    assert compilers.call.positive?, "a build was running"
+    Process.kill("INT", pid)
+    _, status = Process.wait2(pid)
+    assert_equal 130, status.exitstatus, File.read(out)
+    assert_match(/error: interrupted/, File.read(out))
+    sleep 0.5
+    assert_equal 0, compilers.call, "no compiler outlives scint"
+    assert_empty Dir.children(File.join(app.cache, "assembling", ABI))
+    NATIVE.each { |n| assert_empty Dir.glob("#{n}-*.manifest", base: cached_dir(app)) }
+    # And the next run finishes the job.
+    scint!(app)
+    assert_extensions_load(app)
+  end
+
   # Done-when 6: Rakefile and CMake builders, as RubyGems runs them.
   def test_rake_and_cmake_builders
     require_command!("cmake")
