@@ -14,8 +14,8 @@
  *
  * The answer is cached in <cache>/gemfiles/<key>.deps, keyed by the contents
  * of the Gemfile, the lockfile and the app's *.gemspec files (`gemspec`
- * reads them) and by the interpreter: a warm install reads one small file and
- * starts no Ruby.
+ * reads them) and by the interpreter, not by where the app is: a warm install
+ * (in this checkout or another) reads one small file and starts no Ruby.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -48,8 +48,8 @@ static void gemfile_key(struct install *in, const struct sbuf *gemfile, char ret
 
 	digest_init(&d, DIGEST_SHA256);
 	digest_update(&d, "scint-gemfile-1", 16);
+	/* Not the Gemfile's path: a fresh checkout of the same app must hit the cache. */
 	digest_update(&d, in->abi.ruby, strlen(in->abi.ruby) + 1);
-	digest_update(&d, in->opts.gemfile, strlen(in->opts.gemfile) + 1);
 	digest_update(&d, gemfile->buf ? gemfile->buf : "", gemfile->len);
 	digest_update(&d, "", 1);
 	digest_update(&d, in->lock_text.buf, in->lock_text.len);

@@ -107,20 +107,22 @@ static struct gem *plan_add_gem(struct install *in, const struct lock_spec *spec
 	return g;
 }
 
-/* The best locked variant of `name` for this platform, or NULL. */
-static const struct lock_spec *plan_pick(struct install *in, const char *name, bool *ret_seen)
+/*
+ * The best locked variant of `name` for this platform, or NULL; *ret_seen
+ * lists the platforms that are locked (for the error when none fits).
+ */
+static const struct lock_spec *plan_pick(struct install *in, const char *name, struct sbuf *ret_seen)
 {
 	const struct lock_spec *best = NULL;
 	enum platform_rank best_rank = PLATFORM_INCOMPATIBLE;
 
-	*ret_seen = false;
 	for (size_t i = 0; i < in->lock.nsources; i++) {
 		const struct lock_source *src = &in->lock.sources[i];
 		for (size_t k = 0; k < src->nspecs; k++) {
 			const struct lock_spec *s = &src->specs[k];
 			if (strcmp(s->name, name))
 				continue;
-			*ret_seen = true;
+			sbuf_addf(ret_seen, "%s%s", ret_seen->len ? ", " : "", s->full_name);
 			enum platform_rank r =
 				platform_rank(strv_from(s->platform), strv_from(in->abi.platform));
 			if (r > best_rank) {
@@ -150,13 +152,22 @@ static int plan_closure(struct install *in, struct sbuf *err)
 	}
 	while (head < tail) {
 		const char *name = queue[head++];
-		bool seen_any;
+		struct sbuf locked = SBUF_INIT;
 		if (!strcmp(name, "bundler"))
 			continue;
-		const struct lock_spec *spec = plan_pick(in, name, &seen_any);
+		const struct lock_spec *spec = plan_pick(in, name, &locked);
+		if (!spec && locked.len) {
+			/* Needed here, but locked for other platforms only: never skip it silently. */
+			sbuf_addf(err,
+				  "Gemfile.lock has no variant of '%s' for this platform (%s); it locks "
+				  "%s. Run `bundle lock --add-platform %s` where the gems are available",
+				  name, in->abi.platform, locked.buf, in->abi.platform);
+			sbuf_release(&locked);
+			r = -SC_ELOCKFILE;
+			break;
+		}
+		sbuf_release(&locked);
 		if (!spec) {
-			if (seen_any)
-				continue; /* locked, but for other platforms only */
 			sbuf_addf(err, "Gemfile.lock has no spec for '%s' (check that it is up to date)",
 				  name);
 			r = -SC_ELOCKFILE;

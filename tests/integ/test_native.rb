@@ -117,8 +117,9 @@ class TestNative < ScintTest::Case
     done = false
     sampler = Thread.new do
       until done
-        n = Dir.glob("/proc/[0-9]*/comm").count do |f|
-          File.read(f) == "cc1\n"
+        # Live cc1 processes (an exited one waiting to be reaped is not compiling).
+        n = Dir.glob("/proc/[0-9]*/stat").count do |f|
+          File.read(f).match?(/\A\d+ \(cc1\) [^Z]/)
         rescue SystemCallError
           false
         end
@@ -197,7 +198,10 @@ class TestNative < ScintTest::Case
     env = ScintTest.isolated_env(app.home, "SCINT_CACHE" => app.cache)
     out = File.join(tmp, "out")
     pid = Process.spawn(env, ScintTest.scint_bin, "install", "--jobs", "2", chdir: app.dir, out: out, err: out)
-    compilers = -> { Dir.glob("/proc/[0-9]*/comm").count { |f| (File.read(f) rescue "") == "cc1\n" } }
+    # Live compilers (a killed one may linger as a zombie until init reaps it).
+    compilers = lambda do
+      Dir.glob("/proc/[0-9]*/stat").count { |f| (File.read(f) rescue "") =~ /\A\d+ \(cc1\) [^Z]/ }
+    end
     deadline = Time.now + 60
     sleep 0.02 until compilers.call.positive? || Time.now > deadline
     assert compilers.call.positive?, "a build was running"
