@@ -95,6 +95,11 @@ static int gemfile_evaluate(struct install *in, struct sbuf *out, struct sbuf *e
 	sbuf_reset(out);
 	const char *argv[] = { in->abi.ruby, in->helper_path, "--gemfile", in->opts.gemfile, NULL };
 	r = abi_run_capture(argv, out);
+	if (r < 0) {
+		sbuf_addf(err, "cannot evaluate %s: cannot run '%s': %s", in->opts.gemfile,
+			  in->abi.ruby, sc_strerror(r));
+		return -SC_EEXEC;
+	}
 	if (r != 0) {
 		sbuf_addf(err, "cannot evaluate %s with Bundler (its error is above)", in->opts.gemfile);
 		return -SC_ERUBY;

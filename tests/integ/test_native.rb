@@ -253,6 +253,6 @@ class TestBrokenToolchain < ScintTest::Case
     r = app.scint("install", timeout: 120)
     refute r.timed_out
     refute r.success?
-    assert_match(%r{error: cannot read the spec of sc_\w+-[\d.]+: cannot start the Ruby helper: cannot run '/nonexistent/bin/ruby': No such file or directory}, r.stderr)
+    assert_match(%r{^error: .*cannot run '/nonexistent/bin/ruby': No such file or directory$}, r.stderr)
   end
 end
