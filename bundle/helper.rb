@@ -12,13 +12,13 @@
 #
 # Methods:
 #   facts                -> "key value" lines describing this Ruby (the ABI)
+#   gemfile <path>       -> the Gemfile's dependencies as Bundler's DSL reads them
 #   spec <metadata.gz>   -> the spec summary (key<TAB>value...), a "---gemspec---" line, then the
 #                           installed gemspec exactly as RubyGems writes it
 #                           (Gem::Installer#write_spec: installed_by_version
 #                           set, then to_ruby_for_cache)
 #
-# `ruby helper.rb --facts` prints the facts once and exits (used before the
-# reactor starts). The helper exits when stdin closes.
+# The helper exits when stdin closes.
 #
 # `ruby helper.rb --build <gem_dir> <extension_dir> [build args...]` builds a
 # gem's native extensions exactly as RubyGems does (Gem::Ext::Builder with its
@@ -90,6 +90,7 @@ module ScintHelper
   def dispatch(method, payload)
     case method
     when "facts" then facts
+    when "gemfile" then gemfile(payload)
     when "spec" then spec(payload)
     when "ping" then "pong\n"
     else raise ArgumentError, "unknown method #{method}"
@@ -169,10 +170,9 @@ module ScintHelper
   def gemfile(path)
     path = File.expand_path(path)
     ENV["BUNDLE_GEMFILE"] = path
-    Dir.chdir(File.dirname(path))
     require "bundler"
     dsl = Bundler::Dsl.new
-    dsl.eval_gemfile(path)
+    Dir.chdir(File.dirname(path)) { dsl.eval_gemfile(path) }
     out = +""
     dsl.dependencies.each do |d|
       reqs = d.requirement.as_list.reject { |r| r == ">= 0" }.sort.reverse.join(", ")
@@ -183,16 +183,7 @@ module ScintHelper
   end
 end
 
-if ARGV.first == "--facts"
-  $stdout.write(ScintHelper.facts)
-elsif ARGV.first == "--gemfile"
-  begin
-    $stdout.write(ScintHelper.gemfile(ARGV[1]))
-  rescue Exception => e # rubocop:disable Lint/RescueException
-    warn "#{e.class}: #{e.message}"
-    exit 1
-  end
-elsif ARGV.first == "--build"
+if ARGV.first == "--build"
   exit ScintHelper.build(ARGV[1], ARGV[2], ARGV[3..])
 else
   ScintHelper.serve($stdin, $stdout)

@@ -5,7 +5,7 @@
  * The interpreter is $SCINT_RUBY, else `ruby` on PATH. Its identity is the
  * resolved path plus the file's device, inode, size and mtime (and scint's
  * version): when any changes, the facts are computed again by running
- * `ruby helper.rb --facts` and saved to <cache>/rubies/<id>.facts.
+ * the long-lived Ruby helper (`facts`) and saved to <cache>/rubies/<id>.facts.
  *
  * The ABI key (cache directory name) is <engine>-<version>-<platform>, with
  * "-static" when libruby is not shared: everything that decides whether a
@@ -14,12 +14,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -28,10 +26,6 @@
 #include "engine/trace.h"
 #include "fsops/fsops.h"
 #include "phases/abi.h"
-
-extern char **environ;
-
-static const struct trace_ctx abi_ctx = { .phase = "setup" };
 
 /* Finds `name` on PATH; returns an arena path or NULL. */
 static const char *abi_which(struct arena *a, const char *name)
@@ -52,47 +46,6 @@ static const char *abi_which(struct arena *a, const char *name)
 			path++;
 	}
 	return NULL;
-}
-
-int abi_run_capture(const char *const *argv, struct sbuf *out)
-{
-	posix_spawn_file_actions_t fa;
-	int p[2], status = 0;
-	pid_t pid;
-	uint64_t t0 = clock_now_ns();
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	union {
-		const char *const *c;
-		char *const *m;
-	} av = { .c = argv };
-	int r = posix_spawn(&pid, argv[0], &fa, NULL, av.m, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	(void)close(p[1]);
-	if (r != 0) {
-		(void)close(p[0]);
-		return -r;
-	}
-	trace_proc(&abi_ctx, "spawn", argv, pid, 0, 0, t0, clock_now_ns());
-	for (;;) {
-		char buf[8192];
-		ssize_t k = read(p[0], buf, sizeof(buf));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		sbuf_add(out, buf, (size_t)k);
-	}
-	(void)close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	trace_proc(&abi_ctx, "exit", argv, pid, code, 0, t0, clock_now_ns());
-	return code;
 }
 
 static int abi_parse(struct arena *a, struct strv text, struct ruby_abi *abi)
@@ -140,9 +93,9 @@ static int abi_parse(struct arena *a, struct strv text, struct ruby_abi *abi)
 	return 0;
 }
 
-int abi_load(struct arena *a, const char *cache_root, const char *helper, struct ruby_abi *abi,
-	     struct sbuf *err)
+int abi_load(struct install *in, struct sbuf *err)
 {
+	struct arena *a = &in->arena;
 	const char *ruby = getenv("SCINT_RUBY");
 	char real[PATH_MAX], hex[DIGEST_SHA256_HEX];
 	struct stat st;
@@ -154,37 +107,35 @@ int abi_load(struct arena *a, const char *cache_root, const char *helper, struct
 		sbuf_addstr(err, "cannot find ruby (install Ruby, put it on PATH or set SCINT_RUBY)");
 		return -SC_ENOTFOUND;
 	}
+	in->ruby_exe = arena_strdup(a, real);
 	sbuf_addf(&key, "%s\n%llu\n%llu\n%lld\n%lld.%09ld\n%s\n", real,
 		  (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
 		  (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
 		  SCINT_VERSION);
 	sha256_hex(key.buf, key.len, hex);
 	sbuf_release(&key);
-	char *dir = arena_printf(a, "%s/rubies", cache_root);
-	char *file = arena_printf(a, "%s/%.16s.facts", dir, hex);
+	char *dir = arena_printf(a, "%s/rubies", in->opts.cache_root);
+	char *name = arena_printf(a, "%.16s.facts", hex);
+	char *file = arena_printf(a, "%s/%s", dir, name);
 
-	*abi = (struct ruby_abi){ 0 };
-	if (fs_read_file(file, &text, 1 << 20) == 0 && abi_parse(a, sbuf_strv(&text), abi) == 0) {
+	in->abi = (struct ruby_abi){ 0 };
+	if (fs_read_file(file, &text, 1 << 20) == 0 && abi_parse(a, sbuf_strv(&text), &in->abi) == 0) {
 		sbuf_release(&text);
 		return 0;
 	}
 	sbuf_reset(&text);
-	const char *argv[] = { real, helper, "--facts", NULL };
-	r = abi_run_capture(argv, &text);
-	if (r != 0 || abi_parse(a, sbuf_strv(&text), abi) < 0) {
-		sbuf_addf(err, "cannot read the facts of %s (%s %s --facts: %s)", real, real, helper,
-			  r < 0 ? sc_strerror(r) : r ? "failed" : "malformed output");
-		sbuf_release(&text);
-		return -SC_ERUBY;
+	r = install_ruby_call(in, "facts", NULL, 0, &text, err);
+	if (r == 0 && abi_parse(a, sbuf_strv(&text), &in->abi) < 0) {
+		sbuf_addf(err, "cannot read the facts of %s: the helper's answer is malformed", real);
+		r = -SC_ERUBY;
 	}
-	r = fs_mkdir_p(dir, 0755);
-	if (r == 0) {
+	if (r == 0 && fs_mkdir_p(dir, 0755) == 0) {
 		int dfd = fs_open_dir(dir);
 		if (dfd >= 0) {
-			(void)fs_write_atomic(dfd, strrchr(file, '/') + 1, text.buf, text.len, 0644);
+			(void)fs_write_atomic(dfd, name, text.buf, text.len, 0644);
 			(void)close(dfd);
 		}
 	}
 	sbuf_release(&text);
-	return 0;
+	return r;
 }

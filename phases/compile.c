@@ -164,7 +164,7 @@ static void cc_start(struct compile_job *c)
 	size_t i = 0;
 
 	c->argv = arena_alloc(&in->arena, (g->nbuild_args + 6) * sizeof(*c->argv));
-	c->argv[i++] = in->abi.ruby;
+	c->argv[i++] = in->ruby_exe;
 	c->argv[i++] = in->helper_path;
 	c->argv[i++] = "--build";
 	c->argv[i++] = arena_printf(&in->arena, "%s/gem", base);

@@ -7,6 +7,7 @@
  * lock. So the Gemfile is evaluated with Bundler's own DSL (by the Ruby
  * helper, `--gemfile`) and its dependencies compared with the lockfile's
  * DEPENDENCIES: names, requirements and explicit sources must agree.
+ * (The helper call is `gemfile`, see bundle/helper.rb.)
  *
  * The evaluation also gives what the lockfile cannot: groups and platforms.
  * Dependencies for other platforms only, in BUNDLE_WITHOUT groups, or in
@@ -28,7 +29,6 @@
 #include "base/err.h"
 #include "bundle/config.h"
 #include "fsops/fsops.h"
-#include "phases/abi.h"
 #include "phases/phase.h"
 
 #define GEMFILE_MAX (16u << 20)
@@ -93,17 +93,14 @@ static int gemfile_evaluate(struct install *in, struct sbuf *out, struct sbuf *e
 	if (fs_read_file(path, out, GEMFILE_MAX) == 0)
 		return 0;
 	sbuf_reset(out);
-	const char *argv[] = { in->abi.ruby, in->helper_path, "--gemfile", in->opts.gemfile, NULL };
-	r = abi_run_capture(argv, out);
+	struct sbuf why = SBUF_INIT;
+	r = install_ruby_call(in, "gemfile", in->opts.gemfile, strlen(in->opts.gemfile), out, &why);
 	if (r < 0) {
-		sbuf_addf(err, "cannot evaluate %s: cannot run '%s': %s", in->opts.gemfile,
-			  in->abi.ruby, sc_strerror(r));
-		return -SC_EEXEC;
+		sbuf_addf(err, "cannot evaluate %s: %s", in->opts.gemfile, why.buf);
+		sbuf_release(&why);
+		return r;
 	}
-	if (r != 0) {
-		sbuf_addf(err, "cannot evaluate %s with Bundler (its error is above)", in->opts.gemfile);
-		return -SC_ERUBY;
-	}
+	sbuf_release(&why);
 	if (fs_mkdir_p(dir, 0755) == 0) {
 		int dfd = fs_open_dir(dir);
 		if (dfd >= 0) {

@@ -189,15 +189,6 @@ int install_setup(struct install *in, struct sbuf *err)
 		if (r < 0)
 			return r;
 	}
-	r = abi_load(&in->arena, in->opts.cache_root, in->helper_path, &in->abi, err);
-	if (r < 0)
-		return r;
-	r = gemfile_check(in, err);
-	if (r < 0)
-		return r;
-	if ((r = install_open_cache(in, err)) < 0 || (r = install_open_root(in, err)) < 0)
-		return r;
-
 	in->reactor = reactor_new();
 	if (!in->reactor) {
 		sbuf_addf(err, "cannot create the event loop: %s", strerror(errno));
@@ -234,6 +225,16 @@ int install_setup(struct install *in, struct sbuf *err)
 			      in->opts.fail_fast);
 	if (in->opts.link_mode != LINK_AUTO)
 		in->link_mode = in->opts.link_mode;
+
+	/* The target Ruby and the Gemfile: cached, else one Ruby start for both. */
+	r = abi_load(in, err);
+	if (r < 0)
+		return r;
+	r = gemfile_check(in, err);
+	if (r < 0)
+		return r;
+	if ((r = install_open_cache(in, err)) < 0 || (r = install_open_root(in, err)) < 0)
+		return r;
 	return 0;
 }
 
@@ -243,12 +244,50 @@ struct rpc *install_helper(struct install *in)
 
 	if (!in->helper_started) {
 		const char **argv = arena_alloc(&in->arena, 3 * sizeof(*argv));
-		argv[0] = in->abi.ruby;
+		argv[0] = in->ruby_exe;
 		argv[1] = in->helper_path;
 		in->helper_started = true;
 		(void)rpc_start(&in->helper, in->children, argv, &helper_ctx);
 	}
 	return &in->helper;
+}
+
+static void install_stop_helper(struct install *in);
+
+static void install_ruby_done(struct rpc_call *call)
+{
+	*(bool *)call->data = true;
+}
+
+int install_ruby_call(struct install *in, const char *method, const void *payload, size_t len,
+		      struct sbuf *ret, struct sbuf *err)
+{
+	bool done = false;
+	struct rpc_call call = {
+		.method = method,
+		.payload = payload,
+		.len = len,
+		.done = install_ruby_done,
+		.data = &done,
+	};
+
+	rpc_call(install_helper(in), &call);
+	while (!done) {
+		int k = reactor_poll(in->reactor, -1);
+		if (k < 0) {
+			sbuf_addf(err, "waiting for the Ruby helper: %s", sc_strerror(k));
+			sbuf_release(&call.result);
+			return k;
+		}
+	}
+	if (call.res < 0) {
+		sbuf_rtrim(&call.result);
+		sbuf_addstr(err, sbuf_cstr(&call.result));
+	} else {
+		sbuf_add(ret, call.result.buf ? call.result.buf : "", call.result.len);
+	}
+	sbuf_release(&call.result);
+	return call.res;
 }
 
 /* Removes assembling/ trees that no live process is building (killed runs). */
@@ -327,21 +366,24 @@ int install_run(struct install *in, struct sbuf *err)
 			cache_unlock_entry(in, g);
 		}
 	}
-	if (in->helper_started) {
-		rpc_stop(&in->helper);
-		/* Give the helper a moment to exit on EOF, then make sure it is gone. */
-		uint64_t deadline = clock_now_ns() + 2000000000u;
-		while (rpc_running(&in->helper) && clock_now_ns() < deadline) {
-			reactor_poll(in->reactor, 50);
-			http_drain(in->http);
-		}
-		if (rpc_running(&in->helper)) {
-			child_kill(&in->helper.child, SIGKILL);
-			while (rpc_running(&in->helper))
-				reactor_poll(in->reactor, 50);
-		}
-	}
+	install_stop_helper(in);
 	return r;
+}
+
+/* Lets the helper exit on EOF (it is done when stdin closes); kills it if it lingers. */
+static void install_stop_helper(struct install *in)
+{
+	if (!in->helper_started || !rpc_running(&in->helper))
+		return;
+	rpc_stop(&in->helper);
+	uint64_t deadline = clock_now_ns() + 2000000000u;
+	while (rpc_running(&in->helper) && clock_now_ns() < deadline)
+		reactor_poll(in->reactor, 50);
+	if (rpc_running(&in->helper)) {
+		child_kill(&in->helper.child, SIGKILL);
+		while (rpc_running(&in->helper))
+			reactor_poll(in->reactor, 50);
+	}
 }
 
 void install_release(struct install *in)
@@ -359,6 +401,8 @@ void install_release(struct install *in)
 		if (in->gems[i]->lock_fd >= 0)
 			(void)close(in->gems[i]->lock_fd);
 	}
+	if (in->reactor)
+		install_stop_helper(in);
 	sched_free(in->sched);
 	http_free(in->http);
 	child_mgr_free(in->children);

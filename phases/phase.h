@@ -168,6 +168,7 @@ struct install {
 	/* paths and directory fds */
 	const char *install_root; /* <bundle_path>/ruby/<ruby_version_dir> */
 	const char *helper_path;
+	const char *ruby_exe; /* the interpreter found on PATH (or SCINT_RUBY), resolved */
 	const char *cached_dir; /* absolute cached/<abi> (symlink mode targets) */
 	int cache_fd, inbound_fd, assembling_fd, cached_fd, locks_fd, index_fd;
 	int root_fd, gems_fd, specs_fd, ext_fd, bin_fd;
@@ -214,6 +215,13 @@ int install_bin_fd(struct install *in);
 
 /* The Ruby helper, started on first use. */
 struct rpc *install_helper(struct install *in);
+/*
+ * Calls the helper and waits for the answer (before the job graph runs: the
+ * setup's one Ruby question at a time). The answer goes to ret; on failure
+ * returns a negative error with the helper's message in err.
+ */
+int install_ruby_call(struct install *in, const char *method, const void *payload, size_t len,
+		      struct sbuf *ret, struct sbuf *err);
 
 /* Cache entry locking (cache.c): -EWOULDBLOCK when another process holds it. */
 int cache_lock_entry(struct install *in, struct gem *g);

@@ -176,6 +176,7 @@ class TestFailures < ScintTest::Case
     lock = app.lockfile
     git = "GIT\n  remote: https://example.invalid/riggit.git\n  revision: #{"a" * 40}\n  specs:\n    riggit (0.9.0)\n\n"
     app.write_file("Gemfile.lock", git + lock.sub("DEPENDENCIES\n", "DEPENDENCIES\n  riggit!\n"))
+    app.write_file("Gemfile", app.read_file("Gemfile") + "gem \"riggit\", git: \"https://example.invalid/riggit.git\"\n")
     r = app.scint("install")
     refute r.success?
     assert_match(/error: riggit-0\.9\.0 comes from a git source \(https:\/\/example\.invalid\/riggit\.git\), which scint does not support yet/, r.stderr)

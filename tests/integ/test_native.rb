@@ -241,18 +241,18 @@ end
 class TestBrokenToolchain < ScintTest::Case
   include InstallSupport
 
-  # The interpreter scint knows about is gone: spawning it fails, and that is
-  # reported for every gem that needed it (no hang, non-zero exit).
-  def test_missing_ruby_is_reported
+  # The interpreter cannot be executed: spawning it fails, and that is
+  # reported with the reason (no hang, non-zero exit).
+  def test_unrunnable_ruby_is_reported
     _shape, _corpus, _server, app = small_app
-    scint!(app) # caches the facts of this Ruby
-    facts = Dir.glob(File.join(app.cache, "rubies", "*.facts"))
-    assert_equal 1, facts.size
-    File.write(facts.first, File.read(facts.first).sub(/^ruby .*$/, "ruby /nonexistent/bin/ruby"))
-    FileUtils.rm_rf([app.path(".bundle"), File.join(app.cache, "cached"), File.join(app.cache, "inbound")])
-    r = app.scint("install", timeout: 120)
+    fake = File.join(tmp, "bin", "ruby")
+    FileUtils.mkdir_p(File.dirname(fake))
+    File.write(fake, "\x7fELF not really")
+    File.chmod(0o755, fake)
+    r = app.scint("install", env: { "SCINT_RUBY" => fake }, timeout: 120)
     refute r.timed_out
     refute r.success?
-    assert_match(%r{^error: .*cannot run '/nonexistent/bin/ruby': No such file or directory$}, r.stderr)
+    assert_match(/^error: cannot start the Ruby helper: cannot run '#{Regexp.escape(fake)}': Exec format error$/, r.stderr)
+    refute File.exist?(File.join(app.install_root, "specifications"))
   end
 end
