@@ -213,7 +213,7 @@ static int install_main(int argc, char **argv)
 	};
 	struct install in = { 0 };
 	struct install_opts *o = &in.opts;
-	const char *gemfile = NULL, *path = NULL, *cache = NULL;
+	const char *gemfile = NULL, *path = NULL, *cache = NULL, *pf = NULL;
 	const char *mode = getenv("SCINT_LINK_MODE");
 	struct sbuf err = SBUF_INIT;
 	uint64_t t0 = clock_now_ns();
@@ -317,7 +317,7 @@ static int install_main(int argc, char **argv)
 	const char *tr = getenv("SCINT_IO_TRACE");
 	if (tr && *tr && (r = trace_open(tr)) < 0)
 		cli_warn("cannot open the trace %s: %s", tr, sc_strerror(r));
-	const char *pf = getenv("SCINT_PROFILE");
+	pf = getenv("SCINT_PROFILE");
 	if (pf && *pf && (r = profile_open(pf)) < 0)
 		cli_warn("cannot open the profile %s: %s", pf, sc_strerror(r));
 
