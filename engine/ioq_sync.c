@@ -17,21 +17,11 @@
 
 static int ioq_sync_write_all(struct ioq_op *op, int fd)
 {
-	const char *p = op->buf;
+	int r = fs_pwrite_all(fd, op->buf, op->len, op->off);
 
-	while (op->done_bytes < op->len) {
-		ssize_t k = pwrite(fd, p + op->done_bytes, op->len - op->done_bytes,
-				   (off_t)(op->off + op->done_bytes));
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return -EIO;
-		op->done_bytes += (size_t)k;
-	}
-	return 0;
+	if (r == 0)
+		op->done_bytes = op->len;
+	return r;
 }
 
 static int ioq_sync_write_file(struct ioq_op *op)

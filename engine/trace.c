@@ -259,3 +259,13 @@ void trace_event(const struct trace_ctx *ctx, const char *what, const char *deta
 	}
 	trace_end(ctx, 0, now, now);
 }
+
+void trace_state(const struct trace_ctx *ctx, const char *from, const char *to)
+{
+	char buf[96];
+
+	if (!trace_enabled)
+		return;
+	snprintf(buf, sizeof(buf), "%s -> %s", from, to);
+	trace_event(ctx, "state", buf);
+}

@@ -50,3 +50,5 @@ void trace_proc(const struct trace_ctx *ctx, const char *op, const char *const *
 		int status, int res, uint64_t t_start_ns, uint64_t t_end_ns);
 /* A free-form event (state transitions, plan decisions): {"op":"event","what":...}. */
 void trace_event(const struct trace_ctx *ctx, const char *what, const char *detail);
+/* A state machine's transition: {"op":"event","what":"state","detail":"FROM -> TO"}. */
+void trace_state(const struct trace_ctx *ctx, const char *from, const char *to);

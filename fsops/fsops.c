@@ -151,18 +151,21 @@ int fs_read_file(const char *path, struct sbuf *out, size_t max_bytes)
 	return fs_read_fileat(AT_FDCWD, path, out, max_bytes);
 }
 
-static int fs_write_all(int fd, const void *buf, size_t len)
+int fs_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const char *p = buf;
 
 	while (len) {
-		ssize_t k = write(fd, p, len);
+		ssize_t k = pwrite(fd, p, len, (off_t)off);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		if (k == 0)
+			return -EIO;
 		p += k;
+		off += (uint64_t)k;
 		len -= (size_t)k;
 	}
 	return 0;
@@ -179,7 +182,7 @@ int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mo
 	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
-	r = fs_write_all(fd, buf, len);
+	r = fs_pwrite_all(fd, buf, len, 0);
 	if (r == 0 && (mode & ~fs_umask()) != mode)
 		r = RET_NERRNO(fchmod(fd, mode));
 	if (close(fd) < 0 && r == 0)
@@ -290,11 +293,13 @@ int fs_copy_fd(int src_fd, int dst_fd, uint64_t len)
 {
 	bool use_cfr = true;
 	char buf[65536];
+	uint64_t done = 0;
 
 	while (len) {
 		if (use_cfr) {
 			ssize_t k = copy_file_range(src_fd, NULL, dst_fd, NULL, len, 0);
 			if (k > 0) {
+				done += (uint64_t)k;
 				len -= (uint64_t)k;
 				continue;
 			}
@@ -315,9 +320,10 @@ int fs_copy_fd(int src_fd, int dst_fd, uint64_t len)
 		}
 		if (k == 0)
 			return -EIO;
-		int r = fs_write_all(dst_fd, buf, (size_t)k);
+		int r = fs_pwrite_all(dst_fd, buf, (size_t)k, done);
 		if (r < 0)
 			return r;
+		done += (uint64_t)k;
 		len -= (uint64_t)k;
 	}
 	return 0;

@@ -43,6 +43,9 @@ int fs_rmtree(const char *path);
 bool fs_exists_at(int dirfd, const char *name);
 bool fs_is_dir_at(int dirfd, const char *name);
 
+/* pwrite()s all of buf at off, retrying short writes and EINTR. Returns 0 or -errno. */
+int fs_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
 /* The FICLONE ioctl: dst becomes a reflink of src. -EOPNOTSUPP/-EXDEV/... */
 int fs_clone_fd(int src_fd, int dst_fd);
 /* Copies len bytes with copy_file_range, falling back to read/write. */

@@ -221,12 +221,7 @@ static bool asm_edge_ok(enum asm_state from, enum asm_state to)
 static void asm_enter(struct assemble_job *a, enum asm_state to)
 {
 	SC_ASSERT(asm_edge_ok(a->state, to));
-	if (trace_enabled) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), "%s -> %s", asm_state_name[a->state],
-			 asm_state_name[to]);
-		trace_event(&a->job.ctx, "state", buf);
-	}
+	trace_state(&a->job.ctx, asm_state_name[a->state], asm_state_name[to]);
 	a->state = to;
 	job_wake(&a->job);
 }

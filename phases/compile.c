@@ -98,11 +98,7 @@ static bool cc_edge_ok(enum cc_state from, enum cc_state to)
 static void cc_enter(struct compile_job *c, enum cc_state to)
 {
 	SC_ASSERT(cc_edge_ok(c->state, to));
-	if (trace_enabled) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), "%s -> %s", cc_state_name[c->state], cc_state_name[to]);
-		trace_event(&c->job.ctx, "state", buf);
-	}
+	trace_state(&c->job.ctx, cc_state_name[c->state], cc_state_name[to]);
 	c->state = to;
 	job_wake(&c->job);
 }

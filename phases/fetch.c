@@ -94,12 +94,7 @@ static bool fetch_edge_ok(enum fetch_state from, enum fetch_state to)
 static void fetch_enter(struct fetch_job *f, enum fetch_state to)
 {
 	SC_ASSERT(fetch_edge_ok(f->state, to));
-	if (trace_enabled) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), "%s -> %s", fetch_state_name[f->state],
-			 fetch_state_name[to]);
-		trace_event(&f->job.ctx, "state", buf);
-	}
+	trace_state(&f->job.ctx, fetch_state_name[f->state], fetch_state_name[to]);
 	f->state = to;
 	job_wake(&f->job);
 }

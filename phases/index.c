@@ -91,12 +91,7 @@ static bool index_edge_ok(enum index_state from, enum index_state to)
 static void index_enter(struct index_job *x, enum index_state to)
 {
 	SC_ASSERT(index_edge_ok(x->state, to));
-	if (trace_enabled) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), "%s -> %s", index_state_name[x->state],
-			 index_state_name[to]);
-		trace_event(&x->job.ctx, "state", buf);
-	}
+	trace_state(&x->job.ctx, index_state_name[x->state], index_state_name[to]);
 	x->state = to;
 	job_wake(&x->job);
 }

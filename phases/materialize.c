@@ -104,12 +104,8 @@ static bool mat_edge_ok(enum mat_state from, enum mat_state to)
 static void mat_enter(struct materialize_job *m, enum mat_state to)
 {
 	SC_ASSERT(mat_edge_ok(m->state, to));
-	if (trace_enabled && m->state != to) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), "%s -> %s", mat_state_name[m->state],
-			 mat_state_name[to]);
-		trace_event(&m->job.ctx, "state", buf);
-	}
+	if (m->state != to)
+		trace_state(&m->job.ctx, mat_state_name[m->state], mat_state_name[to]);
 	m->state = to;
 	job_wake(&m->job);
 }

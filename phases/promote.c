@@ -76,12 +76,7 @@ static bool promote_edge_ok(enum promote_state from, enum promote_state to)
 static void promote_enter(struct promote_job *p, enum promote_state to)
 {
 	SC_ASSERT(promote_edge_ok(p->state, to));
-	if (trace_enabled) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), "%s -> %s", promote_state_name[p->state],
-			 promote_state_name[to]);
-		trace_event(&p->job.ctx, "state", buf);
-	}
+	trace_state(&p->job.ctx, promote_state_name[p->state], promote_state_name[to]);
 	p->state = to;
 	job_wake(&p->job);
 }
