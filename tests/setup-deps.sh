@@ -8,7 +8,7 @@ set -euo pipefail
 PKGS=(build-essential pkg-config
       liburing-dev libcurl4-openssl-dev libarchive-dev libssl-dev libcmocka-dev
       ruby ruby-dev bundler rake nginx git
-      strace xfsprogs e2fsprogs cmake hyperfine util-linux)
+      strace xfsprogs e2fsprogs cmake hyperfine util-linux tmux)
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then
