@@ -290,6 +290,29 @@ int install_ruby_call(struct install *in, const char *method, const void *payloa
 	return call.res;
 }
 
+/* Removes "<name>.tmp-<pid>" files of processes that are gone (killed runs). */
+static void install_sweep_tmp(int dirfd)
+{
+	int fd = fs_open_dirat(dirfd, ".");
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			(void)close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		const char *t = strstr(de->d_name, ".tmp-");
+		if (!t || de->d_name[0] != '.')
+			continue;
+		long pid = strtol(t + 5, NULL, 10);
+		if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			(void)unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
 /* Removes assembling/ trees that no live process is building (killed runs). */
 static void install_sweep_assembling(struct install *in)
 {
@@ -352,8 +375,10 @@ int install_run(struct install *in, struct sbuf *err)
 		trace_event(&install_ctx, "noop", "every gem is installed and nothing changed");
 		return 0;
 	}
-	if (work)
+	if (work) {
 		install_sweep_assembling(in);
+		install_sweep_tmp(in->inbound_fd);
+	}
 	r = plan_submit(in);
 	if (r < 0)
 		return r;

@@ -57,12 +57,16 @@ class TestCacheSharing < ScintTest::Case
       assert File.directory?(File.join(cached, m.delete_suffix(".manifest"), "gem")), m
     end
     server.clear_faults
+    # A download a killed process left half-written (its pid is gone) is swept.
+    inbound = File.join(app.cache, "inbound/gems")
+    dead = Process.spawn("true").tap { |p| Process.wait(p) }
+    File.write(File.join(inbound, ".sc_web-3.2.1.gem.tmp-#{dead}"), "partial")
     r = app.scint("install")
     assert_success r
     app.bundle_check!
     assert_everything_loads(app, shape)
     assert_empty Dir.children(File.join(app.cache, "assembling", ABI))
-    assert_empty Dir.glob("*.tmp-*", base: File.join(app.cache, "inbound/gems"))
+    assert_empty Dir.glob("*.tmp-*", File::FNM_DOTMATCH, base: File.join(app.cache, "inbound/gems"))
   end
 
   def test_half_written_bundle_is_repaired

@@ -62,7 +62,7 @@ class TestInstall < ScintTest::Case
       end
     end
     assert_empty Dir.children(File.join(app.cache, "assembling", ABI))
-    assert_empty Dir.glob("*.tmp-*", base: File.join(app.cache, "inbound/gems"))
+    assert_empty Dir.glob("*.tmp-*", File::FNM_DOTMATCH, base: File.join(app.cache, "inbound/gems"))
   end
 
   # Done-when 3: with .bundle gone, a reinstall downloads no .gem, unpacks
