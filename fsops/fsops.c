@@ -265,6 +265,29 @@ int fs_rmtree(const char *path)
 	return fs_rmtree_at(AT_FDCWD, path);
 }
 
+int fs_list_dirat(int at, const char *path, fs_entry_fn *fn, void *data)
+{
+	uint64_t t0 = fs_t0();
+	int fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		int r = -errno;
+		if (fd >= 0)
+			(void)close(fd);
+		return fs_traced("readdir", at, path, -1, r, t0);
+	}
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
+			continue;
+		fn(dirfd(d), n, data);
+	}
+	closedir(d);
+	return fs_traced("readdir", at, path, -1, 0, t0);
+}
+
 bool fs_exists_at(int dirfd, const char *name)
 {
 	struct stat st;

@@ -39,6 +39,14 @@ int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mo
 int fs_rmtree_at(int dirfd, const char *name);
 int fs_rmtree(const char *path);
 
+/*
+ * Calls fn for every entry of dirfd/path except "." and ".." (readdir order).
+ * fn must not rely on the listing staying valid past the call. Returns 0 or
+ * -errno when the directory cannot be opened.
+ */
+typedef void fs_entry_fn(int dirfd, const char *name, void *data);
+int fs_list_dirat(int dirfd, const char *path, fs_entry_fn *fn, void *data);
+
 /* true when dirfd/name exists (lstat). */
 bool fs_exists_at(int dirfd, const char *name);
 bool fs_is_dir_at(int dirfd, const char *name);

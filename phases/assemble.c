@@ -652,8 +652,7 @@ static la_ssize_t asm_inner_read(struct archive *ar, void *data, const void **bu
 	return (la_ssize_t)size;
 }
 
-static int asm_read_small(struct assemble_job *a, struct archive *ar, struct sbuf *out,
-			  struct digest *d)
+static int asm_read_small(struct archive *ar, struct sbuf *out, struct digest *d)
 {
 	const void *buf;
 	size_t size;
@@ -666,7 +665,6 @@ static int asm_read_small(struct assemble_job *a, struct archive *ar, struct sbu
 		if (d)
 			digest_update(d, buf, size);
 	}
-	(void)a;
 	return r == ARCHIVE_EOF ? 0 : -SC_EGEMFORMAT;
 }
 
@@ -711,13 +709,13 @@ static int asm_outer_next(struct assemble_job *a)
 		return 1;
 	if (!strcmp(name, "metadata.gz")) {
 		digest_init(&a->d_meta, DIGEST_SHA256);
-		r = asm_read_small(a, a->outer, &a->metadata_gz, &a->d_meta);
+		r = asm_read_small(a->outer, &a->metadata_gz, &a->d_meta);
 		digest_final_hex(&a->d_meta, a->sha_meta);
 		a->have_meta = r == 0;
 		return r < 0 ? r : 1;
 	}
 	if (!strcmp(name, "checksums.yaml.gz"))
-		return asm_read_small(a, a->outer, &a->checksums_gz, NULL) < 0 ? -SC_EGEMFORMAT : 1;
+		return asm_read_small(a->outer, &a->checksums_gz, NULL) < 0 ? -SC_EGEMFORMAT : 1;
 	if (!strcmp(name, "data.tar.gz")) {
 		if (a->have_data)
 			return -SC_EGEMFORMAT;

@@ -18,7 +18,6 @@
  * reads them) and by the interpreter, not by where the app is: a warm install
  * (in this checkout or another) reads one small file and starts no Ruby.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,10 +40,24 @@ struct gf_dep {
 	bool pinned;
 };
 
+/* Folds the app's *.gemspec files (read by `gemspec` in a Gemfile) into the key. */
+static void gemfile_key_gemspec(int dirfd, const char *name, void *data)
+{
+	struct digest *d = data;
+	struct sbuf spec = SBUF_INIT;
+	size_t n = strlen(name);
+
+	if (n < 8 || strcmp(name + n - 8, ".gemspec"))
+		return;
+	digest_update(d, name, n + 1);
+	if (fs_read_fileat(dirfd, name, &spec, GEMFILE_MAX) == 0)
+		digest_update(d, spec.buf, spec.len);
+	sbuf_release(&spec);
+}
+
 static void gemfile_key(struct install *in, const struct sbuf *gemfile, char ret_hex[65])
 {
 	struct digest d;
-	DIR *dir;
 
 	digest_init(&d, DIGEST_SHA256);
 	digest_update(&d, "scint-gemfile-1", 16);
@@ -53,22 +66,7 @@ static void gemfile_key(struct install *in, const struct sbuf *gemfile, char ret
 	digest_update(&d, gemfile->buf ? gemfile->buf : "", gemfile->len);
 	digest_update(&d, "", 1);
 	digest_update(&d, in->lock_text.buf, in->lock_text.len);
-	dir = opendir(in->opts.app_dir);
-	if (dir) {
-		struct dirent *de;
-		while ((de = readdir(dir))) {
-			size_t n = strlen(de->d_name);
-			if (n < 8 || strcmp(de->d_name + n - 8, ".gemspec"))
-				continue;
-			struct sbuf spec = SBUF_INIT;
-			char *p = arena_printf(&in->arena, "%s/%s", in->opts.app_dir, de->d_name);
-			digest_update(&d, de->d_name, n + 1);
-			if (fs_read_file(p, &spec, GEMFILE_MAX) == 0)
-				digest_update(&d, spec.buf, spec.len);
-			sbuf_release(&spec);
-		}
-		closedir(dir);
-	}
+	(void)fs_list_dirat(AT_FDCWD, in->opts.app_dir, gemfile_key_gemspec, &d);
 	digest_final_hex(&d, ret_hex);
 }
 

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,59 +289,36 @@ int install_ruby_call(struct install *in, const char *method, const void *payloa
 	return call.res;
 }
 
-/* Removes "<name>.tmp-<pid>" files of processes that are gone (killed runs). */
-static void install_sweep_tmp(int dirfd)
+/* A "<name>.tmp-<pid>" file whose process is gone (a killed run): removed. */
+static void install_sweep_tmp_entry(int dirfd, const char *name, void *data)
 {
-	int fd = fs_open_dirat(dirfd, ".");
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
+	const char *t = strstr(name, ".tmp-");
 
-	if (!d) {
-		if (fd >= 0)
-			(void)close(fd);
+	(void)data;
+	if (!t || name[0] != '.')
 		return;
-	}
-	while ((de = readdir(d))) {
-		const char *t = strstr(de->d_name, ".tmp-");
-		if (!t || de->d_name[0] != '.')
-			continue;
-		long pid = strtol(t + 5, NULL, 10);
-		if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
-			(void)unlinkat(dirfd, de->d_name, 0);
-	}
-	closedir(d);
+	long pid = strtol(t + 5, NULL, 10);
+	if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		(void)unlinkat(dirfd, name, 0);
 }
 
-/* Removes assembling/ trees that no live process is building (killed runs). */
-static void install_sweep_assembling(struct install *in)
+/* An assembling/ tree (or side file) no live process is building: removed. */
+static void install_sweep_assembling_entry(int dirfd, const char *n, void *data)
 {
-	int fd = fs_open_dirat(in->assembling_fd, ".");
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
+	struct install *in = data;
+	size_t len = strlen(n);
+	char lock[512];
 
-	if (!d) {
-		if (fd >= 0)
-			(void)close(fd);
+	/* Entry trees and their .gemspec/.manifest side files share a lock. */
+	const char *dot = len > 8 && !strcmp(n + len - 8, ".gemspec")	 ? n + len - 8
+			  : len > 9 && !strcmp(n + len - 9, ".manifest") ? n + len - 9
+									 : NULL;
+	snprintf(lock, sizeof(lock), "%.*s.lock", (int)(dot ? (size_t)(dot - n) : len), n);
+	int lfd = fs_lock_try(in->locks_fd, lock);
+	if (lfd < 0)
 		return;
-	}
-	while ((de = readdir(d))) {
-		const char *n = de->d_name;
-		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
-			continue;
-		size_t len = strlen(n);
-		char full[512];
-		/* Entry trees and their .gemspec/.manifest side files share a lock. */
-		const char *dot = len > 8 && !strcmp(n + len - 8, ".gemspec")	 ? n + len - 8
-				  : len > 9 && !strcmp(n + len - 9, ".manifest") ? n + len - 9
-										 : NULL;
-		snprintf(full, sizeof(full), "%.*s.lock", (int)(dot ? (size_t)(dot - n) : len), n);
-		int lfd = fs_lock_try(in->locks_fd, full);
-		if (lfd < 0)
-			continue;
-		(void)fs_rmtree_at(in->assembling_fd, n);
-		(void)close(lfd);
-	}
-	closedir(d);
+	(void)fs_rmtree_at(dirfd, n);
+	(void)close(lfd);
 }
 
 int install_run(struct install *in, struct sbuf *err)
@@ -376,8 +352,9 @@ int install_run(struct install *in, struct sbuf *err)
 		return 0;
 	}
 	if (work) {
-		install_sweep_assembling(in);
-		install_sweep_tmp(in->inbound_fd);
+		/* Leftovers of killed runs, which nothing else would ever remove. */
+		(void)fs_list_dirat(in->assembling_fd, ".", install_sweep_assembling_entry, in);
+		(void)fs_list_dirat(in->inbound_fd, ".", install_sweep_tmp_entry, NULL);
 	}
 	r = plan_submit(in);
 	if (r < 0)
