@@ -8,7 +8,8 @@ set -euo pipefail
 PKGS=(build-essential pkg-config
       liburing-dev libcurl4-openssl-dev libarchive-dev libssl-dev libcmocka-dev
       ruby ruby-dev bundler rake nginx git
-      strace xfsprogs e2fsprogs cmake hyperfine util-linux tmux)
+      strace xfsprogs e2fsprogs cmake hyperfine util-linux tmux
+      clang)
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then
@@ -33,7 +34,11 @@ if [ ! -e "$policy" ]; then
 	$sudo chmod 755 "$policy"
 	made_policy=1
 fi
-cleanup() { [ "$made_policy" = 1 ] && $sudo rm -f "$policy"; }
+# The trap's status becomes the script's: never end it on a failed test.
+cleanup() {
+	if [ "$made_policy" = 1 ]; then $sudo rm -f "$policy"; fi
+	return 0
+}
 trap cleanup EXIT
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
