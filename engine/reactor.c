@@ -15,8 +15,22 @@ struct reactor_dispatch {
 	void *data;
 };
 
+/*
+ * The events of one epoll_wait being dispatched. reactor_del() clears the
+ * not yet dispatched events of the watcher it removes (libuv's
+ * uv__platform_invalidate_fd), so a callback may free any watcher's owner,
+ * even one whose event is still pending in this batch. Batches nest when a
+ * callback polls again (a synchronous helper call).
+ */
+struct reactor_batch {
+	struct epoll_event *evs;
+	int next, n; /* evs[next..n) are still to be dispatched */
+	struct reactor_batch *outer;
+};
+
 struct reactor {
 	int epfd;
+	struct reactor_batch *batch; /* innermost batch being dispatched, or NULL */
 	unsigned nregistered;
 	struct reactor_dispatch dispatch[WAKE_KIND__COUNT];
 	struct timer **heap;
@@ -88,6 +102,10 @@ void reactor_del(struct reactor *r, struct wake *w)
 	(void)reactor_ctl(r, EPOLL_CTL_DEL, w, 0);
 	w->events = 0;
 	r->nregistered--;
+	for (struct reactor_batch *b = r->batch; b; b = b->outer)
+		for (int i = b->next; i < b->n; i++)
+			if (b->evs[i].data.ptr == w)
+				b->evs[i].data.ptr = NULL;
 }
 
 unsigned reactor_nregistered(const struct reactor *r)
@@ -98,20 +116,28 @@ unsigned reactor_nregistered(const struct reactor *r)
 int reactor_poll(struct reactor *r, int timeout_ms)
 {
 	struct epoll_event evs[REACTOR_EVENTS_MAX];
-	int n;
+	struct reactor_batch b = { .evs = evs, .outer = r->batch };
+	int n, ndispatched = 0;
 
 	do
 		n = epoll_wait(r->epfd, evs, REACTOR_EVENTS_MAX, timeout_ms);
 	while (n < 0 && errno == EINTR && timeout_ms == -1);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
-	for (int i = 0; i < n; i++) {
-		struct wake *w = evs[i].data.ptr;
+	b.n = n;
+	r->batch = &b;
+	while (b.next < b.n) {
+		struct epoll_event *ev = &evs[b.next++];
+		struct wake *w = ev->data.ptr;
+		if (!w)
+			continue; /* removed (perhaps freed) by an earlier callback of this batch */
 		struct reactor_dispatch *d = &r->dispatch[w->kind];
 		SC_ASSERT(d->fn);
-		d->fn(w, evs[i].events, d->data);
+		d->fn(w, ev->events, d->data);
+		ndispatched++;
 	}
-	return n;
+	r->batch = b.outer;
+	return ndispatched;
 }
 
 /* Timers: a binary min-heap on deadline_ns. */

@@ -7,6 +7,12 @@
  * that the owning service installed with reactor_set_dispatch(), which
  * reaches the owner with container_of(). Timers are kept in a binary heap.
  *
+ * Watcher lifetime: any callback may remove (reactor_del) and then free any
+ * watcher, including one whose event is still pending in the same
+ * epoll_wait batch; removal invalidates the watcher's pending events, so the
+ * reactor never touches it again. Owners must reactor_del (and disarm their
+ * timers) before freeing; nothing else is needed.
+ *
  * The reactor never runs job logic. Dispatchers and timer callbacks only
  * record results and mark jobs ready; the scheduler's tick decides what runs.
  * The reactor is opaque and single-threaded.
@@ -57,6 +63,7 @@ void reactor_set_dispatch(struct reactor *r, enum wake_kind kind, reactor_dispat
 /* Registers, changes or removes the epoll interest of w. Return 0 or -errno. */
 int reactor_add(struct reactor *r, struct wake *w, uint32_t events);
 int reactor_mod(struct reactor *r, struct wake *w, uint32_t events);
+/* Also drops w's events not yet dispatched in the current batch: w may be freed after it. */
 void reactor_del(struct reactor *r, struct wake *w);
 
 void timer_init(struct timer *t, timer_fn *fn);
