@@ -94,8 +94,17 @@ int child_spawn(struct child_mgr *m, struct child *c)
 	c->in_wake = (struct wake){ .kind = WAKE_CHILD_IN, .fd = -1 };
 	c->t_start_ns = clock_now_ns();
 
-	if (pipe2(outp, O_CLOEXEC | O_NONBLOCK) < 0)
+	/*
+	 * Only our read end is non-blocking: the write end is the child's
+	 * stdout/stderr (a separate open file description), and make, cc or git
+	 * writing there must wait for us, not fail with EAGAIN.
+	 */
+	if (pipe2(outp, O_CLOEXEC) < 0)
 		return -errno;
+	if (fcntl(outp[0], F_SETFL, O_NONBLOCK) < 0) {
+		r = -errno;
+		goto out_close_pipes;
+	}
 	if (c->stdin_pipe && pipe2(inp, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto out_close_pipes;
