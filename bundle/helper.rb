@@ -3,8 +3,10 @@
 # scint's Ruby helper: the one place where Ruby semantics are the truth.
 #
 # Started by scint as a child process, at most once per run and only on runs
-# that need it (never on a no-op install). It speaks a line protocol on
-# stdin/stdout:
+# that need it (never on a no-op install), as `ruby helper.rb --serve 3 4`.
+# It speaks a line protocol on fds of its own, reading calls on the first and
+# writing results on the second, so that what a Gemfile prints (its stdout and
+# stderr are scint's stderr) is shown and never taken for a result:
 #
 #   request:  CALL <id> <method> <nbytes>\n<nbytes of payload>
 #   response: RESULT <id> ok <nbytes>\n<payload>
@@ -18,7 +20,9 @@
 #                           (Gem::Installer#write_spec: installed_by_version
 #                           set, then to_ruby_for_cache)
 #
-# The helper exits when stdin closes.
+# The helper exits when its call fd closes, and is killed (PR_SET_PDEATHSIG)
+# when scint dies. Metadata is hostile input: its YAML may not expand (through
+# aliases) to more than YAML_NODES_MAX nodes, nor inflate past METADATA_MAX.
 #
 # `ruby helper.rb --build <gem_dir> <extension_dir> [build args...]` builds a
 # gem's native extensions exactly as RubyGems does (Gem::Ext::Builder with its
@@ -33,6 +37,57 @@ require "stringio"
 
 module ScintHelper
   module_function
+
+  YAML_NODES_MAX = 1_000_000
+  METADATA_MAX = 64 << 20
+
+  # Dies with scint: without this a SIGKILLed scint would leave the helper
+  # (and the Gemfile it may be running) behind. Best effort without Fiddle.
+  def die_with_parent
+    require "fiddle"
+    prctl = Fiddle::Function.new(Fiddle::Handle::DEFAULT["prctl"], [Fiddle::TYPE_INT] + [Fiddle::TYPE_LONG] * 4,
+                                 Fiddle::TYPE_INT)
+    prctl.call(1, 9, 0, 0, 0) # PR_SET_PDEATHSIG, SIGKILL
+  rescue LoadError, Fiddle::DLError
+    nil
+  end
+
+  # The metadata.gz of a gem, inflated, at most METADATA_MAX bytes.
+  def gunzip_metadata(io)
+    yaml = Zlib::GzipReader.new(io).read(METADATA_MAX + 1) || +""
+    raise Gem::Exception, "metadata.gz inflates to more than #{METADATA_MAX >> 20} MiB" if yaml.bytesize > METADATA_MAX
+
+    yaml
+  end
+
+  # Gem::Specification.from_yaml allows aliases (old gems share requirements
+  # through them), so a few lines can stand for billions of nodes. Counts the
+  # nodes as loading would expand them, without expanding anything.
+  def check_yaml_size(yaml)
+    sizes = {}
+    total = 0
+    count = lambda do |node|
+      n = if node.is_a?(Psych::Nodes::Alias)
+            sizes.fetch(node.anchor) { raise Gem::Exception, "metadata: unknown YAML alias #{node.anchor.inspect}" }
+          else
+            1 + (node.children || []).sum { |c| count.call(c) }
+          end
+      sizes[node.anchor] = n if !node.is_a?(Psych::Nodes::Alias) && node.respond_to?(:anchor) && node.anchor
+      total += 1
+      if n > YAML_NODES_MAX || total > YAML_NODES_MAX
+        raise Gem::Exception, "metadata: YAML aliases expand to more than #{YAML_NODES_MAX} nodes (an alias bomb)"
+      end
+
+      n
+    end
+    count.call(Psych.parse_stream(yaml))
+  end
+
+  def load_spec(yaml)
+    Gem.load_yaml
+    check_yaml_size(yaml)
+    Gem::Specification.from_yaml(yaml)
+  end
 
   def facts
     require "rbconfig"
@@ -68,8 +123,7 @@ module ScintHelper
   end
 
   def spec(payload)
-    yaml = Zlib::GzipReader.new(StringIO.new(payload)).read
-    spec = Gem::Specification.from_yaml(yaml)
+    spec = load_spec(gunzip_metadata(StringIO.new(payload)))
     spec.installed_by_version = Gem.rubygems_version
     out = +""
     out << "name\t#{spec.name}\n"
@@ -97,6 +151,24 @@ module ScintHelper
     end
   end
 
+  # Also when wrapped (Bundler's DSL turns any error into a DSLError).
+  def out_of_memory?(err)
+    seen = 0
+    while err && (seen += 1) < 16
+      return true if err.is_a?(NoMemoryError) || err.message.to_s.include?("failed to allocate memory")
+
+      err = err.cause
+    end
+    false
+  end
+
+  def memory_limit
+    lim = Process.getrlimit(:AS).first
+    return "no memory limit" if lim == Process::RLIM_INFINITY
+
+    "the helper's limit is #{lim >> 20} MiB: raise SCINT_HELPER_MEMORY_MB to allow more"
+  end
+
   def serve(input, output)
     input.binmode
     output.binmode
@@ -109,8 +181,10 @@ module ScintHelper
         result = dispatch(method, payload).b
         output.write("RESULT #{id} ok #{result.bytesize}\n", result)
       rescue Exception => e # rubocop:disable Lint/RescueException
-        raise if e.is_a?(SystemExit) || e.is_a?(Interrupt)
-        msg = "#{e.class}: #{e.message}".b
+        raise if e.is_a?(SystemExit) || e.is_a?(SignalException) # SIGTERM from scint: exit
+        msg = "#{e.class}: #{e.message}".strip
+        msg << " (#{memory_limit})" if out_of_memory?(e)
+        msg = msg.b
         output.write("RESULT #{id} err #{msg.bytesize}\n", msg)
       end
     end
@@ -144,7 +218,7 @@ module ScintHelper
     require "fileutils"
     require "open3"
     Open3.singleton_class.prepend(TeeCapture)
-    spec = Gem::Specification.from_yaml(Zlib::GzipReader.new($stdin.binmode).read)
+    spec = load_spec(gunzip_metadata($stdin.binmode))
     # Point RubyGems at the assembling tree instead of an installed gem.
     spec.instance_variable_set(:@full_gem_path, File.expand_path(gem_dir))
     spec.instance_variable_set(:@extension_dir, File.expand_path(extension_dir))
@@ -183,8 +257,14 @@ module ScintHelper
   end
 end
 
+ScintHelper.die_with_parent
 if ARGV.first == "--build"
   exit ScintHelper.build(ARGV[1], ARGV[2], ARGV[3..])
+elsif ARGV.first == "--serve"
+  calls = IO.new(Integer(ARGV[1]), "rb")
+  results = IO.new(Integer(ARGV[2]), "wb")
+  [calls, results].each { |io| io.close_on_exec = true } # not for what a Gemfile runs
+  ScintHelper.serve(calls, results)
 else
   ScintHelper.serve($stdin, $stdout)
 end

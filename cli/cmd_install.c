@@ -339,16 +339,29 @@ static int install_main(int argc, char **argv)
 		cli_error("%s", err.len ? err.buf : sc_strerror(r));
 		goto out;
 	}
+	/* From here every child dies with the run (evaluating the Gemfile may start Ruby). */
+	if ((r = signals_watch(in.reactor, in.sched, in.children)) < 0)
+		cli_warn("cannot watch for interrupts: %s", sc_strerror(r));
+	r = install_prepare(&in, &err);
+	if (r < 0) {
+		if (signals_received()) {
+			cli_error("interrupted: nothing was installed");
+			rc = 128 + signals_received();
+		} else {
+			cli_error("%s", err.len ? err.buf : sc_strerror(r));
+		}
+		goto out;
+	}
 	struct ui ui;
 	ui_init(&ui, o->quiet, o->verbose);
 	ui_attach(&ui, &in);
-	if ((r = signals_watch(in.reactor, in.sched)) < 0)
-		cli_warn("cannot watch for interrupts: %s", sc_strerror(r));
 	r = install_run(&in, &err);
 	signals_release(in.reactor);
 	if (err.len) {
 		ui_finish(&ui);
 		cli_error("%s", err.buf);
+		if (signals_received())
+			rc = 128 + signals_received();
 		goto out;
 	}
 	struct stats_counts counts;
@@ -363,6 +376,7 @@ static int install_main(int argc, char **argv)
 		cli_warn("cannot write the stats %s: %s", sp, sc_strerror(r));
 	install_check_gitignore(o->app_dir);
 out:
+	signals_release(in.reactor);
 	if (profile_enabled && (r = profile_close(in.sched)) < 0)
 		cli_warn("cannot write the profile %s: %s", pf, sc_strerror(r));
 	trace_close();

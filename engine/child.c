@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +69,38 @@ unsigned child_mgr_running(const struct child_mgr *m)
 	return m->nrunning;
 }
 
+struct reactor *child_mgr_reactor(const struct child_mgr *m)
+{
+	return m->r;
+}
+
+unsigned child_mgr_kill_all(struct child_mgr *m, int sig)
+{
+	struct list_head *pos;
+	unsigned n = 0;
+
+	/* Also a child whose leader exited but whose pipe is still held: its group lives. */
+	list_for_each(pos, &m->running) {
+		struct child *c = list_entry(pos, struct child, link);
+		if (c->pid > 0 && kill(-c->pid, sig) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* Moves *fd to a number >= 5, so that dup2 onto fds 3 and 4 cannot clobber it. */
+static int child_fd_above_4(int *fd)
+{
+	if (*fd > 4)
+		return 0;
+	int k = fcntl(*fd, F_DUPFD_CLOEXEC, 5);
+	if (k < 0)
+		return -errno;
+	(void)close(*fd);
+	*fd = k;
+	return 0;
+}
+
 uint64_t child_mgr_spawned(const struct child_mgr *m)
 {
 	return m->nspawned;
@@ -109,6 +142,10 @@ int child_spawn(struct child_mgr *m, struct child *c)
 		r = -errno;
 		goto out_close_pipes;
 	}
+	SC_ASSERT(!c->proto_fds || (c->stdin_pipe && !c->nkeep_fds));
+	if (c->proto_fds &&
+	    ((r = child_fd_above_4(&inp[0])) < 0 || (r = child_fd_above_4(&outp[1])) < 0))
+		goto out_close_pipes;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
@@ -119,12 +156,22 @@ int child_spawn(struct child_mgr *m, struct child *c)
 	sigfillset(&all);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
-	if (c->stdin_pipe)
-		posix_spawn_file_actions_adddup2(&fa, inp[0], 0);
-	else
+	if (c->proto_fds) {
+		int err_fd = c->stderr_fd >= 0 ? c->stderr_fd : 2;
 		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, c->stderr_fd >= 0 ? c->stderr_fd : outp[1], 2);
+		posix_spawn_file_actions_adddup2(&fa, err_fd, 1);
+		posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+		posix_spawn_file_actions_adddup2(&fa, inp[0], 3);
+		posix_spawn_file_actions_adddup2(&fa, outp[1], 4);
+	} else {
+		if (c->stdin_pipe)
+			posix_spawn_file_actions_adddup2(&fa, inp[0], 0);
+		else
+			posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+		posix_spawn_file_actions_adddup2(&fa, c->stderr_fd >= 0 ? c->stderr_fd : outp[1],
+						 2);
+	}
 	/* dup2(fd, fd) clears FD_CLOEXEC in the child only (glibc >= 2.29, POSIX 2017). */
 	for (size_t i = 0; i < c->nkeep_fds; i++)
 		posix_spawn_file_actions_adddup2(&fa, c->keep_fds[i], c->keep_fds[i]);
@@ -142,6 +189,11 @@ int child_spawn(struct child_mgr *m, struct child *c)
 	}
 	m->nspawned++;
 	c->pid = pid;
+	if (c->as_limit) {
+		/* posix_spawn has no hook before exec: limit the child right after it. */
+		struct rlimit lim = { .rlim_cur = c->as_limit, .rlim_max = c->as_limit };
+		(void)prlimit(pid, RLIMIT_AS, &lim, NULL);
+	}
 	(void)close(outp[1]);
 	outp[1] = -1;
 	if (c->stdin_pipe) {

@@ -39,6 +39,14 @@ struct child {
 	const char *cwd;         /* NULL: scint's cwd */
 	bool stdin_pipe;         /* keep a pipe to the child's stdin (in_fd) */
 	int stderr_fd;           /* -1: merged into out; else dup'ed as the child's stderr */
+	/*
+	 * A protocol on fds of its own: the stdin pipe is the child's fd 3 and
+	 * the output pipe its fd 4; its stdin is /dev/null and its stdout and
+	 * stderr are stderr_fd (scint's stderr when -1), so what it prints stays
+	 * visible and out of the protocol.
+	 */
+	bool proto_fds;
+	uint64_t as_limit;       /* RLIMIT_AS of the child in bytes; 0: none */
 	size_t out_max;          /* 0: 16 MiB */
 	const int *keep_fds;     /* fds the child inherits as they are (e.g. the jobserver) */
 	size_t nkeep_fds;
@@ -71,6 +79,12 @@ struct child {
 struct child_mgr *child_mgr_new(struct reactor *r);
 void child_mgr_free(struct child_mgr *m);
 unsigned child_mgr_running(const struct child_mgr *m);
+struct reactor *child_mgr_reactor(const struct child_mgr *m);
+/*
+ * Signals the process group of every child not yet complete (on an
+ * interrupt; async-signal-free, callable before _exit). Returns how many.
+ */
+unsigned child_mgr_kill_all(struct child_mgr *m, int sig);
 uint64_t child_mgr_spawned(const struct child_mgr *m);
 
 /*

@@ -1,15 +1,22 @@
 #include "engine/rpc.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/compiler.h"
 #include "base/err.h"
 
+/* A RESULT header line is short; a payload is at most this big. */
+#define RPC_HEADER_MAX 128
+#define RPC_RESULT_MAX ((size_t)256 << 20)
+
 static void rpc_fail_all(struct rpc *r, const char *why)
 {
+	reactor_timer_disarm(r->reactor, &r->timer);
 	while (!list_empty(&r->waiting)) {
 		struct rpc_call *c = list_first_entry(&r->waiting, struct rpc_call, link);
 		list_del(&c->link);
@@ -20,49 +27,93 @@ static void rpc_fail_all(struct rpc *r, const char *why)
 	}
 }
 
-/* Parses complete RESULT frames from the child's output. */
+/* The helper cannot be trusted any more: kill it and fail every call with why. */
+static void rpc_abandon(struct rpc *r, const char *why)
+{
+	if (!r->why[0])
+		snprintf(r->why, sizeof(r->why), "%s", why);
+	r->dead = true;
+	(void)child_kill(&r->child, SIGKILL);
+	rpc_fail_all(r, r->why);
+}
+
+/* The oldest outstanding call gets the whole time limit from now. */
+static void rpc_arm(struct rpc *r)
+{
+	if (list_empty(&r->waiting) || !r->opts.call_timeout_ms || r->dead)
+		reactor_timer_disarm(r->reactor, &r->timer);
+	else
+		reactor_timer_arm(r->reactor, &r->timer,
+				  clock_now_ns() + r->opts.call_timeout_ms * 1000000u);
+}
+
+static void rpc_timeout(struct timer *t)
+{
+	struct rpc *r = container_of(t, struct rpc, timer);
+	char why[256];
+	uint64_t ms = r->opts.call_timeout_ms;
+
+	if (ms % 1000)
+		snprintf(why, sizeof(why), "the Ruby helper did not answer within %llu ms",
+			 (unsigned long long)ms);
+	else
+		snprintf(why, sizeof(why), "the Ruby helper did not answer within %llu s",
+			 (unsigned long long)(ms / 1000));
+	if (r->opts.timeout_setting)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), " (raise %s to allow more)",
+			 r->opts.timeout_setting);
+	rpc_abandon(r, why);
+}
+
+/* Parses complete RESULT frames from the helper's protocol fd. */
 static void rpc_on_read(struct child *ch)
 {
 	struct rpc *r = container_of(ch, struct rpc, child);
 	struct sbuf *out = &ch->out;
 
-	for (;;) {
+	while (!r->dead) {
 		const char *p = out->buf + r->parsed;
 		size_t avail = out->len - r->parsed;
-		const char *nl = memchr(p, '\n', avail);
-		if (!nl)
+		const char *nl = memchr(p, '\n', avail < RPC_HEADER_MAX ? avail : RPC_HEADER_MAX);
+		if (!nl) {
+			if (avail >= RPC_HEADER_MAX)
+				rpc_abandon(r, "the Ruby helper broke the protocol (header too long)");
 			break;
+		}
 		unsigned id;
-		char status[8];
-		size_t n;
-		char hdr[128];
+		char status[8], hdr[RPC_HEADER_MAX + 1];
+		unsigned long long n;
+		int end = 0;
 		size_t hlen = (size_t)(nl - p);
-		if (hlen >= sizeof(hdr) ||
-		    (memcpy(hdr, p, hlen), hdr[hlen] = '\0',
-		     sscanf(hdr, "RESULT %u %7s %zu", &id, status, &n) != 3)) {
-			r->dead = true;
-			child_kill(ch, 9);
-			rpc_fail_all(r, "the helper broke the protocol");
-			return;
+		memcpy(hdr, p, hlen);
+		hdr[hlen] = '\0';
+		if (sscanf(hdr, "RESULT %u %7s %llu%n", &id, status, &n, &end) != 3 ||
+		    (size_t)end != hlen || (strcmp(status, "ok") && strcmp(status, "err"))) {
+			rpc_abandon(r, "the Ruby helper broke the protocol (a malformed result)");
+			break;
+		}
+		if (n > RPC_RESULT_MAX) {
+			rpc_abandon(r, "the Ruby helper broke the protocol (a result too large)");
+			break;
+		}
+		if (list_empty(&r->waiting) ||
+		    list_first_entry(&r->waiting, struct rpc_call, link)->id != id) {
+			rpc_abandon(r, "the Ruby helper broke the protocol (an answer to no call)");
+			break;
 		}
 		if (avail - hlen - 1 < n)
 			break;
-		if (list_empty(&r->waiting)) {
-			r->dead = true;
-			rpc_fail_all(r, "the helper answered a call nobody made");
-			return;
-		}
 		struct rpc_call *c = list_first_entry(&r->waiting, struct rpc_call, link);
-		SC_ASSERT(c->id == id);
 		list_del(&c->link);
 		sbuf_reset(&c->result);
-		sbuf_add(&c->result, nl + 1, n);
+		sbuf_add(&c->result, nl + 1, (size_t)n);
 		c->res = strcmp(status, "ok") == 0 ? 0 : -SC_ERUBY;
-		r->parsed += hlen + 1 + n;
+		r->parsed += hlen + 1 + (size_t)n;
+		rpc_arm(r);
 		c->done(c);
 	}
 	/* Drop consumed bytes once nothing is pending, so the buffer stays small. */
-	if (r->parsed == out->len) {
+	if (r->parsed == out->len || r->dead) {
 		sbuf_reset(out);
 		r->parsed = 0;
 	}
@@ -74,21 +125,29 @@ static void rpc_on_exit(struct child *ch)
 	char why[128];
 
 	r->dead = true;
-	snprintf(why, sizeof(why), "the Ruby helper exited (%s)", child_status_str(ch));
-	snprintf(r->why, sizeof(r->why), "%s", why);
-	rpc_fail_all(r, why);
+	if (!r->why[0]) {
+		snprintf(why, sizeof(why), "the Ruby helper exited (%s)", child_status_str(ch));
+		snprintf(r->why, sizeof(r->why), "%s", why);
+	}
+	rpc_fail_all(r, r->why);
 	child_release(ch);
 }
 
 int rpc_start(struct rpc *r, struct child_mgr *m, const char *const *argv,
-	      const struct trace_ctx *ctx)
+	      const struct rpc_options *opts, const struct trace_ctx *ctx)
 {
 	memset(r, 0, sizeof(*r));
 	list_init(&r->waiting);
+	if (opts)
+		r->opts = *opts;
+	r->reactor = child_mgr_reactor(m);
+	timer_init(&r->timer, rpc_timeout);
 	r->child.argv = argv;
 	r->child.stdin_pipe = true;
+	r->child.proto_fds = true;
 	r->child.stderr_fd = 2;
-	r->child.out_max = (size_t)1 << 30;
+	r->child.as_limit = r->opts.mem_limit;
+	r->child.out_max = RPC_RESULT_MAX + RPC_HEADER_MAX + 1;
 	r->child.done = rpc_on_exit;
 	r->child.on_read = rpc_on_read;
 	r->child.ctx = ctx;
@@ -116,8 +175,10 @@ void rpc_call(struct rpc *r, struct rpc_call *call)
 		rpc_fail_all(r, r->why[0] ? r->why : "the Ruby helper is not running");
 		return;
 	}
+	if (call->link.prev == &r->waiting)
+		rpc_arm(r); /* the only outstanding call: its clock starts now */
 	int n = snprintf(hdr, sizeof(hdr), "CALL %u %s %zu\n", call->id, call->method, call->len);
-	SC_ASSERT(n > 0 && (size_t)n < sizeof(hdr));
+	SC_ASSERT(n > 0 && (size_t)n < sizeof(hdr)); /* methods are ours, short literals */
 	child_write(&r->child, hdr, (size_t)n);
 	if (call->len)
 		child_write(&r->child, call->payload, call->len);
@@ -127,6 +188,8 @@ void rpc_stop(struct rpc *r)
 {
 	if (r->started && !r->dead)
 		child_close_stdin(&r->child);
+	if (r->reactor)
+		reactor_timer_disarm(r->reactor, &r->timer);
 }
 
 bool rpc_running(const struct rpc *r)

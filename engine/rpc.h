@@ -2,6 +2,13 @@
  * rpc.h: a long-lived helper child spoken to with a line protocol
  * (`CALL <id> <method> <n>\n<payload>` / `RESULT <id> ok|err <n>\n<payload>`).
  *
+ * The protocol has fds of its own (the helper reads calls on fd 3 and
+ * writes results on fd 4); the helper's stdout and stderr are scint's
+ * stderr, so what user code (a Gemfile) prints is shown and cannot be taken
+ * for a result. Results are parsed as hostile input: a malformed or
+ * unexpected frame stops the helper and fails the calls, never asserts.
+ * Each call has a time limit, and the helper an address-space limit.
+ *
  * scint uses it for the Ruby helper: one Ruby start per run, and only on runs
  * that need Ruby. Calls are answered in order; each call's done callback runs
  * from the reactor's dispatch when its RESULT has arrived (it only records).
@@ -35,9 +42,18 @@ struct rpc_call {
 	unsigned id;
 };
 
+struct rpc_options {
+	uint64_t call_timeout_ms; /* 0: none */
+	uint64_t mem_limit;       /* RLIMIT_AS in bytes; 0: none */
+	const char *timeout_setting; /* named in the timeout message */
+};
+
 struct rpc {
 	struct child child;
 	/* private: */
+	struct rpc_options opts;
+	struct reactor *reactor;
+	struct timer timer; /* the deadline of the oldest outstanding call */
 	struct list_head waiting;
 	unsigned next_id;
 	bool started;
@@ -46,9 +62,12 @@ struct rpc {
 	char why[256]; /* why the helper is not running (exec failure), "" if it is */
 };
 
-/* Starts the helper (argv must outlive the rpc). Returns 0 or a negative error. */
+/*
+ * Starts the helper (argv must outlive the rpc; the helper is told nothing
+ * of fds 3 and 4, argv says so). Returns 0 or a negative error.
+ */
 int rpc_start(struct rpc *r, struct child_mgr *m, const char *const *argv,
-	      const struct trace_ctx *ctx);
+	      const struct rpc_options *opts, const struct trace_ctx *ctx);
 /* Sends a call; done runs later. */
 void rpc_call(struct rpc *r, struct rpc_call *call);
 /* Closes the helper's stdin so it exits; its exit is collected by the reactor. */

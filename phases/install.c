@@ -224,6 +224,12 @@ int install_setup(struct install *in, struct sbuf *err)
 			      in->opts.fail_fast);
 	if (in->opts.link_mode != LINK_AUTO)
 		in->link_mode = in->opts.link_mode;
+	return 0;
+}
+
+int install_prepare(struct install *in, struct sbuf *err)
+{
+	int r;
 
 	/* The target Ruby and the Gemfile: cached, else one Ruby start for both. */
 	r = abi_load(in, err);
@@ -237,16 +243,31 @@ int install_setup(struct install *in, struct sbuf *err)
 	return 0;
 }
 
+/* A helper call (a Gemfile, a gem's metadata) gets this long, and the helper this much memory. */
+#define INSTALL_HELPER_TIMEOUT_S 300
+#define INSTALL_HELPER_MEMORY_MB 4096
+
 struct rpc *install_helper(struct install *in)
 {
 	static const struct trace_ctx helper_ctx = { .phase = "ruby" };
 
 	if (!in->helper_started) {
-		const char **argv = arena_alloc(&in->arena, 3 * sizeof(*argv));
+		const char **argv = arena_alloc(&in->arena, 6 * sizeof(*argv));
+		const char *t = getenv("SCINT_HELPER_TIMEOUT"), *mem = getenv("SCINT_HELPER_MEMORY_MB");
+		double secs = t && *t ? strtod(t, NULL) : INSTALL_HELPER_TIMEOUT_S;
+		struct rpc_options ro = {
+			.call_timeout_ms = secs > 0 ? (uint64_t)(secs * 1000) : 0,
+			.mem_limit = (uint64_t)(mem && *mem ? strtoull(mem, NULL, 10)
+							: INSTALL_HELPER_MEMORY_MB) << 20,
+			.timeout_setting = "SCINT_HELPER_TIMEOUT",
+		};
 		argv[0] = in->ruby_exe;
 		argv[1] = in->helper_path;
+		argv[2] = "--serve"; /* calls on fd 3, results on fd 4 (rpc.h) */
+		argv[3] = "3";
+		argv[4] = "4";
 		in->helper_started = true;
-		(void)rpc_start(&in->helper, in->children, argv, &helper_ctx);
+		(void)rpc_start(&in->helper, in->children, argv, &ro, &helper_ctx);
 	}
 	return &in->helper;
 }
@@ -272,7 +293,10 @@ int install_ruby_call(struct install *in, const char *method, const void *payloa
 
 	rpc_call(install_helper(in), &call);
 	while (!done) {
-		int k = reactor_poll(in->reactor, -1);
+		/* Timers too: the call's time limit and an interrupt's kill are timers. */
+		int k = reactor_poll(in->reactor, reactor_timeout_ms(in->reactor));
+		if (k >= 0)
+			(void)reactor_run_timers(in->reactor);
 		if (k < 0) {
 			sbuf_addf(err, "waiting for the Ruby helper: %s", sc_strerror(k));
 			sbuf_release(&call.result);
