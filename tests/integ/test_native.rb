@@ -111,23 +111,38 @@ class TestNative < ScintTest::Case
     assert_extensions_load(app)
   end
 
-  # The highest number of compiler processes (cc1) seen at once while the block runs.
+  # Live compilers (cc1) started by the scint run that carries env's mark:
+  # every process scint starts inherits its environment, even one orphaned
+  # by a killed build, and nothing else on the machine has the mark. (An
+  # exited cc1 waiting to be reaped is not compiling.)
+  def compiler_mark
+    { "SCINT_TEST_RUN" => "#{Process.pid}-#{rand(1 << 62)}" }
+  end
+
+  def compilers(mark)
+    needle = "#{mark.keys.first}=#{mark.values.first}\0"
+    Dir.glob("/proc/[0-9]*/stat").count do |f|
+      File.read(f).match?(/\A\d+ \(cc1\) [^Z]/) &&
+        File.binread(File.join(File.dirname(f), "environ")).include?(needle)
+    rescue SystemCallError
+      false
+    end
+  end
+
+  # The highest number of compilers seen at once while the block runs
+  # scint with the environment it is given.
   def max_compilers
+    mark = compiler_mark
     max = 0
     done = false
     sampler = Thread.new do
       until done
-        # Live cc1 processes (an exited one waiting to be reaped is not compiling).
-        n = Dir.glob("/proc/[0-9]*/stat").count do |f|
-          File.read(f).match?(/\A\d+ \(cc1\) [^Z]/)
-        rescue SystemCallError
-          false
-        end
+        n = compilers(mark)
         max = n if n > max
         sleep 0.002
       end
     end
-    yield
+    yield mark
     done = true
     sampler.join
     max
@@ -140,14 +155,14 @@ class TestNative < ScintTest::Case
     corpus = native_corpus(parts: 3)
     _server, app = native_app(corpus)
     r = nil
-    max = max_compilers { r = scint!(app, "--jobs", "2") }
+    max = max_compilers { |env| r = scint!(app, "--jobs", "2", env: env) }
     assert_match(/4 compiled/, r.stdout)
     assert_operator max, :<=, 2, "at most --jobs compilers at once"
     assert_equal 2, max, "two compilers did run at once"
     app.bundle_check!
 
     _server2, wide = native_app(corpus, name: "wide")
-    max4 = max_compilers { scint!(wide, "--jobs", "4") }
+    max4 = max_compilers { |env| scint!(wide, "--jobs", "4", env: env) }
     assert_operator max4, :>, 2, "with --jobs 4 more than two compilers run at once"
   end
 
@@ -195,22 +210,20 @@ class TestNative < ScintTest::Case
   def test_interrupt_stops_builds_and_cleans_up
     corpus = native_corpus(parts: 4)
     _server, app = native_app(corpus)
-    env = ScintTest.isolated_env(app.home, "SCINT_CACHE" => app.cache)
+    mark = compiler_mark
+    env = ScintTest.isolated_env(app.home, { "SCINT_CACHE" => app.cache }.merge(mark))
     out = File.join(tmp, "out")
     pid = Process.spawn(env, ScintTest.scint_bin, "install", "--jobs", "2", chdir: app.dir, out: out, err: out)
-    # Live compilers (a killed one may linger as a zombie until init reaps it).
-    compilers = lambda do
-      Dir.glob("/proc/[0-9]*/stat").count { |f| (File.read(f) rescue "") =~ /\A\d+ \(cc1\) [^Z]/ }
-    end
     deadline = Time.now + 60
-    sleep 0.02 until compilers.call.positive? || Time.now > deadline
-    assert compilers.call.positive?, "a build was running"
+    sleep 0.02 until compilers(mark).positive? || Time.now > deadline
+    assert compilers(mark).positive?, "a build was running"
     Process.kill("INT", pid)
     _, status = Process.wait2(pid)
     assert_equal 130, status.exitstatus, File.read(out)
     assert_match(/error: interrupted/, File.read(out))
+    # A killed compiler may linger as a zombie until init reaps it: not counted.
     sleep 0.5
-    assert_equal 0, compilers.call, "no compiler outlives scint"
+    assert_equal 0, compilers(mark), "no compiler outlives scint"
     assert_empty Dir.children(File.join(app.cache, "assembling", ABI))
     NATIVE.each { |n| assert_empty Dir.glob("#{n}-*.manifest", base: cached_dir(app)) }
     # And the next run finishes the job.
