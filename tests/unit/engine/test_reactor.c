@@ -180,3 +180,43 @@ SC_TEST(remove_outside_the_batch_and_after_it)
 	reactor_free(r);
 	W = NULL;
 }
+
+/* Timers: a due timer disarmed (and freed) by an earlier timer's callback never fires. */
+struct tw {
+	struct timer t;
+	struct reactor *r;
+	struct tw *other;
+	int *fired;
+};
+
+static void tw_fire(struct timer *t)
+{
+	struct tw *self = container_of(t, struct tw, t);
+
+	(*self->fired)++;
+	if (self->other) {
+		reactor_timer_disarm(self->r, &self->other->t);
+		free(self->other);
+		self->other = NULL;
+	}
+}
+
+SC_TEST(timer_freed_by_an_earlier_timer_does_not_fire)
+{
+	struct reactor *r = reactor_new();
+	int fired = 0;
+	struct tw *a = sc_xcalloc(1, sizeof(*a)), *b = sc_xcalloc(1, sizeof(*b));
+
+	*a = (struct tw){ .r = r, .fired = &fired };
+	*b = (struct tw){ .r = r, .fired = &fired };
+	timer_init(&a->t, tw_fire);
+	timer_init(&b->t, tw_fire);
+	reactor_timer_arm(r, &b->t, 2);
+	reactor_timer_arm(r, &a->t, 1); /* a is due first and frees b */
+	a->other = b;
+	assert_int_equal(reactor_run_timers(r), 1);
+	assert_int_equal(fired, 1);
+	assert_int_equal(reactor_timeout_ms(r), -1);
+	free(a);
+	reactor_free(r);
+}
