@@ -83,6 +83,7 @@ class TestHostileArchives < ScintTest::Case
   def assert_refused(result, message)
     refute result.success?, "install must fail:\n#{result}"
     assert_equal 1, result.exitstatus
+    refute_match(/AddressSanitizer|runtime error:/, result.stderr)
     assert_match message, result.stderr
     assert_match(/^Install failed: /, result.stdout)
     assert_empty Dir.glob("#{VICTIM}*", base: cached_dir(@app)), "nothing of #{VICTIM} in cached/"
