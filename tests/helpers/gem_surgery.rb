@@ -77,6 +77,33 @@ module GemSurgery
     io.string
   end
 
+  # data.tar.gz of entries, then tail. An entry with zeros: N has a body of
+  # N zero bytes, streamed into the gzip writer (never held in memory).
+  def gzip_tar(entries, tail)
+    io = StringIO.new(+"".b)
+    gz = Zlib::GzipWriter.new(io)
+    gz.mtime = 1_700_000_000
+    entries.each do |e|
+      n = e[:zeros]
+      unless n
+        gz.write(tar_entry(e))
+        next
+      end
+      gz.write(tar_entry(e.merge(size: n, body: "")))
+      chunk = "\0" * (1 << 20)
+      left = n
+      while left.positive?
+        k = [left, chunk.bytesize].min
+        gz.write(k == chunk.bytesize ? chunk : chunk.byteslice(0, k))
+        left -= k
+      end
+      gz.write("\0" * ((512 - n % 512) % 512))
+    end
+    gz.write(tail)
+    gz.close
+    io.string
+  end
+
   # [[name, bytes]] of a .gem's outer tar.
   def read_outer(path)
     File.open(path, "rb") do |f|
@@ -106,8 +133,7 @@ module GemSurgery
   def rewrite(path, data_tail: nil, meta: nil, sums: nil)
     outer = read_outer(path)
     entries = yield read_data(outer)
-    tar_bytes = data_tail ? entries.map { |e| tar_entry(e) }.join + data_tail : tar(entries)
-    data = gzip(tar_bytes)
+    data = gzip_tar(entries, data_tail || ("\0" * 1024))
     meta_gz = outer.assoc("metadata.gz")[1]
     meta_gz = gzip(meta.call(Zlib.gunzip(meta_gz))) if meta
     checksums = {

@@ -340,6 +340,22 @@ class TestHostileArchives < ScintTest::Case
     assert_includes manifest, "f\t0644\t#{body.bytesize}\t#{Digest::SHA256.hexdigest(body)}\tgem/data/blob.bin\n"
   end
 
+  # 200 MiB of zeros from a small package: unpacking holds a bounded window
+  # of it, never the file (the whole tree of processes stays under 64 MiB).
+  def test_a_200_mib_file_unpacks_in_bounded_memory
+    rusage = File.join(ScintTest::BUILD_DIR, "scint-rusage")
+    skip "no #{rusage}" unless File.executable?(rusage)
+    size = 200 << 20
+    plant { |entries| entries + [{ name: "data/zeros.bin", zeros: size }] }
+    assert_operator File.size(victim_path), :<, 2 << 20
+    out = File.join(tmp, "rusage.json")
+    r = @app.run(rusage, "-o", out, "--", ScintTest.scint_bin, "install")
+    assert_success r
+    assert_equal size, File.size(File.join(gem_dir, "data/zeros.bin"))
+    maxrss_kb = JSON.parse(File.read(out)).fetch("maxrss_kb")
+    assert_operator maxrss_kb, :<, 64 << 10, "peak RSS #{maxrss_kb} KiB"
+  end
+
   # ---------------------------------------------------------------- names
 
   def test_a_deep_path_is_accepted
