@@ -71,7 +71,8 @@ int gempath_clean(const char *name, size_t len, char *ret, size_t size, const ch
 			return -1;
 		}
 		if (clen > GEMPATH_NAME_MAX) {
-			*ret_why = "a path component is longer than " STR(GEMPATH_NAME_MAX) " bytes";
+			*ret_why =
+				"a path component is longer than " STR(GEMPATH_NAME_MAX) " bytes";
 			return -1;
 		}
 		if (n + !!n + clen > GEMPATH_MAX || n + !!n + clen + 1 > size) {

@@ -26,8 +26,8 @@
 #include <stddef.h>
 
 /* Longest cleaned path (bytes, without the NUL), and longest component. */
-#define GEMPATH_MAX	      3072
-#define GEMPATH_NAME_MAX      255
+#define GEMPATH_MAX	 3072
+#define GEMPATH_NAME_MAX 255
 /* Symlinks followed while resolving one path (the kernel's MAXSYMLINKS). */
 #define GEMPATH_LINK_HOPS_MAX 40
 

@@ -16,11 +16,16 @@ static int clean(const char *name, const char **why)
 SC_TEST(gempath_clean_normalises)
 {
 	static const char *const cases[][2] = {
-		{ "lib/x.rb", "lib/x.rb" },	    { "./lib/x.rb", "lib/x.rb" },
-		{ "lib//x.rb", "lib/x.rb" },	    { "lib/./x.rb", "lib/x.rb" },
-		{ "lib/", "lib" },		    { "./", "" },
-		{ ".", "" },			    { ".//./", "" },
-		{ "a.../..b/...", "a.../..b/..." }, { "lib/.hidden", "lib/.hidden" },
+		{ "lib/x.rb", "lib/x.rb" },
+		{ "./lib/x.rb", "lib/x.rb" },
+		{ "lib//x.rb", "lib/x.rb" },
+		{ "lib/./x.rb", "lib/x.rb" },
+		{ "lib/", "lib" },
+		{ "./", "" },
+		{ ".", "" },
+		{ ".//./", "" },
+		{ "a.../..b/...", "a.../..b/..." },
+		{ "lib/.hidden", "lib/.hidden" },
 		{ "bin/caf\xc3\xa9", "bin/caf\xc3\xa9" },
 	};
 	const char *why;
@@ -179,6 +184,7 @@ static int resolve(const char *dir, const char *target, const char **why)
 
 SC_TEST(gempath_resolve_follows_links)
 {
+	/* clang-format off */
 	static const char *const model[] = {
 		"a/b/c/up", "../../..", /* the gem root, lexically fine */
 		"lib2", "lib",
@@ -186,6 +192,7 @@ SC_TEST(gempath_resolve_follows_links)
 		"self", ".",
 		NULL,
 	};
+	/* clang-format on */
 	const char *why;
 
 	links = model;
