@@ -854,6 +854,8 @@ static int asm_outer_next(struct assemble_job *a)
 	if (!name)
 		return 1;
 	if (!strcmp(name, "metadata.gz")) {
+		if (a->have_meta)
+			goto out_twice;
 		digest_init(&a->d_meta, DIGEST_SHA256);
 		r = asm_read_small(a->outer, &a->metadata_gz, &a->d_meta);
 		digest_final_hex(&a->d_meta, a->sha_meta);
@@ -865,6 +867,8 @@ static int asm_outer_next(struct assemble_job *a)
 		return 1;
 	}
 	if (!strcmp(name, "checksums.yaml.gz")) {
+		if (a->checksums_gz.len)
+			goto out_twice;
 		r = asm_read_small(a->outer, &a->checksums_gz, NULL);
 		if (r == -SC_ETOOBIG)
 			goto out_meta_big;
@@ -873,7 +877,9 @@ static int asm_outer_next(struct assemble_job *a)
 		return 1;
 	}
 	if (!strcmp(name, "data.tar.gz")) {
-		if (a->have_data || asm_open_inner(a) < 0)
+		if (a->have_data)
+			goto out_twice;
+		if (asm_open_inner(a) < 0)
 			goto out_format;
 		return 1;
 	}
@@ -884,6 +890,10 @@ out_meta_big:
 		 "cannot unpack %s: %s is larger than %s (the limit; "
 		 "SCINT_GEM_MAX_METADATA_BYTES raises it)",
 		 full_name, name, asm_size_str(a, a->lim.meta_bytes));
+	return -1;
+out_twice:
+	asm_fail(a, -SC_EGEMFORMAT, "%s is not a valid gem package: %s is in it twice", full_name,
+		 name);
 	return -1;
 out_format:
 	asm_fail(a, -SC_EGEMFORMAT, "%s is not a valid gem package: %s", full_name,

@@ -356,6 +356,20 @@ class TestHostileArchives < ScintTest::Case
     assert_operator maxrss_kb, :<, 64 << 10, "peak RSS #{maxrss_kb} KiB"
   end
 
+  # A second data.tar.gz (or metadata.gz) after the one checksums.yaml.gz
+  # vouches for: RubyGems reads the first, a tar extractor would keep the last.
+  %w[data.tar.gz metadata.gz].each do |member|
+    define_method("test_#{member.tr(".", "_")}_twice_in_the_package") do
+      outer = GemSurgery.read_outer(victim_path)
+      extra = GemSurgery.gzip_tar([{ name: "lib/evil.rb", body: "1\n" }], "\0" * 1024)
+      outer.insert(outer.index { |n, _| n == member } + 1, [member, extra])
+      File.binwrite(victim_path, GemSurgery.tar(outer.map { |n, b| { name: n, body: b, mode: 0o444 } }))
+      GemSurgery.reindex(@dir, "sc_color", "0.3.1")
+      @server.refresh
+      assert_refused install, /error: #{VICTIM} is not a valid gem package: #{Regexp.escape(member)} is in it twice/
+    end
+  end
+
   # ---------------------------------------------------------------- names
 
   def test_a_deep_path_is_accepted
