@@ -256,6 +256,7 @@ struct assemble_job {
 	struct hmap nodes; /* rel -> struct asm_node *, NULL once removed */
 	struct asm_node *root_node;
 	uint64_t nentries, unpacked_bytes;
+	uint64_t nnodes, path_bytes, nlinks;
 
 	struct asm_entry *cur;  /* job lifetime, from ASM_PREPARE */
 	struct asm_node **dirq; /* ASM_DEPTH_MAX, from ASM_PREPARE */
@@ -660,7 +661,11 @@ static struct asm_node *asm_node_get(struct assemble_job *a, const char *rel, si
 /* gempath_link_fn over the model. */
 static const char *asm_link_of(const char *path, size_t len, void *data)
 {
-	struct asm_node *n = asm_node_get(data, path, len);
+	struct assemble_job *a = data;
+
+	if (a->nlinks == 0)
+		return NULL; /* most gems: resolution is lexical, no lookups */
+	struct asm_node *n = asm_node_get(a, path, len);
 
 	return n && n->type == MF_SYMLINK ? n->target : NULL;
 }
@@ -705,8 +710,11 @@ static void asm_node_remove(struct assemble_job *a, struct asm_node *n)
 	if (n->next)
 		n->next->prev = n->prev;
 	hmap_put(&a->nodes, strv_from(n->rel), NULL);
-	for (struct asm_node *c = n->first ? asm_node_walk(n, n) : NULL; c; c = asm_node_walk(n, c))
+	a->nlinks -= n->type == MF_SYMLINK;
+	for (struct asm_node *c = n->first ? asm_node_walk(n, n) : NULL; c; c = asm_node_walk(n, c)) {
 		hmap_put(&a->nodes, strv_from(c->rel), NULL);
+		a->nlinks -= c->type == MF_SYMLINK;
+	}
 	n->next = n->prev = NULL;
 }
 
@@ -1007,6 +1015,59 @@ static int asm_inner_header(struct assemble_job *a)
 
 /* ---- placing an entry ---- */
 
+/*
+ * The deepest node of the model among the prefixes of path[0..len) that
+ * end at a '/' or at len (the root when none exists); *ret_len gets its
+ * length. Every ancestor of a node is a directory, so one lookup settles
+ * the common case, and each further lookup stands for a directory the
+ * caller then creates: the work per entry stays linear in the budget.
+ */
+static struct asm_node *asm_deepest(struct assemble_job *a, const char *path, size_t len,
+				    size_t *ret_len)
+{
+	size_t i = len;
+
+	while (i > 0) {
+		struct asm_node *d = asm_node_get(a, path, i);
+		if (d) {
+			*ret_len = i;
+			return d;
+		}
+		while (i > 0 && path[i - 1] != '/')
+			i--;
+		if (i > 0)
+			i--;
+	}
+	*ret_len = 0;
+	return a->root_node;
+}
+
+/*
+ * Every node (explicit entries and the directories they imply) counts
+ * against SCINT_GEM_MAX_ENTRIES, and their paths against 256 bytes per
+ * allowed entry: a few deep names cannot make the model, or the tree,
+ * grow without bound.
+ */
+static int asm_node_budget(struct assemble_job *a, size_t path_len)
+{
+	if (++a->nnodes > a->lim.entries) {
+		asm_fail(a, -SC_ETOOBIG,
+			 "cannot unpack %s: its tree has more than %" PRIu64 " files, directories and "
+			 "symlinks (the limit; SCINT_GEM_MAX_ENTRIES raises it)",
+			 a->gem->full_name, a->lim.entries);
+		return -1;
+	}
+	a->path_bytes += path_len;
+	if (a->path_bytes / 256 > a->lim.entries) {
+		asm_fail(a, -SC_ETOOBIG,
+			 "cannot unpack %s: the paths of its tree add up to more than %" PRIu64
+			 " bytes (256 per allowed entry; SCINT_GEM_MAX_ENTRIES raises it)",
+			 a->gem->full_name, a->lim.entries * 256);
+		return -1;
+	}
+	return 0;
+}
+
 static bool asm_emit(struct assemble_job *a);
 static bool asm_make_dirs(struct assemble_job *a);
 
@@ -1042,16 +1103,14 @@ static bool asm_place(struct assemble_job *a)
 				asm_unsafe(a, "'%s': %s", c->name, why);
 			return true;
 		}
-		for (int i = 0; i <= n; i++) {
-			if (i < n && c->path[i] != '/')
-				continue;
-			struct asm_node *d = asm_node_get(a, c->path, (size_t)i);
-			if (d && d->type != MF_DIR) {
-				asm_fail(a, -SC_EGEMFORMAT,
-					 "cannot unpack %s: '%s': '%.*s' is a file, not a directory",
-					 a->gem->full_name, c->name, i, c->path);
-				return true;
-			}
+		/* Resolved, the directory holds no link: it is a file or it is fine. */
+		size_t dlen;
+		struct asm_node *d = asm_deepest(a, c->path, (size_t)n, &dlen);
+		if (d->type != MF_DIR) {
+			asm_fail(a, -SC_EGEMFORMAT,
+				 "cannot unpack %s: '%s': '%.*s' is a file, not a directory",
+				 a->gem->full_name, c->name, (int)dlen, c->path);
+			return true;
 		}
 		size_t blen = strlen(slash);
 		if ((size_t)n + blen > GEMPATH_MAX) {
@@ -1116,24 +1175,28 @@ static void asm_dirs_next(struct assemble_job *a)
 static bool asm_make_dirs(struct assemble_job *a)
 {
 	struct asm_entry *c = a->cur;
-	struct asm_node *parent = a->root_node;
-	size_t n = strlen(c->path);
+	size_t n = strlen(c->path), end = n, i;
 
+	if (c->type != MF_DIR) {
+		const char *slash = strrchr(c->path, '/');
+		end = slash ? (size_t)(slash - c->path) : 0;
+	}
 	a->ndirq = a->dirq_next = 0;
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && c->path[i] != '/')
-			continue;
-		if (i == n && c->type != MF_DIR)
-			break;
-		struct asm_node *d = asm_node_get(a, c->path, i);
-		if (!d) {
-			c->path[i] = '\0';
-			d = asm_node_new(a, parent, MF_DIR, c->path);
-			c->path[i] = i < n ? '/' : '\0';
-			d->mode = 0755;
-			SC_ASSERT(a->ndirq < ASM_DEPTH_MAX);
-			a->dirq[a->ndirq++] = d;
-		}
+	struct asm_node *parent = asm_deepest(a, c->path, end, &i);
+	SC_ASSERT(parent->type == MF_DIR);
+	while (i < end) {
+		size_t start = i ? i + 1 : 0;
+		for (i = start; i < end && c->path[i] != '/'; i++)
+			;
+		if (asm_node_budget(a, i) < 0)
+			return true;
+		char saved = c->path[i];
+		c->path[i] = '\0';
+		struct asm_node *d = asm_node_new(a, parent, MF_DIR, c->path);
+		c->path[i] = saved;
+		d->mode = 0755;
+		SC_ASSERT(a->ndirq < ASM_DEPTH_MAX);
+		a->dirq[a->ndirq++] = d;
 		parent = d;
 	}
 	if (c->type == MF_DIR) {
@@ -1242,8 +1305,11 @@ static bool asm_emit(struct assemble_job *a)
 			asm_bad_link(a, c->name, c->target, why);
 			return true;
 		}
+		if (asm_node_budget(a, strlen(c->path)) < 0)
+			return true;
 		n = asm_node_new(a, parent, MF_SYMLINK, c->path);
 		n->target = c->target;
+		a->nlinks++;
 		w = asm_write_get(a, n->op_path, NULL, 0);
 		ioq_prep_symlinkat(&w->op, n->target, in->assembling_fd, n->op_path);
 		ioq_submit(in->ioq, &w->op);
@@ -1251,6 +1317,8 @@ static bool asm_emit(struct assemble_job *a)
 	case MF_FILE:
 		break;
 	}
+	if (asm_node_budget(a, strlen(c->path)) < 0)
+		return true;
 	n = asm_node_new(a, parent, MF_FILE, c->path);
 	n->mode = asm_file_mode(c->mode);
 	n->size = c->size;

@@ -310,8 +310,28 @@ class TestHostileArchives < ScintTest::Case
     plant { |entries| entries + (1..30).map { |i| { name: "data/f#{i}", body: "#{i}\n" } } }
     r = install(env: { "SCINT_GEM_MAX_ENTRIES" => "20" })
     refute r.success?
-    assert_match(/error: cannot unpack #{VICTIM}: data\.tar\.gz has more than 20 entries \(the limit; SCINT_GEM_MAX_ENTRIES raises it\)/, r.stderr)
+    assert_match(/error: cannot unpack #{VICTIM}: its tree has more than 20 files, directories and symlinks \(the limit; SCINT_GEM_MAX_ENTRIES raises it\)/, r.stderr)
     assert_installed_like_rubygems(env: { "SCINT_GEM_MAX_ENTRIES" => "100" })
+  end
+
+  # Entries that create nothing (hard links) are read all the same.
+  def test_entries_that_create_nothing_count_too
+    plant { |entries| entries + (1..30).map { |i| { name: "data/h#{i}", type: :hardlink, linkname: "lib/sc_color.rb" } } }
+    r = install(env: { "SCINT_GEM_MAX_ENTRIES" => "20" })
+    refute r.success?
+    assert_match(/error: cannot unpack #{VICTIM}: data\.tar\.gz has more than 20 entries \(the limit; SCINT_GEM_MAX_ENTRIES raises it\)/, r.stderr)
+    assert_empty Dir.glob("#{VICTIM}*", base: cached_dir(@app))
+  end
+
+  # A few long, deep names imply directories whose paths add up: bounded too.
+  def test_deep_long_names_count_against_the_path_budget
+    plant { |entries| entries + [{ name: "#{("a" * 200 + "/") * 15}x", body: "1\n" }] }
+    r = install(env: { "SCINT_GEM_MAX_ENTRIES" => "50" })
+    refute r.success?
+    assert_match(/error: cannot unpack #{VICTIM}: the paths of its tree add up to more than 12800 bytes \(256 per allowed entry; SCINT_GEM_MAX_ENTRIES raises it\)/, r.stderr)
+    assert_empty Dir.glob("#{VICTIM}*", base: cached_dir(@app))
+    assert_empty Dir.children(File.join(@app.cache, "assembling", ABI))
+    assert_success install
   end
 
   def test_metadata_that_inflates_past_the_limit
