@@ -411,6 +411,17 @@ int fs_lock_wait(int dirfd, const char *name)
 	return fs_lock(dirfd, name, LOCK_EX);
 }
 
+int fs_fd_finish(int fd, mode_t mode)
+{
+	int r = 0;
+
+	if ((mode & ~fs_umask()) != mode && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0 && errno != EINTR)
+		r = -errno;
+	return r;
+}
+
 mode_t fs_umask(void)
 {
 	static int cached = -1;

@@ -73,5 +73,12 @@ int fs_lock_try(int dirfd, const char *name);
 /* Blocking variant for the few places that may wait (cache clear). */
 int fs_lock_wait(int dirfd, const char *name);
 
+/*
+ * Finishes a file created with mode: applies mode exactly when the umask
+ * took bits away (as WRITE_FILE does), then closes fd. fd is closed in any
+ * case. Returns 0 or -errno.
+ */
+int fs_fd_finish(int fd, mode_t mode);
+
 /* The process umask, read once. */
 mode_t fs_umask(void);

@@ -2,40 +2,89 @@
  * assemble.c: unpack a .gem into assembling/<abi>/<full_name>/gem/ (design.md
  * §1, "Assemble"). The only file that includes <archive.h>.
  *
- *   ASM_LOCK --> ASM_LOAD --> ASM_PREPARE --> ASM_UNPACK <--> ASM_DIRS
- *                                                 |
- *                                                 v
- *          ASM_DONE <-- ASM_SPEC_WAIT <-- ASM_SPEC <-- ASM_DRAIN
- *   (any state) --error--> ASM_FAILED (waits for its ops, removes the tree)
+ *   ASM_LOCK --> ASM_LOAD --> ASM_PREPARE --> ASM_UNPACK ------------> ASM_DRAIN
+ *                                              |  ^  ^  ^                  |
+ *                                              v  |  |  |                  v
+ *                                      ASM_REPLACE-+  |  |              ASM_SPEC
+ *                                         |   \      |  |                  |
+ *                                         |    '-> ASM_DIRS               v
+ *                                         |          |  |           ASM_SPEC_WAIT
+ *                                         '------> ASM_STREAM              |
+ *                                                                          v
+ *   (any state) --error--> ASM_FAILED (waits for its ops,       ASM_DONE
+ *                          removes the tree)
  *
  * ASM_LOCK      the cache entry lock (already held when fetch ran).
- * ASM_LOAD      the package bytes: from fetch (memory) or inbound/gems/.
+ * ASM_LOAD      the package: the bytes fetch kept in memory, else
+ *               inbound/gems/<full_name>.gem read in bounded blocks while
+ *               unpacking (its SHA-256 is checked when the outer tar ends).
  * ASM_PREPARE   removes a stale assembling tree, creates <full_name>/gem.
  * ASM_UNPACK    reads the outer tar; metadata.gz and checksums.yaml.gz are
- *               kept in memory, data.tar.gz is read *while streaming*: the
- *               inner archive's read callback hands out the outer entry's
- *               blocks (no temp file). Each file is read into a buffer,
- *               hashed and written by one WRITE_FILE op; at most
- *               ASM_WRITES_MAX ops / ASM_BYTES_MAX bytes are in flight, and a
- *               step handles at most ASM_ENTRIES_PER_STEP entries (a bounded
- *               CPU slice) before yielding to other jobs.
- * ASM_DIRS      an entry needs parent directories that do not exist yet:
- *               they are created one by one (each mkdirat must complete
- *               before its child's), then the entry proceeds.
- * ASM_DRAIN     waits for every write; verifies checksums.yaml.gz against
- *               the digests of metadata.gz and data.tar.gz.
+ *               kept in memory (bounded), data.tar.gz is read *while
+ *               streaming*: the inner archive's read callback hands out the
+ *               outer entry's blocks (no temp file). Each inner header is
+ *               checked (bundle/gempath.h) and placed in the model of the
+ *               tree (see below). Files up to ASM_CHUNK are read into a
+ *               buffer that grows as data arrives and written by one
+ *               WRITE_FILE op; at most ASM_WRITES_MAX ops / ASM_BYTES_MAX
+ *               bytes are in flight, and a step handles at most
+ *               ASM_ENTRIES_PER_STEP entries before yielding to other jobs.
+ * ASM_REPLACE   the entry's path already holds something (a later entry of
+ *               the same path wins, as in tar and RubyGems): waits until no
+ *               op is in flight, removes the old one, then places the entry.
+ * ASM_DIRS      missing parent directories are created one by one (each
+ *               mkdirat completes before its child's).
+ * ASM_STREAM    a file larger than ASM_CHUNK: OPENAT, then WRITE ops of
+ *               ASM_CHUNK bytes as the data is inflated (within the same
+ *               window), then fchmod/close; memory stays bounded whatever
+ *               the file's size.
+ * ASM_DRAIN     waits for every write; re-checks every symlink against the
+ *               final tree; builds the manifest from the model; verifies
+ *               checksums.yaml.gz and the inflated size of metadata.gz.
  * ASM_SPEC      asks the Ruby helper for the spec summary and the installed
  *               gemspec text; gems with extensions get a compile job.
+ *
+ * The model: every directory, file and symlink this job created, keyed by
+ * gem-relative path. Nothing else writes into the fresh tree (we hold the
+ * entry lock), so the model is what the kernel sees. It lets the job:
+ *   - resolve an entry's directory through the gem's own symlinks, as the
+ *     kernel would, so that the op paths it issues contain no symlink at
+ *     all (a file under a link that stays inside goes to the link's target,
+ *     as with RubyGems; one that leads outside fails the gem), and every op
+ *     opens its last component with O_NOFOLLOW (or creates it);
+ *   - check each symlink target against the links already there, and all of
+ *     them again once the archive is complete (a later link can change what
+ *     an earlier target means);
+ *   - make "the last entry wins" exact, and the manifest one row per path.
+ *
+ * Same path twice (defined like RubyGems' extractor, which removes the
+ * destination before each entry): file, symlink or directory replaced by a
+ * file or symlink; file or symlink replaced by a directory; a directory
+ * entry over a directory keeps its contents and takes the later mode (tar's
+ * behaviour; RubyGems would empty it, which no real gem relies on).
+ *
+ * Permissions (RubyGems 3.3 applies the entry's mode as is): files keep the
+ * entry's permission bits without setuid/setgid/sticky and without group or
+ * other write (the cache is shared and hardlinked into projects), and are
+ * always readable by their owner; directories get rwx for the owner, the
+ * same mask otherwise.
+ *
+ * Limits (each with a setting to raise it, see asm_limits_load): unpacked
+ * bytes per gem, bytes per file, entries per gem, inflated size of
+ * metadata.gz and checksums.yaml.gz. Sizes come from the tar headers and
+ * are checked before any data is read; no buffer is sized from a header.
+ *
  * Invariants: nothing is written outside assembling/<abi>/<full_name>/;
- * entries with absolute paths, "..", TAB/LF in names, links resolving
- * outside the gem, devices, fifos and sockets fail the gem (SC_EUNSAFE);
- * on failure the tree is removed and nothing reaches cached/.
+ * entries with unsafe names (gempath_clean), links resolving outside the
+ * gem, devices, fifos and sockets fail the gem (SC_EUNSAFE); on failure the
+ * tree is removed and nothing reaches cached/.
  */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +95,7 @@
 #include "base/digest.h"
 #include "base/dl.h"
 #include "base/err.h"
+#include "bundle/gempath.h"
 #include "engine/ioq.h"
 #include "engine/reactor.h"
 #include "engine/rpc.h"
@@ -53,12 +103,18 @@
 #include "phases/phase.h"
 
 #define ASM_WRITES_MAX	     64
-#define ASM_BYTES_MAX	     ((size_t)64 << 20)
+#define ASM_BYTES_MAX	     ((size_t)2 << 20)
+#define ASM_CHUNK	     ((size_t)512 << 10)
 #define ASM_ENTRIES_PER_STEP 64
-#define ASM_FILE_MAX	     ((size_t)1 << 30)
-#define ASM_META_MAX	     ((size_t)16 << 20)
-#define ASM_PATH_MAX	     4000
+#define ASM_PKG_BLOCK	     ((size_t)128 << 10)
+#define ASM_DEPTH_MAX	     (GEMPATH_MAX / 2 + 1)
 #define LOCK_RETRY_NS	     (100u * 1000000u)
+
+/* Defaults of the limits (see asm_limits_load). */
+#define ASM_DEF_GEM_BYTES  ((uint64_t)1 << 30)
+#define ASM_DEF_FILE_BYTES ((uint64_t)512 << 20)
+#define ASM_DEF_ENTRIES	   ((uint64_t)100000)
+#define ASM_DEF_META_BYTES ((uint64_t)32 << 20)
 
 /*
  * libarchive, loaded on first use (see base/dl.h): warm and no-op installs
@@ -117,7 +173,9 @@ enum asm_state {
 	ASM_LOAD,
 	ASM_PREPARE,
 	ASM_UNPACK,
+	ASM_REPLACE,
 	ASM_DIRS,
+	ASM_STREAM,
 	ASM_DRAIN,
 	ASM_SPEC,
 	ASM_SPEC_WAIT,
@@ -127,26 +185,49 @@ enum asm_state {
 };
 
 static const char *const asm_state_name[ASM_STATE__COUNT] = {
-	"LOCK", "LOAD", "PREPARE", "UNPACK", "DIRS", "DRAIN", "SPEC", "SPEC_WAIT", "DONE", "FAILED",
+	"LOCK",	  "LOAD", "PREPARE", "UNPACK",	  "REPLACE", "DIRS",
+	"STREAM", "DRAIN", "SPEC",   "SPEC_WAIT", "DONE",    "FAILED",
+};
+
+/* The limits of one gem (bytes, bytes, count, bytes). */
+struct asm_limits {
+	uint64_t gem_bytes, file_bytes, entries, meta_bytes;
+};
+
+/* One directory, file or symlink of the tree (run lifetime, in the arena). */
+struct asm_node {
+	enum mf_type type;
+	mode_t mode;
+	uint64_t size;
+	const char *sha256;  /* files */
+	const char *op_path; /* "<root>/gem/<rel>", relative to assembling_fd */
+	const char *rel;     /* gem-relative: a suffix of op_path ("" for the root) */
+	const char *target;  /* symlinks */
+	struct asm_node *parent, *first, *next, *prev;
 };
 
 struct asm_write {
 	struct ioq_op op;
 	struct assemble_job *a;
-	char *buf;
+	char *buf;	  /* owned; freed on completion */
 	size_t len;
+	const char *what; /* the op path (arena), for errors */
 	struct asm_write *next_free;
 };
 
-/* An entry waiting for its parent directories. */
-struct asm_pending {
-	bool active;
+/* The inner entry being placed. */
+struct asm_entry {
 	enum mf_type type;
-	char *path;   /* relative to the gem root */
-	char *target; /* symlink target */
 	mode_t mode;
-	char *buf;
-	size_t len;
+	uint64_t size;
+	const char *target; /* arena */
+	char name[GEMPATH_MAX + 1]; /* as cleaned (for messages) */
+	char path[GEMPATH_MAX + 1]; /* its real place: directories resolved through links */
+	struct asm_node *node;
+	/* ASM_STREAM */
+	int fd;
+	uint64_t off;
+	struct digest d;
 };
 
 struct assemble_job {
@@ -156,37 +237,47 @@ struct assemble_job {
 	enum asm_state state;
 	struct timer timer;
 	bool waited_for_lock;
+	struct asm_limits lim;
+
+	/* the package */
+	int pkg_fd; /* inbound/gems/<full_name>.gem when not in memory; else -1 */
+	char *pkg_block;
+	struct digest d_pkg;
 
 	struct archive *outer;
 	struct archive *inner;
-	bool outer_eof;
 	struct digest d_meta, d_data;
 	char sha_meta[DIGEST_SHA256_HEX], sha_data[DIGEST_SHA256_HEX];
 	bool have_meta, have_data;
 	struct sbuf metadata_gz;
 	struct sbuf checksums_gz;
 
-	struct hmap dirs; /* gem-relative dir -> (void *)1 once created */
-	struct hmap symlinks; /* gem-relative symlink paths */
-	const char *dirq[64];
+	/* the model */
+	struct hmap nodes; /* rel -> struct asm_node *, NULL once removed */
+	struct asm_node *root_node;
+	uint64_t nentries, unpacked_bytes;
+	uint64_t nnodes, path_bytes, nlinks;
+
+	struct asm_entry *cur;  /* job lifetime, from ASM_PREPARE */
+	struct asm_node **dirq; /* ASM_DEPTH_MAX, from ASM_PREPARE */
 	size_t ndirq, dirq_next;
 	struct ioq_op dir_op;
-	struct asm_pending pending;
+	struct ioq_op open_op;
 
 	struct asm_write writes[ASM_WRITES_MAX];
 	struct asm_write *free_writes;
 	unsigned writes_inflight;
 	size_t bytes_inflight;
 	int io_err;
-	const char *io_err_path;
+	const char *io_err_path; /* arena */
 
-	struct ioq_op misc_op;
 	struct rpc_call call;
 	bool call_done;
 
 	struct manifest *m;
 	const char *root; /* the entry name under assembling/<abi>/ */
 	bool tree_created;
+	bool pkg_bad; /* the package's content was refused: drop it from inbound/ */
 };
 
 static bool asm_edge_ok(enum asm_state from, enum asm_state to)
@@ -201,8 +292,12 @@ static bool asm_edge_ok(enum asm_state from, enum asm_state to)
 	case ASM_PREPARE:
 		return to == ASM_UNPACK;
 	case ASM_UNPACK:
-		return to == ASM_DIRS || to == ASM_DRAIN;
+		return to == ASM_REPLACE || to == ASM_DIRS || to == ASM_STREAM || to == ASM_DRAIN;
+	case ASM_REPLACE:
+		return to == ASM_DIRS || to == ASM_STREAM || to == ASM_UNPACK;
 	case ASM_DIRS:
+		return to == ASM_STREAM || to == ASM_UNPACK;
+	case ASM_STREAM:
 		return to == ASM_UNPACK;
 	case ASM_DRAIN:
 		return to == ASM_SPEC;
@@ -236,12 +331,138 @@ static sc_printf(3, 4) void asm_fail(struct assemble_job *a, int err, const char
 	va_end(ap);
 	job_fail(&a->job, err, "%s", msg.buf);
 	sbuf_release(&msg);
+	/* A package that cannot be unpacked is fetched again next time, not reused. */
+	a->pkg_bad = a->state >= ASM_PREPARE &&
+		     (err == -SC_EUNSAFE || err == -SC_EGEMFORMAT || err == -SC_ETOOBIG ||
+		      err == -SC_ETRUNCATED || err == -SC_ECHECKSUM);
 	asm_enter(a, ASM_FAILED);
+}
+
+/* "unsafe archive entry in <gem>: <detail>" */
+static sc_printf(2, 3) void asm_unsafe(struct assemble_job *a, const char *fmt, ...)
+{
+	struct sbuf msg = SBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sbuf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	asm_fail(a, -SC_EUNSAFE, "unsafe archive entry in %s: %s", a->gem->full_name, msg.buf);
+	sbuf_release(&msg);
+}
+
+/* A name from the archive, fit for a message: control bytes as \xNN, at most 300 bytes. */
+static const char *asm_quote(struct assemble_job *a, const char *s, size_t len)
+{
+	struct sbuf out = SBUF_INIT;
+
+	for (size_t i = 0; i < len && out.len < 300; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			sbuf_addf(&out, "\\x%02x", c);
+		else
+			sbuf_addch(&out, (char)c);
+	}
+	if (out.len >= 300)
+		sbuf_addstr(&out, "...");
+	const char *r = arena_strdup(&a->in->arena, sbuf_cstr(&out));
+	sbuf_release(&out);
+	return r;
 }
 
 static void asm_timer_fire(struct timer *t)
 {
 	job_wake(&container_of(t, struct assemble_job, timer)->job);
+}
+
+/* ---- limits ---- */
+
+/* "123", "64K", "512M", "2G" (powers of 1024). */
+static int asm_parse_size(const char *s, uint64_t *ret)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	unsigned shift = 0;
+	switch (*p) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	case '\0':
+		break;
+	default:
+		return -1;
+	}
+	if (shift && *++p)
+		return -1;
+	if (v == 0 || v > (UINT64_MAX >> shift))
+		return -1;
+	*ret = v << shift;
+	return 0;
+}
+
+/*
+ * The settings, from the environment:
+ *   SCINT_GEM_MAX_BYTES           unpacked bytes of one gem (default 1G)
+ *   SCINT_GEM_MAX_FILE_BYTES      bytes of one file in a gem (default 512M)
+ *   SCINT_GEM_MAX_ENTRIES         entries in one gem's data.tar.gz (default 100000)
+ *   SCINT_GEM_MAX_METADATA_BYTES  metadata.gz and checksums.yaml.gz, packed
+ *                                 and inflated (default 32M)
+ * Returns 0, or -SC_ECONFIG with *ret_bad naming the variable.
+ */
+static int asm_limits_load(struct asm_limits *ret, const char **ret_bad)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		uint64_t def;
+	} vars[] = {
+		{ "SCINT_GEM_MAX_BYTES", offsetof(struct asm_limits, gem_bytes), ASM_DEF_GEM_BYTES },
+		{ "SCINT_GEM_MAX_FILE_BYTES", offsetof(struct asm_limits, file_bytes),
+		  ASM_DEF_FILE_BYTES },
+		{ "SCINT_GEM_MAX_ENTRIES", offsetof(struct asm_limits, entries), ASM_DEF_ENTRIES },
+		{ "SCINT_GEM_MAX_METADATA_BYTES", offsetof(struct asm_limits, meta_bytes),
+		  ASM_DEF_META_BYTES },
+	};
+
+	for (size_t i = 0; i < SC_ARRAY_SIZE(vars); i++) {
+		uint64_t *v = (uint64_t *)(void *)((char *)ret + vars[i].off);
+		const char *e = getenv(vars[i].name);
+		*v = vars[i].def;
+		if (e && *e && asm_parse_size(e, v) < 0) {
+			*ret_bad = vars[i].name;
+			return -SC_ECONFIG;
+		}
+	}
+	return 0;
+}
+
+/* A size for messages: "512 MiB" when it is a whole number of MiB. */
+static const char *asm_size_str(struct assemble_job *a, uint64_t n)
+{
+	if (n >= (1u << 20) && n % (1u << 20) == 0)
+		return arena_printf(&a->in->arena, "%" PRIu64 " MiB", n >> 20);
+	return arena_printf(&a->in->arena, "%" PRIu64 " bytes", n);
 }
 
 /* ---- ASM_LOCK / ASM_LOAD / ASM_PREPARE ---- */
@@ -278,40 +499,102 @@ static void asm_lock(struct assemble_job *a)
 	asm_enter(a, ASM_LOAD);
 }
 
+static const char *asm_pkg_name(struct assemble_job *a)
+{
+	return arena_printf(&a->in->arena, "%s.gem", a->gem->full_name);
+}
+
+/*
+ * The package comes from fetch's memory, or from inbound/gems/, read in
+ * ASM_PKG_BLOCK blocks by the outer archive (asm_pkg_read) and hashed on
+ * the way: a package of any size costs one block of memory.
+ */
 static void asm_load(struct assemble_job *a)
 {
 	struct install *in = a->in;
 	struct gem *g = a->gem;
-	char name[300];
 
 	if (g->pkg.len == 0) {
-		snprintf(name, sizeof(name), "%s.gem", g->full_name);
-		int r = fs_read_fileat(in->inbound_fd, name, &g->pkg, ASM_FILE_MAX * 2);
-		if (r < 0) {
-			asm_fail(a, r, "cannot read the package of %s: %s", g->full_name, sc_strerror(r));
+		const char *name = asm_pkg_name(a);
+		a->pkg_fd = openat(in->inbound_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (a->pkg_fd < 0) {
+			int r = -errno;
+			asm_fail(a, r, "cannot read the package of %s: %s", g->full_name,
+				 sc_strerror(r));
 			return;
 		}
-		sha256_hex(g->pkg.buf, g->pkg.len, g->pkg_sha256);
-		if (g->checksum && strcmp(g->checksum, g->pkg_sha256)) {
-			/* A damaged inbound file: drop it so that the next run fetches again. */
-			(void)unlinkat(in->inbound_fd, name, 0);
-			asm_fail(a, -SC_ECHECKSUM,
-				 "checksum mismatch for the cached package of %s: it was removed; "
-				 "run scint install again to download it",
-				 g->full_name);
-			return;
-		}
+		a->pkg_block = sc_xmalloc(ASM_PKG_BLOCK);
+		digest_init(&a->d_pkg, DIGEST_SHA256);
 	}
 	install_event(in, g, "install");
 	asm_enter(a, ASM_PREPARE);
 }
 
+static la_ssize_t asm_pkg_read(struct archive *ar, void *data, const void **buf)
+{
+	struct assemble_job *a = data;
+	ssize_t k;
+
+	do
+		k = read(a->pkg_fd, a->pkg_block, ASM_PKG_BLOCK);
+	while (k < 0 && errno == EINTR);
+	if (k < 0) {
+		la.set_error(ar, errno, "cannot read the package: %s", sc_strerror(-errno));
+		return -1;
+	}
+	digest_update(&a->d_pkg, a->pkg_block, (size_t)k);
+	*buf = a->pkg_block;
+	return k;
+}
+
+/*
+ * At the end of the outer tar: hashes what libarchive did not read (end
+ * blocks) and compares the package with the checksum fetch verified. A
+ * damaged inbound file is removed so that the next run fetches it again.
+ */
+static int asm_pkg_verify(struct assemble_job *a)
+{
+	struct gem *g = a->gem;
+	ssize_t k;
+
+	if (a->pkg_fd < 0)
+		return 0;
+	while ((k = read(a->pkg_fd, a->pkg_block, ASM_PKG_BLOCK)) > 0 ||
+	       (k < 0 && errno == EINTR))
+		if (k > 0)
+			digest_update(&a->d_pkg, a->pkg_block, (size_t)k);
+	if (k < 0) {
+		int r = -errno;
+		asm_fail(a, r, "cannot read the package of %s: %s", g->full_name, sc_strerror(r));
+		return r;
+	}
+	digest_final_hex(&a->d_pkg, g->pkg_sha256);
+	if (g->checksum && strcmp(g->checksum, g->pkg_sha256)) {
+		(void)unlinkat(a->in->inbound_fd, asm_pkg_name(a), 0);
+		asm_fail(a, -SC_ECHECKSUM,
+			 "checksum mismatch for the cached package of %s: it was removed; "
+			 "run scint install again to download it",
+			 g->full_name);
+		return -SC_ECHECKSUM;
+	}
+	return 0;
+}
+
 static void asm_prepare(struct assemble_job *a)
 {
 	struct install *in = a->in;
+	const char *bad = NULL;
 	char path[600];
 	int r;
 
+	r = asm_limits_load(&a->lim, &bad);
+	if (r < 0) {
+		asm_fail(a, r, "cannot unpack %s: %s=%s is not a size (a number, K, M or G)",
+			 a->gem->full_name, bad, getenv(bad));
+		return;
+	}
+	sbuf_init(&a->metadata_gz, (size_t)SC_MIN(a->lim.meta_bytes, (uint64_t)SIZE_MAX / 2));
+	sbuf_init(&a->checksums_gz, (size_t)SC_MIN(a->lim.meta_bytes, (uint64_t)SIZE_MAX / 2));
 	/* We hold the entry lock: anything here is a killed run's leftover. */
 	r = fs_rmtree_at(in->assembling_fd, a->root);
 	if (r == 0) {
@@ -324,6 +607,15 @@ static void asm_prepare(struct assemble_job *a)
 		return;
 	}
 	a->tree_created = true;
+	a->cur = sc_xmalloc(sizeof(*a->cur));
+	*a->cur = (struct asm_entry){ .fd = -1 };
+	a->dirq = sc_xmalloc(ASM_DEPTH_MAX * sizeof(*a->dirq));
+	a->root_node = arena_alloc(&in->arena, sizeof(*a->root_node));
+	a->root_node->type = MF_DIR;
+	a->root_node->mode = 0755;
+	a->root_node->op_path = arena_printf(&in->arena, "%s/gem", a->root);
+	a->root_node->rel = "";
+	hmap_put(&a->nodes, STRV_LIT(""), a->root_node);
 	struct sbuf err = SBUF_INIT;
 	r = dl_load(&la_handle, "libarchive.so.13", la_syms, SC_ARRAY_SIZE(la_syms), &err);
 	if (r < 0) {
@@ -334,7 +626,11 @@ static void asm_prepare(struct assemble_job *a)
 	}
 	a->outer = la.read_new();
 	la.read_support_format_tar(a->outer);
-	if (la.read_open_memory(a->outer, a->gem->pkg.buf, a->gem->pkg.len) != ARCHIVE_OK) {
+	if (a->pkg_fd >= 0)
+		r = la.read_open(a->outer, a, NULL, asm_pkg_read, NULL);
+	else
+		r = la.read_open_memory(a->outer, a->gem->pkg.buf, a->gem->pkg.len);
+	if (r != ARCHIVE_OK) {
 		asm_fail(a, -SC_EGEMFORMAT, "%s is not a valid gem package: %s", a->gem->full_name,
 			 la.error_string(a->outer));
 		return;
@@ -342,93 +638,95 @@ static void asm_prepare(struct assemble_job *a)
 	asm_enter(a, ASM_UNPACK);
 }
 
-/* ---- paths ---- */
+/* ---- the model ---- */
 
-/* Normalises an archive path ("./lib/x.rb" -> "lib/x.rb"); NULL if unsafe. */
-static const char *asm_clean_path(const char *p, char *buf, size_t size, const char **why)
+/* A symlink whose target, resolved through the gem's other links, is unsafe. */
+static void asm_bad_link(struct assemble_job *a, const char *path, const char *target,
+			 const char *why)
 {
-	size_t n = 0;
+	const char *t = asm_quote(a, target, strlen(target));
 
-	*why = NULL;
-	if (!p || !*p) {
-		*why = "empty name";
-		return NULL;
-	}
-	if (p[0] == '/') {
-		*why = "absolute path";
-		return NULL;
-	}
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len == 1 && p[0] == '.') {
-			p += len;
-			continue;
-		}
-		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			*why = "'..' in path";
-			return NULL;
-		}
-		if (n + len + 2 > size) {
-			*why = "name too long";
-			return NULL;
-		}
-		if (n)
-			buf[n++] = '/';
-		memcpy(buf + n, p, len);
-		n += len;
-		p += len;
-	}
-	buf[n] = '\0';
-	if (strpbrk(buf, "\t\n\r")) {
-		*why = "control character in name";
-		return NULL;
-	}
-	return buf;
+	if (!strcmp(why, "symlink points outside the gem"))
+		asm_unsafe(a, "'%s': symlink to '%s' points outside the gem through another symlink",
+			   path, t);
+	else
+		asm_unsafe(a, "'%s': symlink to '%s': %s", path, t, why);
 }
 
-/* Does a symlink at `path` (gem-relative) pointing to `target` stay inside? */
-static bool asm_link_inside(const char *path, const char *target)
+static struct asm_node *asm_node_get(struct assemble_job *a, const char *rel, size_t len)
 {
-	int depth = 0;
-	const char *p;
+	return hmap_get(&a->nodes, strv_make(rel, len));
+}
 
-	if (target[0] == '/' || !target[0])
-		return false;
-	for (p = path; *p; p++)
-		if (*p == '/')
-			depth++;
-	for (p = target; *p;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			if (--depth < 0)
-				return false;
-		} else if (!(len == 1 && p[0] == '.')) {
-			depth++;
-		}
-		p += len;
+/* gempath_link_fn over the model. */
+static const char *asm_link_of(const char *path, size_t len, void *data)
+{
+	struct assemble_job *a = data;
+
+	if (a->nlinks == 0)
+		return NULL; /* most gems: resolution is lexical, no lookups */
+	struct asm_node *n = asm_node_get(a, path, len);
+
+	return n && n->type == MF_SYMLINK ? n->target : NULL;
+}
+
+static struct asm_node *asm_node_new(struct assemble_job *a, struct asm_node *parent,
+				     enum mf_type type, const char *rel)
+{
+	struct asm_node *n = arena_alloc(&a->in->arena, sizeof(*n));
+
+	n->type = type;
+	n->op_path = arena_printf(&a->in->arena, "%s/gem/%s", a->root, rel);
+	n->rel = n->op_path + strlen(a->root) + 5;
+	n->parent = parent;
+	n->next = parent->first;
+	if (n->next)
+		n->next->prev = n;
+	parent->first = n;
+	hmap_put(&a->nodes, strv_from(n->rel), n);
+	return n;
+}
+
+/* The next node of a preorder walk below root (NULL at the end). */
+static struct asm_node *asm_node_walk(struct asm_node *root, struct asm_node *n)
+{
+	if (n->first)
+		return n->first;
+	while (n != root) {
+		if (n->next)
+			return n->next;
+		n = n->parent;
 	}
-	return true;
+	return NULL;
 }
 
-static char *asm_op_path(struct assemble_job *a, const char *rel)
+/* Takes n and everything below it out of the model. */
+static void asm_node_remove(struct assemble_job *a, struct asm_node *n)
 {
-	return arena_printf(&a->in->arena, "%s/gem/%s", a->root, rel);
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		n->parent->first = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	hmap_put(&a->nodes, strv_from(n->rel), NULL);
+	a->nlinks -= n->type == MF_SYMLINK;
+	for (struct asm_node *c = n->first ? asm_node_walk(n, n) : NULL; c; c = asm_node_walk(n, c)) {
+		hmap_put(&a->nodes, strv_from(c->rel), NULL);
+		a->nlinks -= c->type == MF_SYMLINK;
+	}
+	n->next = n->prev = NULL;
 }
 
-/* The manifest path of an op path: "gem/..." (a suffix of it). */
-static const char *asm_mf_path(struct assemble_job *a, const char *op_path)
+/* The modes the tree gets (see the top of the file). */
+static mode_t asm_file_mode(mode_t entry)
 {
-	return op_path + strlen(a->root) + 1;
+	return (entry & 0755) | 0400;
+}
+
+static mode_t asm_dir_mode(mode_t entry)
+{
+	return (entry & 0755) | 0700;
 }
 
 /* ---- writes ---- */
@@ -438,9 +736,10 @@ static void asm_write_done(struct ioq_op *op)
 	struct asm_write *w = container_of(op, struct asm_write, op);
 	struct assemble_job *a = w->a;
 
+	/* Only job- or run-lifetime memory is kept: w->buf is freed right below. */
 	if (op->res < 0 && !a->io_err) {
 		a->io_err = op->res;
-		a->io_err_path = op->path;
+		a->io_err_path = w->what;
 	}
 	free(w->buf);
 	w->buf = NULL;
@@ -451,14 +750,20 @@ static void asm_write_done(struct ioq_op *op)
 	job_wake(&a->job);
 }
 
-static struct asm_write *asm_write_get(struct assemble_job *a)
+/* A free write slot, or NULL when the window is full. */
+static struct asm_write *asm_write_get(struct assemble_job *a, const char *what, char *buf,
+				       size_t len)
 {
 	struct asm_write *w = a->free_writes;
 
 	SC_ASSERT(w);
 	a->free_writes = w->next_free;
 	a->writes_inflight++;
+	a->bytes_inflight += len;
 	w->a = a;
+	w->buf = buf;
+	w->len = len;
+	w->what = what;
 	w->op.done = asm_write_done;
 	w->op.data = a;
 	w->op.ctx = &a->job.ctx;
@@ -470,166 +775,13 @@ static bool asm_window_full(const struct assemble_job *a)
 	return !a->free_writes || a->bytes_inflight >= ASM_BYTES_MAX;
 }
 
-/* Issues the op for an entry whose parent directories exist. Takes p's buffers. */
-static void asm_emit(struct assemble_job *a, struct asm_pending *p)
+/* Fails the job when a write failed. Returns true if it did. */
+static bool asm_check_io(struct assemble_job *a)
 {
-	struct install *in = a->in;
-	char *op_path = asm_op_path(a, p->path);
-	struct mf_entry *e;
-	struct asm_write *w;
-
-	switch (p->type) {
-	case MF_DIR:
-		/* created by asm_dirs already */
-		break;
-	case MF_FILE:
-		w = asm_write_get(a);
-		w->buf = p->buf;
-		w->len = p->len;
-		a->bytes_inflight += p->len;
-		e = manifest_add(&in->arena, a->m, MF_FILE, asm_mf_path(a, op_path));
-		e->mode = p->mode;
-		e->size = p->len;
-		char hex[DIGEST_SHA256_HEX];
-		sha256_hex(p->buf ? p->buf : "", p->len, hex);
-		e->sha256 = arena_strdup(&in->arena, hex);
-		a->m->nfiles++;
-		a->m->total_bytes += p->len;
-		in->stats.files_unpacked++;
-		in->stats.bytes_unpacked += p->len;
-		ioq_prep_write_file(&w->op, in->assembling_fd, op_path, p->mode, w->buf, w->len);
-		ioq_submit(in->ioq, &w->op);
-		break;
-	case MF_SYMLINK:
-		w = asm_write_get(a);
-		w->buf = p->target; /* freed on completion */
-		w->len = 0;
-		p->target = NULL;
-		e = manifest_add(&in->arena, a->m, MF_SYMLINK, asm_mf_path(a, op_path));
-		e->target = arena_strdup(&in->arena, w->buf);
-		hmap_put(&a->symlinks, strv_from(e->path + 4), e);
-		ioq_prep_symlinkat(&w->op, w->buf, in->assembling_fd, op_path);
-		ioq_submit(in->ioq, &w->op);
-		break;
-	}
-	free(p->path);
-	free(p->target);
-	*p = (struct asm_pending){ 0 };
-}
-
-/*
- * Queues the missing ancestors of rel (and rel itself when it is a dir).
- * Returns 0, or SC_EUNSAFE when an ancestor is a symlink from the archive.
- */
-static int asm_need_dirs(struct assemble_job *a, const char *rel, bool self)
-{
-	char buf[ASM_PATH_MAX];
-	size_t n = strlen(rel);
-
-	a->ndirq = a->dirq_next = 0;
-	memcpy(buf, rel, n + 1);
-	for (size_t i = 0; i <= n; i++) {
-		if (buf[i] != '/' && !(buf[i] == '\0' && self))
-			continue;
-		char c = buf[i];
-		buf[i] = '\0';
-		struct strv v = strv_from(buf);
-		if (hmap_get(&a->symlinks, v))
-			return -SC_EUNSAFE;
-		if (!hmap_get(&a->dirs, v)) {
-			if (a->ndirq == SC_ARRAY_SIZE(a->dirq))
-				return -ENAMETOOLONG;
-			a->dirq[a->ndirq++] = arena_strdup(&a->in->arena, buf);
-		}
-		buf[i] = c;
-	}
-	return 0;
-}
-
-static void asm_dir_done(struct ioq_op *op)
-{
-	job_wake(&((struct assemble_job *)op->data)->job);
-}
-
-static void asm_dirs_next(struct assemble_job *a)
-{
-	const char *rel = a->dirq[a->dirq_next];
-	char *op_path = asm_op_path(a, rel);
-	mode_t mode = 0755;
-
-	if (a->pending.type == MF_DIR && a->dirq_next + 1 == a->ndirq)
-		mode = (a->pending.mode & 0777) | 0700;
-	ioq_prep_mkdirat(&a->dir_op, a->in->assembling_fd, op_path, mode);
-	a->dir_op.done = asm_dir_done;
-	a->dir_op.data = a;
-	a->dir_op.ctx = &a->job.ctx;
-	ioq_submit(a->in->ioq, &a->dir_op);
-}
-
-/* ASM_DIRS: one mkdirat completed (or none issued yet). */
-static void asm_dirs(struct assemble_job *a)
-{
-	if (a->dir_op.in_flight)
-		return;
-	const char *rel = a->dirq[a->dirq_next];
-	if (a->dir_op.res < 0 && a->dir_op.res != -EEXIST) {
-		job_fail(&a->job, a->dir_op.res, "cannot create %s/%s while unpacking %s: %s",
-			 "gem", rel, a->gem->full_name, sc_strerror(a->dir_op.res));
-		asm_enter(a, ASM_FAILED);
-		return;
-	}
-	struct mf_entry *e = manifest_add(&a->in->arena, a->m, MF_DIR,
-					  asm_mf_path(a, asm_op_path(a, rel)));
-	e->mode = a->dir_op.mode;
-	hmap_put(&a->dirs, strv_from(e->path + 4), (void *)1);
-	a->dirq_next++;
-	if (a->dirq_next < a->ndirq) {
-		asm_dirs_next(a);
-		return;
-	}
-	if (a->pending.active)
-		asm_emit(a, &a->pending);
-	asm_enter(a, ASM_UNPACK);
-}
-
-/* Starts directory creation for p, or emits it right away. Returns true if waiting. */
-static bool asm_place(struct assemble_job *a, struct asm_pending *p)
-{
-	const char *slash = strrchr(p->path, '/');
-	int r;
-
-	if (p->type == MF_DIR) {
-		r = asm_need_dirs(a, p->path, true);
-	} else if (slash) {
-		char parent[ASM_PATH_MAX];
-		memcpy(parent, p->path, (size_t)(slash - p->path));
-		parent[slash - p->path] = '\0';
-		r = asm_need_dirs(a, parent, true);
-	} else {
-		a->ndirq = 0;
-		r = 0;
-	}
-	if (r == 0 && hmap_get(&a->symlinks, strv_from(p->path)))
-		r = -SC_EUNSAFE;
-	if (r < 0) {
-		job_fail(&a->job, r, "unsafe entry '%s' in %s: it is inside a symlink of the gem",
-			 p->path, a->gem->full_name);
-		free(p->path);
-		free(p->target);
-		free(p->buf);
-		*p = (struct asm_pending){ 0 };
-		asm_enter(a, ASM_FAILED);
-		return true;
-	}
-	if (a->ndirq == 0) {
-		asm_emit(a, p);
+	if (!a->io_err)
 		return false;
-	}
-	a->pending = *p;
-	a->pending.active = true;
-	*p = (struct asm_pending){ 0 };
-	asm_dirs_next(a);
-	asm_enter(a, ASM_DIRS);
+	asm_fail(a, a->io_err, "cannot write %s while unpacking %s: %s", a->io_err_path,
+		 a->gem->full_name, sc_strerror(a->io_err));
 	return true;
 }
 
@@ -652,6 +804,7 @@ static la_ssize_t asm_inner_read(struct archive *ar, void *data, const void **bu
 	return (la_ssize_t)size;
 }
 
+/* Reads an outer entry into out (bounded by out's max: -SC_ETOOBIG). */
 static int asm_read_small(struct archive *ar, struct sbuf *out, struct digest *d)
 {
 	const void *buf;
@@ -694,184 +847,603 @@ static void asm_close_inner(struct assemble_job *a)
 	a->have_data = true;
 }
 
-/* Reads the next outer entry. Returns 1 to continue, 0 at the end, <0 on error. */
+/* Reads the next outer entry. Returns 1 to continue, 0 at the end, <0 failed (reported). */
 static int asm_outer_next(struct assemble_job *a)
 {
+	const char *full_name = a->gem->full_name;
 	struct archive_entry *e;
 	int r = la.read_next_header(a->outer, &e);
 
 	if (r == ARCHIVE_EOF)
-		return 0;
+		return asm_pkg_verify(a) < 0 ? -1 : 0;
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-		return -SC_EGEMFORMAT;
+		goto out_format;
 	const char *name = la.entry_pathname(e);
 	if (!name)
 		return 1;
 	if (!strcmp(name, "metadata.gz")) {
+		if (a->have_meta)
+			goto out_twice;
 		digest_init(&a->d_meta, DIGEST_SHA256);
 		r = asm_read_small(a->outer, &a->metadata_gz, &a->d_meta);
 		digest_final_hex(&a->d_meta, a->sha_meta);
 		a->have_meta = r == 0;
-		return r < 0 ? r : 1;
+		if (r == -SC_ETOOBIG)
+			goto out_meta_big;
+		if (r < 0)
+			goto out_format;
+		return 1;
 	}
-	if (!strcmp(name, "checksums.yaml.gz"))
-		return asm_read_small(a->outer, &a->checksums_gz, NULL) < 0 ? -SC_EGEMFORMAT : 1;
+	if (!strcmp(name, "checksums.yaml.gz")) {
+		if (a->checksums_gz.len)
+			goto out_twice;
+		r = asm_read_small(a->outer, &a->checksums_gz, NULL);
+		if (r == -SC_ETOOBIG)
+			goto out_meta_big;
+		if (r < 0)
+			goto out_format;
+		return 1;
+	}
 	if (!strcmp(name, "data.tar.gz")) {
 		if (a->have_data)
-			return -SC_EGEMFORMAT;
-		return asm_open_inner(a) < 0 ? -SC_EGEMFORMAT : 2;
+			goto out_twice;
+		if (asm_open_inner(a) < 0)
+			goto out_format;
+		return 1;
 	}
 	return 1; /* signatures and anything else: not installed */
+
+out_meta_big:
+	asm_fail(a, -SC_ETOOBIG,
+		 "cannot unpack %s: %s is larger than %s (the limit; "
+		 "SCINT_GEM_MAX_METADATA_BYTES raises it)",
+		 full_name, name, asm_size_str(a, a->lim.meta_bytes));
+	return -1;
+out_twice:
+	asm_fail(a, -SC_EGEMFORMAT, "%s is not a valid gem package: %s is in it twice", full_name,
+		 name);
+	return -1;
+out_format:
+	asm_fail(a, -SC_EGEMFORMAT, "%s is not a valid gem package: %s", full_name,
+		 la.error_string(a->outer) ? la.error_string(a->outer) : "bad tar header");
+	return -1;
 }
 
-/* Reads one inner entry into p. Returns 1 (entry), 0 (end), <0 error (detail in *why). */
-static int asm_inner_next(struct assemble_job *a, struct asm_pending *p, const char **why)
+/*
+ * Reads the next inner header into a->cur, checking its name and sizes.
+ * Returns 1 (an entry to place), 0 (end of data.tar.gz), -1 (failed, reported).
+ */
+static int asm_inner_header(struct assemble_job *a)
 {
+	const char *full_name = a->gem->full_name;
+	struct asm_entry *c = a->cur;
 	struct archive_entry *e;
-	char clean[ASM_PATH_MAX];
-	int r;
+	const char *why;
 
-	*why = NULL;
 	for (;;) {
-		r = la.read_next_header(a->inner, &e);
+		int r = la.read_next_header(a->inner, &e);
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			*why = la.error_string(a->inner);
-			return r == ARCHIVE_FATAL && la.errnum(a->inner) == EIO ? -SC_ETRUNCATED
-										  : -SC_EGEMFORMAT;
+			bool eio = r == ARCHIVE_FATAL && la.errnum(a->inner) == EIO;
+			asm_fail(a, eio ? -SC_ETRUNCATED : -SC_EGEMFORMAT, "cannot unpack %s: %s",
+				 full_name,
+				 la.error_string(a->inner) ? la.error_string(a->inner)
+							   : "bad tar header in data.tar.gz");
+			return -1;
 		}
-		const char *path = asm_clean_path(la.entry_pathname(e), clean, sizeof(clean), why);
-		if (!path) {
-			*why = arena_printf(&a->in->arena, "'%s': %s",
-					    la.entry_pathname(e) ? la.entry_pathname(e) : "",
-					    *why);
-			return -SC_EUNSAFE;
+		if (++a->nentries > a->lim.entries) {
+			asm_fail(a, -SC_ETOOBIG,
+				 "cannot unpack %s: data.tar.gz has more than %" PRIu64
+				 " entries (the limit; SCINT_GEM_MAX_ENTRIES raises it)",
+				 full_name, a->lim.entries);
+			return -1;
 		}
-		if (!path[0])
+		const char *raw = la.entry_pathname(e);
+		size_t rawlen = raw ? strlen(raw) : 0;
+		if (gempath_clean(raw, rawlen, c->name, sizeof(c->name), &why) < 0) {
+			asm_unsafe(a, "'%s': %s", asm_quote(a, raw ? raw : "", rawlen), why);
+			return -1;
+		}
+		/* Every entry's data is inflated, even one that creates nothing. */
+		la_int64_t size = la.entry_size(e);
+		if (size < 0) {
+			asm_fail(a, -SC_EGEMFORMAT, "cannot unpack %s: '%s' has a negative size",
+				 full_name, c->name);
+			return -1;
+		}
+		if ((uint64_t)size > a->lim.file_bytes) {
+			asm_fail(a, -SC_ETOOBIG,
+				 "cannot unpack %s: '%s' is %" PRIu64 " bytes, more than %s (the "
+				 "limit per file; SCINT_GEM_MAX_FILE_BYTES raises it)",
+				 full_name, c->name, (uint64_t)size,
+				 asm_size_str(a, a->lim.file_bytes));
+			return -1;
+		}
+		if ((uint64_t)size > a->lim.gem_bytes - a->unpacked_bytes) {
+			asm_fail(a, -SC_ETOOBIG,
+				 "cannot unpack %s: it unpacks to more than %s (the limit per gem; "
+				 "SCINT_GEM_MAX_BYTES raises it)",
+				 full_name, asm_size_str(a, a->lim.gem_bytes));
+			return -1;
+		}
+		a->unpacked_bytes += (uint64_t)size;
+		if (!c->name[0])
 			continue; /* the root itself */
-		*p = (struct asm_pending){ .path = sc_xstrdup(path),
-					   .mode = la.entry_perm(e) & 0777 };
+		if (la.entry_hardlink(e))
+			continue; /* RubyGems' extractor creates nothing for hard links; neither do we. */
 		mode_t type = la.entry_filetype(e);
-		if (la.entry_hardlink(e)) {
-			/* RubyGems' extractor creates nothing for hard link entries; neither do we. */
-			free(p->path);
-			p->path = NULL;
-			continue;
-		}
+		c->mode = la.entry_perm(e);
+		c->size = 0;
+		c->target = NULL;
+		c->node = NULL;
 		switch (type) {
 		case AE_IFDIR:
-			p->type = MF_DIR;
+			c->type = MF_DIR;
 			return 1;
 		case AE_IFLNK: {
-			const char *target = la.entry_symlink(e);
-			if (!target || !asm_link_inside(path, target)) {
-				*why = arena_printf(&a->in->arena,
-						    "'%s': symlink to '%s' points outside the gem",
-						    path, target ? target : "");
-				return -SC_EUNSAFE;
+			const char *t = la.entry_symlink(e);
+			size_t tlen = t ? strlen(t) : 0;
+			if (!gempath_link_inside(c->name, t, tlen, &why)) {
+				if (!strcmp(why, "symlink points outside the gem") ||
+				    !strcmp(why, "absolute symlink target"))
+					asm_unsafe(a, "'%s': symlink to '%s' points outside the gem",
+						   c->name, asm_quote(a, t, tlen));
+				else
+					asm_unsafe(a, "'%s': %s", c->name, why);
+				return -1;
 			}
-			if (strpbrk(target, "\t\n\r")) {
-				*why = arena_printf(&a->in->arena, "'%s': control character in link", path);
-				return -SC_EUNSAFE;
-			}
-			p->type = MF_SYMLINK;
-			p->target = sc_xstrdup(target);
+			c->type = MF_SYMLINK;
+			c->target = arena_strdup(&a->in->arena, t);
 			return 1;
 		}
 		case AE_IFREG:
-			break;
+			c->type = MF_FILE;
+			c->size = (uint64_t)size;
+			return 1;
 		default:
-			*why = arena_printf(&a->in->arena, "'%s': %s entries are not allowed", path,
-					    type == AE_IFIFO   ? "fifo"
-					    : type == AE_IFCHR ? "character device"
-					    : type == AE_IFBLK ? "block device"
-					    : type == AE_IFSOCK ? "socket"
-								: "special");
-			return -SC_EUNSAFE;
+			asm_unsafe(a, "'%s': %s entries are not allowed", c->name,
+				   type == AE_IFIFO    ? "fifo"
+				   : type == AE_IFCHR  ? "character device"
+				   : type == AE_IFBLK  ? "block device"
+				   : type == AE_IFSOCK ? "socket"
+						       : "special");
+			return -1;
 		}
-		p->type = MF_FILE;
-		la_int64_t size = la.entry_size(e);
-		if (size < 0 || (uint64_t)size > ASM_FILE_MAX) {
-			*why = arena_printf(&a->in->arena, "'%s' is too large", path);
-			return -SC_ETOOBIG;
+	}
+}
+
+/* ---- placing an entry ---- */
+
+/*
+ * The deepest node of the model among the prefixes of path[0..len) that
+ * end at a '/' or at len (the root when none exists); *ret_len gets its
+ * length. Every ancestor of a node is a directory, so one lookup settles
+ * the common case, and each further lookup stands for a directory the
+ * caller then creates: the work per entry stays linear in the budget.
+ */
+static struct asm_node *asm_deepest(struct assemble_job *a, const char *path, size_t len,
+				    size_t *ret_len)
+{
+	size_t i = len;
+
+	while (i > 0) {
+		struct asm_node *d = asm_node_get(a, path, i);
+		if (d) {
+			*ret_len = i;
+			return d;
 		}
-		p->buf = sc_xmalloc((size_t)size + 1);
-		size_t got = 0;
-		while (got < (size_t)size) {
-			la_ssize_t k = la.read_data(a->inner, p->buf + got, (size_t)size - got);
+		while (i > 0 && path[i - 1] != '/')
+			i--;
+		if (i > 0)
+			i--;
+	}
+	*ret_len = 0;
+	return a->root_node;
+}
+
+/*
+ * Every node (explicit entries and the directories they imply) counts
+ * against SCINT_GEM_MAX_ENTRIES, and their paths against 256 bytes per
+ * allowed entry: a few deep names cannot make the model, or the tree,
+ * grow without bound.
+ */
+static int asm_node_budget(struct assemble_job *a, size_t path_len)
+{
+	if (++a->nnodes > a->lim.entries) {
+		asm_fail(a, -SC_ETOOBIG,
+			 "cannot unpack %s: its tree has more than %" PRIu64 " files, directories and "
+			 "symlinks (the limit; SCINT_GEM_MAX_ENTRIES raises it)",
+			 a->gem->full_name, a->lim.entries);
+		return -1;
+	}
+	a->path_bytes += path_len;
+	if (a->path_bytes / 256 > a->lim.entries) {
+		asm_fail(a, -SC_ETOOBIG,
+			 "cannot unpack %s: the paths of its tree add up to more than %" PRIu64
+			 " bytes (256 per allowed entry; SCINT_GEM_MAX_ENTRIES raises it)",
+			 a->gem->full_name, a->lim.entries * 256);
+		return -1;
+	}
+	return 0;
+}
+
+static bool asm_emit(struct assemble_job *a);
+static bool asm_make_dirs(struct assemble_job *a);
+
+/* Leaves the waiting states once the entry is placed. */
+static void asm_entry_done(struct assemble_job *a)
+{
+	if (a->state != ASM_UNPACK)
+		asm_enter(a, ASM_UNPACK);
+}
+
+/*
+ * Finds where the entry really goes: its directory resolved through the
+ * gem's own symlinks (the op paths then hold no link), every existing
+ * component a directory. Then replaces what the path holds, if anything.
+ * Returns true when the job waits (or failed).
+ */
+static bool asm_place(struct assemble_job *a)
+{
+	struct asm_entry *c = a->cur;
+	char *slash = strrchr(c->name, '/');
+	const char *why;
+	int n = 0;
+
+	if (slash) {
+		*slash = '\0';
+		n = gempath_resolve("", c->name, asm_link_of, a, c->path, GEMPATH_MAX + 1, &why);
+		*slash = '/';
+		if (n < 0) {
+			if (!strcmp(why, "symlink points outside the gem"))
+				asm_unsafe(a, "'%s' leads outside the gem through a symlink",
+					   c->name);
+			else
+				asm_unsafe(a, "'%s': %s", c->name, why);
+			return true;
+		}
+		/* Resolved, the directory holds no link: it is a file or it is fine. */
+		size_t dlen;
+		struct asm_node *d = asm_deepest(a, c->path, (size_t)n, &dlen);
+		if (d->type != MF_DIR) {
+			asm_fail(a, -SC_EGEMFORMAT,
+				 "cannot unpack %s: '%s': '%.*s' is a file, not a directory",
+				 a->gem->full_name, c->name, (int)dlen, c->path);
+			return true;
+		}
+		size_t blen = strlen(slash);
+		if ((size_t)n + blen > GEMPATH_MAX) {
+			asm_unsafe(a, "'%s': path longer than %d bytes through its symlinks",
+				   c->name, GEMPATH_MAX);
+			return true;
+		}
+		if (n == 0)
+			memcpy(c->path, slash + 1, blen);
+		else
+			memcpy(c->path + n, slash, blen + 1);
+	} else {
+		memcpy(c->path, c->name, strlen(c->name) + 1);
+	}
+	struct asm_node *old = asm_node_get(a, c->path, strlen(c->path));
+	if (old && !(old->type == MF_DIR && c->type == MF_DIR)) {
+		if (a->writes_inflight) {
+			asm_enter(a, ASM_REPLACE);
+			return true;
+		}
+		struct asm_node *o = old;
+		int r = o->type == MF_DIR ? fs_rmtree_at(a->in->assembling_fd, o->op_path)
+					  : (unlinkat(a->in->assembling_fd, o->op_path, 0) < 0 ? -errno : 0);
+		if (r < 0) {
+			asm_fail(a, r, "cannot replace %s while unpacking %s: %s", o->op_path,
+				 a->gem->full_name, sc_strerror(r));
+			return true;
+		}
+		asm_node_remove(a, o);
+	}
+	return asm_make_dirs(a);
+}
+
+/* ASM_REPLACE: the entry waits for every op before its path is cleared. */
+static void asm_replace(struct assemble_job *a)
+{
+	if (a->writes_inflight)
+		return;
+	if (asm_check_io(a))
+		return;
+	if (!asm_place(a))
+		asm_entry_done(a);
+}
+
+static void asm_dir_done(struct ioq_op *op)
+{
+	job_wake(&((struct assemble_job *)op->data)->job);
+}
+
+static void asm_dirs_next(struct assemble_job *a)
+{
+	struct asm_node *d = a->dirq[a->dirq_next];
+
+	ioq_prep_mkdirat(&a->dir_op, a->in->assembling_fd, d->op_path, d->mode);
+	a->dir_op.done = asm_dir_done;
+	a->dir_op.data = a;
+	a->dir_op.ctx = &a->job.ctx;
+	ioq_submit(a->in->ioq, &a->dir_op);
+}
+
+/* Queues (in the model too) the missing directories of the entry. Returns true if waiting. */
+static bool asm_make_dirs(struct assemble_job *a)
+{
+	struct asm_entry *c = a->cur;
+	size_t n = strlen(c->path), end = n, i;
+
+	if (c->type != MF_DIR) {
+		const char *slash = strrchr(c->path, '/');
+		end = slash ? (size_t)(slash - c->path) : 0;
+	}
+	a->ndirq = a->dirq_next = 0;
+	struct asm_node *parent = asm_deepest(a, c->path, end, &i);
+	SC_ASSERT(parent->type == MF_DIR);
+	while (i < end) {
+		size_t start = i ? i + 1 : 0;
+		for (i = start; i < end && c->path[i] != '/'; i++)
+			;
+		if (asm_node_budget(a, i) < 0)
+			return true;
+		char saved = c->path[i];
+		c->path[i] = '\0';
+		struct asm_node *d = asm_node_new(a, parent, MF_DIR, c->path);
+		c->path[i] = saved;
+		d->mode = 0755;
+		SC_ASSERT(a->ndirq < ASM_DEPTH_MAX);
+		a->dirq[a->ndirq++] = d;
+		parent = d;
+	}
+	if (c->type == MF_DIR) {
+		c->node = parent;
+		mode_t mode = asm_dir_mode(c->mode);
+		if (a->ndirq && a->dirq[a->ndirq - 1] == parent) {
+			parent->mode = mode;
+		} else if (parent->mode != mode) {
+			/* A directory entry over a directory: it keeps its contents, takes the mode. */
+			if (fchmodat(a->in->assembling_fd, parent->op_path, mode, 0) < 0) {
+				int r = -errno;
+				asm_fail(a, r, "cannot change the mode of %s while unpacking %s: %s",
+					 parent->op_path, a->gem->full_name, sc_strerror(r));
+				return true;
+			}
+			parent->mode = mode;
+		}
+	} else {
+		c->node = parent; /* the directory; asm_emit adds the entry below it */
+	}
+	if (a->ndirq) {
+		asm_dirs_next(a);
+		asm_enter(a, ASM_DIRS);
+		return true;
+	}
+	return asm_emit(a);
+}
+
+/* ASM_DIRS: one mkdirat completed. */
+static void asm_dirs(struct assemble_job *a)
+{
+	if (a->dir_op.in_flight)
+		return;
+	if (a->dir_op.res < 0) {
+		asm_fail(a, a->dir_op.res, "cannot create %s while unpacking %s: %s",
+			 a->dirq[a->dirq_next]->op_path, a->gem->full_name,
+			 sc_strerror(a->dir_op.res));
+		return;
+	}
+	if (++a->dirq_next < a->ndirq) {
+		asm_dirs_next(a);
+		return;
+	}
+	if (!asm_emit(a))
+		asm_entry_done(a);
+}
+
+/* Reads a small file's data into a buffer that grows as the data arrives. */
+static int asm_read_file(struct assemble_job *a, char **ret_buf)
+{
+	struct asm_entry *c = a->cur;
+	size_t size = (size_t)c->size, cap = 0, got = 0;
+	char *buf = NULL;
+
+	while (got < size) {
+		if (got == cap) {
+			cap = cap ? SC_MIN(cap * 2, size) : SC_MIN(size, (size_t)64 << 10);
+			buf = sc_xrealloc(buf, cap);
+		}
+		la_ssize_t k = la.read_data(a->inner, buf + got, cap - got);
+		if (k < 0) {
+			free(buf);
+			asm_fail(a, -SC_ETRUNCATED, "cannot unpack %s: '%s': %s", a->gem->full_name,
+				 c->name, la.error_string(a->inner));
+			return -1;
+		}
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	if (got != size) {
+		free(buf);
+		asm_fail(a, -SC_ETRUNCATED, "cannot unpack %s: '%s' ends early", a->gem->full_name,
+			 c->name);
+		return -1;
+	}
+	*ret_buf = buf;
+	return 0;
+}
+
+static void asm_open_done(struct ioq_op *op)
+{
+	struct assemble_job *a = op->data;
+
+	if (op->res >= 0)
+		a->cur->fd = op->res;
+	job_wake(&a->job);
+}
+
+/* Issues the op(s) of the entry, whose directories exist. Returns true if waiting. */
+static bool asm_emit(struct assemble_job *a)
+{
+	struct install *in = a->in;
+	struct asm_entry *c = a->cur;
+	struct asm_node *parent = c->node, *n;
+	struct asm_write *w;
+	const char *why;
+	char resolved[GEMPATH_MAX + 1];
+
+	switch (c->type) {
+	case MF_DIR:
+		return false; /* created (or re-moded) by asm_make_dirs */
+	case MF_SYMLINK:
+		if (gempath_resolve(parent->rel, c->target, asm_link_of, a, resolved,
+				    sizeof(resolved), &why) < 0) {
+			asm_bad_link(a, c->name, c->target, why);
+			return true;
+		}
+		if (asm_node_budget(a, strlen(c->path)) < 0)
+			return true;
+		n = asm_node_new(a, parent, MF_SYMLINK, c->path);
+		n->target = c->target;
+		a->nlinks++;
+		w = asm_write_get(a, n->op_path, NULL, 0);
+		ioq_prep_symlinkat(&w->op, n->target, in->assembling_fd, n->op_path);
+		ioq_submit(in->ioq, &w->op);
+		return false;
+	case MF_FILE:
+		break;
+	}
+	if (asm_node_budget(a, strlen(c->path)) < 0)
+		return true;
+	n = asm_node_new(a, parent, MF_FILE, c->path);
+	n->mode = asm_file_mode(c->mode);
+	n->size = c->size;
+	c->node = n;
+	if (c->size <= ASM_CHUNK) {
+		char *buf = NULL, hex[DIGEST_SHA256_HEX];
+		if (asm_read_file(a, &buf) < 0)
+			return true;
+		sha256_hex(buf ? buf : "", (size_t)c->size, hex);
+		n->sha256 = arena_strdup(&in->arena, hex);
+		w = asm_write_get(a, n->op_path, buf, (size_t)c->size);
+		ioq_prep_write_file(&w->op, in->assembling_fd, n->op_path, n->mode, buf,
+				    (size_t)c->size);
+		ioq_submit(in->ioq, &w->op);
+		return false;
+	}
+	c->fd = -1;
+	c->off = 0;
+	digest_init(&c->d, DIGEST_SHA256);
+	ioq_prep_openat(&a->open_op, in->assembling_fd, n->op_path,
+			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, n->mode);
+	a->open_op.done = asm_open_done;
+	a->open_op.data = a;
+	a->open_op.ctx = &a->job.ctx;
+	ioq_submit(in->ioq, &a->open_op);
+	asm_enter(a, ASM_STREAM);
+	return true;
+}
+
+/* ASM_STREAM: a large file, ASM_CHUNK bytes per WRITE op, within the window. */
+static void asm_stream(struct assemble_job *a)
+{
+	struct asm_entry *c = a->cur;
+	struct asm_node *n = c->node;
+
+	if (a->open_op.in_flight)
+		return;
+	if (a->open_op.res < 0) {
+		asm_fail(a, a->open_op.res, "cannot write %s while unpacking %s: %s", n->op_path,
+			 a->gem->full_name, sc_strerror(a->open_op.res));
+		return;
+	}
+	if (asm_check_io(a))
+		return;
+	while (c->off < c->size && !asm_window_full(a)) {
+		size_t want = (size_t)SC_MIN((uint64_t)ASM_CHUNK, c->size - c->off), got = 0;
+		char *buf = sc_xmalloc(want);
+		while (got < want) {
+			la_ssize_t k = la.read_data(a->inner, buf + got, want - got);
 			if (k < 0) {
-				*why = la.error_string(a->inner);
-				return -SC_ETRUNCATED;
+				free(buf);
+				asm_fail(a, -SC_ETRUNCATED, "cannot unpack %s: '%s': %s",
+					 a->gem->full_name, c->name, la.error_string(a->inner));
+				return;
 			}
 			if (k == 0)
 				break;
 			got += (size_t)k;
 		}
-		if (got != (size_t)size) {
-			*why = arena_printf(&a->in->arena, "'%s' ends early", path);
-			return -SC_ETRUNCATED;
+		if (got < want) {
+			free(buf);
+			asm_fail(a, -SC_ETRUNCATED, "cannot unpack %s: '%s' ends early",
+				 a->gem->full_name, c->name);
+			return;
 		}
-		p->len = got;
-		return 1;
+		digest_update(&c->d, buf, got);
+		struct asm_write *w = asm_write_get(a, n->op_path, buf, got);
+		ioq_prep_write(&w->op, c->fd, buf, got, c->off);
+		ioq_submit(a->in->ioq, &w->op);
+		c->off += got;
 	}
+	if (c->off < c->size || a->writes_inflight)
+		return; /* a write completion wakes us */
+	int r = fs_fd_finish(c->fd, n->mode);
+	c->fd = -1;
+	if (r < 0) {
+		asm_fail(a, r, "cannot write %s while unpacking %s: %s", n->op_path,
+			 a->gem->full_name, sc_strerror(r));
+		return;
+	}
+	char hex[DIGEST_SHA256_HEX];
+	digest_final_hex(&c->d, hex);
+	n->sha256 = arena_strdup(&a->in->arena, hex);
+	asm_enter(a, ASM_UNPACK);
 }
 
 static void asm_unpack(struct assemble_job *a)
 {
 	unsigned n = 0;
-	const char *why;
-	struct asm_pending p = { 0 };
 
-	if (a->io_err) {
-		job_fail(&a->job, a->io_err, "cannot write %s while unpacking %s: %s",
-			 a->io_err_path, a->gem->full_name, sc_strerror(a->io_err));
-		asm_enter(a, ASM_FAILED);
+	if (asm_check_io(a))
 		return;
-	}
 	while (n < ASM_ENTRIES_PER_STEP) {
 		if (asm_window_full(a))
 			return; /* a write completion wakes us */
 		if (!a->inner) {
 			int r = asm_outer_next(a);
-			if (r == 0) {
+			if (r == 0)
 				asm_enter(a, ASM_DRAIN);
+			if (r <= 0)
 				return;
-			}
-			if (r < 0) {
-				asm_fail(a, r, "%s is not a valid gem package: %s", a->gem->full_name,
-					 la.error_string(a->outer) ? la.error_string(a->outer)
-									: sc_strerror(r));
-				return;
-			}
 			n++;
 			continue;
 		}
-		int r = asm_inner_next(a, &p, &why);
+		int r = asm_inner_header(a);
 		if (r == 0) {
 			asm_close_inner(a);
 			continue;
 		}
-		if (r < 0) {
-			free(p.path);
-			free(p.target);
-			free(p.buf);
-			job_fail(&a->job, r, "%s %s: %s", r == -SC_EUNSAFE ? "unsafe archive entry in" :
-							  "cannot unpack",
-				 a->gem->full_name, why ? why : sc_strerror(r));
-			asm_enter(a, ASM_FAILED);
+		if (r < 0)
 			return;
-		}
 		n++;
-		if (asm_place(a, &p))
+		if (asm_place(a))
 			return;
 	}
 	job_wake(&a->job); /* slice used up: let others run, then continue */
 }
 
-/* ---- ASM_DRAIN: checksums.yaml.gz ---- */
+/* ---- ASM_DRAIN ---- */
 
-static int asm_gunzip(const struct sbuf *in, struct sbuf *out)
+/*
+ * Inflates a .gz held in memory into out (NULL: only counted), stopping at
+ * max bytes. Returns 0, -SC_ETOOBIG or -SC_EGEMFORMAT.
+ */
+static int asm_gunzip(const struct sbuf *in, struct sbuf *out, uint64_t max)
 {
 	struct archive *ar = la.read_new();
 	struct archive_entry *e;
@@ -881,17 +1453,67 @@ static int asm_gunzip(const struct sbuf *in, struct sbuf *out)
 	la.read_support_format_raw(ar);
 	if (la.read_open_memory(ar, in->buf, in->len) == ARCHIVE_OK &&
 	    la.read_next_header(ar, &e) == ARCHIVE_OK) {
-		char buf[4096];
+		char buf[16384];
+		uint64_t total = 0;
 		la_ssize_t k;
 		r = 0;
-		while ((k = la.read_data(ar, buf, sizeof(buf))) > 0)
-			if (sbuf_add(out, buf, (size_t)k) < 0)
+		while ((k = la.read_data(ar, buf, sizeof(buf))) > 0) {
+			total += (uint64_t)k;
+			if (total > max || (out && sbuf_add(out, buf, (size_t)k) < 0)) {
 				r = -SC_ETOOBIG;
+				break;
+			}
+		}
 		if (k < 0)
 			r = -SC_EGEMFORMAT;
 	}
 	la.read_free(ar);
 	return r;
+}
+
+/*
+ * Every symlink again, now that the tree is complete (a later link can
+ * change what an earlier target names); then the manifest: one row per
+ * node of the model, so never a path twice.
+ */
+static int asm_build_manifest(struct assemble_job *a)
+{
+	struct install *in = a->in;
+	struct asm_node *root = a->root_node;
+	char resolved[GEMPATH_MAX + 1];
+	const char *why;
+
+	for (struct asm_node *n = asm_node_walk(root, root); n; n = asm_node_walk(root, n)) {
+		if (n->type == MF_SYMLINK &&
+		    gempath_resolve(n->parent->rel, n->target, asm_link_of, a, resolved,
+				    sizeof(resolved), &why) < 0) {
+			asm_bad_link(a, n->rel, n->target, why);
+			return -1;
+		}
+		struct mf_entry *e = manifest_add(&in->arena, a->m, n->type,
+						  n->op_path + strlen(a->root) + 1);
+		e->mode = n->mode;
+		if (n->type == MF_SYMLINK)
+			e->target = n->target;
+		if (n->type == MF_FILE) {
+			e->size = n->size;
+			e->sha256 = n->sha256;
+			a->m->nfiles++;
+			a->m->total_bytes += n->size;
+			in->stats.files_unpacked++;
+			in->stats.bytes_unpacked += n->size;
+		}
+	}
+	manifest_sort(a->m);
+	for (size_t i = 1; i < a->m->nentries; i++) {
+		if (!strcmp(a->m->entries[i - 1].path, a->m->entries[i].path)) {
+			/* Cannot happen (one node per path); never promote such a manifest. */
+			asm_fail(a, -SC_EGEMFORMAT, "cannot unpack %s: '%s' is listed twice",
+				 a->gem->full_name, a->m->entries[i].path);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Finds "  <name>: <hex>" under "SHA256:" in checksums.yaml. */
@@ -922,27 +1544,46 @@ static bool asm_yaml_sha256(struct strv yaml, const char *name, struct strv *ret
 
 static void asm_drain(struct assemble_job *a)
 {
+	const char *full_name = a->gem->full_name;
 	struct sbuf yaml = SBUF_INIT;
+	int r;
 
 	if (a->writes_inflight)
 		return;
-	if (a->io_err) {
-		job_fail(&a->job, a->io_err, "cannot write %s while unpacking %s: %s",
-			 a->io_err_path, a->gem->full_name, sc_strerror(a->io_err));
-		asm_enter(a, ASM_FAILED);
+	if (asm_check_io(a))
+		return;
+	if (!a->have_meta || !a->have_data) {
+		asm_fail(a, -SC_EGEMFORMAT, "%s is not a valid gem package: %s", full_name,
+			 a->have_meta ? "data.tar.gz is missing" : "metadata.gz is missing");
 		return;
 	}
-	if (!a->have_meta || !a->have_data) {
-		asm_fail(a, -SC_EGEMFORMAT, "%s is not a valid gem package: %s", a->gem->full_name,
-			 a->have_meta ? "data.tar.gz is missing" : "metadata.gz is missing");
+	if (asm_build_manifest(a) < 0)
+		return;
+	/* The helper inflates metadata.gz: bound it here first. */
+	r = asm_gunzip(&a->metadata_gz, NULL, a->lim.meta_bytes);
+	if (r < 0) {
+		if (r == -SC_ETOOBIG)
+			asm_fail(a, r,
+				 "cannot unpack %s: metadata.gz inflates to more than %s (the limit; "
+				 "SCINT_GEM_MAX_METADATA_BYTES raises it)",
+				 full_name, asm_size_str(a, a->lim.meta_bytes));
+		else
+			asm_fail(a, r, "%s has a corrupt metadata.gz", full_name);
 		return;
 	}
 	if (a->checksums_gz.len) {
 		struct strv want;
-		if (asm_gunzip(&a->checksums_gz, &yaml) < 0) {
+		r = asm_gunzip(&a->checksums_gz, &yaml, a->lim.meta_bytes);
+		if (r < 0) {
 			sbuf_release(&yaml);
-			asm_fail(a, -SC_EGEMFORMAT, "%s has a corrupt checksums.yaml.gz",
-				 a->gem->full_name);
+			if (r == -SC_ETOOBIG)
+				asm_fail(a, r,
+					 "cannot unpack %s: checksums.yaml.gz inflates to more than %s "
+					 "(the limit; SCINT_GEM_MAX_METADATA_BYTES raises it)",
+					 full_name, asm_size_str(a, a->lim.meta_bytes));
+			else
+				asm_fail(a, -SC_EGEMFORMAT, "%s has a corrupt checksums.yaml.gz",
+					 full_name);
 			return;
 		}
 		const char *bad = NULL;
@@ -957,7 +1598,7 @@ static void asm_drain(struct assemble_job *a)
 			asm_fail(a, -SC_ECHECKSUM,
 				 "checksum mismatch inside %s: %s does not match the package's "
 				 "checksums.yaml.gz",
-				 a->gem->full_name, bad);
+				 full_name, bad);
 			return;
 		}
 	}
@@ -1039,12 +1680,18 @@ static void asm_failed(struct assemble_job *a)
 {
 	struct install *in = a->in;
 
-	if (a->writes_inflight || a->dir_op.in_flight)
+	if (a->writes_inflight || a->dir_op.in_flight || a->open_op.in_flight)
 		return;
 	if (a->state == ASM_SPEC_WAIT && !a->call_done)
 		return;
+	if (a->cur && a->cur->fd >= 0) {
+		(void)close(a->cur->fd);
+		a->cur->fd = -1;
+	}
 	if (a->tree_created)
 		(void)fs_rmtree_at(in->assembling_fd, a->root);
+	if (a->pkg_bad)
+		(void)unlinkat(in->inbound_fd, asm_pkg_name(a), 0);
 	cache_unlock_entry(in, a->gem);
 	job_finish(&a->job);
 }
@@ -1071,8 +1718,14 @@ static void asm_step(struct job *j)
 	case ASM_UNPACK:
 		asm_unpack(a);
 		break;
+	case ASM_REPLACE:
+		asm_replace(a);
+		break;
 	case ASM_DIRS:
 		asm_dirs(a);
+		break;
+	case ASM_STREAM:
+		asm_stream(a);
 		break;
 	case ASM_DRAIN:
 		asm_drain(a);
@@ -1111,16 +1764,27 @@ static void asm_release(struct job *j)
 	if (a->outer)
 		la.read_free(a->outer);
 	a->inner = a->outer = NULL;
+	if (a->pkg_fd >= 0)
+		(void)close(a->pkg_fd);
+	a->pkg_fd = -1;
+	free(a->pkg_block);
+	a->pkg_block = NULL;
+	digest_release(&a->d_pkg);
 	digest_release(&a->d_data);
 	digest_release(&a->d_meta);
+	if (a->cur) {
+		if (a->cur->fd >= 0)
+			(void)close(a->cur->fd);
+		digest_release(&a->cur->d);
+		free(a->cur);
+		a->cur = NULL;
+	}
+	free(a->dirq);
+	a->dirq = NULL;
 	sbuf_release(&a->metadata_gz);
 	sbuf_release(&a->checksums_gz);
 	sbuf_release(&a->call.result);
-	free(a->pending.path);
-	free(a->pending.target);
-	free(a->pending.buf);
-	hmap_release(&a->dirs);
-	hmap_release(&a->symlinks);
+	hmap_release(&a->nodes);
 	/* The package bytes are no longer needed: the tree and manifest carry it on. */
 	sbuf_release(&a->gem->pkg);
 }
@@ -1139,12 +1803,9 @@ struct job *assemble_job_new(struct install *in, struct gem *g, struct job *afte
 	a->in = in;
 	a->gem = g;
 	a->root = g->entry;
+	a->pkg_fd = -1;
 	a->m = arena_alloc(&in->arena, sizeof(*a->m));
-	hmap_init(&a->dirs);
-	hmap_init(&a->symlinks);
-	hmap_put(&a->dirs, STRV_LIT(""), (void *)1);
-	sbuf_init(&a->metadata_gz, ASM_META_MAX);
-	sbuf_init(&a->checksums_gz, ASM_META_MAX);
+	hmap_init(&a->nodes);
 	for (int i = ASM_WRITES_MAX - 1; i >= 0; i--) {
 		a->writes[i].next_free = a->free_writes;
 		a->free_writes = &a->writes[i];

@@ -14,28 +14,41 @@ require "zlib"
 module GemSurgery
   module_function
 
-  TYPEFLAGS = { file: "0", hardlink: "1", symlink: "2", chardev: "3", blockdev: "4", dir: "5", fifo: "6" }.freeze
+  TYPEFLAGS = { file: "0", hardlink: "1", symlink: "2", chardev: "3", blockdev: "4", dir: "5", fifo: "6",
+                longlink: "K", longname: "L" }.freeze
 
   def octal(value, width)
     format("%0#{width - 1}o", value) + "\0"
   end
 
-  # One ustar header + body. entry: {name:, type:, body:, mode:, linkname:}
+  # One ustar header + body. entry: {name:, type:, body:, mode:, linkname:, size:}
+  # Names and link targets longer than 100 bytes get a GNU long-name entry
+  # first (as GNU tar writes them). size: the size the header claims
+  # (default: the body's), to build headers that lie about their data.
   def tar_entry(entry)
     entry = { type: :file }.merge(entry.compact)
-    body = entry[:body].to_s.b
+    out = +"".b
     name = entry[:name].b
-    raise ArgumentError, "name too long: #{name}" if name.bytesize > 100
-
+    linkname = entry[:linkname].to_s.b
+    if name.bytesize > 100
+      out << tar_entry(name: "././@LongLink", type: :longname, body: name + "\0")
+      name = name.byteslice(0, 100)
+    end
+    if linkname.bytesize > 100
+      out << tar_entry(name: "././@LongLink", type: :longlink, body: linkname + "\0")
+      linkname = linkname.byteslice(0, 100)
+    end
+    body = entry[:body].to_s.b
+    has_data = %i[file longname longlink].include?(entry[:type])
     header = +"".b
     header << name.ljust(100, "\0")
     header << octal(entry[:mode] || (entry[:type] == :dir ? 0o755 : 0o644), 8)
     header << octal(0, 8) << octal(0, 8)
-    header << octal(entry[:type] == :file ? body.bytesize : 0, 12)
+    header << octal(entry[:size] || (has_data ? body.bytesize : 0), 12)
     header << octal(1_700_000_000, 12)
     header << " " * 8
     header << TYPEFLAGS.fetch(entry[:type] || :file)
-    header << entry[:linkname].to_s.b.ljust(100, "\0")
+    header << linkname.ljust(100, "\0")
     header << "ustar\0".b << "00".b
     header << "root".ljust(32, "\0") << "root".ljust(32, "\0")
     header << octal(0, 8) << octal(0, 8)
@@ -43,8 +56,8 @@ module GemSurgery
     header = header.ljust(512, "\0")
     sum = header.bytes.sum
     header[148, 8] = format("%06o", sum) + "\0 "
-    out = header
-    if entry[:type] == :file
+    out << header
+    if has_data
       out << body
       out << "\0" * ((512 - body.bytesize % 512) % 512)
     end
@@ -60,6 +73,33 @@ module GemSurgery
     gz = Zlib::GzipWriter.new(io)
     gz.mtime = 1_700_000_000
     gz.write(bytes)
+    gz.close
+    io.string
+  end
+
+  # data.tar.gz of entries, then tail. An entry with zeros: N has a body of
+  # N zero bytes, streamed into the gzip writer (never held in memory).
+  def gzip_tar(entries, tail)
+    io = StringIO.new(+"".b)
+    gz = Zlib::GzipWriter.new(io)
+    gz.mtime = 1_700_000_000
+    entries.each do |e|
+      n = e[:zeros]
+      unless n
+        gz.write(tar_entry(e))
+        next
+      end
+      gz.write(tar_entry(e.merge(size: n, body: "")))
+      chunk = "\0" * (1 << 20)
+      left = n
+      while left.positive?
+        k = [left, chunk.bytesize].min
+        gz.write(k == chunk.bytesize ? chunk : chunk.byteslice(0, k))
+        left -= k
+      end
+      gz.write("\0" * ((512 - n % 512) % 512))
+    end
+    gz.write(tail)
     gz.close
     io.string
   end
@@ -87,16 +127,22 @@ module GemSurgery
 
   # Rewrites the .gem at path: the block gets (and returns) data.tar.gz's
   # entries; checksums.yaml.gz is recomputed so only the payload is "bad".
-  def rewrite(path)
+  # data_tail: raw bytes appended to the tar before gzip (nil: the end
+  # blocks); meta/sums: a block that gets and returns the inflated
+  # metadata / checksums.yaml text.
+  def rewrite(path, data_tail: nil, meta: nil, sums: nil)
     outer = read_outer(path)
     entries = yield read_data(outer)
-    data = gzip(tar(entries))
-    meta = outer.assoc("metadata.gz")[1]
-    sums = {
-      "SHA256" => { "metadata.gz" => Digest::SHA256.hexdigest(meta), "data.tar.gz" => Digest::SHA256.hexdigest(data) },
-      "SHA512" => { "metadata.gz" => Digest::SHA512.hexdigest(meta), "data.tar.gz" => Digest::SHA512.hexdigest(data) }
+    data = gzip_tar(entries, data_tail || ("\0" * 1024))
+    meta_gz = outer.assoc("metadata.gz")[1]
+    meta_gz = gzip(meta.call(Zlib.gunzip(meta_gz))) if meta
+    checksums = {
+      "SHA256" => { "metadata.gz" => Digest::SHA256.hexdigest(meta_gz), "data.tar.gz" => Digest::SHA256.hexdigest(data) },
+      "SHA512" => { "metadata.gz" => Digest::SHA512.hexdigest(meta_gz), "data.tar.gz" => Digest::SHA512.hexdigest(data) }
     }
-    files = [["metadata.gz", meta], ["data.tar.gz", data], ["checksums.yaml.gz", gzip(YAML.dump(sums))]]
+    yaml = YAML.dump(checksums)
+    yaml = sums.call(yaml) if sums
+    files = [["metadata.gz", meta_gz], ["data.tar.gz", data], ["checksums.yaml.gz", gzip(yaml)]]
     File.binwrite(path, tar(files.map { |n, b| { name: n, body: b, mode: 0o444 } }))
   end
 
@@ -109,6 +155,16 @@ module GemSurgery
       l.start_with?("#{version_platform} ") ? l.sub(/checksum:\h{64}/, "checksum:#{sha}") : l
     end.join
     File.write(info, text)
+    # /versions carries the MD5 of each info file: a client that already
+    # has the index learns from it that the info changed.
+    versions = File.join(corpus_dir, "versions")
+    if File.file?(versions)
+      md5 = Digest::MD5.hexdigest(text)
+      lines = File.read(versions).lines.map do |l|
+        l.start_with?("#{name} ") ? l.sub(/ \h{32}$/, " #{md5}") : l
+      end
+      File.write(versions, lines.join)
+    end
     sha
   end
 end
