@@ -117,6 +117,17 @@ static bool mf_parse_u64(struct strv s, int base, uint64_t *ret)
 	return true;
 }
 
+/* 64 lower-case hex digits, as digests are written. */
+static bool mf_is_sha256(struct strv s)
+{
+	if (s.len != 64)
+		return false;
+	for (size_t i = 0; i < s.len; i++)
+		if (!((s.p[i] >= '0' && s.p[i] <= '9') || (s.p[i] >= 'a' && s.p[i] <= 'f')))
+			return false;
+	return true;
+}
+
 #define MF_FIELDS_MAX 256
 
 /* Summary keys shared by manifests and the helper's spec answer. */
@@ -163,6 +174,8 @@ int gem_summary_parse(struct arena *a, struct strv text, struct gem_summary *ret
 
 	*ret = (struct gem_summary){ 0 };
 	while (strv_next_line(&rest, &line)) {
+		if (memchr(line.p, '\0', line.len))
+			return -SC_ERUBY; /* the summary's strings are C strings */
 		if (strv_eq_cstr(line, "---gemspec---")) {
 			*ret_gemspec = rest;
 			if (!ret->name || !ret->version || !ret->platform)
@@ -199,6 +212,8 @@ int manifest_parse(struct arena *a, struct strv text, struct manifest *ret, stru
 		lineno++;
 		if (ended)
 			return mf_error(errmsg, lineno, "data after end");
+		if (memchr(line.p, '\0', line.len))
+			return mf_error(errmsg, lineno, "NUL byte");
 		if (strv_eq_cstr(line, "end")) {
 			ended = true;
 			continue;
@@ -215,7 +230,7 @@ int manifest_parse(struct arena *a, struct strv text, struct manifest *ret, stru
 				e->mode = (mode_t)v;
 				break;
 			case 'f':
-				if (n != 4 || !mf_parse_u64(f[0], 8, &v) || f[2].len != 64)
+				if (n != 4 || !mf_parse_u64(f[0], 8, &v) || !mf_is_sha256(f[2]))
 					return mf_error(errmsg, lineno, "bad file entry");
 				e = manifest_add(a, ret, MF_FILE, arena_strv(a, f[3]));
 				e->mode = (mode_t)v;
