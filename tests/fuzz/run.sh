@@ -86,7 +86,7 @@ for t in "${targets[@]}"; do
 	work=$out/corpus/$t arts=$out/artifacts/$t log=$out/fuzz_$t.log
 	mkdir -p "$work" "$arts"
 	if [ -d "tests/fuzz/corpus/$t" ]; then
-		cp -n "tests/fuzz/corpus/$t"/* "$work"/ 2>/dev/null
+		cp "tests/fuzz/corpus/$t"/* "$work"/
 	fi
 	opts=$(sed -n 's/.*FUZZ_OPTIONS:[[:space:]]*//p' "$src" | head -n 1)
 	dict=()
