@@ -25,7 +25,7 @@ static void check(const struct manifest *m)
 
 	for (size_t i = 0; i < m->nentries; i++) {
 		const struct mf_entry *e = &m->entries[i];
-		if (!e->path)
+		if (!e->path || e->mode > 0777) /* never setuid, setgid or sticky */
 			abort();
 		if (e->type == MF_FILE) {
 			nfiles++;
