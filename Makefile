@@ -5,6 +5,7 @@
 #   make SAN=address,undefined test
 #   make install PREFIX=/usr/local
 #   make test                 unit + integration tests (tests/run.sh)
+#   make fuzz [FUZZ_TIME=60]  libFuzzer targets (tests/fuzz/), each for FUZZ_TIME seconds
 
 BUILD  ?= debug
 SAN    ?=
@@ -13,7 +14,7 @@ V      ?=
 
 PKGS := liburing libcurl libarchive libcrypto
 
-ifeq ($(filter clean test-all demo,$(MAKECMDGOALS)),)
+ifeq ($(filter clean test-all demo fuzz fuzz-ci,$(MAKECMDGOALS)),)
 ifneq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
 $(error missing libraries: install liburing-dev libcurl4-openssl-dev libarchive-dev libssl-dev pkg-config (apt-get install ...))
 endif
@@ -68,7 +69,8 @@ Q :=
 msg :=
 endif
 
-.PHONY: all test test-all check unit integ clean install format format-check tidy cppcheck bench demo
+.PHONY: all test test-all check unit integ clean install format format-check tidy cppcheck bench demo \
+	fuzz fuzz-ci fuzz-build
 all: $(SCINT) $(TOOL_BINS) $(UNIT_BINS)
 
 $(OUT)/%.o: %.c
@@ -151,4 +153,47 @@ install: all
 clean:
 	rm -rf build compile_commands.json
 
+# Fuzzing (libFuzzer, clang only): every tests/fuzz/fuzz_<name>.c is a target,
+# linked against the library built with clang, ASan and UBSan in $(FUZZ_OUT)/.
+# tests/fuzz/run.sh builds them (fuzz-build) and runs each for FUZZ_TIME
+# seconds on a copy of its seed corpus; it skips when clang or its libFuzzer
+# runtime is missing.
+FUZZ_CC ?= clang
+FUZZ_OUT := build/libfuzzer
+FUZZ_TIME ?= 60
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_OUT)/%)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_OUT)/%.o)
+FUZZ_LIB := $(FUZZ_OUT)/libscint.a
+FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -I. $(WARN) $(shell pkg-config --cflags $(PKGS)) \
+	-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-DSCINT_VERSION='"$(SCINT_VERSION)"'
+
+# The parsers under test stay warning-free under clang too.
+$(FUZZ_OUT)/base/%.o $(FUZZ_OUT)/bundle/%.o: FUZZ_CFLAGS += -Werror
+
+fuzz:
+	$(Q)FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run.sh
+
+fuzz-ci:
+	$(Q)FUZZ_TIME=10 tests/fuzz/run.sh
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_OUT)/%.o: %.c
+	$(call msg,FUZZCC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOL_BINS:=.d) $(TEST_HELPER_OBJS:.o=.d)
+-include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_BINS:=.d)

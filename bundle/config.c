@@ -317,6 +317,11 @@ int bconfig_parse(struct arena *a, struct strv text, struct bconfig_layer *ret, 
 		if (nl && strv_ends_with(line, "\r"))
 			line.len--;
 		p.lineno++;
+		/* Keys and values become C strings: a NUL would cut them short. */
+		if (memchr(line.p, '\0', line.len)) {
+			r = cfg_error(&p, "NUL byte");
+			goto out_release_index;
+		}
 
 		if (cfg_match_hash(line, &indent, &key, &val, &quoted))
 			r = cfg_hash_line(&p, indent, key, val, quoted);

@@ -167,7 +167,12 @@ static bool lp_is_hex(struct strv s)
 	return true;
 }
 
-/* Merge-conflict markers anywhere in the text, as LockfileParser#initialize checks. */
+/*
+ * Merge-conflict markers anywhere in the text, as LockfileParser#initialize
+ * checks; NUL bytes, which no lockfile has and which would cut the strings
+ * parsed from their line short; and a '\r' that does not end its line, which
+ * the writer would turn into a line end.
+ */
 static int lp_check_conflicts(struct lp *p, struct strv text)
 {
 	static const char *const markers[] = { "<<<<<<<", "=======", ">>>>>>>", "|||||||" };
@@ -176,6 +181,10 @@ static int lp_check_conflicts(struct lp *p, struct strv text)
 
 	while (strv_next_line(&rest, &line)) {
 		lineno++;
+		if (memchr(line.p, '\0', line.len))
+			return lp_fail(p, lineno, "NUL byte");
+		if (memchr(line.p, '\r', line.len))
+			return lp_fail(p, lineno, "carriage return inside the line");
 		for (size_t m = 0; m < SC_ARRAY_SIZE(markers); m++) {
 			size_t n = strlen(markers[m]);
 			for (size_t i = 0; i + n <= line.len; i++)

@@ -76,6 +76,23 @@ void manifest_write(struct manifest *m, struct sbuf *out)
 	sbuf_addstr(out, "end\n");
 }
 
+/*
+ * Takes the next line off *rest, without its '\n'. Unlike strv_next_line() a
+ * '\r' is kept: the manifest is written with '\n' alone, and a path may end
+ * in '\r' (a gem may have such a file).
+ */
+static bool mf_next_line(struct strv *rest, struct strv *ret_line)
+{
+	const char *nl;
+
+	if (rest->len == 0)
+		return false;
+	nl = memchr(rest->p, '\n', rest->len);
+	*ret_line = strv_make(rest->p, nl ? (size_t)(nl - rest->p) : rest->len);
+	*rest = strv_drop(*rest, nl ? ret_line->len + 1 : ret_line->len);
+	return true;
+}
+
 /* Splits a line at TABs into at most max fields; returns the count. */
 static size_t mf_fields(struct strv line, struct strv *f, size_t max)
 {
@@ -105,7 +122,8 @@ static bool mf_parse_u64(struct strv s, int base, uint64_t *ret)
 {
 	char buf[32], *end;
 
-	if (s.len == 0 || s.len >= sizeof(buf))
+	/* Digits only: strtoull() would also take spaces, a sign and wrap "-1". */
+	if (s.len == 0 || s.len >= sizeof(buf) || s.p[0] < '0' || s.p[0] > '9')
 		return false;
 	memcpy(buf, s.p, s.len);
 	buf[s.len] = '\0';
@@ -114,6 +132,17 @@ static bool mf_parse_u64(struct strv s, int base, uint64_t *ret)
 	if (errno || *end)
 		return false;
 	*ret = v;
+	return true;
+}
+
+/* 64 lower-case hex digits, as digests are written. */
+static bool mf_is_sha256(struct strv s)
+{
+	if (s.len != 64)
+		return false;
+	for (size_t i = 0; i < s.len; i++)
+		if (!((s.p[i] >= '0' && s.p[i] <= '9') || (s.p[i] >= 'a' && s.p[i] <= 'f')))
+			return false;
 	return true;
 }
 
@@ -162,7 +191,9 @@ int gem_summary_parse(struct arena *a, struct strv text, struct gem_summary *ret
 	struct strv *f = arena_alloc(a, MF_FIELDS_MAX * sizeof(*f));
 
 	*ret = (struct gem_summary){ 0 };
-	while (strv_next_line(&rest, &line)) {
+	while (mf_next_line(&rest, &line)) {
+		if (memchr(line.p, '\0', line.len))
+			return -SC_ERUBY; /* the summary's strings are C strings */
 		if (strv_eq_cstr(line, "---gemspec---")) {
 			*ret_gemspec = rest;
 			if (!ret->name || !ret->version || !ret->platform)
@@ -193,12 +224,14 @@ int manifest_parse(struct arena *a, struct strv text, struct manifest *ret, stru
 	bool ended = false;
 
 	*ret = (struct manifest){ 0 };
-	if (!strv_next_line(&rest, &line) || !strv_eq_cstr(line, "scint-manifest 1"))
+	if (!mf_next_line(&rest, &line) || !strv_eq_cstr(line, "scint-manifest 1"))
 		return mf_error(errmsg, 1, "not a version 1 manifest");
-	while (strv_next_line(&rest, &line)) {
+	while (mf_next_line(&rest, &line)) {
 		lineno++;
 		if (ended)
 			return mf_error(errmsg, lineno, "data after end");
+		if (memchr(line.p, '\0', line.len))
+			return mf_error(errmsg, lineno, "NUL byte");
 		if (strv_eq_cstr(line, "end")) {
 			ended = true;
 			continue;
@@ -209,13 +242,14 @@ int manifest_parse(struct arena *a, struct strv text, struct manifest *ret, stru
 			struct mf_entry *e;
 			switch (line.p[0]) {
 			case 'd':
-				if (n != 2 || !mf_parse_u64(f[0], 8, &v))
+				if (n != 2 || !mf_parse_u64(f[0], 8, &v) || v > 0777)
 					return mf_error(errmsg, lineno, "bad directory entry");
 				e = manifest_add(a, ret, MF_DIR, arena_strv(a, f[1]));
 				e->mode = (mode_t)v;
 				break;
 			case 'f':
-				if (n != 4 || !mf_parse_u64(f[0], 8, &v) || f[2].len != 64)
+				if (n != 4 || !mf_parse_u64(f[0], 8, &v) || v > 0777 ||
+				    !mf_is_sha256(f[2]))
 					return mf_error(errmsg, lineno, "bad file entry");
 				e = manifest_add(a, ret, MF_FILE, arena_strv(a, f[3]));
 				e->mode = (mode_t)v;

@@ -4,6 +4,8 @@
 #   2. debug build, plain-syscall backend (SCINT_IO_URING=0)
 #   3. ASan+UBSan build, io_uring backend
 #   4. ASan+UBSan build, plain-syscall backend
+#   5. the libFuzzer targets (tests/fuzz/run.sh), FUZZ_TIME (10) seconds each,
+#      one case per target (skipped without clang)
 # and ends with one closing line summing them all:
 #   tests: N passed, N failed, N skipped
 set -u
@@ -20,7 +22,11 @@ run_config() { # name build-dir env...
 	local log
 	log=$(mktemp)
 	env "$@" SCINT_BUILD_DIR="$dir" SCINT_TEST_LOGDIR="$dir/test-logs-$name" tests/run.sh all | tee "$log"
-	local line
+	count_summary "$name" "$log"
+}
+
+count_summary() { # name log: adds the log's closing line to the totals
+	local name=$1 log=$2 line
 	line=$(tail -n 1 "$log")
 	rm -f "$log"
 	if [[ $line =~ ^tests:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
@@ -45,6 +51,11 @@ run_config uring build/debug SCINT_IO_URING=1
 run_config sync build/debug SCINT_IO_URING=0
 run_config san-uring build/debug-san SCINT_IO_URING=1 UBSAN_OPTIONS=print_stacktrace=1
 run_config san-sync build/debug-san SCINT_IO_URING=0 UBSAN_OPTIONS=print_stacktrace=1
+echo
+echo "=== fuzz"
+fuzz_log=$(mktemp)
+FUZZ_TIME=${FUZZ_TIME:-10} tests/fuzz/run.sh | tee "$fuzz_log"
+count_summary fuzz "$fuzz_log"
 echo
 echo "tests: $total_p passed, $total_f failed, $total_s skipped"
 exit $status

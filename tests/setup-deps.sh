@@ -9,7 +9,7 @@ PKGS=(build-essential pkg-config
       liburing-dev libcurl4-openssl-dev libarchive-dev libssl-dev libcmocka-dev
       ruby ruby-dev bundler rake nginx git
       strace xfsprogs e2fsprogs cmake hyperfine util-linux tmux
-      clang)
+      clang libclang-rt-dev)
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then

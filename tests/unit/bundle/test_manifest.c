@@ -77,6 +77,49 @@ SC_TEST(manifest_round_trips_and_sorts)
 	arena_release(&a);
 }
 
+/* A manifest from the shared cache is hostile: every field is checked, nothing is bent. */
+#define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+SC_TEST(manifest_fields_are_exact)
+{
+	static const char head[] = "scint-manifest 1\nfull_name\tx-1\nabi\tr\ngem_sha256\t-\n"
+				   "name\tx\nversion\t1\nplatform\truby\next\t0\nentries\t1\n";
+	static const struct strv bad[] = {
+		STRV_LIT("f\t4755\t1\t" SHA "\tgem/a\n"),    /* setuid */
+		STRV_LIT("d\t1777\tgem/d\n"),		     /* sticky */
+		STRV_LIT("f\t0644\t-1\t" SHA "\tgem/a\n"),   /* a size strtoull() would wrap */
+		STRV_LIT("f\t0644\t 1\t" SHA "\tgem/a\n"),   /* ... or skip spaces in */
+		STRV_LIT("f\t0644\t1\t" SHA "\tgem/a\0b\n"), /* NUL in the path */
+		STRV_LIT("f\t0644\t1\t0123456789abcdef0123456789abcdef"
+			 "0123456789abcdef0123456789abcdeZ\tgem/a\n"), /* not hex */
+	};
+	struct arena a;
+	struct manifest m;
+	struct sbuf text = SBUF_INIT, out = SBUF_INIT, err = SBUF_INIT;
+
+	arena_init(&a);
+	/* A file name may end in '\r': it comes back as written. */
+	sbuf_addstr(&text, head);
+	sbuf_addstr(&text, "f\t0644\t1\t" SHA "\tgem/a\r\nend\n");
+	assert_int_equal(manifest_parse(&a, sbuf_strv(&text), &m, NULL), 0);
+	assert_string_equal(m.entries[0].path, "gem/a\r");
+	manifest_write(&m, &out);
+	assert_non_null(strstr(out.buf, "\tgem/a\r\nend\n"));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sbuf_reset(&text);
+		sbuf_reset(&err);
+		sbuf_addstr(&text, head);
+		sbuf_addv(&text, bad[i]);
+		sbuf_addstr(&text, "end\n");
+		assert_int_equal(manifest_parse(&a, sbuf_strv(&text), &m, &err), -SC_ECACHE);
+		assert_non_null(strstr(err.buf, "manifest line 10: "));
+	}
+	sbuf_release(&text);
+	sbuf_release(&out);
+	sbuf_release(&err);
+	arena_release(&a);
+}
+#undef SHA
+
 SC_TEST(binstub_is_rubygems_wrapper)
 {
 	struct sbuf out = SBUF_INIT;
