@@ -95,6 +95,7 @@
 #include "base/digest.h"
 #include "base/dl.h"
 #include "base/err.h"
+#include "bundle/checksums.h"
 #include "bundle/gempath.h"
 #include "engine/ioq.h"
 #include "engine/reactor.h"
@@ -1516,32 +1517,6 @@ static int asm_build_manifest(struct assemble_job *a)
 	return 0;
 }
 
-/* Finds "  <name>: <hex>" under "SHA256:" in checksums.yaml. */
-static bool asm_yaml_sha256(struct strv yaml, const char *name, struct strv *ret)
-{
-	struct strv rest = yaml, line;
-	bool in256 = false;
-
-	while (strv_next_line(&rest, &line)) {
-		if (line.len && line.p[0] != ' ') {
-			in256 = strv_eq_cstr(strv_trim(line), "SHA256:");
-			continue;
-		}
-		if (!in256)
-			continue;
-		struct strv k, v;
-		if (!strv_cut(strv_trim(line), ':', &k, &v))
-			continue;
-		if (strv_eq_cstr(strv_trim(k), name)) {
-			*ret = strv_trim(v);
-			if (ret->len && (ret->p[0] == '\'' || ret->p[0] == '"'))
-				*ret = strv_make(ret->p + 1, ret->len >= 2 ? ret->len - 2 : 0);
-			return true;
-		}
-	}
-	return false;
-}
-
 static void asm_drain(struct assemble_job *a)
 {
 	const char *full_name = a->gem->full_name;
@@ -1587,10 +1562,10 @@ static void asm_drain(struct assemble_job *a)
 			return;
 		}
 		const char *bad = NULL;
-		if (asm_yaml_sha256(sbuf_strv(&yaml), "metadata.gz", &want) &&
+		if (gem_checksums_sha256(sbuf_strv(&yaml), "metadata.gz", &want) &&
 		    !strv_eq_cstr(want, a->sha_meta))
 			bad = "metadata.gz";
-		if (asm_yaml_sha256(sbuf_strv(&yaml), "data.tar.gz", &want) &&
+		if (gem_checksums_sha256(sbuf_strv(&yaml), "data.tar.gz", &want) &&
 		    !strv_eq_cstr(want, a->sha_data))
 			bad = "data.tar.gz";
 		sbuf_release(&yaml);

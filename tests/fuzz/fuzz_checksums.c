@@ -3,18 +3,14 @@
  * "SHA256:" mapping that assembly checks metadata.gz and data.tar.gz
  * against), on arbitrary text.
  *
- * The reader is a static function of phases/assemble.c, so that file is
- * compiled into this target: the library's copy of it is then never pulled
- * from the archive. Once the reader has a header of its own, include that
- * instead.
- *
  * A value found must be a view inside the text.
  *
  * FUZZ_OPTIONS: -max_len=16384
  */
 #include <stdint.h>
+#include <stdlib.h>
 
-#include "phases/assemble.c"
+#include "bundle/checksums.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,7 +18,7 @@ static void lookup(struct strv yaml, const char *name)
 {
 	struct strv v;
 
-	if (!asm_yaml_sha256(yaml, name, &v))
+	if (!gem_checksums_sha256(yaml, name, &v))
 		return;
 	if (v.len && (v.p < yaml.p || v.p + v.len > yaml.p + yaml.len))
 		abort();
