@@ -85,7 +85,9 @@ module ScintHelper
     out << "name\t#{field("name", spec.name)}\n"
     out << "version\t#{field("version", spec.version)}\n"
     out << "platform\t#{field("platform", spec.platform)}\n"
-    out << "require_paths\t#{list("require_paths", spec.require_paths)}\n"
+    # The gem's own paths: #require_paths puts this Ruby's absolute extension
+    # dir first for gems with extensions (scint adds its own).
+    out << "require_paths\t#{list("require_paths", spec.raw_require_paths)}\n"
     out << "bindir\t#{field("bindir", spec.bindir)}\n"
     out << "executables\t#{list("executables", spec.executables)}\n"
     out << "extensions\t#{list("extensions", spec.extensions)}\n"
