@@ -1027,10 +1027,11 @@ static void asm_spec_wait(struct assemble_job *a)
 			 r == -SC_EUNSAFE ? "unsafe metadata in %s: %s"
 					  : "%s is not the package the lockfile names: %s",
 			 g->full_name, sbuf_cstr(&why));
-		sbuf_release(&why);
 		asm_drop_package(a);
-		return;
 	}
+	sbuf_release(&why);
+	if (r < 0)
+		return;
 	g->gemspec = strv_make(arena_strv(&in->arena, gemspec), gemspec.len);
 	a->m->full_name = g->full_name;
 	a->m->abi = in->abi.abi;

@@ -127,10 +127,11 @@ static void promote_start(struct promote_job *p)
 	struct sbuf why = SBUF_INIT;
 	manifest_sort(g->manifest);
 	int r = manifest_check(g->manifest, &why);
-	if (r < 0) {
+	if (r < 0)
 		job_fail(&p->job, -SC_EUNSAFE, "unsafe entry in %s: %s", g->full_name,
 			 sbuf_cstr(&why));
-		sbuf_release(&why);
+	sbuf_release(&why);
+	if (r < 0) {
 		promote_enter(p, PRO_FAILED);
 		return;
 	}
