@@ -250,7 +250,7 @@ class TestHostileNames < ScintTest::Case
     server.refresh
     r = app.scint("install")
     refute r.success?
-    assert_match(/checksum mismatch for #{VICTIM}\.gem/, r.stderr, r.to_s)
+    assert_match(/checksum mismatch for #{VICTIM}\.gem/, r.stderr, "#{r}\n#{r.status.inspect}")
     assert_empty Dir.glob("#{VICTIM}*", base: cached_dir(app))
     assert_empty files_outside(tmp, %w[app app.home app.scint-cache corpus])
     assert_empty Dir.glob("**/*evil*", File::FNM_DOTMATCH, base: app.cache)
