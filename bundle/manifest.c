@@ -453,6 +453,8 @@ int manifest_parse(struct arena *a, struct strv text, struct manifest *ret, stru
 			continue;
 		}
 		if (line.len > 2 && line.p[1] == '\t' && strchr("dfl", line.p[0])) {
+			if (ret->nentries == MANIFEST_ENTRIES_MAX)
+				return mf_error(errmsg, lineno, "too many entries");
 			size_t n = mf_fields(strv_drop(line, 2), f, 5);
 			uint64_t v;
 			struct mf_entry *e;

@@ -292,17 +292,26 @@ class TestHostileNames < ScintTest::Case
       "f\t4755\t#{size}\t#{sha}\tgem/setuid",
       "f\t0644\t#{size}\t#{sha}\t#{rb}"          # a repeated row
     ]
+    nothing_escaped = lambda do |row|
+      %w[escaped-dir escaped-link escaped-file].each { |n| refute File.exist?(File.join(tmp, n)), "#{row}: #{n}" }
+      %w[evil-link evil-up setuid].each { |n| refute File.exist?(File.join(app.install_root, "gems", VICTIM, n)), "#{row}: #{n}" }
+      assert_links_inside(File.join(app.install_root, "gems"))
+      assert_empty files_outside(tmp, %w[app app.home app.scint-cache corpus]), row
+    end
     rows.each do |row|
       tamper_manifest(app, row)
       FileUtils.rm_rf(app.path(".bundle"))
       r = app.scint("install")
-      # The damaged entry is not used: it is built again from the package.
+      nothing_escaped.call(row)
+      # The damaged entry is never used: it is built again from the package,
+      # or the install stops naming it and the next one rebuilds it.
+      unless r.success?
+        assert_match(/#{VICTIM}/, r.stderr, row)
+        r = app.scint("install")
+        nothing_escaped.call(row)
+      end
       assert_success r, row
-      %w[escaped-dir escaped-link escaped-file].each { |n| refute File.exist?(File.join(tmp, n)), "#{row}: #{n}" }
-      %w[evil-link evil-up setuid].each { |n| refute File.exist?(File.join(app.install_root, "gems", VICTIM, n)), "#{row}: #{n}" }
-      assert_links_inside(File.join(app.install_root, "gems"))
       assert_equal clean, File.read(manifest_path(app)), "#{row}: the rebuilt manifest is the clean one"
-      assert_empty files_outside(tmp, %w[app app.home app.scint-cache corpus]), row
       app.bundle_check!
     end
   end
