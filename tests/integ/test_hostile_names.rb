@@ -256,6 +256,26 @@ class TestHostileNames < ScintTest::Case
     assert_empty Dir.glob("**/*evil*", File::FNM_DOTMATCH, base: app.cache)
   end
 
+  # The facts about a Ruby are cached in the (shared) cache, and name cache
+  # and .bundle directories: a tampered facts file is computed again.
+  def test_tampered_ruby_facts_are_recomputed
+    _corpus, _dir, _server, app = setup_copy
+    assert_success app.scint("install")
+    facts = Dir.glob(File.join(app.cache, "rubies", "*.facts"))
+    assert_equal 1, facts.size
+    clean = File.read(facts.first)
+    # Both would land in tmp: cached/ruby-M.m.p-../../../../evil-platform and
+    # .bundle/ruby/../../../evil-dir.
+    File.write(facts.first, clean.sub(/^platform .*$/, "platform #{"../" * 4}evil-platform")
+                                 .sub(/^ruby_version_dir .*$/, "ruby_version_dir #{"../" * 3}evil-dir"))
+    FileUtils.rm_rf(app.path(".bundle"))
+    assert_success app.scint("install")
+    assert_equal clean, File.read(facts.first), "the facts were computed again"
+    assert_empty files_outside(tmp, %w[app app.home app.scint-cache corpus])
+    assert_empty Dir.glob("**/*evil*", File::FNM_DOTMATCH, base: tmp)
+    app.bundle_check!
+  end
+
   # ------------------------------------------------------------ item 4: manifests in a shared cache
 
   def manifest_path(app, full_name = VICTIM)
