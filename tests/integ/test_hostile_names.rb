@@ -84,7 +84,7 @@ class TestHostileNames < ScintTest::Case
 
   def assert_refused(app, result, message)
     refute result.success?, "install must fail:\n#{result}"
-    assert_equal 1, result.exitstatus
+    assert_equal 1, result.exitstatus, "#{result}\n#{result.status.inspect}"
     assert_match message, result.stderr
     assert_empty Dir.glob("#{VICTIM}*", base: cached_dir(app)), "nothing of #{VICTIM} in cached/"
     assert_empty Dir.children(File.join(app.cache, "assembling", ABI)), "assembling/ is empty"
