@@ -86,7 +86,7 @@ static int abi_parse(struct arena *a, struct strv text, struct ruby_abi *abi)
 	}
 	if (!abi->engine || !abi->version || !abi->ruby_version_dir || !abi->platform ||
 	    !abi->ext_api || !abi->install_name || !abi->rubygems_version || !abi->ruby)
-		return -SC_ERUBY;
+		goto out_release_gems;
 	if (!abi->make)
 		abi->make = "make";
 	/* These name directories of the cache and of .bundle (a facts file may be shared). */
@@ -95,10 +95,15 @@ static int abi_parse(struct arena *a, struct strv text, struct ruby_abi *abi)
 	const char *why;
 	for (size_t i = 0; i < SC_ARRAY_SIZE(parts); i++)
 		if (names_check_component(strv_from(parts[i]), &why) < 0)
-			return -SC_ERUBY;
+			goto out_release_gems;
 	abi->abi = arena_printf(a, "%s-%s-%s%s", abi->engine, abi->version, abi->platform,
 				shared ? "" : "-static");
 	return 0;
+out_release_gems:
+	/* The caller parses again (the helper's answer): nothing of this attempt is kept. */
+	hmap_release(&abi->default_gems);
+	*abi = (struct ruby_abi){ 0 };
+	return -SC_ERUBY;
 }
 
 int abi_load(struct install *in, struct sbuf *err)
