@@ -118,23 +118,35 @@ module ScintHelper
     out
   end
 
-  def list(values)
-    Array(values).map(&:to_s).join("\t")
+  # One value of the spec summary. A TAB or line break would let a gem's
+  # metadata forge fields (or the gemspec separator): refused. scint checks
+  # the values themselves (bundle/manifest.c, gem_summary_check).
+  def field(name, value)
+    value = value.to_s
+    raise ArgumentError, "#{name} #{value.dump} holds a control character" if value.match?(/[\x00-\x1f\x7f]/)
+
+    value
+  end
+
+  def list(name, values)
+    Array(values).map { |v| field(name, v) }.join("\t")
   end
 
   def spec(payload)
     spec = load_spec(gunzip_metadata(StringIO.new(payload)))
     spec.installed_by_version = Gem.rubygems_version
     out = +""
-    out << "name\t#{spec.name}\n"
-    out << "version\t#{spec.version}\n"
-    out << "platform\t#{spec.platform}\n"
-    out << "require_paths\t#{list(spec.require_paths)}\n"
-    out << "bindir\t#{spec.bindir}\n"
-    out << "executables\t#{list(spec.executables)}\n"
-    out << "extensions\t#{list(spec.extensions)}\n"
+    out << "name\t#{field("name", spec.name)}\n"
+    out << "version\t#{field("version", spec.version)}\n"
+    out << "platform\t#{field("platform", spec.platform)}\n"
+    # The gem's own paths: #require_paths puts this Ruby's absolute extension
+    # dir first for gems with extensions (scint adds its own).
+    out << "require_paths\t#{list("require_paths", spec.raw_require_paths)}\n"
+    out << "bindir\t#{field("bindir", spec.bindir)}\n"
+    out << "executables\t#{list("executables", spec.executables)}\n"
+    out << "extensions\t#{list("extensions", spec.extensions)}\n"
     spec.runtime_dependencies.sort_by(&:name).each do |d|
-      out << "dep\t#{d.name}\t#{d.requirement.as_list.join(", ")}\n"
+      out << "dep\t#{field("dependency", d.name)}\t#{field("dependency", d.requirement.as_list.join(", "))}\n"
     end
     out << "---gemspec---\n"
     out << spec.to_ruby_for_cache

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "bundle/names.h"
 #include "bundle/version.h"
 
 static bool index_is_hex(struct strv s, size_t len)
@@ -38,6 +39,7 @@ static struct strv index_chomp(struct strv line)
 int index_info_parse_line(struct strv line, struct index_info_line *ret)
 {
 	struct strv head, rest, reqs, item;
+	const char *why;
 	bool more;
 
 	*ret = (struct index_info_line){ .platform = STRV_LIT("ruby") };
@@ -47,6 +49,9 @@ int index_info_parse_line(struct strv line, struct index_info_line *ret)
 		ret->platform = STRV_LIT("ruby");
 	if (ret->version.len == 0 || ret->platform.len == 0 || !version_valid(ret->version))
 		return -EINVAL;
+	if (names_check_version(ret->version, &why) < 0 ||
+	    names_check_platform(ret->platform, &why) < 0)
+		return -SC_EUNSAFE;
 	if (!strv_cut(rest, '|', &ret->deps, &reqs))
 		reqs = strv_make(rest.p + rest.len, 0);
 	do {
@@ -76,8 +81,10 @@ int index_deps_next(struct strv *cursor, struct strv *ret_name, struct strv *ret
 
 	if (cursor->len == 0)
 		return 0;
+	const char *why;
+
 	strv_cut(*cursor, ',', &item, cursor);
-	if (!strv_cut(item, ':', ret_name, ret_reqs) || ret_name->len == 0)
+	if (!strv_cut(item, ':', ret_name, ret_reqs) || names_check_gem(*ret_name, &why) < 0)
 		return -EINVAL;
 	return 1;
 }
@@ -87,15 +94,21 @@ int index_info_checksum(struct strv info, const char *version, const char *platf
 {
 	struct strv rest = info, line, found = { NULL, 0 };
 	struct index_info_line l;
+	const char *why;
 	bool matched = false;
 	int r;
 
 	if (!platform || !platform[0])
 		platform = "ruby";
+	if (names_check_version(strv_from(version), &why) < 0 ||
+	    names_check_platform(strv_from(platform), &why) < 0)
+		return -EINVAL;
 	while (strv_next_line(&rest, &line)) {
 		if (line.len == 0 || strv_eq_cstr(line, "---"))
 			continue;
 		r = index_info_parse_line(line, &l);
+		if (r == -SC_EUNSAFE)
+			continue; /* never the line asked for: see index.h */
 		if (r < 0)
 			return r;
 		/* A version can be listed twice; the later line wins, as in Bundler's hash. */
@@ -128,6 +141,7 @@ static bool index_versions_preamble(struct strv line)
 int index_versions_next(struct strv *cursor, struct index_versions_entry *ret)
 {
 	struct strv line, rest;
+	const char *why;
 
 	while (strv_next_line(cursor, &line)) {
 		if (line.len == 0 || index_versions_preamble(line))
@@ -135,7 +149,7 @@ int index_versions_next(struct strv *cursor, struct index_versions_entry *ret)
 		*ret = (struct index_versions_entry){ 0 };
 		strv_cut(line, ' ', &ret->name, &rest);
 		strv_cut(rest, ' ', &ret->versions, &ret->info_md5);
-		if (ret->name.len == 0 || ret->versions.len == 0)
+		if (names_check_gem(ret->name, &why) < 0 || ret->versions.len == 0)
 			return -EINVAL;
 		if (ret->info_md5.len && !index_is_hex(ret->info_md5, 32))
 			return -EINVAL;

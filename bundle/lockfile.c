@@ -35,6 +35,7 @@
 #include "base/err.h"
 #include "base/hmap.h"
 #include "base/sbuf.h"
+#include "bundle/names.h"
 #include "bundle/requirement.h"
 #include "bundle/version.h"
 
@@ -228,17 +229,41 @@ static int lp_name_paren(struct lp *p, struct strv s, struct strv *name, struct 
 	return 0;
 }
 
+typedef int lp_check_fn(struct strv v, const char **ret_why);
+
+/*
+ * Names become cache paths (bundle/names.h): "line N: invalid <what>
+ * '<value>': <why>" for one that could not be a gem's.
+ */
+static int lp_check(struct lp *p, const char *what, struct strv v, lp_check_fn *check)
+{
+	const char *why;
+	struct sbuf q = SBUF_INIT;
+	int r;
+
+	if (check(v, &why) == 0)
+		return 0;
+	names_quote(&q, v);
+	r = lp_fail(p, p->lineno, "invalid %s %s: %s", what, sbuf_cstr(&q), why);
+	sbuf_release(&q);
+	return r;
+}
+
 /* "1.2.3" or "1.2.3-x86_64-linux" (the platform starts at the first '-', as in Bundler). */
 static int lp_version_platform(struct lp *p, struct strv inner, const char **ret_version,
 			       const char **ret_platform)
 {
 	struct strv version, platform;
 	bool dash = strv_cut(inner, '-', &version, &platform);
+	int r;
 
 	if (version.len == 0 || lp_has_space(inner) || !version_valid(version))
 		return lp_fail(p, p->lineno, "invalid version '%.*s'", STRV_ARG(inner));
 	if (dash && platform.len == 0)
 		return lp_fail(p, p->lineno, "empty platform in '%.*s'", STRV_ARG(inner));
+	if ((r = lp_check(p, "version", version, names_check_version)) < 0 ||
+	    (dash && (r = lp_check(p, "platform", platform, names_check_platform)) < 0))
+		return r;
 	*ret_version = arena_strv(p->a, version);
 	*ret_platform = dash ? arena_strv(p->a, platform) : "ruby";
 	return 0;
@@ -317,6 +342,9 @@ static int lp_spec_line(struct lp *p, struct strv body)
 	if (!paren || tail.len)
 		return lp_fail(p, p->lineno, "expected 'name (version)', got '%.*s'",
 			       STRV_ARG(body));
+	r = lp_check(p, "gem name", name, names_check_gem);
+	if (r < 0)
+		return r;
 	src->specs =
 		arena_grow_array(p->a, src->specs, sizeof(*src->specs), src->nspecs, &p->spec_cap);
 	spec = &src->specs[src->nspecs];
@@ -324,6 +352,9 @@ static int lp_spec_line(struct lp *p, struct strv body)
 	r = lp_version_platform(p, inner, &spec->version, &spec->platform);
 	if (r < 0)
 		return r;
+	if (name.len + 1 + inner.len > NAMES_FULL_NAME_MAX)
+		return lp_fail(p, p->lineno, "spec name and version too long (over %d bytes)",
+			       NAMES_FULL_NAME_MAX);
 	if (strcmp(spec->platform, "ruby") == 0)
 		spec->full_name = arena_printf(p->a, "%s-%s", spec->name, spec->version);
 	else
@@ -351,6 +382,9 @@ static int lp_spec_dep_line(struct lp *p, struct strv body)
 		return r;
 	if (tail.len)
 		return lp_fail(p, p->lineno, "unexpected '%.*s' after dependency", STRV_ARG(tail));
+	r = lp_check(p, "gem name", name, names_check_gem);
+	if (r < 0)
+		return r;
 	if (paren) {
 		r = lp_reqs(p, inner, &reqs);
 		if (r < 0)
@@ -377,8 +411,13 @@ static int lp_platform_line(struct lp *p, size_t indent, struct strv body)
 {
 	struct lockfile *lf = p->lf;
 
+	int r;
+
 	if (indent != 2 || lp_has_space(body))
 		return lp_fail(p, p->lineno, "malformed platform line '%.*s'", STRV_ARG(body));
+	r = lp_check(p, "platform", body, names_check_platform);
+	if (r < 0)
+		return r;
 	lf->platforms = arena_grow_array(p->a, lf->platforms, sizeof(*lf->platforms),
 					 lf->nplatforms, &p->plat_cap);
 	lf->platforms[lf->nplatforms++] = arena_strv(p->a, body);
@@ -402,6 +441,9 @@ static int lp_dependency_line(struct lp *p, size_t indent, struct strv body)
 		return r;
 	if (tail.len && !strv_eq_cstr(tail, "!"))
 		return lp_fail(p, p->lineno, "unexpected '%.*s' after dependency", STRV_ARG(tail));
+	r = lp_check(p, "gem name", name, names_check_gem);
+	if (r < 0)
+		return r;
 	if (paren) {
 		r = lp_reqs(p, inner, &dep.reqs);
 		if (r < 0)
@@ -522,6 +564,9 @@ static int lp_checksum_line(struct lp *p, size_t indent, struct strv body)
 	if (!paren)
 		return lp_fail(p, p->lineno, "expected 'name (version) sha256=...', got '%.*s'",
 			       STRV_ARG(body));
+	r = lp_check(p, "gem name", name, names_check_gem);
+	if (r < 0)
+		return r;
 	ck.name = arena_strv(p->a, name);
 	r = lp_version_platform(p, inner, &ck.version, &ck.platform);
 	if (r < 0)

@@ -20,6 +20,13 @@
  *   end
  *
  * Paths never contain TAB or LF (assembly rejects such archive entries).
+ *
+ * A manifest in the shared cache is outside input like any other: a
+ * tampered one must not make materialization create anything outside
+ * .bundle. manifest_parse() therefore checks every row as assembly checks
+ * archive entries (manifest_check()), and every summary field as the
+ * helper's answer is checked (gem_summary_check()). A manifest that fails
+ * is damaged: the caller treats the entry as absent.
  */
 #pragma once
 
@@ -92,12 +99,60 @@ struct mf_entry *manifest_add(struct arena *a, struct manifest *m, enum mf_type 
 void manifest_sort(struct manifest *m);
 /* Renders the manifest (sorted first). */
 void manifest_write(struct manifest *m, struct sbuf *out);
-/* Parses a manifest; -SC_ECACHE with a message on any defect or other version. */
+/*
+ * Parses a manifest and checks it (manifest_check()); -SC_ECACHE with a
+ * message in errmsg (may be NULL) on any defect or other version.
+ */
 int manifest_parse(struct arena *a, struct strv text, struct manifest *ret, struct sbuf *errmsg);
+
+/* At most this many rows (a gem with more files is not one anyone ships). */
+#define MANIFEST_ENTRIES_MAX (1u << 20)
+/* At most this many bytes in one file (assembly and compile refuse larger ones). */
+#define MANIFEST_FILE_MAX ((uint64_t)4 << 30)
+
+/*
+ * Checks a manifest (rows sorted, as manifest_sort() leaves them):
+ *  - every path is "gem/<p>" or "ext/<p>" (ext/ only when has_ext) with <p>
+ *    an entry path (bundle/names.h): relative, canonical, no "..", no
+ *    control characters;
+ *  - paths strictly ascending, so no row is repeated;
+ *  - the parent of every row is its root or a directory row, so nothing is
+ *    placed beneath a symlink;
+ *  - symlink targets relative and, followed through the other symlink rows,
+ *    inside their root (names_check_link());
+ *  - modes within 0777 (no setuid, setgid or sticky bit), file sizes at most
+ *    MANIFEST_FILE_MAX, SHA-256 digests 64 lower-case hex digits;
+ *  - the summary passes gem_summary_check(), and full_name is
+ *    name-version[-platform] of it.
+ * Returns 0 or -SC_ECACHE with "manifest entry '...': why" in errmsg (may
+ * be NULL).
+ */
+int manifest_check(const struct manifest *m, struct sbuf *errmsg);
 
 /*
  * Parses the helper's answer to `spec`: the summary lines, then the line
  * "---gemspec---", then the gemspec text (returned as a view into text).
+ * Only the structure is checked here; the values with gem_summary_check().
  */
 int gem_summary_parse(struct arena *a, struct strv text, struct gem_summary *ret,
 		      struct strv *ret_gemspec);
+
+/*
+ * Checks the values of a summary (the helper is a child: its answer is
+ * input like any other), at least as strictly as RubyGems' installer does
+ * (bundle/names.h): name, version and platform; executables are single file
+ * names; bindir, require_paths and extensions are relative paths without
+ * ".."; dependency names are gem names; nothing holds a control character.
+ * Returns 0, or -SC_EUNSAFE with "<field> '<value>': why" in errmsg (may be
+ * NULL).
+ */
+int gem_summary_check(const struct gem_summary *s, struct sbuf *errmsg);
+
+/*
+ * gem_summary_check(), then: is this the gem the lockfile names? The name
+ * and version must be equal and the platform the same (platform_same():
+ * "x86_64-linux-gnu" is "x86_64-linux"). Returns 0, -SC_EUNSAFE (see
+ * above), or -SC_EGEMFORMAT with "its metadata says ..." in errmsg.
+ */
+int gem_summary_verify(const struct gem_summary *s, const char *name, const char *version,
+		       const char *platform, struct sbuf *errmsg);

@@ -435,6 +435,22 @@ static bool platform_equal(const struct platform *a, const struct platform *b)
 	       strcmp(a->version, b->version) == 0;
 }
 
+static bool platform_is_ruby(struct strv s)
+{
+	return s.len == 0 || strv_eq_cstr(s, "ruby");
+}
+
+bool platform_same(struct strv a, struct strv b)
+{
+	struct platform pa, pb;
+
+	if (platform_is_ruby(a) || platform_is_ruby(b))
+		return platform_is_ruby(a) && platform_is_ruby(b);
+	if (platform_parse(a, &pa) < 0 || platform_parse(b, &pb) < 0)
+		return false;
+	return platform_equal(&pa, &pb);
+}
+
 /* "x86_64-linux-gnu", "arm-linux-gnueabihf": a glibc build named as such. */
 static bool platform_says_gnu(struct strv s)
 {

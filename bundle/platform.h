@@ -44,6 +44,14 @@ void platform_to_string(const struct platform *p, char *buf, size_t size);
  */
 bool platform_match(const struct platform *spec, const struct platform *local);
 
+/*
+ * Do two platform strings name the same platform (a gem's metadata against
+ * its lockfile line)? "ruby" and "" are the same and differ from every other
+ * platform; otherwise both must parse to equal cpu, os and version, so
+ * "x86_64-linux-gnu" is "x86_64-linux", as in RubyGems 3.3.
+ */
+bool platform_same(struct strv a, struct strv b);
+
 enum platform_rank {
 	PLATFORM_INCOMPATIBLE = 0,
 	PLATFORM_RUBY = 1,	 /* pure-Ruby variant, always usable */

@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "base/digest.h"
 #include "base/err.h"
+#include "bundle/names.h"
 #include "engine/trace.h"
 #include "fsops/fsops.h"
 #include "phases/abi.h"
@@ -85,12 +86,24 @@ static int abi_parse(struct arena *a, struct strv text, struct ruby_abi *abi)
 	}
 	if (!abi->engine || !abi->version || !abi->ruby_version_dir || !abi->platform ||
 	    !abi->ext_api || !abi->install_name || !abi->rubygems_version || !abi->ruby)
-		return -SC_ERUBY;
+		goto out_release_gems;
 	if (!abi->make)
 		abi->make = "make";
+	/* These name directories of the cache and of .bundle (a facts file may be shared). */
+	const char *parts[] = { abi->engine, abi->version, abi->platform, abi->ruby_version_dir,
+				abi->ext_api, abi->install_name };
+	const char *why;
+	for (size_t i = 0; i < SC_ARRAY_SIZE(parts); i++)
+		if (names_check_component(strv_from(parts[i]), &why) < 0)
+			goto out_release_gems;
 	abi->abi = arena_printf(a, "%s-%s-%s%s", abi->engine, abi->version, abi->platform,
 				shared ? "" : "-static");
 	return 0;
+out_release_gems:
+	/* The caller parses again (the helper's answer): nothing of this attempt is kept. */
+	hmap_release(&abi->default_gems);
+	*abi = (struct ruby_abi){ 0 };
+	return -SC_ERUBY;
 }
 
 int abi_load(struct install *in, struct sbuf *err)

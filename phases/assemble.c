@@ -1606,6 +1606,14 @@ static void asm_spec(struct assemble_job *a)
 	rpc_call(helper, &a->call);
 }
 
+/* Refused metadata (or a helper that died): the package is not kept, the next run fetches it. */
+static void asm_drop_package(struct assemble_job *a)
+{
+	char *name = arena_printf(&a->in->arena, "%s.gem", a->gem->full_name);
+
+	(void)unlinkat(a->in->inbound_fd, name, 0);
+}
+
 static void asm_spec_wait(struct assemble_job *a)
 {
 	struct install *in = a->in;
@@ -1618,20 +1626,28 @@ static void asm_spec_wait(struct assemble_job *a)
 		sbuf_rtrim(&a->call.result);
 		asm_fail(a, a->call.res, "cannot read the spec of %s: %s", g->full_name,
 			 a->call.result.buf);
+		asm_drop_package(a);
 		return;
 	}
 	struct sbuf *res = &a->call.result;
 	if (gem_summary_parse(&in->arena, sbuf_strv(res), &a->m->spec, &gemspec) < 0) {
 		asm_fail(a, -SC_ERUBY, "cannot read the spec of %s: the helper's answer is malformed",
 			 g->full_name);
+		asm_drop_package(a);
 		return;
 	}
-	if (strcmp(a->m->spec.name, g->name) || strcmp(a->m->spec.version, g->version)) {
-		asm_fail(a, -SC_EGEMFORMAT,
-			 "%s is not the package the lockfile names: its metadata says %s %s",
-			 g->full_name, a->m->spec.name, a->m->spec.version);
-		return;
+	struct sbuf why = SBUF_INIT;
+	int r = gem_summary_verify(&a->m->spec, g->name, g->version, g->platform, &why);
+	if (r < 0) {
+		asm_fail(a, r,
+			 r == -SC_EUNSAFE ? "unsafe metadata in %s: %s"
+					  : "%s is not the package the lockfile names: %s",
+			 g->full_name, sbuf_cstr(&why));
+		asm_drop_package(a);
 	}
+	sbuf_release(&why);
+	if (r < 0)
+		return;
 	g->gemspec = strv_make(arena_strv(&in->arena, gemspec), gemspec.len);
 	a->m->full_name = g->full_name;
 	a->m->abi = in->abi.abi;

@@ -24,6 +24,7 @@
 #include "base/err.h"
 #include "bundle/config.h"
 #include "bundle/marshal.h"
+#include "bundle/names.h"
 #include "engine/ioq.h"
 #include "fsops/fsops.h"
 #include "phases/phase.h"
@@ -128,8 +129,12 @@ static void fin_stub_paths(struct install *in, struct gem *g, struct gem_summary
 			for (int i = 0; i < 3; i++)
 				strv_cut(f, ' ', &w, &f);
 			while (f.len && s->nrequire_paths < 8) {
+				const char *why;
 				strv_cut(f, '\0', &w, &f);
-				s->require_paths[s->nrequire_paths++] = arena_strv(&in->arena, w);
+				/* Load paths stay inside the gem (bundle/names.h). */
+				if (names_check_spec_path(w, &why) == 0)
+					s->require_paths[s->nrequire_paths++] =
+						arena_strv(&in->arena, w);
 			}
 			break;
 		}

@@ -123,8 +123,20 @@ static void promote_start(struct promote_job *p)
 		promote_enter(p, PRO_DONE);
 		return;
 	}
+	/* What a later run would refuse to load is never promoted (bundle/manifest.h). */
+	struct sbuf why = SBUF_INIT;
+	manifest_sort(g->manifest);
+	int r = manifest_check(g->manifest, &why);
+	if (r < 0)
+		job_fail(&p->job, -SC_EUNSAFE, "unsafe entry in %s: %s", g->full_name,
+			 sbuf_cstr(&why));
+	sbuf_release(&why);
+	if (r < 0) {
+		promote_enter(p, PRO_FAILED);
+		return;
+	}
 	/* We hold the lock and there is no manifest: a leftover is incomplete. */
-	int r = fs_rmtree_at(in->cached_fd, g->entry);
+	r = fs_rmtree_at(in->cached_fd, g->entry);
 	if (r < 0) {
 		job_fail(&p->job, r, "cannot remove an incomplete cache entry of %s: %s",
 			 g->full_name, sc_strerror(r));

@@ -150,3 +150,32 @@ SC_TEST(index_versions_errors)
 	assert_int_equal(index_versions_next(&cur, &e), -EINVAL);
 	assert_int_equal(index_versions_next(&cur2, &e), -EINVAL);
 }
+
+/* Names from the index would become paths if anything used them: refused where parsed. */
+SC_TEST(index_refuses_names_that_are_not_gem_names)
+{
+	struct index_info_line l;
+	struct strv cur = STRV_LIT("---\n../../evil 1.0 0123456789abcdef0123456789abcdef\n");
+	struct strv cur2 = STRV_LIT("---\n.. 1.0\n");
+	struct strv deps = STRV_LIT("rack:>= 1,../../x:>= 0");
+	struct strv name, reqs;
+	struct index_versions_entry e;
+	char hex[65];
+
+	assert_int_equal(index_versions_next(&cur, &e), -EINVAL);
+	assert_int_equal(index_versions_next(&cur2, &e), -EINVAL);
+	assert_int_equal(index_deps_next(&deps, &name, &reqs), 1);
+	assert_int_equal(index_deps_next(&deps, &name, &reqs), -EINVAL);
+	assert_int_equal(index_info_parse_line(STRV_LIT("1.0-../../x |checksum:" SHA_A), &l),
+			 -SC_EUNSAFE);
+	assert_int_equal(index_info_parse_line(STRV_LIT("1.0-x86_64/linux |"), &l), -SC_EUNSAFE);
+	assert_int_equal(index_info_parse_line(STRV_LIT("1.0-.. |"), &l), -SC_EUNSAFE);
+	/* Such lines are skipped; the line asked for still gives its checksum. */
+	struct strv body = STRV_LIT("---\n1.0-../../../evil |checksum:" SHA_A "\n"
+				    "1.0 |checksum:" SHA_B "\n"
+				    "1.0-x86_64-linux/.. |checksum:" SHA_A "\n");
+	assert_int_equal(index_info_checksum(body, "1.0", NULL, hex), 0);
+	assert_string_equal(hex, SHA_B);
+	assert_int_equal(index_info_checksum(body, "1.0", "../../../evil", hex), -EINVAL);
+	assert_int_equal(index_info_checksum(body, "1.0", "x86_64-linux/..", hex), -EINVAL);
+}

@@ -509,6 +509,35 @@ SC_TEST(lockfile_rejects_bad_structure)
 			   "line 5: unexpected line 'rake (1.0)'");
 }
 
+/* Names and platforms become cache paths: refused where parsed, naming line and value. */
+SC_TEST(lockfile_rejects_names_that_are_not_gem_names)
+{
+	assert_parse_error(GEM_HEAD "    ../../x (1.0)\n",
+			   "line 4: invalid gem name '../../x': a gem name has only letters");
+	assert_parse_error(GEM_HEAD "    .. (1.0)\n",
+			   "line 4: invalid gem name '..': a gem name does not start with '.'");
+	assert_parse_error(GEM_HEAD "    rake (1.0-x86_64/../../linux)\n",
+			   "line 4: invalid platform 'x86_64/../../linux'");
+	assert_parse_error(GEM_HEAD "    rake (1.0-..)\n", "line 4: invalid platform '..'");
+	assert_parse_error(GEM_HEAD "    rake (1.0)\n      ../evil (>= 1)\n",
+			   "line 5: invalid gem name '../evil'");
+	assert_parse_error("PLATFORMS\n  x86_64-linux/..\n", "line 2: invalid platform");
+	assert_parse_error("DEPENDENCIES\n  a/b (~> 1.0)\n", "line 2: invalid gem name 'a/b'");
+	assert_parse_error("CHECKSUMS\n  ../x (1.0)\n", "line 2: invalid gem name '../x'");
+	assert_parse_error("CHECKSUMS\n  x (1.0-a/b)\n", "line 2: invalid platform 'a/b'");
+	assert_parse_error("PATH\n  remote: .\n  specs:\n    x\x1b[2J (1.0)\n",
+			   "line 4: invalid gem name 'x\\x1b[2J'");
+	assert_parse_error("GIT\n  remote: https://g/x.git\n  revision: abc\n  specs:\n"
+			   "    x/y (1.0)\n",
+			   "line 5: invalid gem name 'x/y'");
+	/* Long names: each part and the whole full name are bounded. */
+	char text[600];
+	snprintf(text, sizeof(text), GEM_HEAD "    %0130d (1.0)\n", 0);
+	assert_parse_error(text, "line 4: invalid gem name");
+	snprintf(text, sizeof(text), GEM_HEAD "    %0120d (1.%060d-x86_64-%050d)\n", 0, 0, 0);
+	assert_parse_error(text, "line 4: spec name and version too long");
+}
+
 SC_TEST(lockfile_rejects_bad_checksums)
 {
 	assert_parse_error("CHECKSUMS\n  rake (1.0) sha256=abc\n",

@@ -48,7 +48,7 @@ SC_TEST(manifest_round_trips_and_sorts)
 	assert_int_equal(gem_summary_parse(&a, STRV_LIT(helper_answer), &m.spec, &gemspec), 0);
 	m.full_name = "rack-3.0.0";
 	m.abi = "ruby-3.1.2-x86_64-linux";
-	m.gem_sha256 = "ab";
+	m.gem_sha256 = "abababababababababababababababababababababababababababababababab";
 	struct mf_entry *e = manifest_add(&a, &m, MF_FILE, "gem/lib/rack.rb");
 	e->mode = 0644;
 	e->size = 12;
@@ -97,13 +97,17 @@ SC_TEST(manifest_fields_are_exact)
 	struct sbuf text = SBUF_INIT, out = SBUF_INIT, err = SBUF_INIT;
 
 	arena_init(&a);
-	/* A file name may end in '\r': it comes back as written. */
+	/* Lines end at '\n' alone: a '\r' stays in the path, which refuses it. */
 	sbuf_addstr(&text, head);
 	sbuf_addstr(&text, "f\t0644\t1\t" SHA "\tgem/a\r\nend\n");
+	assert_int_equal(manifest_parse(&a, sbuf_strv(&text), &m, &err), -SC_ECACHE);
+	assert_non_null(strstr(sbuf_cstr(&err), "gem/a"));
+	sbuf_reset(&text);
+	sbuf_addstr(&text, head);
+	sbuf_addstr(&text, "f\t0644\t1\t" SHA "\tgem/a\nend\n");
 	assert_int_equal(manifest_parse(&a, sbuf_strv(&text), &m, NULL), 0);
-	assert_string_equal(m.entries[0].path, "gem/a\r");
 	manifest_write(&m, &out);
-	assert_non_null(strstr(out.buf, "\tgem/a\r\nend\n"));
+	assert_non_null(strstr(out.buf, "\tgem/a\nend\n"));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		sbuf_reset(&text);
 		sbuf_reset(&err);
@@ -111,7 +115,9 @@ SC_TEST(manifest_fields_are_exact)
 		sbuf_addv(&text, bad[i]);
 		sbuf_addstr(&text, "end\n");
 		assert_int_equal(manifest_parse(&a, sbuf_strv(&text), &m, &err), -SC_ECACHE);
-		assert_non_null(strstr(err.buf, "manifest line 10: "));
+		/* The line (a field's syntax) or the row's path (the row rules). */
+		if (!strstr(err.buf, "manifest line 10: ") && !strstr(err.buf, "manifest entry 'gem/"))
+			fail_msg("bad row %zu: '%s' names neither the line nor the row", i, err.buf);
 	}
 	sbuf_release(&text);
 	sbuf_release(&out);
@@ -147,5 +153,185 @@ SC_TEST(shell_split_like_shellwords)
 	assert_string_equal(w[4], "");
 	assert_int_equal(shell_split(&a, "'unterminated", &w), -EINVAL);
 	assert_int_equal(shell_split(&a, "   ", &w), 0);
+	arena_release(&a);
+}
+
+/* ---- hostile manifests and spec summaries ---- */
+
+#define SHA_X "0123456789012345678901234567890123456789012345678901234567890123"
+
+/*
+ * A manifest of rack 3.0.0 named full_name, with summary_extra lines after
+ * the summary (a later line replaces an earlier one), `ext` as its ext flag
+ * and `rows` (sorted, each "x\t...\n").
+ */
+static char *mf_text_named(struct arena *a, const char *full_name, const char *summary_extra,
+			   int ext, const char *rows)
+{
+	size_t n = 0;
+
+	for (const char *p = rows; *p; p++)
+		n += *p == '\n';
+	return arena_printf(a,
+			    "scint-manifest 1\nfull_name\t%s\nabi\truby-3.1.2-x86_64-linux\n"
+			    "gem_sha256\t-\nname\track\nversion\t3.0.0\nplatform\truby\n"
+			    "require_paths\tlib\nbindir\texe\nexecutables\trackup\nextensions\n"
+			    "%sext\t%d\nentries\t%zu\n%send\n",
+			    full_name, summary_extra, ext, n, rows);
+}
+
+static char *mf_text(struct arena *a, const char *summary_extra, int ext, const char *rows)
+{
+	return mf_text_named(a, "rack-3.0.0", summary_extra, ext, rows);
+}
+
+static const char good_rows[] = "d\t0755\tgem/lib\n"
+				"l\tgem/lib/alias.rb\track.rb\n"
+				"f\t0644\t12\t" SHA_X "\tgem/lib/rack.rb\n";
+
+static void assert_manifest_refused(const char *summary_extra, int ext, const char *rows,
+				    const char *why)
+{
+	struct arena a;
+	struct manifest m;
+	struct sbuf err = SBUF_INIT;
+
+	arena_init(&a);
+	int r = manifest_parse(&a, strv_from(mf_text(&a, summary_extra, ext, rows)), &m, &err);
+	if (r != -SC_ECACHE)
+		fail_msg("accepted (%d): %s", r, rows);
+	if (!strstr(sbuf_cstr(&err), why))
+		fail_msg("'%s' does not say '%s'", sbuf_cstr(&err), why);
+	sbuf_release(&err);
+	arena_release(&a);
+}
+
+SC_TEST(manifest_rows_are_checked_like_archive_entries)
+{
+	struct arena a;
+	struct manifest m;
+
+	arena_init(&a);
+	assert_int_equal(manifest_parse(&a, strv_from(mf_text(&a, "", 0, good_rows)), &m, NULL), 0);
+	assert_int_equal(m.nentries, 3);
+	arena_release(&a);
+
+	assert_manifest_refused("", 0, "f\t0644\t1\t" SHA_X "\tgem/../../../evil\n",
+				"manifest entry 'gem/../../../evil': '..' in path");
+	assert_manifest_refused("", 0, "d\t0755\tgem/lib\nf\t0644\t1\t" SHA_X "\tgem/lib/../../x\n",
+				"'..' in path");
+	assert_manifest_refused("", 0, "f\t0644\t1\t" SHA_X "\t/tmp/evil\n", "not under gem/");
+	assert_manifest_refused("", 0, "f\t0644\t1\t" SHA_X "\tgem//x\n", "absolute path");
+	assert_manifest_refused("", 0, "d\t0755\tgem/x/\n", "empty or '.'");
+	assert_manifest_refused("", 0, "f\t0644\t1\t" SHA_X "\tgem/./x\n", "empty or '.'");
+	assert_manifest_refused("", 0, "f\t0644\t1\t" SHA_X "\tgem/a\x01z\n", "control character");
+	assert_manifest_refused("", 0, "f\t0644\t1\t" SHA_X "\tgem\n", "not under gem/");
+	assert_manifest_refused("", 0, "f\t0644\t1\t" SHA_X "\text/x.so\n",
+				"under ext/ in an entry without one");
+	/* Links: absolute, escaping, or escaping through another link. */
+	assert_manifest_refused("", 0, "l\tgem/evil\t/etc\n", "absolute symlink target");
+	assert_manifest_refused("", 0, "d\t0755\tgem/lib\nl\tgem/lib/evil\t../../..\n",
+				"symlink points outside the gem");
+	assert_manifest_refused("", 0,
+				"d\t0755\tgem/lib\nl\tgem/lib/b\tc/../..\nl\tgem/lib/c\t..\n",
+				"manifest entry 'gem/lib/b': symlink points outside the gem");
+	assert_manifest_refused("", 1, "d\t0755\text/x\nl\text/x/up\t../../gem\n",
+				"symlink points outside the gem");
+	/* Nothing beneath a link, parents are directory rows, no repeats. */
+	assert_manifest_refused("", 0, "l\tgem/lib\t.\nf\t0644\t1\t" SHA_X "\tgem/lib/x\n",
+				"its directory is not a directory entry");
+	assert_manifest_refused("", 0, "f\t0644\t1\t" SHA_X "\tgem/nodir/x\n",
+				"its directory is not a directory entry");
+	assert_manifest_refused("", 0, "d\t0755\tgem/lib\nd\t0755\tgem/lib\n",
+				"repeated or out of order");
+	assert_manifest_refused("", 0, "d\t0755\tgem/lib\nl\tgem/lib\tx\n",
+				"repeated or out of order");
+	assert_manifest_refused("", 0, "d\t0755\tgem/b\nd\t0755\tgem/a\n", "out of order");
+	/* Modes, sizes, digests. */
+	assert_manifest_refused("", 0, "f\t4755\t1\t" SHA_X "\tgem/x\n", "setuid");
+	assert_manifest_refused("", 0, "d\t2755\tgem/x\n", "setuid, setgid");
+	assert_manifest_refused("", 0, "f\t0644\t99999999999\t" SHA_X "\tgem/x\n", "too large");
+	assert_manifest_refused("", 0, "f\t0644\t1\t" SHA_X "\tgem/x\n" /* upper case */
+				"f\t0644\t1\t012345678901234567890123456789012345678901234567890123"
+				"456789ABCD\tgem/y\n",
+				"bad sha256");
+}
+
+SC_TEST(manifest_summary_is_checked)
+{
+	struct arena a;
+	struct sbuf text = SBUF_INIT;
+	struct manifest m;
+
+	arena_init(&a);
+	/* A later "executables" line replaces the first. */
+	assert_manifest_refused("executables\t../../../evil\n", 0, good_rows,
+				"manifest summary: executables entry '../../../evil': '/' in an "
+				"executable name");
+	assert_manifest_refused("bindir\t/usr/bin\n", 0, good_rows, "bindir '/usr/bin': absolute");
+	assert_manifest_refused("require_paths\tlib\t../../..\n", 0, good_rows,
+				"require_paths entry '../../..'");
+	assert_manifest_refused("extensions\t/tmp/x/extconf.rb\n", 0, good_rows, "extensions");
+	assert_manifest_refused("dep\t../x\t>= 0\n", 0, good_rows, "dependency '../x'");
+	assert_manifest_refused("name\tr/ck\n", 0, good_rows, "name 'r/ck'");
+	/* The full name must be the spec's. */
+	assert_manifest_refused("platform\tx86_64-linux\n", 0, good_rows,
+				"full name does not match the spec");
+	assert_manifest_refused("version\t3.0.1\n", 0, good_rows, "full name does not match");
+	/* x86_64-linux-gnu in the lockfile is x86_64-linux in the metadata. */
+	sbuf_addstr(&text, mf_text_named(&a, "rack-3.0.0-x86_64-linux-gnu",
+					 "platform\tx86_64-linux\n", 0, good_rows));
+	assert_int_equal(manifest_parse(&a, sbuf_strv(&text), &m, NULL), 0);
+	sbuf_reset(&text);
+	sbuf_addstr(&text, mf_text_named(&a, "rack-3.0.0-x86_64-darwin",
+					 "platform\tx86_64-linux\n", 0, good_rows));
+	assert_int_equal(manifest_parse(&a, sbuf_strv(&text), &m, NULL), -SC_ECACHE);
+	sbuf_release(&text);
+	arena_release(&a);
+}
+
+SC_TEST(summary_checks_and_verifies_against_the_lockfile)
+{
+	struct arena a;
+	struct gem_summary s;
+	struct strv gemspec;
+	struct sbuf err = SBUF_INIT;
+
+	arena_init(&a);
+	assert_int_equal(gem_summary_parse(&a, STRV_LIT(helper_answer), &s, &gemspec), 0);
+	assert_int_equal(gem_summary_verify(&s, "rack", "3.0.0", "ruby", &err), 0);
+	assert_int_equal(gem_summary_verify(&s, "rack", "3.0.1", "ruby", &err), -SC_EGEMFORMAT);
+	assert_string_equal(err.buf, "its metadata says rack 3.0.0 (platform ruby)");
+	sbuf_reset(&err);
+	assert_int_equal(gem_summary_verify(&s, "rack", "3.0.0", "x86_64-linux", &err),
+			 -SC_EGEMFORMAT);
+	sbuf_reset(&err);
+	s.platform = "x86_64-linux";
+	assert_int_equal(gem_summary_verify(&s, "rack", "3.0.0", "x86_64-linux-gnu", NULL), 0);
+	assert_int_equal(gem_summary_verify(&s, "rack", "3.0.0", "x86_64-darwin", NULL),
+			 -SC_EGEMFORMAT);
+	assert_int_equal(gem_summary_verify(&s, "rack", "3.0.0", "ruby", NULL), -SC_EGEMFORMAT);
+	s.platform = "ruby";
+
+	const char *evil[] = { "rackup", "/tmp/evil" };
+	s.executables = evil;
+	s.nexecutables = 2;
+	assert_int_equal(gem_summary_verify(&s, "rack", "3.0.0", "ruby", &err), -SC_EUNSAFE);
+	assert_string_equal(err.buf, "executables entry '/tmp/evil': '/' in an executable name");
+	s.nexecutables = 1;
+	assert_int_equal(gem_summary_check(&s, NULL), 0);
+	s.bindir = "../bin";
+	assert_int_equal(gem_summary_check(&s, NULL), -SC_EUNSAFE);
+	s.bindir = "exe";
+
+	/* More values than a line may hold is an error, never a silent cut. */
+	struct sbuf many = SBUF_INIT;
+	sbuf_addstr(&many, "name\tx\nversion\t1\nplatform\truby\nexecutables");
+	for (int i = 0; i < 300; i++)
+		sbuf_addf(&many, "\te%d", i);
+	sbuf_addstr(&many, "\n---gemspec---\n");
+	assert_int_equal(gem_summary_parse(&a, sbuf_strv(&many), &s, &gemspec), -SC_ERUBY);
+	sbuf_release(&many);
+	sbuf_release(&err);
 	arena_release(&a);
 }

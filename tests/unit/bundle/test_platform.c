@@ -219,3 +219,23 @@ SC_TEST(platform_rank_orders_variants)
 			 PLATFORM_INCOMPATIBLE);
 	assert_true(PLATFORM_EXACT > PLATFORM_COMPATIBLE && PLATFORM_COMPATIBLE > PLATFORM_RUBY);
 }
+
+/* A gem's metadata platform against its lockfile line. */
+SC_TEST(platform_same_as_rubygems_normalises)
+{
+	assert_true(platform_same(STRV_LIT("ruby"), STRV_LIT("ruby")));
+	assert_true(platform_same(STRV_LIT(""), STRV_LIT("ruby")));
+	assert_true(platform_same(STRV_LIT("x86_64-linux"), STRV_LIT("x86_64-linux")));
+	assert_true(platform_same(STRV_LIT("x86_64-linux-gnu"), STRV_LIT("x86_64-linux")));
+	assert_true(platform_same(STRV_LIT("i686-linux"), STRV_LIT("x86-linux")));
+	assert_true(platform_same(STRV_LIT("arm64-darwin21"), STRV_LIT("arm64-darwin-21")));
+	assert_false(platform_same(STRV_LIT("ruby"), STRV_LIT("x86_64-linux")));
+	assert_false(platform_same(STRV_LIT("x86_64-linux"), STRV_LIT("")));
+	assert_false(platform_same(STRV_LIT("x86_64-linux"), STRV_LIT("x86_64-darwin")));
+	assert_false(platform_same(STRV_LIT("x86_64-linux"), STRV_LIT("x86_64-linux-musl")));
+	assert_false(platform_same(STRV_LIT("x86_64-linux"), STRV_LIT("aarch64-linux")));
+	/* Compatible is not the same: a universal or version-less gem is another gem. */
+	assert_false(platform_same(STRV_LIT("universal-darwin"), STRV_LIT("x86_64-darwin")));
+	assert_false(platform_same(STRV_LIT("x86_64-darwin"), STRV_LIT("x86_64-darwin-21")));
+	assert_false(platform_same(STRV_LIT("current"), STRV_LIT("current")));
+}
