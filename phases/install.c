@@ -28,6 +28,7 @@
 #include "engine/reactor.h"
 #include "fsops/fsops.h"
 #include "phases/abi.h"
+#include "phases/retry.h"
 
 extern char **environ;
 
@@ -200,6 +201,9 @@ int install_setup(struct install *in, struct sbuf *err)
 	}
 	struct http_options ho = { .user_agent = "scint/" SCINT_VERSION,
 				   .verbose = getenv("SCINT_HTTP_VERBOSE") != NULL };
+	int k = net_policy_load(in->config, &ho, err);
+	if (k < 0)
+		return k;
 	in->http = http_new(in->reactor, &ho);
 	if (!in->http) {
 		sbuf_addstr(err, "cannot initialise libcurl");
