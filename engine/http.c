@@ -433,11 +433,15 @@ static int http_map_error(const struct http *h, struct http_req *req, CURLcode c
 	case CURLE_WRITE_ERROR:
 		return req->cut_off ? -SC_ETOOBIG : -SC_ECANCELED; /* else the sink refused */
 	case CURLE_OPERATION_TIMEDOUT: {
-		/* One code for three rules: no connection yet, the total time is up, or too slow. */
-		curl_off_t connect_us = 0;
+		/*
+		 * One code for three rules. curl's message tells them apart; the
+		 * clock is the fallback (a reused connection has no connect time).
+		 */
 		uint64_t ms = (clock_now_ns() - req->t_start_ns) / 1000000u;
-		cu.easy_getinfo(req->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
-		if (connect_us == 0)
+		if (!strncmp(req->errmsg, "Operation too slow", 18))
+			req->timed_out = HTTP_TIMEOUT_LOW_SPEED;
+		else if (!strncmp(req->errmsg, "Connection timed out", 20) ||
+			 !strncmp(req->errmsg, "Resolving timed out", 19))
 			req->timed_out = HTTP_TIMEOUT_CONNECT;
 		else if (h->opts.total_timeout_s > 0 &&
 			 ms + 50 >= (uint64_t)h->opts.total_timeout_s * 1000u)
@@ -522,6 +526,15 @@ void http_cancel(struct http *h, struct http_req *req)
 		return;
 	list_del(&req->link);
 	list_add_tail(&req->link, &h->finished);
+}
+
+void http_pause(struct http *h, struct http_req *req)
+{
+	(void)h;
+	if (!req->active || req->paused)
+		return;
+	req->paused = true;
+	cu.easy_pause(req->easy, CURLPAUSE_RECV);
 }
 
 void http_resume(struct http *h, struct http_req *req)

@@ -46,7 +46,10 @@ enum http_timeout {
 /*
  * Takes n body bytes of a 200 response: returns n, HTTP_SINK_PAUSE, or 0 to
  * abort the transfer (res = -SC_ECANCELED). Runs from curl's callbacks (or
- * from http_resume): it must not start, cancel or resume transfers.
+ * from http_resume): it must not start, cancel, pause or resume transfers.
+ * A sink should rather take the bytes and have its job call http_pause():
+ * pausing from here, inside the reactor's dispatch, makes curl drop the
+ * socket's registration while the reactor may still hold events for it.
  */
 typedef size_t http_sink_fn(struct http_req *req, const char *p, size_t n);
 
@@ -112,7 +115,9 @@ void http_free(struct http *h);
 int http_start(struct http *h, struct http_req *req);
 /* Aborts a running transfer; its done callback runs with res = -SC_ECANCELED. */
 void http_cancel(struct http *h, struct http_req *req);
-/* Continues a transfer whose sink answered HTTP_SINK_PAUSE (may call the sink at once). */
+/* Stops receiving for a transfer until http_resume() (from a job step, not a callback). */
+void http_pause(struct http *h, struct http_req *req);
+/* Continues a paused transfer, whoever paused it (may call the sink at once). */
 void http_resume(struct http *h, struct http_req *req);
 /* The options in force (defaults filled in). */
 const struct http_options *http_get_options(const struct http *h);

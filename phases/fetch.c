@@ -16,11 +16,14 @@
  *                a retry starts the file over).
  * FETCH_REQUEST  GET <remote>gems/<full_name>.gem.
  * FETCH_WAIT     the body streams into the temp file as it arrives: it is
- *                copied into one of FETCH_BUFS buffers, each full buffer is
- *                written by one WRITE op, and when every buffer is in flight
- *                the transfer is paused until a write completes (so a
- *                download holds at most FETCH_BUFS * FETCH_BUF_SIZE bytes,
- *                whatever the gem's size). The SHA-256 is computed as the
+ *                copied into a buffer, each full buffer is written by one
+ *                WRITE op, and once FETCH_BUFS writes are in flight the job
+ *                pauses the transfer until one completes. Bytes curl hands
+ *                over before the job runs go to spare buffers (up to
+ *                FETCH_BUFS_MAX; past that the sink pauses the transfer
+ *                itself), so a download holds at most FETCH_BUFS_MAX *
+ *                FETCH_BUF_SIZE bytes, whatever the gem's size, and about
+ *                FETCH_BUFS of them in practice. The SHA-256 is computed as the
  *                bytes arrive. Once the response is complete and every write
  *                has landed: retried with backoff for 5xx/429/transport
  *                errors and truncation, never for 4xx or a body over
@@ -47,6 +50,7 @@
 #include "phases/retry.h"
 
 #define FETCH_BUFS     4
+#define FETCH_BUFS_MAX 16
 #define FETCH_BUF_SIZE ((size_t)128 << 10)
 #define LOCK_RETRY_NS  (100u * 1000000u)
 
@@ -91,7 +95,7 @@ struct fetch_job {
 	struct ioq_op op; /* open, close, rename */
 	int fd;           /* the temp file, -1 when closed */
 	uint64_t off;     /* where the next buffer goes */
-	struct fetch_buf bufs[FETCH_BUFS];
+	struct fetch_buf bufs[FETCH_BUFS_MAX];
 	struct fetch_buf *cur; /* the buffer being filled, or NULL */
 	unsigned writes;       /* buffers in flight */
 	int write_err;
@@ -227,6 +231,12 @@ static void fetch_write_done(struct ioq_op *op)
 	if (op->res < 0 && !f->write_err)
 		f->write_err = op->res;
 	b->len = 0;
+	if (b - f->bufs >= FETCH_BUFS) {
+		/* a spare: give the memory back */
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+	}
 	f->writes--;
 	job_wake(&f->job); /* a paused transfer goes on from fetch_step */
 }
@@ -254,7 +264,9 @@ static struct fetch_buf *fetch_room(struct fetch_job *f, size_t n)
 	if (f->cur && f->cur->cap - f->cur->len >= n)
 		return f->cur;
 	fetch_flush(f);
-	for (unsigned i = 0; i < FETCH_BUFS; i++) {
+	if (f->writes >= FETCH_BUFS)
+		job_wake(&f->job); /* to pause the transfer, from the job */
+	for (unsigned i = 0; i < FETCH_BUFS_MAX; i++) {
 		struct fetch_buf *b = &f->bufs[i];
 		if (b->op.in_flight)
 			continue;
@@ -292,7 +304,7 @@ static size_t fetch_sink(struct http_req *req, const char *p, size_t n)
 
 static void fetch_release_bufs(struct fetch_job *f)
 {
-	for (unsigned i = 0; i < FETCH_BUFS; i++) {
+	for (unsigned i = 0; i < FETCH_BUFS_MAX; i++) {
 		SC_ASSERT(!f->bufs[i].op.in_flight);
 		free(f->bufs[i].data);
 		f->bufs[i].data = NULL;
@@ -314,7 +326,7 @@ static void fetch_opened(struct fetch_job *f)
 	f->off = 0;
 	f->write_err = 0;
 	f->cur = NULL;
-	for (unsigned i = 0; i < FETCH_BUFS; i++)
+	for (unsigned i = 0; i < FETCH_BUFS_MAX; i++)
 		f->bufs[i].len = 0;
 	fetch_enter(f, FETCH_REQUEST);
 }
@@ -360,8 +372,10 @@ static void fetch_response(struct fetch_job *f)
 	const char *src = g->source->redacted;
 
 	if (!f->response_in) {
-		/* Streaming: a paused transfer goes on as soon as a buffer is free. */
-		if (req->paused && f->writes < FETCH_BUFS && !f->write_err)
+		/* Streaming: FETCH_BUFS writes in flight pause the transfer, fewer resume it. */
+		if (!req->paused && f->writes >= FETCH_BUFS)
+			http_pause(sched_http(f->job.sched), req);
+		else if (req->paused && f->writes < FETCH_BUFS && !f->write_err)
 			http_resume(sched_http(f->job.sched), req);
 		return;
 	}

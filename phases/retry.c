@@ -62,22 +62,22 @@ static bool net_parse_count(const char *s, long *ret)
 int net_policy_load(const struct bconfig *c, struct http_options *ret, struct sbuf *err)
 {
 	struct net_policy p = policy;
-	const char *bad = NULL, *v;
+	const char *bad = NULL, *bad_value = NULL, *v;
 
 	v = c ? bconfig_get(c, "BUNDLE_TIMEOUT") : getenv("BUNDLE_TIMEOUT");
 	if (v && *v && !net_parse_count(v, &p.timeout_s))
-		bad = "BUNDLE_TIMEOUT";
+		bad = "BUNDLE_TIMEOUT", bad_value = v;
 	if ((v = getenv("SCINT_HTTP_LOW_SPEED")) && *v && !net_parse_count(v, &p.low_speed_bytes))
-		bad = "SCINT_HTTP_LOW_SPEED";
+		bad = "SCINT_HTTP_LOW_SPEED", bad_value = v;
 	if ((v = getenv("SCINT_HTTP_TIMEOUT")) && *v && !net_parse_count(v, &p.total_timeout_s))
-		bad = "SCINT_HTTP_TIMEOUT";
+		bad = "SCINT_HTTP_TIMEOUT", bad_value = v;
 	if ((v = getenv("SCINT_MAX_DOWNLOAD")) && *v && !net_parse_size(v, &p.max_gem_bytes))
-		bad = "SCINT_MAX_DOWNLOAD";
+		bad = "SCINT_MAX_DOWNLOAD", bad_value = v;
 	if ((v = getenv("SCINT_MAX_INDEX_DOWNLOAD")) && *v &&
 	    !net_parse_size(v, &p.max_index_bytes))
-		bad = "SCINT_MAX_INDEX_DOWNLOAD";
+		bad = "SCINT_MAX_INDEX_DOWNLOAD", bad_value = v;
 	if (bad) {
-		sbuf_addf(err, "invalid %s '%s': expected a positive %s", bad, v,
+		sbuf_addf(err, "invalid %s '%s': expected a positive %s", bad, bad_value,
 			  strncmp(bad, "SCINT_MAX_", 10) ? "whole number"
 							 : "size in bytes (K, M, G suffixes allowed)");
 		return -SC_ECONFIG;
