@@ -539,11 +539,16 @@ void http_pause(struct http *h, struct http_req *req)
 
 void http_resume(struct http *h, struct http_req *req)
 {
-	(void)h;
 	if (!req->active || !req->paused)
 		return;
 	req->paused = false; /* the sink may pause it again from inside easy_pause */
 	cu.easy_pause(req->easy, CURLPAUSE_CONT);
+	/*
+	 * curl runs the transfer at its next timeout: do it now, from the job's
+	 * step, rather than from inside the reactor's dispatch of another socket.
+	 */
+	int running;
+	cu.multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 
 const struct http_options *http_get_options(const struct http *h)
