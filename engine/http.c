@@ -551,11 +551,6 @@ void http_resume(struct http *h, struct http_req *req)
 	cu.multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 
-const struct http_options *http_get_options(const struct http *h)
-{
-	return &h->opts;
-}
-
 unsigned http_active(const struct http *h)
 {
 	return h->stats.in_flight;

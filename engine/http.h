@@ -119,8 +119,6 @@ void http_cancel(struct http *h, struct http_req *req);
 void http_pause(struct http *h, struct http_req *req);
 /* Continues a paused transfer, whoever paused it (may call the sink at once). */
 void http_resume(struct http *h, struct http_req *req);
-/* The options in force (defaults filled in). */
-const struct http_options *http_get_options(const struct http *h);
 /* Collects finished transfers and runs their done callbacks. Returns how many. */
 unsigned http_drain(struct http *h);
 unsigned http_active(const struct http *h);

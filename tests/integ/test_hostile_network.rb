@@ -7,7 +7,7 @@
 # inbound/, bounded memory and time, and that the next clean install works.
 
 require_relative "install_support"
-require "zlib"
+require "scint/big_gem"
 
 class TestHostileNetwork < ScintTest::Case
   include InstallSupport
@@ -228,45 +228,6 @@ class TestHostileNetwork < ScintTest::Case
 
   # ---------------------------------------------------------------- big packages
 
-  # The .gem at path gets one more file of `size` random bytes (streamed:
-  # this process does not hold it either); checksums.yaml.gz is kept consistent.
-  def add_big_file(path, name, size)
-    outer = GemSurgery.read_outer(path)
-    data_path = "#{path}.data"
-    rng = Random.new(7)
-    File.open(data_path, "wb") do |f|
-      gz = Zlib::GzipWriter.new(f, Zlib::BEST_SPEED)
-      gz.mtime = 1_700_000_000
-      GemSurgery.read_data(outer).each { |e| gz.write(GemSurgery.tar_entry(e)) }
-      gz.write(tar_header(name, size))
-      (size / MIB).times { gz.write(rng.bytes(MIB)) }
-      gz.write(rng.bytes(size % MIB))
-      gz.write("\0" * ((512 - (size % 512)) % 512) + ("\0" * 1024))
-      gz.finish
-    end
-    meta = outer.assoc("metadata.gz")[1]
-    sums = { "SHA256" => { "metadata.gz" => Digest::SHA256.hexdigest(meta), "data.tar.gz" => Digest::SHA256.file(data_path).hexdigest },
-             "SHA512" => { "metadata.gz" => Digest::SHA512.hexdigest(meta), "data.tar.gz" => Digest::SHA512.file(data_path).hexdigest } }
-    File.open(path, "wb") do |out|
-      out.write(GemSurgery.tar_entry(name: "metadata.gz", body: meta, mode: 0o444))
-      out.write(tar_header("data.tar.gz", File.size(data_path), 0o444))
-      File.open(data_path, "rb") { |f| IO.copy_stream(f, out) }
-      out.write("\0" * ((512 - (File.size(data_path) % 512)) % 512))
-      out.write(GemSurgery.tar_entry(name: "checksums.yaml.gz", body: GemSurgery.gzip(YAML.dump(sums)), mode: 0o444))
-      out.write("\0" * 1024)
-    end
-    File.delete(data_path)
-  end
-
-  # A ustar header for a regular file of `size` bytes (the body is written separately).
-  def tar_header(name, size, mode = 0o644)
-    h = GemSurgery.tar_entry(name: name, body: "", mode: mode).b
-    h[124, 12] = GemSurgery.octal(size, 12)
-    h[148, 8] = " " * 8
-    h[148, 8] = format("%06o", h.bytes.sum) + "\0 "
-    h
-  end
-
   BIG = 200 * MIB
 
   # Done-when: peak RSS of a cold install of a bundle with a 200 MB gem stays
@@ -278,8 +239,8 @@ class TestHostileNetwork < ScintTest::Case
     corpus = Scint::Gemgen::Corpus.new(File.join(tmp, "big"))
     corpus.add(name: "sc_big", version: "1.0.0", files: 1)
     corpus.build!
-    add_big_file(corpus.gem_path("sc_big-1.0.0"), "data/blob.bin", BIG)
-    GemSurgery.reindex(corpus.dir, "sc_big", "1.0.0")
+    Scint::BigGem.inflate(corpus.gem_path("sc_big-1.0.0"), "data/blob.bin", BIG)
+    Scint::BigGem.reindex(corpus.dir, "sc_big", "1.0.0")
     server = serve(corpus.dir)
     app = app(gems: { "sc_big" => nil }, source: server.url)
     app.bundle_lock!
