@@ -159,6 +159,9 @@ class TestHostileNetwork < ScintTest::Case
     server.fault(VICTIM_GEM, drip: 0.02) # 50 bytes/s: above the low-speed rule set below
     r = app.scint("install", env: FAST_RETRY.merge("SCINT_HTTP_TIMEOUT" => "2", "SCINT_HTTP_LOW_SPEED" => "1"))
     assert_failed_cleanly(app, r, /error: could not download #{VICTIM}\.gem from .*: the transfer took longer than 2 s \(got \d+ bytes; set SCINT_HTTP_TIMEOUT to allow more\)$/)
+    # Dripping connections are logged when their server threads notice the hang-up (every 20 ms here).
+    wait_until(10) { victim_downloads(server) >= 1 }
+    sleep 0.5
     assert_equal 1, victim_downloads(server), "a transfer that used up its time is not retried"
     assert_operator r.seconds, :<, 30
   end
