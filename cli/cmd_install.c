@@ -170,6 +170,9 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 			  remote ? remote : "?");
 		failed++;
 	}
+	for (size_t i = 0; i < in->ngems; i++)
+		if (in->gems[i]->warning)
+			cli_warn("%s", in->gems[i]->warning);
 	unsigned from_cache = 0, fetched = 0, installed = 0;
 	for (size_t i = 0; i < in->ngems; i++) {
 		struct gem *g = in->gems[i];

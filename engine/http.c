@@ -16,7 +16,9 @@
 #include "engine/reactor.h"
 #include "engine/trace.h"
 
-#define HTTP_BODY_MAX_DEFAULT ((size_t)1 << 30)
+#define HTTP_BODY_MAX_DEFAULT ((uint64_t)1 << 30)
+
+_Static_assert(HTTP_SINK_PAUSE == CURL_WRITEFUNC_PAUSE, "the sink's pause is curl's");
 
 struct http_sock {
 	struct wake wake;
@@ -48,6 +50,7 @@ static struct {
 	__typeof__(curl_easy_cleanup) *easy_cleanup;
 	__typeof__(curl_easy_getinfo) *easy_getinfo;
 	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_pause) *easy_pause;
 	__typeof__(curl_easy_setopt) *easy_setopt;
 	__typeof__(curl_global_init) *global_init;
 	__typeof__(curl_multi_add_handle) *multi_add_handle;
@@ -68,6 +71,7 @@ static const struct dl_sym cu_syms[] = {
 	CU_SYM(easy_cleanup),
 	CU_SYM(easy_getinfo),
 	CU_SYM(easy_init),
+	CU_SYM(easy_pause),
 	CU_SYM(easy_setopt),
 	CU_SYM(global_init),
 	CU_SYM(multi_add_handle),
@@ -98,6 +102,8 @@ struct http *http_new(struct reactor *r, const struct http_options *opts)
 		h->opts.max_total_connections = 32;
 	if (!h->opts.connect_timeout_ms)
 		h->opts.connect_timeout_ms = 10000;
+	if (!h->opts.low_speed_bytes)
+		h->opts.low_speed_bytes = 1;
 	if (!h->opts.stall_timeout_s)
 		h->opts.stall_timeout_s = 30;
 	list_init(&h->active);
@@ -218,13 +224,35 @@ static void http_dispatch(struct wake *w, uint32_t events, void *data)
 	cu.multi_socket_action(h->multi, w->fd, mask, &running);
 }
 
+/*
+ * Body bytes: counted against max_bytes (an endless body is cut off here),
+ * then kept in `body` or handed to the sink (a 200 body; with a sink, other
+ * statuses' bodies are only counted).
+ */
 static size_t http_write_cb(char *p, size_t size, size_t nmemb, void *userp)
 {
 	struct http_req *req = userp;
 	size_t n = size * nmemb;
 
-	if (sbuf_add(&req->body, p, n) < 0)
-		return 0; /* over max_bytes: curl aborts with CURLE_WRITE_ERROR */
+	if (n > req->max_bytes - req->received) {
+		req->cut_off = true;
+		return 0; /* curl aborts with CURLE_WRITE_ERROR */
+	}
+	if (req->sink) {
+		if (req->status == 200) {
+			size_t k = req->sink(req, p, n);
+			if (k == HTTP_SINK_PAUSE) {
+				req->paused = true;
+				return CURL_WRITEFUNC_PAUSE;
+			}
+			if (k != n)
+				return 0;
+		}
+	} else if (sbuf_add(&req->body, p, n) < 0) {
+		req->cut_off = true;
+		return 0;
+	}
+	req->received += n;
 	if (req->want_sha256)
 		digest_update(&req->digest, p, n);
 	return n;
@@ -241,6 +269,39 @@ static void http_header_value(struct sbuf *dst, const char *p, size_t n, size_t 
 	}
 }
 
+/* "HTTP/1.1 200 OK" -> 200; 0 when malformed. */
+static long http_status_of(const char *p, size_t n)
+{
+	size_t i = 5;
+	long st = 0;
+
+	while (i < n && p[i] != ' ')
+		i++;
+	while (i < n && p[i] == ' ')
+		i++;
+	for (unsigned d = 0; d < 3; d++, i++) {
+		if (i >= n || p[i] < '0' || p[i] > '9')
+			return 0;
+		st = st * 10 + (p[i] - '0');
+	}
+	return st;
+}
+
+/* A Content-Length value (saturating); -1 when malformed. */
+static int64_t http_length_of(const char *p, size_t n)
+{
+	size_t i = 0;
+	int64_t v = 0;
+
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i >= n || p[i] < '0' || p[i] > '9')
+		return -1;
+	for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+		v = v > (INT64_MAX - 9) / 10 ? INT64_MAX : v * 10 + (p[i] - '0');
+	return v;
+}
+
 static size_t http_header_cb(char *p, size_t size, size_t nmemb, void *userp)
 {
 	struct http_req *req = userp;
@@ -250,8 +311,19 @@ static size_t http_header_cb(char *p, size_t size, size_t nmemb, void *userp)
 		http_header_value(&req->etag, p, n, 5);
 	else if (n > 12 && !strncasecmp(p, "Repr-Digest:", 12))
 		http_header_value(&req->repr_digest, p, n, 12);
-	else if (n > 5 && !strncmp(p, "HTTP/", 5)) {
+	else if (n > 15 && !strncasecmp(p, "Content-Length:", 15)) {
+		req->content_length = http_length_of(p + 15, n - 15);
+		/* Refused before any body byte (a redirect's or an error's body is only counted). */
+		if (req->status >= 200 && req->status < 300 && req->content_length >= 0 &&
+		    (uint64_t)req->content_length > req->max_bytes) {
+			req->cut_off = true;
+			return 0; /* curl aborts with CURLE_WRITE_ERROR */
+		}
+	} else if (n > 5 && !strncmp(p, "HTTP/", 5)) {
 		/* A new response (redirect or 100-continue): drop what the previous one sent. */
+		req->status = http_status_of(p, n);
+		req->content_length = -1;
+		req->received = 0;
 		sbuf_reset(&req->body);
 		sbuf_reset(&req->etag);
 		sbuf_reset(&req->repr_digest);
@@ -281,9 +353,15 @@ int http_start(struct http *h, struct http_req *req)
 	req->res = 0;
 	req->status = 0;
 	req->content_length = -1;
+	req->received = 0;
+	req->paused = false;
+	req->cut_off = false;
+	req->timed_out = HTTP_TIMEOUT_NONE;
 	req->errmsg[0] = '\0';
 	req->sha256[0] = '\0';
-	sbuf_init(&req->body, req->max_bytes ? req->max_bytes : HTTP_BODY_MAX_DEFAULT);
+	if (!req->max_bytes)
+		req->max_bytes = HTTP_BODY_MAX_DEFAULT;
+	sbuf_init(&req->body, req->sink || req->max_bytes > SIZE_MAX ? 0 : (size_t)req->max_bytes);
 	sbuf_init(&req->etag, 1024);
 	sbuf_init(&req->repr_digest, 1024);
 	if (req->want_sha256)
@@ -302,8 +380,10 @@ int http_start(struct http *h, struct http_req *req)
 	cu.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	cu.easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
 	cu.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms);
-	cu.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	cu.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, h->opts.low_speed_bytes);
 	cu.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, h->opts.stall_timeout_s);
+	if (h->opts.total_timeout_s > 0)
+		cu.easy_setopt(e, CURLOPT_TIMEOUT, h->opts.total_timeout_s);
 	cu.easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	cu.easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	cu.easy_setopt(e, CURLOPT_USERAGENT, h->opts.user_agent ? h->opts.user_agent : "scint");
@@ -343,7 +423,7 @@ int http_start(struct http *h, struct http_req *req)
 	return 0;
 }
 
-static int http_map_error(CURLcode c)
+static int http_map_error(const struct http *h, struct http_req *req, CURLcode c)
 {
 	switch (c) {
 	case CURLE_OK:
@@ -351,7 +431,25 @@ static int http_map_error(CURLcode c)
 	case CURLE_PARTIAL_FILE:
 		return -SC_ETRUNCATED;
 	case CURLE_WRITE_ERROR:
-		return -SC_ETOOBIG;
+		return req->cut_off ? -SC_ETOOBIG : -SC_ECANCELED; /* else the sink refused */
+	case CURLE_OPERATION_TIMEDOUT: {
+		/*
+		 * One code for three rules. curl's message tells them apart; the
+		 * clock is the fallback (a reused connection has no connect time).
+		 */
+		uint64_t ms = (clock_now_ns() - req->t_start_ns) / 1000000u;
+		if (!strncmp(req->errmsg, "Operation too slow", 18))
+			req->timed_out = HTTP_TIMEOUT_LOW_SPEED;
+		else if (!strncmp(req->errmsg, "Connection timed out", 20) ||
+			 !strncmp(req->errmsg, "Resolving timed out", 19))
+			req->timed_out = HTTP_TIMEOUT_CONNECT;
+		else if (h->opts.total_timeout_s > 0 &&
+			 ms + 50 >= (uint64_t)h->opts.total_timeout_s * 1000u)
+			req->timed_out = HTTP_TIMEOUT_TOTAL;
+		else
+			req->timed_out = HTTP_TIMEOUT_LOW_SPEED;
+		return -ETIMEDOUT;
+	}
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
 	default:
@@ -368,7 +466,8 @@ static void http_finish(struct http *h, struct http_req *req, int res)
 	cu.easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	cu.easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 	req->status = status;
-	req->content_length = cl;
+	if (cl >= 0)
+		req->content_length = cl;
 	req->res = res;
 	if (res < 0 && !req->errmsg[0])
 		snprintf(req->errmsg, sizeof(req->errmsg), "%s", sc_strerror(res));
@@ -386,8 +485,8 @@ static void http_finish(struct http *h, struct http_req *req, int res)
 	req->active = false;
 	list_del(&req->link);
 	h->stats.in_flight--;
-	h->stats.bytes += req->body.len;
-	trace_http(req->ctx, "GET", req->redacted_url, req->status, (int64_t)req->body.len, res,
+	h->stats.bytes += req->received;
+	trace_http(req->ctx, "GET", req->redacted_url, req->status, (int64_t)req->received, res,
 		   req->t_start_ns, clock_now_ns());
 	free(req->redacted_url);
 	req->redacted_url = NULL;
@@ -415,7 +514,7 @@ unsigned http_drain(struct http *h)
 		struct http_req *req = NULL;
 		cu.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&req);
 		SC_ASSERT(req && req->easy == m->easy_handle);
-		http_finish(h, req, http_map_error(m->data.result));
+		http_finish(h, req, http_map_error(h, req, m->data.result));
 		n++;
 	}
 	return n;
@@ -427,6 +526,29 @@ void http_cancel(struct http *h, struct http_req *req)
 		return;
 	list_del(&req->link);
 	list_add_tail(&req->link, &h->finished);
+}
+
+void http_pause(struct http *h, struct http_req *req)
+{
+	(void)h;
+	if (!req->active || req->paused)
+		return;
+	req->paused = true;
+	cu.easy_pause(req->easy, CURLPAUSE_RECV);
+}
+
+void http_resume(struct http *h, struct http_req *req)
+{
+	if (!req->active || !req->paused)
+		return;
+	req->paused = false; /* the sink may pause it again from inside easy_pause */
+	cu.easy_pause(req->easy, CURLPAUSE_CONT);
+	/*
+	 * curl runs the transfer at its next timeout: do it now, from the job's
+	 * step, rather than from inside the reactor's dispatch of another socket.
+	 */
+	int running;
+	cu.multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 
 unsigned http_active(const struct http *h)

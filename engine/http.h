@@ -8,9 +8,14 @@
  * Finished transfers are collected by http_drain() (once per tick), which
  * runs each request's done callback: callbacks only record and wake jobs.
  *
- * A request's body is kept in memory (bounded by max_bytes) and its SHA-256
- * is computed while it streams in. Credentials go to curl only (never to
- * messages, traces or files); messages use the redacted URL.
+ * A request's body is kept in memory, or handed to the caller's sink as it
+ * arrives (a 200 body; the sink may pause the transfer until http_resume(),
+ * which is how a caller bounds the memory of a large download). Either way
+ * the body is bounded by max_bytes: a Content-Length above it fails the
+ * transfer before any body byte is taken, a body that grows past it is cut
+ * off (res = -SC_ETOOBIG). The SHA-256 is computed while the body streams
+ * in. Credentials go to curl only (never to messages, traces or files);
+ * messages use the redacted URL.
  */
 #pragma once
 
@@ -28,27 +33,51 @@ struct http_req;
 
 typedef void http_done_fn(struct http_req *req);
 
+enum http_timeout {
+	HTTP_TIMEOUT_NONE,
+	HTTP_TIMEOUT_CONNECT,   /* no connection within connect_timeout_ms */
+	HTTP_TIMEOUT_LOW_SPEED, /* slower than low_speed_bytes/s for stall_timeout_s */
+	HTTP_TIMEOUT_TOTAL,     /* longer than total_timeout_s */
+};
+
+/* A sink's answer when it has no room: the same bytes come again after http_resume(). */
+#define HTTP_SINK_PAUSE ((size_t)0x10000001)
+
+/*
+ * Takes n body bytes of a 200 response: returns n, HTTP_SINK_PAUSE, or 0 to
+ * abort the transfer (res = -SC_ECANCELED). Runs from curl's callbacks (or
+ * from http_resume): it must not start, cancel, pause or resume transfers.
+ * A sink should rather take the bytes and have its job call http_pause():
+ * pausing from here, inside the reactor's dispatch, makes curl drop the
+ * socket's registration while the reactor may still hold events for it.
+ */
+typedef size_t http_sink_fn(struct http_req *req, const char *p, size_t n);
+
 struct http_req {
 	/* inputs, owned by the caller and valid until done has run */
 	const char *url;
 	const char *userpwd;       /* "user:password" or NULL */
 	const char *if_none_match; /* ETag to revalidate, or NULL */
 	const char *range;         /* "123-" or NULL */
-	size_t max_bytes;          /* body limit; 0 = 1 GiB */
+	uint64_t max_bytes;        /* body limit; 0 = 1 GiB */
 	bool want_sha256;
+	http_sink_fn *sink;        /* NULL: the body goes to `body` */
 	http_done_fn *done;
 	void *data;
 	const struct trace_ctx *ctx;
 
 	/* outputs, valid in done */
-	int res;             /* 0: a response arrived (any status); else -SC_ENET, -SC_ETRUNCATED, ... */
+	int res;             /* 0: a response arrived (any status); else -SC_ENET, -SC_ETRUNCATED,
+			      * -SC_ETOOBIG (over max_bytes), -ETIMEDOUT (too slow, too long) ... */
 	long status;         /* HTTP status, 0 without a response */
-	struct sbuf body;    /* the response body; the caller releases it */
+	struct sbuf body;    /* the response body (without a sink); the caller releases it */
+	uint64_t received;   /* body bytes of the last response (taken by the sink, or in body) */
 	struct sbuf etag;    /* ETag response header, "" when none */
 	struct sbuf repr_digest; /* Repr-Digest response header, "" when none */
 	char sha256[DIGEST_SHA256_HEX];
 	char errmsg[256];    /* transport error text when res < 0 */
 	int64_t content_length; /* announced length, -1 when unknown */
+	enum http_timeout timed_out; /* which limit a -ETIMEDOUT transfer ran into */
 
 	/* private: */
 	struct list_head link;
@@ -58,6 +87,8 @@ struct http_req {
 	uint64_t t_start_ns;
 	char *redacted_url;
 	bool active;
+	bool paused;
+	bool cut_off; /* the body grew past max_bytes */
 };
 
 struct http;
@@ -66,7 +97,9 @@ struct http_options {
 	unsigned max_host_connections; /* default 8 */
 	unsigned max_total_connections; /* default 32 */
 	long connect_timeout_ms;       /* default 10000 */
-	long stall_timeout_s;          /* abort if < 1 byte/s for this long; default 30 */
+	long low_speed_bytes;          /* abort if slower than this many bytes/s ... (default 1) */
+	long stall_timeout_s;          /* ... for this long; default 30 */
+	long total_timeout_s;          /* abort a transfer that takes longer; 0 = no limit */
 	const char *user_agent;
 	bool verbose;
 };
@@ -82,6 +115,10 @@ void http_free(struct http *h);
 int http_start(struct http *h, struct http_req *req);
 /* Aborts a running transfer; its done callback runs with res = -SC_ECANCELED. */
 void http_cancel(struct http *h, struct http_req *req);
+/* Stops receiving for a transfer until http_resume() (from a job step, not a callback). */
+void http_pause(struct http *h, struct http_req *req);
+/* Continues a paused transfer, whoever paused it (may call the sink at once). */
+void http_resume(struct http *h, struct http_req *req);
 /* Collects finished transfers and runs their done callbacks. Returns how many. */
 unsigned http_drain(struct http *h);
 unsigned http_active(const struct http *h);

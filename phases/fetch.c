@@ -1,27 +1,42 @@
 /*
  * fetch.c: download a .gem into inbound/gems/ (design.md §1, "Fetch").
  *
- *   FETCH_LOCK --entry lock taken--> FETCH_REQUEST --> FETCH_WAIT --200, sha ok--> FETCH_WRITE
- *     |  ^ busy: retry timer            ^                |                            |
- *     |  \------/                       \--retry timer---/ 5xx/reset                 v
- *     |--cached meanwhile / inbound present--> FETCH_DONE <---------------------- FETCH_RENAME
- *     \--------------------------------------------------> FETCH_FAILED (4xx, checksum, I/O)
+ *   FETCH_LOCK --entry lock taken--> FETCH_OPEN --> FETCH_REQUEST --> FETCH_WAIT
+ *     |  ^ busy: retry timer            ^                               |  |
+ *     |  \------/                       \--retry timer-- FETCH_CLOSE <--/  | 200, sha ok
+ *     |                                   (5xx/reset/stall)              v
+ *     |--cached meanwhile / inbound present--> FETCH_DONE <-- FETCH_RENAME <-- FETCH_CLOSE
+ *     \--------------------------------------------------> FETCH_FAILED (4xx, checksum, I/O,
+ *                                                                        size, time)
  *
  * FETCH_LOCK     takes the cache entry lock (another scint process may be
  *                building the same entry: wait for it, then re-check: a
  *                valid cached/ entry or a verified inbound file is used).
- * FETCH_REQUEST  GET <remote>gems/<full_name>.gem, SHA-256 computed while
- *                the body streams in.
- * FETCH_WAIT     the response: retried with backoff for 5xx/429/transport
- *                errors and truncation, never for 4xx; the digest must equal
- *                the lockfile CHECKSUMS entry or the compact index checksum.
- * FETCH_WRITE    writes inbound/gems/.<full_name>.gem.tmp-<pid>;
+ * FETCH_OPEN     opens inbound/gems/.<full_name>.gem.tmp-<pid> (truncated:
+ *                a retry starts the file over).
+ * FETCH_REQUEST  GET <remote>gems/<full_name>.gem.
+ * FETCH_WAIT     the body streams into the temp file as it arrives: it is
+ *                copied into a buffer, each full buffer is written by one
+ *                WRITE op, and once FETCH_BUFS writes are in flight the job
+ *                pauses the transfer until one completes. Bytes curl hands
+ *                over before the job runs go to spare buffers (up to
+ *                FETCH_BUFS_MAX; past that the sink pauses the transfer
+ *                itself), so a download holds at most FETCH_BUFS_MAX *
+ *                FETCH_BUF_SIZE bytes, whatever the gem's size, and about
+ *                FETCH_BUFS of them in practice. The SHA-256 is computed as the
+ *                bytes arrive. Once the response is complete and every write
+ *                has landed: retried with backoff for 5xx/429/transport
+ *                errors and truncation, never for 4xx or a body over
+ *                SCINT_MAX_DOWNLOAD; the digest must equal the lockfile
+ *                CHECKSUMS entry or the compact index checksum.
+ * FETCH_CLOSE    closes the temp file (then a retry, or the rename);
  * FETCH_RENAME   renames it to <full_name>.gem: only verified packages ever
- *                carry the final name.
- * The body stays in memory (gem->pkg) for the assemble phase.
+ *                carry the final name. Assemble reads the package from there.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,14 +49,17 @@
 #include "phases/phase.h"
 #include "phases/retry.h"
 
-#define GEM_MAX_BYTES  ((size_t)2 << 30)
+#define FETCH_BUFS     4
+#define FETCH_BUFS_MAX 16
+#define FETCH_BUF_SIZE ((size_t)128 << 10)
 #define LOCK_RETRY_NS  (100u * 1000000u)
 
 enum fetch_state {
 	FETCH_LOCK,
+	FETCH_OPEN,
 	FETCH_REQUEST,
 	FETCH_WAIT,
-	FETCH_WRITE,
+	FETCH_CLOSE,
 	FETCH_RENAME,
 	FETCH_DONE,
 	FETCH_FAILED,
@@ -49,7 +67,17 @@ enum fetch_state {
 };
 
 static const char *const fetch_state_name[FETCH_STATE__COUNT] = {
-	"LOCK", "REQUEST", "WAIT", "WRITE", "RENAME", "DONE", "FAILED",
+	"LOCK", "OPEN", "REQUEST", "WAIT", "CLOSE", "RENAME", "DONE", "FAILED",
+};
+
+struct fetch_job;
+
+/* One body buffer: filled by the sink, then written by its own op. */
+struct fetch_buf {
+	struct ioq_op op;
+	struct fetch_job *f;
+	char *data;
+	size_t cap, len;
 };
 
 struct fetch_job {
@@ -62,7 +90,15 @@ struct fetch_job {
 	unsigned attempt;
 	bool response_in;
 	bool waited_for_lock;
-	struct ioq_op op;
+	bool retrying;   /* FETCH_CLOSE leads to another attempt, not the rename */
+	bool timer_armed;
+	struct ioq_op op; /* open, close, rename */
+	int fd;           /* the temp file, -1 when closed */
+	uint64_t off;     /* where the next buffer goes */
+	struct fetch_buf bufs[FETCH_BUFS_MAX];
+	struct fetch_buf *cur; /* the buffer being filled, or NULL */
+	unsigned writes;       /* buffers in flight */
+	int write_err;
 	char *url;
 	char tmp[300];
 	char final[300];
@@ -74,13 +110,15 @@ static bool fetch_edge_ok(enum fetch_state from, enum fetch_state to)
 		return from != FETCH_DONE && from != FETCH_FAILED;
 	switch (from) {
 	case FETCH_LOCK:
-		return to == FETCH_LOCK || to == FETCH_REQUEST || to == FETCH_DONE;
+		return to == FETCH_LOCK || to == FETCH_OPEN || to == FETCH_DONE;
+	case FETCH_OPEN:
+		return to == FETCH_REQUEST;
 	case FETCH_REQUEST:
 		return to == FETCH_WAIT;
 	case FETCH_WAIT:
-		return to == FETCH_REQUEST || to == FETCH_WRITE;
-	case FETCH_WRITE:
-		return to == FETCH_RENAME;
+		return to == FETCH_CLOSE;
+	case FETCH_CLOSE:
+		return to == FETCH_OPEN || to == FETCH_RENAME;
 	case FETCH_RENAME:
 		return to == FETCH_DONE;
 	case FETCH_DONE:
@@ -99,12 +137,42 @@ static void fetch_enter(struct fetch_job *f, enum fetch_state to)
 	job_wake(&f->job);
 }
 
+static void fetch_op_done(struct ioq_op *op)
+{
+	struct fetch_job *f = op->data;
+
+	/* The fd is tracked here, so that a canceled job still closes it. */
+	if (op->opcode == IOQ_OPENAT && op->res >= 0)
+		f->fd = op->res;
+	else if (op->opcode == IOQ_CLOSE)
+		f->fd = -1;
+	job_wake(&f->job);
+}
+
+static void fetch_submit(struct fetch_job *f, struct ioq_op *op)
+{
+	op->done = fetch_op_done;
+	op->data = f;
+	op->ctx = &f->job.ctx;
+	ioq_submit(sched_ioq(f->job.sched), op);
+}
+
+/* Opens (truncates) the temp file: the first attempt's and every retry's start. */
+static void fetch_open(struct fetch_job *f)
+{
+	ioq_prep_openat(&f->op, f->in->inbound_fd, f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
+			0644);
+	fetch_submit(f, &f->op);
+	fetch_enter(f, FETCH_OPEN);
+}
+
 static void fetch_timer_fire(struct timer *t)
 {
 	struct fetch_job *f = container_of(t, struct fetch_job, timer);
 
-	if (f->state == FETCH_WAIT)
-		fetch_enter(f, FETCH_REQUEST);
+	f->timer_armed = false;
+	if (f->state == FETCH_CLOSE && f->retrying)
+		fetch_open(f);
 	else
 		job_wake(&f->job);
 }
@@ -142,7 +210,7 @@ static void fetch_lock(struct fetch_job *f)
 		return;
 	}
 	install_event(in, g, "fetch");
-	fetch_enter(f, FETCH_REQUEST);
+	fetch_open(f);
 }
 
 static void fetch_http_done(struct http_req *req)
@@ -153,6 +221,116 @@ static void fetch_http_done(struct http_req *req)
 	job_wake(&f->job);
 }
 
+static void fetch_write_done(struct ioq_op *op)
+{
+	struct fetch_buf *b = container_of(op, struct fetch_buf, op);
+	struct fetch_job *f = b->f;
+
+	if (op->res >= 0 && (size_t)op->res != b->len)
+		op->res = -EIO; /* the op queue writes everything or fails */
+	if (op->res < 0 && !f->write_err)
+		f->write_err = op->res;
+	b->len = 0;
+	if (b - f->bufs >= FETCH_BUFS) {
+		/* a spare: give the memory back */
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+	}
+	f->writes--;
+	job_wake(&f->job); /* a paused transfer goes on from fetch_step */
+}
+
+/* Sends the buffer being filled to the temp file. */
+static void fetch_flush(struct fetch_job *f)
+{
+	struct fetch_buf *b = f->cur;
+
+	f->cur = NULL;
+	if (!b || !b->len)
+		return;
+	ioq_prep_write(&b->op, f->fd, b->data, b->len, f->off);
+	b->op.done = fetch_write_done;
+	b->op.data = f;
+	b->op.ctx = &f->job.ctx;
+	f->off += b->len;
+	f->writes++;
+	ioq_submit(sched_ioq(f->job.sched), &b->op);
+}
+
+/* A buffer with room for n more bytes, or NULL when all of them are being written. */
+static struct fetch_buf *fetch_room(struct fetch_job *f, size_t n)
+{
+	if (f->cur && f->cur->cap - f->cur->len >= n)
+		return f->cur;
+	fetch_flush(f);
+	if (f->writes >= FETCH_BUFS)
+		job_wake(&f->job); /* to pause the transfer, from the job */
+	for (unsigned i = 0; i < FETCH_BUFS_MAX; i++) {
+		struct fetch_buf *b = &f->bufs[i];
+		if (b->op.in_flight)
+			continue;
+		if (b->cap < n || !b->data) {
+			/* curl hands out at most CURL_MAX_WRITE_SIZE at a time: n is small */
+			size_t cap = n > FETCH_BUF_SIZE ? n : FETCH_BUF_SIZE;
+			free(b->data);
+			b->data = sc_xmalloc(cap);
+			b->cap = cap;
+		}
+		b->f = f;
+		b->len = 0;
+		f->cur = b;
+		return b;
+	}
+	return NULL;
+}
+
+/* The body of the 200 response, as curl receives it. */
+static size_t fetch_sink(struct http_req *req, const char *p, size_t n)
+{
+	struct fetch_job *f = req->data;
+
+	if (f->write_err || f->job.canceled)
+		return 0; /* the transfer ends with -SC_ECANCELED */
+	struct fetch_buf *b = fetch_room(f, n);
+	if (!b)
+		return HTTP_SINK_PAUSE;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	if (b->len == b->cap)
+		fetch_flush(f);
+	return n;
+}
+
+static void fetch_release_bufs(struct fetch_job *f)
+{
+	for (unsigned i = 0; i < FETCH_BUFS_MAX; i++) {
+		SC_ASSERT(!f->bufs[i].op.in_flight);
+		free(f->bufs[i].data);
+		f->bufs[i].data = NULL;
+		f->bufs[i].cap = f->bufs[i].len = 0;
+	}
+	f->cur = NULL;
+}
+
+static void fetch_opened(struct fetch_job *f)
+{
+	if (f->op.in_flight)
+		return;
+	if (f->op.res < 0) {
+		job_fail(&f->job, f->op.res, "cannot create inbound/gems/%s: %s", f->tmp,
+			 sc_strerror(f->op.res));
+		fetch_enter(f, FETCH_FAILED);
+		return;
+	}
+	f->off = 0;
+	f->write_err = 0;
+	f->cur = NULL;
+	for (unsigned i = 0; i < FETCH_BUFS_MAX; i++)
+		f->bufs[i].len = 0;
+	fetch_enter(f, FETCH_REQUEST);
+}
+
 static void fetch_request(struct fetch_job *f)
 {
 	struct gem_source *src = f->gem->source;
@@ -160,8 +338,9 @@ static void fetch_request(struct fetch_job *f)
 	f->req = (struct http_req){
 		.url = f->url,
 		.userpwd = src->userpwd,
-		.max_bytes = GEM_MAX_BYTES,
+		.max_bytes = net_policy()->max_gem_bytes,
 		.want_sha256 = true,
+		.sink = fetch_sink,
 		.done = fetch_http_done,
 		.data = f,
 		.ctx = &f->job.ctx,
@@ -178,11 +357,12 @@ static void fetch_request(struct fetch_job *f)
 	fetch_enter(f, FETCH_WAIT);
 }
 
-static void fetch_op_done(struct ioq_op *op)
+static void fetch_close(struct fetch_job *f, bool retrying)
 {
-	struct fetch_job *f = op->data;
-
-	job_wake(&f->job);
+	f->retrying = retrying;
+	ioq_prep_close(&f->op, f->fd);
+	fetch_submit(f, &f->op);
+	fetch_enter(f, FETCH_CLOSE);
 }
 
 static void fetch_response(struct fetch_job *f)
@@ -191,22 +371,36 @@ static void fetch_response(struct fetch_job *f)
 	struct gem *g = f->gem;
 	const char *src = g->source->redacted;
 
-	if (!f->response_in)
+	if (!f->response_in) {
+		/* Streaming: FETCH_BUFS writes in flight pause the transfer, fewer resume it. */
+		if (!req->paused && f->writes >= FETCH_BUFS)
+			http_pause(sched_http(f->job.sched), req);
+		else if (req->paused && f->writes < FETCH_BUFS && !f->write_err)
+			http_resume(sched_http(f->job.sched), req);
 		return;
+	}
+	if (req->res == 0)
+		fetch_flush(f);
+	if (f->writes)
+		return; /* every write lands before the file is judged */
 	f->response_in = false;
+	if (f->write_err) {
+		job_fail(&f->job, f->write_err, "cannot write inbound/gems/%s: %s", f->tmp,
+			 sc_strerror(f->write_err));
+		fetch_enter(f, FETCH_FAILED);
+		return;
+	}
 	if (retry_worthwhile(req) && f->attempt <= retry_max()) {
 		if (trace_enabled)
-			trace_event(&f->job.ctx, "retry", retry_cause(req));
-		http_req_release(req);
-		reactor_timer_arm(sched_reactor(f->job.sched), &f->timer,
-				  clock_now_ns() + retry_delay_ns(f->attempt));
+			trace_event(&f->job.ctx, "retry", retry_cause(req, "SCINT_MAX_DOWNLOAD"));
+		fetch_close(f, true);
 		return;
 	}
 	if (req->res < 0 || req->status != 200) {
 		const char *tries = f->attempt > 1 ? " (after retries)" : "";
 		job_fail(&f->job, req->res < 0 ? req->res : -SC_EHTTP,
 			 "could not download %s.gem from %s: %s%s", g->full_name, src,
-			 retry_cause(req), tries);
+			 retry_cause(req, "SCINT_MAX_DOWNLOAD"), tries);
 		fetch_enter(f, FETCH_FAILED);
 		return;
 	}
@@ -220,23 +414,15 @@ static void fetch_response(struct fetch_job *f)
 	}
 	g->downloaded = true;
 	f->in->stats.fetched++;
-	f->in->stats.bytes_fetched += req->body.len;
+	f->in->stats.bytes_fetched += req->received;
 	memcpy(g->pkg_sha256, req->sha256, sizeof(g->pkg_sha256));
-	sbuf_release(&g->pkg);
-	g->pkg = req->body;
-	sbuf_init(&req->body, 0);
-	snprintf(f->tmp, sizeof(f->tmp), ".%s.gem.tmp-%d", g->full_name, (int)getpid());
-	ioq_prep_write_file(&f->op, f->in->inbound_fd, f->tmp, 0644, g->pkg.buf, g->pkg.len);
-	f->op.done = fetch_op_done;
-	f->op.data = f;
-	f->op.ctx = &f->job.ctx;
-	ioq_submit(sched_ioq(f->job.sched), &f->op);
-	fetch_enter(f, FETCH_WRITE);
+	fetch_release_bufs(f);
+	fetch_close(f, false);
 }
 
-static void fetch_write(struct fetch_job *f)
+static void fetch_closed(struct fetch_job *f)
 {
-	if (f->op.in_flight)
+	if (f->op.in_flight || f->timer_armed)
 		return;
 	if (f->op.res < 0) {
 		job_fail(&f->job, f->op.res, "cannot write inbound/gems/%s: %s", f->tmp,
@@ -244,8 +430,15 @@ static void fetch_write(struct fetch_job *f)
 		fetch_enter(f, FETCH_FAILED);
 		return;
 	}
+	if (f->retrying) {
+		http_req_release(&f->req);
+		f->timer_armed = true;
+		reactor_timer_arm(sched_reactor(f->job.sched), &f->timer,
+				  clock_now_ns() + retry_delay_ns(f->attempt));
+		return;
+	}
 	ioq_prep_renameat(&f->op, f->in->inbound_fd, f->tmp, f->in->inbound_fd, f->final, 0);
-	ioq_submit(sched_ioq(f->job.sched), &f->op);
+	fetch_submit(f, &f->op);
 	fetch_enter(f, FETCH_RENAME);
 }
 
@@ -262,15 +455,23 @@ static void fetch_rename(struct fetch_job *f)
 	fetch_enter(f, FETCH_DONE);
 }
 
+static bool fetch_busy(const struct fetch_job *f)
+{
+	return f->req.active || f->op.in_flight || f->writes;
+}
+
 static void fetch_failed(struct fetch_job *f)
 {
 	struct gem *g = f->gem;
 
-	if (f->op.in_flight)
+	if (fetch_busy(f))
 		return;
-	if (f->op.opcode == IOQ_WRITE_FILE || f->op.opcode == IOQ_RENAMEAT)
-		(void)unlinkat(f->in->inbound_fd, f->tmp, 0);
-	sbuf_release(&g->pkg);
+	if (f->fd >= 0) {
+		(void)close(f->fd); /* failure path: nothing more is written */
+		f->fd = -1;
+	}
+	(void)unlinkat(f->in->inbound_fd, f->tmp, 0); /* our pid's name: only ours */
+	fetch_release_bufs(f);
 	cache_unlock_entry(f->in, g);
 	job_finish(&f->job);
 }
@@ -280,7 +481,7 @@ static void fetch_step(struct job *j)
 	struct fetch_job *f = container_of(j, struct fetch_job, job);
 
 	if (j->canceled && f->state != FETCH_FAILED) {
-		if (!f->req.active && !f->op.in_flight) {
+		if (!fetch_busy(f)) {
 			f->state = FETCH_FAILED;
 			fetch_failed(f);
 		}
@@ -290,14 +491,17 @@ static void fetch_step(struct job *j)
 	case FETCH_LOCK:
 		fetch_lock(f);
 		break;
+	case FETCH_OPEN:
+		fetch_opened(f);
+		break;
 	case FETCH_REQUEST:
 		fetch_request(f);
 		break;
 	case FETCH_WAIT:
 		fetch_response(f);
 		break;
-	case FETCH_WRITE:
-		fetch_write(f);
+	case FETCH_CLOSE:
+		fetch_closed(f);
 		break;
 	case FETCH_RENAME:
 		fetch_rename(f);
@@ -328,6 +532,7 @@ static void fetch_release(struct job *j)
 
 	reactor_timer_disarm(sched_reactor(j->sched), &f->timer);
 	http_req_release(&f->req);
+	fetch_release_bufs(f);
 }
 
 static const struct job_ops fetch_ops = {
@@ -343,8 +548,10 @@ struct job *fetch_job_new(struct install *in, struct gem *g, struct job *index)
 
 	f->in = in;
 	f->gem = g;
+	f->fd = -1;
 	f->url = arena_printf(&in->arena, "%sgems/%s.gem", g->source->remote, g->full_name);
 	snprintf(f->final, sizeof(f->final), "%s.gem", g->full_name);
+	snprintf(f->tmp, sizeof(f->tmp), ".%s.gem.tmp-%d", g->full_name, (int)getpid());
 	timer_init(&f->timer, fetch_timer_fire);
 	job_init(&f->job, in->sched, &fetch_ops, g->full_name, (int)g->ndependents);
 	if (index)

@@ -15,18 +15,26 @@
  * INDEX_REQUEST sends GET /info/<name> (If-None-Match with the saved ETag).
  * INDEX_WAIT    waits for the response (and retry backoff).
  * INDEX_WRITE   saves the body and ETag (temp name, then rename).
- * A 404 means the server has no compact index for the gem: the fetch
- * goes on without an index checksum (the gem's own checksums.yaml.gz is
- * still verified).
+ * Without a checksum (a 404: the server has no compact index for the gem;
+ * or no line for the locked version) the gem cannot be verified: the job
+ * fails and nothing is downloaded, unless BUNDLE_DISABLE_CHECKSUM_VALIDATION
+ * is set (Bundler's setting, from its config or the environment): then the
+ * gem is installed with a warning. (Bundler 2.3 installs such a gem
+ * silently; an unverifiable package is refused here as a security matter.)
+ * A known checksum that does not match always fails (fetch.c).
+ * Bodies are held in memory, at most SCINT_MAX_INDEX_DOWNLOAD bytes each
+ * (retry.h); an info file on disk is read within the same limit.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "bundle/config.h"
 #include "bundle/index.h"
 #include "engine/http.h"
 #include "engine/ioq.h"
@@ -35,7 +43,6 @@
 #include "phases/phase.h"
 #include "phases/retry.h"
 
-#define INFO_MAX_BYTES (64u << 20)
 
 enum index_state {
 	INDEX_LOCAL,
@@ -137,7 +144,7 @@ static void index_local(struct index_job *x)
 	}
 	snprintf(x->info_name, sizeof(x->info_name), "%s", x->gem->name);
 	snprintf(x->etag_name, sizeof(x->etag_name), "%s.etag", x->gem->name);
-	if (fs_read_fileat(dfd, x->info_name, &body, INFO_MAX_BYTES) == 0 &&
+	if (fs_read_fileat(dfd, x->info_name, &body, (size_t)net_policy()->max_index_bytes) == 0 &&
 	    index_take_checksum(x, sbuf_strv(&body))) {
 		sbuf_release(&body);
 		index_enter(x, INDEX_DONE);
@@ -175,7 +182,7 @@ static void index_request(struct index_job *x)
 		.url = x->url,
 		.userpwd = src->userpwd,
 		.if_none_match = x->etag_old.len ? x->etag_old.buf : NULL,
-		.max_bytes = INFO_MAX_BYTES,
+		.max_bytes = net_policy()->max_index_bytes,
 		.done = index_http_done,
 		.data = x,
 		.ctx = &x->job.ctx,
@@ -211,6 +218,43 @@ static void index_submit(struct index_job *x, struct ioq_op *op)
 	ioq_submit(sched_ioq(x->job.sched), op);
 }
 
+/* Bundler's Settings#to_bool: unset, "", "false", "f", "no", "n", "0" are false. */
+static bool index_setting_true(const char *v)
+{
+	static const char *const no[] = { "", "false", "f", "no", "n", "0" };
+
+	if (!v)
+		return false;
+	for (size_t i = 0; i < SC_ARRAY_SIZE(no); i++)
+		if (!strcasecmp(v, no[i]))
+			return false;
+	return true;
+}
+
+/* No checksum for the locked version: refused, unless the user opted out. */
+static void index_unverifiable(struct index_job *x, const char *why)
+{
+	struct install *in = x->in;
+	struct gem *g = x->gem;
+	const char *opt_out = bconfig_get(in->config, "BUNDLE_DISABLE_CHECKSUM_VALIDATION");
+
+	if (index_setting_true(opt_out)) {
+		g->warning = arena_printf(&in->arena,
+					  "%s was installed unverified: %sinfo/%s %s and Gemfile.lock "
+					  "has no CHECKSUMS entry for it "
+					  "(BUNDLE_DISABLE_CHECKSUM_VALIDATION is set)",
+					  g->full_name, g->source->redacted, g->name, why);
+		index_enter(x, INDEX_DONE);
+		return;
+	}
+	job_fail(&x->job, -SC_ECHECKSUM,
+		 "cannot verify %s: %sinfo/%s %s and Gemfile.lock has no CHECKSUMS entry for "
+		 "it, so its checksum is unknown; it was not installed (set "
+		 "BUNDLE_DISABLE_CHECKSUM_VALIDATION=true to install unverified gems)",
+		 g->full_name, g->source->redacted, g->name, why);
+	index_enter(x, INDEX_FAILED);
+}
+
 static void index_response(struct index_job *x)
 {
 	struct http_req *req = &x->req;
@@ -220,6 +264,8 @@ static void index_response(struct index_job *x)
 		return; /* still waiting (or a retry timer is armed) */
 	x->response_in = false;
 	if (retry_worthwhile(req) && x->attempt <= retry_max()) {
+		if (trace_enabled)
+			trace_event(&x->job.ctx, "retry", retry_cause(req, "SCINT_MAX_INDEX_DOWNLOAD"));
 		http_req_release(req);
 		reactor_timer_arm(sched_reactor(x->job.sched), &x->retry_timer,
 				  clock_now_ns() + retry_delay_ns(x->attempt));
@@ -228,17 +274,27 @@ static void index_response(struct index_job *x)
 	if (req->res < 0 || (req->status >= 400 && req->status != 404)) {
 		job_fail(&x->job, req->res < 0 ? req->res : -SC_EHTTP,
 			 "cannot fetch the index for '%s' from %s: %s", x->gem->name, src->redacted,
-			 retry_cause(req));
+			 retry_cause(req, "SCINT_MAX_INDEX_DOWNLOAD"));
 		index_enter(x, INDEX_FAILED);
 		return;
 	}
 	if (req->status == 304) {
-		/* Our copy is current and has no line for this version: no checksum to check. */
-		index_enter(x, INDEX_DONE);
+		/* Our copy is current and has no line for this version. */
+		index_unverifiable(x, "has no line for this version");
 		return;
 	}
-	if (req->status == 404 || !index_take_checksum(x, sbuf_strv(&req->body))) {
-		index_enter(x, INDEX_DONE);
+	if (req->status == 404) {
+		index_unverifiable(x, "answered HTTP 404 (the server has no compact index for it)");
+		return;
+	}
+	if (req->status != 200) {
+		job_fail(&x->job, -SC_EHTTP, "cannot fetch the index for '%s' from %s: HTTP %ld",
+			 x->gem->name, src->redacted, req->status);
+		index_enter(x, INDEX_FAILED);
+		return;
+	}
+	if (!index_take_checksum(x, sbuf_strv(&req->body))) {
+		index_unverifiable(x, "has no line for this version");
 		return;
 	}
 	/* Save the body and ETag under temporary names; renamed in INDEX_WRITE. */

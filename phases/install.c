@@ -28,6 +28,7 @@
 #include "engine/reactor.h"
 #include "fsops/fsops.h"
 #include "phases/abi.h"
+#include "phases/retry.h"
 
 extern char **environ;
 
@@ -200,6 +201,9 @@ int install_setup(struct install *in, struct sbuf *err)
 	}
 	struct http_options ho = { .user_agent = "scint/" SCINT_VERSION,
 				   .verbose = getenv("SCINT_HTTP_VERBOSE") != NULL };
+	int k = net_policy_load(in->config, &ho, err);
+	if (k < 0)
+		return k;
 	in->http = http_new(in->reactor, &ho);
 	if (!in->http) {
 		sbuf_addstr(err, "cannot initialise libcurl");
@@ -326,6 +330,18 @@ static void install_sweep_tmp_entry(int dirfd, const char *name, void *data)
 		(void)unlinkat(dirfd, name, 0);
 }
 
+/* index/<slug>/: its info/ holds the temp files of index writes. */
+static void install_sweep_index_entry(int dirfd, const char *name, void *data)
+{
+	char path[600];
+
+	(void)data;
+	if (name[0] == '.')
+		return;
+	snprintf(path, sizeof(path), "%s/info", name);
+	(void)fs_list_dirat(dirfd, path, install_sweep_tmp_entry, NULL);
+}
+
 /* An assembling/ tree (or side file) no live process is building: removed. */
 static void install_sweep_assembling_entry(int dirfd, const char *n, void *data)
 {
@@ -379,6 +395,7 @@ int install_run(struct install *in, struct sbuf *err)
 		/* Leftovers of killed runs, which nothing else would ever remove. */
 		(void)fs_list_dirat(in->assembling_fd, ".", install_sweep_assembling_entry, in);
 		(void)fs_list_dirat(in->inbound_fd, ".", install_sweep_tmp_entry, NULL);
+		(void)fs_list_dirat(in->index_fd, ".", install_sweep_index_entry, NULL);
 	}
 	r = plan_submit(in);
 	if (r < 0)

@@ -99,12 +99,13 @@ struct gem {
 	struct gem_source *source;
 	enum gem_plan plan;
 	const char *checksum; /* expected sha256: lockfile CHECKSUMS or compact index */
+	const char *warning;  /* printed after the run (an unverified install), or NULL */
 	struct gem **deps;    /* runtime deps among installed gems */
 	size_t ndeps;
 	unsigned ndependents; /* how many gems depend on this one (priority) */
 
 	/* the artifact, as it moves through the phases */
-	struct sbuf pkg;          /* the .gem bytes (fetch -> assemble) */
+	struct sbuf pkg;          /* the .gem bytes (assemble reads them from inbound/) */
 	struct sbuf metadata_gz;  /* the spec (assemble -> compile), for gems with extensions */
 	char pkg_sha256[65];
 	struct manifest *manifest; /* of the cached entry (loaded or built) */

@@ -1,15 +1,106 @@
 #include "phases/retry.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/err.h"
+#include "base/sbuf.h"
+#include "bundle/config.h"
 #include "engine/http.h"
+
+static struct net_policy policy = {
+	.timeout_s = 10,
+	.low_speed_bytes = 1024,
+	.total_timeout_s = 600,
+	.max_gem_bytes = (uint64_t)1 << 30,
+	.max_index_bytes = (uint64_t)16 << 20,
+};
+
+/* "123", "64K", "512M", "1G" (powers of 1024); false when malformed or 0. */
+static bool net_parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned shift = 0;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return false;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if ((*end == 'b' || *end == 'B') && shift)
+		end++;
+	if (*end || !v || v > (UINT64_MAX >> shift))
+		return false;
+	*ret = (uint64_t)v << shift;
+	return true;
+}
+
+/* A positive count (seconds, bytes/s) of at most 10^7; false when malformed. */
+static bool net_parse_count(const char *s, long *ret)
+{
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v <= 0 || v > 10000000)
+		return false;
+	*ret = v;
+	return true;
+}
+
+int net_policy_load(const struct bconfig *c, struct http_options *ret, struct sbuf *err)
+{
+	struct net_policy p = policy;
+	const char *bad = NULL, *bad_value = NULL, *v;
+
+	v = c ? bconfig_get(c, "BUNDLE_TIMEOUT") : getenv("BUNDLE_TIMEOUT");
+	if (v && *v && !net_parse_count(v, &p.timeout_s))
+		bad = "BUNDLE_TIMEOUT", bad_value = v;
+	if ((v = getenv("SCINT_HTTP_LOW_SPEED")) && *v && !net_parse_count(v, &p.low_speed_bytes))
+		bad = "SCINT_HTTP_LOW_SPEED", bad_value = v;
+	if ((v = getenv("SCINT_HTTP_TIMEOUT")) && *v && !net_parse_count(v, &p.total_timeout_s))
+		bad = "SCINT_HTTP_TIMEOUT", bad_value = v;
+	if ((v = getenv("SCINT_MAX_DOWNLOAD")) && *v && !net_parse_size(v, &p.max_gem_bytes))
+		bad = "SCINT_MAX_DOWNLOAD", bad_value = v;
+	if ((v = getenv("SCINT_MAX_INDEX_DOWNLOAD")) && *v &&
+	    !net_parse_size(v, &p.max_index_bytes))
+		bad = "SCINT_MAX_INDEX_DOWNLOAD", bad_value = v;
+	if (bad) {
+		sbuf_addf(err, "invalid %s '%s': expected a positive %s", bad, bad_value,
+			  strncmp(bad, "SCINT_MAX_", 10) ? "whole number"
+							 : "size in bytes (K, M, G suffixes allowed)");
+		return -SC_ECONFIG;
+	}
+	policy = p;
+	ret->connect_timeout_ms = p.timeout_s * 1000;
+	ret->stall_timeout_s = p.timeout_s;
+	ret->low_speed_bytes = p.low_speed_bytes;
+	ret->total_timeout_s = p.total_timeout_s;
+	return 0;
+}
+
+const struct net_policy *net_policy(void)
+{
+	return &policy;
+}
 
 bool retry_worthwhile(const struct http_req *req)
 {
 	if (req->res == -SC_ECANCELED || req->res == -SC_ETOOBIG)
 		return false;
+	if (req->res == -ETIMEDOUT && req->timed_out == HTTP_TIMEOUT_TOTAL)
+		return false; /* it had all the time there is: another try takes as long */
 	if (req->res < 0)
 		return true;
 	return req->status >= 500 || req->status == 429 || req->status == 408;
@@ -33,13 +124,38 @@ uint64_t retry_delay_ns(unsigned attempt)
 	return d * 1000000u;
 }
 
-const char *retry_cause(const struct http_req *req)
+const char *retry_cause(const struct http_req *req, const char *limit_setting)
 {
-	static char buf[320];
+	static char buf[400];
 
 	if (req->res == -SC_ETRUNCATED && req->content_length >= 0)
-		snprintf(buf, sizeof(buf), "download truncated (got %zu of %lld bytes)",
-			 req->body.len, (long long)req->content_length);
+		snprintf(buf, sizeof(buf), "download truncated (got %llu of %lld bytes)",
+			 (unsigned long long)req->received, (long long)req->content_length);
+	else if (req->res == -SC_ETOOBIG && req->content_length >= 0 &&
+		 (uint64_t)req->content_length > req->max_bytes)
+		snprintf(buf, sizeof(buf),
+			 "the server announced %lld bytes (Content-Length), over the limit of "
+			 "%llu bytes (set %s to raise it)",
+			 (long long)req->content_length, (unsigned long long)req->max_bytes,
+			 limit_setting);
+	else if (req->res == -SC_ETOOBIG)
+		snprintf(buf, sizeof(buf),
+			 "the body grew past the limit of %llu bytes and was cut off "
+			 "(set %s to raise it)",
+			 (unsigned long long)req->max_bytes, limit_setting);
+	else if (req->res == -ETIMEDOUT && req->timed_out == HTTP_TIMEOUT_TOTAL)
+		snprintf(buf, sizeof(buf),
+			 "the transfer took longer than %ld s (got %llu bytes; set "
+			 "SCINT_HTTP_TIMEOUT to allow more)",
+			 policy.total_timeout_s, (unsigned long long)req->received);
+	else if (req->res == -ETIMEDOUT && req->timed_out == HTTP_TIMEOUT_LOW_SPEED)
+		snprintf(buf, sizeof(buf),
+			 "the transfer was too slow: less than %ld bytes/s for %ld s (got %llu "
+			 "bytes; BUNDLE_TIMEOUT and SCINT_HTTP_LOW_SPEED set these limits)",
+			 policy.low_speed_bytes, policy.timeout_s, (unsigned long long)req->received);
+	else if (req->res == -ETIMEDOUT && req->timed_out == HTTP_TIMEOUT_CONNECT)
+		snprintf(buf, sizeof(buf), "no connection within %ld s (set BUNDLE_TIMEOUT to wait longer)",
+			 policy.timeout_s);
 	else if (req->res < 0)
 		snprintf(buf, sizeof(buf), "%s", req->errmsg[0] ? req->errmsg : sc_strerror(req->res));
 	else

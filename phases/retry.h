@@ -1,20 +1,61 @@
 /*
- * retry.h: the retry policy shared by the HTTP phases (index, fetch).
+ * retry.h: the network policy shared by the HTTP phases (index, fetch):
+ * retries, size limits and time limits.
  *
- * Transport errors (connect, reset, timeout, truncated body) and 5xx/429
- * answers are retried with exponential backoff and jitter; 4xx never are.
- * The attempt count is bounded (SCINT_HTTP_RETRIES, default 3 retries).
+ * Transport errors (connect, reset, a stalled transfer, truncated body) and
+ * 5xx/429 answers are retried with exponential backoff and jitter; 4xx
+ * never are, nor a body over its size limit, nor a transfer that used up
+ * its whole time limit. The attempt count is bounded (SCINT_HTTP_RETRIES,
+ * default 3 retries).
+ *
+ * Settings (read once by net_policy_load):
+ *   BUNDLE_TIMEOUT            seconds (Bundler's setting, from its config
+ *                             or the environment; default 10): the connect
+ *                             timeout, and a transfer slower than
+ *                             SCINT_HTTP_LOW_SPEED bytes/s for this long
+ *                             is aborted;
+ *   SCINT_HTTP_LOW_SPEED      bytes/s (default 1024);
+ *   SCINT_HTTP_TIMEOUT        seconds one transfer may take in all
+ *                             (default 600);
+ *   SCINT_MAX_DOWNLOAD        bytes of one .gem (default 1G);
+ *   SCINT_MAX_INDEX_DOWNLOAD  bytes of one compact index file, kept in
+ *                             memory (default 16M).
+ * Sizes take a K/M/G suffix (powers of 1024).
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
+struct bconfig;
+struct http_options;
 struct http_req;
+struct sbuf;
+
+struct net_policy {
+	long timeout_s;       /* BUNDLE_TIMEOUT */
+	long low_speed_bytes; /* SCINT_HTTP_LOW_SPEED */
+	long total_timeout_s; /* SCINT_HTTP_TIMEOUT */
+	uint64_t max_gem_bytes;   /* SCINT_MAX_DOWNLOAD */
+	uint64_t max_index_bytes; /* SCINT_MAX_INDEX_DOWNLOAD */
+};
+
+/*
+ * Reads the settings into the policy and fills the HTTP options from it.
+ * Returns 0, or -SC_ECONFIG with a message naming the setting in err.
+ */
+int net_policy_load(const struct bconfig *c, struct http_options *ret, struct sbuf *err);
+/* The policy in force (the defaults until net_policy_load has run). */
+const struct net_policy *net_policy(void);
 
 bool retry_worthwhile(const struct http_req *req);
 unsigned retry_max(void);
 /* Delay before retry number `attempt` (1-based), in nanoseconds. */
 uint64_t retry_delay_ns(unsigned attempt);
-/* "HTTP 503", "connection reset ...": a short cause for messages (static buffer). */
-const char *retry_cause(const struct http_req *req);
+/*
+ * "HTTP 503", "connection reset ...", "the body is 5368709120 bytes
+ * (Content-Length), over the limit of 1073741824 bytes (SCINT_MAX_DOWNLOAD)":
+ * a short cause for messages (static buffer). limit_setting names the setting
+ * that raises the request's max_bytes.
+ */
+const char *retry_cause(const struct http_req *req, const char *limit_setting);

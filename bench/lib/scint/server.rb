@@ -342,6 +342,9 @@ module Scint
   #   fs.fault(%r{\A/gems/}, truncate: true)           # Content-Length > body, then close
   #   fs.fault("/gems/a-1.0.0.gem", reset: true)       # RST instead of a response
   #   fs.fault("/names", delay: 2.0)                   # answer after 2 s
+  #   fs.fault("/gems/a-1.0.0.gem", drip: 1.0)         # the body one byte a second
+  #   fs.fault("/gems/a-1.0.0.gem", length: 5 << 30)   # announce 5 GiB, send the file, close
+  #   fs.fault("/gems/a-1.0.0.gem", endless: 64 << 20) # no Content-Length, 64 MiB of bytes
   #   fs.requests; fs.reset_log; fs.clear_faults; fs.stop
   #
   # Files are served with Content-Length, keep-alive, single-range `bytes=N-`
@@ -349,7 +352,11 @@ module Scint
   # (304), as the compact index expects. A path is matched by string equality
   # or by a Regexp; the first matching fault applies.
   class FaultServer
-    Fault = Struct.new(:matcher, :status, :times, :truncate, :reset, :delay, :hits, keyword_init: true)
+    Fault = Struct.new(:matcher, :status, :times, :truncate, :reset, :delay, :drip, :length, :endless, :hits,
+                       keyword_init: true)
+
+    # A dripped body stops after this long whatever its size (the test's client is gone by then).
+    DRIP_MAX_SECONDS = 120
 
     attr_reader :root, :port
     # "user:password": every request must carry these Basic credentials (else 401).
@@ -382,10 +389,16 @@ module Scint
     #   truncate: send a Content-Length larger than the body, half the body, close
     #   reset:    close the connection with a TCP reset, no response
     #   delay:    sleep this many seconds before answering (combines with the others)
-    def fault(path, status: nil, times: nil, truncate: false, reset: false, delay: nil)
+    #   drip:     send the headers, then the body one byte every `drip` seconds
+    #             (at most DRIP_MAX_SECONDS), then close
+    #   length:   announce this Content-Length, send the file, close
+    #   endless:  no Content-Length (the body ends at close): this many bytes
+    #             of filler, or fewer if the client goes away first
+    def fault(path, status: nil, times: nil, truncate: false, reset: false, delay: nil, drip: nil, length: nil,
+              endless: nil)
       @lock.synchronize do
         @faults << Fault.new(matcher: path, status: status, times: times, truncate: truncate, reset: reset,
-                             delay: delay, hits: 0)
+                             delay: delay, drip: drip, length: length, endless: endless, hits: 0)
       end
       self
     end
@@ -505,6 +518,8 @@ module Scint
       body = File.binread(file)
       headers = { "Content-Type" => path.end_with?(".gem") ? "application/octet-stream" : "text/plain",
                   "ETag" => %("#{Digest::MD5.hexdigest(body)}"), "Accept-Ranges" => "bytes" }
+      return stream_fault(sock, req, entry, fault, headers, body) if fault && (fault.drip || fault.length || fault.endless)
+
       if fault&.truncate
         half = body.byteslice(0, body.bytesize / 2)
         head = "HTTP/1.1 200 OK\r\n#{headers.map { |k, v| "#{k}: #{v}\r\n" }.join}" \
@@ -528,6 +543,44 @@ module Scint
         return respond(sock, req, entry, 206, headers, body.byteslice(first..last))
       end
       respond(sock, req, entry, 200, headers, body)
+    end
+
+    # drip / length / endless: a 200 whose body misbehaves; always closes.
+    def stream_fault(sock, req, entry, fault, headers, body)
+      head = +"HTTP/1.1 200 OK\r\n#{headers.map { |k, v| "#{k}: #{v}\r\n" }.join}"
+      head << "Content-Length: #{fault.length || body.bytesize}\r\n" unless fault.endless
+      head << "Connection: close\r\n\r\n"
+      sock.write(head)
+      sent = 0
+      begin
+        if req[:method] != "GET"
+          nil
+        elsif fault.drip
+          deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + DRIP_MAX_SECONDS
+          body.each_byte do |b|
+            break if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+
+            sock.write(b.chr)
+            sent += 1
+            sleep fault.drip
+          end
+        elsif fault.endless
+          chunk = ("scint-endless-body\n" * 3449).b # ~64 KiB
+          while sent < fault.endless
+            n = [chunk.bytesize, fault.endless - sent].min
+            sock.write(n == chunk.bytesize ? chunk : chunk.byteslice(0, n))
+            sent += n
+          end
+        else
+          sock.write(body)
+          sent = body.bytesize
+        end
+      rescue IOError, SystemCallError
+        nil # the client hung up: that is what these faults are for
+      end
+      log(entry, status: 200, bytes: head.bytesize + sent, body_bytes: sent)
+      sock.close unless sock.closed?
+      false
     end
 
     def respond(sock, req, entry, status, headers, body)
