@@ -80,14 +80,14 @@ struct promote_job {
  * The sync batch (group commit): the promotions waiting for durability.
  * syncfs has no io_uring opcode and can take long (it writes back every
  * dirty page of the filesystem), so it does not run on the loop: a `sync -f
- * <cached dir>` child runs it (one process start per batch), watched like any
- * child; when no such program can be started, it runs in process. Waiters
- * that join while a sync runs form the next batch, which starts when that
- * one ends. A batch with no sync running gathers for up to
- * PROMOTE_SYNC_WINDOW_NS after its first waiter, or less when nothing else
- * can join it (no fetch, assemble or compile is left, and every unfinished
- * promotion waits). The timer and the child's callback only wake jobs: the
- * first waiter to step starts the sync.
+ * <cached dir>` child runs it (one process start per batch), watched like
+ * any child; when no such program can be started, or it fails (a `sync`
+ * without -f), it runs in process from then on. Waiters that join while a
+ * sync runs form the next batch, which starts when that one ends. A batch
+ * with no sync running gathers for up to PROMOTE_SYNC_WINDOW_NS after its
+ * first waiter, or less when nothing else can join it (no fetch, assemble or
+ * compile is left, and every unfinished promotion waits). The timer and the
+ * child's callback only wake jobs: the first waiter to step starts the sync.
  */
 #define PROMOTE_SYNC_WINDOW_NS (100u * 1000000u)
 
@@ -269,10 +269,28 @@ static void promote_sync_complete(struct promote_sync *ps, int res)
 static void promote_sync_child_done(struct child *c)
 {
 	struct promote_sync *ps = c->data;
-	int res = c->exited && c->exit_code == 0 ? 0 : -EIO;
 
 	child_release(c);
-	promote_sync_complete(ps, res);
+	if (c->exited && c->exit_code == 0) {
+		promote_sync_complete(ps, 0);
+		return;
+	}
+	/*
+	 * A `sync` without -f, or a real error: the batch goes back to pending
+	 * and syncs in process from now on, which tells which one it was.
+	 */
+	ps->no_child = true;
+	ps->running = false;
+	for (size_t i = 0; i < ps->ninflight; i++) {
+		struct promote_job *w = ps->inflight[i];
+		w->sync_inflight = false;
+		w->sync_waiting = true;
+		ps->pending = arena_grow_array(&ps->in->arena, ps->pending, sizeof(*ps->pending),
+					       ps->npending, &ps->pending_cap);
+		ps->pending[ps->npending++] = w;
+	}
+	ps->ninflight = 0;
+	reactor_timer_arm(sched_reactor(ps->in->sched), &ps->timer, clock_now_ns());
 }
 
 /* Starts a sync for the pending batch (from the step of one of its jobs). */

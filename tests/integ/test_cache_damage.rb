@@ -239,6 +239,25 @@ class TestCacheDamage < ScintTest::Case
     fresh.bundle_check!
   end
 
+  # A `sync` program that fails (no -f, say): the sync runs in process and
+  # the install succeeds all the same.
+  def test_promotion_syncs_without_a_usable_sync_program
+    bin = File.join(tmp, "bin")
+    FileUtils.mkdir_p(bin)
+    File.write(File.join(bin, "sync"), "#!/bin/sh\necho 'sync: invalid option' >&2\nexit 1\n")
+    File.chmod(0o755, File.join(bin, "sync"))
+    fresh = @app.copy_to(File.join(tmp, "fresh"))
+    env, path = trace_env(fresh, "fresh.jsonl")
+    r = fresh.scint("install", env: env.merge("PATH" => "#{bin}:#{ENV.fetch("PATH")}"))
+    assert_success r
+    trace = read_trace(path)
+    spawned = trace.select { |t| t["op"] == "spawn" && t["argv"]&.first == "sync" }
+    assert_equal 1, spawned.size, "tried once, then synced in process"
+    assert(trace.count { |t| t["op"] == "syncfs" && t["res"].zero? } >= 2)
+    fresh.bundle_check!
+    assert_success fresh.scint("cache", "verify")
+  end
+
   # The shared cache holds nothing group- or world-writable, whatever the
   # archive said; a copy gets the archive's mode, as Bundler gives it.
   def test_cached_files_are_not_group_or_world_writable
