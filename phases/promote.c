@@ -357,7 +357,10 @@ static bool promote_synced(struct promote_job *p)
 /*
  * The cache is shared: no file or directory of an entry may be writable by
  * group or others, whatever its archive said. Only entries that need it
- * cost a syscall.
+ * cost a syscall. The owner's write bit stays: hardlinked installs share
+ * these inodes, and Bundler installs gems owner-writable (a read-only tree
+ * would differ from its, and would not stop root anyway); edits are found
+ * by the cheap check instead (cache.h).
  */
 static int promote_fix_modes(struct promote_job *p)
 {
