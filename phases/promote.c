@@ -84,10 +84,10 @@ struct promote_job {
  * any child; when no such program can be started, or it fails (a `sync`
  * without -f), it runs in process from then on. Waiters that join while a
  * sync runs form the next batch, which starts when that one ends. A batch
- * with no sync running gathers for up to PROMOTE_SYNC_WINDOW_NS after its
- * first waiter, or less when nothing else can join it (no fetch, assemble or
- * compile is left, and every unfinished promotion waits). The timer and the
- * child's callback only wake jobs: the first waiter to step starts the sync.
+ * with no sync running starts as soon as no other promotion can join it soon
+ * (every running promotion waits in it), else PROMOTE_SYNC_WINDOW_NS after
+ * its first waiter at the latest. The timer and the child's callback only
+ * wake jobs: the first waiter to step starts the sync.
  */
 #define PROMOTE_SYNC_WINDOW_NS (100u * 1000000u)
 
@@ -181,19 +181,26 @@ static void promote_sync_fire(struct timer *t)
 		job_wake(&ps->pending[i]->job);
 }
 
-/* Can no other promotion join the pending batch any more? */
+/*
+ * Can no other promotion join the pending batch soon? True when every
+ * running promotion waits in it (the others are queued behind them for a
+ * slot, or wait for their builds), or when nothing is left that could
+ * produce one.
+ */
 static bool promote_sync_idle(struct install *in)
 {
 	static const enum job_kind producers[] = { JOB_INDEX, JOB_FETCH, JOB_ASSEMBLE, JOB_COMPILE };
 	struct sched_stats st;
 
 	sched_get_stats(in->sched, &st);
+	const struct sched_kind_stats *pk = &st.kind[JOB_PROMOTE];
+	if (pk->running <= in->psync->npending)
+		return true;
 	for (size_t i = 0; i < SC_ARRAY_SIZE(producers); i++) {
 		const struct sched_kind_stats *k = &st.kind[producers[i]];
 		if (k->total != k->done + k->failed)
 			return false;
 	}
-	const struct sched_kind_stats *pk = &st.kind[JOB_PROMOTE];
 	return pk->total - pk->done - pk->failed <= in->psync->npending;
 }
 
