@@ -151,8 +151,10 @@ static bool cache_newer(const struct stat *a, const struct stat *b, int64_t slac
 
 static const char *cache_path(char *buf, size_t size, const char *entry, const char *rel)
 {
-	if ((size_t)snprintf(buf, size, "%s/%s", entry, rel) >= size)
+	if ((size_t)snprintf(buf, size, "%s/%s", entry, rel) >= size) {
+		errno = ENAMETOOLONG;
 		return NULL;
+	}
 	return buf;
 }
 
