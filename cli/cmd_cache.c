@@ -1,5 +1,10 @@
 /*
- * cmd_cache.c: `scint cache dir|list|clear`.
+ * cmd_cache.c: `scint cache dir|list|clear|verify [--repair]`.
+ *
+ * verify runs the full check of phases/cache.h on every entry of every ABI
+ * (every file's SHA-256 against its manifest) and exits non-zero when one is
+ * damaged; --repair moves the damaged ones to quarantine/ (the next install
+ * rebuilds them), holding the cache's exclusive lock like clear.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +21,7 @@
 #include "bundle/manifest.h"
 #include "cli/cli.h"
 #include "fsops/fsops.h"
+#include "phases/cache.h"
 
 static int cache_cmp(const void *a, const void *b)
 {
@@ -95,6 +101,20 @@ static int cache_list(const char *root)
 	return CLI_OK;
 }
 
+/* The cache's exclusive lock (installs hold it shared): -1 when busy or failing. */
+static int cache_lock_exclusive(int cfd, const char *root)
+{
+	int lfd = openat(cfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		cli_error("the cache %s is in use by another scint process; try again later", root);
+		if (lfd >= 0)
+			close(lfd);
+		return -1;
+	}
+	return lfd;
+}
+
 static int cache_clear(const char *root)
 {
 	int cfd = fs_open_dir(root);
@@ -105,16 +125,13 @@ static int cache_clear(const char *root)
 		cli_error("cannot open the cache %s: %s", root, sc_strerror(cfd));
 		return CLI_FAILED;
 	}
-	int lfd = openat(cfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0) {
-		cli_error("the cache %s is in use by another scint process; try again later", root);
+	int lfd = cache_lock_exclusive(cfd, root);
+	if (lfd < 0) {
 		close(cfd);
-		if (lfd >= 0)
-			close(lfd);
 		return CLI_FAILED;
 	}
 	static const char *const parts[] = { "inbound", "assembling", "cached", "index", "locks",
-					     "rubies" };
+					     "rubies", "quarantine" };
 	int r = 0;
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		int k = fs_rmtree_at(cfd, parts[i]);
@@ -130,16 +147,122 @@ static int cache_clear(const char *root)
 	return r ? CLI_FAILED : CLI_OK;
 }
 
+
+#define VERIFY_LINES_MAX 5
+
+static int cache_verify(const char *root, bool repair)
+{
+	char path[4096];
+	char **abis, **entries;
+	size_t nabi, total = 0, damaged = 0, repaired = 0, files = 0;
+	unsigned long long bytes = 0;
+	int cfd = fs_open_dir(root), lfd = -1, rc = CLI_OK;
+
+	if (cfd == -ENOENT) {
+		fprintf(stderr, "the cache at %s holds no gems\n", root);
+		return CLI_OK;
+	}
+	if (cfd < 0) {
+		cli_error("cannot open the cache %s: %s", root, sc_strerror(cfd));
+		return CLI_FAILED;
+	}
+	if (repair && (lfd = cache_lock_exclusive(cfd, root)) < 0) {
+		close(cfd);
+		return CLI_FAILED;
+	}
+	snprintf(path, sizeof(path), "%s/cached", root);
+	nabi = cache_names(path, "", &abis);
+	for (size_t i = 0; i < nabi; i++) {
+		snprintf(path, sizeof(path), "%s/cached/%s", root, abis[i]);
+		int afd = fs_open_dir(path);
+		if (afd < 0)
+			continue;
+		size_t n = cache_names(path, ".manifest", &entries);
+		for (size_t k = 0; k < n; k++) {
+			struct sbuf text = SBUF_INIT, problems = SBUF_INIT;
+			struct arena a;
+			struct manifest m;
+			unsigned nproblems;
+			char file[4200];
+			arena_init(&a);
+			total++;
+			snprintf(file, sizeof(file), "%s.manifest", entries[k]);
+			int r = fs_read_fileat(afd, file, &text, 64u << 20);
+			if (r == 0)
+				r = manifest_parse(&a, sbuf_strv(&text), &m, &problems);
+			if (r == 0 && (strcmp(m.abi, abis[i]) ||
+				       strncmp(entries[k], m.full_name, strlen(m.full_name)))) {
+				sbuf_addf(&problems, "the manifest is for %s (%s)", m.full_name, m.abi);
+				r = -SC_ECACHE;
+			}
+			if (r < 0) {
+				if (!problems.len)
+					sbuf_addstr(&problems, sc_strerror(r));
+				sbuf_addch(&problems, '\n');
+				nproblems = 1;
+			} else {
+				nproblems = cache_check_full(afd, entries[k], &m, &problems,
+							     VERIFY_LINES_MAX, &bytes);
+				files += m.nfiles;
+			}
+			if (nproblems) {
+				damaged++;
+				printf("damaged: %s/%s (%u problem%s)\n", abis[i], entries[k], nproblems,
+				       nproblems == 1 ? "" : "s");
+				struct strv rest = sbuf_strv(&problems), line;
+				while (strv_next_line(&rest, &line))
+					printf("  %.*s\n", (int)line.len, line.p);
+				if (nproblems > VERIFY_LINES_MAX)
+					printf("  ... and %u more\n", nproblems - VERIFY_LINES_MAX);
+				if (repair) {
+					struct sbuf q = SBUF_INIT;
+					sbuf_addf(&problems, "found by scint cache verify\n");
+					r = cache_quarantine(cfd, afd, abis[i], entries[k], problems.buf, &q);
+					if (r < 0) {
+						cli_error("cannot quarantine %s/%s: %s", abis[i], entries[k],
+							  sc_strerror(r));
+						rc = CLI_FAILED;
+					} else {
+						repaired++;
+						printf("  moved to %s/%s: the next scint install rebuilds it\n",
+						       root, q.buf);
+					}
+					sbuf_release(&q);
+				}
+			}
+			sbuf_release(&text);
+			sbuf_release(&problems);
+			arena_release(&a);
+		}
+		cache_free_names(entries, n);
+		close(afd);
+	}
+	cache_free_names(abis, nabi);
+	printf("checked %zu cache entr%s (%zu files, %llu bytes): %zu damaged%s\n", total,
+	       total == 1 ? "y" : "ies", files, bytes, damaged,
+	       repair && damaged ? (repaired == damaged ? ", all quarantined" : ", not all quarantined")
+				 : "");
+	if (lfd >= 0)
+		close(lfd);
+	close(cfd);
+	if (damaged && !(repair && repaired == damaged))
+		rc = CLI_FAILED;
+	return rc;
+}
+
 static int cache_main(int argc, char **argv)
 {
 	char *root = cli_cache_root();
 	int rc;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		printf("usage: scint cache dir|list|clear\n\n"
-		       "  dir    print the cache root\n"
-		       "  list   list the cached gems per Ruby ABI\n"
-		       "  clear  remove everything in the cache\n");
+		printf("usage: scint cache dir|list|clear|verify [--repair]\n\n"
+		       "  dir     print the cache root\n"
+		       "  list    list the cached gems per Ruby ABI\n"
+		       "  clear   remove everything in the cache\n"
+		       "  verify  check every cached file against its manifest's digest; exits\n"
+		       "          non-zero when an entry is damaged. --repair moves damaged\n"
+		       "          entries to quarantine/ so that the next install rebuilds them\n");
 		free(root);
 		return argc < 2 ? CLI_USAGE : CLI_OK;
 	}
@@ -150,8 +273,14 @@ static int cache_main(int argc, char **argv)
 		rc = cache_list(root);
 	} else if (!strcmp(argv[1], "clear")) {
 		rc = cache_clear(root);
+	} else if (!strcmp(argv[1], "verify") &&
+		   (argc == 2 || (argc == 3 && !strcmp(argv[2], "--repair")))) {
+		rc = cache_verify(root, argc == 3);
+	} else if (!strcmp(argv[1], "verify")) {
+		cli_error("usage: scint cache verify [--repair]");
+		rc = CLI_USAGE;
 	} else {
-		cli_error("unknown cache command '%s' (dir, list, clear)", argv[1]);
+		cli_error("unknown cache command '%s' (dir, list, clear, verify)", argv[1]);
 		rc = CLI_USAGE;
 	}
 	free(root);
@@ -160,6 +289,6 @@ static int cache_main(int argc, char **argv)
 
 const struct cli_cmd cmd_cache = {
 	.name = "cache",
-	.summary = "show, list or clear the global cache (dir, list, clear)",
+	.summary = "show, list, verify or clear the global cache (dir, list, verify, clear)",
 	.run = cache_main,
 };

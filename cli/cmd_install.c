@@ -148,6 +148,21 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 	double secs = (double)(clock_now_ns() - t0) / 1e9;
 
 	ui_finish(ui);
+	/* Damaged cache entries (phases/cache.h): named, with what was wrong and what was done. */
+	for (size_t i = 0; i < in->ngems; i++) {
+		const struct gem *g = in->gems[i];
+		if (!g->damage)
+			continue;
+		const char *outcome = g->promoted ? "rebuilt it"
+				      : g->plan == PLAN_MATERIALIZE ? "another scint process rebuilt it"
+								    : "could not rebuild it";
+		if (g->quarantined)
+			cli_warn("the cache entry of %s was damaged: %s; moved it to %s; %s",
+				 g->full_name, g->damage, g->quarantined, outcome);
+		else
+			cli_warn("the cache entry of %s was damaged: %s; %s", g->full_name, g->damage,
+				 outcome);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct job *j = jobs[i];
 		if (j->state != JOB_FAILED)

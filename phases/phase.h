@@ -88,6 +88,7 @@ struct compile_job;
 struct promote_job;
 struct materialize_job;
 struct finalize_state;
+struct promote_sync;
 struct jobserver;
 
 struct gem {
@@ -115,6 +116,8 @@ struct gem {
 	bool downloaded;          /* fetched by this run */
 	bool unpacked;            /* assembled by this run */
 	bool promoted;            /* its entry reached cached/ in this run */
+	const char *damage;       /* why its cached entry was unusable (cache.c), or NULL */
+	const char *quarantined;  /* where the damaged entry went, or NULL */
 
 	struct index_job *index;
 	struct fetch_job *fetch;
@@ -188,6 +191,7 @@ struct install {
 
 	struct job finalize_job;
 	struct finalize_state *fin;
+	struct promote_sync *psync; /* promote.c: the batched syncfs before manifests */
 	struct install_stats stats;
 	void (*on_event)(struct install *in, struct gem *g, const char *what);
 	void *ui;
@@ -227,8 +231,14 @@ int install_ruby_call(struct install *in, const char *method, const void *payloa
 /* Cache entry locking (cache.c): -EWOULDBLOCK when another process holds it. */
 int cache_lock_entry(struct install *in, struct gem *g);
 void cache_unlock_entry(struct install *in, struct gem *g);
-/* Loads cached/<abi>/<full_name>.manifest; 0, -ENOENT, or -SC_ECACHE. */
+/*
+ * Loads cached/<abi>/<entry>.manifest and runs the cheap check of cache.h:
+ * 0 (g->manifest set), -ENOENT, or -SC_ECACHE for a damaged entry (the
+ * reason in g->damage).
+ */
 int cache_load_manifest(struct install *in, struct gem *g);
+/* Moves the gem's cached entry to quarantine/ (entry lock held); sets g->quarantined. */
+int cache_quarantine_gem(struct install *in, struct gem *g);
 
 /* UI hook: "fetch", "install", "use", "fail", ... (may be NULL) */
 static inline void install_event(struct install *in, struct gem *g, const char *what)

@@ -10,12 +10,14 @@
  *  3. Per gem, in this order: a default gem of this Ruby (same version) is
  *     used in place; a PATH gem is used in place; a gem already in .bundle
  *     is kept; a valid cached/ entry is materialized; a .gem in inbound/ is
- *     assembled; anything else is fetched.
+ *     assembled; anything else is fetched. A cached entry that fails the
+ *     cheap check (cache.h) is quarantined and rebuilt like a missing one.
  *  4. Build the job graph: index -> fetch -> assemble -> [compile] ->
  *     promote -> materialize, and finalize after every materialize.
  *
  * Planning runs before the reactor and makes only bounded synchronous calls:
- * one fstatat per installed-check, one manifest read per cached gem.
+ * one fstatat per installed-check, one manifest read and one fstatat per
+ * cached file (the cheap check) per gem to materialize.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -245,6 +247,33 @@ static void plan_build_args(struct install *in, struct gem *g)
 	g->entry = arena_printf(&in->arena, "%s+build-%.8s", g->full_name, hex);
 }
 
+/*
+ * A damaged cached entry (cache.h: the cheap check failed). When its lock is
+ * free, it is checked again under the lock (another process may have
+ * rebuilt it meanwhile: true, use it) and else quarantined; the lock is then
+ * kept, and the gem goes through fetch/assemble/promote like a new one. When
+ * another process holds the lock it is rebuilding the entry: our fetch or
+ * assemble waits for it and uses what it promoted.
+ */
+static bool plan_repair(struct install *in, struct gem *g)
+{
+	const char *damage = g->damage;
+
+	if (cache_lock_entry(in, g) < 0)
+		return false;
+	int r = cache_load_manifest(in, g);
+	if (r == 0) {
+		cache_unlock_entry(in, g);
+		g->damage = NULL;
+		return true;
+	}
+	if (r == -SC_ECACHE)
+		(void)cache_quarantine_gem(in, g); /* on failure promote.c tries again */
+	else
+		g->damage = damage; /* already gone: someone else quarantined it */
+	return false;
+}
+
 static void plan_decide(struct install *in, struct gem *g)
 {
 	char name[512];
@@ -271,7 +300,8 @@ static void plan_decide(struct install *in, struct gem *g)
 		g->plan = PLAN_INSTALLED;
 		return;
 	}
-	if (cache_load_manifest(in, g) == 0) {
+	int r = cache_load_manifest(in, g);
+	if (r == 0 || (r == -SC_ECACHE && plan_repair(in, g))) {
 		g->plan = PLAN_MATERIALIZE;
 		return;
 	}

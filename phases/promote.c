@@ -1,42 +1,62 @@
 /*
  * promote.c: make an assembled (and compiled) entry part of the cache
- * (design.md §1, "Promote").
+ * (design.md §1, "Promote"; §8: a completion marker is written only after
+ * the data it vouches for is durable).
  *
- *   PRO_START --> PRO_WRITE --> PRO_RENAME --> PRO_MANIFEST --> PRO_DONE
- *       \------------ (any error) ----------------------------> PRO_FAILED
+ *   PRO_START -> PRO_SPEC -> PRO_RENAME -> PRO_SYNC -> PRO_MANIFEST -> PRO_DIRSYNC -> PRO_DONE
+ *       \------------ (any error) -------------------------------------------> PRO_FAILED
  *
  * PRO_START    nothing to do when another process promoted the entry while
- *              we waited; removes an incomplete cached/ leftover (no manifest).
- * PRO_WRITE    writes assembling/<abi>/<full_name>.gemspec and .manifest.
- * PRO_RENAME   renames the tree and the gemspec into cached/<abi>/ (one
- *              atomic rename each).
- * PRO_MANIFEST renames the manifest into place, last: from this moment the
- *              entry is valid, and never rebuilt. Then the entry lock is
+ *              we waited. We hold the entry lock: a cached/ entry with a
+ *              manifest is a damaged one (the fetch or assemble re-check
+ *              refused it) and goes to quarantine (cache.h), one without is a
+ *              killed run's leftover and is removed. Group and other write
+ *              bits are taken off the tree (the manifest keeps the modes
+ *              that copies get). Writes assembling/<abi>/<entry>.gemspec.
+ * PRO_SPEC     writes the manifest next to it, after the gemspec and after
+ *              every file of the tree: the cheap check (cache.h) relies on no
+ *              file of an entry being newer than its manifest. Renames the
+ *              tree and the gemspec into cached/<abi>/ (one atomic rename each).
+ * PRO_RENAME   waits for those, then joins the next sync batch.
+ * PRO_SYNC     waits for its batch's syncfs() of the cache's filesystem (see
+ *              struct promote_sync): the tree, the gemspec and the manifest's
+ *              data are durable before the manifest is renamed into place.
+ * PRO_MANIFEST renames the manifest into place: from this moment the entry is
+ *              valid. Then joins the next sync batch again.
+ * PRO_DIRSYNC  waits for that batch, which makes the rename itself durable
+ *              (a promotion is not lost on power loss). Then the entry lock is
  *              released.
  * A failed build never reaches this phase (promote depends on compile).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/err.h"
+#include "engine/child.h"
 #include "engine/ioq.h"
+#include "engine/reactor.h"
 #include "fsops/fsops.h"
 #include "phases/phase.h"
 
 enum promote_state {
 	PRO_START,
-	PRO_WRITE,
+	PRO_SPEC,
 	PRO_RENAME,
+	PRO_SYNC,
 	PRO_MANIFEST,
+	PRO_DIRSYNC,
 	PRO_DONE,
 	PRO_FAILED,
 	PRO_STATE__COUNT,
 };
 
 static const char *const promote_state_name[PRO_STATE__COUNT] = {
-	"START", "WRITE", "RENAME", "MANIFEST", "DONE", "FAILED",
+	"START", "SPEC", "RENAME", "SYNC", "MANIFEST", "DIRSYNC", "DONE", "FAILED",
 };
 
 struct promote_job {
@@ -44,12 +64,45 @@ struct promote_job {
 	struct install *in;
 	struct gem *gem;
 	enum promote_state state;
-	struct ioq_op ops[2];
+	struct ioq_op ops[3];
 	unsigned ops_left;
 	int op_err;
 	const char *op_err_path;
 	struct sbuf manifest_text;
 	char *gemspec_name, *manifest_name;
+	bool sync_waiting;  /* in the pending sync batch */
+	bool sync_inflight; /* in the batch being synced (cannot leave it) */
+	bool synced;        /* the batch this job waited for has run */
+	int sync_res;
+};
+
+/*
+ * The sync batch (group commit): the promotions waiting for durability.
+ * syncfs has no io_uring opcode and can take long (it writes back every
+ * dirty page of the filesystem), so it does not run on the loop: a `sync -f
+ * <cached dir>` child runs it (one process start per batch), watched like
+ * any child; when no such program can be started, or it fails (a `sync`
+ * without -f), it runs in process from then on. Waiters that join while a
+ * sync runs form the next batch, which starts when that one ends. A batch
+ * with no sync running starts as soon as no other promotion can join it soon
+ * (every running promotion waits in it), else PROMOTE_SYNC_WINDOW_NS after
+ * its first waiter at the latest. The timer and the child's callback only
+ * wake jobs: the first waiter to step starts the sync.
+ */
+#define PROMOTE_SYNC_WINDOW_NS (100u * 1000000u)
+
+struct promote_sync {
+	struct install *in;
+	struct timer timer;
+	struct promote_job **pending, **inflight;
+	size_t npending, pending_cap, ninflight, inflight_cap;
+	bool fired;   /* the pending batch may start */
+	bool running; /* a sync is in flight for `inflight` */
+	bool no_child; /* `sync` cannot be started here: sync in process */
+	struct child child;
+	const char *argv[4];
+	uint64_t t0;
+	struct trace_ctx ctx;
 };
 
 static bool promote_edge_ok(enum promote_state from, enum promote_state to)
@@ -58,12 +111,16 @@ static bool promote_edge_ok(enum promote_state from, enum promote_state to)
 		return from != PRO_DONE && from != PRO_FAILED;
 	switch (from) {
 	case PRO_START:
-		return to == PRO_WRITE || to == PRO_DONE;
-	case PRO_WRITE:
+		return to == PRO_SPEC || to == PRO_DONE;
+	case PRO_SPEC:
 		return to == PRO_RENAME;
 	case PRO_RENAME:
+		return to == PRO_SYNC;
+	case PRO_SYNC:
 		return to == PRO_MANIFEST;
 	case PRO_MANIFEST:
+		return to == PRO_DIRSYNC;
+	case PRO_DIRSYNC:
 		return to == PRO_DONE;
 	case PRO_DONE:
 	case PRO_FAILED:
@@ -113,10 +170,230 @@ static bool promote_check(struct promote_job *p, const char *what)
 	return true;
 }
 
+/* ---- the sync batch ---- */
+
+static void promote_sync_fire(struct timer *t)
+{
+	struct promote_sync *ps = container_of(t, struct promote_sync, timer);
+
+	ps->fired = true;
+	for (size_t i = 0; i < ps->npending; i++)
+		job_wake(&ps->pending[i]->job);
+}
+
+/*
+ * Can no other promotion join the pending batch soon? True when every
+ * running promotion waits in it (the others are queued behind them for a
+ * slot, or wait for their builds), or when nothing is left that could
+ * produce one.
+ */
+static bool promote_sync_idle(struct install *in)
+{
+	static const enum job_kind producers[] = { JOB_INDEX, JOB_FETCH, JOB_ASSEMBLE, JOB_COMPILE };
+	struct sched_stats st;
+
+	sched_get_stats(in->sched, &st);
+	const struct sched_kind_stats *pk = &st.kind[JOB_PROMOTE];
+	if (pk->running <= in->psync->npending)
+		return true;
+	for (size_t i = 0; i < SC_ARRAY_SIZE(producers); i++) {
+		const struct sched_kind_stats *k = &st.kind[producers[i]];
+		if (k->total != k->done + k->failed)
+			return false;
+	}
+	return pk->total - pk->done - pk->failed <= in->psync->npending;
+}
+
+static void promote_sync_arm(struct promote_sync *ps)
+{
+	struct reactor *r = sched_reactor(ps->in->sched);
+	uint64_t now = clock_now_ns();
+
+	if (ps->running || !ps->npending)
+		return;
+	if (promote_sync_idle(ps->in))
+		reactor_timer_arm(r, &ps->timer, now);
+	else if (!timer_armed(&ps->timer) && !ps->fired)
+		reactor_timer_arm(r, &ps->timer, now + PROMOTE_SYNC_WINDOW_NS);
+}
+
+static void promote_sync_join(struct promote_job *p)
+{
+	struct install *in = p->in;
+	struct promote_sync *ps = in->psync;
+
+	if (!ps) {
+		ps = in->psync = arena_alloc(&in->arena, sizeof(*ps));
+		ps->in = in;
+		timer_init(&ps->timer, promote_sync_fire);
+		ps->ctx = (struct trace_ctx){ .phase = "promote" };
+	}
+	ps->pending = arena_grow_array(&in->arena, ps->pending, sizeof(*ps->pending), ps->npending,
+				       &ps->pending_cap);
+	ps->pending[ps->npending++] = p;
+	p->sync_waiting = true;
+	p->synced = false;
+	promote_sync_arm(ps);
+}
+
+/* A waiter that fails before its batch started leaves it. */
+static void promote_sync_leave(struct promote_job *p)
+{
+	struct promote_sync *ps = p->in->psync;
+
+	if (!p->sync_waiting)
+		return;
+	for (size_t i = 0; i < ps->npending; i++) {
+		if (ps->pending[i] == p) {
+			ps->pending[i] = ps->pending[--ps->npending];
+			break;
+		}
+	}
+	p->sync_waiting = false;
+	if (!ps->npending && timer_armed(&ps->timer))
+		reactor_timer_disarm(sched_reactor(p->job.sched), &ps->timer);
+}
+
+/* The batch in flight is done (from the child's callback or in process): wake it. */
+static void promote_sync_complete(struct promote_sync *ps, int res)
+{
+	trace_io(&ps->ctx, "syncfs", ps->in->cached_fd, NULL, -1, NULL, (int64_t)ps->ninflight,
+		 res, ps->t0, clock_now_ns());
+	for (size_t i = 0; i < ps->ninflight; i++) {
+		struct promote_job *w = ps->inflight[i];
+		w->sync_inflight = false;
+		w->synced = true;
+		w->sync_res = res;
+		job_wake(&w->job);
+	}
+	ps->ninflight = 0;
+	ps->running = false;
+	/* Those that joined meanwhile have waited long enough: their batch starts now. */
+	if (ps->npending)
+		reactor_timer_arm(sched_reactor(ps->in->sched), &ps->timer, clock_now_ns());
+}
+
+static void promote_sync_child_done(struct child *c)
+{
+	struct promote_sync *ps = c->data;
+
+	child_release(c);
+	if (c->exited && c->exit_code == 0) {
+		promote_sync_complete(ps, 0);
+		return;
+	}
+	/*
+	 * A `sync` without -f, or a real error: the batch goes back to pending
+	 * and syncs in process from now on, which tells which one it was.
+	 */
+	ps->no_child = true;
+	ps->running = false;
+	for (size_t i = 0; i < ps->ninflight; i++) {
+		struct promote_job *w = ps->inflight[i];
+		w->sync_inflight = false;
+		w->sync_waiting = true;
+		ps->pending = arena_grow_array(&ps->in->arena, ps->pending, sizeof(*ps->pending),
+					       ps->npending, &ps->pending_cap);
+		ps->pending[ps->npending++] = w;
+	}
+	ps->ninflight = 0;
+	reactor_timer_arm(sched_reactor(ps->in->sched), &ps->timer, clock_now_ns());
+}
+
+/* Starts a sync for the pending batch (from the step of one of its jobs). */
+static void promote_sync_start(struct promote_sync *ps)
+{
+	struct install *in = ps->in;
+	struct promote_job **t = ps->inflight;
+	size_t tcap = ps->inflight_cap;
+
+	ps->inflight = ps->pending;
+	ps->inflight_cap = ps->pending_cap;
+	ps->ninflight = ps->npending;
+	ps->pending = t;
+	ps->pending_cap = tcap;
+	ps->npending = 0;
+	for (size_t i = 0; i < ps->ninflight; i++) {
+		ps->inflight[i]->sync_waiting = false;
+		ps->inflight[i]->sync_inflight = true;
+	}
+	ps->fired = false;
+	ps->running = true;
+	ps->t0 = clock_now_ns();
+	if (!ps->no_child) {
+		ps->argv[0] = "sync";
+		ps->argv[1] = "-f";
+		ps->argv[2] = in->cached_dir;
+		ps->argv[3] = NULL;
+		ps->child = (struct child){ .argv = ps->argv,
+					    .stderr_fd = -1,
+					    .out_max = 4096,
+					    .done = promote_sync_child_done,
+					    .data = ps,
+					    .ctx = &ps->ctx };
+		if (child_spawn(in->children, &ps->child) == 0)
+			return;
+		child_release(&ps->child);
+		ps->no_child = true;
+	}
+	promote_sync_complete(ps, syncfs(in->cached_fd) < 0 ? -errno : 0);
+}
+
+/* True once the batch this job joined has run; fails the job if the sync failed. */
+static bool promote_synced(struct promote_job *p)
+{
+	struct promote_sync *ps = p->in->psync;
+
+	if (!p->synced) {
+		if (p->sync_waiting && ps->fired && !ps->running)
+			promote_sync_start(ps);
+		if (!p->synced)
+			return false;
+	}
+	if (p->sync_res < 0) {
+		job_fail(&p->job, p->sync_res, "cannot make the cache entry of %s durable: %s",
+			 p->gem->full_name, sc_strerror(p->sync_res));
+		promote_enter(p, PRO_FAILED);
+		return false;
+	}
+	return true;
+}
+
+/* ---- the states ---- */
+
+/*
+ * The cache is shared: no file or directory of an entry may be writable by
+ * group or others, whatever its archive said. Only entries that need it
+ * cost a syscall. The owner's write bit stays: hardlinked installs share
+ * these inodes, and Bundler installs gems owner-writable (a read-only tree
+ * would differ from its, and would not stop root anyway); edits are found
+ * by the cheap check instead (cache.h).
+ */
+static int promote_fix_modes(struct promote_job *p)
+{
+	struct install *in = p->in;
+	const struct manifest *m = p->gem->manifest;
+
+	for (size_t i = 0; i < m->nentries; i++) {
+		const struct mf_entry *e = &m->entries[i];
+		if (e->type == MF_SYMLINK || !(e->mode & 022))
+			continue;
+		char *path = arena_printf(&in->arena, "%s/%s", p->gem->entry, e->path);
+		if (fchmodat(in->assembling_fd, path, e->mode & 07755 & ~(mode_t)022, 0) < 0) {
+			int r = -errno;
+			job_fail(&p->job, r, "cannot change the mode of %s of %s: %s", path,
+				 p->gem->full_name, sc_strerror(r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 static void promote_start(struct promote_job *p)
 {
 	struct install *in = p->in;
 	struct gem *g = p->gem;
+	int r;
 
 	if (g->plan == PLAN_MATERIALIZE) {
 		/* Another process promoted it while we waited for the lock. */
@@ -126,7 +403,7 @@ static void promote_start(struct promote_job *p)
 	/* What a later run would refuse to load is never promoted (bundle/manifest.h). */
 	struct sbuf why = SBUF_INIT;
 	manifest_sort(g->manifest);
-	int r = manifest_check(g->manifest, &why);
+	r = manifest_check(g->manifest, &why);
 	if (r < 0)
 		job_fail(&p->job, -SC_EUNSAFE, "unsafe entry in %s: %s", g->full_name,
 			 sbuf_cstr(&why));
@@ -135,44 +412,60 @@ static void promote_start(struct promote_job *p)
 		promote_enter(p, PRO_FAILED);
 		return;
 	}
-	/* We hold the lock and there is no manifest: a leftover is incomplete. */
-	r = fs_rmtree_at(in->cached_fd, g->entry);
-	if (r < 0) {
-		job_fail(&p->job, r, "cannot remove an incomplete cache entry of %s: %s",
-			 g->full_name, sc_strerror(r));
+	if (fs_exists_at(in->cached_fd, p->manifest_name)) {
+		/* A damaged entry, refused under the lock that we still hold. */
+		r = cache_quarantine_gem(in, g);
+		if (r < 0)
+			job_fail(&p->job, r, "cannot move the damaged cache entry of %s away: %s",
+				 g->full_name, sc_strerror(r));
+	} else {
+		/* No manifest: a leftover is incomplete. */
+		r = fs_rmtree_at(in->cached_fd, g->entry);
+		if (r < 0)
+			job_fail(&p->job, r, "cannot remove an incomplete cache entry of %s: %s",
+				 g->full_name, sc_strerror(r));
+	}
+	if (r < 0 || promote_fix_modes(p) < 0) {
 		promote_enter(p, PRO_FAILED);
 		return;
 	}
-	manifest_write(g->manifest, &p->manifest_text);
 	ioq_prep_write_file(&p->ops[0], in->assembling_fd, p->gemspec_name, 0644, g->gemspec.p,
 			    g->gemspec.len);
-	ioq_prep_write_file(&p->ops[1], in->assembling_fd, p->manifest_name, 0644,
-			    p->manifest_text.buf, p->manifest_text.len);
 	promote_submit(p, &p->ops[0]);
-	promote_submit(p, &p->ops[1]);
-	promote_enter(p, PRO_WRITE);
+	promote_enter(p, PRO_SPEC);
 }
 
-static void promote_write(struct promote_job *p)
+static void promote_spec(struct promote_job *p)
 {
 	struct install *in = p->in;
 	struct gem *g = p->gem;
 
 	if (p->ops_left || promote_check(p, "write"))
 		return;
-	ioq_prep_renameat(&p->ops[0], in->assembling_fd, g->entry, in->cached_fd, g->entry, 0);
-	ioq_prep_renameat(&p->ops[1], in->assembling_fd, p->gemspec_name, in->cached_fd,
+	manifest_write(g->manifest, &p->manifest_text);
+	ioq_prep_write_file(&p->ops[0], in->assembling_fd, p->manifest_name, 0644,
+			    p->manifest_text.buf, p->manifest_text.len);
+	ioq_prep_renameat(&p->ops[1], in->assembling_fd, g->entry, in->cached_fd, g->entry, 0);
+	ioq_prep_renameat(&p->ops[2], in->assembling_fd, p->gemspec_name, in->cached_fd,
 			  p->gemspec_name, 0);
-	promote_submit(p, &p->ops[0]);
-	promote_submit(p, &p->ops[1]);
+	for (int i = 0; i < 3; i++)
+		promote_submit(p, &p->ops[i]);
 	promote_enter(p, PRO_RENAME);
 }
 
 static void promote_rename(struct promote_job *p)
 {
+	if (p->ops_left || promote_check(p, "write or move"))
+		return;
+	promote_sync_join(p);
+	promote_enter(p, PRO_SYNC);
+}
+
+static void promote_sync(struct promote_job *p)
+{
 	struct install *in = p->in;
 
-	if (p->ops_left || promote_check(p, "move"))
+	if (!promote_synced(p))
 		return;
 	ioq_prep_renameat(&p->ops[0], in->assembling_fd, p->manifest_name, in->cached_fd,
 			  p->manifest_name, 0);
@@ -184,8 +477,16 @@ static void promote_manifest(struct promote_job *p)
 {
 	if (p->ops_left || promote_check(p, "move"))
 		return;
+	p->gem->promoted = true; /* valid from here on, durable or not */
+	promote_sync_join(p);
+	promote_enter(p, PRO_DIRSYNC);
+}
+
+static void promote_dirsync(struct promote_job *p)
+{
+	if (!promote_synced(p))
+		return;
 	cache_unlock_entry(p->in, p->gem);
-	p->gem->promoted = true;
 	promote_enter(p, PRO_DONE);
 }
 
@@ -194,7 +495,8 @@ static void promote_failed(struct promote_job *p)
 	struct install *in = p->in;
 	struct gem *g = p->gem;
 
-	if (p->ops_left)
+	promote_sync_leave(p);
+	if (p->ops_left || p->sync_inflight)
 		return;
 	(void)fs_rmtree_at(in->assembling_fd, g->entry);
 	(void)unlinkat(in->assembling_fd, p->gemspec_name, 0);
@@ -207,20 +509,27 @@ static void promote_step(struct job *j)
 {
 	struct promote_job *p = container_of(j, struct promote_job, job);
 
-	if (j->canceled && p->state != PRO_DONE && p->state != PRO_FAILED && !p->ops_left)
+	if (j->canceled && p->state != PRO_DONE && p->state != PRO_FAILED && !p->ops_left &&
+	    !p->sync_inflight)
 		p->state = PRO_FAILED;
 	switch (p->state) {
 	case PRO_START:
 		promote_start(p);
 		break;
-	case PRO_WRITE:
-		promote_write(p);
+	case PRO_SPEC:
+		promote_spec(p);
 		break;
 	case PRO_RENAME:
 		promote_rename(p);
 		break;
+	case PRO_SYNC:
+		promote_sync(p);
+		break;
 	case PRO_MANIFEST:
 		promote_manifest(p);
+		break;
+	case PRO_DIRSYNC:
+		promote_dirsync(p);
 		break;
 	case PRO_DONE:
 		job_finish(j);
