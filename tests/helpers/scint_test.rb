@@ -384,6 +384,18 @@ module ScintTest
       server
     end
 
+    # A private copy of the small corpus, served by nginx (server: :nginx) or
+    # a fault server (:fault), and an app locked against it.
+    # Returns [shape, corpus, dir, server, app].
+    def locked_small_copy(server: :fault)
+      shape, corpus = corpus(:small)
+      dir = corpus_copy(corpus)
+      srv = server == :nginx ? serve(dir) : fault_server(dir)
+      app = app(gems: shape.gemfile_deps, source: srv.url)
+      app.bundle_lock!
+      [shape, corpus, dir, srv, app]
+    end
+
     # Full names of the .gem files a server was asked for, in request order.
     def gem_downloads(server)
       server.gem_requests.map { |r| File.basename(r.path, ".gem") }

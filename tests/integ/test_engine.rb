@@ -94,12 +94,7 @@ class TestEngine < ScintTest::Case
 
   # The small corpus (a private copy) behind a fault server, and a locked app.
   def small_copy
-    shape, corpus = corpus(:small)
-    dir = corpus_copy(corpus)
-    server = fault_server(dir)
-    app = app(gems: shape.gemfile_deps, source: server.url)
-    app.bundle_lock!
-    [dir, server, app]
+    locked_small_copy.last(3)
   end
 
   # Code run by the Gemfile before its dependencies.

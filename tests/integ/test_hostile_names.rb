@@ -18,11 +18,7 @@ class TestHostileNames < ScintTest::Case
 
   # A private copy of the small corpus, served by nginx, and a locked app.
   def setup_copy
-    shape, corpus = corpus(:small)
-    dir = corpus_copy(corpus)
-    server = serve(dir)
-    app = app(gems: shape.gemfile_deps, source: server.url)
-    app.bundle_lock!
+    _shape, corpus, dir, server, app = locked_small_copy(server: :nginx)
     [corpus, dir, server, app]
   end
 

@@ -19,11 +19,7 @@ class TestHostileNetwork < ScintTest::Case
 
   # A private copy of the small corpus served by the fault server, and a locked app.
   def setup_copy
-    shape, corpus = corpus(:small)
-    dir = corpus_copy(corpus)
-    server = fault_server(dir)
-    app = app(gems: shape.gemfile_deps, source: server.url)
-    app.bundle_lock!
+    shape, _corpus, dir, server, app = locked_small_copy
     [shape, dir, server, app]
   end
 
