@@ -138,6 +138,54 @@ class TestHostileArchives < ScintTest::Case
     assert_refused install, %r{error: unsafe archive entry in #{VICTIM}: 'x/pwned' leads outside the gem through a symlink}
   end
 
+  # x, ten levels down, names y/../(ten times ..)/escape: inside the gem
+  # as written (the check RubyGems makes) and, while y is a deep link,
+  # inside through y. A later entry replaces y with a link that is safe
+  # alone but makes x climb five levels above the gem.
+  def replaced_link_entries(write_after:)
+    deep = (1..10).map { |i| "a#{i}" }.join("/")
+    entries = [{ name: "#{deep}/b1/b2/b3/b4/b5/", type: :dir },
+               { name: "a1/a2/a3/a4/escape/", type: :dir },
+               { name: "#{deep}/y", type: :symlink, linkname: "b1/b2/b3/b4/b5" },
+               { name: "#{deep}/x", type: :symlink, linkname: "y/#{"../" * 11}escape" },
+               { name: "#{deep}/x/inside", body: "x\n" },
+               { name: "#{deep}/y", type: :symlink, linkname: "../../../.." }]
+    entries << { name: "#{deep}/x/pwned", body: "x\n" } if write_after
+    [deep, entries]
+  end
+
+  def test_symlink_made_unsafe_by_replacing_a_link_it_goes_through
+    deep = nil
+    plant do |entries|
+      deep, more = replaced_link_entries(write_after: true)
+      entries + more
+    end
+    assert_refused install, %r{error: unsafe archive entry in #{VICTIM}: '#{deep}/x/pwned' leads outside the gem through a symlink}
+  end
+
+  # Nothing goes through x once y is replaced: the check of every link
+  # once the tree is complete refuses it.
+  def test_link_replaced_late_is_checked_again_at_the_end
+    deep = nil
+    plant do |entries|
+      deep, more = replaced_link_entries(write_after: false)
+      entries + more
+    end
+    assert_refused install, %r{error: unsafe archive entry in #{VICTIM}: '#{deep}/x': symlink to 'y/(\.\./){11}escape' points outside the gem through another symlink}
+  end
+
+  # Hard link entries create nothing, wherever they point (RubyGems' own
+  # extractor makes nothing of them either).
+  def test_hard_link_entries_create_nothing
+    plant do |entries|
+      entries + [{ name: "lib/h_abs", type: :hardlink, linkname: "/etc/passwd" },
+                 { name: "lib/h_up", type: :hardlink, linkname: "#{up5}/escape/x" },
+                 { name: "lib/h_in", type: :hardlink, linkname: "lib/sc_color.rb" }]
+    end
+    assert_installed_like_rubygems
+    %w[h_abs h_up h_in].each { |n| refute File.exist?(File.join(gem_dir, "lib", n)), "lib/#{n} created" }
+  end
+
   def test_symlink_loop_is_refused
     plant do |entries|
       entries + [{ name: "lib/a", type: :symlink, linkname: "b" }, { name: "lib/b", type: :symlink, linkname: "a" }]
