@@ -86,6 +86,7 @@ struct lp {
 	const char *anchor;  /* the last known section header seen */
 	unsigned seen;	     /* bit per state: single sections already seen */
 	size_t src_cap, opt_cap, spec_cap, dep_cap;
+	size_t ngem_sources;
 	size_t plat_cap, deps_cap, cks_cap, extra_cap;
 	struct sbuf extra_body;
 	struct hmap specs; /* full names seen, to refuse duplicates */
@@ -656,6 +657,9 @@ static int lp_header(struct lp *p, struct strv line)
 		if (strv_eq_cstr(line, lp_sections[i].name))
 			sec = &lp_sections[i];
 	if (sec && sec->state == LP_SOURCE) {
+		if (sec->kind == LOCK_SRC_GEM && ++p->ngem_sources > LOCK_GEM_SOURCES_MAX)
+			return lp_fail(p, p->lineno, "more than %d GEM sections",
+				       LOCK_GEM_SOURCES_MAX);
 		lf->sources = arena_grow_array(p->a, lf->sources, sizeof(*lf->sources),
 					       lf->nsources, &p->src_cap);
 		lf->sources[lf->nsources++] = (struct lock_source){ .kind = sec->kind };

@@ -44,6 +44,9 @@
 struct arena;
 struct sbuf;
 
+/* GEM sections in one lockfile: each is a gem server of the install. */
+#define LOCK_GEM_SOURCES_MAX 64
+
 enum lock_source_kind {
 	LOCK_SRC_GEM,
 	LOCK_SRC_GIT,

@@ -111,6 +111,19 @@
 #define ASM_DEPTH_MAX	     (GEMPATH_MAX / 2 + 1)
 #define LOCK_RETRY_NS	     (100u * 1000000u)
 
+/*
+ * Path bytes looked up while resolving through the gem's links, per allowed
+ * entry: one resolution is bounded (hops and path length), but a gem of
+ * many small links to a long chain would make every one of them cost it.
+ */
+#define ASM_LINK_WORK_PER_ENTRY 16384
+
+/*
+ * Directories below the gem root: a deeper tree could not be removed again
+ * (fs_rmtree_at stops at 256 levels), from assembling/, cached/ or .bundle.
+ */
+#define ASM_TREE_DEPTH_MAX 200
+
 /* Defaults of the limits (see asm_limits_load). */
 #define ASM_DEF_GEM_BYTES  ((uint64_t)1 << 30)
 #define ASM_DEF_FILE_BYTES ((uint64_t)512 << 20)
@@ -258,6 +271,7 @@ struct assemble_job {
 	struct asm_node *root_node;
 	uint64_t nentries, unpacked_bytes;
 	uint64_t nnodes, path_bytes, nlinks;
+	uint64_t link_work; /* path bytes looked up by asm_link_of */
 
 	struct asm_entry *cur;  /* job lifetime, from ASM_PREPARE */
 	struct asm_node **dirq; /* ASM_DEPTH_MAX, from ASM_PREPARE */
@@ -659,6 +673,22 @@ static struct asm_node *asm_node_get(struct assemble_job *a, const char *rel, si
 	return hmap_get(&a->nodes, strv_make(rel, len));
 }
 
+/*
+ * After a resolution: fails the job (true) once the gem's links have taken
+ * more than their budget of lookups.
+ */
+static bool asm_link_work_over(struct assemble_job *a)
+{
+	if (a->link_work / ASM_LINK_WORK_PER_ENTRY <= a->lim.entries)
+		return false;
+	asm_fail(a, -SC_ETOOBIG,
+		 "cannot unpack %s: its symlinks take more than %" PRIu64 " bytes of lookups to "
+		 "resolve (%d per allowed entry; SCINT_GEM_MAX_ENTRIES raises it)",
+		 a->gem->full_name, a->lim.entries * ASM_LINK_WORK_PER_ENTRY,
+		 ASM_LINK_WORK_PER_ENTRY);
+	return true;
+}
+
 /* gempath_link_fn over the model. */
 static const char *asm_link_of(const char *path, size_t len, void *data)
 {
@@ -666,6 +696,7 @@ static const char *asm_link_of(const char *path, size_t len, void *data)
 
 	if (a->nlinks == 0)
 		return NULL; /* most gems: resolution is lexical, no lookups */
+	a->link_work += len;
 	struct asm_node *n = asm_node_get(a, path, len);
 
 	return n && n->type == MF_SYMLINK ? n->target : NULL;
@@ -1096,6 +1127,8 @@ static bool asm_place(struct assemble_job *a)
 		*slash = '\0';
 		n = gempath_resolve("", c->name, asm_link_of, a, c->path, GEMPATH_MAX + 1, &why);
 		*slash = '/';
+		if (asm_link_work_over(a))
+			return true;
 		if (n < 0) {
 			if (!strcmp(why, "symlink points outside the gem"))
 				asm_unsafe(a, "'%s' leads outside the gem through a symlink",
@@ -1181,6 +1214,14 @@ static bool asm_make_dirs(struct assemble_job *a)
 	if (c->type != MF_DIR) {
 		const char *slash = strrchr(c->path, '/');
 		end = slash ? (size_t)(slash - c->path) : 0;
+	}
+	size_t depth = end > 0;
+	for (i = 0; i < end; i++)
+		depth += c->path[i] == '/';
+	if (depth > ASM_TREE_DEPTH_MAX) {
+		asm_fail(a, -SC_ETOOBIG, "cannot unpack %s: '%s' is more than %d directories deep",
+			 a->gem->full_name, c->name, ASM_TREE_DEPTH_MAX);
+		return true;
 	}
 	a->ndirq = a->dirq_next = 0;
 	struct asm_node *parent = asm_deepest(a, c->path, end, &i);
@@ -1300,9 +1341,12 @@ static bool asm_emit(struct assemble_job *a)
 	switch (c->type) {
 	case MF_DIR:
 		return false; /* created (or re-moded) by asm_make_dirs */
-	case MF_SYMLINK:
-		if (gempath_resolve(parent->rel, c->target, asm_link_of, a, resolved,
-				    sizeof(resolved), &why) < 0) {
+	case MF_SYMLINK: {
+		int r = gempath_resolve(parent->rel, c->target, asm_link_of, a, resolved,
+					sizeof(resolved), &why);
+		if (asm_link_work_over(a))
+			return true;
+		if (r < 0) {
 			asm_bad_link(a, c->name, c->target, why);
 			return true;
 		}
@@ -1315,6 +1359,7 @@ static bool asm_emit(struct assemble_job *a)
 		ioq_prep_symlinkat(&w->op, n->target, in->assembling_fd, n->op_path);
 		ioq_submit(in->ioq, &w->op);
 		return false;
+	}
 	case MF_FILE:
 		break;
 	}
@@ -1485,11 +1530,15 @@ static int asm_build_manifest(struct assemble_job *a)
 	const char *why;
 
 	for (struct asm_node *n = asm_node_walk(root, root); n; n = asm_node_walk(root, n)) {
-		if (n->type == MF_SYMLINK &&
-		    gempath_resolve(n->parent->rel, n->target, asm_link_of, a, resolved,
-				    sizeof(resolved), &why) < 0) {
-			asm_bad_link(a, n->rel, n->target, why);
-			return -1;
+		if (n->type == MF_SYMLINK) {
+			int r = gempath_resolve(n->parent->rel, n->target, asm_link_of, a, resolved,
+						sizeof(resolved), &why);
+			if (asm_link_work_over(a))
+				return -1;
+			if (r < 0) {
+				asm_bad_link(a, n->rel, n->target, why);
+				return -1;
+			}
 		}
 		struct mf_entry *e = manifest_add(&in->arena, a->m, n->type,
 						  n->op_path + strlen(a->root) + 1);

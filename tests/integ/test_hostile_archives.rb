@@ -138,6 +138,84 @@ class TestHostileArchives < ScintTest::Case
     assert_refused install, %r{error: unsafe archive entry in #{VICTIM}: 'x/pwned' leads outside the gem through a symlink}
   end
 
+  # x, ten levels down, names y/../(ten times ..)/escape: inside the gem
+  # as written (the check RubyGems makes) and, while y is a deep link,
+  # inside through y. A later entry replaces y with a link that is safe
+  # alone but makes x climb five levels above the gem.
+  def replaced_link_entries(write_after:)
+    deep = (1..10).map { |i| "a#{i}" }.join("/")
+    entries = [{ name: "#{deep}/b1/b2/b3/b4/b5/", type: :dir },
+               { name: "a1/a2/a3/a4/escape/", type: :dir },
+               { name: "#{deep}/y", type: :symlink, linkname: "b1/b2/b3/b4/b5" },
+               { name: "#{deep}/x", type: :symlink, linkname: "y/#{"../" * 11}escape" },
+               { name: "#{deep}/x/inside", body: "x\n" },
+               { name: "#{deep}/y", type: :symlink, linkname: "../../../.." }]
+    entries << { name: "#{deep}/x/pwned", body: "x\n" } if write_after
+    [deep, entries]
+  end
+
+  def test_symlink_made_unsafe_by_replacing_a_link_it_goes_through
+    deep = nil
+    plant do |entries|
+      deep, more = replaced_link_entries(write_after: true)
+      entries + more
+    end
+    assert_refused install, %r{error: unsafe archive entry in #{VICTIM}: '#{deep}/x/pwned' leads outside the gem through a symlink}
+  end
+
+  # Nothing goes through x once y is replaced: the check of every link
+  # once the tree is complete refuses it.
+  def test_link_replaced_late_is_checked_again_at_the_end
+    deep = nil
+    plant do |entries|
+      deep, more = replaced_link_entries(write_after: false)
+      entries + more
+    end
+    assert_refused install, %r{error: unsafe archive entry in #{VICTIM}: '#{deep}/x': symlink to 'y/(\.\./){11}escape' points outside the gem through another symlink}
+  end
+
+  # Hard link entries create nothing, wherever they point (RubyGems' own
+  # extractor makes nothing of them either).
+  def test_hard_link_entries_create_nothing
+    plant do |entries|
+      entries + [{ name: "lib/h_abs", type: :hardlink, linkname: "/etc/passwd" },
+                 { name: "lib/h_up", type: :hardlink, linkname: "#{up5}/escape/x" },
+                 { name: "lib/h_in", type: :hardlink, linkname: "lib/sc_color.rb" }]
+    end
+    assert_installed_like_rubygems
+    %w[h_abs h_up h_in].each { |n| refute File.exist?(File.join(gem_dir, "lib", n)), "lib/#{n} created" }
+  end
+
+  # A chain of 38 links through a 190-level path costs megabytes of
+  # lookups to resolve, within the per-resolution bounds; many small links
+  # to its start would make every one of them cost that (minutes for a
+  # package of a few hundred kilobytes). The lookups of one gem are bounded.
+  def link_chain_entries(nlinks)
+    deep = (["d" * 10] * 190).join("/")
+    more = (0...19).flat_map do |j|
+      [{ name: "L#{j}", type: :symlink, linkname: "#{deep}/u#{j}" },
+       { name: "#{deep}/u#{j}", type: :symlink, linkname: "#{"../" * 190}L#{j + 1}" }]
+    end
+    more << { name: "L19/", type: :dir }
+    more + (0...nlinks).map { |i| { name: "m/m#{i}", type: :symlink, linkname: "../L0" } }
+  end
+
+  def test_links_that_are_costly_to_resolve_are_bounded
+    plant { |entries| entries + link_chain_entries(2000) }
+    assert_refused install(env: { "SCINT_GEM_MAX_ENTRIES" => "5000" }),
+                   /error: cannot unpack #{VICTIM}: its symlinks take more than 81920000 bytes of lookups to resolve \(16384 per allowed entry; SCINT_GEM_MAX_ENTRIES raises it\)/
+  end
+
+  # (RubyGems' reader drops the GNU long link names of this chain: no
+  # comparison with its tree.)
+  def test_a_few_links_through_a_long_chain_install
+    plant { |entries| entries + link_chain_entries(3) }
+    assert_success install
+    assert File.directory?(File.join(gem_dir, "m/m2")), "m/m2 leads to L19"
+    assert_equal "../L0", File.readlink(File.join(gem_dir, "m/m2"))
+    assert_no_escape
+  end
+
   def test_symlink_loop_is_refused
     plant do |entries|
       entries + [{ name: "lib/a", type: :symlink, linkname: "b" }, { name: "lib/b", type: :symlink, linkname: "a" }]
@@ -400,6 +478,24 @@ class TestHostileArchives < ScintTest::Case
     plant { |entries| entries + [{ name: deep, body: "DEEP = 1\n" }] }
     assert_success install
     assert_equal "DEEP = 1\n", File.read(File.join(gem_dir, deep))
+  end
+
+  # A tree deeper than the cache can remove again would stay in
+  # assembling/ and fail every later install of the gem: refused, whether
+  # the depth is in the name or reached through a link.
+  def test_a_tree_too_deep_to_remove_is_refused
+    deep = "#{"d/" * 201}x.rb"
+    plant { |entries| entries + [{ name: deep, body: "DEEP = 1\n" }] }
+    assert_refused install, %r{error: cannot unpack #{VICTIM}: '#{deep}' is more than 200 directories deep}
+  end
+
+  def test_a_tree_too_deep_through_a_link_is_refused
+    plant do |entries|
+      entries + [{ name: "#{"d/" * 150}", type: :dir },
+                 { name: "s", type: :symlink, linkname: ("d/" * 150).chomp("/") },
+                 { name: "s/#{"e/" * 60}x.rb", body: "DEEP = 1\n" }]
+    end
+    assert_refused install, %r{error: cannot unpack #{VICTIM}: 's/(e/){60}x\.rb' is more than 200 directories deep}
   end
 
   def test_a_too_long_path_is_refused

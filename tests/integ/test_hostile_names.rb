@@ -232,6 +232,26 @@ class TestHostileNames < ScintTest::Case
     app.bundle_check!
   end
 
+  # Each GEM section is a server of the install: a lockfile with more
+  # than 64 of them is refused where it is parsed, not trusted to fit.
+  def test_lockfile_with_too_many_gem_sections_is_refused
+    _corpus, _dir, _server, app = setup_copy
+    good = app.lockfile
+    extra = (1..64).map { |i| "GEM\n  remote: http://127.0.0.1:1/s#{i}/\n  specs:\n    sc_extra#{i} (1.0)\n\n" }.join
+    bad = extra + good
+    app.write_file("Gemfile.lock", bad)
+    line = bad.lines.each_index.select { |i| bad.lines[i] == "GEM\n" }[64]
+    r = app.scint("install")
+    refute r.success?, r.to_s
+    assert_equal 1, r.exitstatus, r.to_s
+    assert_match(/#{Regexp.escape(app.path("Gemfile.lock"))}: line #{line + 1}: more than 64 GEM sections/, r.stderr)
+    refute_match(/assertion failed/, r.stderr)
+    refute File.exist?(File.join(app.cache, "inbound")), "nothing fetched"
+    app.write_file("Gemfile.lock", good)
+    assert_success app.scint("install")
+    app.bundle_check!
+  end
+
   def test_compact_index_names_are_never_used
     _corpus, dir, server, app = setup_copy
     sha = Digest::SHA256.file(victim_path(dir)).hexdigest

@@ -538,6 +538,29 @@ SC_TEST(lockfile_rejects_names_that_are_not_gem_names)
 	assert_parse_error(text, "line 4: spec name and version too long");
 }
 
+/* Each GEM section is a server of the install: their number is bounded, with an error. */
+SC_TEST(lockfile_bounds_gem_sections)
+{
+	struct sbuf text = SBUF_INIT, err = SBUF_INIT;
+	struct arena a;
+	struct lockfile lf;
+
+	for (int i = 0; i < LOCK_GEM_SOURCES_MAX; i++)
+		sbuf_addf(&text, "GEM\n  remote: https://s%d.example/\n  specs:\n    g%d (1.0)\n\n",
+			  i, i);
+	/* PATH sections do not count: a monorepo may have many. */
+	for (int i = 0; i < LOCK_GEM_SOURCES_MAX + 8; i++)
+		sbuf_addf(&text, "PATH\n  remote: p%d\n  specs:\n    p%d (1.0)\n\n", i, i);
+	arena_init(&a);
+	assert_int_equal(parse(&a, sbuf_cstr(&text), &lf, &err), 0);
+	assert_int_equal(lf.nsources, 2 * LOCK_GEM_SOURCES_MAX + 8);
+	arena_release(&a);
+	sbuf_addstr(&text, "GEM\n  remote: https://one-too-many.example/\n  specs:\n    x (1.0)\n");
+	assert_parse_error(sbuf_cstr(&text), "line 681: more than 64 GEM sections");
+	sbuf_release(&err);
+	sbuf_release(&text);
+}
+
 SC_TEST(lockfile_rejects_bad_checksums)
 {
 	assert_parse_error("CHECKSUMS\n  rake (1.0) sha256=abc\n",
