@@ -64,7 +64,7 @@ static struct gem_source *plan_source(struct install *in, const struct lock_sour
 			return &in->sources[i];
 		}
 	}
-	SC_ASSERT(in->nsources < 64);
+	SC_ASSERT(in->nsources < LOCK_GEM_SOURCES_MAX); /* bundle/lockfile.c refuses more */
 	struct gem_source *s = &in->sources[in->nsources++];
 	s->remote = arena_strdup(&in->arena, buf.buf);
 	sbuf_reset(&buf);
@@ -314,7 +314,7 @@ int plan_build(struct install *in, struct sbuf *err)
 	int r;
 
 	hmap_init(&in->by_name);
-	in->sources = arena_alloc(&in->arena, 64 * sizeof(*in->sources));
+	in->sources = arena_alloc(&in->arena, LOCK_GEM_SOURCES_MAX * sizeof(*in->sources));
 	r = plan_closure(in, err);
 	if (r < 0)
 		return r;
