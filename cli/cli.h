@@ -15,6 +15,7 @@ struct cli_cmd {
 
 extern const struct cli_cmd cmd_install;
 extern const struct cli_cmd cmd_cache;
+extern const struct cli_cmd cmd_index;
 
 /* Exit codes. */
 enum {

@@ -746,7 +746,7 @@ static struct sync_job *sync_job_new(struct isync_source *src, struct isync_name
 	x->src = src;
 	x->nm = nm;
 	sbuf_init(&x->local, 0);
-	sbuf_init(&x->etag, 1024);
+	sbuf_init(&x->etag, 0); /* fs_read_fileat bounds it; a max under its 8K read would refuse every file */
 	sbuf_init(&x->result, 0);
 	timer_init(&x->retry_timer, sync_retry_fire);
 	if (nm) {
@@ -794,6 +794,12 @@ static void isync_pump(struct isync_source *src)
 			bool cached = isync_read_cached(src, nm->pub.name, &body);
 			if (cached || s->o.mode == INDEX_SYNC_LOCAL) {
 				isync_name_done(nm, cached, cached ? &body : NULL, false);
+				continue;
+			}
+			char md5[33];
+			if (src->versions.len && isync_listed_md5(src, nm->pub.name, md5) < 0) {
+				/* not on the source as far as our versions copy knows */
+				isync_name_done(nm, false, NULL, false);
 				continue;
 			}
 		}
