@@ -53,8 +53,13 @@
  * Info lines may carry keys a reader does not know (created_at:,
  * platform:=...): bundle/index.h's parser accepts and ignores them.
  *
- * All names become paths: roots are checked here (bundle/names.h) and a
- * dependency name that fails the check makes its info body invalid.
+ * All names become paths: roots are checked here (bundle/names.h); a
+ * dependency that names no valid gem, or an info line that does not parse,
+ * is skipped (never requested; the resolver judges the lines it reads).
+ *
+ * Memory: every info body of the closures and each source's `versions` are
+ * kept until index_sync_free (index_sync_info / index_sync_versions), so a
+ * resolver need not read the files again.
  */
 #pragma once
 
