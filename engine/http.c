@@ -321,10 +321,17 @@ static size_t http_header_cb(char *p, size_t size, size_t nmemb, void *userp)
 			req->cut_off = true;
 			return 0; /* curl aborts with CURLE_WRITE_ERROR */
 		}
+	} else if (n > 14 && !strncasecmp(p, "Content-Range:", 14)) {
+		const char *q = p + 14, *end = p + n;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (end - q > 6 && !strncasecmp(q, "bytes ", 6) && q[6] >= '0' && q[6] <= '9')
+			req->range_start = http_length_of(q + 6, (size_t)(end - q - 6));
 	} else if (n > 5 && !strncmp(p, "HTTP/", 5)) {
 		/* A new response (redirect or 100-continue): drop what the previous one sent. */
 		req->status = http_status_of(p, n);
 		req->content_length = -1;
+		req->range_start = -1;
 		req->received = 0;
 		sbuf_reset(&req->body);
 		sbuf_reset(&req->etag);
@@ -355,6 +362,7 @@ int http_start(struct http *h, struct http_req *req)
 	req->res = 0;
 	req->status = 0;
 	req->content_length = -1;
+	req->range_start = -1;
 	req->received = 0;
 	req->paused = false;
 	req->cut_off = false;

@@ -78,6 +78,7 @@ struct http_req {
 	char sha256[DIGEST_SHA256_HEX];
 	char errmsg[256];    /* transport error text when res < 0 */
 	int64_t content_length; /* announced length, -1 when unknown */
+	int64_t range_start;    /* the first byte a Content-Range names ("bytes N-M/T"), -1: none */
 	enum http_timeout timed_out; /* which limit a -ETIMEDOUT transfer ran into */
 	bool connect_failed; /* res < 0 before any connection: refused, unresolved, connect timeout */
 

@@ -17,13 +17,16 @@
  *               an info file whose MD5 equals the one `versions` lists needs
  *               no request; a name `versions` does not list is absent.
  * SYNC_REQUEST  GET, ranged (bytes=<size-1>-) when there is a non-empty
- *               copy and no earlier answer refused the append; If-None-Match
- *               with the saved ETag when there is a copy.
+ *               copy and no earlier answer refused the append; for
+ *               `versions`, If-None-Match with the saved ETag (an info file
+ *               is only asked for when its MD5 says our copy is not current).
  * SYNC_WAIT     judges the answer (index_update.h's rules), builds the new
  *               file in memory (at most the body limit, 4x for `versions`).
- * SYNC_WRITE    writes file and ETag under temporary names, then renames.
- * SYNC_DONE     an info body is parsed at once: the dependency names it
- *               lists are discovered (new jobs submitted in this step).
+ * SYNC_WRITE    writes the file (and the ETag of `versions`) under temporary
+ *               names, then renames (an info file's old ETag file is removed).
+ * An info body is taken as soon as it is verified (SYNC_WAIT; in SYNC_LOCAL
+ * when unchanged): the dependency names it lists are discovered and their
+ * jobs submitted in that step, while the file is still being written.
  *
  * An info job whose copy exists waits (job_depends) for the versions job of
  * its source, to compare MD5s; a cold one starts at once. When `versions`
@@ -115,6 +118,8 @@ struct isync_name {
 	bool queued;    /* waiting in the source's discovery queue */
 	bool cold;      /* taken before `versions` was current */
 	bool rechecked;
+	bool active;    /* its job has not finished (it may still be writing the file) */
+	bool recheck_pending; /* to be synced again once its job has finished */
 };
 
 struct isync_source {
@@ -154,6 +159,7 @@ struct index_sync {
 
 static const struct job_ops sync_ops;
 static void isync_pump(struct isync_source *src);
+static void sync_name_finished(struct isync_name *nm);
 
 static void isync_error(struct index_sync *s, int err, const char *fmt, ...) sc_printf(3, 4);
 static void isync_error(struct index_sync *s, int err, const char *fmt, ...)
@@ -289,16 +295,16 @@ static void isync_discover_deps(struct isync_source *src, struct strv body)
 	}
 }
 
-static void isync_name_done(struct isync_name *nm, bool present, struct sbuf *body, bool fetched)
+/* The name's answer is known: keeps a copy of body (a job may still write its own). */
+static void isync_name_done(struct isync_name *nm, bool present, const struct sbuf *body,
+			    bool fetched)
 {
 	nm->done = true;
 	nm->pub.present = present;
 	nm->pub.fetched = nm->pub.fetched || fetched;
 	sbuf_release(&nm->body);
-	if (present && body) {
-		nm->body = *body;
-		sbuf_init(body, 0);
-	}
+	if (present && body)
+		sbuf_add(&nm->body, sbuf_cstr(body), body->len);
 	nm->pub.body = present ? sbuf_strv(&nm->body) : (struct strv){ "", 0 };
 	if (present)
 		isync_discover_deps(nm->src, nm->pub.body);
@@ -362,7 +368,13 @@ static void sync_local(struct sync_job *x)
 	x->have_local = r == 0;
 	if (r < 0)
 		sbuf_reset(&x->local);
-	if (x->have_local && fs_read_fileat(x->dirfd, x->etag_file, &x->etag, 1024) < 0)
+	/*
+	 * Only `versions` is revalidated by ETag. An info file is asked for only
+	 * when its MD5 differs from the one `versions` lists, so our copy is not
+	 * the server's: a 304 could only keep a wrong copy. (Its ETag file, one
+	 * more file to create per gem, is not kept; index.c's are removed.)
+	 */
+	if (!x->nm && x->have_local && fs_read_fileat(x->dirfd, x->etag_file, &x->etag, 1024) < 0)
 		sbuf_reset(&x->etag);
 	sbuf_rtrim(&x->etag);
 	if (x->nm && src->versions_synced) {
@@ -452,7 +464,7 @@ static void sync_write(struct sync_job *x)
 	snprintf(x->tmp_etag, sizeof(x->tmp_etag), ".%s.etag.tmp-%d", x->file, pid);
 	ioq_prep_write_file(&x->ops[0], x->dirfd, x->tmp_file, 0644, x->result.buf, x->result.len);
 	sync_submit(x, &x->ops[0]);
-	if (x->req.etag.len) {
+	if (x->req.etag.len && !x->nm) {
 		ioq_prep_write_file(&x->ops[1], x->dirfd, x->tmp_etag, 0644, x->req.etag.buf,
 				    x->req.etag.len);
 		sync_submit(x, &x->ops[1]);
@@ -460,6 +472,21 @@ static void sync_write(struct sync_job *x)
 		x->ops[1].opcode = IOQ_UNLINKAT; /* marks "no ETag": the old one is removed */
 	}
 	sync_enter(x, SYNC_WRITE);
+}
+
+/*
+ * An info body is final (verified): the name is done and the dependencies it
+ * lists are requested now, while the file is still being written.
+ */
+static void sync_take(struct sync_job *x)
+{
+	struct isync_name *nm = x->nm;
+
+	if (!nm)
+		return;
+	nm->cold = !x->src->versions_synced;
+	isync_name_done(nm, true, &x->result, x->changed);
+	isync_pump(x->src);
 }
 
 static void sync_response(struct sync_job *x)
@@ -529,7 +556,9 @@ static void sync_response(struct sync_job *x)
 	sbuf_release(&x->result);
 	sbuf_init(&x->result, (size_t)isync_limit(x));
 	if (req->status == 206 && x->append) {
-		if (!index_range_ok(sbuf_strv(&x->local), sbuf_strv(&req->body))) {
+		/* the range asked for (when the server names it), starting with our last byte */
+		if ((req->range_start >= 0 && (uint64_t)req->range_start != x->local.len - 1) ||
+		    !index_range_ok(sbuf_strv(&x->local), sbuf_strv(&req->body))) {
 			sync_refetch(x);
 			return;
 		}
@@ -579,12 +608,16 @@ static void sync_response(struct sync_job *x)
 		s->stats.full++;
 	x->changed = !x->have_local || x->local.len != x->result.len ||
 		     memcmp(x->local.buf, x->result.buf, x->result.len) != 0 ||
-		     strcmp(sbuf_cstr(&x->etag), sbuf_cstr(&req->etag)) != 0;
+		     (!x->nm && strcmp(sbuf_cstr(&x->etag), sbuf_cstr(&req->etag)) != 0);
+	sync_take(x);
 	if (x->changed) {
 		sync_write(x);
 		return;
 	}
+	sync_enter(x, SYNC_DONE);
+	return;
 done:
+	sync_take(x);
 	sync_enter(x, SYNC_DONE);
 }
 
@@ -640,6 +673,25 @@ static void sync_written_check(struct sync_job *x)
 	sync_written(x);
 }
 
+/* A name's job has ended (or it had none): a pending recheck queues it again. */
+static void sync_name_finished(struct isync_name *nm)
+{
+	struct isync_source *src = nm->src;
+
+	if (nm->active)
+		return;
+	if (!nm->recheck_pending)
+		return;
+	nm->recheck_pending = false;
+	nm->done = false;
+	nm->queued = true;
+	for (size_t i = 0; i < src->qhead; i++)
+		if (src->order[i] == nm) {
+			src->qhead = i;
+			break;
+		}
+}
+
 /* The versions job is done: index it, and check what cold info jobs took meanwhile. */
 static void sync_versions_done(struct sync_job *x)
 {
@@ -663,9 +715,8 @@ static void sync_versions_done(struct sync_job *x)
 			continue;
 		/* The server changed it between the two answers: once more, now by MD5. */
 		nm->rechecked = true;
-		nm->done = false;
-		nm->queued = true;
-		src->qhead = src->qhead > i ? i : src->qhead;
+		nm->recheck_pending = true;
+		sync_name_finished(nm); /* now, or when its job has written the file */
 	}
 }
 
@@ -692,18 +743,19 @@ static void sync_step(struct job *j)
 		sync_written_check(x);
 		break;
 	case SYNC_DONE:
-		if (!x->nm) {
+		if (!x->nm)
 			sync_versions_done(x);
-		} else if (!x->nm->done) {
-			x->nm->cold = !x->src->versions_synced;
-			isync_name_done(x->nm, true, &x->result, x->changed);
-		}
+		else
+			x->nm->active = false, sync_name_finished(x->nm);
 		isync_pump(x->src);
 		job_finish(j);
 		break;
 	case SYNC_FAILED:
-		if (x->nm && !x->nm->done)
+		if (x->nm) {
 			x->nm->done = true; /* absent: the error says why */
+			x->nm->recheck_pending = false;
+			x->nm->active = false;
+		}
 		job_finish(j);
 		break;
 	case SYNC_STATE__COUNT:
@@ -794,6 +846,8 @@ static void isync_pump(struct isync_source *src)
 			bool cached = isync_read_cached(src, nm->pub.name, &body);
 			if (cached || s->o.mode == INDEX_SYNC_LOCAL) {
 				isync_name_done(nm, cached, cached ? &body : NULL, false);
+				if (cached)
+					sbuf_release(&body);
 				continue;
 			}
 			char md5[33];
@@ -811,6 +865,7 @@ static void isync_pump(struct isync_source *src)
 			}
 		}
 		struct sync_job *x = sync_job_new(src, nm);
+		nm->active = true;
 		if (src->vjob && fs_exists_at(src->info_fd, nm->pub.name))
 			job_depends(&x->job, &src->vjob->job);
 		sched_submit(s->sched, &x->job);

@@ -41,7 +41,8 @@
  *   <cache>/index/<slug>/versions        the source's /versions, as served
  *   <cache>/index/<slug>/versions.etag   its ETag as received (may be absent)
  *   <cache>/index/<slug>/info/<name>     /info/<name>, as served
- *   <cache>/index/<slug>/info/<name>.etag
+ * (info/<name>.etag may exist, written by the install's checksum lookup,
+ * phases/index.c; the sync removes it when it rewrites the file.)
  * <slug> is index_source_slug() of the source URL without credentials (the
  * original source, never the mirror: a mirror serves the same index).
  * Files are only ever replaced by rename(2) of a complete, verified file in
