@@ -66,6 +66,7 @@
 #define ISYNC_MAX_NAMES_DEFAULT 100000u
 #define ISYNC_VERSIONS_FACTOR	4 /* a versions copy may grow to 4x the body limit */
 #define ISYNC_RUNNING		128
+#define ISYNC_HOST_CONNECTIONS	24
 
 struct isync_source;
 struct isync_name;
@@ -882,6 +883,12 @@ static int isync_engine(struct index_sync *s, struct sbuf *err)
 	if (r < 0)
 		return r;
 	ho.verbose = s->o.verbose;
+	/*
+	 * Many small bodies, each of which may name the next ones: over HTTP/1.1
+	 * more connections cut the queue behind each (Bundler's compact index
+	 * fetcher runs 25 threads); over HTTP/2 they are multiplexed anyway.
+	 */
+	ho.max_host_connections = ISYNC_HOST_CONNECTIONS;
 	ho.user_agent = "scint/" SCINT_VERSION;
 	s->r = reactor_new();
 	if (!s->r) {
