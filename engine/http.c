@@ -404,6 +404,18 @@ int http_start(struct http *h, struct http_req *req)
 	cu.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	if (h->opts.verbose)
 		cu.easy_setopt(e, CURLOPT_VERBOSE, 1L);
+	if (h->opts.ca_file)
+		cu.easy_setopt(e, CURLOPT_CAINFO, h->opts.ca_file);
+	if (h->opts.ca_path)
+		cu.easy_setopt(e, CURLOPT_CAPATH, h->opts.ca_path);
+	if (h->opts.client_cert) {
+		cu.easy_setopt(e, CURLOPT_SSLCERT, h->opts.client_cert);
+		cu.easy_setopt(e, CURLOPT_SSLKEY, h->opts.client_cert);
+	}
+	if (h->opts.no_verify) {
+		cu.easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		cu.easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	if (req->userpwd) {
 		cu.easy_setopt(e, CURLOPT_USERPWD, req->userpwd);
 		cu.easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);

@@ -104,6 +104,11 @@ struct http_options {
 	long stall_timeout_s;          /* ... for this long; default 30 */
 	long total_timeout_s;          /* abort a transfer that takes longer; 0 = no limit */
 	const char *user_agent;
+	/* TLS, as Bundler's fetcher sets them up (NULL: libcurl's defaults) */
+	const char *ca_file;     /* CA bundle (BUNDLE_SSL_CA_CERT, else SSL_CERT_FILE) */
+	const char *ca_path;     /* CA directory (BUNDLE_SSL_CA_CERT naming one, else SSL_CERT_DIR) */
+	const char *client_cert; /* PEM with certificate and key (BUNDLE_SSL_CLIENT_CERT) */
+	bool no_verify;          /* BUNDLE_SSL_VERIFY_MODE=0 (OpenSSL's VERIFY_NONE) */
 	bool verbose;
 };
 

@@ -296,6 +296,26 @@ class TestIndexClient < ScintTest::Case
     assert_match(/SCINT_MAX_INDEX_DOWNLOAD/, r.stderr)
   end
 
+  # TLS trust as Bundler sets it up: BUNDLE_SSL_CA_CERT, else SSL_CERT_FILE;
+  # BUNDLE_SSL_VERIFY_MODE=0 turns verification off.
+  def test_tls_trust_settings
+    dir = File.join(tmp, "server")
+    write_index(dir)
+    srv = Scint::FaultServer.new(dir)
+    srv.ssl_context, pem = Scint::FaultServer.self_signed_tls
+    srv.start
+    @servers << srv
+    ca = File.join(tmp, "ca.pem")
+    File.write(ca, pem)
+    r = sync(srv.url, cache: File.join(tmp, "c0"), env: { "SCINT_HTTP_RETRIES" => "0" })
+    refute r.success?, "an unknown CA is refused:\n#{r}"
+    assert_match(/certificate/i, r.stderr)
+    assert_success sync(srv.url, cache: File.join(tmp, "c1"), env: { "BUNDLE_SSL_CA_CERT" => ca })
+    assert_success sync(srv.url, cache: File.join(tmp, "c2"), env: { "SSL_CERT_FILE" => ca })
+    assert_success sync(srv.url, cache: File.join(tmp, "c3"), env: { "BUNDLE_SSL_VERIFY_MODE" => "0" })
+    assert_cache_matches(dir, File.join(tmp, "c1"))
+  end
+
   # ---------------------------------------------------------------- mirrors
 
   def mirror_key(url)

@@ -363,6 +363,30 @@ module Scint
     attr_accessor :basic_auth
     # true: every file is served with a Repr-Digest header (sha-256 of the whole file).
     attr_accessor :repr_digest
+    # An OpenSSL::SSL::SSLContext: serve HTTPS (set before #start; see .self_signed_tls).
+    attr_accessor :ssl_context
+
+    # A self-signed certificate for 127.0.0.1: [SSLContext, PEM of the certificate].
+    def self.self_signed_tls
+      require "openssl"
+      key = OpenSSL::PKey::RSA.new(2048)
+      cert = OpenSSL::X509::Certificate.new
+      cert.version = 2
+      cert.serial = rand(1 << 62)
+      cert.subject = cert.issuer = OpenSSL::X509::Name.parse("/CN=127.0.0.1")
+      cert.public_key = key.public_key
+      cert.not_before = Time.now - 60
+      cert.not_after = Time.now + 3600
+      ef = OpenSSL::X509::ExtensionFactory.new(cert, cert)
+      cert.add_extension(ef.create_extension("basicConstraints", "CA:TRUE", true))
+      cert.add_extension(ef.create_extension("subjectAltName", "IP:127.0.0.1"))
+      cert.add_extension(ef.create_extension("subjectKeyIdentifier", "hash"))
+      cert.sign(key, OpenSSL::Digest.new("SHA256"))
+      ctx = OpenSSL::SSL::SSLContext.new
+      ctx.cert = cert
+      ctx.key = key
+      [ctx, cert.to_pem]
+    end
 
     def initialize(root)
       @root = File.expand_path(root)
@@ -374,7 +398,7 @@ module Scint
     end
 
     def url
-      "http://127.0.0.1:#{port}"
+      "#{@ssl_context ? "https" : "http"}://127.0.0.1:#{port}"
     end
 
     def start
@@ -454,6 +478,11 @@ module Scint
 
     def serve_connection(sock)
       conn_requests = 0
+      if @ssl_context
+        sock = OpenSSL::SSL::SSLSocket.new(sock, @ssl_context)
+        sock.sync_close = true
+        sock.accept
+      end
       loop do
         req = read_request(sock) or break
         conn_requests += 1
@@ -462,6 +491,8 @@ module Scint
       end
     rescue IOError, SystemCallError
       nil
+    rescue StandardError => e
+      raise unless defined?(OpenSSL::SSL::SSLError) && e.is_a?(OpenSSL::SSL::SSLError)
     ensure
       sock.close unless sock.closed?
     end
