@@ -21,7 +21,7 @@
  *               `versions`, If-None-Match with the saved ETag (an info file
  *               is only asked for when its MD5 says our copy is not current).
  * SYNC_WAIT     judges the answer (index_update.h's rules), builds the new
- *               file in memory (at most the body limit, 4x for `versions`).
+ *               file in memory (at most the body limit, 8x for `versions`).
  * SYNC_WRITE    writes the file (and the ETag of `versions`) under temporary
  *               names, then renames (an info file's old ETag file is removed).
  * An info body is taken as soon as it is verified (SYNC_WAIT; in SYNC_LOCAL
@@ -64,7 +64,7 @@
 #include "phases/retry.h"
 
 #define ISYNC_MAX_NAMES_DEFAULT 100000u
-#define ISYNC_VERSIONS_FACTOR	4 /* a versions copy may grow to 4x the body limit */
+#define ISYNC_VERSIONS_FACTOR	8 /* `versions` may be 8x the limit (a large registry's is tens of MB) */
 #define ISYNC_RUNNING		128
 #define ISYNC_HOST_CONNECTIONS	24
 
@@ -428,7 +428,7 @@ static void sync_request(struct sync_job *x)
 		.userpwd = x->target.userpwd,
 		.if_none_match = x->have_local && x->etag.len ? x->etag.buf : NULL,
 		.range = x->append ? x->range : NULL,
-		.max_bytes = net_policy()->max_index_bytes,
+		.max_bytes = isync_limit(x),
 		.connect_timeout_ms = x->target.connect_timeout_ms,
 		.done = sync_http_done,
 		.data = x,
@@ -603,10 +603,10 @@ static void sync_response(struct sync_job *x)
 			}
 		}
 	}
-	if (x->append)
+	if (req->status == 206)
 		s->stats.partial++;
 	else
-		s->stats.full++;
+		s->stats.full++; /* a ranged request may get the whole file (Range ignored) */
 	x->changed = !x->have_local || x->local.len != x->result.len ||
 		     memcmp(x->local.buf, x->result.buf, x->result.len) != 0 ||
 		     (!x->nm && strcmp(sbuf_cstr(&x->etag), sbuf_cstr(&req->etag)) != 0);

@@ -28,7 +28,8 @@
  * Mirrors (BUNDLE_MIRROR__*, mirror.all, fallback_timeout) apply to every
  * request (phases/mirror.h); credentials as for installs (BUNDLE_<HOST>, or
  * the URL's userinfo; for a mirror, the mirror's host). Retries, timeouts and
- * size limits are phases/retry.h's (SCINT_MAX_INDEX_DOWNLOAD for each body);
+ * size limits are phases/retry.h's (SCINT_MAX_INDEX_DOWNLOAD for each info
+ * body, 8 times that for `versions`, whose copy may grow by appends to that);
  * SCINT_INDEX_MAX_NAMES (default 100000) bounds the names one source's
  * closure may reach.
  *
@@ -116,7 +117,7 @@ int index_sync_new(const struct index_sync_opts *o, struct index_sync **ret, str
 void index_sync_free(struct index_sync *s);
 
 /*
- * Adds a source ("https://rubygems.org/", with or without the trailing '/';
+ * Adds a source ("https://gems.example.com/", with or without the trailing '/';
  * userinfo allowed) and returns its id (>= 0), or the id it already has;
  * -EINVAL with a message in err for a URL that is not http(s)/file.
  */

@@ -5,7 +5,7 @@
 # local modes, a source without a compact index, and mirrors (index requests
 # and gem downloads, with the fallback to the source).
 #
-# The index is written here, by hand, as rubygems.org writes it (no gems are
+# The index is written here, by hand, as a compact index server writes it (no gems are
 # built), except for the mirror install test, which builds two tiny gems.
 
 require "scint_test"
@@ -29,7 +29,7 @@ class TestIndexClient < ScintTest::Case
   ROOTS = %w[app_web].freeze
   CLOSURE = %w[app_web app_router app_rack app_view app_mime app_utils].freeze # app_gone is listed nowhere
 
-  # Writes versions, names and info/* into dir (the format of rubygems.org).
+  # Writes versions, names and info/* into dir (the compact index format).
   def write_index(dir, index = INDEX)
     FileUtils.mkdir_p(File.join(dir, "info"))
     versions = +"created_at: 2024-01-01T00:00:00Z\n---\n"
@@ -43,7 +43,7 @@ class TestIndexClient < ScintTest::Case
     File.binwrite(File.join(dir, "names"), "---\n#{index.keys.sort.map { |n| "#{n}\n" }.join}")
   end
 
-  # Appends a version to name on the server, as rubygems.org does: a line in
+  # Appends a version to name on the server, as index servers do: a line in
   # info/<name> and a line in versions with the new MD5.
   def publish(dir, name, line)
     info_path = File.join(dir, "info", name)
