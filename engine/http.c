@@ -398,7 +398,13 @@ int http_start(struct http *h, struct http_req *req)
 	if (h->opts.total_timeout_s > 0)
 		cu.easy_setopt(e, CURLOPT_TIMEOUT, h->opts.total_timeout_s);
 	cu.easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	cu.easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	/*
+	 * Waiting for a connection that might multiplex pays only where HTTP/2 can
+	 * be negotiated (TLS): over cleartext HTTP/1.1 it queues every request
+	 * behind the first one's response headers.
+	 */
+	if (!strncasecmp(req->url, "https:", 6))
+		cu.easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	cu.easy_setopt(e, CURLOPT_USERAGENT, h->opts.user_agent ? h->opts.user_agent : "scint");
 	cu.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
 	cu.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

@@ -232,6 +232,28 @@ class TestIndexClient < ScintTest::Case
     assert_cache_matches(dir, cache)
   end
 
+  # Cold: info files are fetched before /versions answers; one that changed
+  # meanwhile (its MD5 in versions differs) is synced again, by range.
+  def test_cold_info_is_checked_against_versions
+    dir, srv = setup_index
+    srv.fault("/versions", delay: 1.5)
+    cache = File.join(tmp, "cache")
+    out = File.join(tmp, "out")
+    pid = Process.spawn(ScintTest.isolated_env(home, "SCINT_CACHE" => cache), ScintTest.scint_bin, "index", "sync",
+                        "--source", srv.url, *ROOTS, out: out, err: [:child, :out])
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 20
+    sleep 0.02 until srv.requests.any? { |q| q.path == "/info/app_rack" } ||
+                     Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+    publish(dir, "app_rack", "3.0.0 |checksum:#{"6" * 64}") # before /versions is read
+    _, status = Process.wait2(pid)
+    assert status.success?, File.read(out)
+    rack = srv.requests.select { |q| q.path == "/info/app_rack" }
+    assert_equal [200, 206], rack.map(&:status), srv.requests.to_s
+    assert_cache_matches(dir, cache)
+  ensure
+    Process.kill("KILL", pid) if pid && !status
+  end
+
   # (d) --local works from the cache with the server stopped; --prefer-local too.
   def test_local_modes_with_the_server_stopped
     dir, srv = setup_index
