@@ -426,7 +426,8 @@ static void sync_request(struct sync_job *x)
 	x->req = (struct http_req){
 		.url = x->url,
 		.userpwd = x->target.userpwd,
-		.if_none_match = x->have_local && x->etag.len ? x->etag.buf : NULL,
+		/* after a refused append our copy is suspect: no 304 may keep it */
+		.if_none_match = x->have_local && !x->no_append && x->etag.len ? x->etag.buf : NULL,
 		.range = x->append ? x->range : NULL,
 		.max_bytes = isync_limit(x),
 		.connect_timeout_ms = x->target.connect_timeout_ms,
@@ -549,8 +550,9 @@ static void sync_response(struct sync_job *x)
 			return;
 		}
 		s->stats.not_modified++;
-		sbuf_reset(&x->result);
-		sbuf_add(&x->result, x->local.buf, x->local.len);
+		sbuf_release(&x->result);
+		x->result = x->local; /* moved: a `versions` copy may be tens of MB */
+		sbuf_init(&x->local, 0);
 		x->changed = false;
 		goto done;
 	}
@@ -571,7 +573,9 @@ static void sync_response(struct sync_job *x)
 			return;
 		}
 	} else if (req->status == 200) {
-		sbuf_add(&x->result, req->body.buf, req->body.len); /* within max_bytes */
+		sbuf_release(&x->result);
+		x->result = req->body; /* moved; within max_bytes */
+		sbuf_init(&req->body, 0);
 	} else {
 		sync_fail(x, -SC_EHTTP, "cannot fetch %s%s: HTTP %ld", where, x->path, req->status);
 		return;
@@ -608,7 +612,7 @@ static void sync_response(struct sync_job *x)
 	else
 		s->stats.full++; /* a ranged request may get the whole file (Range ignored) */
 	x->changed = !x->have_local || x->local.len != x->result.len ||
-		     memcmp(x->local.buf, x->result.buf, x->result.len) != 0 ||
+		     memcmp(sbuf_cstr(&x->local), sbuf_cstr(&x->result), x->result.len) != 0 ||
 		     (!x->nm && strcmp(sbuf_cstr(&x->etag), sbuf_cstr(&req->etag)) != 0);
 	sync_take(x);
 	if (x->changed) {
