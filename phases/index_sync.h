@@ -59,6 +59,20 @@
  * dependency that names no valid gem, or an info line that does not parse,
  * is skipped (never requested; the resolver judges the lines it reads).
  *
+ * Use (the resolver's side):
+ *
+ *   struct index_sync *is;
+ *   struct index_sync_opts o = { .cache_root = root, .config = &config,
+ *                                .mode = INDEX_SYNC_NETWORK, .io_backend = backend };
+ *   if (index_sync_new(&o, &is, &err) < 0) ...
+ *   int src = index_sync_add_source(is, "https://gems.example.com/", &err);
+ *   index_sync_want(is, src, "rails", &err);   (each Gemfile dependency)
+ *   if (index_sync_run(is, &err) < 0) ...      (err: one line per failure)
+ *   const struct index_sync_info *i = index_sync_info(is, src, "rack");
+ *   if (i && i->present) ... i->body: the lines of info/rack (bundle/index.h)
+ *   (a name found later, e.g. from another source's closure: want it, run again)
+ *   index_sync_free(is);
+ *
  * Memory: every info body of the closures and each source's `versions` are
  * kept until index_sync_free (index_sync_info / index_sync_versions), so a
  * resolver need not read the files again.

@@ -360,6 +360,25 @@ class TestIndexClient < ScintTest::Case
     assert_success sync(source.url, "--local", cache: cache)
   end
 
+  # The mirror's credentials are the mirror host's (BUNDLE_<MIRRORHOST>), never the source's.
+  def test_mirror_credentials_are_the_mirror_hosts
+    dir, source = setup_index
+    mirror = fault_server(dir)
+    mirror.basic_auth = "mirror-user:s3cret"
+    mirror_url = "http://localhost:#{mirror.port}"
+    cache = File.join(tmp, "cache")
+    env = { mirror_key(source.url) => mirror_url, "SCINT_HTTP_RETRIES" => "0" }
+    r = sync(source.url, cache: cache, env: env)
+    refute r.success?, "no credentials for the mirror: 401"
+    assert_match(/HTTP 401/, r.stderr)
+    refute_match(/s3cret/, r.stdout + r.stderr)
+    r = sync(source.url, cache: cache, env: env.merge("BUNDLE_LOCALHOST" => "mirror-user:s3cret"))
+    assert_success r
+    assert_empty source.requests
+    assert_cache_matches(dir, cache)
+    refute_match(/s3cret/, r.stdout + r.stderr)
+  end
+
   # A mirror with fallback_timeout that does not answer: the source is used.
   def test_mirror_fallback_when_it_does_not_answer
     dir, source = setup_index
