@@ -435,6 +435,8 @@ int http_start(struct http *h, struct http_req *req)
 		hdrs = cu.slist_append(hdrs, hv.buf);
 		sbuf_release(&hv);
 	}
+	if (req->extra_header)
+		hdrs = cu.slist_append(hdrs, req->extra_header);
 	if (hdrs)
 		cu.easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	req->easy = e;

@@ -59,6 +59,7 @@ struct http_req {
 	const char *userpwd;       /* "user:password" or NULL */
 	const char *if_none_match; /* ETag to revalidate, or NULL */
 	const char *range;         /* "123-" or NULL */
+	const char *extra_header;  /* one more request header ("Name: value"), or NULL */
 	uint64_t max_bytes;        /* body limit; 0 = 1 GiB */
 	long connect_timeout_ms;   /* 0: the http's connect_timeout_ms */
 	bool want_sha256;

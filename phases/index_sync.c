@@ -431,6 +431,7 @@ static void sync_request(struct sync_job *x)
 		.range = x->append ? x->range : NULL,
 		.max_bytes = isync_limit(x),
 		.connect_timeout_ms = x->target.connect_timeout_ms,
+		.extra_header = x->target.extra_header,
 		.done = sync_http_done,
 		.data = x,
 		.ctx = &x->job.ctx,

@@ -356,6 +356,7 @@ class TestIndexClient < ScintTest::Case
     assert_includes [1 + CLOSURE.size, 1 + CLOSURE.size + 1], mirror.requests.size, mirror.requests.to_s
     assert_cache_matches(dir, cache)
     assert_match(/\d+ from a mirror/, r.stdout)
+    assert_equal ["#{source.url}/"], mirror.requests.map(&:gemfile_source).uniq, "X-Gemfile-Source names the source"
     # The cache is the source's (a mirror serves the same index): --local finds it.
     assert_success sync(source.url, "--local", cache: cache)
   end
@@ -419,6 +420,7 @@ class TestIndexClient < ScintTest::Case
     assert_empty source.requests, "the source is not asked: #{source.requests}"
     assert_equal %w[mir_a-1.0.0 mir_b-2.0.0], gem_downloads(mirror).sort
     assert_equal %w[/info/mir_a /info/mir_b], mirror.requests.map(&:path).grep(%r{\A/info/}).sort
+    assert_equal ["#{source.url}/"], mirror.requests.map(&:gemfile_source).uniq
     app.bundle_check!
   end
 end

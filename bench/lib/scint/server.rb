@@ -36,7 +36,7 @@ require "tmpdir"
 module Scint
   # One logged request (both servers log the same fields).
   Request = Struct.new(:method, :uri, :status, :bytes_sent, :body_bytes, :range, :if_none_match,
-                       :user_agent, :connection, :connection_requests, keyword_init: true) do
+                       :user_agent, :connection, :connection_requests, :gemfile_source, keyword_init: true) do
     def path
       uri.split("?", 2).first
     end
@@ -223,6 +223,7 @@ module Scint
                                        '"body_bytes":"$body_bytes_sent","range":"$http_range",'
                                        '"if_none_match":"$http_if_none_match",'
                                        '"user_agent":"$http_user_agent",'
+                                       '"gemfile_source":"$http_x_gemfile_source",'
                                        '"connection":"$connection","connection_requests":"$connection_requests"}';
           # Keys are long ("/info/<name>|\"<md5>\""); corpora have thousands of them.
           map_hash_bucket_size 256;
@@ -328,6 +329,7 @@ module Scint
         Request.new(method: h["method"], uri: h["uri"], status: h["status"].to_i,
                     bytes_sent: h["bytes_sent"].to_i, body_bytes: h["body_bytes"].to_i,
                     range: h["range"], if_none_match: h["if_none_match"], user_agent: h["user_agent"],
+                    gemfile_source: h["gemfile_source"],
                     connection: h["connection"].to_i, connection_requests: h["connection_requests"].to_i)
       end
     end
@@ -530,6 +532,7 @@ module Scint
       sleep fault.delay if fault&.delay
       entry = { method: req[:method], uri: req[:uri], range: req[:headers]["range"],
                 if_none_match: req[:headers]["if-none-match"], user_agent: req[:headers]["user-agent"],
+                gemfile_source: req[:headers]["x-gemfile-source"],
                 connection: sock.object_id, connection_requests: conn_requests }
 
       if fault&.reset
