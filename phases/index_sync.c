@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "base/arena.h"
@@ -1054,9 +1055,12 @@ int index_sync_add_source(struct index_sync *s, const char *remote, struct sbuf 
 	struct sbuf slug = SBUF_INIT;
 	int r;
 
-	if (strncmp(remote, "http://", 7) && strncmp(remote, "https://", 8) &&
-	    strncmp(remote, "file://", 7)) {
-		sbuf_addf(err, "'%s' is not a gem source URL (http, https or file)", remote);
+	if (strncasecmp(remote, "http://", 7) && strncasecmp(remote, "https://", 8)) {
+		struct sbuf red = SBUF_INIT;
+		url_redact(remote, &red);
+		sbuf_addf(err, "'%s' is not an http(s) gem source: scint reads compact indexes over "
+			  "HTTP only", red.buf);
+		sbuf_release(&red);
 		return -EINVAL;
 	}
 	mirror_route_init(&route, &s->arena, s->o.config, remote);

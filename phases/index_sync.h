@@ -133,7 +133,7 @@ void index_sync_free(struct index_sync *s);
 /*
  * Adds a source ("https://gems.example.com/", with or without the trailing '/';
  * userinfo allowed) and returns its id (>= 0), or the id it already has;
- * -EINVAL with a message in err for a URL that is not http(s)/file.
+ * -EINVAL with a message in err for a URL that is not http(s).
  */
 int index_sync_add_source(struct index_sync *s, const char *remote, struct sbuf *err);
 
