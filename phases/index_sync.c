@@ -23,7 +23,8 @@
  * SYNC_WAIT     judges the answer (index_update.h's rules), builds the new
  *               file in memory (at most the body limit, 8x for `versions`).
  * SYNC_WRITE    writes the file (and the ETag of `versions`) under temporary
- *               names, then renames (an info file's old ETag file is removed).
+ *               names, then removes the old ETag and renames, in an order
+ *               that never leaves an ETag beside a file it does not describe.
  * An info body is taken as soon as it is verified (SYNC_WAIT; in SYNC_LOCAL
  * when unchanged): the dependency names it lists are discovered and their
  * jobs submitted in that step, while the file is still being written.
@@ -102,8 +103,9 @@ struct sync_job {
 	bool changed;   /* result differs from local */
 	struct sbuf local, etag, result;
 	struct ioq_op ops[2];
+	unsigned nops;      /* ops of the current write step */
 	unsigned ops_left;
-	int op_err;
+	unsigned wstep;     /* sync_written's step */
 	int dirfd;
 	const char *file; /* "versions" or the name, in dirfd */
 	const char *path; /* for messages: "versions", "info/<name>" */
@@ -466,15 +468,15 @@ static void sync_write(struct sync_job *x)
 
 	snprintf(x->tmp_file, sizeof(x->tmp_file), ".%s.tmp-%d", x->file, pid);
 	snprintf(x->tmp_etag, sizeof(x->tmp_etag), ".%s.etag.tmp-%d", x->file, pid);
-	ioq_prep_write_file(&x->ops[0], x->dirfd, x->tmp_file, 0644, x->result.buf, x->result.len);
-	sync_submit(x, &x->ops[0]);
-	if (x->req.etag.len && !x->nm) {
-		ioq_prep_write_file(&x->ops[1], x->dirfd, x->tmp_etag, 0644, x->req.etag.buf,
-				    x->req.etag.len);
-		sync_submit(x, &x->ops[1]);
-	} else {
-		x->ops[1].opcode = IOQ_UNLINKAT; /* marks "no ETag": the old one is removed */
-	}
+	x->nops = 0;
+	x->wstep = 0;
+	ioq_prep_write_file(&x->ops[x->nops++], x->dirfd, x->tmp_file, 0644, x->result.buf,
+			    x->result.len);
+	if (x->req.etag.len && !x->nm)
+		ioq_prep_write_file(&x->ops[x->nops++], x->dirfd, x->tmp_etag, 0644,
+				    x->req.etag.buf, x->req.etag.len);
+	for (unsigned i = 0; i < x->nops; i++)
+		sync_submit(x, &x->ops[i]);
 	sync_enter(x, SYNC_WRITE);
 }
 
@@ -632,8 +634,6 @@ static void sync_op_done(struct ioq_op *op)
 {
 	struct sync_job *x = op->data;
 
-	if (op->res < 0 && !x->op_err)
-		x->op_err = op->res;
 	if (--x->ops_left == 0)
 		job_wake(&x->job);
 }
@@ -647,37 +647,56 @@ static void sync_submit(struct sync_job *x, struct ioq_op *op)
 	ioq_submit(sched_ioq(x->job.sched), op);
 }
 
+/*
+ * After the writes, in order, each step once the previous one has landed:
+ *   1. the old ETag file is removed (a missing one is fine); an info file is
+ *      renamed into place at the same time (its ETag is not used);
+ *   2. `versions` is renamed into place;
+ *   3. its new ETag is renamed into place.
+ * A crash anywhere leaves no ETag that vouches for a file it does not
+ * describe (a 304 could otherwise keep a stale copy).
+ */
 static void sync_written(struct sync_job *x)
 {
+	bool etag = !x->nm && x->req.etag.len;
+
 	if (x->ops_left)
 		return;
-	if (x->op_err) {
-		sync_fail(x, x->op_err, "cannot write %s/%s: %s", x->src->dir, x->path,
-			  sc_strerror(x->op_err));
-		return;
+	for (unsigned i = 0; i < x->nops; i++) {
+		struct ioq_op *op = &x->ops[i];
+		if (op->res < 0 && !(op->opcode == IOQ_UNLINKAT && op->res == -ENOENT)) {
+			sync_fail(x, op->res, "cannot write %s/%s: %s", x->src->dir, x->path,
+				  sc_strerror(op->res));
+			return;
+		}
 	}
-	if (x->ops[0].opcode == IOQ_WRITE_FILE) {
-		bool etag = x->ops[1].opcode == IOQ_WRITE_FILE;
-		/* The ETag first: a crash between the renames leaves no ETag for a new file. */
-		if (etag)
-			ioq_prep_renameat(&x->ops[1], x->dirfd, x->tmp_etag, x->dirfd, x->etag_file, 0);
-		else
-			ioq_prep_unlinkat(&x->ops[1], x->dirfd, x->etag_file, 0);
-		ioq_prep_renameat(&x->ops[0], x->dirfd, x->tmp_file, x->dirfd, x->file, 0);
-		sync_submit(x, &x->ops[1]);
-		sync_submit(x, &x->ops[0]);
-		x->op_err = 0;
-		return;
+	x->nops = 0;
+	switch (x->wstep++) {
+	case 0:
+		ioq_prep_unlinkat(&x->ops[x->nops++], x->dirfd, x->etag_file, 0);
+		if (x->nm)
+			ioq_prep_renameat(&x->ops[x->nops++], x->dirfd, x->tmp_file, x->dirfd, x->file,
+					  0);
+		break;
+	case 1:
+		if (x->nm)
+			goto done;
+		ioq_prep_renameat(&x->ops[x->nops++], x->dirfd, x->tmp_file, x->dirfd, x->file, 0);
+		break;
+	case 2:
+		if (!etag)
+			goto done;
+		ioq_prep_renameat(&x->ops[x->nops++], x->dirfd, x->tmp_etag, x->dirfd, x->etag_file,
+				  0);
+		break;
+	default:
+		goto done;
 	}
+	for (unsigned i = 0; i < x->nops; i++)
+		sync_submit(x, &x->ops[i]);
+	return;
+done:
 	sync_enter(x, SYNC_DONE);
-}
-
-static void sync_written_check(struct sync_job *x)
-{
-	/* a missing old ETag is fine */
-	if (x->op_err == -ENOENT && x->ops[1].opcode == IOQ_UNLINKAT)
-		x->op_err = 0;
-	sync_written(x);
 }
 
 /* A name's job has ended (or it had none): a pending recheck queues it again. */
@@ -747,7 +766,7 @@ static void sync_step(struct job *j)
 		sync_response(x);
 		break;
 	case SYNC_WRITE:
-		sync_written_check(x);
+		sync_written(x);
 		break;
 	case SYNC_DONE:
 		if (!x->nm)
