@@ -1028,14 +1028,12 @@ int index_sync_new(const struct index_sync_opts *o, struct index_sync **ret, str
 		index_sync_free(s);
 		return r;
 	}
-	if (o->mode == INDEX_SYNC_LOCAL) {
-		/* the limits still apply to what is read */
-		struct http_options ho;
-		r = net_policy_load(o->config, &ho, err);
-		if (r < 0) {
-			index_sync_free(s);
-			return r;
-		}
+	/* The limits apply to what is read from the cache too: load them now. */
+	struct http_options ho = { 0 };
+	r = net_policy_load(o->config, &ho, err);
+	if (r < 0) {
+		index_sync_free(s);
+		return r;
 	}
 	*ret = s;
 	return 0;
