@@ -282,6 +282,23 @@ class TestIndexClient < ScintTest::Case
     assert_cache_matches(dir, cache)
   end
 
+  # --prefer-local: cached files are used as they are; only a name missing from the cache is fetched.
+  def test_prefer_local_fetches_only_what_is_missing
+    dir, srv = setup_index
+    cache = File.join(tmp, "cache")
+    assert_success sync(srv.url, cache: cache)
+    File.delete(File.join(index_dir(cache), "info", "app_mime"))
+    publish(dir, "app_rack", "3.0.0 |checksum:#{"6" * 64}") # not seen: the cached copy is used
+    srv.reset_log
+    r = sync(srv.url, "--prefer-local", cache: cache)
+    assert_success r
+    assert_equal ["/info/app_mime"], srv.requests.map(&:path)
+    assert_equal File.binread(File.join(dir, "info", "app_mime")),
+                 File.binread(File.join(index_dir(cache), "info", "app_mime"))
+    refute_equal File.binread(File.join(dir, "info", "app_rack")),
+                 File.binread(File.join(index_dir(cache), "info", "app_rack"))
+  end
+
   def test_source_without_compact_index
     dir = File.join(tmp, "plain")
     FileUtils.mkdir_p(File.join(dir, "gems"))
