@@ -62,7 +62,7 @@ static void assert_round_trip(const char *text)
 	r = parse(&a, text, &lf, &err);
 	if (r != 0)
 		fail_msg("parse failed: %s", sbuf_cstr(&err));
-	assert_int_equal(lockfile_write(&lf, &out), 0);
+	assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
 	if (strcmp(sbuf_cstr(&out), text) != 0)
 		fail_msg("round trip differs:\n--- want\n%s--- got\n%s", text, sbuf_cstr(&out));
 	sbuf_release(&out);
@@ -320,7 +320,7 @@ SC_TEST(lockfile_writer_sorts_like_bundler)
 		arena_init(&a);
 		assert_int_equal(parse(&a, text, &lf, NULL), 0);
 		scramble(&a, &lf);
-		assert_int_equal(lockfile_write(&lf, &out), 0);
+		assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
 		if (strcmp(sbuf_cstr(&out), text) != 0)
 			fail_msg("%s: canonical order not restored:\n%s", names[i],
 				 sbuf_cstr(&out));
@@ -375,7 +375,7 @@ SC_TEST(lockfile_writer_from_struct)
 	};
 	struct sbuf out = SBUF_INIT;
 
-	assert_int_equal(lockfile_write(&lf, &out), 0);
+	assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
 	assert_string_equal(
 		sbuf_cstr(&out),
 		"GEM\n"
@@ -422,7 +422,7 @@ SC_TEST(lockfile_tolerates_blank_lines_and_dependency_repeats)
 	/* Bundler keeps dependencies in a hash: the later line wins. */
 	assert_int_equal(lf.ndeps, 1);
 	assert_string_equal(lf.deps[0].reqs, "~> 13.0");
-	assert_int_equal(lockfile_write(&lf, &out), 0);
+	assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
 	assert_string_equal(sbuf_cstr(&out), "GEM\n  remote: https://rubygems.org/\n  specs:\n"
 					     "    rake (13.0.6)\n\nPLATFORMS\n  ruby\n\n"
 					     "DEPENDENCIES\n  rake (~> 13.0)\n\nBUNDLED WITH\n"
@@ -604,7 +604,7 @@ SC_TEST(lockfile_drops_bundler_spec_and_keeps_duplicate_checksum)
 	assert_int_equal(parse(&a, in, &lf, NULL), 0);
 	assert_int_equal(lf.sources[0].nspecs, 2);
 	assert_int_equal(lf.nchecksums, 1);
-	assert_int_equal(lockfile_write(&lf, &out), 0);
+	assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
 	assert_string_equal(sbuf_cstr(&out), GEM_HEAD "    rake (13.0.6)\n\nPLATFORMS\n  ruby\n\n"
 						      "DEPENDENCIES\n  rake\n\nCHECKSUMS\n"
 						      "  rake (13.0.6)\n");
