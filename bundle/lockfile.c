@@ -768,6 +768,18 @@ out_release:
 	return r;
 }
 
+int lockfile_path_for_gemfile(const char *gemfile, struct sbuf *out)
+{
+	const char *slash = strrchr(gemfile, '/');
+	const char *base = slash ? slash + 1 : gemfile;
+
+	if (strcmp(base, "gems.rb") == 0)
+		(void)sbuf_addf(out, "%.*sgems.locked", (int)(base - gemfile), gemfile);
+	else
+		(void)sbuf_addf(out, "%s.lock", gemfile);
+	return 0;
+}
+
 const char *lock_source_opt(const struct lock_source *src, const char *key)
 {
 	for (size_t i = 0; i < src->nopts; i++)

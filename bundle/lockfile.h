@@ -177,6 +177,14 @@ int lockfile_parse(struct arena *a, struct strv text, struct lockfile *ret, stru
  */
 int lockfile_write(const struct lockfile *lf, const char *version_hint, struct sbuf *out);
 
+/*
+ * The lockfile that pairs with a Gemfile path, as Bundler's
+ * SharedHelpers#default_lockfile: "<dir>/gems.locked" for a file named
+ * exactly "gems.rb", else "<gemfile>.lock" ("foo_gems.rb" -> "foo_gems.rb.lock",
+ * "Gemfile" -> "Gemfile.lock"). Appends to out. Returns 0.
+ */
+int lockfile_path_for_gemfile(const char *gemfile, struct sbuf *out);
+
 /* The value of a source option ("remote", "revision", ...) or NULL; the first one if repeated. */
 const char *lock_source_opt(const struct lock_source *src, const char *key);
 

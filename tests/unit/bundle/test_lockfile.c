@@ -727,3 +727,24 @@ SC_TEST(lockfile_drops_bundler_spec_and_keeps_duplicate_checksum)
 	sbuf_release(&out);
 	arena_release(&a);
 }
+
+SC_TEST(lockfile_path_pairs_with_the_gemfile_as_bundler)
+{
+	static const char *const cases[][2] = {
+		{ "/app/Gemfile", "/app/Gemfile.lock" },
+		{ "/app/gems.rb", "/app/gems.locked" },
+		{ "gems.rb", "gems.locked" },
+		{ "/app/foo_gems.rb", "/app/foo_gems.rb.lock" },
+		{ "/app/gems.rb.d/Gemfile", "/app/gems.rb.d/Gemfile.lock" },
+		{ "/app/mygems.rb", "/app/mygems.rb.lock" },
+		{ "/app/Gemfile.next", "/app/Gemfile.next.lock" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sbuf out = SBUF_INIT;
+
+		assert_int_equal(lockfile_path_for_gemfile(cases[i][0], &out), 0);
+		assert_string_equal(sbuf_cstr(&out), cases[i][1]);
+		sbuf_release(&out);
+	}
+}
