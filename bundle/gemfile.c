@@ -333,14 +333,16 @@ static int gp_line(struct gp *p, struct strv line)
 		return 0;
 	}
 	if (strv_eq_cstr(f[0], "file")) {
-		if (n < 3 || f[1].len == 0 || !gp_is_hex64(f[2]))
-			return gp_fail(p, -EINVAL, "file line needs a path and a sha256");
+		if (n < 3 || f[1].len == 0 || (!strv_eq_cstr(f[2], "-") && !gp_is_hex64(f[2])))
+			return gp_fail(p, -EINVAL, "file line needs a path and a sha256 or '-'");
 		if (gf->nfiles >= GEMFILE_FILES_MAX)
 			return gp_fail(p, -E2BIG, "more than %d files", GEMFILE_FILES_MAX);
 		gf->files = arena_grow_array(p->a, gf->files, sizeof(*gf->files), gf->nfiles,
 					     &p->file_cap);
-		gf->files[gf->nfiles++] = (struct gemfile_file){ arena_strv(p->a, f[1]),
-								 arena_strv(p->a, f[2]) };
+		gf->files[gf->nfiles++] = (struct gemfile_file){
+			arena_strv(p->a, f[1]),
+			strv_eq_cstr(f[2], "-") ? NULL : arena_strv(p->a, f[2]),
+		};
 		return 0;
 	}
 	if (strv_eq_cstr(f[0], "env")) {

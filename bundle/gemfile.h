@@ -24,8 +24,10 @@
  *   ruby  requirement engine engine_version patchlevel
  *        the `ruby` directive: requirement "~> 3.1" or "3.1.2, < 4" (comma
  *        list), engine "ruby"; the others may be ""
- *   file  path sha256                    a file the evaluation read (the
- *        Gemfile, eval_gemfile'd files, gemspecs), path as `location`
+ *   file  path sha256|-                  a file the evaluation read or looked
+ *        for (the Gemfile, eval_gemfile'd files, gemspecs, File.read /
+ *        exist? / file? from the Gemfile), path as `location`, "-" when it
+ *        did not exist
  *   env  NAME sha256|-                   an environment variable the Gemfile
  *        read, with the sha256 of its value, or "-" when it was unset
  *   bundler  version                     the Bundler whose DSL evaluated it
@@ -93,7 +95,7 @@ struct gemfile_ruby {
 
 struct gemfile_file {
 	const char *path;
-	const char *sha256; /* 64 lower-case hex */
+	const char *sha256; /* 64 lower-case hex; NULL: the file did not exist */
 };
 
 struct gemfile_env {
