@@ -305,20 +305,19 @@ module ScintHelper
     end
 
     module DslWatch
+      # Bundler evaluates a Gemfile under the name it was given (relative
+      # for eval_gemfile "x.rb"): remember which file each name stands for.
       def eval_gemfile(gemfile, contents = nil)
-        GemfileWatch.file(Pathname.new(gemfile).expand_path(@gemfile&.parent)) if contents.nil?
+        expanded = Pathname.new(gemfile).expand_path(@gemfile&.parent).to_s
+        GemfileWatch.file(expanded) if contents.nil?
+        (@scint_names ||= {})[gemfile.to_s] = expanded
         super
       end
 
       def gem(name, *args)
-        current = @gemfile ? @gemfile.to_s : nil
-        base = @gemfile ? @gemfile.parent.to_s : Dir.pwd
-        loc = caller_locations(1, 20).find do |l|
-          [l.absolute_path, l.path, File.expand_path(l.path.to_s, base)].any? do |p|
-            p && (p.to_s == current || GemfileWatch.files.key?(p.to_s))
-          end
-        end
-        (@scint_locations ||= {})[name.to_s] = [File.expand_path(loc.path.to_s, base), loc.lineno] if loc
+        names = @scint_names || {}
+        loc = caller_locations(1, 20).find { |l| names.key?(l.path.to_s) }
+        (@scint_locations ||= {})[name.to_s] = [names[loc.path.to_s], loc.lineno] if loc
         super
       end
 
