@@ -1298,6 +1298,17 @@ struct lock_format lockfile_format_for(const char *bundler_version)
 	};
 }
 
+void lockfile_ruby_version(const struct lock_format *f, const char *version,
+			   const char *patchlevel, const char *engine, const char *engine_version,
+			   struct sbuf *out)
+{
+	(void)sbuf_addf(out, "ruby %s", version);
+	if (f->ruby_patchlevel && patchlevel && patchlevel[0] && strcmp(patchlevel, "-1") != 0)
+		(void)sbuf_addf(out, "p%s", patchlevel);
+	if (engine && engine[0] && strcmp(engine, "ruby") != 0)
+		(void)sbuf_addf(out, " (%s %s)", engine, engine_version ? engine_version : "");
+}
+
 int lockfile_write(const struct lockfile *lf, const char *version_hint, struct sbuf *out)
 {
 	size_t start = out->len;

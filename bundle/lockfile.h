@@ -157,6 +157,16 @@ struct lock_format {
 struct lock_format lockfile_format_for(const char *bundler_version);
 
 /*
+ * The RUBY VERSION value a Bundler of format f writes for a new lock
+ * (RubyVersion.system.to_s): "ruby 3.1.2p20" (patchlevel kept before 4.0,
+ * "p-1" never written) or "ruby 3.1.2"; with " (<engine> <engine_version>)"
+ * when engine is not "ruby". patchlevel and engine may be NULL. Appends to out.
+ */
+void lockfile_ruby_version(const struct lock_format *f, const char *version,
+			   const char *patchlevel, const char *engine, const char *engine_version,
+			   struct sbuf *out);
+
+/*
  * Parses `text`. On error returns -SC_ELOCKFILE, leaves *ret empty, and
  * appends a message naming the line ("line 12: ...") to errmsg (which may be
  * NULL). Merge-conflict markers are an error. Returns 0 on success; an empty

@@ -162,6 +162,18 @@ SC_TEST(lockfile_writes_as_the_given_bundler)
 	assert_int_equal(f.value_indent, 3);
 	f = lockfile_format_for("10.0");
 	assert_int_equal(f.value_indent, 2);
+	/* RUBY VERSION of a new lock, as in the 2.6 and 4.0 fixtures. */
+	sbuf_reset(&out);
+	f = lockfile_format_for("2.6.9");
+	lockfile_ruby_version(&f, "3.1.2", "20", "ruby", "3.1.2", &out);
+	assert_string_equal(sbuf_cstr(&out), "ruby 3.1.2p20");
+	sbuf_reset(&out);
+	f = lockfile_format_for("4.0.24");
+	lockfile_ruby_version(&f, "3.1.2", "20", NULL, NULL, &out);
+	assert_string_equal(sbuf_cstr(&out), "ruby 3.1.2");
+	sbuf_reset(&out);
+	lockfile_ruby_version(&f, "3.1.4", "-1", "jruby", "9.4.5.0", &out);
+	assert_string_equal(sbuf_cstr(&out), "ruby 3.1.4 (jruby 9.4.5.0)");
 	sbuf_release(&out);
 	sbuf_release(&err);
 	arena_release(&a);
