@@ -198,6 +198,15 @@ class TestGemfileDsl < ScintTest::Case
     refute File.exist?(app.path("foo_gems.locked"))
     FileUtils.mv(app.path("Gemfile.lock.away"), app.path("Gemfile.lock"))
 
+    # Bundler's DSL takes any string as a gem name; scint refuses one that
+    # could not be a gem's (names become cache paths).
+    good = app.read_file("Gemfile")
+    app.write_file("Gemfile", good + "gem \"../../evil\"\n")
+    r = app.scint("install")
+    refute r.success?
+    assert_match(/the evaluation of .*Gemfile is malformed: line \d+: invalid gem name '\.\.\/\.\.\/evil'/, r.stderr)
+    app.write_file("Gemfile", good)
+
     # A Bundler plugin is refused, naming the line.
     app.write_file("Gemfile", app.read_file("Gemfile") + "plugin \"bundler-something\"\n")
     line = app.read_file("Gemfile").lines.size
