@@ -153,7 +153,7 @@ static int gemfile_evaluate(struct install *in, struct sbuf *err)
 		sbuf_addf(err, "cannot read %s: %s", in->opts.gemfile, sc_strerror(r));
 		return r;
 	}
-	sbuf_addstr(&in->gemfile_digest, "");
+	sbuf_reset(&in->gemfile_digest);
 	gemfile_key(in, &gemfile, hex);
 	sbuf_release(&gemfile);
 	sbuf_addstr(&in->gemfile_digest, hex);
