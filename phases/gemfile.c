@@ -231,11 +231,6 @@ static bool gemfile_wanted(struct install *in, const struct gemfile_dep *d)
 	return false;
 }
 
-int gemfile_load(struct install *in, struct sbuf *err)
-{
-	return gemfile_evaluate(in, err);
-}
-
 int gemfile_check(struct install *in, struct sbuf *err)
 {
 	struct sbuf diff = SBUF_INIT;

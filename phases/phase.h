@@ -201,13 +201,6 @@ struct install {
 
 /* gemfile.c: checks the lockfile against the Gemfile, sets in->roots. */
 int gemfile_check(struct install *in, struct sbuf *err);
-/*
- * gemfile.c: evaluates the Gemfile (or reads the still-valid cached
- * evaluation) into in->gemfile, without looking at the lockfile's
- * dependencies (in->lock_text, possibly empty, is part of the cache key).
- * For resolution. Needs in->abi and the helper, as gemfile_check does.
- */
-int gemfile_load(struct install *in, struct sbuf *err);
 
 /* plan.c */
 int plan_build(struct install *in, struct sbuf *err);
