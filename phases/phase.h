@@ -26,6 +26,7 @@
 #include "base/arena.h"
 #include "base/hmap.h"
 #include "base/sbuf.h"
+#include "bundle/gemfile.h"
 #include "bundle/lockfile.h"
 #include "bundle/manifest.h"
 #include "engine/rpc.h"
@@ -164,6 +165,7 @@ struct install {
 	size_t nroots;
 	bool have_roots;
 	struct sbuf gemfile_digest; /* hex key of the Gemfile's evaluation */
+	struct gemfile gemfile;	    /* the Gemfile's evaluation (gemfile.c), strings in arena */
 
 	struct gem **gems; /* every gem of the bundle for this platform, sorted by name */
 	size_t ngems, gems_cap;
