@@ -56,6 +56,8 @@ struct ruby_abi {
 	const char *rubygems_version;
 	const char *bundler_version;  /* may be NULL */
 	const char *make;
+	const char *default_dir;       /* Gem.default_dir (may be NULL: an older facts file) */
+	const char *default_specs_dir; /* Gem.default_specifications_dir (may be NULL) */
 	const char *abi;              /* the cache key: "ruby-3.1.2-x86_64-linux" */
 	struct hmap default_gems;     /* name -> version */
 };
@@ -140,6 +142,12 @@ struct install_opts {
 	bool verbose;
 	bool quiet;
 	bool force; /* re-materialize gems even when installed */
+	/*
+	 * Plan only, write nothing (check, list, clean...): the cache and the
+	 * install root are opened if they exist, never created; a gem that is
+	 * not installed is planned PLAN_FETCH without looking at the cache.
+	 */
+	bool readonly;
 	int io_backend; /* enum ioq_backend */
 };
 

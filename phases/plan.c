@@ -300,6 +300,10 @@ static void plan_decide(struct install *in, struct gem *g)
 		g->plan = PLAN_INSTALLED;
 		return;
 	}
+	if (in->opts.readonly) {
+		g->plan = PLAN_FETCH; /* not installed; the cache is not looked at */
+		return;
+	}
 	int r = cache_load_manifest(in, g);
 	if (r == 0 || (r == -SC_ECACHE && plan_repair(in, g))) {
 		g->plan = PLAN_MATERIALIZE;
