@@ -3,7 +3,9 @@
  *
  * install_setup() reads the lockfile and the Bundler config, loads the Ruby
  * facts, opens the cache and install directories and creates the engine
- * (reactor, op queue, HTTP, children, scheduler). install_run() plans, stops
+ * (reactor, op queue, HTTP, children, scheduler). With install_opts.readonly
+ * (the read-only commands: check, list, info, clean) install_prepare opens the
+ * install root only if it exists and creates nothing. install_run() plans, stops
  * early when nothing changed (no Ruby, no writes), else submits the job graph
  * and runs the loop. Directory creation here is synchronous and happens once
  * per run; everything per gem goes through the phases.
