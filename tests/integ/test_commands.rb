@@ -97,6 +97,17 @@ class TestCommands < ScintTest::Case
     app, oracle = copies
     r = assert_same_output(app, oracle, "check")
     assert_equal "The Gemfile's dependencies are satisfied\n", r.stdout
+    # The Gemfile's evaluation and the Ruby facts are cached: no Ruby starts, nothing is written.
+    if ScintTest.command?("strace")
+      before = ScintTest.tree_snapshot(app.dir)
+      log = File.join(tmp, "strace.log")
+      st = app.run("strace", "-f", "-qq", "-e", "trace=process", "-o", log, ScintTest.scint_bin, "check",
+                   env: { "ASAN_OPTIONS" => "detect_leaks=0" })
+      assert_success st
+      spawns = File.readlines(log).grep(/\b(clone3?|fork|vfork|execve)\(/)
+      assert_equal 1, spawns.size, "only scint's own execve:\n#{spawns.join}"
+      assert_equal before, ScintTest.tree_snapshot(app.dir)
+    end
     [app, oracle].each do |a|
       FileUtils.rm_rf([File.join(a.install_root, "gems", "sc_escape-0.2.0"),
                        File.join(a.install_root, "specifications", "sc_escape-0.2.0.gemspec")])
