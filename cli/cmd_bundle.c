@@ -231,12 +231,84 @@ const struct cli_cmd cmd_check = {
 /* ---------------------------------------------------------------- list */
 
 static const char list_help[] =
-	"usage: scint list [--name-only | --paths] [--gemfile FILE]\n"
+	"usage: scint list [--name-only | --paths] [--only-group G | --without-group G]\n"
+	"                  [--gemfile FILE]\n"
 	"\n"
 	"Lists the gems of the bundle as `bundle list` does.\n"
 	"\n"
-	"      --name-only   one gem name per line\n"
-	"      --paths       one installed path per line\n";
+	"      --name-only         one gem name per line\n"
+	"      --paths             one installed path per line\n"
+	"      --only-group G      only the gems of group(s) G (comma-separated, repeatable)\n"
+	"      --without-group G   all but the gems of group(s) G\n";
+
+/* Is g in the comma-separated list? */
+static bool list_has(const char *list, const char *g, size_t n)
+{
+	for (const char *p = list; p && *p;) {
+		size_t k = strcspn(p, ",");
+		if (k == n && !strncmp(p, g, n))
+			return true;
+		p += k;
+		p += *p == ',';
+	}
+	return false;
+}
+
+/*
+ * Bundler's specs_for(groups): the closure of the Gemfile's dependencies in
+ * the shown groups (every group but `without`, or only `only`). Marks the
+ * gems to list in keep[]; -1 with Bundler's message for an unknown group.
+ */
+static int list_by_groups(struct install *in, const char *only, const char *without, bool *keep)
+{
+	const char *sel = only ? only : without;
+
+	for (const char *p = sel; *p;) {
+		size_t k = strcspn(p, ",");
+		bool known = false;
+		for (size_t i = 0; i < in->nroots && !known; i++)
+			known = list_has(in->root_groups[i], p, k);
+		if (!known) {
+			fprintf(stderr, "`%.*s` group could not be found.\n", (int)k, p);
+			return -1;
+		}
+		p += k;
+		p += *p == ',';
+	}
+	struct gem **queue = calloc(in->ngems + 1, sizeof(*queue));
+	size_t head = 0, tail = 0;
+	struct hmap seen;
+	if (!queue)
+		abort();
+	hmap_init(&seen);
+	for (size_t i = 0; i < in->nroots; i++) {
+		bool shown = false;
+		for (const char *p = in->root_groups[i]; *p && !shown;) {
+			size_t k = strcspn(p, ",");
+			shown = only ? list_has(only, p, k) : !list_has(without, p, k);
+			p += k;
+			p += *p == ',';
+		}
+		struct gem *g = shown ? hmap_get(&in->by_name, strv_from(in->roots[i])) : NULL;
+		if (g && !hmap_get(&seen, strv_from(g->name))) {
+			hmap_put(&seen, strv_from(g->name), g);
+			queue[tail++] = g;
+		}
+	}
+	while (head < tail) {
+		struct gem *g = queue[head++];
+		for (size_t k = 0; k < g->ndeps; k++)
+			if (!hmap_get(&seen, strv_from(g->deps[k]->name))) {
+				hmap_put(&seen, strv_from(g->deps[k]->name), g->deps[k]);
+				queue[tail++] = g->deps[k];
+			}
+	}
+	for (size_t i = 0; i < in->ngems; i++)
+		keep[i] = hmap_get(&seen, strv_from(in->gems[i]->name)) != NULL;
+	hmap_release(&seen);
+	free(queue);
+	return 0;
+}
 
 static int list_cmp(const void *a, const void *b)
 {
@@ -263,10 +335,13 @@ static int list_main(int argc, char **argv)
 		{ "gemfile", required_argument, NULL, 'G' },
 		{ "name-only", no_argument, NULL, 'n' },
 		{ "paths", no_argument, NULL, 'p' },
+		{ "only-group", required_argument, NULL, 'O' },
+		{ "without-group", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *gemfile = NULL;
+	struct sbuf only = SBUF_INIT, without = SBUF_INIT;
 	bool names = false, paths = false;
 	struct install in = { 0 };
 	int c, stage;
@@ -278,38 +353,67 @@ static int list_main(int argc, char **argv)
 			names = true;
 		else if (c == 'p')
 			paths = true;
-		else if (c == 'h')
+		else if (c == 'O' || c == 'W') {
+			struct sbuf *sb = c == 'O' ? &only : &without;
+			sbuf_addf(sb, "%s%s", sb->len ? "," : "", optarg);
+		} else if (c == 'h')
 			return bundle_usage(stdout, list_help);
 		else
 			return bundle_usage(stderr, list_help);
 	}
+	int rc = CLI_OK;
+	bool *keep = NULL;
+	if (only.len && without.len) {
+		fprintf(stderr,
+			"The `--only-group` and `--without-group` options cannot be used together\n");
+		rc = BUNDLER_INVALID_OPTION;
+		goto out;
+	}
 	if (optind < argc) {
 		cli_error("unexpected argument '%s'", argv[optind]);
-		return CLI_USAGE;
+		rc = CLI_USAGE;
+		goto out;
 	}
 	if (names && paths) {
 		fprintf(stderr, "The `--name-only` and `--paths` options cannot be used together\n");
-		return BUNDLER_INVALID_OPTION;
+		rc = BUNDLER_INVALID_OPTION;
+		goto out;
 	}
 	if (cli_bundle_open(&in, gemfile, &stage) < 0) {
-		bundle_release(&in);
-		return CLI_FAILED;
+		rc = CLI_FAILED;
+		goto out_release;
 	}
-	if (!bundle_require_installed(&in)) {
-		fprintf(stderr, "Install missing gems with `scint install`.\n");
-		bundle_release(&in);
-		return CLI_FAILED;
+	keep = calloc(in.ngems + 1, sizeof(*keep));
+	if (!keep)
+		abort();
+	if (only.len || without.len) {
+		if (list_by_groups(&in, only.len ? only.buf : NULL, only.len ? NULL : without.buf,
+				   keep) < 0) {
+			rc = BUNDLER_INVALID_OPTION;
+			goto out_release;
+		}
+	} else {
+		if (!bundle_require_installed(&in)) {
+			fprintf(stderr, "Install missing gems with `scint install`.\n");
+			rc = CLI_FAILED;
+			goto out_release;
+		}
+		for (size_t i = 0; i < in.ngems; i++)
+			keep[i] = true;
 	}
 	struct gem **v = calloc(in.ngems + 1, sizeof(*v));
+	size_t nv = 0;
 	if (!v)
 		abort();
-	memcpy(v, in.gems, in.ngems * sizeof(*v));
-	qsort(v, in.ngems, sizeof(*v), list_cmp);
-	if (!in.ngems)
+	for (size_t i = 0; i < in.ngems; i++)
+		if (keep[i])
+			v[nv++] = in.gems[i];
+	qsort(v, nv, sizeof(*v), list_cmp);
+	if (!nv)
 		printf("No gems in the Gemfile\n");
 	else if (!names && !paths)
 		printf("Gems included by the bundle:\n");
-	for (size_t i = 0; i < in.ngems; i++) {
+	for (size_t i = 0; i < nv; i++) {
 		if (names)
 			printf("%s\n", v[i]->name);
 		else if (paths)
@@ -317,11 +421,16 @@ static int list_main(int argc, char **argv)
 		else
 			printf("  * %s (%s)\n", v[i]->name, v[i]->version);
 	}
-	if (in.ngems && !names && !paths)
+	if (nv && !names && !paths)
 		printf("Use `scint info` to print more detailed information about a gem\n");
 	free(v);
+out_release:
 	bundle_release(&in);
-	return CLI_OK;
+out:
+	free(keep);
+	sbuf_release(&only);
+	sbuf_release(&without);
+	return rc;
 }
 
 const struct cli_cmd cmd_list = {

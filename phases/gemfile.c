@@ -230,9 +230,12 @@ int gemfile_check(struct install *in, struct sbuf *err)
 		goto out;
 	}
 	in->roots = arena_alloc(&in->arena, (ndeps + 1) * sizeof(*in->roots));
+	in->root_groups = arena_alloc(&in->arena, (ndeps + 1) * sizeof(*in->root_groups));
 	for (size_t i = 0; i < ndeps; i++)
-		if (gemfile_wanted(in, &deps[i], optional, noptional))
+		if (gemfile_wanted(in, &deps[i], optional, noptional)) {
+			in->root_groups[in->nroots] = deps[i].groups;
 			in->roots[in->nroots++] = deps[i].name;
+		}
 	in->have_roots = true;
 out:
 	sbuf_release(&text);

@@ -167,6 +167,7 @@ struct install {
 	struct bconfig *config;
 	/* What the Gemfile asks for on this machine (gemfile.c): the closure's roots. */
 	const char **roots;
+	const char **root_groups; /* each root's groups, comma-separated ("default,test") */
 	size_t nroots;
 	bool have_roots;
 	struct sbuf gemfile_digest; /* hex key of the Gemfile's evaluation */

@@ -128,6 +128,20 @@ class TestCommands < ScintTest::Case
     assert_includes r.stdout.lines, "#{app.install_root}/gems/sc_web-3.2.1\n"
     r = assert_same_output(app, oracle, "list", "--paths", "--name-only", stream: :stderr)
     assert_equal 15, r.exitstatus
+    # groups: the closure of the Gemfile's dependencies in the shown groups
+    r = assert_same_output(app, oracle, "list", "--only-group", "test", "--name-only")
+    assert_includes r.stdout.lines, "sc_cli\n"
+    refute_includes r.stdout.lines, "sc_web\n"
+    r = assert_same_output(app, oracle, "list", "--only-group", "development", "--name-only")
+    refute_includes r.stdout.lines, "sc_cli\n"
+    assert_includes r.stdout.lines, "sc_config\n"
+    r = assert_same_output(app, oracle, "list", "--without-group", "test", "--name-only")
+    assert_includes r.stdout.lines, "sc_web\n"
+    assert_same_output(app, oracle, "list", "--without-group", "development")
+    r = assert_same_output(app, oracle, "list", "--only-group", "nothing", stream: :stderr)
+    assert_equal 15, r.exitstatus
+    r = assert_same_output(app, oracle, "list", "--only-group", "test", "--without-group", "development", stream: :stderr)
+    assert_equal 15, r.exitstatus
   end
 
   def test_info
