@@ -711,6 +711,11 @@ static int clean_main(int argc, char **argv)
 		(void)close(bp);
 	if (ruby >= 0)
 		(void)close(ruby);
+	struct stat st;
+	if (root < 0 && lstat(in.install_root, &st) == 0)
+		cli_warn("%s is reached through a link: scint clean does not follow links out of "
+			 "the bundle path, nothing was removed",
+			 in.install_root);
 	struct clean_state cs = { .in = &in };
 	hmap_init(&cs.keep);
 	char name[NAMES_FULL_NAME_MAX + 16];

@@ -182,6 +182,15 @@ class TestCommands < ScintTest::Case
     stale.each { |g| refute(files(app).any? { |f| f =~ %r{(\A|/)#{g}-[0-9]} }, "#{g} is gone") }
     assert_success app.scint("check")
     assert_equal "", app.scint("clean").stdout, "a second clean finds nothing"
+
+    # An install root reached through a link is left alone.
+    real = File.join(tmp, "elsewhere")
+    FileUtils.mv(app.install_root, real)
+    File.symlink(real, app.install_root)
+    FileUtils.mkdir_p(File.join(real, "gems", "sc_stale-1.0"))
+    r = app.scint("clean")
+    assert_match(/through a link/, r.stderr)
+    assert File.directory?(File.join(real, "gems", "sc_stale-1.0"))
   end
 
   def test_add_and_remove_write_bundlers_bytes
