@@ -42,7 +42,8 @@ static bool ge_requirement(const char *s, struct sbuf *out)
 		s++;
 	while (*s == '.') {
 		s++;
-		size_t k = strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+		size_t k =
+			strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
 		if (!k)
 			return false;
 		s += k;
@@ -76,7 +77,8 @@ static bool ge_requirement(const char *s, struct sbuf *out)
 /* A symbol Ruby inspects as :name (no quoting needed). */
 static bool ge_plain_symbol(const char *g)
 {
-	if (!*g || strlen(g) > 64 || !((*g >= 'a' && *g <= 'z') || (*g >= 'A' && *g <= 'Z') || *g == '_'))
+	if (!*g || strlen(g) > 64 ||
+	    !((*g >= 'a' && *g <= 'z') || (*g >= 'A' && *g <= 'Z') || *g == '_'))
 		return false;
 	return strspn(g, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
 	       strlen(g);
@@ -112,7 +114,8 @@ int gemfile_add_line(struct sbuf *out, const char *name, const char *const *reqs
 	}
 	for (size_t i = 0; i < ngroups; i++) {
 		if (!ge_plain_symbol(groups[i])) {
-			sbuf_addf(err, "'%s' is not a group name scint can write (letters, digits, '_')",
+			sbuf_addf(err,
+				  "'%s' is not a group name scint can write (letters, digits, '_')",
 				  groups[i]);
 			return -EINVAL;
 		}

@@ -108,7 +108,12 @@ static bool sf_string(struct strv *p, struct arena *a, const char **ret)
 			sbuf_addch(&out, v < 0x20 && v != '\n' && v != '\t' ? '?' : (char)v);
 			break;
 		}
-		case 'r': case 'f': case 'v': case 'b': case 'a': case 'e':
+		case 'r':
+		case 'f':
+		case 'v':
+		case 'b':
+		case 'a':
+		case 'e':
 			sbuf_addch(&out, '?');
 			break;
 		case 's':
@@ -188,7 +193,8 @@ static bool sf_hash(struct strv p, struct arena *a, struct specfile *s)
 		if (!sf_string(&p, a, &v))
 			return false;
 		s->meta_keys = arena_grow_array(a, s->meta_keys, sizeof(char *), s->nmeta, &cap);
-		s->meta_values = arena_grow_array(a, s->meta_values, sizeof(char *), s->nmeta, &cap2);
+		s->meta_values =
+			arena_grow_array(a, s->meta_values, sizeof(char *), s->nmeta, &cap2);
 		s->meta_keys[s->nmeta] = k;
 		s->meta_values[s->nmeta++] = v;
 	}

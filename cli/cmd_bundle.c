@@ -44,7 +44,10 @@
 extern char **environ;
 
 /* Bundler's exit statuses (Bundler::BundlerError#status_code). */
-enum { BUNDLER_GEM_NOT_FOUND = 7, BUNDLER_INVALID_OPTION = 15 };
+enum {
+	BUNDLER_GEM_NOT_FOUND = 7,
+	BUNDLER_INVALID_OPTION = 15
+};
 
 #define SPECFILE_MAX (4u << 20)
 
@@ -139,8 +142,8 @@ static int bundle_specfile(struct install *in, const struct gem *g, struct specf
 		snprintf(name, sizeof(name), "%s.gemspec", g->full_name);
 		r = fs_read_fileat(in->specs_fd, name, &text, SPECFILE_MAX);
 	} else if (g->plan == PLAN_DEFAULT_GEM && in->abi.default_specs_dir) {
-		r = fs_read_file(arena_printf(&in->arena, "%s/%s.gemspec", in->abi.default_specs_dir,
-					      g->full_name),
+		r = fs_read_file(arena_printf(&in->arena, "%s/%s.gemspec",
+					      in->abi.default_specs_dir, g->full_name),
 				 &text, SPECFILE_MAX);
 	}
 	if (r == 0) {
@@ -213,7 +216,8 @@ static int check_main(int argc, char **argv)
 		fprintf(stderr, "The following gems are missing\n");
 		for (size_t i = 0; i < in.ngems; i++)
 			if (!bundle_installed(in.gems[i]))
-				fprintf(stderr, " * %s (%s)\n", in.gems[i]->name, in.gems[i]->version);
+				fprintf(stderr, " * %s (%s)\n", in.gems[i]->name,
+					in.gems[i]->version);
 		fprintf(stderr, "Install missing gems with `scint install`\n");
 	} else {
 		printf("The Gemfile's dependencies are satisfied\n");
@@ -323,7 +327,8 @@ static bool bundle_require_installed(struct install *in)
 	for (size_t i = 0; i < in->ngems; i++) {
 		if (bundle_installed(in->gems[i]))
 			continue;
-		fprintf(stderr, "Could not find %s in any of the sources\n", in->gems[i]->full_name);
+		fprintf(stderr, "Could not find %s in any of the sources\n",
+			in->gems[i]->full_name);
 		return false;
 	}
 	return true;
@@ -364,8 +369,8 @@ static int list_main(int argc, char **argv)
 	int rc = CLI_OK;
 	bool *keep = NULL;
 	if (only.len && without.len) {
-		fprintf(stderr,
-			"The `--only-group` and `--without-group` options cannot be used together\n");
+		fprintf(stderr, "The `--only-group` and `--without-group` options cannot be used "
+				"together\n");
 		rc = BUNDLER_INVALID_OPTION;
 		goto out;
 	}
@@ -375,7 +380,8 @@ static int list_main(int argc, char **argv)
 		goto out;
 	}
 	if (names && paths) {
-		fprintf(stderr, "The `--name-only` and `--paths` options cannot be used together\n");
+		fprintf(stderr,
+			"The `--name-only` and `--paths` options cannot be used together\n");
 		rc = BUNDLER_INVALID_OPTION;
 		goto out;
 	}
@@ -499,8 +505,8 @@ static int info_main(int argc, char **argv)
 	bool deleted = !bundle_installed(g);
 	if (only_path) {
 		if (deleted)
-			fprintf(stderr, "The gem %s has been deleted. It was installed at: %s\n", name,
-				path);
+			fprintf(stderr, "The gem %s has been deleted. It was installed at: %s\n",
+				name, path);
 		else
 			printf("%s\n", path);
 		goto out;
@@ -521,9 +527,12 @@ static int info_main(int argc, char **argv)
 	if (sf.homepage)
 		sbuf_addf(&o, "\tHomepage: %s\n", sf.homepage);
 	static const char *const links[][2] = {
-		{ "Documentation", "documentation_uri" }, { "Source Code", "source_code_uri" },
-		{ "Funding", "funding_uri" },		  { "Wiki", "wiki_uri" },
-		{ "Changelog", "changelog_uri" },	  { "Bug Tracker", "bug_tracker_uri" },
+		{ "Documentation", "documentation_uri" },
+		{ "Source Code", "source_code_uri" },
+		{ "Funding", "funding_uri" },
+		{ "Wiki", "wiki_uri" },
+		{ "Changelog", "changelog_uri" },
+		{ "Bug Tracker", "bug_tracker_uri" },
 		{ "Mailing List", "mailing_list_uri" },
 	};
 	for (size_t i = 0; i < SC_ARRAY_SIZE(links); i++) {
@@ -610,7 +619,8 @@ static void clean_collect(int dirfd, const char *name, void *data)
 		return;
 	if (hmap_get(&cs->keep, strv_from(name)))
 		return;
-	cs->names = arena_grow_array(&cs->in->arena, cs->names, sizeof(*cs->names), cs->n, &cs->cap);
+	cs->names =
+		arena_grow_array(&cs->in->arena, cs->names, sizeof(*cs->names), cs->n, &cs->cap);
 	cs->names[cs->n++] = arena_strdup(&cs->in->arena, name);
 }
 
@@ -924,7 +934,8 @@ static int binstubs_main(int argc, char **argv)
 		if (bin < 0) {
 			char *dir = arena_printf(&in.arena, "%s/bin", in.opts.app_dir);
 			if ((r = fs_mkdir_p(dir, 0755)) < 0 || (bin = fs_open_dir(dir)) < 0) {
-				cli_error("cannot create %s: %s", dir, sc_strerror(r < 0 ? r : bin));
+				cli_error("cannot create %s: %s", dir,
+					  sc_strerror(r < 0 ? r : bin));
 				rc = CLI_FAILED;
 				break;
 			}

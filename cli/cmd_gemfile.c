@@ -31,7 +31,10 @@
 #define GEMFILE_EDIT_MAX (16u << 20)
 
 /* Bundler's exit statuses: GemfileError 4, InvalidOption 15. */
-enum { BUNDLER_GEMFILE_ERROR = 4, BUNDLER_INVALID_OPTION = 15 };
+enum {
+	BUNDLER_GEMFILE_ERROR = 4,
+	BUNDLER_INVALID_OPTION = 15
+};
 
 int gemfile_edit_apply(const char *gemfile, const struct gemfile_edit *e)
 {
@@ -67,7 +70,8 @@ int gemfile_edit_apply(const char *gemfile, const struct gemfile_edit *e)
 			sbuf_release(&scratch);
 			if (found) {
 				fprintf(stderr,
-					"You cannot specify the same gem twice: '%s' is already in %s\n",
+					"You cannot specify the same gem twice: '%s' is already in "
+					"%s\n",
 					e->gems[i], real);
 				sbuf_release(&lines);
 				rc = BUNDLER_GEMFILE_ERROR;
@@ -83,7 +87,8 @@ int gemfile_edit_apply(const char *gemfile, const struct gemfile_edit *e)
 		for (size_t i = 0; i < e->ngems; i++) {
 			const char *why;
 			if (names_check_gem(strv_from(e->gems[i]), &why) < 0) {
-				fprintf(stderr, "`%s` is not specified in %s so it could not be removed.\n",
+				fprintf(stderr,
+					"`%s` is not specified in %s so it could not be removed.\n",
 					e->gems[i], real);
 				free(found);
 				rc = BUNDLER_GEMFILE_ERROR;
@@ -94,7 +99,8 @@ int gemfile_edit_apply(const char *gemfile, const struct gemfile_edit *e)
 		gemfile_remove(sbuf_strv(&text), e->gems, e->ngems, found, &out);
 		for (size_t i = 0; i < e->ngems; i++) {
 			if (!found[i]) {
-				fprintf(stderr, "`%s` is not specified in %s so it could not be removed.\n",
+				fprintf(stderr,
+					"`%s` is not specified in %s so it could not be removed.\n",
 					e->gems[i], real);
 				free(found);
 				rc = BUNDLER_GEMFILE_ERROR;
@@ -107,7 +113,8 @@ int gemfile_edit_apply(const char *gemfile, const struct gemfile_edit *e)
 	*slash = '\0';
 	int dfd = fs_open_dir(real[0] ? real : "/");
 	*slash = '/';
-	if (dfd < 0 || (r = fs_write_atomic(dfd, slash + 1, out.buf, out.len, st.st_mode & 07777)) < 0) {
+	if (dfd < 0 ||
+	    (r = fs_write_atomic(dfd, slash + 1, out.buf, out.len, st.st_mode & 07777)) < 0) {
 		cli_error("cannot write %s: %s", real, sc_strerror(dfd < 0 ? dfd : r));
 		if (dfd >= 0)
 			(void)close(dfd);
@@ -196,10 +203,11 @@ static int add_main(int argc, char **argv)
 		return BUNDLER_INVALID_OPTION;
 	}
 	if (!version) {
-		cli_error("scint add needs --version: choosing the version (Bundler's \"~> x.y\" of "
-			  "the newest) needs the resolver, which scint does not have yet; or use "
-			  "`bundle add %s`",
-			  argv[optind]);
+		cli_error(
+			"scint add needs --version: choosing the version (Bundler's \"~> x.y\" of "
+			"the newest) needs the resolver, which scint does not have yet; or use "
+			"`bundle add %s`",
+			argv[optind]);
 		return CLI_USAGE;
 	}
 	e.gems = (const char *const *)(argv + optind);

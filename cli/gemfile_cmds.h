@@ -8,10 +8,10 @@
 #include <stddef.h>
 
 struct gemfile_edit {
-	bool add;                 /* add (else remove) */
-	const char *const *gems;  /* names as given (checked before use) */
+	bool add;		 /* add (else remove) */
+	const char *const *gems; /* names as given (checked before use) */
 	size_t ngems;
-	const char *const *reqs;  /* add: requirement strings ("~> 1.0") */
+	const char *const *reqs; /* add: requirement strings ("~> 1.0") */
 	size_t nreqs;
 	const char *const *groups; /* add: group names; none: the default group */
 	size_t ngroups;
