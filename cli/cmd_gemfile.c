@@ -22,6 +22,7 @@
 
 #include "base/err.h"
 #include "bundle/gemfile_edit.h"
+#include "bundle/lockfile.h"
 #include "bundle/names.h"
 #include "cli/cli.h"
 #include "cli/gemfile_cmds.h"
@@ -280,8 +281,24 @@ static int remove_main(int argc, char **argv)
 	arena_init(&a);
 	rc = cli_find_gemfile(&a, gemfile, &o) < 0 ? CLI_FAILED : gemfile_edit_apply(o.gemfile, &e);
 	if (rc == CLI_OK) {
-		for (size_t i = 0; i < e.ngems; i++)
-			printf("%s was removed.\n", e.gems[i]);
+		/* Bundler names the requirement too ("x (~> 1.0) was removed."): the lock has it.
+		 */
+		struct sbuf text = SBUF_INIT, perr = SBUF_INIT;
+		struct lockfile lock = { 0 };
+		bool have_lock = fs_read_file(o.lockfile, &text, GEMFILE_EDIT_MAX) == 0 &&
+				 lockfile_parse(&a, sbuf_strv(&text), &lock, &perr) == 0;
+		for (size_t i = 0; i < e.ngems; i++) {
+			const char *reqs = NULL;
+			for (size_t k = 0; have_lock && k < lock.ndeps; k++)
+				if (!strcmp(lock.deps[k].name, e.gems[i]))
+					reqs = lock.deps[k].reqs;
+			if (reqs && strcmp(reqs, ">= 0"))
+				printf("%s (%s) was removed.\n", e.gems[i], reqs);
+			else
+				printf("%s was removed.\n", e.gems[i]);
+		}
+		sbuf_release(&text);
+		sbuf_release(&perr);
 		gemfile_next_steps();
 	}
 	arena_release(&a);

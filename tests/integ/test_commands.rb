@@ -204,6 +204,12 @@ class TestCommands < ScintTest::Case
     refute_includes app.read_file("Gemfile"), "group :test do"
     assert_includes s.stdout, "Removing gems from #{File.realpath(app.path("Gemfile"))}\n"
     assert_includes s.stdout, "sc_tool was removed.\n"
+    assert_equal b.stdout.lines.grep(/was removed/), s.stdout.lines.grep(/was removed/)
+    s = app.scint("remove", "ruby2_keywords")
+    b = oracle.bundle("remove", "ruby2_keywords")
+    assert_equal "ruby2_keywords (= 0.0.5) was removed.\n", s.stdout.lines.grep(/was removed/).join
+    assert_equal b.stdout.lines.grep(/was removed/), s.stdout.lines.grep(/was removed/)
+    assert_equal oracle.read_file("Gemfile"), app.read_file("Gemfile")
     assert_includes s.stdout, "scint lock"
 
     # add: a version and a group; two groups
