@@ -109,6 +109,37 @@ int gemfile_edit_apply(const char *gemfile, const struct gemfile_edit *e)
 			}
 		}
 		free(found);
+		/*
+		 * Bundler's cross-check: a line naming another gem too (`gem "a"; gem "b"`)
+		 * would remove it as well; then nothing is written.
+		 */
+		struct sbuf extra = SBUF_INIT;
+		for (size_t k = 0; k < e->nknown; k++) {
+			bool mine = false, before = false, after = false;
+			for (size_t i = 0; i < e->ngems; i++)
+				mine |= !strcmp(e->known[k], e->gems[i]);
+			struct sbuf scratch = SBUF_INIT;
+			if (!mine)
+				gemfile_remove(sbuf_strv(&text), &e->known[k], 1, &before,
+					       &scratch);
+			if (before) {
+				sbuf_reset(&scratch);
+				gemfile_remove(sbuf_strv(&out), &e->known[k], 1, &after, &scratch);
+			}
+			sbuf_release(&scratch);
+			if (before && !after)
+				sbuf_addf(&extra, "%s%s", extra.len ? ", " : "", e->known[k]);
+		}
+		if (extra.len) {
+			fprintf(stderr,
+				"Gems could not be removed. %s would also have been removed. scint "
+				"cannot continue.\n",
+				extra.buf);
+			sbuf_release(&extra);
+			rc = BUNDLER_INVALID_OPTION;
+			goto out;
+		}
+		sbuf_release(&extra);
 	}
 	char *slash = strrchr(real, '/');
 	*slash = '\0';
@@ -279,14 +310,26 @@ static int remove_main(int argc, char **argv)
 	struct arena a;
 	struct install_opts o = { 0 };
 	arena_init(&a);
-	rc = cli_find_gemfile(&a, gemfile, &o) < 0 ? CLI_FAILED : gemfile_edit_apply(o.gemfile, &e);
+	/* The lock's dependencies: for the cross-check and for the messages. */
+	struct sbuf text = SBUF_INIT, perr = SBUF_INIT;
+	struct lockfile lock = { 0 };
+	bool have_lock = false;
+	const char **known = NULL;
+	rc = cli_find_gemfile(&a, gemfile, &o) < 0 ? CLI_FAILED : CLI_OK;
+	if (rc == CLI_OK) {
+		have_lock = fs_read_file(o.lockfile, &text, GEMFILE_EDIT_MAX) == 0 &&
+			    lockfile_parse(&a, sbuf_strv(&text), &lock, &perr) == 0;
+		known = calloc(lock.ndeps + 1, sizeof(*known));
+		if (!known)
+			abort();
+		for (size_t k = 0; have_lock && k < lock.ndeps; k++)
+			known[e.nknown++] = lock.deps[k].name;
+		e.known = known;
+		rc = gemfile_edit_apply(o.gemfile, &e);
+	}
 	if (rc == CLI_OK) {
 		/* Bundler names the requirement too ("x (~> 1.0) was removed."): the lock has it.
 		 */
-		struct sbuf text = SBUF_INIT, perr = SBUF_INIT;
-		struct lockfile lock = { 0 };
-		bool have_lock = fs_read_file(o.lockfile, &text, GEMFILE_EDIT_MAX) == 0 &&
-				 lockfile_parse(&a, sbuf_strv(&text), &lock, &perr) == 0;
 		for (size_t i = 0; i < e.ngems; i++) {
 			const char *reqs = NULL;
 			for (size_t k = 0; have_lock && k < lock.ndeps; k++)
@@ -297,10 +340,11 @@ static int remove_main(int argc, char **argv)
 			else
 				printf("%s was removed.\n", e.gems[i]);
 		}
-		sbuf_release(&text);
-		sbuf_release(&perr);
 		gemfile_next_steps();
 	}
+	free(known);
+	sbuf_release(&text);
+	sbuf_release(&perr);
 	arena_release(&a);
 	return rc;
 }

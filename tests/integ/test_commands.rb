@@ -222,7 +222,17 @@ class TestCommands < ScintTest::Case
     assert_includes app.read_file("Gemfile"), %(gem "sc_color", "~> 0.3", :group => :test\n)
     assert_includes app.read_file("Gemfile"), %(gem "sc_yaml", "= 0.1.2", "< 1", :groups => [:development, :test]\n)
 
+    # A line that names another gem too: nothing is removed (Bundler's cross-check).
+    [app, oracle].each { |a| a.write_file("Gemfile", a.read_file("Gemfile").sub(%(gem "sc_web"\n), "").sub(%(gem "sc_db"\n), %(gem "sc_db"; gem "sc_web"\n))) }
     before = app.read_file("Gemfile")
+    s = app.scint("remove", "sc_db")
+    b = oracle.bundle("remove", "sc_db")
+    assert_equal 15, b.exitstatus, b.to_s
+    assert_equal 15, s.exitstatus, s.to_s
+    assert_match(/Gems could not be removed\. sc_web.* would also have been removed\./, s.stderr)
+    assert_equal before, app.read_file("Gemfile")
+    assert_equal oracle.read_file("Gemfile"), app.read_file("Gemfile")
+
     r = app.scint("remove", "sc_nothing")
     assert_equal 4, r.exitstatus
     assert_match(/`sc_nothing` is not specified in .*Gemfile so it could not be removed\./, r.stderr)
