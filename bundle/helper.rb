@@ -108,6 +108,8 @@ module ScintHelper
     out << "rubygems_version #{Gem::VERSION}\n"
     out << "bindir #{c["bindir"]}\n"
     out << "make #{ENV["MAKE"] || c["MAKE"] || "make"}\n"
+    out << "default_dir #{Gem.default_dir}\n"
+    out << "default_specs_dir #{Gem.default_specifications_dir}\n"
     begin
       require "bundler/version"
       out << "bundler_version #{Bundler::VERSION}\n"

@@ -16,6 +16,13 @@ struct cli_cmd {
 extern const struct cli_cmd cmd_install;
 extern const struct cli_cmd cmd_cache;
 extern const struct cli_cmd cmd_index;
+extern const struct cli_cmd cmd_check;
+extern const struct cli_cmd cmd_list;
+extern const struct cli_cmd cmd_info;
+extern const struct cli_cmd cmd_clean;
+extern const struct cli_cmd cmd_binstubs;
+extern const struct cli_cmd cmd_add;
+extern const struct cli_cmd cmd_remove;
 
 /* Exit codes. */
 enum {
@@ -23,6 +30,27 @@ enum {
 	CLI_FAILED = 1, /* the operation failed (details printed) */
 	CLI_USAGE = 2,
 };
+
+struct arena;
+struct install;
+struct install_opts;
+
+/* p made absolute against base ("~/" is $HOME), in the arena. */
+char *cli_abs_path(struct arena *a, const char *base, const char *p);
+/*
+ * Bundler's Gemfile search (opt, else BUNDLE_GEMFILE, else Gemfile or gems.rb
+ * upward from the working directory): sets o->gemfile, o->app_dir and
+ * o->lockfile. Prints the error.
+ */
+int cli_find_gemfile(struct arena *a, const char *opt, struct install_opts *o);
+/*
+ * The read-only session of check, list, info, clean, binstubs (cmd_bundle.c):
+ * Gemfile, config, lockfile, target Ruby, the Gemfile's evaluation (cached;
+ * Ruby only when it is not) and the plan, with nothing written to the bundle
+ * (install_opts.readonly). Prints the error; returns 0, or -SC_ELOCKFILE and
+ * the like (*ret_stage: 1 before the lockfile was read, 2 after).
+ */
+int cli_bundle_open(struct install *in, const char *gemfile, int *ret_stage);
 
 /* $SCINT_CACHE, else $XDG_CACHE_HOME/scint, else ~/.cache/scint (malloc'd). */
 char *cli_cache_root(void);

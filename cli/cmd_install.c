@@ -49,7 +49,7 @@ static void install_usage(FILE *f)
 		"SCINT_RUBY=PATH, NO_COLOR.\n");
 }
 
-static char *install_abs(struct arena *a, const char *base, const char *p)
+char *cli_abs_path(struct arena *a, const char *base, const char *p)
 {
 	char buf[PATH_MAX * 2];
 
@@ -64,7 +64,7 @@ static char *install_abs(struct arena *a, const char *base, const char *p)
 }
 
 /* Bundler's Gemfile search: BUNDLE_GEMFILE, else Gemfile or gems.rb upward from cwd. */
-static int install_find_gemfile(struct arena *a, const char *opt, struct install_opts *o)
+int cli_find_gemfile(struct arena *a, const char *opt, struct install_opts *o)
 {
 	char cwd[PATH_MAX], buf[PATH_MAX + 16];
 	const char *env = getenv("BUNDLE_GEMFILE");
@@ -74,7 +74,7 @@ static int install_find_gemfile(struct arena *a, const char *opt, struct install
 	if (!opt && env && *env)
 		opt = env;
 	if (opt) {
-		char *abs = install_abs(a, cwd, opt);
+		char *abs = cli_abs_path(a, cwd, opt);
 		char real[PATH_MAX];
 		if (!realpath(abs, real)) {
 			cli_error("cannot find the Gemfile %s: %s", abs, strerror(errno));
@@ -298,7 +298,7 @@ static int install_main(int argc, char **argv)
 	const char *uring = getenv("SCINT_IO_URING");
 	o->io_backend = uring && uring[0] == '0' ? IOQ_BACKEND_SYNC : IOQ_BACKEND_AUTO;
 	arena_init(&in.arena);
-	if (install_find_gemfile(&in.arena, gemfile, o) < 0)
+	if (cli_find_gemfile(&in.arena, gemfile, o) < 0)
 		goto out;
 
 	in.config = arena_alloc(&in.arena, sizeof(*in.config));
@@ -319,9 +319,9 @@ static int install_main(int argc, char **argv)
 	o->jobs = (unsigned)jobs;
 	if (!path)
 		path = bconfig_get(in.config, "BUNDLE_PATH");
-	o->bundle_path = install_abs(&in.arena, o->app_dir, path && *path ? path : ".bundle");
+	o->bundle_path = cli_abs_path(&in.arena, o->app_dir, path && *path ? path : ".bundle");
 	if (cache) {
-		o->cache_root = install_abs(&in.arena, o->app_dir, cache);
+		o->cache_root = cli_abs_path(&in.arena, o->app_dir, cache);
 	} else {
 		char *root = cli_cache_root();
 		o->cache_root = arena_strdup(&in.arena, root);

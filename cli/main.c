@@ -14,6 +14,13 @@
 
 static const struct cli_cmd *const cli_cmds[] = {
 	&cmd_install,
+	&cmd_check,
+	&cmd_list,
+	&cmd_info,
+	&cmd_clean,
+	&cmd_binstubs,
+	&cmd_add,
+	&cmd_remove,
 	&cmd_cache,
 	&cmd_index,
 };
@@ -22,8 +29,9 @@ static void cli_usage(FILE *f)
 {
 	fprintf(f, "usage: scint <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < SC_ARRAY_SIZE(cli_cmds); i++)
-		fprintf(f, "  %-10s %s\n", cli_cmds[i]->name, cli_cmds[i]->summary);
-	fprintf(f, "\n`scint <command> --help` describes a command's options.\n");
+		fprintf(f, "  %-9s %s\n", cli_cmds[i]->name, cli_cmds[i]->summary);
+	fprintf(f, "\n`scint help <command>` or `scint <command> --help` describes a command;\n"
+		   "`scint --version` prints the version.\n");
 }
 
 bool cli_color(int fd)
@@ -105,8 +113,28 @@ char *cli_helper_path(void)
 	return strdup("/usr/local/share/scint/helper.rb");
 }
 
+static const struct cli_cmd *cli_find(const char *name)
+{
+	for (size_t i = 0; i < SC_ARRAY_SIZE(cli_cmds); i++)
+		if (!strcmp(name, cli_cmds[i]->name))
+			return cli_cmds[i];
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	/* `scint help CMD` is `scint CMD --help`. */
+	if (argc >= 3 && !strcmp(argv[1], "help")) {
+		const struct cli_cmd *c = cli_find(argv[2]);
+		if (!c) {
+			cli_error("unknown command '%s'", argv[2]);
+			cli_usage(stderr);
+			return CLI_USAGE;
+		}
+		static char help_opt[] = "--help";
+		char *hargv[] = { argv[2], help_opt, NULL };
+		return c->run(2, hargv);
+	}
 	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h")) {
 		cli_usage(argc < 2 ? stderr : stdout);
@@ -116,9 +144,9 @@ int main(int argc, char **argv)
 		printf("scint %s\n", SCINT_VERSION);
 		return CLI_OK;
 	}
-	for (size_t i = 0; i < SC_ARRAY_SIZE(cli_cmds); i++)
-		if (!strcmp(argv[1], cli_cmds[i]->name))
-			return cli_cmds[i]->run(argc - 1, argv + 1);
+	const struct cli_cmd *c = cli_find(argv[1]);
+	if (c)
+		return c->run(argc - 1, argv + 1);
 	cli_error("unknown command '%s'", argv[1]);
 	cli_usage(stderr);
 	return CLI_USAGE;

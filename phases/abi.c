@@ -80,12 +80,15 @@ static int abi_parse(struct arena *a, struct strv text, struct ruby_abi *abi)
 		ABI_KEY("bundler_version", bundler_version)
 		ABI_KEY("make", make)
 		ABI_KEY("ruby", ruby)
+		ABI_KEY("default_dir", default_dir)
+		ABI_KEY("default_specs_dir", default_specs_dir)
 #undef ABI_KEY
 		if (strv_eq_cstr(key, "shared"))
 			shared = strv_eq_cstr(val, "yes");
 	}
 	if (!abi->engine || !abi->version || !abi->ruby_version_dir || !abi->platform ||
-	    !abi->ext_api || !abi->install_name || !abi->rubygems_version || !abi->ruby)
+	    !abi->ext_api || !abi->install_name || !abi->rubygems_version || !abi->ruby ||
+	    !abi->default_dir || !abi->default_specs_dir) /* older facts files: asked again */
 		goto out_release_gems;
 	if (!abi->make)
 		abi->make = "make";

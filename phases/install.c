@@ -3,7 +3,9 @@
  *
  * install_setup() reads the lockfile and the Bundler config, loads the Ruby
  * facts, opens the cache and install directories and creates the engine
- * (reactor, op queue, HTTP, children, scheduler). install_run() plans, stops
+ * (reactor, op queue, HTTP, children, scheduler). With install_opts.readonly
+ * (the read-only commands: check, list, info, clean) install_prepare opens the
+ * install root only if it exists and creates nothing. install_run() plans, stops
  * early when nothing changed (no Ruby, no writes), else submits the job graph
  * and runs the loop. Directory creation here is synchronous and happens once
  * per run; everything per gem goes through the phases.
@@ -242,6 +244,24 @@ int install_prepare(struct install *in, struct sbuf *err)
 	r = gemfile_check(in, err);
 	if (r < 0)
 		return r;
+	if (in->opts.readonly) {
+		/* Nothing is created: a missing root leaves every gem uninstalled. */
+		in->install_root = arena_printf(&in->arena, "%s/ruby/%s", in->opts.bundle_path,
+						in->abi.ruby_version_dir);
+		in->ext_dir = arena_printf(&in->arena, "extensions/%s/%s", in->abi.platform,
+					   in->abi.ext_api);
+		in->root_fd = fs_open_dir(in->install_root);
+		if (in->root_fd >= 0) {
+			in->gems_fd = fs_open_dirat(in->root_fd, "gems");
+			in->specs_fd = fs_open_dirat(in->root_fd, "specifications");
+		}
+		if (in->gems_fd < 0 || in->specs_fd < 0) {
+			if (in->gems_fd >= 0)
+				(void)close(in->gems_fd);
+			in->gems_fd = in->specs_fd = -1;
+		}
+		return 0;
+	}
 	if ((r = install_open_cache(in, err)) < 0 || (r = install_open_root(in, err)) < 0)
 		return r;
 	return 0;

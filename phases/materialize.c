@@ -18,7 +18,12 @@
  * MAT_STUBS  bin/<exe> wrappers, as RubyGems writes them.
  * MAT_SPEC   specifications/<full_name>.gemspec, last: RubyGems and Bundler
  *            consider a gem installed when its spec exists, so a run killed
- *            earlier leaves a gem the next run sees as missing.
+ *            earlier leaves a gem the next run sees as missing. With it,
+ *            cache/<full_name>.gem, where Bundler keeps each package (`gem
+ *            pristine`, `bundle install --local` and `bundle cache` read
+ *            it): linked (or cloned, copied, symlinked: the run's link mode)
+ *            from the verified inbound/gems/<full_name>.gem. Best effort: a
+ *            package no longer in inbound/ (or already in cache/) is skipped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +60,7 @@ struct mat_op {
 	struct materialize_job *m;
 	struct mat_op *next_free;
 	bool fell_back; /* already retried as a copy */
+	bool optional;  /* cache/<full_name>.gem: a missing source or existing target is fine */
 };
 
 struct materialize_job {
@@ -149,6 +155,7 @@ static struct mat_op *mat_op_get(struct materialize_job *m)
 	m->inflight++;
 	o->m = m;
 	o->fell_back = false;
+	o->optional = false;
 	o->op.done = mat_op_done;
 	o->op.data = m;
 	o->op.ctx = &m->job.ctx;
@@ -182,7 +189,8 @@ static void mat_op_done(struct ioq_op *op)
 		return;
 	}
 	bool benign = (op->opcode == IOQ_UNLINKAT && op->res == -ENOENT) ||
-		      (op->opcode == IOQ_MKDIRAT && op->res == -EEXIST);
+		      (op->opcode == IOQ_MKDIRAT && op->res == -EEXIST) ||
+		      (o->optional && (op->res == -ENOENT || op->res == -EEXIST));
 	if (op->res < 0 && !benign && !m->err) {
 		m->err = op->res;
 		m->err_path = op->path2 ? op->path2 : op->path;
@@ -413,6 +421,39 @@ static void mat_stubs(struct materialize_job *m)
 	mat_enter(m, MAT_SPEC);
 }
 
+/* cache/<full_name>.gem from inbound/gems/ (see MAT_SPEC above). */
+static void mat_package(struct materialize_job *m)
+{
+	struct install *in = m->in;
+	const char *name = arena_printf(&in->arena, "%s.gem", m->gem->full_name);
+	const char *dst = arena_printf(&in->arena, "cache/%s", name);
+
+	if (in->link_mode == LINK_SYMLINK && !fs_exists_at(in->inbound_fd, name))
+		return; /* no dangling link */
+	struct mat_op *o = mat_op_get(m);
+
+	o->optional = true;
+	switch (in->link_mode) {
+	case LINK_HARDLINK:
+		ioq_prep_linkat(&o->op, in->inbound_fd, name, in->root_fd, dst);
+		o->op.mode = 0644;
+		break;
+	case LINK_CLONE:
+		ioq_prep_clone_file(&o->op, in->inbound_fd, name, in->root_fd, dst, 0644);
+		break;
+	case LINK_SYMLINK:
+		ioq_prep_symlinkat(&o->op,
+				   arena_printf(&in->arena, "%s/inbound/gems/%s", in->opts.cache_root,
+						name),
+				   in->root_fd, dst);
+		break;
+	default:
+		ioq_prep_copy_file(&o->op, in->inbound_fd, name, in->root_fd, dst, 0644);
+		break;
+	}
+	mat_submit(m, o);
+}
+
 static void mat_spec(struct materialize_job *m)
 {
 	struct install *in = m->in;
@@ -429,6 +470,7 @@ static void mat_spec(struct materialize_job *m)
 					   m->spec_name, 0644);
 		o->op.mode = 0644;
 		mat_submit(m, o);
+		mat_package(m);
 		m->spec_submitted = true;
 		return;
 	}

@@ -58,6 +58,8 @@ struct ruby_abi {
 	const char *rubygems_version;
 	const char *bundler_version;  /* may be NULL */
 	const char *make;
+	const char *default_dir;       /* Gem.default_dir (may be NULL: an older facts file) */
+	const char *default_specs_dir; /* Gem.default_specifications_dir (may be NULL) */
 	const char *abi;              /* the cache key: "ruby-3.1.2-x86_64-linux" */
 	struct hmap default_gems;     /* name -> version */
 };
@@ -143,6 +145,12 @@ struct install_opts {
 	bool verbose;
 	bool quiet;
 	bool force; /* re-materialize gems even when installed */
+	/*
+	 * Plan only, write nothing (check, list, clean...): the cache and the
+	 * install root are opened if they exist, never created; a gem that is
+	 * not installed is planned PLAN_FETCH without looking at the cache.
+	 */
+	bool readonly;
 	int io_backend; /* enum ioq_backend */
 };
 
@@ -162,6 +170,7 @@ struct install {
 	struct bconfig *config;
 	/* What the Gemfile asks for on this machine (gemfile.c): the closure's roots. */
 	const char **roots;
+	const char **root_groups; /* each root's groups, comma-separated ("default,test") */
 	size_t nroots;
 	bool have_roots;
 	struct sbuf gemfile_digest; /* hex key of the Gemfile's evaluation */

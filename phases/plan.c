@@ -10,7 +10,8 @@
  *  3. Per gem, in this order: a default gem of this Ruby (same version) is
  *     used in place; a PATH gem is used in place; a gem already in .bundle
  *     is kept; a valid cached/ entry is materialized; a .gem in inbound/ is
- *     assembled; anything else is fetched. A cached entry that fails the
+ *     assembled; anything else is fetched. With install_opts.readonly a gem
+ *     that is not installed is planned PLAN_FETCH without looking at the cache. A cached entry that fails the
  *     cheap check (cache.h) is quarantined and rebuilt like a missing one.
  *  4. Build the job graph: index -> fetch -> assemble -> [compile] ->
  *     promote -> materialize, and finalize after every materialize.
@@ -289,6 +290,10 @@ static void plan_decide(struct install *in, struct gem *g)
 	if (!in->opts.force && in->specs_fd >= 0 && fs_exists_at(in->specs_fd, name) &&
 	    fs_exists_at(in->gems_fd, g->full_name)) {
 		g->plan = PLAN_INSTALLED;
+		return;
+	}
+	if (in->opts.readonly) {
+		g->plan = PLAN_FETCH; /* not installed; the cache is not looked at */
 		return;
 	}
 	int r = cache_load_manifest(in, g);

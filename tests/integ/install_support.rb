@@ -10,10 +10,10 @@ require "gem_surgery"
 module InstallSupport
   ABI = "#{RUBY_ENGINE}-#{RUBY_VERSION}-#{Gem::Platform.local}#{RbConfig::CONFIG["ENABLE_SHARED"] == "yes" ? "" : "-static"}"
 
-  # Files that only one installer writes, by design: Bundler keeps a copy of
-  # each .gem in cache/ (scint keeps them in its global cache), and scint
-  # writes its runtime lock, state file and BUNDLE_PATH config.
-  INSTALLER_SPECIFIC = [%r{\Aruby/[^/]+/cache/.+\.gem\z}, /\Ascint\.(lock\.marshal|state)\z/, /\Aconfig\z/].freeze
+  # Files that only one installer writes, by design: scint writes its
+  # runtime lock, state file and BUNDLE_PATH config. (cache/<full_name>.gem
+  # is compared: scint links it from its cache's inbound/ as Bundler keeps it.)
+  INSTALLER_SPECIFIC = [/\Ascint\.(lock\.marshal|state)\z/, /\Aconfig\z/].freeze
 
   def small_app(name = "app", cache: :own)
     shape, corpus = corpus(:small)
