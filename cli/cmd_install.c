@@ -63,7 +63,7 @@ static char *install_abs(struct arena *a, const char *base, const char *p)
 }
 
 /* Bundler's Gemfile search: BUNDLE_GEMFILE, else Gemfile or gems.rb upward from cwd. */
-static int install_find_gemfile(struct arena *a, const char *opt, struct install_opts *o)
+int cli_find_gemfile(struct arena *a, const char *opt, struct install_opts *o)
 {
 	char cwd[PATH_MAX], buf[PATH_MAX + 16];
 	const char *env = getenv("BUNDLE_GEMFILE");
@@ -214,7 +214,7 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 		       ioq_backend_name(in->ioq), in->install_root);
 }
 
-static int install_main(int argc, char **argv)
+static int install_main_with(int argc, char **argv, bool local_only)
 {
 	static const struct option longopts[] = {
 		{ "jobs", required_argument, NULL, 'j' },
@@ -231,6 +231,8 @@ static int install_main(int argc, char **argv)
 	};
 	struct install in = { 0 };
 	struct install_opts *o = &in.opts;
+
+	o->local_only = local_only;
 	const char *gemfile = NULL, *path = NULL, *cache = NULL, *pf = NULL;
 	const char *mode = getenv("SCINT_LINK_MODE");
 	struct sbuf err = SBUF_INIT;
@@ -299,7 +301,7 @@ static int install_main(int argc, char **argv)
 	const char *uring = getenv("SCINT_IO_URING");
 	o->io_backend = uring && uring[0] == '0' ? IOQ_BACKEND_SYNC : IOQ_BACKEND_AUTO;
 	arena_init(&in.arena);
-	if (install_find_gemfile(&in.arena, gemfile, o) < 0)
+	if (cli_find_gemfile(&in.arena, gemfile, o) < 0)
 		goto out;
 
 	in.config = arena_alloc(&in.arena, sizeof(*in.config));
@@ -401,6 +403,16 @@ out:
 	install_release(&in);
 	sbuf_release(&err);
 	return rc;
+}
+
+static int install_main(int argc, char **argv)
+{
+	return install_main_with(argc, argv, false);
+}
+
+int cli_install_local(int argc, char **argv)
+{
+	return install_main_with(argc, argv, true);
 }
 
 const struct cli_cmd cmd_install = {

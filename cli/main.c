@@ -15,6 +15,7 @@
 static const struct cli_cmd *const cli_cmds[] = {
 	&cmd_install,
 	&cmd_cache,
+	&cmd_exec,
 };
 
 static void cli_usage(FILE *f)

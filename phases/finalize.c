@@ -7,10 +7,11 @@
  * FIN_START   renders what the project should hold and compares it with what
  *             it holds: <app config>/config (BUNDLE_PATH, so that a plain
  *             `bundle exec` finds the gems), <app config>/scint.lock.marshal
- *             (the runtime lock: gem -> version and load paths, in Ruby's
+ *             (the runtime lock of `scint exec`: see fin_marshal, in Ruby's
  *             Marshal format) and <app config>/scint.state (the fingerprint a
- *             later no-op run compares). Files that would not change are not
- *             written.
+ *             later no-op run compares, and the few lines `scint exec` reads:
+ *             root, bundle_path, lockfile_sha256, bundler_*). Files that
+ *             would not change are not written.
  * FIN_WRITE   writes the changed files under temporary names;
  * FIN_RENAME  renames them into place (state last).
  */
@@ -94,6 +95,13 @@ static void fin_state_text(struct install *in, struct sbuf *out)
 
 	install_fingerprint(in, hex);
 	sbuf_addf(out, "scint-state 1\nfingerprint %s\nroot %s\n", hex, in->install_root);
+	/* What `scint exec` needs without reading the runtime lock (cli/cmd_exec.c). */
+	sha256_hex(in->lock_text.buf ? in->lock_text.buf : "", in->lock_text.len, hex);
+	sbuf_addf(out, "bundle_path %s\nlockfile_sha256 %s\n", in->opts.bundle_path, hex);
+	if (in->abi.bundler_version)
+		sbuf_addf(out, "bundler_version %s\n", in->abi.bundler_version);
+	if (in->abi.bundler_lib)
+		sbuf_addf(out, "bundler_lib %s\n", in->abi.bundler_lib);
 }
 
 bool install_state_current(struct install *in)
@@ -104,8 +112,11 @@ bool install_state_current(struct install *in)
 	bool ok;
 
 	fin_state_text(in, &want);
-	ok = fs_read_file(path, &have, 4096) == 0 && have.len == want.len &&
+	ok = fs_read_file(path, &have, 16384) == 0 && have.len == want.len &&
 	     !memcmp(have.buf, want.buf, want.len);
+	/* A removed runtime lock is written again (`scint exec` rebuilds it so). */
+	ok = ok && access(arena_printf(&in->arena, "%s/scint.lock.marshal", fin_app_config_dir(in)),
+			  F_OK) == 0;
 	sbuf_release(&want);
 	sbuf_release(&have);
 	return ok;
@@ -144,6 +155,43 @@ static void fin_stub_paths(struct install *in, struct gem *g, struct gem_summary
 	sbuf_release(&text);
 }
 
+/* A ","-separated list as an Array of Strings. */
+static void fin_marshal_list(struct marshal *m, const char *list)
+{
+	size_t n = 0;
+
+	for (const char *p = list; p && *p; p += strcspn(p, ","), p += *p == ',')
+		n++;
+	marshal_array(m, n);
+	for (const char *p = list; p && *p; p += *p == ',') {
+		size_t k = strcspn(p, ",");
+		marshal_str(m, p, k);
+		p += k;
+	}
+}
+
+static void fin_marshal_strs(struct marshal *m, const char *const *v, size_t n)
+{
+	marshal_array(m, n);
+	for (size_t i = 0; i < n; i++)
+		marshal_cstr(m, v[i]);
+}
+
+/*
+ * The runtime lock (format 2), read by the exec shim (bundle/shim/bundler/setup.rb):
+ *   { "version" => 2, "ruby", "abi", "gem_home", "bundle_path", "app_dir",
+ *     "bundler_version", "bundler_lib", "bundler_spec" (String or nil),
+ *     "roots" => [names the install wanted, Gemfile order],
+ *     "deps" => [[name, [groups], platform_ok, require], ...] every Gemfile
+ *               dependency in Gemfile order; require is nil (no option),
+ *               [] (`require: false`) or [paths],
+ *     "gems" => { name => { "version", "platform", "full_name", "source"
+ *               ("gem", "default", "path"), "dir" (full gem dir), "spec"
+ *               (installed gemspec or nil), "load_paths" (Bundler's order:
+ *               require paths, then the extension dir), "deps" => [names],
+ *               "bindir" (nil when unknown), "executables", "ext" } } }
+ * Gems come sorted by name, as Bundler's tsort visits them.
+ */
 static void fin_marshal(struct install *in, struct sbuf *out)
 {
 	struct marshal m;
@@ -152,15 +200,46 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 	for (size_t i = 0; i < in->ngems; i++)
 		n += in->gems[i]->plan != PLAN_UNSUPPORTED;
 	marshal_init(&m, out);
-	marshal_hash(&m, 5);
+	marshal_hash(&m, 12);
 	marshal_cstr(&m, "version");
-	marshal_int(&m, 1);
+	marshal_int(&m, 2);
 	marshal_cstr(&m, "ruby");
 	marshal_cstr(&m, in->abi.version);
 	marshal_cstr(&m, "abi");
 	marshal_cstr(&m, in->abi.abi);
 	marshal_cstr(&m, "gem_home");
 	marshal_cstr(&m, in->install_root);
+	marshal_cstr(&m, "bundle_path");
+	marshal_cstr(&m, in->opts.bundle_path);
+	marshal_cstr(&m, "app_dir");
+	marshal_cstr(&m, in->opts.app_dir);
+	marshal_cstr(&m, "bundler_version");
+	marshal_cstr(&m, in->abi.bundler_version);
+	marshal_cstr(&m, "bundler_lib");
+	marshal_cstr(&m, in->abi.bundler_lib);
+	marshal_cstr(&m, "bundler_spec");
+	marshal_cstr(&m, in->abi.bundler_spec);
+	marshal_cstr(&m, "roots");
+	if (in->have_roots) {
+		fin_marshal_strs(&m, in->roots, in->nroots);
+	} else {
+		marshal_array(&m, in->lock.ndeps);
+		for (size_t i = 0; i < in->lock.ndeps; i++)
+			marshal_cstr(&m, in->lock.deps[i].name);
+	}
+	marshal_cstr(&m, "deps");
+	marshal_array(&m, in->ngemfile_deps);
+	for (size_t i = 0; i < in->ngemfile_deps; i++) {
+		const struct gemfile_dep *d = &in->gemfile_deps[i];
+		marshal_array(&m, 4);
+		marshal_cstr(&m, d->name);
+		fin_marshal_list(&m, d->groups);
+		marshal_bool(&m, d->platform_ok);
+		if (d->require)
+			fin_marshal_list(&m, d->require);
+		else
+			marshal_nil(&m);
+	}
 	marshal_cstr(&m, "gems");
 	marshal_hash(&m, n);
 	for (size_t i = 0; i < in->ngems; i++) {
@@ -169,18 +248,31 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 			continue;
 		struct gem_summary stub = { 0 };
 		const struct gem_summary *s = g->manifest ? &g->manifest->spec : NULL;
-		bool ext = g->manifest && g->manifest->has_ext;
+		bool ext = g->manifest && g->manifest->has_ext, known = s != NULL;
 		if (!s && (g->plan == PLAN_INSTALLED || g->plan == PLAN_PATH)) {
 			if (g->plan == PLAN_INSTALLED && cache_load_manifest(in, g) == 0) {
 				s = &g->manifest->spec;
 				ext = g->manifest->has_ext;
+				known = true;
 			} else if (g->plan == PLAN_INSTALLED) {
 				fin_stub_paths(in, g, &stub);
 				s = &stub;
 			}
 		}
+		const char *dir = NULL, *spec = NULL;
+		if (g->plan == PLAN_PATH) {
+			const char *remote = lock_source_opt(g->spec->source, "remote");
+			dir = remote && remote[0] == '/'
+				      ? remote
+				      : arena_printf(&in->arena, "%s/%s", in->opts.app_dir,
+						     remote ? remote : ".");
+		} else if (g->plan != PLAN_DEFAULT_GEM) {
+			dir = arena_printf(&in->arena, "%s/gems/%s", in->install_root, g->full_name);
+			spec = arena_printf(&in->arena, "%s/specifications/%s.gemspec",
+					    in->install_root, g->full_name);
+		}
 		marshal_cstr(&m, g->name);
-		marshal_hash(&m, 5);
+		marshal_hash(&m, 11);
 		marshal_cstr(&m, "version");
 		marshal_cstr(&m, g->version);
 		marshal_cstr(&m, "platform");
@@ -191,28 +283,39 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 		marshal_cstr(&m, g->plan == PLAN_DEFAULT_GEM ? "default"
 				 : g->plan == PLAN_PATH	     ? "path"
 							     : "gem");
+		marshal_cstr(&m, "dir");
+		marshal_cstr(&m, dir);
+		marshal_cstr(&m, "spec");
+		marshal_cstr(&m, spec);
 		marshal_cstr(&m, "load_paths");
 		if (g->plan == PLAN_DEFAULT_GEM) {
 			marshal_array(&m, 0);
 		} else if (g->plan == PLAN_PATH) {
-			const char *remote = lock_source_opt(g->spec->source, "remote");
 			marshal_array(&m, 1);
-			char *p = remote && remote[0] == '/'
-					  ? arena_printf(&in->arena, "%s/lib", remote)
-					  : arena_printf(&in->arena, "%s/%s/lib", in->opts.app_dir,
-							 remote ? remote : ".");
-			marshal_cstr(&m, p);
+			marshal_cstr(&m, arena_printf(&in->arena, "%s/lib", dir));
 		} else {
 			marshal_array(&m, s->nrequire_paths + (ext ? 1 : 0));
 			for (size_t k = 0; k < s->nrequire_paths; k++)
-				marshal_cstr(&m, arena_printf(&in->arena, "%s/gems/%s/%s",
-							      in->install_root, g->full_name,
+				marshal_cstr(&m, arena_printf(&in->arena, "%s/%s", dir,
 							      s->require_paths[k]));
 			if (ext)
 				marshal_cstr(&m, arena_printf(&in->arena, "%s/%s/%s",
 							      in->install_root, in->ext_dir,
 							      g->full_name));
 		}
+		marshal_cstr(&m, "deps");
+		marshal_array(&m, g->ndeps);
+		for (size_t k = 0; k < g->ndeps; k++)
+			marshal_cstr(&m, g->deps[k]->name);
+		marshal_cstr(&m, "bindir");
+		marshal_cstr(&m, known ? s->bindir : NULL);
+		marshal_cstr(&m, "executables");
+		if (known)
+			fin_marshal_strs(&m, s->executables, s->nexecutables);
+		else
+			marshal_array(&m, 0);
+		marshal_cstr(&m, "ext");
+		marshal_bool(&m, ext);
 	}
 	marshal_release(&m);
 }

@@ -9,7 +9,8 @@
  * DEPENDENCIES: names, requirements and explicit sources must agree.
  * (The helper call is `gemfile`, see bundle/helper.rb.)
  *
- * The evaluation also gives what the lockfile cannot: groups and platforms.
+ * The evaluation also gives what the lockfile cannot: groups, platforms and
+ * `require:` options (kept in in->gemfile_deps for the runtime lock).
  * Dependencies for other platforms only, in BUNDLE_WITHOUT groups, or in
  * optional groups not named in BUNDLE_WITH are not installed, as Bundler does.
  *
@@ -36,6 +37,7 @@ struct gf_dep {
 	const char *name;
 	const char *reqs; /* "" for >= 0 */
 	const char *groups;
+	const char *require; /* as struct gemfile_dep */
 	bool platform_ok;
 	bool pinned;
 };
@@ -60,7 +62,7 @@ static void gemfile_key(struct install *in, const struct sbuf *gemfile, char ret
 	struct digest d;
 
 	digest_init(&d, DIGEST_SHA256);
-	digest_update(&d, "scint-gemfile-1", 16);
+	digest_update(&d, "scint-gemfile-2", 16);
 	/* Not the Gemfile's path: a fresh checkout of the same app must hit the cache. */
 	digest_update(&d, in->abi.ruby, strlen(in->abi.ruby) + 1);
 	digest_update(&d, gemfile->buf ? gemfile->buf : "", gemfile->len);
@@ -127,6 +129,13 @@ static size_t gemfile_parse(struct install *in, struct strv text, struct gf_dep 
 		if (strv_eq_cstr(f[0], "optional_group") && k >= 2) {
 			opt = arena_grow_array(&in->arena, opt, sizeof(*opt), nopt, &optcap);
 			opt[nopt++] = arena_strv(&in->arena, f[1]);
+			continue;
+		}
+		if (strv_eq_cstr(f[0], "require") && k >= 3) {
+			/* Follows its dep line: "-" is `require: false`. */
+			if (n && strv_eq_cstr(f[1], deps[n - 1].name))
+				deps[n - 1].require =
+					strv_eq_cstr(f[2], "-") ? "" : arena_strv(&in->arena, f[2]);
 			continue;
 		}
 		if (!strv_eq_cstr(f[0], "dep") || k < 6)
@@ -229,6 +238,14 @@ int gemfile_check(struct install *in, struct sbuf *err)
 		r = -SC_ELOCKFILE;
 		goto out;
 	}
+	in->gemfile_deps = arena_alloc(&in->arena, (ndeps + 1) * sizeof(*in->gemfile_deps));
+	for (size_t i = 0; i < ndeps; i++)
+		in->gemfile_deps[in->ngemfile_deps++] = (struct gemfile_dep){
+			.name = deps[i].name,
+			.groups = deps[i].groups,
+			.require = deps[i].require,
+			.platform_ok = deps[i].platform_ok,
+		};
 	in->roots = arena_alloc(&in->arena, (ndeps + 1) * sizeof(*in->roots));
 	for (size_t i = 0; i < ndeps; i++)
 		if (gemfile_wanted(in, &deps[i], optional, noptional))

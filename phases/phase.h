@@ -45,6 +45,14 @@ enum link_mode {
 extern const char *const link_mode_name[LINK_MODE__COUNT];
 
 /* Facts about the target Ruby (see rubyabi.c); cached by interpreter identity. */
+/* A Gemfile dependency as the runtime lock records it (`Bundler.require`). */
+struct gemfile_dep {
+	const char *name;
+	const char *groups;  /* ","-separated */
+	const char *require; /* NULL: no require: option; "": require: false; else ","-joined */
+	bool platform_ok;
+};
+
 struct ruby_abi {
 	const char *ruby;             /* absolute path of the interpreter */
 	const char *engine;           /* "ruby" */
@@ -55,6 +63,8 @@ struct ruby_abi {
 	const char *install_name;     /* ruby_install_name: "ruby3.1" */
 	const char *rubygems_version;
 	const char *bundler_version;  /* may be NULL */
+	const char *bundler_lib;      /* its lib/ directory, may be NULL */
+	const char *bundler_spec;     /* its gemspec file, may be NULL */
 	const char *make;
 	const char *abi;              /* the cache key: "ruby-3.1.2-x86_64-linux" */
 	struct hmap default_gems;     /* name -> version */
@@ -140,6 +150,7 @@ struct install_opts {
 	bool verbose;
 	bool quiet;
 	bool force; /* re-materialize gems even when installed */
+	bool local_only; /* only what is installed: a gem to fetch or build is an error (scint exec) */
 	int io_backend; /* enum ioq_backend */
 };
 
@@ -162,6 +173,9 @@ struct install {
 	size_t nroots;
 	bool have_roots;
 	struct sbuf gemfile_digest; /* hex key of the Gemfile's evaluation */
+	/* Every Gemfile dependency, in Gemfile order, for the runtime lock (gemfile.c). */
+	struct gemfile_dep *gemfile_deps;
+	size_t ngemfile_deps;
 
 	struct gem **gems; /* every gem of the bundle for this platform, sorted by name */
 	size_t ngems, gems_cap;
