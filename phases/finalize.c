@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -31,6 +32,8 @@
 #include "phases/phase.h"
 
 #define FIN_FILES 3
+/* The runtime lock's format (the shim checks it; scint.state names it, so a new format is written). */
+#define FIN_RUNTIME_LOCK_FORMAT 3
 
 /* The finalize job's state lives in the install (one per run). */
 #define F (in->fin)
@@ -97,7 +100,8 @@ static void fin_state_text(struct install *in, struct sbuf *out)
 	sbuf_addf(out, "scint-state 1\nfingerprint %s\nroot %s\n", hex, in->install_root);
 	/* What `scint exec` needs without reading the runtime lock (cli/cmd_exec.c). */
 	sha256_hex(in->lock_text.buf ? in->lock_text.buf : "", in->lock_text.len, hex);
-	sbuf_addf(out, "bundle_path %s\nlockfile_sha256 %s\n", in->opts.bundle_path, hex);
+	sbuf_addf(out, "runtime_lock %d\nbundle_path %s\nlockfile_sha256 %s\n", FIN_RUNTIME_LOCK_FORMAT,
+		  in->opts.bundle_path, hex);
 	if (in->abi.bundler_version)
 		sbuf_addf(out, "bundler_version %s\n", in->abi.bundler_version);
 	if (in->abi.bundler_lib)
@@ -177,32 +181,99 @@ static void fin_marshal_strs(struct marshal *m, const char *const *v, size_t n)
 		marshal_cstr(m, v[i]);
 }
 
+/* The runtime lock's gems: every installed (or used in place) gem, in in->gems order. */
+static bool fin_runtime_gem(const struct gem *g)
+{
+	return g->plan != PLAN_UNSUPPORTED;
+}
+
+static int fin_cmp_gem_name(const void *a, const void *b)
+{
+	return strcmp((*(struct gem *const *)a)->name, (*(struct gem *const *)b)->name);
+}
+
+/* g's slot in in->gems (sorted by name), or -1. */
+static long fin_gem_slot(struct install *in, const struct gem *g)
+{
+	size_t lo = 0, hi = in->ngems;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(in->gems[mid]->name, g->name);
+		if (!c)
+			return in->gems[mid] == g ? (long)mid : -1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Position of g among the runtime lock's gems, or -1. */
+static long fin_gem_index(struct install *in, const long *pos, const struct gem *g)
+{
+	long slot = fin_gem_slot(in, g);
+
+	return slot < 0 ? -1 : pos[slot];
+}
+
+struct fin_tsort {
+	struct install *in;
+	const long *pos;
+	bool *done;
+	long *order;
+	size_t n;
+};
+
+/* Bundler's SpecSet#tsort: nodes by name, children by name, a child before its parent. */
+static void fin_tsort_visit(struct fin_tsort *t, size_t i)
+{
+	struct gem *g = t->in->gems[i];
+
+	if (t->done[i])
+		return;
+	t->done[i] = true;
+	struct gem **deps = arena_alloc(&t->in->arena, (g->ndeps + 1) * sizeof(*deps));
+	memcpy(deps, g->deps, g->ndeps * sizeof(*deps));
+	qsort(deps, g->ndeps, sizeof(*deps), fin_cmp_gem_name);
+	for (size_t k = 0; k < g->ndeps; k++) {
+		long slot = fin_gem_slot(t->in, deps[k]);
+		if (slot >= 0 && t->pos[slot] >= 0)
+			fin_tsort_visit(t, (size_t)slot);
+	}
+	t->order[t->n++] = t->pos[i];
+}
+
 /*
- * The runtime lock (format 2), read by the exec shim (bundle/shim/bundler/setup.rb):
- *   { "version" => 2, "ruby", "abi", "gem_home", "bundle_path", "app_dir",
+ * The runtime lock, read by the exec shim (bundle/shim/bundler/setup.rb), in
+ * a shape that loads fast (arrays, symbols, no per-gem hash keys):
+ *   { "version" => 3 (FIN_RUNTIME_LOCK_FORMAT), "ruby", "abi", "gem_home", "bundle_path", "app_dir",
  *     "bundler_version", "bundler_lib", "bundler_spec" (String or nil),
  *     "roots" => [names the install wanted, Gemfile order],
- *     "deps" => [[name, [groups], platform_ok, require], ...] every Gemfile
- *               dependency in Gemfile order; require is nil (no option),
- *               [] (`require: false`) or [paths],
- *     "gems" => { name => { "version", "platform", "full_name", "source"
- *               ("gem", "default", "path"), "dir" (full gem dir), "spec"
- *               (installed gemspec or nil), "load_paths" (Bundler's order:
- *               require paths, then the extension dir), "deps" => [names],
- *               "bindir" (nil when unknown), "executables", "ext" } } }
- * Gems come sorted by name, as Bundler's tsort visits them.
+ *     "deps"  => [[name, [groups], platform_ok, require], ...] every Gemfile
+ *                dependency in Gemfile order; require is nil (no option),
+ *                [] (`require: false`) or [paths],
+ *     "gems"  => [[name, version, platform, full_name, source (:gem,
+ *                :default, :path), dir (path gems; nil: <gem_home>/gems/
+ *                <full_name>), load_paths (absolute, Bundler's order: require
+ *                paths, then the extension dir), deps (indexes into gems),
+ *                bindir (nil when unknown), executables, ext], ...] by name,
+ *     "order" => [indexes into gems]: Bundler.setup's order (SpecSet#sorted:
+ *                rake first, then the tsort) }
  */
 static void fin_marshal(struct install *in, struct sbuf *out)
 {
 	struct marshal m;
 	size_t n = 0;
+	long *pos = arena_alloc(&in->arena, (in->ngems + 1) * sizeof(*pos));
 
 	for (size_t i = 0; i < in->ngems; i++)
-		n += in->gems[i]->plan != PLAN_UNSUPPORTED;
+		pos[i] = fin_runtime_gem(in->gems[i]) ? (long)n++ : -1;
 	marshal_init(&m, out);
-	marshal_hash(&m, 12);
+	marshal_hash(&m, 13);
 	marshal_cstr(&m, "version");
-	marshal_int(&m, 2);
+	marshal_int(&m, FIN_RUNTIME_LOCK_FORMAT);
 	marshal_cstr(&m, "ruby");
 	marshal_cstr(&m, in->abi.version);
 	marshal_cstr(&m, "abi");
@@ -241,10 +312,10 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 			marshal_nil(&m);
 	}
 	marshal_cstr(&m, "gems");
-	marshal_hash(&m, n);
+	marshal_array(&m, n);
 	for (size_t i = 0; i < in->ngems; i++) {
 		struct gem *g = in->gems[i];
-		if (g->plan == PLAN_UNSUPPORTED)
+		if (!fin_runtime_gem(g))
 			continue;
 		struct gem_summary stub = { 0 };
 		const struct gem_summary *s = g->manifest ? &g->manifest->spec : NULL;
@@ -259,35 +330,23 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 				s = &stub;
 			}
 		}
-		const char *dir = NULL, *spec = NULL;
+		const char *dir = NULL;
 		if (g->plan == PLAN_PATH) {
 			const char *remote = lock_source_opt(g->spec->source, "remote");
 			dir = remote && remote[0] == '/'
 				      ? remote
 				      : arena_printf(&in->arena, "%s/%s", in->opts.app_dir,
 						     remote ? remote : ".");
-		} else if (g->plan != PLAN_DEFAULT_GEM) {
-			dir = arena_printf(&in->arena, "%s/gems/%s", in->install_root, g->full_name);
-			spec = arena_printf(&in->arena, "%s/specifications/%s.gemspec",
-					    in->install_root, g->full_name);
 		}
+		marshal_array(&m, 11);
 		marshal_cstr(&m, g->name);
-		marshal_hash(&m, 11);
-		marshal_cstr(&m, "version");
 		marshal_cstr(&m, g->version);
-		marshal_cstr(&m, "platform");
 		marshal_cstr(&m, g->platform);
-		marshal_cstr(&m, "full_name");
 		marshal_cstr(&m, g->full_name);
-		marshal_cstr(&m, "source");
-		marshal_cstr(&m, g->plan == PLAN_DEFAULT_GEM ? "default"
-				 : g->plan == PLAN_PATH	     ? "path"
-							     : "gem");
-		marshal_cstr(&m, "dir");
+		marshal_sym(&m, g->plan == PLAN_DEFAULT_GEM ? "default"
+				: g->plan == PLAN_PATH	    ? "path"
+							    : "gem");
 		marshal_cstr(&m, dir);
-		marshal_cstr(&m, "spec");
-		marshal_cstr(&m, spec);
-		marshal_cstr(&m, "load_paths");
 		if (g->plan == PLAN_DEFAULT_GEM) {
 			marshal_array(&m, 0);
 		} else if (g->plan == PLAN_PATH) {
@@ -296,27 +355,52 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 		} else {
 			marshal_array(&m, s->nrequire_paths + (ext ? 1 : 0));
 			for (size_t k = 0; k < s->nrequire_paths; k++)
-				marshal_cstr(&m, arena_printf(&in->arena, "%s/%s", dir,
+				marshal_cstr(&m, arena_printf(&in->arena, "%s/gems/%s/%s",
+							      in->install_root, g->full_name,
 							      s->require_paths[k]));
 			if (ext)
 				marshal_cstr(&m, arena_printf(&in->arena, "%s/%s/%s",
 							      in->install_root, in->ext_dir,
 							      g->full_name));
 		}
-		marshal_cstr(&m, "deps");
-		marshal_array(&m, g->ndeps);
+		size_t nd = 0;
 		for (size_t k = 0; k < g->ndeps; k++)
-			marshal_cstr(&m, g->deps[k]->name);
-		marshal_cstr(&m, "bindir");
+			nd += fin_gem_index(in, pos, g->deps[k]) >= 0;
+		marshal_array(&m, nd);
+		for (size_t k = 0; k < g->ndeps; k++) {
+			long p = fin_gem_index(in, pos, g->deps[k]);
+			if (p >= 0)
+				marshal_int(&m, p);
+		}
 		marshal_cstr(&m, known ? s->bindir : NULL);
-		marshal_cstr(&m, "executables");
 		if (known)
 			fin_marshal_strs(&m, s->executables, s->nexecutables);
 		else
 			marshal_array(&m, 0);
-		marshal_cstr(&m, "ext");
 		marshal_bool(&m, ext);
 	}
+	struct fin_tsort t = {
+		.in = in,
+		.pos = pos,
+		.done = arena_alloc(&in->arena, (in->ngems + 1) * sizeof(bool)),
+		.order = arena_alloc(&in->arena, (in->ngems + 1) * sizeof(long)),
+	};
+	memset(t.done, 0, (in->ngems + 1) * sizeof(bool));
+	long rake = -1;
+	for (size_t i = 0; i < in->ngems; i++) {
+		if (pos[i] < 0)
+			continue;
+		if (!strcmp(in->gems[i]->name, "rake"))
+			rake = pos[i];
+		fin_tsort_visit(&t, i);
+	}
+	marshal_cstr(&m, "order");
+	marshal_array(&m, t.n);
+	if (rake >= 0)
+		marshal_int(&m, rake);
+	for (size_t i = 0; i < t.n; i++)
+		if (t.order[i] != rake)
+			marshal_int(&m, t.order[i]);
 	marshal_release(&m);
 }
 

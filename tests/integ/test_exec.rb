@@ -189,6 +189,21 @@ class TestExec < ScintTest::Case
     app&.write_file("Gemfile.lock", lockfile) if lockfile
   end
 
+  # scint.state is project input: a forged one is refused, nothing runs.
+  def test_forged_state_is_refused
+    app = installed_app
+    path = app.path(".bundle/scint.state")
+    good = File.read(path)
+    ["root relative/dir", "root /tmp/x\u0001y", "root /a:b", "lockfile_sha256 #{"0" * 4}", "x" * 20_000].each do |line|
+      File.write(path, good.lines.reject { |l| l.start_with?(line.split.first) }.join + "#{line}\n")
+      r = scint_exec(app, "ruby", "-e", "puts :ran")
+      assert_equal [1, ""], [r.exitstatus, r.stdout], line[0, 40]
+      assert_match(/not written by this scint/, r.stderr)
+    end
+  ensure
+    File.write(path, good) if good
+  end
+
   def test_groups_excluded_at_install_are_not_activated
     env = { "BUNDLE_WITHOUT" => "development" }
     app = installed_app.copy_to(File.join(tmp, "without"), cache: installed_app.cache)

@@ -42,45 +42,91 @@ module ScintShim
 
   class Error < StandardError; end
 
-  # A locked gem: RubyGems' stub spec, filled from the lock instead of the gemspec's stub line.
+  # A locked gem: a RubyGems stub spec whose name, version, platform and
+  # paths come from the lock (nothing read, objects made when asked for);
+  # anything else comes from the installed gemspec, loaded on first use.
   class Spec < Gem::StubSpecification
-    attr_reader :scint_deps, :scint_load_paths
+    attr_reader :name, :scint_load_paths
 
-    def self.from_lock(name, g, base_dir)
-      if g["source"] == "default"
-        # This Ruby's own gem: its spec is read (a stub line) when asked for.
-        s = default_gemspec_stub(File.join(Gem.default_specifications_dir, "#{g["full_name"]}.gemspec"),
-                                 Gem.default_dir, File.join(Gem.default_dir, "gems"))
-        s.instance_variable_set(:@scint_load_paths, [])
-        s.instance_variable_set(:@scint_deps, g["deps"])
-        return s
-      end
-      s = new(g["spec"] || File.join(g["dir"].to_s, "#{name}.gemspec"), base_dir, File.join(base_dir, "gems"), false)
-      s.scint_fill(name, g)
+    # entry: [name, version, platform, full_name, source, dir, load_paths, deps, bindir, executables, ext]
+    def self.from_lock(e, base_dir)
+      s = allocate
+      s.scint_init(e, base_dir)
       s
     end
 
-    def scint_fill(name, g)
-      paths = g["load_paths"]
-      rel = paths.first(paths.size - (g["ext"] ? 1 : 0)).map { |p| p.start_with?("#{g["dir"]}/") ? p[g["dir"].size + 1..] : p }
-      rel = ["lib"] if rel.empty?
-      line = +"# stub: #{name} #{g["version"]} #{g["platform"] || "ruby"} #{rel.join("\0")}"
-      @data = StubLine.new(line, g["ext"] ? ["ext"] : StubLine::NO_EXTENSIONS)
-      @scint_deps = g["deps"]
-      @scint_load_paths = paths
-      @scint_bindir = g["bindir"]
-      @scint_executables = g["executables"]
-      @full_gem_path = g["dir"] if g["dir"] && g["source"] == "path"
-      @extension_dir = paths.last if g["ext"]
+    def scint_init(e, base_dir)
+      raise Error, "bad gem entry in the runtime lock" unless e.size == 11 && e[0].is_a?(String) && e[6].is_a?(Array)
+
+      @name, @scint_version, @scint_platform, @full_name, @scint_source, @scint_dir, @scint_load_paths, _, @scint_bindir, @scint_executables, @scint_ext = e
+      @base_dir = base_dir
+      @gems_dir = "#{base_dir}/gems"
+      @default_gem = @scint_source == :default
+      @data = @spec = nil
+      @extension_dir = @scint_load_paths.last if @scint_ext
+      @ignored = nil
+    end
+
+    def version
+      @version ||= Gem::Version.new(@scint_version)
+    end
+
+    def platform
+      @platform ||= Gem::Platform.new(@scint_platform)
+    end
+
+    def full_name
+      @full_name
+    end
+
+    def loaded_from
+      @loaded_from ||= if @default_gem
+                         File.join(Gem.default_specifications_dir, "#{@full_name}.gemspec")
+                       elsif @scint_dir
+                         File.join(@scint_dir, "#{@name}.gemspec")
+                       else
+                         "#{@base_dir}/specifications/#{@full_name}.gemspec"
+                       end
+    end
+
+    def base_dir
+      @default_gem ? Gem.default_dir : @base_dir
+    end
+
+    def gems_dir
+      @default_gem ? File.join(Gem.default_dir, "gems") : @gems_dir
     end
 
     def full_gem_path
-      @full_gem_path || super
+      @full_gem_path ||= @scint_dir || File.join(gems_dir, @full_name)
     end
 
-    # The gemspec file (RubyGems' own to_spec would answer with this stub, the loaded spec).
-    def to_spec
-      @spec ||= Gem::Specification.load(loaded_from) || raise(Gem::LoadError, "cannot load the gemspec #{loaded_from}")
+    def gem_dir
+      full_gem_path
+    end
+
+    def extensions
+      @scint_ext ? ["ext"] : (@default_gem ? to_spec.extensions : StubLine::NO_EXTENSIONS)
+    end
+
+    def raw_require_paths
+      return to_spec.raw_require_paths if @default_gem
+
+      prefix = "#{full_gem_path}/"
+      paths = @scint_ext ? @scint_load_paths[0...-1] : @scint_load_paths
+      paths.map { |p| p.delete_prefix(prefix) }
+    end
+
+    def require_paths
+      raw_require_paths
+    end
+
+    def full_require_paths
+      @default_gem ? to_spec.full_require_paths : @scint_load_paths
+    end
+
+    def load_paths
+      full_require_paths
     end
 
     def bindir
@@ -91,12 +137,14 @@ module ScintShim
       @scint_bindir ? @scint_executables : to_spec.executables
     end
 
-    def load_paths
-      @scint_load_paths
+    # Through the stub line's parser, for RubyGems code that reads it.
+    def data
+      @data ||= StubLine.new("# stub: #{@name} #{@scint_version} #{@scint_platform} #{require_paths.join("\0")}", extensions)
     end
 
-    def full_require_paths
-      @scint_load_paths.empty? ? super : @scint_load_paths
+    # The gemspec file (RubyGems' own to_spec would answer with this stub, the loaded spec).
+    def to_spec
+      @spec ||= Gem::Specification.load(loaded_from) || raise(Gem::LoadError, "cannot load the gemspec #{loaded_from}")
     end
 
     # What Gem::Specification has and a stub has not (dependencies, summary...): the full spec.
@@ -120,12 +168,15 @@ module ScintShim
       data = File.open(path, "rb") { |f| f.read(LOCK_MAX + 1) } || ""
       raise Error, "#{path} is larger than #{LOCK_MAX >> 20} MiB" if data.bytesize > LOCK_MAX
 
-      lock = Marshal.load(data, freeze: true)
-      raise Error, "#{path} is not a runtime lock of this scint (run `scint install`)" unless lock.is_a?(Hash) && lock["version"] == 2 && lock["gems"].is_a?(Hash) && lock["roots"].is_a?(Array) && lock["deps"].is_a?(Array)
+      lock = Marshal.load(data)
+      raise Error, "#{path} is not a runtime lock of this scint (run `scint install`)" unless lock.is_a?(Hash) && lock["version"] == 3
 
-      lock["gems"].each do |name, g|
-        raise Error, "#{path}: bad entry for #{name.inspect}" unless name.is_a?(String) && g.is_a?(Hash) && g["load_paths"].is_a?(Array) && g["deps"].is_a?(Array) && g["version"].is_a?(String)
-      end
+      gems = lock["gems"]
+      order = lock["order"]
+      raise Error, "#{path}: bad gems" unless gems.is_a?(Array) && order.is_a?(Array) && lock["deps"].is_a?(Array) && lock["roots"].is_a?(Array)
+      # Entries are checked as they are used (a wrong type raises, and Bundler takes over).
+      raise Error, "#{path}: bad order" unless order.empty? || (order.min >= 0 && order.max < gems.size)
+
       lock
     end
 
@@ -133,64 +184,32 @@ module ScintShim
       @lock = load_lock(ENV["SCINT_RUNTIME_LOCK"])
       @root = @lock["app_dir"]
       base = @lock["gem_home"]
-      @all = {}
-      @lock["gems"].each { |name, g| @all[name] = Spec.from_lock(name, g, base) }
+      gems = @lock["gems"]
+      @specs = @lock["order"].map { |i| Spec.from_lock(gems[i], base) }
       bspec = @lock["bundler_spec"]
-      if bspec && !@all.key?("bundler") && File.file?(bspec)
+      if bspec && gems.none? { |e| e[0] == "bundler" } && File.file?(bspec)
         dir = File.dirname(bspec, 2)
-        @bundler_spec = Gem::StubSpecification.gemspec_stub(bspec, dir, File.join(dir, "gems"))
+        @specs << Gem::StubSpecification.gemspec_stub(bspec, dir, File.join(dir, "gems"))
       end
       $LOAD_PATH << SHIM_DIR unless $LOAD_PATH.include?(SHIM_DIR)
-      setup_groups(nil)
+      activate
       replace_entrypoints
-    rescue Error, SystemCallError, TypeError, ArgumentError => e
+    rescue Error, SystemCallError, TypeError, ArgumentError, NoMethodError => e
       warn "scint: #{e.message}; using Bundler"
       real_bundler_setup
     end
 
-    # The names a group list asks for (nil: what the install wanted), tsorted as Bundler does.
-    def names_for(groups)
-      gems = @lock["gems"]
-      roots = if groups.nil?
-                @lock["roots"]
-              else
-                @lock["deps"].select { |d| d[2] && !(d[1] & groups).empty? }.map(&:first)
-              end
-      set = {}
-      stack = roots.select { |n| gems.key?(n) }
-      until stack.empty?
-        n = stack.pop
-        next if set[n]
-
-        set[n] = true
-        gems[n]["deps"].each { |d| stack << d if gems.key?(d) && !set[d] }
-      end
-      order = []
-      done = {}
-      visit = lambda do |n|
-        return if done[n]
-
-        done[n] = true
-        gems[n]["deps"].sort.each { |d| visit.call(d) if set[d] }
-        order << n
-      end
-      set.keys.sort.each { |n| visit.call(n) }
-      order.unshift(order.delete("rake")) if set["rake"]
-      order
-    end
-
-    def setup_groups(groups)
-      names = names_for(groups)
-      @specs = names.map { |n| @all[n] }
-      @specs << @bundler_spec if @bundler_spec
-      paths = @specs.map { |s| s.respond_to?(:scint_load_paths) ? s.scint_load_paths.reject { |p| $LOAD_PATH.include?(p) } : [] }.reverse.flatten
+    # Bundler::Runtime#setup: each spec's paths (unless already there), the list reversed, inserted as RubyGems does.
+    def activate
+      paths = @specs.map { |s| s.is_a?(Spec) ? s.scint_load_paths.reject { |p| $LOAD_PATH.include?(p) } : [] }.reverse.flatten
       if Gem.respond_to?(:add_to_load_path)
         Gem.add_to_load_path(*paths)
       else
         $LOAD_PATH.insert(Gem.load_path_insert_index || 0, *paths)
       end
-      @specs.each { |s| Gem.loaded_specs[s.name] = s }
-      @specs_by_name = @specs.to_h { |s| [s.name, s] }
+      loaded = Gem.loaded_specs
+      @specs_by_name = {}
+      @specs.each { |s| loaded[s.name] = @specs_by_name[s.name] = s }
     end
 
     def replace_entrypoints
@@ -253,7 +272,7 @@ module ScintShim
     # Bundler::Runtime#require, on the Gemfile's dependencies as the lock records them.
     def require_groups(groups)
       @lock["deps"].each do |name, dgroups, platform_ok, autorequire|
-        next unless platform_ok && !(dgroups & groups).empty? && @lock["gems"].key?(name)
+        next unless platform_ok && !(dgroups & groups).empty? && @specs_by_name.key?(name)
 
         required_file = nil
         begin
