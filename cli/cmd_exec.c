@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,10 @@ static int exec_main(int argc, char **argv)
 	struct exec_state st;
 	const char *gemfile = NULL;
 	int i = 1, r, rc = CLI_FAILED;
+	sigset_t mask;
+
+	/* The rebuild blocks signals for its signalfd: the command gets the mask scint got. */
+	(void)sigprocmask(SIG_SETMASK, NULL, &mask);
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -227,8 +232,10 @@ static int exec_main(int argc, char **argv)
 		/* No runtime lock: written again from Gemfile.lock and the installed gems. */
 		cli_warn("%s is missing: rebuilding it from %s and the installed gems", lock,
 			 o.lockfile);
-		if (exec_rebuild(&a, o.gemfile) != CLI_OK)
+		rc = exec_rebuild(&a, o.gemfile);
+		if (rc != CLI_OK)
 			goto out;
+		rc = CLI_FAILED;
 		r = exec_read_state(&a, dir, &st);
 		if (r == 0 && stat(lock, &mst) < 0)
 			r = -errno;
@@ -286,6 +293,7 @@ static int exec_main(int argc, char **argv)
 
 	fflush(stdout);
 	fflush(stderr);
+	(void)sigprocmask(SIG_SETMASK, &mask, NULL);
 	execvp(argv[i], argv + i);
 	r = errno;
 	if (r == ENOENT) {
