@@ -201,7 +201,8 @@ module ScintShim
 
     # Bundler::Runtime#setup: each spec's paths (unless already there), the list reversed, inserted as RubyGems does.
     def activate
-      paths = @specs.map { |s| s.is_a?(Spec) ? s.scint_load_paths.reject { |p| $LOAD_PATH.include?(p) } : [] }.reverse.flatten
+      have = $LOAD_PATH.to_h { |p| [p, true] }
+      paths = @specs.map { |s| s.is_a?(Spec) ? s.scint_load_paths.reject { |p| have[p] } : [] }.reverse.flatten
       if Gem.respond_to?(:add_to_load_path)
         Gem.add_to_load_path(*paths)
       else
