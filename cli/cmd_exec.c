@@ -37,11 +37,11 @@
 #include "fsops/fsops.h"
 #include "phases/install.h"
 
-#define EXEC_STATE_MAX 16384
+#define EXEC_STATE_MAX	  16384
 #define EXEC_LOCKFILE_MAX (64u << 20)
 
 struct exec_state {
-	const char *root;	     /* <bundle_path>/ruby/<version> */
+	const char *root; /* <bundle_path>/ruby/<version> */
 	const char *bundle_path;
 	const char *lock_sha256;
 	const char *bundler_version; /* may be NULL */
@@ -50,14 +50,13 @@ struct exec_state {
 
 static void exec_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: scint exec [--gemfile FILE] COMMAND [ARGS...]\n"
-		"\n"
-		"Runs COMMAND in the bundle installed by `scint install`, as `bundle exec`\n"
-		"does: the gems' executables first on PATH, GEM_HOME/GEM_PATH on the bundle,\n"
-		"and Ruby started with scint's Bundler shim (the locked gems' load paths from\n"
-		".bundle/scint.lock.marshal, no resolution). COMMAND replaces scint: its\n"
-		"signals and exit status are its own.\n");
+	fprintf(f, "usage: scint exec [--gemfile FILE] COMMAND [ARGS...]\n"
+		   "\n"
+		   "Runs COMMAND in the bundle installed by `scint install`, as `bundle exec`\n"
+		   "does: the gems' executables first on PATH, GEM_HOME/GEM_PATH on the bundle,\n"
+		   "and Ruby started with scint's Bundler shim (the locked gems' load paths from\n"
+		   ".bundle/scint.lock.marshal, no resolution). COMMAND replaces scint: its\n"
+		   "signals and exit status are its own.\n");
 }
 
 /* A value of scint.state: an absolute path (or digest) without control characters. */
@@ -241,13 +240,15 @@ static int exec_main(int argc, char **argv)
 			r = -errno;
 	}
 	if (r < 0) {
-		cli_error("cannot use the install recorded in %s/scint.state: %s (run `scint install`)",
+		cli_error("cannot use the install recorded in %s/scint.state: %s (run `scint "
+			  "install`)",
 			  dir, r == -EINVAL ? "not written by this scint" : strerror(-r));
 		goto out;
 	}
 	/* Gemfile.lock newer than the runtime lock: stale only if its content changed. */
 	if (lst.st_mtim.tv_sec > mst.st_mtim.tv_sec ||
-	    (lst.st_mtim.tv_sec == mst.st_mtim.tv_sec && lst.st_mtim.tv_nsec > mst.st_mtim.tv_nsec)) {
+	    (lst.st_mtim.tv_sec == mst.st_mtim.tv_sec &&
+	     lst.st_mtim.tv_nsec > mst.st_mtim.tv_nsec)) {
 		struct sbuf text = SBUF_INIT;
 		char hex[DIGEST_SHA256_HEX];
 		r = fs_read_file(o.lockfile, &text, EXEC_LOCKFILE_MAX);
@@ -262,14 +263,14 @@ static int exec_main(int argc, char **argv)
 
 	char *helper = cli_helper_path();
 	char *slash = strrchr(helper, '/');
-	const char *shim = arena_printf(&a, "%.*s/shim/bundler/setup", slash ? (int)(slash - helper) : 1,
-					slash ? helper : ".");
+	const char *shim = arena_printf(&a, "%.*s/shim/bundler/setup",
+					slash ? (int)(slash - helper) : 1, slash ? helper : ".");
 	free(helper);
 
-	static const char *const keys[] = { "BUNDLE_BIN_PATH", "BUNDLE_GEMFILE", "BUNDLER_VERSION",
-					     "GEM_HOME",	"GEM_PATH",	  "MANPATH",
-					     "PATH",		"RB_USER_INSTALL", "RUBYLIB",
-					     "RUBYOPT" };
+	static const char *const keys[] = {
+		"BUNDLE_BIN_PATH", "BUNDLE_GEMFILE", "BUNDLER_VERSION", "GEM_HOME", "GEM_PATH",
+		"MANPATH",	   "PATH",	     "RB_USER_INSTALL", "RUBYLIB",  "RUBYOPT"
+	};
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 		exec_preserve(keys[k]);
 	if (st.bundler_lib)

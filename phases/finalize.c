@@ -33,7 +33,7 @@
 
 #define FIN_FILES 3
 /* The runtime lock's format (the shim checks it; scint.state names it, so a new format is written). */
-#define FIN_RUNTIME_LOCK_FORMAT 3
+#define FIN_RUNTIME_LOCK_FORMAT 4
 
 /* The finalize job's state lives in the install (one per run). */
 #define F (in->fin)
@@ -210,14 +210,6 @@ static long fin_gem_slot(struct install *in, const struct gem *g)
 	return -1;
 }
 
-/* Position of g among the runtime lock's gems, or -1. */
-static long fin_gem_index(struct install *in, const long *pos, const struct gem *g)
-{
-	long slot = fin_gem_slot(in, g);
-
-	return slot < 0 ? -1 : pos[slot];
-}
-
 struct fin_tsort {
 	struct install *in;
 	const long *pos;
@@ -248,17 +240,19 @@ static void fin_tsort_visit(struct fin_tsort *t, size_t i)
 /*
  * The runtime lock, read by the exec shim (bundle/shim/bundler/setup.rb), in
  * a shape that loads fast (arrays, symbols, no per-gem hash keys):
- *   { "version" => 3 (FIN_RUNTIME_LOCK_FORMAT), "ruby", "abi", "gem_home", "bundle_path", "app_dir",
+ *   { "version" => 4 (FIN_RUNTIME_LOCK_FORMAT), "ruby", "abi", "gem_home", "bundle_path", "app_dir",
  *     "bundler_version", "bundler_lib", "bundler_spec" (String or nil),
  *     "roots" => [names the install wanted, Gemfile order],
  *     "deps"  => [[name, [groups], platform_ok, require], ...] every Gemfile
  *                dependency in Gemfile order; require is nil (no option),
  *                [] (`require: false`) or [paths],
- *     "gems"  => [[name, version, platform, full_name, source (:gem,
- *                :default, :path), dir (path gems; nil: <gem_home>/gems/
- *                <full_name>), load_paths (absolute, Bundler's order: require
- *                paths, then the extension dir), deps (indexes into gems),
- *                bindir (nil when unknown), executables, ext], ...] by name,
+ *     "gems"  => [[name, version, platform (nil: ruby), full_name (nil:
+ *                name-version), source (:gem, :default, :path), dir (path
+ *                gems; nil: <gem_home>/gems/<full_name>), load_paths
+ *                (absolute, Bundler's order: require paths, then the
+ *                extension dir), bindir (a Symbol; false when unknown),
+ *                executables (nil: none), ext], ...] by name: as few objects
+ *                as can be, each one costs the shim at every start,
  *     "order" => [indexes into gems]: Bundler.setup's order (SpecSet#sorted:
  *                rake first, then the tsort) }
  */
@@ -338,11 +332,12 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 				      : arena_printf(&in->arena, "%s/%s", in->opts.app_dir,
 						     remote ? remote : ".");
 		}
-		marshal_array(&m, 11);
+		bool ruby = !g->platform || !strcmp(g->platform, "ruby");
+		marshal_array(&m, 10);
 		marshal_cstr(&m, g->name);
 		marshal_cstr(&m, g->version);
-		marshal_cstr(&m, g->platform);
-		marshal_cstr(&m, g->full_name);
+		marshal_cstr(&m, ruby ? NULL : g->platform);
+		marshal_cstr(&m, ruby ? NULL : g->full_name);
 		marshal_sym(&m, g->plan == PLAN_DEFAULT_GEM ? "default"
 				: g->plan == PLAN_PATH	    ? "path"
 							    : "gem");
@@ -363,20 +358,14 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 							      in->install_root, in->ext_dir,
 							      g->full_name));
 		}
-		size_t nd = 0;
-		for (size_t k = 0; k < g->ndeps; k++)
-			nd += fin_gem_index(in, pos, g->deps[k]) >= 0;
-		marshal_array(&m, nd);
-		for (size_t k = 0; k < g->ndeps; k++) {
-			long p = fin_gem_index(in, pos, g->deps[k]);
-			if (p >= 0)
-				marshal_int(&m, p);
-		}
-		marshal_cstr(&m, known ? s->bindir : NULL);
-		if (known)
+		if (known && s->bindir)
+			marshal_sym(&m, s->bindir);
+		else
+			marshal_bool(&m, false);
+		if (known && s->nexecutables)
 			fin_marshal_strs(&m, s->executables, s->nexecutables);
 		else
-			marshal_array(&m, 0);
+			marshal_nil(&m);
 		marshal_bool(&m, ext);
 	}
 	struct fin_tsort t = {

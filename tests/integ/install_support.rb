@@ -13,7 +13,7 @@ module InstallSupport
   # Files that only one installer writes, by design: Bundler keeps a copy of
   # each .gem in cache/ (scint keeps them in its global cache), and scint
   # writes its runtime lock, state file and BUNDLE_PATH config.
-  INSTALLER_SPECIFIC = [%r{\Aruby/[^/]+/cache/.+\.gem\z}, /\Ascint\.(lock\.marshal|state)\z/, /\Aconfig\z/].freeze
+  INSTALLER_SPECIFIC = [%r{\Aruby/[^/]+/cache/.+\.gem\z}, /\Ascint\.(lock\.marshal|state|shim-[^\/]+\.iseq)\z/, /\Aconfig\z/].freeze
 
   def small_app(name = "app", cache: :own)
     shape, corpus = corpus(:small)

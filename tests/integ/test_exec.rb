@@ -207,6 +207,23 @@ class TestExec < ScintTest::Case
     File.write(path, good) if good
   end
 
+  # The shim's compiled instructions kept next to the runtime lock: a damaged
+  # or foreign cache is compiled again, never trusted for a different shim.
+  def test_shim_cache
+    app = installed_app
+    want = scint_exec(app, "ruby", "probe.rb").stdout
+    cache = Dir[app.path(".bundle/scint.shim-*.iseq")]
+    assert_equal 1, cache.size
+    cache = cache.first
+    assert File.binread(cache).start_with?("scint-shim 1\0")
+    [File.binread(cache).sub(/\n.*/m, "\n") + "garbage", "scint-shim 1\0other key\n#{File.binread(cache).split("\n", 2).last}", ""].each do |bad|
+      File.binwrite(cache, bad)
+      r = scint_exec(app, "ruby", "probe.rb")
+      assert_equal [want, ""], [r.stdout, r.stderr]
+      refute_equal bad, File.binread(cache), "the cache was not written again"
+    end
+  end
+
   def test_groups_excluded_at_install_are_not_activated
     env = { "BUNDLE_WITHOUT" => "development" }
     app = installed_app.copy_to(File.join(tmp, "without"), cache: installed_app.cache)
