@@ -197,7 +197,7 @@ class TestExec < ScintTest::Case
     app = installed_app
     path = app.path(".bundle/scint.state")
     good = File.read(path)
-    ["root relative/dir", "root /tmp/x\u0001y", "root /a:b", "lockfile_sha256 #{"0" * 4}", "x" * 20_000].each do |line|
+    ["root relative/dir", "root /srv/x\u0001y", "root /a:b", "lockfile_sha256 #{"0" * 4}", "x" * 20_000].each do |line|
       File.write(path, good.lines.reject { |l| l.start_with?(line.split.first) }.join + "#{line}\n")
       r = scint_exec(app, "ruby", "-e", "puts :ran")
       assert_equal [1, ""], [r.exitstatus, r.stdout], line[0, 40]
