@@ -298,6 +298,16 @@ static int gp_line(struct gp *p, struct strv line)
 		return gp_source_line(p, f, n);
 	if (strv_eq_cstr(f[0], "source_opt"))
 		return gp_source_opt(p, f, n);
+	if (strv_eq_cstr(f[0], "require")) {
+		struct gemfile_dep *d = gf->ndeps ? &gf->deps[gf->ndeps - 1] : NULL;
+
+		if (n < 3 || f[2].len == 0 || !d || !strv_eq_cstr(f[1], d->name))
+			return gp_fail(p, -EINVAL, "require line without its dep line");
+		if (d->require)
+			return gp_fail(p, -EINVAL, "require given twice for '%s'", d->name);
+		d->require = strv_eq_cstr(f[2], "-") ? "" : arena_strv(p->a, f[2]);
+		return 0;
+	}
 	if (strv_eq_cstr(f[0], "optional_group")) {
 		if (n < 2)
 			return gp_fail(p, -EINVAL, "optional_group without a name");

@@ -3,7 +3,7 @@
  * helper's answer to `gemfile <path>` (see bundle/helper.rb).
  *
  * The answer is lines of TAB-separated fields, one record per line; unknown
- * line types are skipped (newer helpers may add some, e.g. `require`), a
+ * line types are skipped (newer helpers may add some), a
  * known type with too few fields is an error, extra fields are ignored:
  *
  *   dep  name reqs groups platform_ok pinned [source platforms type location]
@@ -20,6 +20,9 @@
  *   source_opt  id key value             remote (gem, repeatable; git uri;
  *        path as the lockfile writes it), branch, tag, ref, glob,
  *        submodules ("true"), name (gemspec: the gem), development_group
+ *   require  name paths                  follows the dep line of its gem, only
+ *        when the Gemfile gives `require:`: "-" for `require: false`, else the
+ *        paths joined by "," (`require: true` as the gem's name)
  *   optional_group  name
  *   ruby  requirement engine engine_version patchlevel
  *        the `ruby` directive: requirement "~> 3.1" or "3.1.2, < 4" (comma
@@ -86,6 +89,7 @@ struct gemfile_dep {
 	const char **platforms; /* as written; none: any platform */
 	size_t nplatforms;
 	const char *location; /* "Gemfile:12", or NULL */
+	const char *require;  /* NULL: no require: option; "": require: false; else ","-joined paths */
 };
 
 struct gemfile_ruby {

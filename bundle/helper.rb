@@ -113,6 +113,12 @@ module ScintHelper
     begin
       require "bundler/version"
       out << "bundler_version #{Bundler::VERSION}\n"
+      # Where `scint exec` finds the real Bundler (RUBYLIB, BUNDLE_BIN_PATH),
+      # and its spec (Gem.loaded_specs["bundler"] under `bundle exec`).
+      version_rb = $LOADED_FEATURES.find { |f| f.end_with?("/bundler/version.rb") }
+      out << "bundler_lib #{field("bundler_lib", File.dirname(version_rb, 2))}\n" if version_rb
+      spec = Gem.loaded_specs["bundler"]
+      out << "bundler_spec #{field("bundler_spec", spec.loaded_from)}\n" if spec&.loaded_from
     rescue LoadError
       nil
     end
@@ -357,6 +363,9 @@ module ScintHelper
   # dep, source, source_opt, optional_group, ruby, file, env and bundler lines.
   # dep lines start as they always did:
   #   dep<TAB>name<TAB>requirements<TAB>groups<TAB>platform_ok<TAB>pinned
+  #   require<TAB>name<TAB>paths (after its dep line, only for a `require:` option:
+  #                                 "-" for `require: false`, else the paths joined by ",",
+  #                                 `true` given as the gem's name)
   # (requirements as in Gemfile.lock: "~> 1.0, >= 1.0.1", "" for >= 0;
   # platform_ok 0 when the dependency is for other platforms only or an
   # install_if is false; pinned 1 for path/git/source-block dependencies,
@@ -427,6 +436,12 @@ module ScintHelper
       loc = loc ? "#{rel(loc[0], root)}:#{loc[1]}" : ""
       out << ["dep", gf_field(d.name), reqs, d.groups.join(","), d.should_include? ? 1 : 0, d.source ? 1 : 0,
               src, Array(d.platforms).join(","), d.type || "runtime", gf_field(loc)].join("\t") << "\n"
+      next if d.autorequire.nil?
+
+      paths = d.autorequire.map { |f| field("require", f == true ? d.name : f) }
+      raise ArgumentError, "#{d.name}: require path #{paths.find { |f| f.include?(",") }.dump} holds a comma" if paths.any? { |f| f.include?(",") }
+
+      out << "require\t#{gf_field(d.name)}\t#{paths.empty? ? "-" : paths.join(",")}\n"
     end
     dsl.instance_variable_get(:@optional_groups).to_a.each { |g| out << "optional_group\t#{g}\n" }
     if (rv = dsl.instance_variable_get(:@ruby_version))

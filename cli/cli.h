@@ -6,6 +6,8 @@
 #include <stdbool.h>
 
 struct sbuf;
+struct arena;
+struct install_opts;
 
 struct cli_cmd {
 	const char *name;
@@ -23,6 +25,7 @@ extern const struct cli_cmd cmd_clean;
 extern const struct cli_cmd cmd_binstubs;
 extern const struct cli_cmd cmd_add;
 extern const struct cli_cmd cmd_remove;
+extern const struct cli_cmd cmd_exec;
 
 /* Exit codes. */
 enum {
@@ -60,3 +63,15 @@ char *cli_helper_path(void);
 bool cli_color(int fd);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Bundler's Gemfile search (cmd_install.c): opt, else BUNDLE_GEMFILE, else
+ * Gemfile or gems.rb upward from the cwd; sets o->gemfile, app_dir, lockfile.
+ * Prints the error; returns 0 or -errno.
+ */
+int cli_find_gemfile(struct arena *a, const char *opt, struct install_opts *o);
+/*
+ * `scint install` with these arguments (argv[0] is "install"), refusing to
+ * fetch or build anything: what `scint exec` runs to rebuild the runtime lock.
+ */
+int cli_install_local(int argc, char **argv);

@@ -213,7 +213,7 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 		       ioq_backend_name(in->ioq), in->install_root);
 }
 
-static int install_main(int argc, char **argv)
+static int install_main_with(int argc, char **argv, bool local_only)
 {
 	static const struct option longopts[] = {
 		{ "jobs", required_argument, NULL, 'j' },
@@ -230,6 +230,8 @@ static int install_main(int argc, char **argv)
 	};
 	struct install in = { 0 };
 	struct install_opts *o = &in.opts;
+
+	o->local_only = local_only;
 	const char *gemfile = NULL, *path = NULL, *cache = NULL, *pf = NULL;
 	const char *mode = getenv("SCINT_LINK_MODE");
 	struct sbuf err = SBUF_INIT;
@@ -400,6 +402,16 @@ out:
 	install_release(&in);
 	sbuf_release(&err);
 	return rc;
+}
+
+static int install_main(int argc, char **argv)
+{
+	return install_main_with(argc, argv, false);
+}
+
+int cli_install_local(int argc, char **argv)
+{
+	return install_main_with(argc, argv, true);
 }
 
 const struct cli_cmd cmd_install = {

@@ -78,6 +78,8 @@ static int abi_parse(struct arena *a, struct strv text, struct ruby_abi *abi)
 		ABI_KEY("install_name", install_name)
 		ABI_KEY("rubygems_version", rubygems_version)
 		ABI_KEY("bundler_version", bundler_version)
+		ABI_KEY("bundler_lib", bundler_lib)
+		ABI_KEY("bundler_spec", bundler_spec)
 		ABI_KEY("make", make)
 		ABI_KEY("ruby", ruby)
 		ABI_KEY("default_dir", default_dir)
@@ -92,6 +94,11 @@ static int abi_parse(struct arena *a, struct strv text, struct ruby_abi *abi)
 		goto out_release_gems;
 	if (!abi->make)
 		abi->make = "make";
+	/* Paths `scint exec` hands to programs: absolute, or not at all. */
+	if (abi->bundler_lib && abi->bundler_lib[0] != '/')
+		abi->bundler_lib = NULL;
+	if (abi->bundler_spec && abi->bundler_spec[0] != '/')
+		abi->bundler_spec = NULL;
 	/* These name directories of the cache and of .bundle (a facts file may be shared). */
 	const char *parts[] = { abi->engine, abi->version, abi->platform, abi->ruby_version_dir,
 				abi->ext_api, abi->install_name };
@@ -124,7 +131,7 @@ int abi_load(struct install *in, struct sbuf *err)
 		return -SC_ENOTFOUND;
 	}
 	in->ruby_exe = arena_strdup(a, real);
-	sbuf_addf(&key, "%s\n%llu\n%llu\n%lld\n%lld.%09ld\n%s\n", real,
+	sbuf_addf(&key, "facts-2\n%s\n%llu\n%llu\n%lld\n%lld.%09ld\n%s\n", real,
 		  (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
 		  (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
 		  SCINT_VERSION);

@@ -7,16 +7,18 @@
  * FIN_START   renders what the project should hold and compares it with what
  *             it holds: <app config>/config (BUNDLE_PATH, so that a plain
  *             `bundle exec` finds the gems), <app config>/scint.lock.marshal
- *             (the runtime lock: gem -> version and load paths, in Ruby's
+ *             (the runtime lock of `scint exec`: see fin_marshal, in Ruby's
  *             Marshal format) and <app config>/scint.state (the fingerprint a
- *             later no-op run compares). Files that would not change are not
- *             written.
+ *             later no-op run compares, and the few lines `scint exec` reads:
+ *             root, bundle_path, lockfile_sha256, bundler_*). Files that
+ *             would not change are not written.
  * FIN_WRITE   writes the changed files under temporary names;
  * FIN_RENAME  renames them into place (state last).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,6 +32,8 @@
 #include "phases/phase.h"
 
 #define FIN_FILES 3
+/* The runtime lock's format (the shim checks it; scint.state names it, so a new format is written). */
+#define FIN_RUNTIME_LOCK_FORMAT 4
 
 /* The finalize job's state lives in the install (one per run). */
 #define F (in->fin)
@@ -94,6 +98,14 @@ static void fin_state_text(struct install *in, struct sbuf *out)
 
 	install_fingerprint(in, hex);
 	sbuf_addf(out, "scint-state 1\nfingerprint %s\nroot %s\n", hex, in->install_root);
+	/* What `scint exec` needs without reading the runtime lock (cli/cmd_exec.c). */
+	sha256_hex(in->lock_text.buf ? in->lock_text.buf : "", in->lock_text.len, hex);
+	sbuf_addf(out, "runtime_lock %d\nbundle_path %s\nlockfile_sha256 %s\n", FIN_RUNTIME_LOCK_FORMAT,
+		  in->opts.bundle_path, hex);
+	if (in->abi.bundler_version)
+		sbuf_addf(out, "bundler_version %s\n", in->abi.bundler_version);
+	if (in->abi.bundler_lib)
+		sbuf_addf(out, "bundler_lib %s\n", in->abi.bundler_lib);
 }
 
 bool install_state_current(struct install *in)
@@ -104,8 +116,11 @@ bool install_state_current(struct install *in)
 	bool ok;
 
 	fin_state_text(in, &want);
-	ok = fs_read_file(path, &have, 4096) == 0 && have.len == want.len &&
+	ok = fs_read_file(path, &have, 16384) == 0 && have.len == want.len &&
 	     !memcmp(have.buf, want.buf, want.len);
+	/* A removed runtime lock is written again (`scint exec` rebuilds it so). */
+	ok = ok && access(arena_printf(&in->arena, "%s/scint.lock.marshal", fin_app_config_dir(in)),
+			  F_OK) == 0;
 	sbuf_release(&want);
 	sbuf_release(&have);
 	return ok;
@@ -144,64 +159,194 @@ static void fin_stub_paths(struct install *in, struct gem *g, struct gem_summary
 	sbuf_release(&text);
 }
 
+/* A ","-separated list as an Array of Strings. */
+static void fin_marshal_list(struct marshal *m, const char *list)
+{
+	size_t n = 0;
+
+	for (const char *p = list; p && *p; p += strcspn(p, ","), p += *p == ',')
+		n++;
+	marshal_array(m, n);
+	for (const char *p = list; p && *p; p += *p == ',') {
+		size_t k = strcspn(p, ",");
+		marshal_str(m, p, k);
+		p += k;
+	}
+}
+
+static void fin_marshal_strs(struct marshal *m, const char *const *v, size_t n)
+{
+	marshal_array(m, n);
+	for (size_t i = 0; i < n; i++)
+		marshal_cstr(m, v[i]);
+}
+
+/* The runtime lock's gems: every installed (or used in place) gem, in in->gems order. */
+static bool fin_runtime_gem(const struct gem *g)
+{
+	return g->plan != PLAN_UNSUPPORTED;
+}
+
+static int fin_cmp_gem_name(const void *a, const void *b)
+{
+	return strcmp((*(struct gem *const *)a)->name, (*(struct gem *const *)b)->name);
+}
+
+/* g's slot in in->gems (sorted by name), or -1. */
+static long fin_gem_slot(struct install *in, const struct gem *g)
+{
+	size_t lo = 0, hi = in->ngems;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(in->gems[mid]->name, g->name);
+		if (!c)
+			return in->gems[mid] == g ? (long)mid : -1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+struct fin_tsort {
+	struct install *in;
+	const long *pos;
+	bool *done;
+	long *order;
+	size_t n;
+};
+
+/* Bundler's SpecSet#tsort: nodes by name, children by name, a child before its parent. */
+static void fin_tsort_visit(struct fin_tsort *t, size_t i)
+{
+	struct gem *g = t->in->gems[i];
+
+	if (t->done[i])
+		return;
+	t->done[i] = true;
+	struct gem **deps = arena_alloc(&t->in->arena, (g->ndeps + 1) * sizeof(*deps));
+	memcpy(deps, g->deps, g->ndeps * sizeof(*deps));
+	qsort(deps, g->ndeps, sizeof(*deps), fin_cmp_gem_name);
+	for (size_t k = 0; k < g->ndeps; k++) {
+		long slot = fin_gem_slot(t->in, deps[k]);
+		if (slot >= 0 && t->pos[slot] >= 0)
+			fin_tsort_visit(t, (size_t)slot);
+	}
+	t->order[t->n++] = t->pos[i];
+}
+
+/*
+ * The runtime lock, read by the exec shim (bundle/shim/bundler/setup.rb), in
+ * a shape that loads fast (arrays, symbols, no per-gem hash keys):
+ *   { "version" => 4 (FIN_RUNTIME_LOCK_FORMAT), "ruby", "abi", "gem_home", "bundle_path", "app_dir",
+ *     "bundler_version", "bundler_lib", "bundler_spec" (String or nil),
+ *     "roots" => [names the install wanted, Gemfile order],
+ *     "deps"  => [[name, [groups], platform_ok, require], ...] every Gemfile
+ *                dependency in Gemfile order; require is nil (no option),
+ *                [] (`require: false`) or [paths],
+ *     "gems"  => [[name, version, platform (nil: ruby), full_name (nil:
+ *                name-version), source (:gem, :default, :path), dir (path
+ *                gems; nil: <gem_home>/gems/<full_name>), load_paths
+ *                (absolute, Bundler's order: require paths, then the
+ *                extension dir), bindir (a Symbol; false when unknown),
+ *                executables (nil: none), ext], ...] by name: as few objects
+ *                as can be, each one costs the shim at every start,
+ *     "order" => [indexes into gems]: Bundler.setup's order (SpecSet#sorted:
+ *                rake first, then the tsort) }
+ */
 static void fin_marshal(struct install *in, struct sbuf *out)
 {
 	struct marshal m;
 	size_t n = 0;
+	long *pos = arena_alloc(&in->arena, (in->ngems + 1) * sizeof(*pos));
 
 	for (size_t i = 0; i < in->ngems; i++)
-		n += in->gems[i]->plan != PLAN_UNSUPPORTED;
+		pos[i] = fin_runtime_gem(in->gems[i]) ? (long)n++ : -1;
 	marshal_init(&m, out);
-	marshal_hash(&m, 5);
+	marshal_hash(&m, 13);
 	marshal_cstr(&m, "version");
-	marshal_int(&m, 1);
+	marshal_int(&m, FIN_RUNTIME_LOCK_FORMAT);
 	marshal_cstr(&m, "ruby");
 	marshal_cstr(&m, in->abi.version);
 	marshal_cstr(&m, "abi");
 	marshal_cstr(&m, in->abi.abi);
 	marshal_cstr(&m, "gem_home");
 	marshal_cstr(&m, in->install_root);
+	marshal_cstr(&m, "bundle_path");
+	marshal_cstr(&m, in->opts.bundle_path);
+	marshal_cstr(&m, "app_dir");
+	marshal_cstr(&m, in->opts.app_dir);
+	marshal_cstr(&m, "bundler_version");
+	marshal_cstr(&m, in->abi.bundler_version);
+	marshal_cstr(&m, "bundler_lib");
+	marshal_cstr(&m, in->abi.bundler_lib);
+	marshal_cstr(&m, "bundler_spec");
+	marshal_cstr(&m, in->abi.bundler_spec);
+	marshal_cstr(&m, "roots");
+	if (in->have_roots) {
+		fin_marshal_strs(&m, in->roots, in->nroots);
+	} else {
+		marshal_array(&m, in->lock.ndeps);
+		for (size_t i = 0; i < in->lock.ndeps; i++)
+			marshal_cstr(&m, in->lock.deps[i].name);
+	}
+	marshal_cstr(&m, "deps");
+	marshal_array(&m, in->gemfile.ndeps);
+	for (size_t i = 0; i < in->gemfile.ndeps; i++) {
+		const struct gemfile_dep *d = &in->gemfile.deps[i];
+		marshal_array(&m, 4);
+		marshal_cstr(&m, d->name);
+		fin_marshal_strs(&m, d->groups, d->ngroups);
+		marshal_bool(&m, d->platform_ok);
+		if (d->require)
+			fin_marshal_list(&m, d->require);
+		else
+			marshal_nil(&m);
+	}
 	marshal_cstr(&m, "gems");
-	marshal_hash(&m, n);
+	marshal_array(&m, n);
 	for (size_t i = 0; i < in->ngems; i++) {
 		struct gem *g = in->gems[i];
-		if (g->plan == PLAN_UNSUPPORTED)
+		if (!fin_runtime_gem(g))
 			continue;
 		struct gem_summary stub = { 0 };
 		const struct gem_summary *s = g->manifest ? &g->manifest->spec : NULL;
-		bool ext = g->manifest && g->manifest->has_ext;
+		bool ext = g->manifest && g->manifest->has_ext, known = s != NULL;
 		if (!s && (g->plan == PLAN_INSTALLED || g->plan == PLAN_PATH)) {
 			if (g->plan == PLAN_INSTALLED && cache_load_manifest(in, g) == 0) {
 				s = &g->manifest->spec;
 				ext = g->manifest->has_ext;
+				known = true;
 			} else if (g->plan == PLAN_INSTALLED) {
 				fin_stub_paths(in, g, &stub);
 				s = &stub;
 			}
 		}
+		const char *dir = NULL;
+		if (g->plan == PLAN_PATH) {
+			const char *remote = lock_source_opt(g->spec->source, "remote");
+			dir = remote && remote[0] == '/'
+				      ? remote
+				      : arena_printf(&in->arena, "%s/%s", in->opts.app_dir,
+						     remote ? remote : ".");
+		}
+		bool ruby = !g->platform || !strcmp(g->platform, "ruby");
+		marshal_array(&m, 10);
 		marshal_cstr(&m, g->name);
-		marshal_hash(&m, 5);
-		marshal_cstr(&m, "version");
 		marshal_cstr(&m, g->version);
-		marshal_cstr(&m, "platform");
-		marshal_cstr(&m, g->platform);
-		marshal_cstr(&m, "full_name");
-		marshal_cstr(&m, g->full_name);
-		marshal_cstr(&m, "source");
-		marshal_cstr(&m, g->plan == PLAN_DEFAULT_GEM ? "default"
-				 : g->plan == PLAN_PATH	     ? "path"
-							     : "gem");
-		marshal_cstr(&m, "load_paths");
+		marshal_cstr(&m, ruby ? NULL : g->platform);
+		marshal_cstr(&m, ruby ? NULL : g->full_name);
+		marshal_sym(&m, g->plan == PLAN_DEFAULT_GEM ? "default"
+				: g->plan == PLAN_PATH	    ? "path"
+							    : "gem");
+		marshal_cstr(&m, dir);
 		if (g->plan == PLAN_DEFAULT_GEM) {
 			marshal_array(&m, 0);
 		} else if (g->plan == PLAN_PATH) {
-			const char *remote = lock_source_opt(g->spec->source, "remote");
 			marshal_array(&m, 1);
-			char *p = remote && remote[0] == '/'
-					  ? arena_printf(&in->arena, "%s/lib", remote)
-					  : arena_printf(&in->arena, "%s/%s/lib", in->opts.app_dir,
-							 remote ? remote : ".");
-			marshal_cstr(&m, p);
+			marshal_cstr(&m, arena_printf(&in->arena, "%s/lib", dir));
 		} else {
 			marshal_array(&m, s->nrequire_paths + (ext ? 1 : 0));
 			for (size_t k = 0; k < s->nrequire_paths; k++)
@@ -213,7 +358,38 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 							      in->install_root, in->ext_dir,
 							      g->full_name));
 		}
+		if (known && s->bindir)
+			marshal_sym(&m, s->bindir);
+		else
+			marshal_bool(&m, false);
+		if (known && s->nexecutables)
+			fin_marshal_strs(&m, s->executables, s->nexecutables);
+		else
+			marshal_nil(&m);
+		marshal_bool(&m, ext);
 	}
+	struct fin_tsort t = {
+		.in = in,
+		.pos = pos,
+		.done = arena_alloc(&in->arena, (in->ngems + 1) * sizeof(bool)),
+		.order = arena_alloc(&in->arena, (in->ngems + 1) * sizeof(long)),
+	};
+	memset(t.done, 0, (in->ngems + 1) * sizeof(bool));
+	long rake = -1;
+	for (size_t i = 0; i < in->ngems; i++) {
+		if (pos[i] < 0)
+			continue;
+		if (!strcmp(in->gems[i]->name, "rake"))
+			rake = pos[i];
+		fin_tsort_visit(&t, i);
+	}
+	marshal_cstr(&m, "order");
+	marshal_array(&m, t.n);
+	if (rake >= 0)
+		marshal_int(&m, rake);
+	for (size_t i = 0; i < t.n; i++)
+		if (t.order[i] != rake)
+			marshal_int(&m, t.order[i]);
 	marshal_release(&m);
 }
 

@@ -9,7 +9,8 @@
  * DEPENDENCIES: names, requirements and explicit sources must agree.
  * (The helper call is `gemfile`, see bundle/helper.rb.)
  *
- * The evaluation also gives what the lockfile cannot: groups and platforms.
+ * The evaluation also gives what the lockfile cannot: groups, platforms and
+ * `require:` options (kept in in->gemfile_deps for the runtime lock).
  * Dependencies for other platforms only, in BUNDLE_WITHOUT groups, or in
  * optional groups not named in BUNDLE_WITH are not installed, as Bundler does.
  *

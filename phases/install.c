@@ -408,6 +408,20 @@ int install_run(struct install *in, struct sbuf *err)
 			work = true;
 		}
 	}
+	if (work && in->opts.local_only) {
+		unsigned missing = 0;
+		const char *first = NULL;
+		for (size_t i = 0; i < in->ngems; i++) {
+			enum gem_plan p = in->gems[i]->plan;
+			if (p != PLAN_DEFAULT_GEM && p != PLAN_PATH && p != PLAN_INSTALLED &&
+			    p != PLAN_UNSUPPORTED && !missing++)
+				first = in->gems[i]->full_name;
+		}
+		sbuf_addf(err, "%u gem%s of %s %s not installed (%s%s): run `scint install`", missing,
+			  missing == 1 ? "" : "s", in->opts.lockfile, missing == 1 ? "is" : "are",
+			  first, missing > 1 ? ", ..." : "");
+		return -SC_ENOTFOUND;
+	}
 	if (!work && !in->stats.unsupported && install_state_current(in)) {
 		trace_event(&install_ctx, "noop", "every gem is installed and nothing changed");
 		return 0;

@@ -57,6 +57,8 @@ struct ruby_abi {
 	const char *install_name;     /* ruby_install_name: "ruby3.1" */
 	const char *rubygems_version;
 	const char *bundler_version;  /* may be NULL */
+	const char *bundler_lib;      /* its lib/ directory, may be NULL */
+	const char *bundler_spec;     /* its gemspec file, may be NULL */
 	const char *make;
 	const char *default_dir;       /* Gem.default_dir (may be NULL: an older facts file) */
 	const char *default_specs_dir; /* Gem.default_specifications_dir (may be NULL) */
@@ -151,6 +153,7 @@ struct install_opts {
 	 * not installed is planned PLAN_FETCH without looking at the cache.
 	 */
 	bool readonly;
+	bool local_only; /* only what is installed: a gem to fetch or build is an error (scint exec) */
 	int io_backend; /* enum ioq_backend */
 };
 

@@ -13,7 +13,7 @@ module InstallSupport
   # Files that only one installer writes, by design: scint writes its
   # runtime lock, state file and BUNDLE_PATH config. (cache/<full_name>.gem
   # is compared: scint links it from its cache's inbound/ as Bundler keeps it.)
-  INSTALLER_SPECIFIC = [/\Ascint\.(lock\.marshal|state)\z/, /\Aconfig\z/].freeze
+  INSTALLER_SPECIFIC = [/\Ascint\.(lock\.marshal|state|shim-[^\/]+\.iseq)\z/, /\Aconfig\z/].freeze
 
   def small_app(name = "app", cache: :own)
     shape, corpus = corpus(:small)

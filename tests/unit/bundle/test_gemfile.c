@@ -33,6 +33,7 @@ SC_TEST(gemfile_parses_every_line_type)
 		"source_opt\t3\tname\tmygem\n"
 		"source_opt\t3\tdevelopment_group\tdevelopment\n"
 		"dep\track\t~> 3.0\tdefault\t1\t0\n"
+		"require\track\track/lite,rack/x\n"
 		"dep\tprivate_gem\t\tdefault,test\t1\t1\t1\tmri,windows\truntime\tGemfile:7\n"
 		"dep\tx\t>= 1, < 3\tdefault\t0\t1\t2\t\truntime\tGemfile:9\n"
 		"dep\tminitest\t~> 5.0\tdevelopment\t1\t0\t0\t\tdevelopment\tmygem.gemspec:3\n"
@@ -41,8 +42,7 @@ SC_TEST(gemfile_parses_every_line_type)
 		"file\tGemfile\t" SHA_A "\n"
 		"env\tRAILS_VERSION\t-\n"
 		"env\tDB\t" SHA_A "\n"
-		"bundler\t2.3.15\n"
-		"require\track\track/lite\n";
+		"bundler\t2.3.15\n";
 	struct arena a;
 	struct gemfile gf;
 	struct sbuf err = SBUF_INIT;
@@ -51,6 +51,8 @@ SC_TEST(gemfile_parses_every_line_type)
 	if (gemfile_parse(&a, STRV_LIT(text), &gf, &err) != 0)
 		fail_msg("parse: %s", sbuf_cstr(&err));
 	assert_int_equal(gf.nsources, 4);
+	assert_string_equal(gf.deps[0].require, "rack/lite,rack/x");
+	assert_null(gf.deps[1].require);
 	assert_int_equal(gf.sources[2].kind, GEMFILE_SRC_GIT);
 	assert_string_equal(gf.sources[2].remotes[0], "https://git.example.com/x.git");
 	assert_string_equal(gf.sources[2].branch, "main");
@@ -108,6 +110,7 @@ SC_TEST(gemfile_refuses_hostile_answers)
 {
 	assert_refused("dep\t../etc\t\tdefault\t1\t0\n", -EINVAL, "invalid gem name");
 	assert_refused("dep\track\t~> x y\tdefault\t1\t0\n", -EINVAL, "invalid requirement");
+	assert_refused("dep\ta\t\tdefault\t1\t0\nrequire\tb\t-\n", -EINVAL, "require line without its dep line");
 	assert_refused("dep\track\t\tdef/ault\t1\t0\n", -EINVAL, "invalid group");
 	assert_refused("dep\track\t\tdefault\t1\n", -EINVAL, "5 fields");
 	assert_refused("dep\track\t\tdefault\t2\t0\n", -EINVAL, "platform_ok");
