@@ -250,6 +250,8 @@ module ScintHelper
   # The Gemfile's dependencies as Bundler's own DSL evaluates them:
   #   dep<TAB>name<TAB>requirements<TAB>groups<TAB>platform_ok<TAB>pinned
   #   optional_group<TAB>name
+  #   source<TAB>remote        (the global rubygems source's remotes)
+  #   bundler_version<TAB>version
   # (requirements as in Gemfile.lock: "~> 1.0, >= 1.0.1", "" for >= 0;
   # platform_ok 0 when the dependency is for other platforms only; pinned 1
   # for path/git/source-block dependencies, the lockfile's "!").
@@ -265,6 +267,9 @@ module ScintHelper
       out << ["dep", d.name, reqs, d.groups.join(","), d.should_include? ? 1 : 0, d.source ? 1 : 0].join("\t") << "\n"
     end
     dsl.instance_variable_get(:@optional_groups).to_a.each { |g| out << "optional_group\t#{g}\n" }
+    sources = dsl.instance_variable_get(:@sources)
+    sources.global_rubygems_source.remotes.each { |u| out << "source\t#{u}\n" } if sources.respond_to?(:global_rubygems_source)
+    out << "bundler_version\t#{Bundler::VERSION}\n"
     out
   end
 end

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+struct arena;
+struct install_opts;
 struct sbuf;
 
 struct cli_cmd {
@@ -15,6 +17,8 @@ struct cli_cmd {
 
 extern const struct cli_cmd cmd_install;
 extern const struct cli_cmd cmd_cache;
+extern const struct cli_cmd cmd_lock;
+extern const struct cli_cmd cmd_update;
 
 /* Exit codes. */
 enum {
@@ -31,3 +35,13 @@ char *cli_helper_path(void);
 bool cli_color(int fd);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Bundler's Gemfile search (cmd_install.c): opt (--gemfile), else
+ * BUNDLE_GEMFILE, else Gemfile or gems.rb upward from the working directory;
+ * sets o->gemfile, o->app_dir and o->lockfile (<gemfile>.lock; gems.locked
+ * for gems.rb). Prints the error.
+ */
+int cli_find_gemfile(struct arena *a, const char *opt, struct install_opts *o);
+/* p made absolute against base ("~/" expands to $HOME), in a. */
+char *cli_abs_path(struct arena *a, const char *base, const char *p);

@@ -32,7 +32,9 @@ static void install_usage(FILE *f)
 		"usage: scint install [options]\n"
 		"\n"
 		"Installs the gems of Gemfile.lock into the bundle path (BUNDLE_PATH, default\n"
-		".bundle) through scint's global cache, so that `bundle exec` works.\n"
+		".bundle) through scint's global cache, so that `bundle exec` works. Without\n"
+		"a Gemfile.lock, or when the Gemfile changed, resolves first (only what\n"
+		"changed) and writes Gemfile.lock.\n"
 		"\n"
 		"  -j, --jobs N           parallel compiler jobs (default: BUNDLE_JOBS or CPU count)\n"
 		"      --link-mode MODE   auto|clone|hardlink|copy|symlink (default auto)\n"
@@ -41,6 +43,7 @@ static void install_usage(FILE *f)
 		"      --cache DIR        the cache root (default: SCINT_CACHE, XDG_CACHE_HOME/scint)\n"
 		"      --fail-fast        stop at the first failure\n"
 		"      --force            re-install every gem into the bundle path\n"
+		"      --frozen           never change Gemfile.lock (also BUNDLE_FROZEN, BUNDLE_DEPLOYMENT)\n"
 		"  -v, --verbose          more output\n"
 		"  -q, --quiet            only errors and the summary\n"
 		"\n"
@@ -48,7 +51,7 @@ static void install_usage(FILE *f)
 		"SCINT_RUBY=PATH, NO_COLOR.\n");
 }
 
-static char *install_abs(struct arena *a, const char *base, const char *p)
+char *cli_abs_path(struct arena *a, const char *base, const char *p)
 {
 	char buf[PATH_MAX * 2];
 
@@ -62,8 +65,7 @@ static char *install_abs(struct arena *a, const char *base, const char *p)
 	return arena_strdup(a, buf);
 }
 
-/* Bundler's Gemfile search: BUNDLE_GEMFILE, else Gemfile or gems.rb upward from cwd. */
-static int install_find_gemfile(struct arena *a, const char *opt, struct install_opts *o)
+int cli_find_gemfile(struct arena *a, const char *opt, struct install_opts *o)
 {
 	char cwd[PATH_MAX], buf[PATH_MAX + 16];
 	const char *env = getenv("BUNDLE_GEMFILE");
@@ -73,7 +75,7 @@ static int install_find_gemfile(struct arena *a, const char *opt, struct install
 	if (!opt && env && *env)
 		opt = env;
 	if (opt) {
-		char *abs = install_abs(a, cwd, opt);
+		char *abs = cli_abs_path(a, cwd, opt);
 		char real[PATH_MAX];
 		if (!realpath(abs, real)) {
 			cli_error("cannot find the Gemfile %s: %s", abs, strerror(errno));
@@ -103,7 +105,7 @@ static int install_find_gemfile(struct arena *a, const char *opt, struct install
 	char *slash = strrchr(o->gemfile, '/');
 	o->app_dir = arena_strndup(a, o->gemfile, (size_t)(slash - o->gemfile));
 	size_t n = strlen(o->gemfile);
-	if (n > 7 && !strcmp(o->gemfile + n - 7, "gems.rb"))
+	if (!strcmp(slash + 1, "gems.rb"))
 		snprintf(buf, sizeof(buf), "%.*sgems.locked", (int)(n - 7), o->gemfile);
 	else
 		snprintf(buf, sizeof(buf), "%s.lock", o->gemfile);
@@ -224,6 +226,7 @@ static int install_main(int argc, char **argv)
 		{ "cache", required_argument, NULL, 'C' },
 		{ "fail-fast", no_argument, NULL, 'F' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "frozen", no_argument, NULL, 'Z' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -265,6 +268,9 @@ static int install_main(int argc, char **argv)
 		case 'f':
 			o->force = true;
 			break;
+		case 'Z':
+			o->frozen = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -284,6 +290,7 @@ static int install_main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	o->link_mode = LINK_AUTO;
+	o->may_resolve = true;
 	if (mode && *mode) {
 		int m = -1;
 		for (int i = 0; i < LINK_MODE__COUNT; i++)
@@ -299,7 +306,7 @@ static int install_main(int argc, char **argv)
 	const char *uring = getenv("SCINT_IO_URING");
 	o->io_backend = uring && uring[0] == '0' ? IOQ_BACKEND_SYNC : IOQ_BACKEND_AUTO;
 	arena_init(&in.arena);
-	if (install_find_gemfile(&in.arena, gemfile, o) < 0)
+	if (cli_find_gemfile(&in.arena, gemfile, o) < 0)
 		goto out;
 
 	in.config = arena_alloc(&in.arena, sizeof(*in.config));
@@ -320,9 +327,9 @@ static int install_main(int argc, char **argv)
 	o->jobs = (unsigned)jobs;
 	if (!path)
 		path = bconfig_get(in.config, "BUNDLE_PATH");
-	o->bundle_path = install_abs(&in.arena, o->app_dir, path && *path ? path : ".bundle");
+	o->bundle_path = cli_abs_path(&in.arena, o->app_dir, path && *path ? path : ".bundle");
 	if (cache) {
-		o->cache_root = install_abs(&in.arena, o->app_dir, cache);
+		o->cache_root = cli_abs_path(&in.arena, o->app_dir, cache);
 	} else {
 		char *root = cli_cache_root();
 		o->cache_root = arena_strdup(&in.arena, root);

@@ -14,6 +14,8 @@
 
 static const struct cli_cmd *const cli_cmds[] = {
 	&cmd_install,
+	&cmd_lock,
+	&cmd_update,
 	&cmd_cache,
 };
 

@@ -32,13 +32,6 @@
 
 #define GEMFILE_MAX (16u << 20)
 
-struct gf_dep {
-	const char *name;
-	const char *reqs; /* "" for >= 0 */
-	const char *groups;
-	bool platform_ok;
-	bool pinned;
-};
 
 /* Folds the app's *.gemspec files (read by `gemspec` in a Gemfile) into the key. */
 static void gemfile_key_gemspec(int dirfd, const char *name, void *data)
@@ -60,7 +53,7 @@ static void gemfile_key(struct install *in, const struct sbuf *gemfile, char ret
 	struct digest d;
 
 	digest_init(&d, DIGEST_SHA256);
-	digest_update(&d, "scint-gemfile-1", 16);
+	digest_update(&d, "scint-gemfile-2", 16);
 	/* Not the Gemfile's path: a fresh checkout of the same app must hit the cache. */
 	digest_update(&d, in->abi.ruby, strlen(in->abi.ruby) + 1);
 	digest_update(&d, gemfile->buf ? gemfile->buf : "", gemfile->len);
@@ -109,11 +102,12 @@ static int gemfile_evaluate(struct install *in, struct sbuf *out, struct sbuf *e
 	return 0;
 }
 
-static size_t gemfile_parse(struct install *in, struct strv text, struct gf_dep **ret,
-			    const char ***ret_optional, size_t *ret_noptional)
+static size_t gemfile_parse(struct install *in, struct strv text, struct gemfile_dep **ret,
+			    const char ***ret_optional, size_t *ret_noptional,
+			    struct gemfile_eval *ev)
 {
 	struct strv rest = text, line, f[6];
-	struct gf_dep *deps = NULL;
+	struct gemfile_dep *deps = NULL;
 	const char **opt = NULL;
 	size_t n = 0, cap = 0, nopt = 0, optcap = 0;
 
@@ -129,10 +123,20 @@ static size_t gemfile_parse(struct install *in, struct strv text, struct gf_dep 
 			opt[nopt++] = arena_strv(&in->arena, f[1]);
 			continue;
 		}
+		if (strv_eq_cstr(f[0], "source") && k >= 2) {
+			ev->sources = arena_grow_array(&in->arena, ev->sources, sizeof(*ev->sources),
+						       ev->nsources, &ev->capsources);
+			ev->sources[ev->nsources++] = arena_strv(&in->arena, f[1]);
+			continue;
+		}
+		if (strv_eq_cstr(f[0], "bundler_version") && k >= 2) {
+			ev->bundler_version = arena_strv(&in->arena, f[1]);
+			continue;
+		}
 		if (!strv_eq_cstr(f[0], "dep") || k < 6)
 			continue;
 		deps = arena_grow_array(&in->arena, deps, sizeof(*deps), n, &cap);
-		deps[n++] = (struct gf_dep){
+		deps[n++] = (struct gemfile_dep){
 			.name = arena_strv(&in->arena, f[1]),
 			.reqs = arena_strv(&in->arena, f[2]),
 			.groups = arena_strv(&in->arena, f[3]),
@@ -161,7 +165,7 @@ static bool gemfile_in_list(const char *list, const char *g)
 	return false;
 }
 
-static bool gemfile_wanted(struct install *in, const struct gf_dep *d, const char **optional,
+static bool gemfile_wanted(struct install *in, const struct gemfile_dep *d, const char **optional,
 			   size_t noptional)
 {
 	const char *without = bconfig_get(in->config, "BUNDLE_WITHOUT");
@@ -185,29 +189,58 @@ static bool gemfile_wanted(struct install *in, const struct gf_dep *d, const cha
 	return false;
 }
 
-int gemfile_check(struct install *in, struct sbuf *err)
+int gemfile_load(struct install *in, struct gemfile_eval *ret, struct sbuf *err)
 {
-	struct sbuf text = SBUF_INIT, diff = SBUF_INIT;
-	struct gf_dep *deps;
-	const char **optional;
-	size_t ndeps, noptional;
+	struct sbuf text = SBUF_INIT;
 	int r;
 
+	*ret = (struct gemfile_eval){ 0 };
 	r = gemfile_evaluate(in, &text, err);
+	if (r == 0)
+		ret->ndeps = gemfile_parse(in, sbuf_strv(&text), &ret->deps, &ret->optional,
+					   &ret->noptional, ret);
+	sbuf_release(&text);
+	return r;
+}
+
+bool gemfile_dep_wanted(struct install *in, const struct gemfile_eval *ev,
+			const struct gemfile_dep *d)
+{
+	return gemfile_wanted(in, d, ev->optional, ev->noptional);
+}
+
+int gemfile_check(struct install *in, struct sbuf *err)
+{
+	struct sbuf diff = SBUF_INIT, added = SBUF_INIT, deleted = SBUF_INIT;
+	struct gemfile_eval ev;
+	struct gemfile_dep *deps;
+	size_t ndeps;
+	int r;
+
+	in->gemfile_stale = false;
+	r = gemfile_load(in, &ev, err);
 	if (r < 0)
 		goto out;
-	ndeps = gemfile_parse(in, sbuf_strv(&text), &deps, &optional, &noptional);
+	deps = ev.deps;
+	ndeps = ev.ndeps;
 	for (size_t i = 0; i < ndeps; i++) {
-		const struct gf_dep *d = &deps[i];
+		const struct gemfile_dep *d = &deps[i];
 		const struct lock_dependency *l = NULL;
 		if (!strcmp(d->name, "bundler"))
 			continue;
 		for (size_t k = 0; k < in->lock.ndeps && !l; k++)
 			if (!strcmp(in->lock.deps[k].name, d->name))
 				l = &in->lock.deps[k];
+		bool changed = l && (strcmp(l->reqs ? l->reqs : "", d->reqs) || l->pinned != d->pinned);
+		if (!l || changed)
+			sbuf_addf(&added, "\n* %s%s%s%s", d->name, d->reqs[0] ? " (" : "", d->reqs,
+				  d->reqs[0] ? ")" : "");
+		if (changed)
+			sbuf_addf(&deleted, "\n* %s%s%s%s", l->name, l->reqs ? " (" : "",
+				  l->reqs ? l->reqs : "", l->reqs ? ")" : "");
 		if (!l)
 			sbuf_addf(&diff, "%s'%s' was added", diff.len ? ", " : "", d->name);
-		else if (strcmp(l->reqs ? l->reqs : "", d->reqs) || l->pinned != d->pinned)
+		else if (changed)
 			sbuf_addf(&diff, "%s'%s' changed (%s%s%s in the lockfile, %s%s%s in the Gemfile)",
 				  diff.len ? ", " : "", d->name, l->reqs ? l->reqs : "any version",
 				  l->pinned ? ", own source" : "", "", d->reqs[0] ? d->reqs : "any version",
@@ -217,11 +250,20 @@ int gemfile_check(struct install *in, struct sbuf *err)
 		bool found = !strcmp(in->lock.deps[k].name, "bundler");
 		for (size_t i = 0; i < ndeps && !found; i++)
 			found = !strcmp(deps[i].name, in->lock.deps[k].name);
-		if (!found)
-			sbuf_addf(&diff, "%s'%s' was removed", diff.len ? ", " : "",
-				  in->lock.deps[k].name);
+		if (!found) {
+			const struct lock_dependency *l = &in->lock.deps[k];
+			sbuf_addf(&diff, "%s'%s' was removed", diff.len ? ", " : "", l->name);
+			sbuf_addf(&deleted, "\n* %s%s%s%s", l->name, l->reqs ? " (" : "",
+				  l->reqs ? l->reqs : "", l->reqs ? ")" : "");
+		}
 	}
 	if (diff.len) {
+		in->gemfile_stale = true;
+		in->gemfile_diff = arena_printf(&in->arena, "%s%s%s%s",
+						added.len ? "\n\nYou have added to the Gemfile:" : "",
+						added.len ? added.buf : "",
+						deleted.len ? "\n\nYou have deleted from the Gemfile:" : "",
+						deleted.len ? deleted.buf : "");
 		sbuf_addf(err,
 			  "%s does not match %s: %s. Run `bundle lock` to update the lockfile "
 			  "(scint installs from the lockfile and does not resolve)",
@@ -231,11 +273,12 @@ int gemfile_check(struct install *in, struct sbuf *err)
 	}
 	in->roots = arena_alloc(&in->arena, (ndeps + 1) * sizeof(*in->roots));
 	for (size_t i = 0; i < ndeps; i++)
-		if (gemfile_wanted(in, &deps[i], optional, noptional))
+		if (gemfile_wanted(in, &deps[i], ev.optional, ev.noptional))
 			in->roots[in->nroots++] = deps[i].name;
 	in->have_roots = true;
 out:
-	sbuf_release(&text);
 	sbuf_release(&diff);
+	sbuf_release(&added);
+	sbuf_release(&deleted);
 	return r;
 }

@@ -141,6 +141,8 @@ struct install_opts {
 	bool quiet;
 	bool force; /* re-materialize gems even when installed */
 	int io_backend; /* enum ioq_backend */
+	bool may_resolve; /* resolve when the lockfile is missing or stale (lock.c) */
+	bool frozen;	  /* --frozen: never change the lockfile */
 };
 
 struct install_stats {
@@ -161,6 +163,9 @@ struct install {
 	const char **roots;
 	size_t nroots;
 	bool have_roots;
+	bool gemfile_stale; /* gemfile_check found the lockfile out of date */
+	const char *gemfile_diff; /* then: Bundler's "You have added to the Gemfile:..." */
+	bool lock_missing;  /* no lockfile (opts.may_resolve) */
 	struct sbuf gemfile_digest; /* hex key of the Gemfile's evaluation */
 
 	struct gem **gems; /* every gem of the bundle for this platform, sorted by name */
@@ -197,8 +202,60 @@ struct install {
 	void *ui;
 };
 
-/* gemfile.c: checks the lockfile against the Gemfile, sets in->roots. */
+/*
+ * gemfile.c: checks the lockfile against the Gemfile, sets in->roots. A
+ * Gemfile that does not match the lockfile gives -SC_ELOCKFILE and sets
+ * in->gemfile_stale.
+ */
 int gemfile_check(struct install *in, struct sbuf *err);
+
+/* One dependency of the Gemfile as the helper's `gemfile` call gives it. */
+struct gemfile_dep {
+	const char *name;
+	const char *reqs; /* "~> 1.0, >= 1.0.1" as in the lockfile, "" for >= 0 */
+	const char *groups; /* ","-separated */
+	bool platform_ok;   /* for this platform */
+	bool pinned;	    /* path/git/source block: the lockfile's '!' */
+};
+
+struct gemfile_eval {
+	struct gemfile_dep *deps;
+	size_t ndeps;
+	const char **optional; /* optional groups */
+	size_t noptional;
+	const char **sources; /* the global rubygems source's remotes */
+	size_t nsources, capsources;
+	const char *bundler_version; /* of the Bundler whose DSL evaluated it, or NULL */
+};
+
+/* Evaluates the Gemfile (cached, see gemfile.c) into *ret (in the install's arena). */
+int gemfile_load(struct install *in, struct gemfile_eval *ret, struct sbuf *err);
+/* Does this install want d (platform, BUNDLE_WITHOUT/BUNDLE_WITH)? */
+bool gemfile_dep_wanted(struct install *in, const struct gemfile_eval *ev,
+			const struct gemfile_dep *d);
+
+/*
+ * lock.c: resolves the Gemfile against the cached compact index and renders
+ * the lockfile (see lock.c for the rules). req may be NULL (install: only
+ * what the Gemfile changed is unlocked).
+ */
+struct lock_request {
+	bool update_all;	 /* unlock every gem */
+	const char **update;	 /* gems to unlock */
+	size_t nupdate;
+	const char **groups;	 /* unlock the gems of these groups */
+	size_t ngroups;
+	char level;		 /* 'M' (default), 'm', 'p' */
+	bool strict, conservative, pre;
+	const char **add_platforms, **remove_platforms;
+	size_t nadd_platforms, nremove_platforms;
+};
+int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf *ret_text,
+		 struct sbuf *err);
+/* Replaces the lockfile with text atomically when it differs; *ret_changed tells. */
+int lock_write(struct install *in, const struct sbuf *text, bool *ret_changed, struct sbuf *err);
+/* The index/<slug> name of a gem server (plan.c). */
+struct gem_source *plan_source_remote(struct install *in, const char *remote);
 
 /* plan.c */
 int plan_build(struct install *in, struct sbuf *err);

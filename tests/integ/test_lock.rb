@@ -1,0 +1,184 @@
+# frozen_string_literal: true
+
+# `scint lock`, `scint update` and a resolving `scint install`, with real
+# Bundler as the oracle: from the same compact index, scint writes the same
+# Gemfile.lock bytes as `bundle lock`, for a fresh lock and after each edit
+# (add a gem, remove one, tighten a requirement, update GEM, update --patch,
+# lock --add-platform). The index holds newer versions, prereleases,
+# platform variants and a version whose required_ruby_version excludes this
+# Ruby, so the rules that pick a version are all exercised.
+#
+# scint resolves from its copy of the index (<cache>/index/<slug>/info/);
+# the test fills that copy with the served files, as a sync would.
+
+require "scint_test"
+
+class TestLock < ScintTest::Case
+  G = Scint::Gemgen::GemDesc
+
+  # The small shape plus what resolution must skip or may pick.
+  def lock_shape(name, newer: false)
+    base = Scint::Shapes.small
+    gems = base.gems.dup
+    gems << G.new(name: "sc_logger", version: "1.6.0", files: 1, required_ruby_version: ">= 9.0")
+    gems << G.new(name: "sc_config", version: "0.4.0.rc1", files: 1, deps: { "sc_logger" => ">= 1.0", "sc_yaml" => "~> 0.1" })
+    gems << G.new(name: "sc_extra", version: "1.0.0", files: 1, deps: { "sc_yaml" => ">= 0.1", "sc_color" => "~> 0.3" })
+    gems << G.new(name: "sc_left", version: "1.0.0", files: 1, deps: { "sc_shared" => "~> 1.0" })
+    gems << G.new(name: "sc_right", version: "1.0.0", files: 1, deps: { "sc_shared" => "~> 2.0" })
+    gems << G.new(name: "sc_shared", version: "1.1.0", files: 1)
+    gems << G.new(name: "sc_shared", version: "2.0.0", files: 1)
+    if newer
+      %w[1.2.3 1.3.0 2.0.0].each { |v| gems << G.new(name: "sc_tz", version: v, files: 1) }
+      %w[0.3.2 0.4.0].each { |v| gems << G.new(name: "sc_color", version: v, files: 1) }
+      %w[2.1.1 2.2.0 3.0.0].each { |v| gems << G.new(name: "sc_pool", version: v, files: 1) }
+      gems << G.new(name: "sc_time", version: "0.2.1", files: 1, deps: { "sc_tz" => ">= 1.0" })
+    end
+    Scint::Shapes::Shape.new(name: name, gems: gems, gemfile_deps: base.gemfile_deps, locked: base.locked)
+  end
+
+  def setup
+    super
+    require_bundler!
+    require_scint!
+  end
+
+  # The served dir (a private copy of corpus a), its server and two apps
+  # with the same Gemfile: one locked by Bundler, one by scint.
+  def lock_env(deps = nil)
+    shape, a = corpus(lock_shape("lock-a"))
+    dir = corpus_copy(a)
+    server = serve(dir)
+    deps ||= shape.gemfile_deps
+    [dir, server, app("bundler", gems: deps, source: server.url), app("scint", gems: deps, source: server.url)]
+  end
+
+  # Serves corpus b (a's gems and newer ones) from the same dir.
+  # Bundler's own copy of the old index is dropped: the served files are
+  # replaced, not appended to as a real index is.
+  def switch_to_newer(dir, server, bundler)
+    FileUtils.rm_rf(File.join(bundler.home, ".bundle", "cache"))
+    _, b = corpus(lock_shape("lock-b", newer: true))
+    %w[gems info].each do |sub|
+      FileUtils.rm_rf(File.join(dir, sub))
+      FileUtils.cp_r(File.join(b.dir, sub), dir)
+    end
+    %w[versions names].each { |f| FileUtils.cp(File.join(b.dir, f), dir) }
+    server.refresh
+  end
+
+  # scint's copy of the index: what a sync of the served dir would leave.
+  def fill_index(app, dir)
+    url = app.source.end_with?("/") ? app.source : "#{app.source}/"
+    host = url[%r{\A\w+://([^/]+)}, 1].tr(":", ".")
+    info = File.join(app.cache, "index", "#{host}-#{Digest::SHA256.hexdigest(url)[0, 8]}", "info")
+    FileUtils.rm_rf(info)
+    FileUtils.mkdir_p(File.dirname(info))
+    FileUtils.cp_r(File.join(dir, "info"), info)
+  end
+
+  def gemfile(app, deps)
+    app.write_file("Gemfile", Scint::Shapes.gemfile(app.source, deps))
+  end
+
+  # Runs `bundle <args>` in one app and `scint <args>` in the other; both
+  # must succeed and leave the same lockfile.
+  def both!(bundler, scint, dir, *args)
+    bundler.bundle!(*args)
+    fill_index(scint, dir)
+    r = scint.scint(*args)
+    assert_success r, "scint #{args.join(" ")}"
+    assert_equal bundler.lockfile, scint.lockfile, "after #{args.join(" ")}"
+    r
+  end
+
+  def test_lock_matches_bundler_through_edits
+    dir, server, bundler, scint = lock_env
+    both!(bundler, scint, dir, "lock")
+    lock = scint.lockfile
+    assert_includes lock, "    sc_fastjson (2.6.3-x86_64-linux)\n"
+    assert_includes lock, "    sc_logger (1.5.1)\n"
+    assert_includes lock, "    sc_config (0.3.0)\n"
+    # Nothing changed: the file is not rewritten.
+    mtime = File.mtime(scint.path("Gemfile.lock"))
+    sleep 0.01
+    r = scint.scint("lock")
+    assert_success r
+    assert_match(/up to date/, r.stdout)
+    assert_equal mtime, File.mtime(scint.path("Gemfile.lock"))
+
+    deps = Scint::Shapes.small.gemfile_deps.merge("sc_extra" => [])
+    [bundler, scint].each { |a| gemfile(a, deps) }
+    both!(bundler, scint, dir, "lock")
+    assert_includes scint.lockfile, "    sc_extra (1.0.0)\n"
+
+    deps.delete("sc_native")
+    [bundler, scint].each { |a| gemfile(a, deps) }
+    both!(bundler, scint, dir, "lock")
+    refute_includes scint.lockfile, "sc_portile"
+
+    switch_to_newer(dir, server, bundler)
+    deps["sc_time"] = []
+    [bundler, scint].each { |a| gemfile(a, deps) }
+    both!(bundler, scint, dir, "lock")
+    assert_includes scint.lockfile, "    sc_tz (1.2.2)\n" # kept: locked
+    assert_includes scint.lockfile, "    sc_time (0.2.0)\n"
+
+    both!(bundler, scint, dir, "update", "--patch")
+    assert_includes scint.lockfile, "    sc_tz (1.2.3)\n"
+    assert_includes scint.lockfile, "    sc_pool (2.1.1)\n"
+
+    both!(bundler, scint, dir, "update", "sc_time")
+    assert_includes scint.lockfile, "    sc_time (0.2.1)\n"
+
+    deps["sc_tz"] = ["~> 1.2.0"]
+    [bundler, scint].each { |a| gemfile(a, deps) }
+    both!(bundler, scint, dir, "lock")
+
+    both!(bundler, scint, dir, "update", "sc_tz")
+    both!(bundler, scint, dir, "update")
+    both!(bundler, scint, dir, "lock", "--add-platform", "arm64-darwin")
+    assert_includes scint.lockfile, "    sc_fastjson (2.6.3-arm64-darwin)\n"
+  end
+
+  def test_conflict_names_both_requirements_and_keeps_the_lockfile
+    dir, _server, bundler, scint = lock_env({ "sc_left" => [], "sc_right" => [] })
+    fill_index(scint, dir)
+    scint.write_file("Gemfile.lock", "untouched\n")
+    r = scint.scint("lock")
+    refute r.success?
+    assert_match(/Gemfile depends on sc_left/, r.stderr)
+    assert_match(/Gemfile depends on sc_right/, r.stderr)
+    assert_match(/depends on sc_shared ~> 1\.0/, r.stderr)
+    assert_match(/depends on sc_shared ~> 2\.0/, r.stderr)
+    assert_equal "untouched\n", scint.lockfile
+    refute bundler.bundle("lock").success? # the oracle agrees there is none
+  end
+
+  def test_install_without_lockfile_resolves_and_frozen_refuses
+    dir, _server, bundler, scint = lock_env
+    fill_index(scint, dir)
+    r = scint.scint("install")
+    assert_success r
+    lock = scint.lockfile
+    scint.bundle!("install", "--frozen")
+    scint.bundle!("config", "unset", "frozen")
+    scint.bundle!("lock")
+    assert_equal lock, scint.lockfile
+    bundler.bundle!("lock")
+    assert_equal bundler.lockfile, lock
+    scint.bundle_check!
+
+    deps = Scint::Shapes.small.gemfile_deps.merge("sc_extra" => [])
+    gemfile(scint, deps)
+    r = scint.scint("install", env: { "BUNDLE_FROZEN" => "true" })
+    refute r.success?
+    assert_match(/You are trying to install in deployment mode after changing/, r.stderr)
+    assert_match(/You have added to the Gemfile:\n\* sc_extra$/, r.stderr)
+    assert_equal lock, scint.lockfile
+    # Without the freeze only what changed is resolved.
+    r = scint.scint("install")
+    assert_success r
+    assert_includes scint.lockfile, "    sc_extra (1.0.0)\n"
+    scint.bundle_check!
+  end
+end
