@@ -838,7 +838,29 @@ out_free_name:
 	free(name);
 }
 
+/* Mirror#fallback_timeout=: true -> 0.1 s, false -> 0, else to_i seconds. */
+static long cfg_fallback_ms(const char *v)
+{
+	long n = 0;
+
+	if (!v)
+		return 0;
+	if (!strcmp(v, "true"))
+		return 100;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	for (; *v >= '0' && *v <= '9' && n < 86400; v++)
+		n = n * 10 + (*v - '0');
+	return n * 1000;
+}
+
 int bconfig_mirror_for(const struct bconfig *c, const char *url, struct sbuf *out)
+{
+	return bconfig_mirror_lookup(c, url, out, NULL);
+}
+
+int bconfig_mirror_lookup(const struct bconfig *c, const char *url, struct sbuf *out,
+			  long *ret_fallback_ms)
 {
 	const struct bconfig_layer *layers[] = { &c->local, &c->env, &c->global };
 	struct sbuf norm = SBUF_INIT, host = SBUF_INIT, tmp = SBUF_INIT;
@@ -860,12 +882,27 @@ int bconfig_mirror_for(const struct bconfig *c, const char *url, struct sbuf *ou
 		for (size_t i = 0; i < layers[l]->n; i++)
 			cfg_mirror_consider(c, layers[l]->entries[i].key, picks, host.len ? 3 : 2,
 					    &tmp);
+	size_t chosen = 0;
 	for (size_t i = 0; i < SC_ARRAY_SIZE(picks) && !value; i++)
-		value = picks[i].value;
+		value = picks[(chosen = i)].value;
 	sbuf_reset(out);
+	if (ret_fallback_ms)
+		*ret_fallback_ms = 0;
 	if (value) {
 		cfg_normalize_uri(strv_from(value), out);
 		r = 1;
+		if (ret_fallback_ms) {
+			/* The same @mirrors entry's "<name>.fallback_timeout". */
+			struct sbuf name = SBUF_INIT, key = SBUF_INIT;
+			const char *base = picks[chosen].best_name;
+			size_t bl = strlen(base);
+			sbuf_add(&name, base, bl && base[bl - 1] == '/' ? bl - 1 : bl);
+			sbuf_addstr(&name, ".fallback_timeout");
+			bconfig_key_for(name.buf, &key);
+			*ret_fallback_ms = cfg_fallback_ms(cfg_get(c, sbuf_strv(&key)));
+			sbuf_release(&key);
+			sbuf_release(&name);
+		}
 	}
 	for (size_t i = 0; i < SC_ARRAY_SIZE(picks); i++)
 		free(picks[i].best_name);

@@ -96,10 +96,17 @@ void bconfig_key_for(const char *name, struct sbuf *out);
  * then BUNDLE_MIRROR__<normalized URL key>, then a mirror keyed by host), as a
  * normalized URL in out (replacing its contents). Returns 1, or 0 when the URL
  * has no mirror. Bundler probes mirrors that have a fallback_timeout over TCP;
- * this does no I/O and treats every configured mirror as reachable.
+ * this does no I/O: phases/mirror.h falls back on the reactor instead.
  * Callers look up credentials for the URL this returns, as Bundler does.
  */
 int bconfig_mirror_for(const struct bconfig *c, const char *url, struct sbuf *out);
+/*
+ * bconfig_mirror_for, and the fallback timeout of the mirror chosen
+ * (mirror.<same key>.fallback_timeout; "true" = 100 ms, "false" = 0, else
+ * whole seconds as Bundler's to_i) in *ret_fallback_ms (0: none; may be NULL).
+ */
+int bconfig_mirror_lookup(const struct bconfig *c, const char *url, struct sbuf *out,
+			  long *ret_fallback_ms);
 
 /*
  * Finds credentials ("user:password") for a source URL: userinfo in the URL

@@ -17,6 +17,7 @@ static const struct cli_cmd *const cli_cmds[] = {
 	&cmd_lock,
 	&cmd_update,
 	&cmd_cache,
+	&cmd_index,
 };
 
 static void cli_usage(FILE *f)

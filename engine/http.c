@@ -311,6 +311,8 @@ static size_t http_header_cb(char *p, size_t size, size_t nmemb, void *userp)
 		http_header_value(&req->etag, p, n, 5);
 	else if (n > 12 && !strncasecmp(p, "Repr-Digest:", 12))
 		http_header_value(&req->repr_digest, p, n, 12);
+	else if (n > 7 && !strncasecmp(p, "Digest:", 7) && !req->repr_digest.len)
+		http_header_value(&req->repr_digest, p, n, 7); /* RFC 3230's, when no Repr-Digest */
 	else if (n > 15 && !strncasecmp(p, "Content-Length:", 15)) {
 		req->content_length = http_length_of(p + 15, n - 15);
 		/* Refused before any body byte (a redirect's or an error's body is only counted). */
@@ -357,6 +359,7 @@ int http_start(struct http *h, struct http_req *req)
 	req->paused = false;
 	req->cut_off = false;
 	req->timed_out = HTTP_TIMEOUT_NONE;
+	req->connect_failed = false;
 	req->errmsg[0] = '\0';
 	req->sha256[0] = '\0';
 	if (!req->max_bytes)
@@ -379,7 +382,9 @@ int http_start(struct http *h, struct http_req *req)
 	cu.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	cu.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	cu.easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-	cu.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms);
+	cu.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+		       req->connect_timeout_ms > 0 ? req->connect_timeout_ms
+						   : h->opts.connect_timeout_ms);
 	cu.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, h->opts.low_speed_bytes);
 	cu.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, h->opts.stall_timeout_s);
 	if (h->opts.total_timeout_s > 0)
@@ -425,6 +430,9 @@ int http_start(struct http *h, struct http_req *req)
 
 static int http_map_error(const struct http *h, struct http_req *req, CURLcode c)
 {
+	if (c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST ||
+	    c == CURLE_COULDNT_RESOLVE_PROXY)
+		req->connect_failed = true;
 	switch (c) {
 	case CURLE_OK:
 		return 0;
@@ -442,7 +450,7 @@ static int http_map_error(const struct http *h, struct http_req *req, CURLcode c
 			req->timed_out = HTTP_TIMEOUT_LOW_SPEED;
 		else if (!strncmp(req->errmsg, "Connection timed out", 20) ||
 			 !strncmp(req->errmsg, "Resolving timed out", 19))
-			req->timed_out = HTTP_TIMEOUT_CONNECT;
+			req->timed_out = HTTP_TIMEOUT_CONNECT, req->connect_failed = true;
 		else if (h->opts.total_timeout_s > 0 &&
 			 ms + 50 >= (uint64_t)h->opts.total_timeout_s * 1000u)
 			req->timed_out = HTTP_TIMEOUT_TOTAL;

@@ -60,6 +60,7 @@ struct http_req {
 	const char *if_none_match; /* ETag to revalidate, or NULL */
 	const char *range;         /* "123-" or NULL */
 	uint64_t max_bytes;        /* body limit; 0 = 1 GiB */
+	long connect_timeout_ms;   /* 0: the http's connect_timeout_ms */
 	bool want_sha256;
 	http_sink_fn *sink;        /* NULL: the body goes to `body` */
 	http_done_fn *done;
@@ -73,11 +74,12 @@ struct http_req {
 	struct sbuf body;    /* the response body (without a sink); the caller releases it */
 	uint64_t received;   /* body bytes of the last response (taken by the sink, or in body) */
 	struct sbuf etag;    /* ETag response header, "" when none */
-	struct sbuf repr_digest; /* Repr-Digest response header, "" when none */
+	struct sbuf repr_digest; /* Repr-Digest response header, else Digest, "" when none */
 	char sha256[DIGEST_SHA256_HEX];
 	char errmsg[256];    /* transport error text when res < 0 */
 	int64_t content_length; /* announced length, -1 when unknown */
 	enum http_timeout timed_out; /* which limit a -ETIMEDOUT transfer ran into */
+	bool connect_failed; /* res < 0 before any connection: refused, unresolved, connect timeout */
 
 	/* private: */
 	struct list_head link;

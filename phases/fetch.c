@@ -14,7 +14,10 @@
  *                valid cached/ entry or a verified inbound file is used).
  * FETCH_OPEN     opens inbound/gems/.<full_name>.gem.tmp-<pid> (truncated:
  *                a retry starts the file over).
- * FETCH_REQUEST  GET <remote>gems/<full_name>.gem.
+ * FETCH_REQUEST  GET <remote>gems/<full_name>.gem, from the source's mirror when
+ *                one is configured (phases/mirror.h: a mirror with a
+ *                fallback_timeout that cannot be reached sends this and every
+ *                later request to the source itself, without a retry delay).
  * FETCH_WAIT     the body streams into the temp file as it arrives: it is
  *                copied into a buffer, each full buffer is written by one
  *                WRITE op, and once FETCH_BUFS writes are in flight the job
@@ -92,6 +95,8 @@ struct fetch_job {
 	bool waited_for_lock;
 	bool retrying;   /* FETCH_CLOSE leads to another attempt, not the rename */
 	bool timer_armed;
+	bool fall_back;  /* the retry goes to the source at once (a mirror did not answer) */
+	struct mirror_target target; /* where the request in flight went */
 	struct ioq_op op; /* open, close, rename */
 	int fd;           /* the temp file, -1 when closed */
 	uint64_t off;     /* where the next buffer goes */
@@ -335,9 +340,12 @@ static void fetch_request(struct fetch_job *f)
 {
 	struct gem_source *src = f->gem->source;
 
+	mirror_target(&src->route, &f->target);
+	f->url = arena_printf(&f->in->arena, "%sgems/%s.gem", f->target.base, f->gem->full_name);
 	f->req = (struct http_req){
 		.url = f->url,
-		.userpwd = src->userpwd,
+		.userpwd = f->target.userpwd,
+		.connect_timeout_ms = f->target.connect_timeout_ms,
 		.max_bytes = net_policy()->max_gem_bytes,
 		.want_sha256 = true,
 		.sink = fetch_sink,
@@ -349,7 +357,7 @@ static void fetch_request(struct fetch_job *f)
 	f->attempt++;
 	int r = http_start(sched_http(f->job.sched), &f->req);
 	if (r < 0) {
-		job_fail(&f->job, r, "cannot request %sgems/%s.gem: %s", src->redacted,
+		job_fail(&f->job, r, "cannot request %sgems/%s.gem: %s", f->target.redacted,
 			 f->gem->full_name, f->req.errmsg[0] ? f->req.errmsg : sc_strerror(r));
 		fetch_enter(f, FETCH_FAILED);
 		return;
@@ -369,7 +377,7 @@ static void fetch_response(struct fetch_job *f)
 {
 	struct http_req *req = &f->req;
 	struct gem *g = f->gem;
-	const char *src = g->source->redacted;
+	const char *src = f->target.redacted;
 
 	if (!f->response_in) {
 		/* Streaming: FETCH_BUFS writes in flight pause the transfer, fewer resume it. */
@@ -388,6 +396,14 @@ static void fetch_response(struct fetch_job *f)
 		job_fail(&f->job, f->write_err, "cannot write inbound/gems/%s: %s", f->tmp,
 			 sc_strerror(f->write_err));
 		fetch_enter(f, FETCH_FAILED);
+		return;
+	}
+	if (mirror_should_fall_back(&g->source->route, &f->target, req)) {
+		if (trace_enabled)
+			trace_event(&f->job.ctx, "mirror-fallback", req->errmsg);
+		f->fall_back = true;
+		f->attempt--;
+		fetch_close(f, true);
 		return;
 	}
 	if (retry_worthwhile(req) && f->attempt <= retry_max()) {
@@ -434,7 +450,8 @@ static void fetch_closed(struct fetch_job *f)
 		http_req_release(&f->req);
 		f->timer_armed = true;
 		reactor_timer_arm(sched_reactor(f->job.sched), &f->timer,
-				  clock_now_ns() + retry_delay_ns(f->attempt));
+				  clock_now_ns() + (f->fall_back ? 0 : retry_delay_ns(f->attempt)));
+		f->fall_back = false;
 		return;
 	}
 	ioq_prep_renameat(&f->op, f->in->inbound_fd, f->tmp, f->in->inbound_fd, f->final, 0);
@@ -549,7 +566,6 @@ struct job *fetch_job_new(struct install *in, struct gem *g, struct job *index)
 	f->in = in;
 	f->gem = g;
 	f->fd = -1;
-	f->url = arena_printf(&in->arena, "%sgems/%s.gem", g->source->remote, g->full_name);
 	snprintf(f->final, sizeof(f->final), "%s.gem", g->full_name);
 	snprintf(f->tmp, sizeof(f->tmp), ".%s.gem.tmp-%d", g->full_name, (int)getpid());
 	timer_init(&f->timer, fetch_timer_fire);

@@ -12,7 +12,8 @@
  *
  * INDEX_LOCAL   reads index/<slug>/info/<name>; info lines are immutable,
  *               so a copy that has the line needs no request.
- * INDEX_REQUEST sends GET /info/<name> (If-None-Match with the saved ETag).
+ * INDEX_REQUEST sends GET /info/<name> (If-None-Match with the saved ETag), to
+ *               the source's mirror when one is configured (phases/mirror.h).
  * INDEX_WAIT    waits for the response (and retry backoff).
  * INDEX_WRITE   saves the body and ETag (temp name, then rename).
  * Without a checksum (a 404: the server has no compact index for the gem;
@@ -67,6 +68,7 @@ struct index_job {
 	struct timer retry_timer;
 	unsigned attempt;
 	bool response_in;
+	struct mirror_target target; /* where the request in flight went */
 	struct sbuf etag_old;
 	struct ioq_op ops[4];
 	unsigned ops_left;
@@ -176,11 +178,12 @@ static void index_request(struct index_job *x)
 {
 	struct gem_source *src = x->gem->source;
 
-	if (!x->url)
-		x->url = arena_printf(&x->in->arena, "%sinfo/%s", src->remote, x->gem->name);
+	mirror_target(&src->route, &x->target);
+	x->url = arena_printf(&x->in->arena, "%sinfo/%s", x->target.base, x->gem->name);
 	x->req = (struct http_req){
 		.url = x->url,
-		.userpwd = src->userpwd,
+		.userpwd = x->target.userpwd,
+		.connect_timeout_ms = x->target.connect_timeout_ms,
 		.if_none_match = x->etag_old.len ? x->etag_old.buf : NULL,
 		.max_bytes = net_policy()->max_index_bytes,
 		.done = index_http_done,
@@ -191,7 +194,7 @@ static void index_request(struct index_job *x)
 	x->attempt++;
 	int r = http_start(sched_http(x->job.sched), &x->req);
 	if (r < 0) {
-		job_fail(&x->job, r, "cannot request %sinfo/%s: %s", src->redacted, x->gem->name,
+		job_fail(&x->job, r, "cannot request %sinfo/%s: %s", x->target.redacted, x->gem->name,
 			 x->req.errmsg[0] ? x->req.errmsg : sc_strerror(r));
 		index_enter(x, INDEX_FAILED);
 		return;
@@ -263,6 +266,14 @@ static void index_response(struct index_job *x)
 	if (!x->response_in)
 		return; /* still waiting (or a retry timer is armed) */
 	x->response_in = false;
+	if (mirror_should_fall_back(&src->route, &x->target, req)) {
+		if (trace_enabled)
+			trace_event(&x->job.ctx, "mirror-fallback", req->errmsg);
+		x->attempt--;
+		http_req_release(req);
+		index_enter(x, INDEX_REQUEST);
+		return;
+	}
 	if (retry_worthwhile(req) && x->attempt <= retry_max()) {
 		if (trace_enabled)
 			trace_event(&x->job.ctx, "retry", retry_cause(req, "SCINT_MAX_INDEX_DOWNLOAD"));
@@ -397,7 +408,7 @@ struct job *index_job_new(struct install *in, struct gem *g)
 
 	x->in = in;
 	x->gem = g;
-	sbuf_init(&x->etag_old, 1024);
+	sbuf_init(&x->etag_old, 0); /* fs_read_fileat bounds it (a max under its 8K read refused every file) */
 	timer_init(&x->retry_timer, index_retry_fire);
 	job_init(&x->job, in->sched, &index_ops, g->full_name, (int)g->ndependents);
 	g->index = x;

@@ -30,6 +30,7 @@
 #include "bundle/manifest.h"
 #include "engine/rpc.h"
 #include "engine/sched.h"
+#include "phases/mirror.h"
 
 struct bconfig;
 
@@ -74,6 +75,7 @@ enum gem_plan {
 extern const char *const gem_plan_name[GEM_PLAN__COUNT];
 
 struct gem_source {
+	struct mirror_route route; /* where its requests go (a mirror, maybe) */
 	const char *remote;   /* as in the lockfile, with a trailing '/' */
 	const char *redacted; /* without credentials, for messages */
 	const char *userpwd;  /* credentials for curl, or NULL */

@@ -34,6 +34,7 @@
 #include "bundle/platform.h"
 #include "engine/trace.h"
 #include "fsops/fsops.h"
+#include "phases/index_sync.h"
 #include "phases/phase.h"
 
 const char *const gem_plan_name[GEM_PLAN__COUNT] = {
@@ -73,23 +74,13 @@ struct gem_source *plan_source_remote(struct install *in, const char *remote)
 	}
 	SC_ASSERT(in->nsources < LOCK_GEM_SOURCES_MAX); /* bundle/lockfile.c refuses more */
 	struct gem_source *s = &in->sources[in->nsources++];
-	s->remote = arena_strdup(&in->arena, buf.buf);
-	sbuf_reset(&buf);
-	url_redact(s->remote, &buf);
-	s->redacted = arena_strdup(&in->arena, buf.buf);
-	sbuf_reset(&buf);
-	if (bconfig_credentials(in->config, s->remote, &buf) > 0)
-		s->userpwd = arena_strdup(&in->arena, buf.buf);
+	/* The route (phases/mirror.h) normalizes the URL, credentials and mirror. */
+	mirror_route_init(&s->route, &in->arena, in->config, buf.buf);
+	s->remote = s->route.remote;
+	s->redacted = s->route.redacted;
+	s->userpwd = s->route.userpwd;
 	/* index/<host>-<8 hex of the redacted URL>: readable and unique. */
-	char hex[DIGEST_SHA256_HEX];
-	sha256_hex(s->redacted, strlen(s->redacted), hex);
-	const char *host = strstr(s->redacted, "://");
-	host = host ? host + 3 : s->redacted;
-	size_t hl = strcspn(host, "/");
-	sbuf_reset(&buf);
-	for (size_t i = 0; i < hl; i++)
-		sbuf_addch(&buf, host[i] == ':' ? '.' : host[i]);
-	sbuf_addf(&buf, "-%.8s", hex);
+	index_source_slug(s->redacted, &buf);
 	s->slug = arena_strdup(&in->arena, buf.buf);
 	s->index_fd = -1;
 	sbuf_release(&buf);

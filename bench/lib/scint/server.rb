@@ -352,8 +352,8 @@ module Scint
   # (304), as the compact index expects. A path is matched by string equality
   # or by a Regexp; the first matching fault applies.
   class FaultServer
-    Fault = Struct.new(:matcher, :status, :times, :truncate, :reset, :delay, :drip, :length, :endless, :hits,
-                       keyword_init: true)
+    Fault = Struct.new(:matcher, :status, :times, :truncate, :reset, :delay, :drip, :length, :endless, :bad_range,
+                       :bad_digest, :hits, keyword_init: true)
 
     # A dripped body stops after this long whatever its size (the test's client is gone by then).
     DRIP_MAX_SECONDS = 120
@@ -361,6 +361,8 @@ module Scint
     attr_reader :root, :port
     # "user:password": every request must carry these Basic credentials (else 401).
     attr_accessor :basic_auth
+    # true: every file is served with a Repr-Digest header (sha-256 of the whole file).
+    attr_accessor :repr_digest
 
     def initialize(root)
       @root = File.expand_path(root)
@@ -394,11 +396,15 @@ module Scint
     #   length:   announce this Content-Length, send the file, close
     #   endless:  no Content-Length (the body ends at close): this many bytes
     #             of filler, or fewer if the client goes away first
+    #   bad_range:  a ranged request gets its 206 body with the first byte changed
+    #             (as if the file had changed before the range); others are served
+    #   bad_digest: the Repr-Digest sent is the sha-256 of something else
     def fault(path, status: nil, times: nil, truncate: false, reset: false, delay: nil, drip: nil, length: nil,
-              endless: nil)
+              endless: nil, bad_range: false, bad_digest: false)
       @lock.synchronize do
         @faults << Fault.new(matcher: path, status: status, times: times, truncate: truncate, reset: reset,
-                             delay: delay, drip: drip, length: length, endless: endless, hits: 0)
+                             delay: delay, drip: drip, length: length, endless: endless, bad_range: bad_range,
+                             bad_digest: bad_digest, hits: 0)
       end
       self
     end
@@ -518,6 +524,10 @@ module Scint
       body = File.binread(file)
       headers = { "Content-Type" => path.end_with?(".gem") ? "application/octet-stream" : "text/plain",
                   "ETag" => %("#{Digest::MD5.hexdigest(body)}"), "Accept-Ranges" => "bytes" }
+      if @repr_digest || fault&.bad_digest
+        digest = Digest::SHA256.digest(fault&.bad_digest ? "#{body}tampered" : body)
+        headers["Repr-Digest"] = "sha-256=:#{[digest].pack("m0")}:"
+      end
       return stream_fault(sock, req, entry, fault, headers, body) if fault && (fault.drip || fault.length || fault.endless)
 
       if fault&.truncate
@@ -540,7 +550,9 @@ module Scint
         end
 
         headers["Content-Range"] = "bytes #{first}-#{last}/#{body.bytesize}"
-        return respond(sock, req, entry, 206, headers, body.byteslice(first..last))
+        part = body.byteslice(first..last)
+        part = (part.getbyte(0) ^ 0x20).chr + part.byteslice(1..) if fault&.bad_range
+        return respond(sock, req, entry, 206, headers, part)
       end
       respond(sock, req, entry, 200, headers, body)
     end

@@ -571,6 +571,45 @@ SC_TEST(config_mirrors)
 	arena_release(&a);
 }
 
+/* mirror.<url>.fallback_timeout: Mirror#fallback_timeout= ("true" 0.1 s, else to_i seconds). */
+SC_TEST(config_mirror_fallback_timeout)
+{
+	struct arena a;
+	struct bconfig c;
+	struct sbuf out = SBUF_INIT;
+	long ms = -1;
+
+	arena_init(&a);
+	char **envp = ENVP(&a, "BUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/=https://mirror.example.com",
+			   "BUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/__FALLBACK_TIMEOUT=true",
+			   "BUNDLE_MIRROR__GEMS__EXAMPLE__COM=http://hostmirror.example.com/",
+			   "BUNDLE_MIRROR__GEMS__EXAMPLE__COM__FALLBACK_TIMEOUT=3",
+			   "BUNDLE_MIRROR__HTTPS://OTHER__EXAMPLE__COM/=https://m.example.com",
+			   "BUNDLE_MIRROR__HTTPS://OTHER__EXAMPLE__COM/__FALLBACK_TIMEOUT=0.5");
+	assert_int_equal(bconfig_load(&c, &a, NULL, NULL, envp, NULL), 0);
+	assert_int_equal(bconfig_mirror_lookup(&c, "https://rubygems.org", &out, &ms), 1);
+	assert_string_equal(sbuf_cstr(&out), "https://mirror.example.com/");
+	assert_int_equal(ms, 100);
+	assert_int_equal(bconfig_mirror_lookup(&c, "https://gems.example.com/x/", &out, &ms), 1);
+	assert_string_equal(sbuf_cstr(&out), "http://hostmirror.example.com/");
+	assert_int_equal(ms, 3000);
+	/* "0.5".to_i is 0: no probe, as with Bundler */
+	assert_int_equal(bconfig_mirror_lookup(&c, "https://other.example.com/", &out, &ms), 1);
+	assert_int_equal(ms, 0);
+	ms = -1;
+	assert_int_equal(bconfig_mirror_lookup(&c, "https://none.example.com/", &out, &ms), 0);
+	assert_int_equal(ms, 0);
+
+	char **env_all = ENVP(&a, "BUNDLE_MIRROR__ALL=https://all.example.com",
+			      "BUNDLE_MIRROR__ALL__FALLBACK_TIMEOUT=2");
+	assert_int_equal(bconfig_load(&c, &a, NULL, NULL, env_all, NULL), 0);
+	assert_int_equal(bconfig_mirror_lookup(&c, "https://rubygems.org/", &out, &ms), 1);
+	assert_string_equal(sbuf_cstr(&out), "https://all.example.com/");
+	assert_int_equal(ms, 2000);
+	sbuf_release(&out);
+	arena_release(&a);
+}
+
 /* Bundler::Settings on the same files and environment agrees on values, credentials, mirrors. */
 SC_TEST(config_settings_match_bundler)
 {
