@@ -15,6 +15,7 @@
 #include "bundle/config.h"
 #include "cli/cli.h"
 #include "cli/signals.h"
+#include "engine/ioq.h"
 #include "phases/abi.h"
 #include "phases/install.h"
 
@@ -36,7 +37,8 @@ static void lock_usage(FILE *f, bool update)
 			"      --group G          update the gems of group G\n"
 			"      --gemfile FILE     use FILE and FILE.lock\n"
 			"      --cache DIR        the cache root (its copy of the compact index is used)\n"
-			"      --local            resolve from the cached index only (the default today)\n");
+			"      --local            resolve from the cached index only, no request\n"
+			"      --prefer-local     go to the server only for what the cache lacks\n");
 	else
 		fprintf(f,
 			"usage: scint lock [options]\n"
@@ -52,7 +54,8 @@ static void lock_usage(FILE *f, bool update)
 			"      --patch|--minor|--major, --strict, --conservative, --pre  as for update\n"
 			"      --gemfile FILE     use FILE and FILE.lock\n"
 			"      --cache DIR        the cache root (its copy of the compact index is used)\n"
-			"      --local            resolve from the cached index only (the default today)\n");
+			"      --local            resolve from the cached index only, no request\n"
+			"      --prefer-local     go to the server only for what the cache lacks\n");
 }
 
 static void lock_push(struct arena *a, const char ***arr, size_t *n, const char *s)
@@ -80,6 +83,7 @@ static int lock_main_common(int argc, char **argv, bool update)
 		{ "print", no_argument, NULL, 'p' },
 		{ "lockfile", required_argument, NULL, 'l' },
 		{ "local", no_argument, NULL, 'o' },
+		{ "prefer-local", no_argument, NULL, 'O' },
 		{ "conservative", no_argument, NULL, 'c' },
 		{ "patch", no_argument, NULL, '1' },
 		{ "minor", no_argument, NULL, '2' },
@@ -122,7 +126,11 @@ static int lock_main_common(int argc, char **argv, bool update)
 			lockfile = optarg;
 			break;
 		case 'o':
-			break; /* resolution reads the cached index in every case for now */
+			req.index_mode = 1;
+			break;
+		case 'O':
+			req.index_mode = 2;
+			break;
 		case 'c':
 			req.conservative = true;
 			break;
@@ -179,7 +187,8 @@ static int lock_main_common(int argc, char **argv, bool update)
 		arena_release(&in.arena);
 		return CLI_USAGE;
 	}
-	o->io_backend = 0;
+	const char *uring = getenv("SCINT_IO_URING");
+	o->io_backend = uring && uring[0] == '0' ? IOQ_BACKEND_SYNC : IOQ_BACKEND_AUTO;
 	o->jobs = 1;
 	o->may_resolve = true;
 	if (cli_find_gemfile(&in.arena, gemfile, o) < 0)

@@ -21,6 +21,9 @@
  *    best variant per platform (bundle/platform.h ranks);
  *  - `bundler` resolves to the running Bundler and is never a spec line;
  *    BUNDLED WITH is that Bundler's version.
+ * The index is synced first (phases/index_sync.h: the Gemfile's names and
+ * their closure; --local reads only the cache, --prefer-local goes to the
+ * network only for what the cache lacks), then read from the cache.
  * Only one global rubygems source is supported for now; path/git/source
  * blocks are refused with a clear message.
  */
@@ -39,6 +42,7 @@
 #include "bundle/resolve.h"
 #include "bundle/version.h"
 #include "fsops/fsops.h"
+#include "phases/index_sync.h"
 #include "phases/phase.h"
 #include "phases/retry.h"
 
@@ -323,6 +327,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	struct arena *a = &in->arena;
 	struct gemfile_eval ev;
 	struct lk k = { .in = in, .req = req, .ev = &ev, .info_fd = -1 };
+	struct index_sync *sync = NULL;
 	const struct lockfile *old = &in->lock;
 	int r;
 
@@ -425,9 +430,27 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			}
 		}
 
-	/* resolve */
+	/* the index: synced for the Gemfile's names and their closure, then read from the cache */
 	struct gem_source *src = plan_source_remote(in, ev.sources[0]);
-	char *dir = arena_printf(a, "%s/index/%s/info", in->opts.cache_root, src->slug);
+	struct index_sync_opts so = {
+		.cache_root = in->opts.cache_root,
+		.config = in->config,
+		.mode = !req || !req->index_mode ? INDEX_SYNC_NETWORK
+			: req->index_mode == 1	 ? INDEX_SYNC_LOCAL
+						 : INDEX_SYNC_PREFER_LOCAL,
+		.io_backend = in->opts.io_backend,
+	};
+	r = index_sync_new(&so, &sync, err);
+	int sid = r < 0 ? r : index_sync_add_source(sync, ev.sources[0], err);
+	r = sid < 0 ? sid : 0;
+	for (size_t i = 0; r == 0 && i < ev.ndeps; i++)
+		if (strcmp(ev.deps[i].name, "bundler"))
+			r = index_sync_want(sync, sid, ev.deps[i].name, err);
+	if (r == 0)
+		r = index_sync_run(sync, err);
+	if (r < 0)
+		goto out;
+	const char *dir = arena_printf(a, "%s/info", index_sync_source_dir(sync, sid));
 	k.info_fd = fs_open_dir(dir);
 	struct resolve_dep *roots = arena_alloc(a, (ev.ndeps + 1) * sizeof(*roots));
 	size_t nroots = 0;
@@ -439,8 +462,9 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			goto out;
 		if (!g->nvers && strcmp(ev.deps[i].name, "bundler")) {
 			sbuf_addf(err, "Could not find gem '%s' in rubygems repository %s or installed "
-				       "locally (scint resolves from its copy of the index in %s)",
-				  ev.deps[i].name, src->redacted, dir);
+				       "locally.%s",
+				  ev.deps[i].name, src->redacted,
+				  so.mode == INDEX_SYNC_NETWORK ? "" : " (only the cached index was read)");
 			r = -SC_ENOTFOUND;
 			goto out;
 		}
@@ -520,6 +544,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	lf.crlf = old->crlf;
 	r = lockfile_write(&lf, ret_text);
 out:
+	index_sync_free(sync);
 	if (k.info_fd >= 0)
 		close(k.info_fd);
 	hmap_release(&k.gems);

@@ -249,6 +249,7 @@ struct lock_request {
 	size_t ngroups;
 	char level;		 /* 'M' (default), 'm', 'p' */
 	bool strict, conservative, pre;
+	int index_mode; /* 0: sync with the server, 1: --local, 2: --prefer-local */
 	const char **add_platforms, **remove_platforms;
 	size_t nadd_platforms, nremove_platforms;
 };
