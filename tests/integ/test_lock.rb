@@ -168,4 +168,30 @@ class TestLock < ScintTest::Case
     assert_includes scint.lockfile, "    sc_extra (1.0.0)\n"
     scint.bundle_check!
   end
+
+  # The ~250 and ~400 gem shapes (slow to build: run with SCINT_LOCK_BIG=1):
+  # a fresh lock, removing and re-adding a Gemfile entry, update --patch and
+  # --add-platform, each byte-identical to Bundler's.
+  def test_medium_and_large_shapes
+    skip "set SCINT_LOCK_BIG=1 to lock the medium and large shapes" unless ENV["SCINT_LOCK_BIG"] == "1"
+
+    %i[medium large].each do |name|
+      shape, corpus = corpus(name)
+      server = serve(corpus.dir)
+      bundler = app("#{name}-bundler", gems: shape.gemfile_deps, source: server.url)
+      scint = app("#{name}-scint", gems: shape.gemfile_deps, source: server.url)
+      t = Time.now
+      both!(bundler, scint, nil, "lock")
+      deps = shape.gemfile_deps.dup
+      removed = deps.keys[deps.size / 2]
+      deps.delete(removed)
+      [bundler, scint].each { |a| gemfile(a, deps) }
+      both!(bundler, scint, nil, "lock")
+      [bundler, scint].each { |a| gemfile(a, shape.gemfile_deps) }
+      both!(bundler, scint, nil, "lock")
+      both!(bundler, scint, nil, "update", "--patch")
+      both!(bundler, scint, nil, "lock", "--add-platform", "aarch64-linux")
+      warn "#{name}: #{scint.lockfile.lines.grep(/\A    \S/).size} specs, #{(Time.now - t).round(1)}s"
+    end
+  end
 end
