@@ -65,7 +65,8 @@ static void lock_push(struct arena *a, const char ***arr, size_t *n, const char 
 		size_t k = strcspn(p, ", ");
 		if (k) {
 			const char **x = arena_alloc(a, (*n + 1) * sizeof(*x));
-			memcpy(x, *arr, *n * sizeof(*x));
+			if (*n)
+				memcpy(x, *arr, *n * sizeof(*x));
 			x[(*n)++] = arena_strndup(a, p, k);
 			*arr = x;
 		}
