@@ -38,7 +38,9 @@ static void lock_usage(FILE *f, bool update)
 			"      --gemfile FILE     use FILE and FILE.lock\n"
 			"      --cache DIR        the cache root (its copy of the compact index is used)\n"
 			"      --local            resolve from the cached index only, no request\n"
-			"      --prefer-local     go to the server only for what the cache lacks\n");
+			"      --prefer-local     go to the server only for what the cache lacks\n"
+			"      --cooldown N       skip versions published less than N days ago\n"
+			"                         (BUNDLE_COOLDOWN; locked versions are exempt)\n");
 	else
 		fprintf(f,
 			"usage: scint lock [options]\n"
@@ -55,7 +57,9 @@ static void lock_usage(FILE *f, bool update)
 			"      --gemfile FILE     use FILE and FILE.lock\n"
 			"      --cache DIR        the cache root (its copy of the compact index is used)\n"
 			"      --local            resolve from the cached index only, no request\n"
-			"      --prefer-local     go to the server only for what the cache lacks\n");
+			"      --prefer-local     go to the server only for what the cache lacks\n"
+			"      --cooldown N       skip versions published less than N days ago\n"
+			"                         (BUNDLE_COOLDOWN; locked versions are exempt)\n");
 }
 
 static void lock_push(struct arena *a, const char ***arr, size_t *n, const char *s)
@@ -85,6 +89,7 @@ static int lock_main_common(int argc, char **argv, bool update)
 		{ "lockfile", required_argument, NULL, 'l' },
 		{ "local", no_argument, NULL, 'o' },
 		{ "prefer-local", no_argument, NULL, 'O' },
+		{ "cooldown", required_argument, NULL, 'D' },
 		{ "conservative", no_argument, NULL, 'c' },
 		{ "patch", no_argument, NULL, '1' },
 		{ "minor", no_argument, NULL, '2' },
@@ -102,7 +107,7 @@ static int lock_main_common(int argc, char **argv, bool update)
 	};
 	struct install in = { 0 };
 	struct install_opts *o = &in.opts;
-	struct lock_request req = { .level = 'M' };
+	struct lock_request req = { .level = 'M', .cooldown_days = -1 };
 	const char *gemfile = NULL, *cache = NULL, *lockfile = NULL;
 	struct sbuf err = SBUF_INIT, text = SBUF_INIT;
 	bool print = false, lock_update = false, quiet = false;
@@ -132,6 +137,16 @@ static int lock_main_common(int argc, char **argv, bool update)
 		case 'O':
 			req.index_mode = 2;
 			break;
+		case 'D': {
+			char *end;
+			req.cooldown_days = strtol(optarg, &end, 10);
+			if (*end || req.cooldown_days < 0 || req.cooldown_days > 100000) {
+				cli_error("--cooldown takes a number of days (0 to 100000)");
+				arena_release(&in.arena);
+				return CLI_USAGE;
+			}
+			break;
+		}
 		case 'c':
 			req.conservative = true;
 			break;

@@ -19,6 +19,10 @@
  *  - PLATFORMS: the lockfile's, plus the local platform, plus/minus
  *    --add-platform/--remove-platform; each resolved gem is locked with its
  *    best variant per platform (bundle/platform.h ranks);
+ *  - cooldown (--cooldown N, BUNDLE_COOLDOWN, Bundler 4's): versions whose
+ *    info line says they were published (created_at:) less than N days ago
+ *    are not candidates, except the locked version; lines without a date
+ *    pass;
  *  - `bundler` resolves to the running Bundler and is never a spec line;
  *    BUNDLED WITH is that Bundler's version.
  * The index is synced first (phases/index_sync.h: the Gemfile's names and
@@ -31,10 +35,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
 #include "base/hmap.h"
+#include "bundle/config.h"
 #include "bundle/index.h"
 #include "bundle/names.h"
 #include "bundle/platform.h"
@@ -82,6 +88,8 @@ struct lk {
 	struct hmap locked; /* name -> locked version */
 	struct hmap pre;    /* names whose Gemfile requirement names a prerelease */
 	const char *bundler_version;
+	long cooldown_days; /* 0: off */
+	int64_t now;
 };
 
 static char lk_mark[] = "";
@@ -106,6 +114,56 @@ static bool lk_platform_usable(struct lk *k, const char *platform)
 		    PLATFORM_INCOMPATIBLE)
 			return true;
 	return false;
+}
+
+/*
+ * The created_at: of an info line (compact index v2: "...|checksum:..,
+ * created_at:2024-01-01T00:00:00Z"; a space for the 'T' and fractions or a
+ * zone suffix are accepted, UTC assumed), as seconds since the epoch; -1
+ * when the line has none or it does not parse.
+ */
+static int64_t lk_created_at(struct strv line)
+{
+	struct strv head, meta, field;
+
+	if (!strv_cut(line, '|', &head, &meta))
+		return -1;
+	while (meta.len) {
+		if (!strv_cut(meta, ',', &field, &meta))
+			meta.len = 0;
+		field = strv_trim(field);
+		if (!strv_starts_with(field, "created_at:"))
+			continue;
+		struct strv v = strv_trim(strv_drop(field, 11));
+		int f[6] = { 0 };
+		static const char seps[] = "--T::";
+		size_t i = 0;
+		for (int k = 0; k < 6; k++) {
+			size_t digits = 0;
+			while (i < v.len && v.p[i] >= '0' && v.p[i] <= '9' && digits < 4) {
+				f[k] = f[k] * 10 + (v.p[i++] - '0');
+				digits++;
+			}
+			if (!digits)
+				return -1;
+			if (k < 5) {
+				if (i >= v.len || (v.p[i] != seps[k] && !(k == 2 && v.p[i] == ' ')))
+					return -1;
+				i++;
+			}
+		}
+		if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 ||
+		    f[5] > 60 || f[0] < 1970)
+			return -1;
+		/* days since the epoch (civil calendar, H. Hinnant's algorithm) */
+		int y = f[0] - (f[1] <= 2);
+		int era = y / 400, yoe = y - era * 400;
+		int doy = (153 * (f[1] + (f[1] > 2 ? -3 : 9)) + 2) / 5 + f[2] - 1;
+		int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+		int64_t days = (int64_t)era * 146097 + doe - 719468;
+		return days * 86400 + f[3] * 3600 + f[4] * 60 + f[5];
+	}
+	return -1;
 }
 
 static int lk_version_cmp(const void *a, const void *b)
@@ -152,6 +210,14 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 		char *plat = arena_strv(a, il.platform);
 		if (!lk_platform_usable(k, plat))
 			continue;
+		if (k->cooldown_days > 0) {
+			/* too new (a locked version is exempt; a line without a date passes) */
+			int64_t t = lk_created_at(line);
+			const char *locked = hmap_get(&k->locked, strv_from(g->name));
+			if (t >= 0 && t > k->now - (int64_t)k->cooldown_days * 86400 &&
+			    !(locked && strv_eq_cstr(il.version, locked)))
+				continue;
+		}
 		struct lk_version *v = NULL;
 		for (size_t i = 0; i < g->nvers && !v; i++)
 			if (!version_cmp(strv_from(g->vers[i].version), il.version))
@@ -362,6 +428,20 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			r = -SC_EUNSUPPORTED;
 			goto out;
 		}
+	}
+	k.now = (int64_t)time(NULL);
+	k.cooldown_days = req && req->cooldown_days >= 0 ? req->cooldown_days : 0;
+	if (!req || req->cooldown_days < 0) {
+		const char *cd = bconfig_get(in->config, "BUNDLE_COOLDOWN");
+		char *end = NULL;
+		long n = cd && *cd ? strtol(cd, &end, 10) : 0;
+		if (cd && *cd && (*end || n < 0 || n > 100000)) {
+			sbuf_addf(err, "BUNDLE_COOLDOWN must be a number of days (0 to 100000), not '%s'",
+				  cd);
+			r = -SC_ECONFIG;
+			goto out;
+		}
+		k.cooldown_days = n;
 	}
 	k.bundler_version = ev.bundler_version ? ev.bundler_version
 			    : in->abi.bundler_version ? in->abi.bundler_version

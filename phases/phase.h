@@ -250,6 +250,7 @@ struct lock_request {
 	char level;		 /* 'M' (default), 'm', 'p' */
 	bool strict, conservative, pre;
 	int index_mode; /* 0: sync with the server, 1: --local, 2: --prefer-local */
+	long cooldown_days; /* --cooldown N; -1: BUNDLE_COOLDOWN or none */
 	const char **add_platforms, **remove_platforms;
 	size_t nadd_platforms, nremove_platforms;
 };

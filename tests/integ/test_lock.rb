@@ -143,7 +143,7 @@ class TestLock < ScintTest::Case
   end
 
   def test_install_without_lockfile_resolves_and_frozen_refuses
-    _dir, _server, bundler, scint = lock_env
+    _dir, server, bundler, scint = lock_env
     r = scint.scint("install")
     assert_success r
     lock = scint.lockfile
@@ -167,6 +167,51 @@ class TestLock < ScintTest::Case
     assert_success r
     assert_includes scint.lockfile, "    sc_extra (1.0.0)\n"
     scint.bundle_check!
+
+    # With the server gone, --local resolves from the cached index alone.
+    lock = scint.lockfile
+    server.stop
+    File.delete(scint.path("Gemfile.lock"))
+    r = scint.scint("lock")
+    refute r.success?
+    refute File.exist?(scint.path("Gemfile.lock"))
+    assert_success scint.scint("lock", "--local")
+    assert_equal lock, scint.lockfile
+  end
+
+  # Cooldown (Bundler 4's --cooldown / BUNDLE_COOLDOWN): versions published
+  # less than N days ago (compact index v2 created_at:) are skipped unless
+  # locked; a line without a date passes.
+  def test_cooldown_skips_new_versions
+    _, b = corpus(lock_shape("lock-b", newer: true))
+    dir = corpus_copy(b)
+    now = Time.now.utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    info = File.join(dir, "info", "sc_tz")
+    lines = File.read(info).lines.map do |l|
+      next l if l.start_with?("---")
+
+      date = l.start_with?("1.3.0 ", "2.0.0 ") ? now : "2024-01-01T00:00:00Z"
+      date = nil if l.start_with?("1.2.2 ")
+      date ? l.chomp + ",created_at:#{date}\n" : l
+    end
+    File.write(info, lines.join)
+    versions = File.read(File.join(dir, "versions")).sub(/^(sc_tz \S+) \h+$/) { "#{$1} #{Digest::MD5.hexdigest(lines.join)}" }
+    File.write(File.join(dir, "versions"), versions)
+    server = serve(dir)
+    app = app(gems: { "sc_time" => [] }, source: server.url)
+    assert_success app.scint("lock", "--cooldown", "3")
+    assert_includes app.lockfile, "    sc_tz (1.2.3)\n"
+    assert_success app.scint("lock", "--update", env: { "BUNDLE_COOLDOWN" => "3" })
+    assert_includes app.lockfile, "    sc_tz (1.2.3)\n"
+    assert_success app.scint("lock", "--update")
+    assert_includes app.lockfile, "    sc_tz (2.0.0)\n"
+    assert_success app.scint("lock", "--cooldown", "3") # locked: exempt
+    assert_includes app.lockfile, "    sc_tz (2.0.0)\n"
+    assert_success app.scint("lock", "--update", "--cooldown", "0")
+    assert_includes app.lockfile, "    sc_tz (2.0.0)\n"
+    r = app.scint("lock", env: { "BUNDLE_COOLDOWN" => "soon" })
+    refute r.success?
+    assert_match(/BUNDLE_COOLDOWN must be a number of days/, r.stderr)
   end
 
   # The ~250 and ~400 gem shapes (slow to build: run with SCINT_LOCK_BIG=1):
