@@ -124,9 +124,19 @@ class TestLock < ScintTest::Case
     both!(bundler, scint, dir, "lock")
 
     both!(bundler, scint, dir, "update", "sc_tz")
+    both!(bundler, scint, dir, "update", "--conservative", "sc_cache")
+    both!(bundler, scint, dir, "update", "--minor", "--strict")
+    both!(bundler, scint, dir, "lock", "--update", "sc_color")
     both!(bundler, scint, dir, "update")
     both!(bundler, scint, dir, "lock", "--add-platform", "arm64-darwin")
     assert_includes scint.lockfile, "    sc_fastjson (2.6.3-arm64-darwin)\n"
+    both!(bundler, scint, dir, "lock", "--add-platform", "ruby")
+    assert_includes scint.lockfile, "    sc_fastjson (2.6.3)\n"
+    both!(bundler, scint, dir, "lock", "--remove-platform", "arm64-darwin")
+    r = scint.scint("lock", "--print", "--add-platform", "x86_64-darwin")
+    assert_success r
+    assert_includes r.stdout, "  x86_64-darwin\n"
+    refute_includes scint.lockfile, "x86_64-darwin"
   end
 
   def test_conflict_names_both_requirements_and_keeps_the_lockfile
