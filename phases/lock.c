@@ -116,56 +116,6 @@ static bool lk_platform_usable(struct lk *k, const char *platform)
 	return false;
 }
 
-/*
- * The created_at: of an info line (compact index v2: "...|checksum:..,
- * created_at:2024-01-01T00:00:00Z"; a space for the 'T' and fractions or a
- * zone suffix are accepted, UTC assumed), as seconds since the epoch; -1
- * when the line has none or it does not parse.
- */
-static int64_t lk_created_at(struct strv line)
-{
-	struct strv head, meta, field;
-
-	if (!strv_cut(line, '|', &head, &meta))
-		return -1;
-	while (meta.len) {
-		if (!strv_cut(meta, ',', &field, &meta))
-			meta.len = 0;
-		field = strv_trim(field);
-		if (!strv_starts_with(field, "created_at:"))
-			continue;
-		struct strv v = strv_trim(strv_drop(field, 11));
-		int f[6] = { 0 };
-		static const char seps[] = "--T::";
-		size_t i = 0;
-		for (int k = 0; k < 6; k++) {
-			size_t digits = 0;
-			while (i < v.len && v.p[i] >= '0' && v.p[i] <= '9' && digits < 4) {
-				f[k] = f[k] * 10 + (v.p[i++] - '0');
-				digits++;
-			}
-			if (!digits)
-				return -1;
-			if (k < 5) {
-				if (i >= v.len || (v.p[i] != seps[k] && !(k == 2 && v.p[i] == ' ')))
-					return -1;
-				i++;
-			}
-		}
-		if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 ||
-		    f[5] > 60 || f[0] < 1970)
-			return -1;
-		/* days since the epoch (civil calendar, H. Hinnant's algorithm) */
-		int y = f[0] - (f[1] <= 2);
-		int era = y / 400, yoe = y - era * 400;
-		int doy = (153 * (f[1] + (f[1] > 2 ? -3 : 9)) + 2) / 5 + f[2] - 1;
-		int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-		int64_t days = (int64_t)era * 146097 + doe - 719468;
-		return days * 86400 + f[3] * 3600 + f[4] * 60 + f[5];
-	}
-	return -1;
-}
-
 static int lk_version_cmp(const void *a, const void *b)
 {
 	return version_cmp(strv_from(((const struct lk_version *)a)->version),
@@ -212,7 +162,9 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 			continue;
 		if (k->cooldown_days > 0) {
 			/* too new (a locked version is exempt; a line without a date passes) */
-			int64_t t = lk_created_at(line);
+			int64_t t;
+			if (index_info_created_at(line, &t) < 0)
+				t = -1;
 			const char *locked = hmap_get(&k->locked, strv_from(g->name));
 			if (t >= 0 && t > k->now - (int64_t)k->cooldown_days * 86400 &&
 			    !(locked && strv_eq_cstr(il.version, locked)))
