@@ -487,7 +487,13 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	struct resolve_dep *roots = arena_alloc(a, (ev.ndeps + 1) * sizeof(*roots));
 	size_t nroots = 0;
 	for (size_t i = 0; i < ev.ndeps; i++) {
-		/* Bundler resolves every dependency, whatever its platforms or groups. */
+		/*
+		 * Every group is resolved; a dependency for other platforms only
+		 * (`platforms: :jruby`) is not, though DEPENDENCIES lists it, as
+		 * Bundler 2.3's expand_dependencies does (for the local platform).
+		 */
+		if (!ev.deps[i].platform_ok)
+			continue;
 		roots[nroots++] = (struct resolve_dep){ ev.deps[i].name, ev.deps[i].reqs };
 		struct lk_gem *g = lk_gem(&k, ev.deps[i].name, err, &r);
 		if (!g)

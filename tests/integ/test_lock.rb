@@ -150,6 +150,15 @@ class TestLock < ScintTest::Case
     assert_match(/depends on sc_shared ~> 2\.0/, r.stderr)
     assert_equal "untouched\n", scint.lockfile
     refute bundler.bundle("lock").success? # the oracle agrees there is none
+
+    # A dependency for other platforms only is listed but not resolved.
+    File.delete(scint.path("Gemfile.lock"))
+    [bundler, scint].each do |a|
+      a.write_file("Gemfile", a.read_file("Gemfile").sub('gem "sc_left"', 'gem "sc_left", platforms: :jruby'))
+    end
+    both!(bundler, scint, nil, "lock")
+    assert_includes scint.lockfile, "  sc_left\n"
+    refute_includes scint.lockfile, "    sc_left (1.0.0)\n"
   end
 
   def test_install_without_lockfile_resolves_and_frozen_refuses
