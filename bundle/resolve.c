@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +43,8 @@ struct rs_inc {
 	enum rs_cause cause;
 	size_t c1, c2;	    /* RS_DERIVED */
 	const char *label;  /* RS_DEPENDENCY: the requirement as written */
-	int printed;	    /* explanation: line number, 0 if not printed */
+	int line;	    /* explanation: its line number, 0 if not numbered */
+	unsigned nder;	    /* explanation: how often the failure's derivation uses it */
 };
 
 struct rs_assign {
@@ -748,30 +750,144 @@ static void rs_inc_desc(struct rs *s, const struct rs_inc *inc, struct sbuf *out
 	sbuf_addstr(out, " must be false");
 }
 
-static void rs_explain(struct rs *s, size_t idx, int *line, struct sbuf *out, unsigned depth)
+/*
+ * The report, as pub's (and the pub_grub gem's) FailureWriter writes it:
+ * derived incompatibilities used more than once get a line number that later
+ * lines refer to; single-cause chains read "And because ..." and
+ * conclusions "So, because ..." / "Thus, ...".
+ */
+struct rs_report {
+	struct rs *s;
+	struct sbuf *out;
+	int lines;
+	unsigned depth;
+};
+
+static bool rs_derived(const struct rs_inc *inc)
+{
+	return inc->cause == RS_DERIVED;
+}
+
+static void rs_count_derivations(struct rs *s, size_t idx, unsigned depth)
 {
 	struct rs_inc *inc = &s->incs[idx];
 
-	if (inc->cause != RS_DERIVED || inc->printed || depth > 200)
+	if (++inc->nder > 1 || !rs_derived(inc) || depth > 10000)
 		return;
-	struct rs_inc *c1 = &s->incs[inc->c1], *c2 = &s->incs[inc->c2];
-	rs_explain(s, inc->c1, line, out, depth + 1);
-	rs_explain(s, inc->c2, line, out, depth + 1);
-	inc->printed = ++*line;
-	sbuf_addstr(out, "Because ");
-	rs_inc_desc(s, c1, out);
-	if (c1->printed)
-		sbuf_addf(out, " (%d)", c1->printed);
-	sbuf_addstr(out, "\n  and ");
-	rs_inc_desc(s, c2, out);
-	if (c2->printed)
-		sbuf_addf(out, " (%d)", c2->printed);
-	sbuf_addstr(out, ",\n  ");
-	rs_inc_desc(s, inc, out);
-	if (!rs_is_failure(inc))
-		sbuf_addf(out, ". (%d)\n", inc->printed);
-	else
-		sbuf_addstr(out, ".\n");
+	rs_count_derivations(s, inc->c1, depth + 1);
+	rs_count_derivations(s, inc->c2, depth + 1);
+}
+
+static void rs_ref(struct rs_report *w, const struct rs_inc *inc)
+{
+	rs_inc_desc(w->s, inc, w->out);
+	if (inc->line)
+		sbuf_addf(w->out, " (%d)", inc->line);
+}
+
+/* Ends the line being written (text already in w->out after `start`). */
+static void rs_line_end(struct rs_report *w, struct rs_inc *inc, size_t start, bool numbered)
+{
+	if (numbered) {
+		char num[16];
+		int n = snprintf(num, sizeof(num), "(%d) ", ++w->lines);
+		inc->line = w->lines;
+		/* the number goes in front of the line */
+		size_t len = w->out->len - start;
+		char *tail = malloc(len + 1);
+		if (tail) {
+			memcpy(tail, w->out->buf + start, len);
+			sbuf_setlen(w->out, start);
+			sbuf_add(w->out, num, (size_t)n);
+			sbuf_add(w->out, tail, len);
+			free(tail);
+		}
+	}
+	sbuf_addch(w->out, '\n');
+}
+
+static void rs_visit(struct rs_report *w, size_t idx, bool conclusion)
+{
+	struct rs *s = w->s;
+	struct rs_inc *inc = &s->incs[idx];
+
+	if (!rs_derived(inc) || ++w->depth > 500) {
+		w->depth--;
+		return;
+	}
+	bool numbered = conclusion || inc->nder > 1;
+	const char *conj = numbered ? "So," : "And";
+	size_t ci = inc->c1, oi = inc->c2;
+	struct rs_inc *c = &s->incs[ci], *o = &s->incs[oi];
+	size_t start;
+
+	if (rs_derived(c) && rs_derived(o)) {
+		if (c->line && o->line) {
+			start = w->out->len;
+			sbuf_addstr(w->out, "Because ");
+			rs_ref(w, c);
+			sbuf_addstr(w->out, " and ");
+			rs_ref(w, o);
+		} else if (c->line || o->line) {
+			struct rs_inc *with = c->line ? c : o;
+			rs_visit(w, c->line ? oi : ci, false);
+			start = w->out->len;
+			sbuf_addf(w->out, "%s because ", conj);
+			rs_ref(w, with);
+		} else {
+			bool single_c = !rs_derived(&s->incs[c->c1]) && !rs_derived(&s->incs[c->c2]);
+			bool single_o = !rs_derived(&s->incs[o->c1]) && !rs_derived(&s->incs[o->c2]);
+			if (single_c || single_o) {
+				rs_visit(w, single_o ? ci : oi, false);
+				rs_visit(w, single_o ? oi : ci, false);
+				start = w->out->len;
+				sbuf_addstr(w->out, "Thus");
+			} else {
+				rs_visit(w, ci, true);
+				sbuf_addch(w->out, '\n');
+				rs_visit(w, oi, false);
+				start = w->out->len;
+				sbuf_addf(w->out, "%s because ", conj);
+				rs_ref(w, c);
+			}
+		}
+	} else if (rs_derived(c) || rs_derived(o)) {
+		size_t di = rs_derived(c) ? ci : oi;
+		struct rs_inc *d = &s->incs[di], *e = rs_derived(c) ? o : c;
+		struct rs_inc *dc = &s->incs[d->c1], *dother = &s->incs[d->c2];
+		bool collapsible = d->nder <= 1 && rs_derived(dc) != rs_derived(dother) &&
+				   !(rs_derived(dc) ? dc : dother)->line;
+		if (d->line) {
+			start = w->out->len;
+			sbuf_addstr(w->out, "Because ");
+			rs_ref(w, e);
+			sbuf_addstr(w->out, " and ");
+			rs_ref(w, d);
+		} else if (collapsible) {
+			rs_visit(w, rs_derived(dc) ? d->c1 : d->c2, false);
+			start = w->out->len;
+			sbuf_addf(w->out, "%s because ", conj);
+			rs_ref(w, rs_derived(dc) ? dother : dc);
+			sbuf_addstr(w->out, " and ");
+			rs_ref(w, e);
+		} else {
+			rs_visit(w, di, false);
+			start = w->out->len;
+			sbuf_addf(w->out, "%s because ", conj);
+			rs_ref(w, e);
+		}
+	} else {
+		start = w->out->len;
+		sbuf_addstr(w->out, "Because ");
+		rs_ref(w, c);
+		sbuf_addstr(w->out, " and ");
+		rs_ref(w, o);
+	}
+	sbuf_addstr(w->out, ", ");
+	rs_inc_desc(s, inc, w->out);
+	sbuf_addch(w->out, '.');
+	rs_line_end(w, inc, start, numbered && !rs_is_failure(inc));
+	w->depth--;
 }
 
 /* ------------------------------------------------------------ driver */
@@ -807,11 +923,12 @@ int resolve_run(struct arena *a, const char *root_name, const struct resolve_dep
 		r = rs_propagate(&s, next);
 		if (r < -(long)SC_E__END) {
 			size_t fail = (size_t)(-(r + 1 + SC_E__END));
-			int line = 0;
 			struct sbuf ex = SBUF_INIT;
-			if (s.incs[fail].cause == RS_DERIVED)
-				rs_explain(&s, fail, &line, &ex, 0);
-			else {
+			if (s.incs[fail].cause == RS_DERIVED) {
+				struct rs_report w = { .s = &s, .out = &ex };
+				rs_count_derivations(&s, fail, 0);
+				rs_visit(&w, fail, false);
+			} else {
 				sbuf_addstr(&ex, "Because ");
 				rs_inc_desc(&s, &s.incs[fail], &ex);
 				sbuf_addstr(&ex, ", version solving has failed.\n");

@@ -187,6 +187,8 @@ SC_TEST(resolve_conflict_is_explained)
 	struct sbuf out = SBUF_INIT;
 
 	assert_int_equal(solve(idx, 4, roots, 2, &out), -SC_ECONFLICT);
+	if (getenv("SC_TEST_PRINT"))
+		print_message("%s\n", out.buf);
 	assert_non_null(strstr(out.buf, "Gemfile depends on a = 1.0"));
 	assert_non_null(strstr(out.buf, "Gemfile depends on b ~> 1.0"));
 	assert_non_null(strstr(out.buf, "depends on shared ~> 1.0"));
@@ -230,6 +232,34 @@ SC_TEST(resolve_prefers_locked)
 	assert_null(resolve_result_version(&res, "b"));
 	arena_release(&a);
 	sbuf_release(&err);
+}
+
+/* solver.md: "complex conflict resolution with a failure". */
+SC_TEST(resolve_complex_failure_is_explained)
+{
+	static const char *const idx[] = {
+		"foo 1.0.0 a:^1.0.0;b:^1.0.0", "foo 1.1.0 x:^1.0.0;y:^1.0.0", "a 1.0.0 b:^2.0.0",
+		"b 1.0.0", "b 2.0.0", "x 1.0.0 y:^2.0.0", "y 1.0.0", "y 2.0.0",
+	};
+	static const char *const idx2[] = {
+		"foo 1.0.0 a:~> 1.0;b:~> 1.0", "foo 1.1.0 x:~> 1.0;y:~> 1.0", "a 1.0.0 b:~> 2.0",
+		"b 1.0.0", "b 2.0.0", "x 1.0.0 y:~> 2.0", "y 1.0.0", "y 2.0.0",
+	};
+	const struct resolve_dep roots[] = { { "foo", "~> 1.0" } };
+	struct sbuf out = SBUF_INIT;
+
+	assert_int_equal(solve(idx, 8, roots, 1, &out), -EINVAL); /* "^" is not RubyGems' */
+	sbuf_reset(&out);
+	assert_int_equal(solve(idx2, 8, roots, 1, &out), -SC_ECONFLICT);
+	if (getenv("SC_TEST_PRINT"))
+		print_message("%s\n", out.buf);
+	assert_non_null(strstr(out.buf, "foo = 1.0.0 depends on a ~> 1.0"));
+	assert_non_null(strstr(out.buf, "every version of a depends on b ~> 2.0"));
+	assert_non_null(strstr(out.buf, "foo = 1.1.0 depends on x ~> 1.0"));
+	assert_non_null(strstr(out.buf, "every version of x depends on y ~> 2.0"));
+	assert_non_null(strstr(out.buf, "Gemfile depends on foo ~> 1.0"));
+	assert_non_null(strstr(out.buf, "version solving has failed."));
+	sbuf_release(&out);
 }
 
 /* A hostile index: a long chain must stop at the limits with a message. */
