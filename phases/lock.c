@@ -53,6 +53,7 @@
 #include "phases/retry.h"
 
 #define LOCK_VARIANTS_MAX 64
+#define LOCK_VERSIONS_MAX 20000 /* the resolver's default limit too */
 #define LOCK_DEPS_MAX 256
 #define LOCK_REQS_MAX 16
 #define LOCKFILE_TEXT_MAX (64u << 20)
@@ -65,8 +66,8 @@ struct lk_variant {
 
 struct lk_version {
 	const char *version;
-	struct lk_variant var[LOCK_VARIANTS_MAX];
-	size_t nvar;
+	struct lk_variant *var;
+	size_t nvar, capvar;
 };
 
 struct lk_gem {
@@ -144,7 +145,9 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 		return r;
 	}
 	char *text = arena_strndup(a, body.buf ? body.buf : "", body.len);
+	struct hmap byver; /* version string -> index + 1 */
 	sbuf_release(&body);
+	hmap_init(&byver);
 	struct strv rest = strv_from(text), line;
 	size_t cap = 0;
 	while (strv_next_line(&rest, &line)) {
@@ -171,33 +174,47 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 				continue;
 		}
 		struct lk_version *v = NULL;
-		for (size_t i = 0; i < g->nvers && !v; i++)
-			if (!version_cmp(strv_from(g->vers[i].version), il.version))
-				v = &g->vers[i];
-		if (!v) {
-			if (g->nvers >= 100000) {
-				sbuf_addf(err, "the index lists too many versions of %s", g->name);
-				return -SC_ETOOBIG;
+		uintptr_t slot = (uintptr_t)hmap_get(&byver, strv_from(ver));
+		if (slot) {
+			v = &g->vers[slot - 1];
+		} else {
+			if (g->nvers >= LOCK_VERSIONS_MAX) {
+				sbuf_addf(err, "resolution gave up: %s has more than %d versions",
+					  g->name, LOCK_VERSIONS_MAX);
+				r = -SC_ETOOBIG;
+				goto out;
 			}
 			g->vers = arena_grow_array(a, g->vers, sizeof(*g->vers), g->nvers, &cap);
 			v = &g->vers[g->nvers++];
 			memset(v, 0, sizeof(*v));
 			v->version = ver;
+			hmap_put(&byver, strv_from(ver), (void *)(uintptr_t)g->nvers);
 		}
 		struct lk_variant *var = NULL;
 		for (size_t i = 0; i < v->nvar && !var; i++)
 			if (!strcmp(v->var[i].platform, plat))
 				var = &v->var[i]; /* a repeated line: the last one wins */
 		if (!var) {
-			if (v->nvar >= LOCK_VARIANTS_MAX)
-				continue;
+			if (v->nvar >= LOCK_VARIANTS_MAX) {
+				sbuf_addf(err, "the index lists more than %d platforms for %s %s",
+					  LOCK_VARIANTS_MAX, g->name, ver);
+				r = -SC_ETOOBIG;
+				goto out;
+			}
+			v->var = arena_grow_array(a, v->var, sizeof(*v->var), v->nvar, &v->capvar);
 			var = &v->var[v->nvar++];
 		}
 		var->platform = plat;
 		var->deps = arena_alloc(a, LOCK_DEPS_MAX * sizeof(*var->deps));
 		var->ndeps = 0;
 		struct strv cur = il.deps, dn, dr;
-		while ((r = index_deps_next(&cur, &dn, &dr)) > 0 && var->ndeps < LOCK_DEPS_MAX) {
+		while ((r = index_deps_next(&cur, &dn, &dr)) > 0) {
+			if (var->ndeps >= LOCK_DEPS_MAX) {
+				sbuf_addf(err, "the index lists more than %d dependencies for %s %s",
+					  LOCK_DEPS_MAX, g->name, ver);
+				r = -SC_ETOOBIG;
+				goto out;
+			}
 			char *reqs = arena_strv(a, dr);
 			for (char *p = reqs; *p; p++)
 				if (*p == '&')
@@ -216,21 +233,41 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 			g->vers[w++] = g->vers[i];
 	g->nvers = w;
 	qsort(g->vers, g->nvers, sizeof(*g->vers), lk_version_cmp);
-	return 0;
+	/* "1.0" and "1.0.0" are one version: the first spelling keeps the variants */
+	w = 0;
+	for (size_t i = 0; i < g->nvers; i++) {
+		struct lk_version *prev = w ? &g->vers[w - 1] : NULL;
+		if (prev && !version_cmp(strv_from(prev->version), strv_from(g->vers[i].version))) {
+			for (size_t j = 0; j < g->vers[i].nvar && prev->nvar < LOCK_VARIANTS_MAX; j++) {
+				prev->var = arena_grow_array(a, prev->var, sizeof(*prev->var),
+							     prev->nvar, &prev->capvar);
+				prev->var[prev->nvar++] = g->vers[i].var[j];
+			}
+			continue;
+		}
+		g->vers[w++] = g->vers[i];
+	}
+	g->nvers = w;
+	r = 0;
+out:
+	hmap_release(&byver);
+	return r;
 }
 
 /* The dependencies of a version for the resolver: the union over its variants. */
 static void lk_union_deps(struct lk *k, struct lk_version *v, struct resolve_version *ret)
 {
-	struct resolve_dep *d = arena_alloc(&k->in->arena, LOCK_DEPS_MAX * sizeof(*d));
-	size_t n = 0;
+	size_t total = 0, n = 0;
 
+	for (size_t i = 0; i < v->nvar; i++)
+		total += v->var[i].ndeps;
+	struct resolve_dep *d = arena_alloc(&k->in->arena, (total + 1) * sizeof(*d));
 	for (size_t i = 0; i < v->nvar; i++) {
 		for (size_t j = 0; j < v->var[i].ndeps; j++) {
 			bool seen = false;
 			for (size_t m = 0; m < n && !seen; m++)
 				seen = !strcmp(d[m].name, v->var[i].deps[j].name);
-			if (!seen && n < LOCK_DEPS_MAX)
+			if (!seen)
 				d[n++] = v->var[i].deps[j];
 		}
 	}
@@ -251,6 +288,8 @@ static struct lk_gem *lk_gem(struct lk *k, const char *name, struct sbuf *err, i
 		g->vers = arena_alloc(&k->in->arena, sizeof(*g->vers));
 		memset(g->vers, 0, sizeof(*g->vers));
 		g->vers[0].version = k->bundler_version;
+		g->vers[0].var = arena_alloc(&k->in->arena, sizeof(*g->vers[0].var));
+		memset(g->vers[0].var, 0, sizeof(*g->vers[0].var));
 		g->vers[0].var[0].platform = "ruby";
 		g->vers[0].nvar = 1;
 		g->nvers = 1;
@@ -529,7 +568,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		for (size_t j = 0; j < g->nvers && !v; j++)
 			if (!strcmp(g->vers[j].version, res.picks[i].version))
 				v = &g->vers[j];
-		bool used[LOCK_VARIANTS_MAX] = { 0 };
+		bool used[LOCK_VARIANTS_MAX + 1] = { 0 };
 		for (size_t p = 0; p < k.nplatforms; p++) {
 			int best = -1, best_rank = PLATFORM_INCOMPATIBLE;
 			for (size_t j = 0; j < v->nvar; j++) {

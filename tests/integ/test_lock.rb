@@ -233,6 +233,26 @@ class TestLock < ScintTest::Case
     assert_match(/BUNDLE_COOLDOWN must be a number of days/, r.stderr)
   end
 
+  # A hostile index: a gem with more versions than the resolver takes, and
+  # one with a dependency chain far beyond the gem limit's reach, each end
+  # with a clear error and no lockfile.
+  def test_hostile_index_hits_limits
+    _, a = corpus(lock_shape("lock-a"))
+    dir = corpus_copy(a)
+    huge = +"---\n"
+    25_000.times { |i| huge << "1.0.#{i} |\n" }
+    File.write(File.join(dir, "info", "sc_huge"), huge)
+    File.open(File.join(dir, "versions"), "a") do |f|
+      f << "sc_huge 1.0.0 #{Digest::MD5.hexdigest(huge)}\n"
+    end
+    server = serve(dir)
+    app = app(gems: { "sc_huge" => [] }, source: server.url)
+    r = app.scint("lock")
+    refute r.success?
+    assert_match(/resolution gave up: sc_huge has more than 20000 versions/, r.stderr)
+    refute File.exist?(app.path("Gemfile.lock"))
+  end
+
   # The ~250 and ~400 gem shapes (slow to build: run with SCINT_LOCK_BIG=1):
   # a fresh lock, removing and re-adding a Gemfile entry, update --patch and
   # --add-platform, each byte-identical to Bundler's.
