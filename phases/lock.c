@@ -88,6 +88,9 @@ struct lk {
 	struct hmap unlock; /* name -> "" */
 	struct hmap locked; /* name -> locked version */
 	struct hmap pre;    /* names whose Gemfile requirement names a prerelease */
+	struct hmap kept;   /* locked gems kept at their version (Bundler's base) */
+	bool floor;	    /* updating: no version below the locked one */
+	bool soft;	    /* retry after a conflict: locked versions only preferred */
 	const char *bundler_version;
 	long cooldown_days; /* 0: off */
 	int64_t now;
@@ -320,8 +323,20 @@ static int lk_fetch(void *data, const char *name, struct resolve_pkg_info *ret, 
 
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
-	if (locked && !unlocking) {
-		/* kept: the locked version first, then as if not locked */
+	bool kept = locked && !unlocking && hmap_get(&k->kept, strv_from(name)) != NULL;
+	if (kept && !k->soft) {
+		/* Bundler 2.3's base: the locked version only (when it is still a candidate) */
+		size_t w = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(g->rv[i].version, locked))
+				idx[w++] = i;
+		if (w) {
+			n = w;
+			goto done;
+		}
+	}
+	if (locked && (kept || (k->soft && !unlocking))) {
+		/* the locked version first, then as if not locked */
 		n = resolve_promote(g->rv, idx, n, NULL, 'M', false, false, pre);
 		for (size_t i = 0; i < n; i++) {
 			if (strcmp(g->rv[idx[i]].version, locked))
@@ -332,9 +347,18 @@ static int lk_fetch(void *data, const char *name, struct resolve_pkg_info *ret, 
 			break;
 		}
 	} else {
-		n = resolve_promote(g->rv, idx, n, locked, level, true,
+		n = resolve_promote(g->rv, idx, n, locked, level, unlocking,
 				    k->req && k->req->strict && locked, pre);
+		if (locked && k->floor && !k->soft) {
+			/* an update never goes below the locked version (additional base requirements) */
+			size_t w = 0;
+			for (size_t i = 0; i < n; i++)
+				if (version_cmp(strv_from(g->rv[idx[i]].version), strv_from(locked)) >= 0)
+					idx[w++] = idx[i];
+			n = w;
+		}
 	}
+done:
 	*ret = (struct resolve_pkg_info){ .versions = g->rv, .nversions = g->nvers, .pref = idx,
 					  .npref = n, .allow_pre = true, .missing = !g->nvers };
 	return 0;
@@ -370,6 +394,52 @@ static bool lk_reqs_name_pre(const char *reqs)
 	return false;
 }
 
+static void lk_keep(struct lk *k, const struct hmap *dropped, const char *name, unsigned depth)
+{
+	const struct lockfile *lf = &k->in->lock;
+
+	if (hmap_get(&k->kept, strv_from(name)) || depth > 1000 ||
+	    !hmap_get(&k->locked, strv_from(name)) || hmap_get(dropped, strv_from(name)))
+		return;
+	hmap_put(&k->kept, strv_from(name), lk_mark);
+	for (size_t s = 0; s < lf->nsources; s++)
+		for (size_t i = 0; i < lf->sources[s].nspecs; i++) {
+			const struct lock_spec *sp = &lf->sources[s].specs[i];
+			if (strcmp(sp->name, name))
+				continue;
+			for (size_t d = 0; d < sp->ndeps; d++)
+				if (strcmp(sp->deps[d].name, "bundler"))
+					lk_keep(k, dropped, sp->deps[d].name, depth + 1);
+		}
+}
+
+/*
+ * The kept set: a Gemfile dependency whose locked version no longer meets
+ * its requirement is dropped with everything only it reaches; the closure
+ * of the other dependencies over the locked specs is kept.
+ */
+static void lk_keep_closure(struct lk *k, const struct gemfile_eval *ev)
+{
+	struct requirement r[LOCK_REQS_MAX];
+	struct hmap dropped;
+	bool *ok = arena_alloc(&k->in->arena, (ev->ndeps + 1) * sizeof(*ok));
+
+	hmap_init(&dropped);
+	for (size_t i = 0; i < ev->ndeps; i++) {
+		const struct gemfile_dep *d = &ev->deps[i];
+		const char *v = hmap_get(&k->locked, strv_from(d->name));
+		int n = requirement_parse_list(strv_from(d->reqs), ',', r, LOCK_REQS_MAX);
+		ok[i] = v && n >= 0 && version_valid(strv_from(v)) &&
+			requirement_list_satisfied(r, (size_t)n, strv_from(v));
+		if (v && !ok[i])
+			hmap_put(&dropped, strv_from(d->name), lk_mark);
+	}
+	for (size_t i = 0; i < ev->ndeps; i++)
+		if (ok[i])
+			lk_keep(k, &dropped, ev->deps[i].name, 0);
+	hmap_release(&dropped);
+}
+
 static void lk_add_platform(struct lk *k, const char *p)
 {
 	for (size_t i = 0; i < k->nplatforms; i++)
@@ -392,6 +462,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	hmap_init(&k.unlock);
 	hmap_init(&k.locked);
 	hmap_init(&k.pre);
+	hmap_init(&k.kept);
 	r = gemfile_load(in, &ev, err);
 	if (r < 0)
 		goto out;
@@ -501,7 +572,18 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			}
 		}
 
-	/* the index: synced for the Gemfile's names and their closure, then read from the cache */
+	/*
+	 * Bundler 2.3's converge_locked_specs: the locked specs reachable from
+	 * Gemfile dependencies that are unchanged, or that their locked version
+	 * still satisfies, are kept at their version (unless unlocked); the rest
+	 * resolve freely. An update (`update`, `lock --update`) never goes below
+	 * a locked version.
+	 */
+	k.floor = req && (req->update_all || req->nupdate || req->ngroups);
+	if (!(req && req->update_all))
+		lk_keep_closure(&k, &ev);
+
+
 	struct gem_source *src = plan_source_remote(in, ev.sources[0]);
 	struct index_sync_opts so = {
 		.cache_root = in->opts.cache_root,
@@ -547,7 +629,14 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		}
 	}
 	struct resolve_result res;
+	size_t errlen = err->len;
 	r = resolve_run(a, "Gemfile", roots, nroots, lk_fetch, &k, NULL, &res, err);
+	if (r == -SC_ECONFLICT && (k.kept.len || k.floor)) {
+		/* Bundler 2.3 would fail here; the locked versions become preferences */
+		sbuf_setlen(err, errlen);
+		k.soft = true;
+		r = resolve_run(a, "Gemfile", roots, nroots, lk_fetch, &k, NULL, &res, err);
+	}
 	if (r < 0)
 		goto out;
 
@@ -628,6 +717,7 @@ out:
 	hmap_release(&k.unlock);
 	hmap_release(&k.locked);
 	hmap_release(&k.pre);
+	hmap_release(&k.kept);
 	return r;
 }
 

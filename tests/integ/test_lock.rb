@@ -112,9 +112,17 @@ class TestLock < ScintTest::Case
     assert_includes scint.lockfile, "    sc_tz (1.2.2)\n" # kept: locked
     assert_includes scint.lockfile, "    sc_time (0.2.0)\n"
 
+    deps["sc_time"] = ["~> 0.2.1"] # the locked 0.2.0 no longer fits
+    [bundler, scint].each { |a| gemfile(a, deps) }
+    both!(bundler, scint, dir, "lock")
+    assert_includes scint.lockfile, "    sc_time (0.2.1)\n"
+
+    assert_includes scint.lockfile, "    sc_tz (2.0.0)\n" # freed with sc_time
+    assert_includes scint.lockfile, "    sc_pool (2.1.0)\n" # kept
+
     both!(bundler, scint, dir, "update", "--patch")
-    assert_includes scint.lockfile, "    sc_tz (1.2.3)\n"
     assert_includes scint.lockfile, "    sc_pool (2.1.1)\n"
+    assert_includes scint.lockfile, "    sc_color (0.3.2)\n"
 
     both!(bundler, scint, dir, "update", "sc_time")
     assert_includes scint.lockfile, "    sc_time (0.2.1)\n"
