@@ -12,10 +12,15 @@
  *    Gemfile requirement names one or --pre is given (Molinillo's order;
  *    Bundler 2.4+ drops them instead, which gives the same lock whenever a
  *    release fits);
- *  - a locked gem keeps its version unless it is unlocked (update, a
- *    changed Gemfile requirement) or that version no longer fits; unlocked
- *    gems follow GemVersionPromoter (--major/--minor/--patch, --strict);
- *    `update GEM` also unlocks GEM's dependencies unless --conservative;
+ *  - Bundler's base (converge_locked_specs): the locked specs reachable
+ *    from Gemfile dependencies that their locked version still satisfies
+ *    are pinned; a dependency whose locked version no longer fits is
+ *    resolved afresh with what only it reaches; unlocked gems (update)
+ *    follow GemVersionPromoter (--major/--minor/--patch, --strict) and never
+ *    go below their locked version; `update GEM` also unlocks GEM's
+ *    dependencies unless --conservative. Where those pins conflict (Bundler
+ *    2.3 would stop there) the resolution is run again with the locked
+ *    versions only preferred;
  *  - PLATFORMS: the lockfile's, plus the local platform, plus/minus
  *    --add-platform/--remove-platform; each resolved gem is locked with its
  *    best variant per platform (bundle/platform.h ranks);
@@ -30,6 +35,11 @@
  * network only for what the cache lacks), then read from the cache.
  * Only one global rubygems source is supported for now; path/git/source
  * blocks are refused with a clear message.
+ *
+ * Where Bundler 2.4+ (PubGrub) and 2.3.15 (Molinillo) differ on ordinary
+ * graphs, this follows 2.3.15, whose lockfiles the tests compare: 2.3 may
+ * pick a prerelease when nothing else fits (2.4 refuses), and 2.3 pins the
+ * base strictly where 2.4 only prefers locked versions.
  */
 #include <errno.h>
 #include <fcntl.h>
