@@ -252,6 +252,7 @@ module ScintHelper
   #   optional_group<TAB>name
   #   source<TAB>remote        (the global rubygems source's remotes)
   #   bundler_version<TAB>version
+  #   ruby_directive<TAB>"ruby 3.1.2p20" (this Ruby, when the Gemfile has a `ruby` line)
   # (requirements as in Gemfile.lock: "~> 1.0, >= 1.0.1", "" for >= 0;
   # platform_ok 0 when the dependency is for other platforms only; pinned 1
   # for path/git/source-block dependencies, the lockfile's "!").
@@ -270,6 +271,7 @@ module ScintHelper
     sources = dsl.instance_variable_get(:@sources)
     sources.global_rubygems_source.remotes.each { |u| out << "source\t#{u}\n" } if sources.respond_to?(:global_rubygems_source)
     out << "bundler_version\t#{Bundler::VERSION}\n"
+    out << "ruby_directive\t#{Bundler::RubyVersion.system}\n" if dsl.instance_variable_get(:@ruby_version)
     out
   end
 end

@@ -271,10 +271,6 @@ static int lock_main_common(int argc, char **argv, bool update)
 		rc = CLI_OK;
 		goto out;
 	}
-	if (in.opts.frozen) {
-		cli_error("the lockfile cannot be changed with --frozen");
-		goto out;
-	}
 	bool changed;
 	r = lock_write(&in, &text, &changed, &err);
 	if (r < 0) {

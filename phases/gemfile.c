@@ -53,7 +53,7 @@ static void gemfile_key(struct install *in, const struct sbuf *gemfile, char ret
 	struct digest d;
 
 	digest_init(&d, DIGEST_SHA256);
-	digest_update(&d, "scint-gemfile-2", 16);
+	digest_update(&d, "scint-gemfile-3", 16);
 	/* Not the Gemfile's path: a fresh checkout of the same app must hit the cache. */
 	digest_update(&d, in->abi.ruby, strlen(in->abi.ruby) + 1);
 	digest_update(&d, gemfile->buf ? gemfile->buf : "", gemfile->len);
@@ -127,6 +127,10 @@ static size_t gemfile_parse(struct install *in, struct strv text, struct gemfile
 			ev->sources = arena_grow_array(&in->arena, ev->sources, sizeof(*ev->sources),
 						       ev->nsources, &ev->capsources);
 			ev->sources[ev->nsources++] = arena_strv(&in->arena, f[1]);
+			continue;
+		}
+		if (strv_eq_cstr(f[0], "ruby_directive") && k >= 2) {
+			ev->ruby_directive = arena_strv(&in->arena, f[1]);
 			continue;
 		}
 		if (strv_eq_cstr(f[0], "bundler_version") && k >= 2) {

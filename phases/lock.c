@@ -70,6 +70,7 @@
 
 struct lk_variant {
 	const char *platform;
+	const char *sha256; /* from the info line, "" if none */
 	struct resolve_dep *deps;
 	size_t ndeps;
 };
@@ -218,6 +219,7 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 			var = &v->var[v->nvar++];
 		}
 		var->platform = plat;
+		var->sha256 = arena_strv(a, il.checksum);
 		var->deps = arena_alloc(a, LOCK_DEPS_MAX * sizeof(*var->deps));
 		var->ndeps = 0;
 		struct strv cur = il.deps, dn, dr;
@@ -659,6 +661,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	ls->opts[0] = (struct lock_option){ "remote", src->remote };
 	ls->nopts = 1;
 	ls->specs = arena_alloc(a, (res.npicks * k.nplatforms + 1) * sizeof(*ls->specs));
+	const char **sp_checksum = arena_alloc(a, (res.npicks * k.nplatforms + 1) * sizeof(char *));
 	for (size_t i = 0; i < res.npicks; i++) {
 		if (!strcmp(res.picks[i].name, "bundler"))
 			continue;
@@ -685,6 +688,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			if (!used[j])
 				continue;
 			const struct lk_variant *var = &v->var[j];
+			sp_checksum[ls->nspecs] = var->sha256;
 			struct lock_spec *sp = &ls->specs[ls->nspecs++];
 			bool ruby = !strcmp(var->platform, "ruby");
 			*sp = (struct lock_spec){
@@ -713,7 +717,22 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		lf.deps[lf.ndeps++] = (struct lock_dependency){
 			ev.deps[i].name, ev.deps[i].reqs[0] ? ev.deps[i].reqs : NULL, ev.deps[i].pinned
 		};
-	lf.ruby_version = old->ruby_version;
+	/* RUBY VERSION only with a `ruby` line: the locked one, else this Ruby */
+	lf.ruby_version = !ev.ruby_directive ? NULL
+			  : old->ruby_version ? old->ruby_version
+					      : ev.ruby_directive;
+	/* CHECKSUMS when the lockfile has them: the index's sha256 of each variant */
+	lf.has_checksums = old->has_checksums;
+	if (lf.has_checksums) {
+		lf.checksums = arena_alloc(a, (ls->nspecs + 1) * sizeof(*lf.checksums));
+		for (size_t i = 0; i < ls->nspecs; i++) {
+			const struct lock_spec *sp = &ls->specs[i];
+			const char *sum = sp_checksum[i];
+			lf.checksums[lf.nchecksums++] = (struct lock_checksum){
+				sp->name, sp->version, sp->platform, sum && *sum ? sum : NULL, NULL
+			};
+		}
+	}
 	lf.bundled_with = k.bundler_version;
 	lf.extra = old->extra;
 	lf.nextra = old->nextra;

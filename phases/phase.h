@@ -228,6 +228,7 @@ struct gemfile_eval {
 	const char **sources; /* the global rubygems source's remotes */
 	size_t nsources, capsources;
 	const char *bundler_version; /* of the Bundler whose DSL evaluated it, or NULL */
+	const char *ruby_directive;  /* the Gemfile has `ruby`: this Ruby as RUBY VERSION writes it */
 };
 
 /* Evaluates the Gemfile (cached, see gemfile.c) into *ret (in the install's arena). */

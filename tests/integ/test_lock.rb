@@ -148,7 +148,7 @@ class TestLock < ScintTest::Case
   end
 
   def test_conflict_names_both_requirements_and_keeps_the_lockfile
-    _dir, _server, bundler, scint = lock_env({ "sc_left" => [], "sc_right" => [] })
+    dir, _server, bundler, scint = lock_env({ "sc_left" => [], "sc_right" => [] })
     scint.write_file("Gemfile.lock", "untouched\n")
     r = scint.scint("lock")
     refute r.success?
@@ -167,6 +167,17 @@ class TestLock < ScintTest::Case
     both!(bundler, scint, nil, "lock")
     assert_includes scint.lockfile, "  sc_left\n"
     refute_includes scint.lockfile, "    sc_left (1.0.0)\n"
+
+    # A `ruby` line gives RUBY VERSION, as Bundler writes it.
+    [bundler, scint].each { |a| a.write_file("Gemfile", a.read_file("Gemfile") + "ruby #{RUBY_VERSION.inspect}\n") }
+    both!(bundler, scint, nil, "lock")
+    assert_includes scint.lockfile, "\nRUBY VERSION\n   ruby #{RUBY_VERSION}"
+
+    # A lockfile with CHECKSUMS keeps them, from the index's sha256.
+    scint.write_file("Gemfile.lock", scint.lockfile.sub("\nRUBY VERSION\n", "\nCHECKSUMS\n\nRUBY VERSION\n"))
+    assert_success scint.scint("lock")
+    sha = Digest::SHA256.file(File.join(dir, "gems", "sc_right-1.0.0.gem")).hexdigest
+    assert_includes scint.lockfile, "\nCHECKSUMS\n  sc_right (1.0.0) sha256=#{sha}\n"
   end
 
   def test_install_without_lockfile_resolves_and_frozen_refuses
