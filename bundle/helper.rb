@@ -14,7 +14,9 @@
 #
 # Methods:
 #   facts                -> "key value" lines describing this Ruby (the ABI)
-#   gemfile <path>       -> the Gemfile's dependencies as Bundler's DSL reads them
+#   gemfile <path>       -> the Gemfile as Bundler's DSL reads it: dependencies,
+#                           sources, ruby, and what the evaluation read (files,
+#                           ENV names); line format in bundle/gemfile.h
 #   spec <metadata.gz>   -> the spec summary (key<TAB>value...), a "---gemspec---" line, then the
 #                           installed gemspec exactly as RubyGems writes it
 #                           (Gem::Installer#write_spec: installed_by_version
@@ -247,31 +249,199 @@ end
 module ScintHelper
   module_function
 
-  # The Gemfile's dependencies as Bundler's own DSL evaluates them:
+  # What a Gemfile evaluation depends on besides the Gemfile's own bytes:
+  # the files it read (eval_gemfile, gemspecs, File.read/exist? of a
+  # Gemfile.local...) and the environment variables it looked at. Recorded
+  # only while the Gemfile runs.
+  module GemfileWatch
+    @on = false
+    @files = {}
+    @env = {}
+    class << self
+      attr_reader :files, :env
+
+      def on? = @on
+
+      def watch
+        @on = true
+        @files.clear
+        @env.clear
+        yield
+      ensure
+        @on = false
+      end
+
+      def file(path)
+        @files[File.expand_path(path.to_s)] = true if @on && path && !path.to_s.include?("://")
+      rescue ArgumentError, TypeError
+        nil
+      end
+
+      def env_read(name)
+        @env[name.to_s] = true if @on && (name.is_a?(String) || name.is_a?(Symbol))
+      end
+    end
+
+    module EnvReads
+      %i[[] fetch key? has_key? include? member? values_at].each do |m|
+        define_method(m) do |*args, &blk|
+          if GemfileWatch.on?
+            m == :values_at ? args.each { |a| GemfileWatch.env_read(a) } : GemfileWatch.env_read(args.first)
+          end
+          super(*args, &blk)
+        end
+        ruby2_keywords(m)
+      end
+    end
+
+    module FileReads
+      %i[read readlines exist? file? foreach].each do |m|
+        define_method(m) do |*args, &blk|
+          GemfileWatch.file(args.first) if GemfileWatch.on? && args.first.is_a?(String)
+          super(*args, &blk)
+        end
+        ruby2_keywords(m)
+      end
+    end
+
+    module DslWatch
+      # Bundler evaluates a Gemfile under the name it was given (relative
+      # for eval_gemfile "x.rb"): remember which file each name stands for.
+      def eval_gemfile(gemfile, contents = nil)
+        expanded = Pathname.new(gemfile).expand_path(@gemfile&.parent).to_s
+        GemfileWatch.file(expanded) if contents.nil?
+        (@scint_names ||= {})[gemfile.to_s] = expanded
+        super
+      end
+
+      def gem(name, *args)
+        names = @scint_names || {}
+        loc = caller_locations(1, 20).find { |l| names.key?(l.path.to_s) }
+        (@scint_locations ||= {})[name.to_s] = [names[loc.path.to_s], loc.lineno] if loc
+        super
+      end
+
+      def plugin(*_args)
+        loc = caller_locations(1, 1).first
+        where = loc ? "#{File.basename(loc.path.to_s)}:#{loc.lineno}" : "the Gemfile"
+        raise Bundler::GemfileError, "#{where}: `plugin` is not supported by scint " \
+                                     "(install with Bundler to use Bundler plugins)"
+      end
+    end
+
+    module LoadGemspec
+      def load_gemspec(file, validate = false)
+        GemfileWatch.file(file)
+        super
+      end
+    end
+  end
+
+  # A value that goes into a TAB-separated answer line.
+  def gf_field(value)
+    v = value.to_s
+    raise Bundler::GemfileError, "a Gemfile value contains a TAB or a line break: #{v.inspect}" if v.match?(/[\t\r\n]/)
+
+    v
+  end
+
+  # A path as the answer names it: relative to the Gemfile's dir when inside it.
+  def rel(path, root)
+    path = path.to_s
+    path.start_with?("#{root}/") ? path.delete_prefix("#{root}/") : path
+  end
+
+  # The Gemfile as Bundler's own DSL evaluates it (format: bundle/gemfile.h):
+  # dep, source, source_opt, optional_group, ruby, file, env and bundler lines.
+  # dep lines start as they always did:
   #   dep<TAB>name<TAB>requirements<TAB>groups<TAB>platform_ok<TAB>pinned
-  #   optional_group<TAB>name
-  #   source<TAB>remote        (the global rubygems source's remotes)
-  #   bundler_version<TAB>version
-  #   ruby_directive<TAB>"ruby 3.1.2p20" (this Ruby, when the Gemfile has a `ruby` line)
   # (requirements as in Gemfile.lock: "~> 1.0, >= 1.0.1", "" for >= 0;
-  # platform_ok 0 when the dependency is for other platforms only; pinned 1
-  # for path/git/source-block dependencies, the lockfile's "!").
+  # platform_ok 0 when the dependency is for other platforms only or an
+  # install_if is false; pinned 1 for path/git/source-block dependencies,
+  # the lockfile's "!"), then source id, platforms, type and location.
   def gemfile(path)
+    require "digest"
+    require "pathname"
     path = File.expand_path(path)
+    root = File.dirname(path)
     ENV["BUNDLE_GEMFILE"] = path
     require "bundler"
+    unless ENV.singleton_class.include?(GemfileWatch::EnvReads)
+      ENV.singleton_class.prepend(GemfileWatch::EnvReads)
+      File.singleton_class.prepend(GemfileWatch::FileReads)
+      Bundler::Dsl.prepend(GemfileWatch::DslWatch)
+      Bundler.singleton_class.prepend(GemfileWatch::LoadGemspec)
+    end
     dsl = Bundler::Dsl.new
-    Dir.chdir(File.dirname(path)) { dsl.eval_gemfile(path) }
+    GemfileWatch.watch do
+      Dir.chdir(root) { dsl.eval_gemfile(path) }
+    end
+    files = GemfileWatch.files.keys
+    env = GemfileWatch.env.keys
+
     out = +""
+    ids = {}
+    list = dsl.instance_variable_get(:@sources)
+    ids[list.global_rubygems_source.object_id] = "0"
+    emit_source = lambda do |src|
+      next ids[src.object_id] if ids.key?(src.object_id)
+
+      id = (ids.size).to_s
+      ids[src.object_id] = id
+      opts = src.respond_to?(:options) ? (src.options || {}) : {}
+      case src
+      when Bundler::Source::Rubygems
+        out << "source\t#{id}\tgem\n"
+        src.remotes.each { |r| out << "source_opt\t#{id}\tremote\t#{gf_field(r)}\n" }
+      when Bundler::Source::Git
+        out << "source\t#{id}\tgit\n"
+        out << "source_opt\t#{id}\tremote\t#{gf_field(src.uri)}\n"
+        %w[branch tag ref glob].each do |k|
+          out << "source_opt\t#{id}\t#{k}\t#{gf_field(opts[k])}\n" if opts[k]
+        end
+        out << "source_opt\t#{id}\tsubmodules\ttrue\n" if opts["submodules"]
+      when Bundler::Source::Path
+        gemspec = opts["gemspec"]
+        out << "source\t#{id}\t#{gemspec ? "gemspec" : "path"}\n"
+        remote = src.to_lock[/^  remote: (.*)$/, 1]
+        out << "source_opt\t#{id}\tremote\t#{gf_field(remote)}\n"
+        out << "source_opt\t#{id}\tglob\t#{gf_field(opts["glob"])}\n" if opts["glob"]
+        out << "source_opt\t#{id}\tname\t#{gf_field(gemspec.name)}\n" if gemspec
+      else
+        raise Bundler::GemfileError, "#{src.class} sources (a plugin source?) are not supported by scint"
+      end
+      id
+    end
+    out << "source\t0\tgem\n"
+    list.global_rubygems_source.remotes.each { |r| out << "source_opt\t0\tremote\t#{gf_field(r)}\n" }
+    (list.path_sources + list.git_sources + list.plugin_sources + list.non_global_rubygems_sources).each do |src|
+      emit_source.call(src)
+    end
+    locations = dsl.instance_variable_get(:@scint_locations) || {}
     dsl.dependencies.each do |d|
       reqs = d.requirement.as_list.reject { |r| r == ">= 0" }.sort.reverse.join(", ")
-      out << ["dep", d.name, reqs, d.groups.join(","), d.should_include? ? 1 : 0, d.source ? 1 : 0].join("\t") << "\n"
+      src = d.source ? emit_source.call(d.source) : "0"
+      loc = locations[d.name]
+      loc = loc ? "#{rel(loc[0], root)}:#{loc[1]}" : ""
+      out << ["dep", gf_field(d.name), reqs, d.groups.join(","), d.should_include? ? 1 : 0, d.source ? 1 : 0,
+              src, Array(d.platforms).join(","), d.type || "runtime", gf_field(loc)].join("\t") << "\n"
     end
     dsl.instance_variable_get(:@optional_groups).to_a.each { |g| out << "optional_group\t#{g}\n" }
-    sources = dsl.instance_variable_get(:@sources)
-    sources.global_rubygems_source.remotes.each { |u| out << "source\t#{u}\n" } if sources.respond_to?(:global_rubygems_source)
-    out << "bundler_version\t#{Bundler::VERSION}\n"
-    out << "ruby_directive\t#{Bundler::RubyVersion.system}\n" if dsl.instance_variable_get(:@ruby_version)
+    if (rv = dsl.instance_variable_get(:@ruby_version))
+      out << ["ruby", rv.versions.join(", "), rv.engine, rv.engine_versions.join(", "), rv.patchlevel].map { |v| gf_field(v) }.join("\t") << "\n"
+    end
+    files.sort.each do |f|
+      sha = File.file?(f) ? Digest::SHA256.file(f).hexdigest : "-"
+      out << "file\t#{gf_field(rel(f, root))}\t#{sha}\n"
+    end
+    env.sort.each do |name|
+      # BUNDLE_GEMFILE is ours (the Gemfile's path, which the answer must not depend on).
+      next if name.empty? || name == "BUNDLE_GEMFILE" || name.include?("=") || name.match?(/[\t\r\n]/)
+
+      value = ENV.to_h[name]
+      out << "env\t#{name}\t#{value ? Digest::SHA256.hexdigest(value) : "-"}\n"
+    end
+    out << "bundler\t#{Bundler::VERSION}\n"
     out
   end
 end

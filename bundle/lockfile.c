@@ -14,8 +14,8 @@
  * sorted by full name with `bundler` left out, each spec's dependencies
  * sorted by Gem::Dependency#to_s and made unique, requirements sorted then
  * reversed with ">= 0" left out, PLATFORMS sorted, DEPENDENCIES sorted and one
- * per name, CHECKSUMS sorted as whole lines, the 3-space RUBY VERSION and
- * BUNDLED WITH values. Strings that Bundler would re-render from parsed
+ * per name, CHECKSUMS sorted as whole lines, the RUBY VERSION and BUNDLED
+ * WITH values indented by 3 spaces (2 from Bundler 4: lockfile_format_for). Strings that Bundler would re-render from parsed
  * objects (versions, platforms, option values) are written as they were read,
  * so parse + write of a Bundler-written file gives back the same bytes.
  *
@@ -599,10 +599,12 @@ static int lp_checksum_line(struct lp *p, size_t indent, struct strv body)
 }
 
 /* The one value line of RUBY VERSION or BUNDLED WITH (written with 3 spaces). */
-static int lp_value_line(struct lp *p, struct strv body, const char **slot)
+static int lp_value_line(struct lp *p, size_t indent, struct strv body, const char **slot)
 {
 	struct strv v = strv_trim(body);
 
+	if (!p->lf->value_indent && indent <= 3)
+		p->lf->value_indent = (unsigned)indent;
 	if (*slot)
 		return lp_fail(p, p->lineno, "more than one value in section");
 	if (p->state == LP_BUNDLED && !version_valid(v))
@@ -716,9 +718,9 @@ static int lp_line(struct lp *p, struct strv line)
 	case LP_CHECKSUMS:
 		return lp_checksum_line(p, indent, body);
 	case LP_RUBY:
-		return lp_value_line(p, body, &p->lf->ruby_version);
+		return lp_value_line(p, indent, body, &p->lf->ruby_version);
 	case LP_BUNDLED:
-		return lp_value_line(p, body, &p->lf->bundled_with);
+		return lp_value_line(p, indent, body, &p->lf->bundled_with);
 	case LP_EXTRA:
 		(void)sbuf_add(&p->extra_body, line.p, line.len);
 		(void)sbuf_addch(&p->extra_body, '\n');
@@ -764,6 +766,18 @@ out_release:
 	if (r < 0)
 		*ret = (struct lockfile){ 0 };
 	return r;
+}
+
+int lockfile_path_for_gemfile(const char *gemfile, struct sbuf *out)
+{
+	const char *slash = strrchr(gemfile, '/');
+	const char *base = slash ? slash + 1 : gemfile;
+
+	if (strcmp(base, "gems.rb") == 0)
+		(void)sbuf_addf(out, "%.*sgems.locked", (int)(base - gemfile), gemfile);
+	else
+		(void)sbuf_addf(out, "%s.lock", gemfile);
+	return 0;
 }
 
 const char *lock_source_opt(const struct lock_source *src, const char *key)
@@ -1243,10 +1257,69 @@ static void lw_to_crlf(struct sbuf *out, size_t from)
 	sbuf_release(&tmp);
 }
 
-int lockfile_write(const struct lockfile *lf, struct sbuf *out)
+/* The major version of a "X.Y.Z..." string, or -1 when it does not start with digits. */
+static long lw_major(const char *version)
+{
+	long major = 0;
+	const char *c = version;
+
+	if (!c || *c < '0' || *c > '9')
+		return -1;
+	for (; *c >= '0' && *c <= '9'; c++) {
+		major = major * 10 + (*c - '0');
+		if (major > 1000000)
+			return -1;
+	}
+	return major;
+}
+
+struct lock_format lockfile_format_for(const char *bundler_version)
+{
+	long major = lw_major(bundler_version);
+	long minor = -1;
+	const char *dot = bundler_version ? strchr(bundler_version, '.') : NULL;
+
+	if (dot)
+		minor = lw_major(dot + 1);
+	if (major >= 4)
+		return (struct lock_format){
+			.value_indent = 2,
+			.ruby_patchlevel = false,
+			.checksums_default = true,
+			.bundler_checksum = true,
+			.checksums_known = true,
+		};
+	return (struct lock_format){
+		.value_indent = 3,
+		.ruby_patchlevel = true,
+		.checksums_default = false,
+		.bundler_checksum = false,
+		.checksums_known = major > 2 || (major == 2 && minor >= 5),
+	};
+}
+
+void lockfile_ruby_version(const struct lock_format *f, const char *version,
+			   const char *patchlevel, const char *engine, const char *engine_version,
+			   struct sbuf *out)
+{
+	(void)sbuf_addf(out, "ruby %s", version);
+	if (f->ruby_patchlevel && patchlevel && patchlevel[0] && strcmp(patchlevel, "-1") != 0)
+		(void)sbuf_addf(out, "p%s", patchlevel);
+	if (engine && engine[0] && strcmp(engine, "ruby") != 0)
+		(void)sbuf_addf(out, " (%s %s)", engine, engine_version ? engine_version : "");
+}
+
+int lockfile_write(const struct lockfile *lf, const char *version_hint, struct sbuf *out)
 {
 	size_t start = out->len;
 	struct sbuf body = SBUF_INIT;
+	unsigned indent = lf->value_indent;
+	const char *pad;
+
+	if (version_hint || (indent != 2 && indent != 3))
+		indent = lockfile_format_for(version_hint ? version_hint : lf->bundled_with)
+				 .value_indent;
+	pad = indent == 2 ? "  " : "   ";
 
 	/* Build in a private buffer so that "is this the first section" sees only our text. */
 	lw_extras(&body, lf, LW_SLOT_TOP);
@@ -1262,10 +1335,10 @@ int lockfile_write(const struct lockfile *lf, struct sbuf *out)
 		lw_checksums(&body, lf);
 	lw_extras(&body, lf, LW_SLOT_CHECKSUMS);
 	if (lf->ruby_version)
-		(void)sbuf_addf(&body, "\nRUBY VERSION\n   %s\n", lf->ruby_version);
+		(void)sbuf_addf(&body, "\nRUBY VERSION\n%s%s\n", pad, lf->ruby_version);
 	lw_extras(&body, lf, LW_SLOT_RUBY);
 	if (lf->bundled_with)
-		(void)sbuf_addf(&body, "\nBUNDLED WITH\n   %s\n", lf->bundled_with);
+		(void)sbuf_addf(&body, "\nBUNDLED WITH\n%s%s\n", pad, lf->bundled_with);
 	lw_extras(&body, lf, LW_SLOT_BUNDLED);
 	(void)sbuf_addv(out, sbuf_strv(&body));
 	sbuf_release(&body);

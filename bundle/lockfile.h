@@ -8,8 +8,10 @@
  * rewrite loses nothing. All strings live in the arena passed to
  * lockfile_parse(); the struct holds no other resources.
  *
- * lockfile_write() produces Bundler's canonical text: for a lockfile Bundler
- * wrote, parse + write gives back the same bytes.
+ * lockfile_write() produces Bundler's canonical text, in the format of a
+ * given Bundler version (2.3 to 4.x): for a lockfile Bundler wrote, parse +
+ * write gives back the same bytes. Sections of newer Bundlers (4.1's
+ * OVERRIDES, CONTENT ADDRESSES) are unknown sections here and are kept.
  *
  * Parsing is stricter than Bundler's (which skips lines it does not
  * understand): wrong indentation, tabs, spec lines before "specs:", options
@@ -120,7 +122,49 @@ struct lockfile {
 	struct lock_section *extra;
 	size_t nextra;
 	bool crlf; /* the text had "\r\n" line ends; lockfile_write() keeps them, as Bundler does */
+	/*
+	 * Spaces before the RUBY VERSION / BUNDLED WITH value as parsed (2 from
+	 * Bundler 4, 3 before), 0 when the text had neither section or the
+	 * struct was built by hand.
+	 */
+	unsigned value_indent;
 };
+
+/*
+ * What differs between the lockfiles of Bundler versions, for writing one
+ * "as Bundler <version> would". Sections, sorting and spec lines are the
+ * same from 2.3 on; these are the differences:
+ *   value_indent      spaces before the RUBY VERSION / BUNDLED WITH value:
+ *                     3 before 4.0, 2 from 4.0 (rubygems PR #9076)
+ *   ruby_patchlevel   RUBY VERSION of a new lock carries "p<patchlevel>"
+ *                     (before 4.0); a value read from a lockfile is kept as is
+ *   checksums_known   the version knows CHECKSUMS (2.5 and later)
+ *   checksums_default a new lockfile gets CHECKSUMS (4.0 and later; before,
+ *                     only when the lockfile had them or lockfile_checksums
+ *                     is set)
+ *   bundler_checksum  CHECKSUMS carries a "bundler (x.y.z) sha256=..." line
+ *                     for Bundler itself (4.0 and later)
+ */
+struct lock_format {
+	unsigned value_indent;
+	bool ruby_patchlevel;
+	bool checksums_known;
+	bool checksums_default;
+	bool bundler_checksum;
+};
+
+/* The format of Bundler `bundler_version` ("2.3.15", "4.0.24"); NULL or unparsable: 2.x's. */
+struct lock_format lockfile_format_for(const char *bundler_version);
+
+/*
+ * The RUBY VERSION value a Bundler of format f writes for a new lock
+ * (RubyVersion.system.to_s): "ruby 3.1.2p20" (patchlevel kept before 4.0,
+ * "p-1" never written) or "ruby 3.1.2"; with " (<engine> <engine_version>)"
+ * when engine is not "ruby". patchlevel and engine may be NULL. Appends to out.
+ */
+void lockfile_ruby_version(const struct lock_format *f, const char *version,
+			   const char *patchlevel, const char *engine, const char *engine_version,
+			   struct sbuf *out);
 
 /*
  * Parses `text`. On error returns -SC_ELOCKFILE, leaves *ret empty, and
@@ -132,10 +176,24 @@ int lockfile_parse(struct arena *a, struct strv text, struct lockfile *ret, stru
 
 /*
  * Appends Bundler's canonical rendering of lf to out (with "\r\n" line ends
- * when lf->crlf). Specs without full_name and checksums without raw (then
- * "sha256=<hex>" is written) are accepted. Returns 0.
+ * when lf->crlf), in the format of Bundler `version_hint` (see struct
+ * lock_format; only value_indent changes what this function writes: the
+ * caller builds the struct with the sections and values that version would
+ * put there). With version_hint NULL the format is the one the text was
+ * parsed with (lf->value_indent), else that of lf->bundled_with: parse +
+ * write(NULL) of a Bundler-written lockfile gives back its bytes. Specs
+ * without full_name and checksums without raw (then "sha256=<hex>" is
+ * written) are accepted. Returns 0.
  */
-int lockfile_write(const struct lockfile *lf, struct sbuf *out);
+int lockfile_write(const struct lockfile *lf, const char *version_hint, struct sbuf *out);
+
+/*
+ * The lockfile that pairs with a Gemfile path, as Bundler's
+ * SharedHelpers#default_lockfile: "<dir>/gems.locked" for a file named
+ * exactly "gems.rb", else "<gemfile>.lock" ("foo_gems.rb" -> "foo_gems.rb.lock",
+ * "Gemfile" -> "Gemfile.lock"). Appends to out. Returns 0.
+ */
+int lockfile_path_for_gemfile(const char *gemfile, struct sbuf *out);
 
 /* The value of a source option ("remote", "revision", ...) or NULL; the first one if repeated. */
 const char *lock_source_opt(const struct lock_source *src, const char *key);

@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "bundle/config.h"
+#include "bundle/lockfile.h"
 #include "cli/cli.h"
 #include "cli/signals.h"
 #include "cli/stats.h"
@@ -104,12 +105,10 @@ int cli_find_gemfile(struct arena *a, const char *opt, struct install_opts *o)
 	}
 	char *slash = strrchr(o->gemfile, '/');
 	o->app_dir = arena_strndup(a, o->gemfile, (size_t)(slash - o->gemfile));
-	size_t n = strlen(o->gemfile);
-	if (!strcmp(slash + 1, "gems.rb"))
-		snprintf(buf, sizeof(buf), "%.*sgems.locked", (int)(n - 7), o->gemfile);
-	else
-		snprintf(buf, sizeof(buf), "%s.lock", o->gemfile);
-	o->lockfile = arena_strdup(a, buf);
+	struct sbuf lock = SBUF_INIT;
+	(void)lockfile_path_for_gemfile(o->gemfile, &lock);
+	o->lockfile = arena_strdup(a, sbuf_cstr(&lock));
+	sbuf_release(&lock);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,89 @@ int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mo
 	if (r < 0)
 		(void)unlinkat(dirfd, tmp, 0);
 	return fs_traced("write_atomic", dirfd, name, (int64_t)len, r, t0);
+}
+
+int fs_replace_if_changed(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	struct sbuf old = SBUF_INIT;
+	char *real = NULL, *slash, tmp[PATH_MAX + 32];
+	const char *target = path;
+	struct stat st;
+	static unsigned counter;
+	int fd = -1, r;
+	uint64_t t0 = fs_t0();
+
+	r = fs_read_file(path, &old, len + 1);
+	if (r == 0 && old.len == len && memcmp(old.buf ? old.buf : "", buf, len) == 0) {
+		sbuf_release(&old);
+		return 0;
+	}
+	sbuf_release(&old);
+	if (r < 0 && r != -ENOENT && r != -EFBIG)
+		return r;
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode)) {
+			real = realpath(path, NULL);
+			if (!real)
+				return -errno;
+			target = real;
+			if (stat(target, &st) < 0) {
+				r = -errno;
+				goto out;
+			}
+		}
+		if (!S_ISREG(st.st_mode)) {
+			r = -EISDIR;
+			goto out;
+		}
+		mode = st.st_mode & 07777;
+	} else if (errno != ENOENT) {
+		return -errno;
+	} else {
+		mode &= ~fs_umask();
+	}
+	slash = strrchr(target, '/');
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp-%d-%u",
+			     slash ? (int)(slash + 1 - target) : 0, target,
+			     slash ? slash + 1 : target, (int)getpid(), counter++) >= sizeof(tmp)) {
+		r = -ENAMETOOLONG;
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = fs_pwrite_all(fd, buf, len, 0);
+	if (r == 0)
+		r = RET_NERRNO(fchmod(fd, mode));
+	if (r == 0)
+		r = RET_NERRNO(fsync(fd));
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0)
+		r = RET_NERRNO(rename(tmp, target));
+	if (r < 0) {
+		(void)unlink(tmp);
+		goto out;
+	}
+	/* The rename itself must reach the disk. */
+	if (slash) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%.*s", slash == target ? 1 : (int)(slash - target),
+			 target);
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd >= 0) {
+		(void)fsync(fd);
+		(void)close(fd);
+	}
+	r = 1;
+out:
+	free(real);
+	return fs_traced("replace_if_changed", AT_FDCWD, path, (int64_t)len, r, t0);
 }
 
 static int fs_rmtree_fd(int dfd, int depth)

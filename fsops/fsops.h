@@ -35,6 +35,19 @@ int fs_read_fileat(int dirfd, const char *path, struct sbuf *out, size_t max_byt
  */
 int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode);
 
+/*
+ * Replaces the file at path with buf, atomically and only when its content
+ * differs (the lockfile writer's contract: Bundler leaves an unchanged
+ * lockfile untouched, mtime included). The new content goes to a fresh
+ * temporary name in the same directory, is fsync'ed and renamed over the
+ * old file, then the directory is fsync'ed; a reader sees the old or the
+ * new file, never a mix. The old file's permission bits are kept; a new file
+ * gets `mode` (less the umask). When path is a symlink, its target is
+ * replaced and the link stays. Returns 1 when the file was written, 0 when
+ * it already had this content, or -errno (the old file is then untouched).
+ */
+int fs_replace_if_changed(const char *path, const void *buf, size_t len, mode_t mode);
+
 /* Removes dirfd/name recursively (like rm -rf); a missing entry is success. */
 int fs_rmtree_at(int dirfd, const char *name);
 int fs_rmtree(const char *path);

@@ -2,9 +2,9 @@
  * gemfile.c: is Gemfile.lock still the lock of this Gemfile, and which of its
  * dependencies does this install want?
  *
- * scint installs from the lockfile; it does not resolve. A Gemfile edited
- * without `bundle lock` would otherwise be installed silently from a stale
- * lock. So the Gemfile is evaluated with Bundler's own DSL (by the Ruby
+ * A Gemfile edited since the lockfile was written must not be installed
+ * from the stale lock: scint resolves again (phases/lock.c) or, frozen,
+ * refuses. So the Gemfile is evaluated with Bundler's own DSL (by the Ruby
  * helper, `--gemfile`) and its dependencies compared with the lockfile's
  * DEPENDENCIES: names, requirements and explicit sources must agree.
  * (The helper call is `gemfile`, see bundle/helper.rb.)
@@ -13,25 +13,32 @@
  * Dependencies for other platforms only, in BUNDLE_WITHOUT groups, or in
  * optional groups not named in BUNDLE_WITH are not installed, as Bundler does.
  *
- * The answer is cached in <cache>/gemfiles/<key>.deps, keyed by the contents
- * of the Gemfile, the lockfile and the app's *.gemspec files (`gemspec`
- * reads them) and by the interpreter, not by where the app is: a warm install
- * (in this checkout or another) reads one small file and starts no Ruby.
+ * The answer (format and parser: bundle/gemfile.h) is cached in
+ * <cache>/gemfiles/<key>.deps, keyed by the contents of the Gemfile, the
+ * lockfile and the app's *.gemspec files (`gemspec` reads them), by the
+ * interpreter and by the Bundler version, not by where the app is: a warm
+ * install (in this checkout or another) reads one small file and starts no
+ * Ruby. The answer also names what else the evaluation read: files
+ * (eval_gemfile, gemspecs, a Gemfile.local it looked for) with their sha256,
+ * and the environment variables the Gemfile looked at with the sha256 of
+ * their values. A cached answer is used only while all of those still hold;
+ * otherwise the Gemfile is evaluated again and the cache entry replaced.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/digest.h"
 #include "base/err.h"
 #include "bundle/config.h"
+#include "bundle/gemfile.h"
 #include "fsops/fsops.h"
 #include "phases/phase.h"
 
 #define GEMFILE_MAX (16u << 20)
-
 
 /* Folds the app's *.gemspec files (read by `gemspec` in a Gemfile) into the key. */
 static void gemfile_key_gemspec(int dirfd, const char *name, void *data)
@@ -53,9 +60,12 @@ static void gemfile_key(struct install *in, const struct sbuf *gemfile, char ret
 	struct digest d;
 
 	digest_init(&d, DIGEST_SHA256);
-	digest_update(&d, "scint-gemfile-3", 16);
+	digest_update(&d, "scint-gemfile-2", 16);
 	/* Not the Gemfile's path: a fresh checkout of the same app must hit the cache. */
 	digest_update(&d, in->abi.ruby, strlen(in->abi.ruby) + 1);
+	/* The DSL that evaluates it. */
+	if (in->abi.bundler_version)
+		digest_update(&d, in->abi.bundler_version, strlen(in->abi.bundler_version) + 1);
 	digest_update(&d, gemfile->buf ? gemfile->buf : "", gemfile->len);
 	digest_update(&d, "", 1);
 	digest_update(&d, in->lock_text.buf, in->lock_text.len);
@@ -63,11 +73,73 @@ static void gemfile_key(struct install *in, const struct sbuf *gemfile, char ret
 	digest_final_hex(&d, ret_hex);
 }
 
-/* Reads the cached evaluation, or evaluates the Gemfile with the helper and caches it. */
-static int gemfile_evaluate(struct install *in, struct sbuf *out, struct sbuf *err)
+/* sha256 hex of a file's content; false when it cannot be read (missing, too big). */
+static bool gemfile_file_sha(const char *path, char hex[DIGEST_SHA256_HEX])
 {
-	struct sbuf gemfile = SBUF_INIT;
+	struct sbuf text = SBUF_INIT;
+	struct digest d;
+	bool ok = fs_read_file(path, &text, GEMFILE_MAX) == 0;
+
+	if (ok) {
+		digest_init(&d, DIGEST_SHA256);
+		digest_update(&d, text.buf ? text.buf : "", text.len);
+		digest_final_hex(&d, hex);
+	}
+	sbuf_release(&text);
+	return ok;
+}
+
+/*
+ * Does a cached answer still hold: the same Bundler, every file it read with
+ * the same content (or still missing), every ENV variable the Gemfile read
+ * with the same value (or still unset)? Sets *why to what changed.
+ */
+static bool gemfile_still_valid(struct install *in, const struct gemfile *gf, const char **why)
+{
 	char hex[DIGEST_SHA256_HEX];
+
+	if (gf->bundler_version && in->abi.bundler_version &&
+	    strcmp(gf->bundler_version, in->abi.bundler_version) != 0) {
+		*why = "Bundler version";
+		return false;
+	}
+	for (size_t i = 0; i < gf->nfiles; i++) {
+		const struct gemfile_file *f = &gf->files[i];
+		const char *path = f->path[0] == '/' ? f->path
+						     : arena_printf(&in->arena, "%s/%s",
+								    in->opts.app_dir, f->path);
+		bool have = gemfile_file_sha(path, hex);
+		if (have != (f->sha256 != NULL) || (have && strcmp(hex, f->sha256) != 0)) {
+			*why = arena_printf(&in->arena, "file %s", f->path);
+			return false;
+		}
+	}
+	for (size_t i = 0; i < gf->nenvs; i++) {
+		const struct gemfile_env *e = &gf->envs[i];
+		const char *v = getenv(e->name);
+		if (v) {
+			struct digest d;
+			digest_init(&d, DIGEST_SHA256);
+			digest_update(&d, v, strlen(v));
+			digest_final_hex(&d, hex);
+		}
+		if ((v != NULL) != (e->sha256 != NULL) || (v && strcmp(hex, e->sha256) != 0)) {
+			*why = arena_printf(&in->arena, "environment variable %s", e->name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Reads the cached evaluation when it still holds, or evaluates the Gemfile
+ * with the helper and caches it; parses the answer into in->gemfile.
+ */
+static int gemfile_evaluate(struct install *in, struct sbuf *err)
+{
+	struct sbuf gemfile = SBUF_INIT, out = SBUF_INIT, perr = SBUF_INIT;
+	char hex[DIGEST_SHA256_HEX];
+	const char *why = NULL;
 	int r = fs_read_file(in->opts.gemfile, &gemfile, GEMFILE_MAX);
 
 	if (r < 0) {
@@ -81,77 +153,45 @@ static int gemfile_evaluate(struct install *in, struct sbuf *out, struct sbuf *e
 	char *dir = arena_printf(&in->arena, "%s/gemfiles", in->opts.cache_root);
 	char *name = arena_printf(&in->arena, "%.24s.deps", hex);
 	char *path = arena_printf(&in->arena, "%s/%s", dir, name);
-	if (fs_read_file(path, out, GEMFILE_MAX) == 0)
-		return 0;
-	sbuf_reset(out);
-	struct sbuf why = SBUF_INIT;
-	r = install_ruby_call(in, "gemfile", in->opts.gemfile, strlen(in->opts.gemfile), out, &why);
-	if (r < 0) {
-		sbuf_addf(err, "cannot evaluate %s: %s", in->opts.gemfile, why.buf);
-		sbuf_release(&why);
-		return r;
+	if (fs_read_file(path, &out, GEMFILE_MAX) == 0 &&
+	    gemfile_parse(&in->arena, sbuf_strv(&out), &in->gemfile, NULL) == 0 &&
+	    gemfile_still_valid(in, &in->gemfile, &why)) {
+		r = 0;
+		goto out;
 	}
-	sbuf_release(&why);
+	(void)why; /* what changed; the evaluation below replaces the entry */
+	sbuf_reset(&out);
+	struct sbuf cwhy = SBUF_INIT;
+	r = install_ruby_call(in, "gemfile", in->opts.gemfile, strlen(in->opts.gemfile), &out, &cwhy);
+	if (r < 0) {
+		sbuf_addf(err, "cannot evaluate %s: %s", in->opts.gemfile, cwhy.buf);
+		sbuf_release(&cwhy);
+		goto out;
+	}
+	sbuf_release(&cwhy);
+	r = gemfile_parse(&in->arena, sbuf_strv(&out), &in->gemfile, &perr);
+	if (r < 0) {
+		sbuf_addf(err, "the evaluation of %s is malformed: %s", in->opts.gemfile,
+			  sbuf_cstr(&perr));
+		r = -SC_ERUBY;
+		goto out;
+	}
 	if (fs_mkdir_p(dir, 0755) == 0) {
 		int dfd = fs_open_dir(dir);
 		if (dfd >= 0) {
-			(void)fs_write_atomic(dfd, name, out->buf ? out->buf : "", out->len, 0644);
+			(void)fs_write_atomic(dfd, name, out.buf ? out.buf : "", out.len, 0644);
 			(void)close(dfd);
 		}
 	}
-	return 0;
+out:
+	sbuf_release(&out);
+	sbuf_release(&perr);
+	return r;
 }
 
-static size_t gemfile_parse(struct install *in, struct strv text, struct gemfile_dep **ret,
-			    const char ***ret_optional, size_t *ret_noptional,
-			    struct gemfile_eval *ev)
+int gemfile_load(struct install *in, struct sbuf *err)
 {
-	struct strv rest = text, line, f[6];
-	struct gemfile_dep *deps = NULL;
-	const char **opt = NULL;
-	size_t n = 0, cap = 0, nopt = 0, optcap = 0;
-
-	while (strv_next_line(&rest, &line)) {
-		size_t k = 0;
-		struct strv tail = line;
-		while (k < 6 && tail.len) {
-			strv_cut(tail, '\t', &f[k], &tail);
-			k++;
-		}
-		if (strv_eq_cstr(f[0], "optional_group") && k >= 2) {
-			opt = arena_grow_array(&in->arena, opt, sizeof(*opt), nopt, &optcap);
-			opt[nopt++] = arena_strv(&in->arena, f[1]);
-			continue;
-		}
-		if (strv_eq_cstr(f[0], "source") && k >= 2) {
-			ev->sources = arena_grow_array(&in->arena, ev->sources, sizeof(*ev->sources),
-						       ev->nsources, &ev->capsources);
-			ev->sources[ev->nsources++] = arena_strv(&in->arena, f[1]);
-			continue;
-		}
-		if (strv_eq_cstr(f[0], "ruby_directive") && k >= 2) {
-			ev->ruby_directive = arena_strv(&in->arena, f[1]);
-			continue;
-		}
-		if (strv_eq_cstr(f[0], "bundler_version") && k >= 2) {
-			ev->bundler_version = arena_strv(&in->arena, f[1]);
-			continue;
-		}
-		if (!strv_eq_cstr(f[0], "dep") || k < 6)
-			continue;
-		deps = arena_grow_array(&in->arena, deps, sizeof(*deps), n, &cap);
-		deps[n++] = (struct gemfile_dep){
-			.name = arena_strv(&in->arena, f[1]),
-			.reqs = arena_strv(&in->arena, f[2]),
-			.groups = arena_strv(&in->arena, f[3]),
-			.platform_ok = strv_eq_cstr(f[4], "1"),
-			.pinned = strv_eq_cstr(f[5], "1"),
-		};
-	}
-	*ret = deps;
-	*ret_optional = opt;
-	*ret_noptional = nopt;
-	return n;
+	return gemfile_evaluate(in, err);
 }
 
 /* Is group g in the ':'- or ' '-separated list? */
@@ -169,64 +209,39 @@ static bool gemfile_in_list(const char *list, const char *g)
 	return false;
 }
 
-static bool gemfile_wanted(struct install *in, const struct gemfile_dep *d, const char **optional,
-			   size_t noptional)
+static bool gemfile_wanted(struct install *in, const struct gemfile_dep *d)
 {
 	const char *without = bconfig_get(in->config, "BUNDLE_WITHOUT");
 	const char *with = bconfig_get(in->config, "BUNDLE_WITH");
+	const struct gemfile *gf = &in->gemfile;
 
 	if (!d->platform_ok)
 		return false;
 	/* Bundler installs a dependency when any of its groups is requested. */
-	for (const char *p = d->groups; *p;) {
-		size_t k = strcspn(p, ",");
-		char *g = arena_strndup(&in->arena, p, k);
+	for (size_t i = 0; i < d->ngroups; i++) {
+		const char *g = d->groups[i];
 		bool optional_only = false;
-		for (size_t i = 0; i < noptional; i++)
-			optional_only |= !strcmp(optional[i], g);
+		for (size_t k = 0; k < gf->noptional_groups; k++)
+			optional_only |= !strcmp(gf->optional_groups[k], g);
 		if (!gemfile_in_list(without, g) && (!optional_only || gemfile_in_list(with, g)))
 			return true;
-		p += k;
-		if (*p == ',')
-			p++;
 	}
 	return false;
-}
-
-int gemfile_load(struct install *in, struct gemfile_eval *ret, struct sbuf *err)
-{
-	struct sbuf text = SBUF_INIT;
-	int r;
-
-	*ret = (struct gemfile_eval){ 0 };
-	r = gemfile_evaluate(in, &text, err);
-	if (r == 0)
-		ret->ndeps = gemfile_parse(in, sbuf_strv(&text), &ret->deps, &ret->optional,
-					   &ret->noptional, ret);
-	sbuf_release(&text);
-	return r;
-}
-
-bool gemfile_dep_wanted(struct install *in, const struct gemfile_eval *ev,
-			const struct gemfile_dep *d)
-{
-	return gemfile_wanted(in, d, ev->optional, ev->noptional);
 }
 
 int gemfile_check(struct install *in, struct sbuf *err)
 {
 	struct sbuf diff = SBUF_INIT, added = SBUF_INIT, deleted = SBUF_INIT;
-	struct gemfile_eval ev;
-	struct gemfile_dep *deps;
+	const struct gemfile_dep *deps;
 	size_t ndeps;
 	int r;
 
 	in->gemfile_stale = false;
-	r = gemfile_load(in, &ev, err);
+	r = gemfile_evaluate(in, err);
 	if (r < 0)
 		goto out;
-	deps = ev.deps;
-	ndeps = ev.ndeps;
+	deps = in->gemfile.deps;
+	ndeps = in->gemfile.ndeps;
 	for (size_t i = 0; i < ndeps; i++) {
 		const struct gemfile_dep *d = &deps[i];
 		const struct lock_dependency *l = NULL;
@@ -277,7 +292,7 @@ int gemfile_check(struct install *in, struct sbuf *err)
 	}
 	in->roots = arena_alloc(&in->arena, (ndeps + 1) * sizeof(*in->roots));
 	for (size_t i = 0; i < ndeps; i++)
-		if (gemfile_wanted(in, &deps[i], ev.optional, ev.noptional))
+		if (gemfile_wanted(in, &deps[i]))
 			in->roots[in->nroots++] = deps[i].name;
 	in->have_roots = true;
 out:

@@ -91,7 +91,7 @@ struct lk_gem {
 struct lk {
 	struct install *in;
 	const struct lock_request *req;
-	struct gemfile_eval *ev;
+	const struct gemfile *ev;
 	int info_fd;
 	const char **platforms;
 	size_t nplatforms;
@@ -430,7 +430,7 @@ static void lk_keep(struct lk *k, const struct hmap *dropped, const char *name, 
  * its requirement is dropped with everything only it reaches; the closure
  * of the other dependencies over the locked specs is kept.
  */
-static void lk_keep_closure(struct lk *k, const struct gemfile_eval *ev)
+static void lk_keep_closure(struct lk *k, const struct gemfile *ev)
 {
 	struct requirement r[LOCK_REQS_MAX];
 	struct hmap dropped;
@@ -464,8 +464,9 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		 struct sbuf *err)
 {
 	struct arena *a = &in->arena;
-	struct gemfile_eval ev;
-	struct lk k = { .in = in, .req = req, .ev = &ev, .info_fd = -1 };
+	const struct gemfile *gf = &in->gemfile;
+	const char *remote = NULL;
+	struct lk k = { .in = in, .req = req, .ev = gf, .info_fd = -1 };
 	struct index_sync *sync = NULL;
 	const struct lockfile *old = &in->lock;
 	int r;
@@ -475,21 +476,32 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	hmap_init(&k.locked);
 	hmap_init(&k.pre);
 	hmap_init(&k.kept);
-	r = gemfile_load(in, &ev, err);
+	r = gemfile_load(in, err);
 	if (r < 0)
 		goto out;
-	if (ev.nsources != 1) {
-		sbuf_addf(err, "%s has %s global rubygems source: scint resolves only Gemfiles "
-			       "with exactly one (run `bundle lock`)",
-			  in->opts.gemfile, ev.nsources ? "more than one" : "no");
+	/* the global rubygems source (id "0"), with one remote */
+	bool other = false;
+	for (size_t i = 0; i < gf->nsources; i++) {
+		const struct gemfile_source *src = &gf->sources[i];
+		if (src->kind == GEMFILE_SRC_GEM && !strcmp(src->id, "0") && src->nremotes == 1)
+			remote = src->remotes[0];
+		else if (src->kind != GEMFILE_SRC_GEM || strcmp(src->id, "0") || src->nremotes)
+			other = true; /* anything else: not yet */
+	}
+	if (!remote || other) {
+		sbuf_addf(err, "%s needs one global rubygems source and no other source (git, "
+			       "path, gemspec, a source block, several remotes): scint cannot "
+			       "resolve that yet (run `bundle lock`)",
+			  in->opts.gemfile);
 		r = -SC_EUNSUPPORTED;
 		goto out;
 	}
-	for (size_t i = 0; i < ev.ndeps; i++) {
-		if (ev.deps[i].pinned) {
-			sbuf_addf(err, "%s: '%s' comes from a path, git or scoped source, which scint "
-				       "cannot resolve yet (run `bundle lock`)",
-				  in->opts.gemfile, ev.deps[i].name);
+	for (size_t i = 0; i < gf->ndeps; i++) {
+		if (gf->deps[i].pinned || gf->deps[i].source) {
+			sbuf_addf(err, "%s%s%s: '%s' comes from a path, git or scoped source, which "
+				       "scint cannot resolve yet (run `bundle lock`)",
+				  in->opts.gemfile, gf->deps[i].location ? " at " : "",
+				  gf->deps[i].location ? gf->deps[i].location : "", gf->deps[i].name);
 			r = -SC_EUNSUPPORTED;
 			goto out;
 		}
@@ -517,7 +529,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		}
 		k.cooldown_days = n;
 	}
-	k.bundler_version = ev.bundler_version ? ev.bundler_version
+	k.bundler_version = gf->bundler_version ? gf->bundler_version
 			    : in->abi.bundler_version ? in->abi.bundler_version
 						      : "2.3.15";
 
@@ -561,8 +573,8 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			const struct lock_spec *sp = &old->sources[s].specs[i];
 			hmap_put(&k.locked, strv_from(sp->name), arena_strdup(a, sp->version));
 		}
-	for (size_t i = 0; i < ev.ndeps; i++) {
-		const struct gemfile_dep *d = &ev.deps[i];
+	for (size_t i = 0; i < gf->ndeps; i++) {
+		const struct gemfile_dep *d = &gf->deps[i];
 		/*
 		 * An added or changed dependency is not unlocked: its locked version
 		 * stays first in line and gives way only if no longer allowed, as in
@@ -575,14 +587,10 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	for (size_t i = 0; req && i < req->nupdate; i++)
 		lk_unlock(&k, req->update[i], deep, 0);
 	for (size_t g = 0; req && g < req->ngroups; g++)
-		for (size_t i = 0; i < ev.ndeps; i++) {
-			const char *p = ev.deps[i].groups;
-			size_t n = strlen(req->groups[g]);
-			for (; p && *p; p += strcspn(p, ","), p += *p == ',') {
-				if (strcspn(p, ",") == n && !strncmp(p, req->groups[g], n))
-					lk_unlock(&k, ev.deps[i].name, deep, 0);
-			}
-		}
+		for (size_t i = 0; i < gf->ndeps; i++)
+			for (size_t j = 0; j < gf->deps[i].ngroups; j++)
+				if (!strcmp(gf->deps[i].groups[j], req->groups[g]))
+					lk_unlock(&k, gf->deps[i].name, deep, 0);
 
 	/*
 	 * Bundler 2.3's converge_locked_specs: the locked specs reachable from
@@ -593,10 +601,10 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	 */
 	k.floor = req && (req->update_all || req->nupdate || req->ngroups);
 	if (!(req && req->update_all))
-		lk_keep_closure(&k, &ev);
+		lk_keep_closure(&k, gf);
 
 
-	struct gem_source *src = plan_source_remote(in, ev.sources[0]);
+	struct gem_source *src = plan_source_remote(in, remote);
 	struct index_sync_opts so = {
 		.cache_root = in->opts.cache_root,
 		.config = in->config,
@@ -606,35 +614,35 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		.io_backend = in->opts.io_backend,
 	};
 	r = index_sync_new(&so, &sync, err);
-	int sid = r < 0 ? r : index_sync_add_source(sync, ev.sources[0], err);
+	int sid = r < 0 ? r : index_sync_add_source(sync, remote, err);
 	r = sid < 0 ? sid : 0;
-	for (size_t i = 0; r == 0 && i < ev.ndeps; i++)
-		if (strcmp(ev.deps[i].name, "bundler"))
-			r = index_sync_want(sync, sid, ev.deps[i].name, err);
+	for (size_t i = 0; r == 0 && i < gf->ndeps; i++)
+		if (strcmp(gf->deps[i].name, "bundler"))
+			r = index_sync_want(sync, sid, gf->deps[i].name, err);
 	if (r == 0)
 		r = index_sync_run(sync, err);
 	if (r < 0)
 		goto out;
 	const char *dir = arena_printf(a, "%s/info", index_sync_source_dir(sync, sid));
 	k.info_fd = fs_open_dir(dir);
-	struct resolve_dep *roots = arena_alloc(a, (ev.ndeps + 1) * sizeof(*roots));
+	struct resolve_dep *roots = arena_alloc(a, (gf->ndeps + 1) * sizeof(*roots));
 	size_t nroots = 0;
-	for (size_t i = 0; i < ev.ndeps; i++) {
+	for (size_t i = 0; i < gf->ndeps; i++) {
 		/*
 		 * Every group is resolved; a dependency for other platforms only
 		 * (`platforms: :jruby`) is not, though DEPENDENCIES lists it, as
 		 * Bundler 2.3's expand_dependencies does (for the local platform).
 		 */
-		if (!ev.deps[i].platform_ok)
+		if (!gf->deps[i].platform_ok)
 			continue;
-		roots[nroots++] = (struct resolve_dep){ ev.deps[i].name, ev.deps[i].reqs };
-		struct lk_gem *g = lk_gem(&k, ev.deps[i].name, err, &r);
+		roots[nroots++] = (struct resolve_dep){ gf->deps[i].name, gf->deps[i].reqs };
+		struct lk_gem *g = lk_gem(&k, gf->deps[i].name, err, &r);
 		if (!g)
 			goto out;
-		if (!g->nvers && strcmp(ev.deps[i].name, "bundler")) {
+		if (!g->nvers && strcmp(gf->deps[i].name, "bundler")) {
 			sbuf_addf(err, "Could not find gem '%s' in rubygems repository %s or installed "
 				       "locally.%s",
-				  ev.deps[i].name, src->redacted,
+				  gf->deps[i].name, src->redacted,
 				  so.mode == INDEX_SYNC_NETWORK ? "" : " (only the cached index was read)");
 			r = -SC_ENOTFOUND;
 			goto out;
@@ -712,15 +720,22 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	lf.nsources = 1;
 	lf.platforms = k.platforms;
 	lf.nplatforms = k.nplatforms;
-	lf.deps = arena_alloc(a, (ev.ndeps + 1) * sizeof(*lf.deps));
-	for (size_t i = 0; i < ev.ndeps; i++)
+	lf.deps = arena_alloc(a, (gf->ndeps + 1) * sizeof(*lf.deps));
+	for (size_t i = 0; i < gf->ndeps; i++)
 		lf.deps[lf.ndeps++] = (struct lock_dependency){
-			ev.deps[i].name, ev.deps[i].reqs[0] ? ev.deps[i].reqs : NULL, ev.deps[i].pinned
+			gf->deps[i].name, gf->deps[i].reqs[0] ? gf->deps[i].reqs : NULL, gf->deps[i].pinned
 		};
 	/* RUBY VERSION only with a `ruby` line: the locked one, else this Ruby */
-	lf.ruby_version = !ev.ruby_directive ? NULL
-			  : old->ruby_version ? old->ruby_version
-					      : ev.ruby_directive;
+	struct lock_format fmt = lockfile_format_for(k.bundler_version);
+	if (gf->ruby && old->ruby_version) {
+		lf.ruby_version = old->ruby_version;
+	} else if (gf->ruby) {
+		struct sbuf rv = SBUF_INIT;
+		lockfile_ruby_version(&fmt, in->abi.version, in->abi.patchlevel, in->abi.engine, NULL,
+				      &rv);
+		lf.ruby_version = arena_strdup(a, sbuf_cstr(&rv));
+		sbuf_release(&rv);
+	}
 	/* CHECKSUMS when the lockfile has them: the index's sha256 of each variant */
 	lf.has_checksums = old->has_checksums;
 	if (lf.has_checksums) {
@@ -737,7 +752,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	lf.extra = old->extra;
 	lf.nextra = old->nextra;
 	lf.crlf = old->crlf;
-	r = lockfile_write(&lf, ret_text);
+	r = lockfile_write(&lf, k.bundler_version, ret_text);
 out:
 	index_sync_free(sync);
 	if (k.info_fd >= 0)

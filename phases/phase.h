@@ -26,6 +26,7 @@
 #include "base/arena.h"
 #include "base/hmap.h"
 #include "base/sbuf.h"
+#include "bundle/gemfile.h"
 #include "bundle/lockfile.h"
 #include "bundle/manifest.h"
 #include "engine/rpc.h"
@@ -52,6 +53,7 @@ struct ruby_abi {
 	const char *version;          /* RUBY_VERSION */
 	const char *ruby_version_dir; /* RbConfig ruby_version: "3.1.0" */
 	const char *platform;         /* Gem::Platform.local: "x86_64-linux" */
+	const char *patchlevel;       /* RUBY_PATCHLEVEL: "20" (may be NULL) */
 	const char *ext_api;          /* Gem.extension_api_version: "3.1.0" */
 	const char *install_name;     /* ruby_install_name: "ruby3.1" */
 	const char *rubygems_version;
@@ -169,6 +171,7 @@ struct install {
 	const char *gemfile_diff; /* then: Bundler's "You have added to the Gemfile:..." */
 	bool lock_missing;  /* no lockfile (opts.may_resolve) */
 	struct sbuf gemfile_digest; /* hex key of the Gemfile's evaluation */
+	struct gemfile gemfile;	    /* the Gemfile's evaluation (gemfile.c), strings in arena */
 
 	struct gem **gems; /* every gem of the bundle for this platform, sorted by name */
 	size_t ngems, gems_cap;
@@ -211,31 +214,8 @@ struct install {
  */
 int gemfile_check(struct install *in, struct sbuf *err);
 
-/* One dependency of the Gemfile as the helper's `gemfile` call gives it. */
-struct gemfile_dep {
-	const char *name;
-	const char *reqs; /* "~> 1.0, >= 1.0.1" as in the lockfile, "" for >= 0 */
-	const char *groups; /* ","-separated */
-	bool platform_ok;   /* for this platform */
-	bool pinned;	    /* path/git/source block: the lockfile's '!' */
-};
-
-struct gemfile_eval {
-	struct gemfile_dep *deps;
-	size_t ndeps;
-	const char **optional; /* optional groups */
-	size_t noptional;
-	const char **sources; /* the global rubygems source's remotes */
-	size_t nsources, capsources;
-	const char *bundler_version; /* of the Bundler whose DSL evaluated it, or NULL */
-	const char *ruby_directive;  /* the Gemfile has `ruby`: this Ruby as RUBY VERSION writes it */
-};
-
-/* Evaluates the Gemfile (cached, see gemfile.c) into *ret (in the install's arena). */
-int gemfile_load(struct install *in, struct gemfile_eval *ret, struct sbuf *err);
-/* Does this install want d (platform, BUNDLE_WITHOUT/BUNDLE_WITH)? */
-bool gemfile_dep_wanted(struct install *in, const struct gemfile_eval *ev,
-			const struct gemfile_dep *d);
+/* Evaluates the Gemfile into in->gemfile (cached, see gemfile.c). */
+int gemfile_load(struct install *in, struct sbuf *err);
 
 /*
  * lock.c: resolves the Gemfile against the cached compact index and renders

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	}
 	check(&lf);
-	lockfile_write(&lf, &out);
+	lockfile_write(&lf, NULL, &out);
 	sbuf_reset(&err);
 	if (lockfile_parse(&a, sbuf_strv(&out), &again, &err) < 0) {
 		fprintf(stderr, "canonical text does not parse: %s\n---\n%s---\n", sbuf_cstr(&err),
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	check(&again);
-	lockfile_write(&again, &out2);
+	lockfile_write(&again, NULL, &out2);
 	if (!strv_eq(sbuf_strv(&out), sbuf_strv(&out2))) {
 		fprintf(stderr, "write is not a fixed point:\n---\n%s---\n%s---\n", sbuf_cstr(&out),
 			sbuf_cstr(&out2));

@@ -1,14 +1,21 @@
 /*
  * test_lockfile.c: Gemfile.lock parsing and Bundler-identical writing.
  *
- * The bundler23_*.lock fixtures were written by Bundler 2.3.15 itself
- * (`bundle lock` against a local gem server behind BUNDLE_MIRROR__ settings,
- * git sources behind a url.insteadOf rewrite, so that no local path ends up
- * in the files). The bundler25_*.lock fixtures are hand-written in the format
- * of Bundler 2.5's LockfileGenerator and Checksum::Store#to_lock, with
- * CHECKSUMS lines ordered by Ruby's String#sort. The strongest check is the
- * round trip: parse + write must give back every fixture byte for byte.
+ * The bundler<NN>_*.lock fixtures were written by Bundler <N.N> itself (2.3.15,
+ * 2.4.22, 2.5.23, 2.6.9, 4.0.24 and 4.1.0.beta3: `bundle lock` and
+ * `bundle lock --add-platform` against a local compact index behind
+ * BUNDLE_MIRROR__ settings, git sources behind a url.insteadOf rewrite, so
+ * that no local path ends up in the files; see
+ * tests/fixtures/lockfiles/README). The *_rich ones have GIT (branch, tag +
+ * glob, ref + submodules), PATH (plain and glob), two GEM servers, a block
+ * source, prereleases, several platforms and RUBY VERSION; 2.5 and later
+ * have CHECKSUMS, 4.x the two-space values and the bundler checksum line,
+ * 4.1 an OVERRIDES section. bundler25_checksum_forms.lock and
+ * bundler25_checksums.lock are hand-written in the format of Bundler 2.5's
+ * LockfileGenerator. The strongest check is the round trip: parse + write
+ * must give back every fixture in the directory byte for byte.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +69,7 @@ static void assert_round_trip(const char *text)
 	r = parse(&a, text, &lf, &err);
 	if (r != 0)
 		fail_msg("parse failed: %s", sbuf_cstr(&err));
-	assert_int_equal(lockfile_write(&lf, &out), 0);
+	assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
 	if (strcmp(sbuf_cstr(&out), text) != 0)
 		fail_msg("round trip differs:\n--- want\n%s--- got\n%s", text, sbuf_cstr(&out));
 	sbuf_release(&out);
@@ -72,6 +79,12 @@ static void assert_round_trip(const char *text)
 
 SC_TEST(lockfile_round_trips_fixtures)
 {
+	const char *top = getenv("SCINT_TOP");
+	char path[512];
+	struct dirent *de;
+	size_t n = 0, listed = 0;
+	DIR *d;
+
 	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
 		char *text = load(fixtures[i]);
 
@@ -79,6 +92,121 @@ SC_TEST(lockfile_round_trips_fixtures)
 		assert_round_trip(text);
 		free(text);
 	}
+	/* Every fixture in the directory, so that a new one cannot be forgotten here. */
+	snprintf(path, sizeof(path), "%s/tests/fixtures/lockfiles", top ? top : ".");
+	d = opendir(path);
+	if (!d)
+		fail_msg("cannot open '%s'", path);
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		char *text;
+
+		/* Not written by a Bundler: the forms a checksum may take, for the parser. */
+		if (len < 6 || strcmp(de->d_name + len - 5, ".lock") != 0 ||
+		    strcmp(de->d_name, "bundler25_checksum_forms.lock") == 0)
+			continue;
+		text = load(de->d_name);
+		print_message("round trip %s\n", de->d_name);
+		assert_round_trip(text);
+		free(text);
+		n++;
+		listed += strncmp(de->d_name, "bundler4", 8) == 0;
+	}
+	closedir(d);
+	assert_true(n >= 25);
+	assert_true(listed >= 4);
+}
+
+/* The version decides the format of the values; a hint overrides what was parsed. */
+SC_TEST(lockfile_writes_as_the_given_bundler)
+{
+	char *b23 = load("bundler23_sources.lock");
+	char *b40 = load("bundler40_simple.lock");
+	struct arena a;
+	struct lockfile lf;
+	struct sbuf err = SBUF_INIT, out = SBUF_INIT;
+
+	arena_init(&a);
+	assert_int_equal(parse(&a, b40, &lf, &err), 0);
+	assert_int_equal(lf.value_indent, 2);
+	assert_int_equal(lockfile_write(&lf, "2.6.9", &out), 0);
+	assert_non_null(strstr(sbuf_cstr(&out), "\nBUNDLED WITH\n   4.0.24\n"));
+	sbuf_reset(&out);
+	assert_int_equal(parse(&a, b23, &lf, &err), 0);
+	assert_int_equal(lf.value_indent, 3);
+	assert_int_equal(lockfile_write(&lf, "4.0.24", &out), 0);
+	assert_non_null(strstr(sbuf_cstr(&out), "\nBUNDLED WITH\n  2.3.15\n"));
+	assert_non_null(strstr(sbuf_cstr(&out), "\nRUBY VERSION\n  ruby 3.1.2p20\n"));
+	/* A struct built by hand takes the format of its BUNDLED WITH. */
+	lf.value_indent = 0;
+	lf.bundled_with = "4.1.0.beta3";
+	sbuf_reset(&out);
+	assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
+	assert_non_null(strstr(sbuf_cstr(&out), "\nBUNDLED WITH\n  4.1.0.beta3\n"));
+	lf.bundled_with = "2.5.23";
+	sbuf_reset(&out);
+	assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
+	assert_non_null(strstr(sbuf_cstr(&out), "\nBUNDLED WITH\n   2.5.23\n"));
+
+	struct lock_format f = lockfile_format_for("4.0.0");
+	assert_int_equal(f.value_indent, 2);
+	assert_true(f.checksums_default && f.bundler_checksum && f.checksums_known);
+	assert_false(f.ruby_patchlevel);
+	f = lockfile_format_for("2.5.0");
+	assert_int_equal(f.value_indent, 3);
+	assert_true(f.checksums_known && f.ruby_patchlevel);
+	assert_false(f.checksums_default || f.bundler_checksum);
+	f = lockfile_format_for("2.4.22");
+	assert_false(f.checksums_known);
+	f = lockfile_format_for(NULL);
+	assert_int_equal(f.value_indent, 3);
+	f = lockfile_format_for("10.0");
+	assert_int_equal(f.value_indent, 2);
+	/* RUBY VERSION of a new lock, as in the 2.6 and 4.0 fixtures. */
+	sbuf_reset(&out);
+	f = lockfile_format_for("2.6.9");
+	lockfile_ruby_version(&f, "3.1.2", "20", "ruby", "3.1.2", &out);
+	assert_string_equal(sbuf_cstr(&out), "ruby 3.1.2p20");
+	sbuf_reset(&out);
+	f = lockfile_format_for("4.0.24");
+	lockfile_ruby_version(&f, "3.1.2", "20", NULL, NULL, &out);
+	assert_string_equal(sbuf_cstr(&out), "ruby 3.1.2");
+	sbuf_reset(&out);
+	lockfile_ruby_version(&f, "3.1.4", "-1", "jruby", "9.4.5.0", &out);
+	assert_string_equal(sbuf_cstr(&out), "ruby 3.1.4 (jruby 9.4.5.0)");
+	sbuf_release(&out);
+	sbuf_release(&err);
+	arena_release(&a);
+	free(b23);
+	free(b40);
+}
+
+/* 4.1's OVERRIDES stays where it was, between DEPENDENCIES and CHECKSUMS, through a rewrite. */
+SC_TEST(lockfile_keeps_overrides)
+{
+	char *text = load("bundler41beta_overrides.lock");
+	struct arena a;
+	struct lockfile lf;
+	struct sbuf err = SBUF_INIT, out = SBUF_INIT;
+	const char *deps, *ovr, *cks;
+
+	arena_init(&a);
+	assert_int_equal(parse(&a, text, &lf, &err), 0);
+	/* Drop a dependency and a spec, as a relock would, and write again. */
+	lf.ndeps--;
+	assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
+	deps = strstr(sbuf_cstr(&out), "\nDEPENDENCIES\n");
+	ovr = strstr(sbuf_cstr(&out), "\nOVERRIDES\n  \"rack\", version: \">= 2\"\n"
+				      "  :all, required_ruby_version: :ignore_upper\n");
+	cks = strstr(sbuf_cstr(&out), "\nCHECKSUMS\n");
+	assert_non_null(deps);
+	assert_non_null(ovr);
+	assert_non_null(cks);
+	assert_true(deps < ovr && ovr < cks);
+	sbuf_release(&out);
+	sbuf_release(&err);
+	arena_release(&a);
+	free(text);
 }
 
 SC_TEST(lockfile_round_trips_crlf)
@@ -320,7 +448,7 @@ SC_TEST(lockfile_writer_sorts_like_bundler)
 		arena_init(&a);
 		assert_int_equal(parse(&a, text, &lf, NULL), 0);
 		scramble(&a, &lf);
-		assert_int_equal(lockfile_write(&lf, &out), 0);
+		assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
 		if (strcmp(sbuf_cstr(&out), text) != 0)
 			fail_msg("%s: canonical order not restored:\n%s", names[i],
 				 sbuf_cstr(&out));
@@ -375,7 +503,7 @@ SC_TEST(lockfile_writer_from_struct)
 	};
 	struct sbuf out = SBUF_INIT;
 
-	assert_int_equal(lockfile_write(&lf, &out), 0);
+	assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
 	assert_string_equal(
 		sbuf_cstr(&out),
 		"GEM\n"
@@ -422,7 +550,7 @@ SC_TEST(lockfile_tolerates_blank_lines_and_dependency_repeats)
 	/* Bundler keeps dependencies in a hash: the later line wins. */
 	assert_int_equal(lf.ndeps, 1);
 	assert_string_equal(lf.deps[0].reqs, "~> 13.0");
-	assert_int_equal(lockfile_write(&lf, &out), 0);
+	assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
 	assert_string_equal(sbuf_cstr(&out), "GEM\n  remote: https://rubygems.org/\n  specs:\n"
 					     "    rake (13.0.6)\n\nPLATFORMS\n  ruby\n\n"
 					     "DEPENDENCIES\n  rake (~> 13.0)\n\nBUNDLED WITH\n"
@@ -604,10 +732,31 @@ SC_TEST(lockfile_drops_bundler_spec_and_keeps_duplicate_checksum)
 	assert_int_equal(parse(&a, in, &lf, NULL), 0);
 	assert_int_equal(lf.sources[0].nspecs, 2);
 	assert_int_equal(lf.nchecksums, 1);
-	assert_int_equal(lockfile_write(&lf, &out), 0);
+	assert_int_equal(lockfile_write(&lf, NULL, &out), 0);
 	assert_string_equal(sbuf_cstr(&out), GEM_HEAD "    rake (13.0.6)\n\nPLATFORMS\n  ruby\n\n"
 						      "DEPENDENCIES\n  rake\n\nCHECKSUMS\n"
 						      "  rake (13.0.6)\n");
 	sbuf_release(&out);
 	arena_release(&a);
+}
+
+SC_TEST(lockfile_path_pairs_with_the_gemfile_as_bundler)
+{
+	static const char *const cases[][2] = {
+		{ "/app/Gemfile", "/app/Gemfile.lock" },
+		{ "/app/gems.rb", "/app/gems.locked" },
+		{ "gems.rb", "gems.locked" },
+		{ "/app/foo_gems.rb", "/app/foo_gems.rb.lock" },
+		{ "/app/gems.rb.d/Gemfile", "/app/gems.rb.d/Gemfile.lock" },
+		{ "/app/mygems.rb", "/app/mygems.rb.lock" },
+		{ "/app/Gemfile.next", "/app/Gemfile.next.lock" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sbuf out = SBUF_INIT;
+
+		assert_int_equal(lockfile_path_for_gemfile(cases[i][0], &out), 0);
+		assert_string_equal(sbuf_cstr(&out), cases[i][1]);
+		sbuf_release(&out);
+	}
 }
