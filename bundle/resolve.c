@@ -43,6 +43,7 @@ struct rs_inc {
 	enum rs_cause cause;
 	size_t c1, c2;	    /* RS_DERIVED */
 	const char *label;  /* RS_DEPENDENCY: the requirement as written */
+	const char *origin; /* RS_DEPENDENCY: where it is written, or NULL */
 	int line;	    /* explanation: its line number, 0 if not numbered */
 	unsigned nder;	    /* explanation: how often the failure's derivation uses it */
 };
@@ -608,7 +609,8 @@ static long rs_decide(struct rs *s)
 			return r;
 		t[1] = rs_term_not(s, (struct rs_term){ .pkg = (uint32_t)q, .set = t[1].set });
 		/* t[1] is now "q not in the required set" as a negative term. */
-		rs_inc_add(s, t, 2, RS_DEPENDENCY, 0, 0, v->deps[d].reqs);
+		size_t ii = rs_inc_add(s, t, 2, RS_DEPENDENCY, 0, 0, v->deps[d].reqs);
+		s->incs[ii].origin = v->deps[d].origin;
 		if (rs_implies(s, rs_acc(s, (uint32_t)q), t[1]))
 			conflict = true;
 	}
@@ -697,6 +699,8 @@ static void rs_inc_desc(struct rs *s, const struct rs_inc *inc, struct sbuf *out
 		sbuf_addf(out, " depends on %s%s%s", q->name,
 			  inc->label && *inc->label ? " " : "",
 			  inc->label && *inc->label ? inc->label : "");
+		if (inc->origin)
+			sbuf_addf(out, " (%s)", inc->origin);
 		return;
 	}
 	case RS_NO_VERSIONS: {

@@ -34,7 +34,8 @@ struct sbuf;
 
 struct resolve_dep {
 	const char *name;
-	const char *reqs; /* "~> 1.0, >= 1.0.2" or "" for >= 0 */
+	const char *reqs;   /* "~> 1.0, >= 1.0.2" or "" for >= 0 */
+	const char *origin; /* where it is written ("Gemfile:12") for the explanation, or NULL */
 };
 
 struct resolve_version {

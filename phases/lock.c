@@ -234,7 +234,7 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 			for (char *p = reqs; *p; p++)
 				if (*p == '&')
 					*p = ',';
-			var->deps[var->ndeps++] = (struct resolve_dep){ arena_strv(a, dn), reqs };
+			var->deps[var->ndeps++] = (struct resolve_dep){ arena_strv(a, dn), reqs, NULL };
 		}
 		if (r < 0) {
 			v->nvar--; /* a malformed dependency list: this variant is unusable */
@@ -635,7 +635,8 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		 */
 		if (!gf->deps[i].platform_ok)
 			continue;
-		roots[nroots++] = (struct resolve_dep){ gf->deps[i].name, gf->deps[i].reqs };
+		roots[nroots++] = (struct resolve_dep){ gf->deps[i].name, gf->deps[i].reqs,
+							gf->deps[i].location };
 		struct lk_gem *g = lk_gem(&k, gf->deps[i].name, err, &r);
 		if (!g)
 			goto out;

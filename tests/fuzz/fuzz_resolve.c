@@ -47,7 +47,7 @@ static size_t fz_deps(struct arena *a, char *s, struct resolve_dep *ret)
 		if (!c || c == tok)
 			continue;
 		*c++ = '\0';
-		ret[n++] = (struct resolve_dep){ arena_strndup(a, tok, 1), c };
+		ret[n++] = (struct resolve_dep){ arena_strndup(a, tok, 1), c, NULL };
 	}
 	return n;
 }

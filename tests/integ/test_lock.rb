@@ -152,8 +152,8 @@ class TestLock < ScintTest::Case
     scint.write_file("Gemfile.lock", "untouched\n")
     r = scint.scint("lock")
     refute r.success?
-    assert_match(/Gemfile depends on sc_left/, r.stderr)
-    assert_match(/Gemfile depends on sc_right/, r.stderr)
+    assert_match(/Gemfile depends on sc_left \(Gemfile:3\)/, r.stderr)
+    assert_match(/Gemfile depends on sc_right \(Gemfile:4\)/, r.stderr)
     assert_match(/depends on sc_shared ~> 1\.0/, r.stderr)
     assert_match(/depends on sc_shared ~> 2\.0/, r.stderr)
     assert_equal "untouched\n", scint.lockfile

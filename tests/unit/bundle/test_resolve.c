@@ -49,7 +49,7 @@ static int fake_fetch(void *data, const char *name, struct resolve_pkg_info *ret
 				char *c = strchr(tok, ':');
 				if (c)
 					*c++ = '\0';
-				d[nd++] = (struct resolve_dep){ tok, c ? c : "" };
+				d[nd++] = (struct resolve_dep){ tok, c ? c : "", NULL };
 			}
 		}
 		v[n++] = (struct resolve_version){ ver, d, nd };
@@ -95,7 +95,7 @@ SC_TEST(resolve_picks_highest_and_follows_deps)
 		"a 1.0.0 b:~> 1.0", "a 1.1.0 b:~> 1.1", "a 2.0.0.beta1", "b 1.0.0", "b 1.1.5",
 		"b 2.0.0", "c 0.1",
 	};
-	const struct resolve_dep roots[] = { { "a", "" }, { "c", ">= 0" } };
+	const struct resolve_dep roots[] = { { "a", "", NULL }, { "c", ">= 0", NULL } };
 	struct sbuf out = SBUF_INIT;
 
 	assert_int_equal(solve(idx, 7, roots, 2, &out), 0);
@@ -106,8 +106,8 @@ SC_TEST(resolve_picks_highest_and_follows_deps)
 SC_TEST(resolve_prerelease_only_when_named)
 {
 	static const char *const idx[] = { "a 1.0.0", "a 2.0.0.beta1" };
-	const struct resolve_dep pre[] = { { "a", ">= 2.0.0.a" } };
-	const struct resolve_dep any[] = { { "a", "" } };
+	const struct resolve_dep pre[] = { { "a", ">= 2.0.0.a", NULL } };
+	const struct resolve_dep any[] = { { "a", "", NULL } };
 	struct sbuf out = SBUF_INIT;
 
 	assert_int_equal(solve(idx, 2, pre, 1, &out), 0);
@@ -125,7 +125,7 @@ SC_TEST(resolve_avoids_conflict_in_decision)
 		"bar 1.0.0 baz:1.0.0", "bar 2.0.0 baz:2.0.0", "baz 1.0.0", "baz 2.0.0",
 		"foo 1.0.0", "foo 1.1.0 bar:~> 2.0",
 	};
-	const struct resolve_dep roots[] = { { "foo", "~> 1.0" }, { "baz", "~> 1.0" } };
+	const struct resolve_dep roots[] = { { "foo", "~> 1.0", NULL }, { "baz", "~> 1.0", NULL } };
 	struct sbuf out = SBUF_INIT;
 
 	assert_int_equal(solve(idx, 6, roots, 2, &out), 0);
@@ -139,7 +139,7 @@ SC_TEST(resolve_conflict_resolution_backtracks)
 	static const char *const idx[] = {
 		"foo 1.0.0", "foo 2.0.0 bar:1.0.0", "bar 1.0.0 foo:1.0.0",
 	};
-	const struct resolve_dep roots[] = { { "foo", ">= 1.0.0" } };
+	const struct resolve_dep roots[] = { { "foo", ">= 1.0.0", NULL } };
 	struct sbuf out = SBUF_INIT;
 
 	assert_int_equal(solve(idx, 3, roots, 1, &out), 0);
@@ -155,7 +155,7 @@ SC_TEST(resolve_partial_satisfier)
 		"right 1.0.0 shared:< 2.0.0", "shared 1.0.0 target:~> 1.0", "shared 2.0.0",
 		"target 1.0.0", "target 2.0.0",
 	};
-	const struct resolve_dep roots[] = { { "foo", "~> 1.0" }, { "target", "~> 2.0" } };
+	const struct resolve_dep roots[] = { { "foo", "~> 1.0", NULL }, { "target", "~> 2.0", NULL } };
 	struct sbuf out = SBUF_INIT;
 
 	assert_int_equal(solve(idx, 8, roots, 2, &out), 0);
@@ -170,7 +170,7 @@ SC_TEST(resolve_backtracks_through_versions)
 		"a 1.0 c:= 1.0", "a 2.0 c:= 2.0", "a 3.0 c:= 3.0", "b 1.0 c:< 2.0", "c 1.0",
 		"c 2.0", "c 3.0",
 	};
-	const struct resolve_dep roots[] = { { "a", "" }, { "b", "" } };
+	const struct resolve_dep roots[] = { { "a", "", NULL }, { "b", "", NULL } };
 	struct sbuf out = SBUF_INIT;
 
 	assert_int_equal(solve(idx, 7, roots, 2, &out), 0);
@@ -183,13 +183,13 @@ SC_TEST(resolve_conflict_is_explained)
 {
 	static const char *const idx[] = { "a 1.0 shared:~> 1.0", "b 1.0 shared:~> 2.0",
 					   "shared 1.0", "shared 2.0" };
-	const struct resolve_dep roots[] = { { "a", "= 1.0" }, { "b", "~> 1.0" } };
+	const struct resolve_dep roots[] = { { "a", "= 1.0", "Gemfile:3" }, { "b", "~> 1.0", NULL } };
 	struct sbuf out = SBUF_INIT;
 
 	assert_int_equal(solve(idx, 4, roots, 2, &out), -SC_ECONFLICT);
 	if (getenv("SC_TEST_PRINT"))
 		print_message("%s\n", out.buf);
-	assert_non_null(strstr(out.buf, "Gemfile depends on a = 1.0"));
+	assert_non_null(strstr(out.buf, "Gemfile depends on a = 1.0 (Gemfile:3)"));
 	assert_non_null(strstr(out.buf, "Gemfile depends on b ~> 1.0"));
 	assert_non_null(strstr(out.buf, "depends on shared ~> 1.0"));
 	assert_non_null(strstr(out.buf, "depends on shared ~> 2.0"));
@@ -200,8 +200,8 @@ SC_TEST(resolve_conflict_is_explained)
 SC_TEST(resolve_missing_gem_and_version)
 {
 	static const char *const idx[] = { "a 1.0 ghost:>= 0", "b 1.0" };
-	const struct resolve_dep r1[] = { { "a", "" } };
-	const struct resolve_dep r2[] = { { "b", "~> 2.0" } };
+	const struct resolve_dep r1[] = { { "a", "", NULL } };
+	const struct resolve_dep r2[] = { { "b", "~> 2.0", NULL } };
 	struct sbuf out = SBUF_INIT;
 
 	assert_int_equal(solve(idx, 2, r1, 1, &out), -SC_ECONFLICT);
@@ -216,8 +216,8 @@ SC_TEST(resolve_missing_gem_and_version)
 SC_TEST(resolve_prefers_locked)
 {
 	static const char *const idx[] = { "a 1.0", "a 1.1", "a 1.2" };
-	const struct resolve_dep any[] = { { "a", "" } };
-	const struct resolve_dep tight[] = { { "a", ">= 1.2" } };
+	const struct resolve_dep any[] = { { "a", "", NULL } };
+	const struct resolve_dep tight[] = { { "a", ">= 1.2", NULL } };
 	struct arena a;
 	struct resolve_result res;
 	struct fake f = { .a = &a, .lines = idx, .nlines = 3, .prefer_name = "a",
@@ -245,7 +245,7 @@ SC_TEST(resolve_complex_failure_is_explained)
 		"foo 1.0.0 a:~> 1.0;b:~> 1.0", "foo 1.1.0 x:~> 1.0;y:~> 1.0", "a 1.0.0 b:~> 2.0",
 		"b 1.0.0", "b 2.0.0", "x 1.0.0 y:~> 2.0", "y 1.0.0", "y 2.0.0",
 	};
-	const struct resolve_dep roots[] = { { "foo", "~> 1.0" } };
+	const struct resolve_dep roots[] = { { "foo", "~> 1.0", NULL } };
 	struct sbuf out = SBUF_INIT;
 
 	assert_int_equal(solve(idx, 8, roots, 1, &out), -EINVAL); /* "^" is not RubyGems' */
@@ -268,7 +268,7 @@ SC_TEST(resolve_limits)
 	enum { N = 300 };
 	static const char *lines[N];
 	static char buf[N][48];
-	const struct resolve_dep roots[] = { { "g0", "" } };
+	const struct resolve_dep roots[] = { { "g0", "", NULL } };
 	struct resolve_limits lim = { .max_packages = 50 };
 	struct arena a;
 	struct resolve_result res;
@@ -293,7 +293,7 @@ SC_TEST(resolve_limits)
 SC_TEST(resolve_rejects_bad_requirement)
 {
 	static const char *const idx[] = { "a 1.0 b:~> banana!", "b 1.0" };
-	const struct resolve_dep roots[] = { { "a", "" } };
+	const struct resolve_dep roots[] = { { "a", "", NULL } };
 	struct sbuf out = SBUF_INIT;
 
 	assert_int_equal(solve(idx, 2, roots, 1, &out), -EINVAL);
