@@ -28,8 +28,6 @@
 
 extern char **environ;
 
-#define INDEX_DEFAULT_SOURCE "https://rubygems.org/"
-
 static void index_usage(FILE *f)
 {
 	fprintf(f,
@@ -38,7 +36,7 @@ static void index_usage(FILE *f)
 		"Updates the cache's copy of the compact index (versions, info/<gem>) for the\n"
 		"gems named and everything they depend on, as resolution does.\n"
 		"\n"
-		"  --source URL       the gem source (repeatable; default " INDEX_DEFAULT_SOURCE ")\n"
+		"  --source URL       the gem source (required; repeatable)\n"
 		"  --local            read the cache only: no request at all\n"
 		"  --prefer-local     use cached files; fetch only the names not cached\n"
 		"  --cache DIR        the cache root (default: SCINT_CACHE, XDG_CACHE_HOME/scint)\n"
@@ -110,8 +108,9 @@ static int index_sync_cmd(int argc, char **argv)
 		goto out;
 	}
 	if (!nsources) {
-		sources = realloc(sources, sizeof(*sources));
-		sources[nsources++] = INDEX_DEFAULT_SOURCE;
+		cli_error("scint index sync needs a --source URL");
+		rc = CLI_USAGE;
+		goto out;
 	}
 	if (!cache)
 		cache = cli_cache_root();

@@ -321,10 +321,17 @@ static size_t http_header_cb(char *p, size_t size, size_t nmemb, void *userp)
 			req->cut_off = true;
 			return 0; /* curl aborts with CURLE_WRITE_ERROR */
 		}
+	} else if (n > 14 && !strncasecmp(p, "Content-Range:", 14)) {
+		const char *q = p + 14, *end = p + n;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (end - q > 6 && !strncasecmp(q, "bytes ", 6) && q[6] >= '0' && q[6] <= '9')
+			req->range_start = http_length_of(q + 6, (size_t)(end - q - 6));
 	} else if (n > 5 && !strncmp(p, "HTTP/", 5)) {
 		/* A new response (redirect or 100-continue): drop what the previous one sent. */
 		req->status = http_status_of(p, n);
 		req->content_length = -1;
+		req->range_start = -1;
 		req->received = 0;
 		sbuf_reset(&req->body);
 		sbuf_reset(&req->etag);
@@ -355,6 +362,7 @@ int http_start(struct http *h, struct http_req *req)
 	req->res = 0;
 	req->status = 0;
 	req->content_length = -1;
+	req->range_start = -1;
 	req->received = 0;
 	req->paused = false;
 	req->cut_off = false;
@@ -390,12 +398,30 @@ int http_start(struct http *h, struct http_req *req)
 	if (h->opts.total_timeout_s > 0)
 		cu.easy_setopt(e, CURLOPT_TIMEOUT, h->opts.total_timeout_s);
 	cu.easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	cu.easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	/*
+	 * Waiting for a connection that might multiplex pays only where HTTP/2 can
+	 * be negotiated (TLS): over cleartext HTTP/1.1 it queues every request
+	 * behind the first one's response headers.
+	 */
+	if (!strncasecmp(req->url, "https:", 6))
+		cu.easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	cu.easy_setopt(e, CURLOPT_USERAGENT, h->opts.user_agent ? h->opts.user_agent : "scint");
 	cu.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
 	cu.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	if (h->opts.verbose)
 		cu.easy_setopt(e, CURLOPT_VERBOSE, 1L);
+	if (h->opts.ca_file)
+		cu.easy_setopt(e, CURLOPT_CAINFO, h->opts.ca_file);
+	if (h->opts.ca_path)
+		cu.easy_setopt(e, CURLOPT_CAPATH, h->opts.ca_path);
+	if (h->opts.client_cert) {
+		cu.easy_setopt(e, CURLOPT_SSLCERT, h->opts.client_cert);
+		cu.easy_setopt(e, CURLOPT_SSLKEY, h->opts.client_cert);
+	}
+	if (h->opts.no_verify) {
+		cu.easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		cu.easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	if (req->userpwd) {
 		cu.easy_setopt(e, CURLOPT_USERPWD, req->userpwd);
 		cu.easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -409,6 +435,8 @@ int http_start(struct http *h, struct http_req *req)
 		hdrs = cu.slist_append(hdrs, hv.buf);
 		sbuf_release(&hv);
 	}
+	if (req->extra_header)
+		hdrs = cu.slist_append(hdrs, req->extra_header);
 	if (hdrs)
 		cu.easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	req->easy = e;

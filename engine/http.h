@@ -59,6 +59,7 @@ struct http_req {
 	const char *userpwd;       /* "user:password" or NULL */
 	const char *if_none_match; /* ETag to revalidate, or NULL */
 	const char *range;         /* "123-" or NULL */
+	const char *extra_header;  /* one more request header ("Name: value"), or NULL */
 	uint64_t max_bytes;        /* body limit; 0 = 1 GiB */
 	long connect_timeout_ms;   /* 0: the http's connect_timeout_ms */
 	bool want_sha256;
@@ -78,6 +79,7 @@ struct http_req {
 	char sha256[DIGEST_SHA256_HEX];
 	char errmsg[256];    /* transport error text when res < 0 */
 	int64_t content_length; /* announced length, -1 when unknown */
+	int64_t range_start;    /* the first byte a Content-Range names ("bytes N-M/T"), -1: none */
 	enum http_timeout timed_out; /* which limit a -ETIMEDOUT transfer ran into */
 	bool connect_failed; /* res < 0 before any connection: refused, unresolved, connect timeout */
 
@@ -103,6 +105,11 @@ struct http_options {
 	long stall_timeout_s;          /* ... for this long; default 30 */
 	long total_timeout_s;          /* abort a transfer that takes longer; 0 = no limit */
 	const char *user_agent;
+	/* TLS, as Bundler's fetcher sets them up (NULL: libcurl's defaults) */
+	const char *ca_file;     /* CA bundle (BUNDLE_SSL_CA_CERT, else SSL_CERT_FILE) */
+	const char *ca_path;     /* CA directory (BUNDLE_SSL_CA_CERT naming one, else SSL_CERT_DIR) */
+	const char *client_cert; /* PEM with certificate and key (BUNDLE_SSL_CLIENT_CERT) */
+	bool no_verify;          /* BUNDLE_SSL_VERIFY_MODE=0 (OpenSSL's VERIFY_NONE) */
 	bool verbose;
 };
 

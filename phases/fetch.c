@@ -346,6 +346,7 @@ static void fetch_request(struct fetch_job *f)
 		.url = f->url,
 		.userpwd = f->target.userpwd,
 		.connect_timeout_ms = f->target.connect_timeout_ms,
+		.extra_header = f->target.extra_header,
 		.max_bytes = net_policy()->max_gem_bytes,
 		.want_sha256 = true,
 		.sink = fetch_sink,

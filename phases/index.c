@@ -184,6 +184,7 @@ static void index_request(struct index_job *x)
 		.url = x->url,
 		.userpwd = x->target.userpwd,
 		.connect_timeout_ms = x->target.connect_timeout_ms,
+		.extra_header = x->target.extra_header,
 		.if_none_match = x->etag_old.len ? x->etag_old.buf : NULL,
 		.max_bytes = net_policy()->max_index_bytes,
 		.done = index_http_done,

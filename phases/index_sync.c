@@ -17,13 +17,17 @@
  *               an info file whose MD5 equals the one `versions` lists needs
  *               no request; a name `versions` does not list is absent.
  * SYNC_REQUEST  GET, ranged (bytes=<size-1>-) when there is a non-empty
- *               copy and no earlier answer refused the append; If-None-Match
- *               with the saved ETag when there is a copy.
+ *               copy and no earlier answer refused the append; for
+ *               `versions`, If-None-Match with the saved ETag (an info file
+ *               is only asked for when its MD5 says our copy is not current).
  * SYNC_WAIT     judges the answer (index_update.h's rules), builds the new
- *               file in memory (at most the body limit, 4x for `versions`).
- * SYNC_WRITE    writes file and ETag under temporary names, then renames.
- * SYNC_DONE     an info body is parsed at once: the dependency names it
- *               lists are discovered (new jobs submitted in this step).
+ *               file in memory (at most the body limit, 8x for `versions`).
+ * SYNC_WRITE    writes the file (and the ETag of `versions`) under temporary
+ *               names, then removes the old ETag and renames, in an order
+ *               that never leaves an ETag beside a file it does not describe.
+ * An info body is taken as soon as it is verified (SYNC_WAIT; in SYNC_LOCAL
+ * when unchanged): the dependency names it lists are discovered and their
+ * jobs submitted in that step, while the file is still being written.
  *
  * An info job whose copy exists waits (job_depends) for the versions job of
  * its source, to compare MD5s; a cold one starts at once. When `versions`
@@ -39,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "base/arena.h"
@@ -61,8 +66,9 @@
 #include "phases/retry.h"
 
 #define ISYNC_MAX_NAMES_DEFAULT 100000u
-#define ISYNC_VERSIONS_FACTOR	4 /* a versions copy may grow to 4x the body limit */
+#define ISYNC_VERSIONS_FACTOR	8 /* `versions` may be 8x the limit (a large registry's is tens of MB) */
 #define ISYNC_RUNNING		128
+#define ISYNC_HOST_CONNECTIONS	24
 
 struct isync_source;
 struct isync_name;
@@ -97,8 +103,9 @@ struct sync_job {
 	bool changed;   /* result differs from local */
 	struct sbuf local, etag, result;
 	struct ioq_op ops[2];
+	unsigned nops;      /* ops of the current write step */
 	unsigned ops_left;
-	int op_err;
+	unsigned wstep;     /* sync_written's step */
 	int dirfd;
 	const char *file; /* "versions" or the name, in dirfd */
 	const char *path; /* for messages: "versions", "info/<name>" */
@@ -115,6 +122,8 @@ struct isync_name {
 	bool queued;    /* waiting in the source's discovery queue */
 	bool cold;      /* taken before `versions` was current */
 	bool rechecked;
+	bool active;    /* its job has not finished (it may still be writing the file) */
+	bool recheck_pending; /* to be synced again once its job has finished */
 };
 
 struct isync_source {
@@ -154,6 +163,7 @@ struct index_sync {
 
 static const struct job_ops sync_ops;
 static void isync_pump(struct isync_source *src);
+static void sync_name_finished(struct isync_name *nm);
 
 static void isync_error(struct index_sync *s, int err, const char *fmt, ...) sc_printf(3, 4);
 static void isync_error(struct index_sync *s, int err, const char *fmt, ...)
@@ -289,16 +299,16 @@ static void isync_discover_deps(struct isync_source *src, struct strv body)
 	}
 }
 
-static void isync_name_done(struct isync_name *nm, bool present, struct sbuf *body, bool fetched)
+/* The name's answer is known: keeps a copy of body (a job may still write its own). */
+static void isync_name_done(struct isync_name *nm, bool present, const struct sbuf *body,
+			    bool fetched)
 {
 	nm->done = true;
 	nm->pub.present = present;
 	nm->pub.fetched = nm->pub.fetched || fetched;
 	sbuf_release(&nm->body);
-	if (present && body) {
-		nm->body = *body;
-		sbuf_init(body, 0);
-	}
+	if (present && body)
+		sbuf_add(&nm->body, sbuf_cstr(body), body->len);
 	nm->pub.body = present ? sbuf_strv(&nm->body) : (struct strv){ "", 0 };
 	if (present)
 		isync_discover_deps(nm->src, nm->pub.body);
@@ -362,7 +372,13 @@ static void sync_local(struct sync_job *x)
 	x->have_local = r == 0;
 	if (r < 0)
 		sbuf_reset(&x->local);
-	if (x->have_local && fs_read_fileat(x->dirfd, x->etag_file, &x->etag, 1024) < 0)
+	/*
+	 * Only `versions` is revalidated by ETag. An info file is asked for only
+	 * when its MD5 differs from the one `versions` lists, so our copy is not
+	 * the server's: a 304 could only keep a wrong copy. (Its ETag file, one
+	 * more file to create per gem, is not kept; index.c's are removed.)
+	 */
+	if (!x->nm && x->have_local && fs_read_fileat(x->dirfd, x->etag_file, &x->etag, 1024) < 0)
 		sbuf_reset(&x->etag);
 	sbuf_rtrim(&x->etag);
 	if (x->nm && src->versions_synced) {
@@ -413,10 +429,12 @@ static void sync_request(struct sync_job *x)
 	x->req = (struct http_req){
 		.url = x->url,
 		.userpwd = x->target.userpwd,
-		.if_none_match = x->have_local && x->etag.len ? x->etag.buf : NULL,
+		/* after a refused append our copy is suspect: no 304 may keep it */
+		.if_none_match = x->have_local && !x->no_append && x->etag.len ? x->etag.buf : NULL,
 		.range = x->append ? x->range : NULL,
-		.max_bytes = net_policy()->max_index_bytes,
+		.max_bytes = isync_limit(x),
 		.connect_timeout_ms = x->target.connect_timeout_ms,
+		.extra_header = x->target.extra_header,
 		.done = sync_http_done,
 		.data = x,
 		.ctx = &x->job.ctx,
@@ -450,16 +468,31 @@ static void sync_write(struct sync_job *x)
 
 	snprintf(x->tmp_file, sizeof(x->tmp_file), ".%s.tmp-%d", x->file, pid);
 	snprintf(x->tmp_etag, sizeof(x->tmp_etag), ".%s.etag.tmp-%d", x->file, pid);
-	ioq_prep_write_file(&x->ops[0], x->dirfd, x->tmp_file, 0644, x->result.buf, x->result.len);
-	sync_submit(x, &x->ops[0]);
-	if (x->req.etag.len) {
-		ioq_prep_write_file(&x->ops[1], x->dirfd, x->tmp_etag, 0644, x->req.etag.buf,
-				    x->req.etag.len);
-		sync_submit(x, &x->ops[1]);
-	} else {
-		x->ops[1].opcode = IOQ_UNLINKAT; /* marks "no ETag": the old one is removed */
-	}
+	x->nops = 0;
+	x->wstep = 0;
+	ioq_prep_write_file(&x->ops[x->nops++], x->dirfd, x->tmp_file, 0644, x->result.buf,
+			    x->result.len);
+	if (x->req.etag.len && !x->nm)
+		ioq_prep_write_file(&x->ops[x->nops++], x->dirfd, x->tmp_etag, 0644,
+				    x->req.etag.buf, x->req.etag.len);
+	for (unsigned i = 0; i < x->nops; i++)
+		sync_submit(x, &x->ops[i]);
 	sync_enter(x, SYNC_WRITE);
+}
+
+/*
+ * An info body is final (verified): the name is done and the dependencies it
+ * lists are requested now, while the file is still being written.
+ */
+static void sync_take(struct sync_job *x)
+{
+	struct isync_name *nm = x->nm;
+
+	if (!nm)
+		return;
+	nm->cold = !x->src->versions_synced;
+	isync_name_done(nm, true, &x->result, x->changed);
+	isync_pump(x->src);
 }
 
 static void sync_response(struct sync_job *x)
@@ -521,15 +554,18 @@ static void sync_response(struct sync_job *x)
 			return;
 		}
 		s->stats.not_modified++;
-		sbuf_reset(&x->result);
-		sbuf_add(&x->result, x->local.buf, x->local.len);
+		sbuf_release(&x->result);
+		x->result = x->local; /* moved: a `versions` copy may be tens of MB */
+		sbuf_init(&x->local, 0);
 		x->changed = false;
 		goto done;
 	}
 	sbuf_release(&x->result);
 	sbuf_init(&x->result, (size_t)isync_limit(x));
 	if (req->status == 206 && x->append) {
-		if (!index_range_ok(sbuf_strv(&x->local), sbuf_strv(&req->body))) {
+		/* the range asked for (when the server names it), starting with our last byte */
+		if ((req->range_start >= 0 && (uint64_t)req->range_start != x->local.len - 1) ||
+		    !index_range_ok(sbuf_strv(&x->local), sbuf_strv(&req->body))) {
 			sync_refetch(x);
 			return;
 		}
@@ -541,7 +577,9 @@ static void sync_response(struct sync_job *x)
 			return;
 		}
 	} else if (req->status == 200) {
-		sbuf_add(&x->result, req->body.buf, req->body.len); /* within max_bytes */
+		sbuf_release(&x->result);
+		x->result = req->body; /* moved; within max_bytes */
+		sbuf_init(&req->body, 0);
 	} else {
 		sync_fail(x, -SC_EHTTP, "cannot fetch %s%s: HTTP %ld", where, x->path, req->status);
 		return;
@@ -573,18 +611,22 @@ static void sync_response(struct sync_job *x)
 			}
 		}
 	}
-	if (x->append)
+	if (req->status == 206)
 		s->stats.partial++;
 	else
-		s->stats.full++;
+		s->stats.full++; /* a ranged request may get the whole file (Range ignored) */
 	x->changed = !x->have_local || x->local.len != x->result.len ||
-		     memcmp(x->local.buf, x->result.buf, x->result.len) != 0 ||
-		     strcmp(sbuf_cstr(&x->etag), sbuf_cstr(&req->etag)) != 0;
+		     memcmp(sbuf_cstr(&x->local), sbuf_cstr(&x->result), x->result.len) != 0 ||
+		     (!x->nm && strcmp(sbuf_cstr(&x->etag), sbuf_cstr(&req->etag)) != 0);
+	sync_take(x);
 	if (x->changed) {
 		sync_write(x);
 		return;
 	}
+	sync_enter(x, SYNC_DONE);
+	return;
 done:
+	sync_take(x);
 	sync_enter(x, SYNC_DONE);
 }
 
@@ -592,8 +634,6 @@ static void sync_op_done(struct ioq_op *op)
 {
 	struct sync_job *x = op->data;
 
-	if (op->res < 0 && !x->op_err)
-		x->op_err = op->res;
 	if (--x->ops_left == 0)
 		job_wake(&x->job);
 }
@@ -607,37 +647,75 @@ static void sync_submit(struct sync_job *x, struct ioq_op *op)
 	ioq_submit(sched_ioq(x->job.sched), op);
 }
 
+/*
+ * After the writes, in order, each step once the previous one has landed:
+ *   1. the old ETag file is removed (a missing one is fine); an info file is
+ *      renamed into place at the same time (its ETag is not used);
+ *   2. `versions` is renamed into place;
+ *   3. its new ETag is renamed into place.
+ * A crash anywhere leaves no ETag that vouches for a file it does not
+ * describe (a 304 could otherwise keep a stale copy).
+ */
 static void sync_written(struct sync_job *x)
 {
+	bool etag = !x->nm && x->req.etag.len;
+
 	if (x->ops_left)
 		return;
-	if (x->op_err) {
-		sync_fail(x, x->op_err, "cannot write %s/%s: %s", x->src->dir, x->path,
-			  sc_strerror(x->op_err));
-		return;
+	for (unsigned i = 0; i < x->nops; i++) {
+		struct ioq_op *op = &x->ops[i];
+		if (op->res < 0 && !(op->opcode == IOQ_UNLINKAT && op->res == -ENOENT)) {
+			sync_fail(x, op->res, "cannot write %s/%s: %s", x->src->dir, x->path,
+				  sc_strerror(op->res));
+			return;
+		}
 	}
-	if (x->ops[0].opcode == IOQ_WRITE_FILE) {
-		bool etag = x->ops[1].opcode == IOQ_WRITE_FILE;
-		/* The ETag first: a crash between the renames leaves no ETag for a new file. */
-		if (etag)
-			ioq_prep_renameat(&x->ops[1], x->dirfd, x->tmp_etag, x->dirfd, x->etag_file, 0);
-		else
-			ioq_prep_unlinkat(&x->ops[1], x->dirfd, x->etag_file, 0);
-		ioq_prep_renameat(&x->ops[0], x->dirfd, x->tmp_file, x->dirfd, x->file, 0);
-		sync_submit(x, &x->ops[1]);
-		sync_submit(x, &x->ops[0]);
-		x->op_err = 0;
-		return;
+	x->nops = 0;
+	switch (x->wstep++) {
+	case 0:
+		ioq_prep_unlinkat(&x->ops[x->nops++], x->dirfd, x->etag_file, 0);
+		if (x->nm)
+			ioq_prep_renameat(&x->ops[x->nops++], x->dirfd, x->tmp_file, x->dirfd, x->file,
+					  0);
+		break;
+	case 1:
+		if (x->nm)
+			goto done;
+		ioq_prep_renameat(&x->ops[x->nops++], x->dirfd, x->tmp_file, x->dirfd, x->file, 0);
+		break;
+	case 2:
+		if (!etag)
+			goto done;
+		ioq_prep_renameat(&x->ops[x->nops++], x->dirfd, x->tmp_etag, x->dirfd, x->etag_file,
+				  0);
+		break;
+	default:
+		goto done;
 	}
+	for (unsigned i = 0; i < x->nops; i++)
+		sync_submit(x, &x->ops[i]);
+	return;
+done:
 	sync_enter(x, SYNC_DONE);
 }
 
-static void sync_written_check(struct sync_job *x)
+/* A name's job has ended (or it had none): a pending recheck queues it again. */
+static void sync_name_finished(struct isync_name *nm)
 {
-	/* a missing old ETag is fine */
-	if (x->op_err == -ENOENT && x->ops[1].opcode == IOQ_UNLINKAT)
-		x->op_err = 0;
-	sync_written(x);
+	struct isync_source *src = nm->src;
+
+	if (nm->active)
+		return;
+	if (!nm->recheck_pending)
+		return;
+	nm->recheck_pending = false;
+	nm->done = false;
+	nm->queued = true;
+	for (size_t i = 0; i < src->qhead; i++)
+		if (src->order[i] == nm) {
+			src->qhead = i;
+			break;
+		}
 }
 
 /* The versions job is done: index it, and check what cold info jobs took meanwhile. */
@@ -663,9 +741,8 @@ static void sync_versions_done(struct sync_job *x)
 			continue;
 		/* The server changed it between the two answers: once more, now by MD5. */
 		nm->rechecked = true;
-		nm->done = false;
-		nm->queued = true;
-		src->qhead = src->qhead > i ? i : src->qhead;
+		nm->recheck_pending = true;
+		sync_name_finished(nm); /* now, or when its job has written the file */
 	}
 }
 
@@ -689,21 +766,22 @@ static void sync_step(struct job *j)
 		sync_response(x);
 		break;
 	case SYNC_WRITE:
-		sync_written_check(x);
+		sync_written(x);
 		break;
 	case SYNC_DONE:
-		if (!x->nm) {
+		if (!x->nm)
 			sync_versions_done(x);
-		} else if (!x->nm->done) {
-			x->nm->cold = !x->src->versions_synced;
-			isync_name_done(x->nm, true, &x->result, x->changed);
-		}
+		else
+			x->nm->active = false, sync_name_finished(x->nm);
 		isync_pump(x->src);
 		job_finish(j);
 		break;
 	case SYNC_FAILED:
-		if (x->nm && !x->nm->done)
+		if (x->nm) {
 			x->nm->done = true; /* absent: the error says why */
+			x->nm->recheck_pending = false;
+			x->nm->active = false;
+		}
 		job_finish(j);
 		break;
 	case SYNC_STATE__COUNT:
@@ -794,6 +872,8 @@ static void isync_pump(struct isync_source *src)
 			bool cached = isync_read_cached(src, nm->pub.name, &body);
 			if (cached || s->o.mode == INDEX_SYNC_LOCAL) {
 				isync_name_done(nm, cached, cached ? &body : NULL, false);
+				if (cached)
+					sbuf_release(&body);
 				continue;
 			}
 			char md5[33];
@@ -811,6 +891,7 @@ static void isync_pump(struct isync_source *src)
 			}
 		}
 		struct sync_job *x = sync_job_new(src, nm);
+		nm->active = true;
 		if (src->vjob && fs_exists_at(src->info_fd, nm->pub.name))
 			job_depends(&x->job, &src->vjob->job);
 		sched_submit(s->sched, &x->job);
@@ -827,6 +908,12 @@ static int isync_engine(struct index_sync *s, struct sbuf *err)
 	if (r < 0)
 		return r;
 	ho.verbose = s->o.verbose;
+	/*
+	 * Many small bodies, each of which may name the next ones: over HTTP/1.1
+	 * more connections cut the queue behind each (Bundler's compact index
+	 * fetcher runs 25 threads); over HTTP/2 they are multiplexed anyway.
+	 */
+	ho.max_host_connections = ISYNC_HOST_CONNECTIONS;
 	ho.user_agent = "scint/" SCINT_VERSION;
 	s->r = reactor_new();
 	if (!s->r) {
@@ -941,14 +1028,12 @@ int index_sync_new(const struct index_sync_opts *o, struct index_sync **ret, str
 		index_sync_free(s);
 		return r;
 	}
-	if (o->mode == INDEX_SYNC_LOCAL) {
-		/* the limits still apply to what is read */
-		struct http_options ho;
-		r = net_policy_load(o->config, &ho, err);
-		if (r < 0) {
-			index_sync_free(s);
-			return r;
-		}
+	/* The limits apply to what is read from the cache too: load them now. */
+	struct http_options ho = { 0 };
+	r = net_policy_load(o->config, &ho, err);
+	if (r < 0) {
+		index_sync_free(s);
+		return r;
 	}
 	*ret = s;
 	return 0;
@@ -987,9 +1072,12 @@ int index_sync_add_source(struct index_sync *s, const char *remote, struct sbuf 
 	struct sbuf slug = SBUF_INIT;
 	int r;
 
-	if (strncmp(remote, "http://", 7) && strncmp(remote, "https://", 8) &&
-	    strncmp(remote, "file://", 7)) {
-		sbuf_addf(err, "'%s' is not a gem source URL (http, https or file)", remote);
+	if (strncasecmp(remote, "http://", 7) && strncasecmp(remote, "https://", 8)) {
+		struct sbuf red = SBUF_INIT;
+		url_redact(remote, &red);
+		sbuf_addf(err, "'%s' is not an http(s) gem source: scint reads compact indexes over "
+			  "HTTP only", red.buf);
+		sbuf_release(&red);
 		return -EINVAL;
 	}
 	mirror_route_init(&route, &s->arena, s->o.config, remote);

@@ -28,7 +28,8 @@
  * Mirrors (BUNDLE_MIRROR__*, mirror.all, fallback_timeout) apply to every
  * request (phases/mirror.h); credentials as for installs (BUNDLE_<HOST>, or
  * the URL's userinfo; for a mirror, the mirror's host). Retries, timeouts and
- * size limits are phases/retry.h's (SCINT_MAX_INDEX_DOWNLOAD for each body);
+ * size limits are phases/retry.h's (SCINT_MAX_INDEX_DOWNLOAD for each info
+ * body, 8 times that for `versions`, whose copy may grow by appends to that);
  * SCINT_INDEX_MAX_NAMES (default 100000) bounds the names one source's
  * closure may reach.
  *
@@ -41,7 +42,8 @@
  *   <cache>/index/<slug>/versions        the source's /versions, as served
  *   <cache>/index/<slug>/versions.etag   its ETag as received (may be absent)
  *   <cache>/index/<slug>/info/<name>     /info/<name>, as served
- *   <cache>/index/<slug>/info/<name>.etag
+ * (info/<name>.etag may exist, written by the install's checksum lookup,
+ * phases/index.c; the sync removes it when it rewrites the file.)
  * <slug> is index_source_slug() of the source URL without credentials (the
  * original source, never the mirror: a mirror serves the same index).
  * Files are only ever replaced by rename(2) of a complete, verified file in
@@ -56,6 +58,20 @@
  * All names become paths: roots are checked here (bundle/names.h); a
  * dependency that names no valid gem, or an info line that does not parse,
  * is skipped (never requested; the resolver judges the lines it reads).
+ *
+ * Use (the resolver's side):
+ *
+ *   struct index_sync *is;
+ *   struct index_sync_opts o = { .cache_root = root, .config = &config,
+ *                                .mode = INDEX_SYNC_NETWORK, .io_backend = backend };
+ *   if (index_sync_new(&o, &is, &err) < 0) ...
+ *   int src = index_sync_add_source(is, "https://gems.example.com/", &err);
+ *   index_sync_want(is, src, "rails", &err);   (each Gemfile dependency)
+ *   if (index_sync_run(is, &err) < 0) ...      (err: one line per failure)
+ *   const struct index_sync_info *i = index_sync_info(is, src, "rack");
+ *   if (i && i->present) ... i->body: the lines of info/rack (bundle/index.h)
+ *   (a name found later, e.g. from another source's closure: want it, run again)
+ *   index_sync_free(is);
  *
  * Memory: every info body of the closures and each source's `versions` are
  * kept until index_sync_free (index_sync_info / index_sync_versions), so a
@@ -115,9 +131,9 @@ int index_sync_new(const struct index_sync_opts *o, struct index_sync **ret, str
 void index_sync_free(struct index_sync *s);
 
 /*
- * Adds a source ("https://rubygems.org/", with or without the trailing '/';
+ * Adds a source ("https://gems.example.com/", with or without the trailing '/';
  * userinfo allowed) and returns its id (>= 0), or the id it already has;
- * -EINVAL with a message in err for a URL that is not http(s)/file.
+ * -EINVAL with a message in err for a URL that is not http(s).
  */
 int index_sync_add_source(struct index_sync *s, const char *remote, struct sbuf *err);
 

@@ -393,7 +393,7 @@ static void install_sweep_tmp_entry(int dirfd, const char *name, void *data)
 		(void)unlinkat(dirfd, name, 0);
 }
 
-/* index/<slug>/: its info/ holds the temp files of index writes. */
+/* index/<slug>/ (versions) and its info/ hold the temp files of index writes. */
 static void install_sweep_index_entry(int dirfd, const char *name, void *data)
 {
 	char path[600];
@@ -401,6 +401,7 @@ static void install_sweep_index_entry(int dirfd, const char *name, void *data)
 	(void)data;
 	if (name[0] == '.')
 		return;
+	(void)fs_list_dirat(dirfd, name, install_sweep_tmp_entry, NULL);
 	snprintf(path, sizeof(path), "%s/info", name);
 	(void)fs_list_dirat(dirfd, path, install_sweep_tmp_entry, NULL);
 }

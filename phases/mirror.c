@@ -36,6 +36,7 @@ void mirror_route_init(struct mirror_route *m, struct arena *a, const struct bco
 		m->mirror_redacted = arena_strdup(a, buf.buf);
 		if (bconfig_credentials(c, m->mirror, &buf) > 0)
 			m->mirror_userpwd = arena_strdup(a, buf.buf);
+		m->source_header = arena_printf(a, "X-Gemfile-Source: %s", m->redacted);
 	}
 	sbuf_release(&buf);
 }
@@ -46,6 +47,7 @@ void mirror_target(const struct mirror_route *m, struct mirror_target *ret)
 		*ret = (struct mirror_target){ .base = m->mirror, .redacted = m->mirror_redacted,
 					       .userpwd = m->mirror_userpwd,
 					       .connect_timeout_ms = m->fallback_ms,
+					       .extra_header = m->source_header,
 					       .is_mirror = true };
 		return;
 	}

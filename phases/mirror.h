@@ -15,7 +15,9 @@
  * is refused, or its host does not resolve) marks the mirror down for the
  * rest of the run and is sent again, at once, to the source itself; so are
  * later requests. Without a fallback timeout the mirror is always used and
- * its failures are failures, as with Bundler.
+ * its failures are failures, as with Bundler. Requests to a mirror carry
+ * "X-Gemfile-Source: <source URL without credentials>", as Bundler's do
+ * (a caching mirror such as gemstash learns its upstream from it).
  */
 #pragma once
 
@@ -33,6 +35,7 @@ struct mirror_route {
 	const char *mirror_redacted;
 	const char *mirror_userpwd;
 	long fallback_ms;            /* 0: no fallback */
+	const char *source_header;   /* "X-Gemfile-Source: <source>" for the mirror's requests */
 	bool mirror_down;            /* a fallback happened: everything goes to the source */
 };
 
@@ -46,6 +49,7 @@ struct mirror_target {
 	const char *redacted;
 	const char *userpwd;
 	long connect_timeout_ms;
+	const char *extra_header; /* for a mirror, X-Gemfile-Source (as Bundler sends it), else NULL */
 	bool is_mirror;
 };
 void mirror_target(const struct mirror_route *m, struct mirror_target *ret);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/err.h"
 #include "base/sbuf.h"
@@ -59,6 +60,40 @@ static bool net_parse_count(const char *s, long *ret)
 	return true;
 }
 
+/*
+ * Bundler's fetcher: ssl_ca_cert (a file, or a directory of certificates)
+ * replaces the default store; without it OpenSSL's default paths are used,
+ * which honour SSL_CERT_FILE and SSL_CERT_DIR (libcurl's own default does
+ * not, so they are passed on). ssl_client_cert is one PEM holding the
+ * certificate and its key. ssl_verify_mode 0 is OpenSSL's VERIFY_NONE.
+ */
+static void net_tls_load(const struct bconfig *c, struct http_options *ret)
+{
+	const char *ca = c ? bconfig_get(c, "BUNDLE_SSL_CA_CERT") : getenv("BUNDLE_SSL_CA_CERT");
+	const char *cert = c ? bconfig_get(c, "BUNDLE_SSL_CLIENT_CERT")
+			     : getenv("BUNDLE_SSL_CLIENT_CERT");
+	const char *mode = c ? bconfig_get(c, "BUNDLE_SSL_VERIFY_MODE")
+			     : getenv("BUNDLE_SSL_VERIFY_MODE");
+	struct stat st;
+
+	if (ca && *ca) {
+		if (stat(ca, &st) == 0 && S_ISDIR(st.st_mode))
+			ret->ca_path = ca;
+		else
+			ret->ca_file = ca;
+	} else {
+		const char *f = getenv("SSL_CERT_FILE"), *d = getenv("SSL_CERT_DIR");
+		if (f && *f)
+			ret->ca_file = f;
+		if (d && *d)
+			ret->ca_path = d;
+	}
+	if (cert && *cert)
+		ret->client_cert = cert;
+	if (mode && !strcmp(mode, "0"))
+		ret->no_verify = true;
+}
+
 int net_policy_load(const struct bconfig *c, struct http_options *ret, struct sbuf *err)
 {
 	struct net_policy p = policy;
@@ -83,6 +118,7 @@ int net_policy_load(const struct bconfig *c, struct http_options *ret, struct sb
 		return -SC_ECONFIG;
 	}
 	policy = p;
+	net_tls_load(c, ret);
 	ret->connect_timeout_ms = p.timeout_s * 1000;
 	ret->stall_timeout_s = p.timeout_s;
 	ret->low_speed_bytes = p.low_speed_bytes;

@@ -21,6 +21,10 @@
  *   SCINT_MAX_INDEX_DOWNLOAD  bytes of one compact index file, kept in
  *                             memory (default 16M).
  * Sizes take a K/M/G suffix (powers of 1024).
+ * TLS, as Bundler's fetcher: BUNDLE_SSL_CA_CERT (a CA file or directory;
+ * else SSL_CERT_FILE / SSL_CERT_DIR, which OpenSSL's default store reads),
+ * BUNDLE_SSL_CLIENT_CERT (PEM with certificate and key),
+ * BUNDLE_SSL_VERIFY_MODE=0 (no verification).
  */
 #pragma once
 

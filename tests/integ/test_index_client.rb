@@ -5,7 +5,7 @@
 # local modes, a source without a compact index, and mirrors (index requests
 # and gem downloads, with the fallback to the source).
 #
-# The index is written here, by hand, as rubygems.org writes it (no gems are
+# The index is written here, by hand, as a compact index server writes it (no gems are
 # built), except for the mirror install test, which builds two tiny gems.
 
 require "scint_test"
@@ -29,7 +29,7 @@ class TestIndexClient < ScintTest::Case
   ROOTS = %w[app_web].freeze
   CLOSURE = %w[app_web app_router app_rack app_view app_mime app_utils].freeze # app_gone is listed nowhere
 
-  # Writes versions, names and info/* into dir (the format of rubygems.org).
+  # Writes versions, names and info/* into dir (the compact index format).
   def write_index(dir, index = INDEX)
     FileUtils.mkdir_p(File.join(dir, "info"))
     versions = +"created_at: 2024-01-01T00:00:00Z\n---\n"
@@ -43,7 +43,7 @@ class TestIndexClient < ScintTest::Case
     File.binwrite(File.join(dir, "names"), "---\n#{index.keys.sort.map { |n| "#{n}\n" }.join}")
   end
 
-  # Appends a version to name on the server, as rubygems.org does: a line in
+  # Appends a version to name on the server, as index servers do: a line in
   # info/<name> and a line in versions with the new MD5.
   def publish(dir, name, line)
     info_path = File.join(dir, "info", name)
@@ -232,6 +232,28 @@ class TestIndexClient < ScintTest::Case
     assert_cache_matches(dir, cache)
   end
 
+  # Cold: info files are fetched before /versions answers; one that changed
+  # meanwhile (its MD5 in versions differs) is synced again, by range.
+  def test_cold_info_is_checked_against_versions
+    dir, srv = setup_index
+    srv.fault("/versions", delay: 1.5)
+    cache = File.join(tmp, "cache")
+    out = File.join(tmp, "out")
+    pid = Process.spawn(ScintTest.isolated_env(home, "SCINT_CACHE" => cache), ScintTest.scint_bin, "index", "sync",
+                        "--source", srv.url, *ROOTS, out: out, err: [:child, :out])
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 20
+    sleep 0.02 until srv.requests.any? { |q| q.path == "/info/app_rack" } ||
+                     Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+    publish(dir, "app_rack", "3.0.0 |checksum:#{"6" * 64}") # before /versions is read
+    _, status = Process.wait2(pid)
+    assert status.success?, File.read(out)
+    rack = srv.requests.select { |q| q.path == "/info/app_rack" }
+    assert_equal [200, 206], rack.map(&:status), srv.requests.to_s
+    assert_cache_matches(dir, cache)
+  ensure
+    Process.kill("KILL", pid) if pid && !status
+  end
+
   # (d) --local works from the cache with the server stopped; --prefer-local too.
   def test_local_modes_with_the_server_stopped
     dir, srv = setup_index
@@ -258,6 +280,23 @@ class TestIndexClient < ScintTest::Case
     assert_success r
     assert_equal({ "app_web" => "absent" }, listed(r))
     assert_cache_matches(dir, cache)
+  end
+
+  # --prefer-local: cached files are used as they are; only a name missing from the cache is fetched.
+  def test_prefer_local_fetches_only_what_is_missing
+    dir, srv = setup_index
+    cache = File.join(tmp, "cache")
+    assert_success sync(srv.url, cache: cache)
+    File.delete(File.join(index_dir(cache), "info", "app_mime"))
+    publish(dir, "app_rack", "3.0.0 |checksum:#{"6" * 64}") # not seen: the cached copy is used
+    srv.reset_log
+    r = sync(srv.url, "--prefer-local", cache: cache)
+    assert_success r
+    assert_equal ["/info/app_mime"], srv.requests.map(&:path)
+    assert_equal File.binread(File.join(dir, "info", "app_mime")),
+                 File.binread(File.join(index_dir(cache), "info", "app_mime"))
+    refute_equal File.binread(File.join(dir, "info", "app_rack")),
+                 File.binread(File.join(index_dir(cache), "info", "app_rack"))
   end
 
   def test_source_without_compact_index
@@ -296,6 +335,26 @@ class TestIndexClient < ScintTest::Case
     assert_match(/SCINT_MAX_INDEX_DOWNLOAD/, r.stderr)
   end
 
+  # TLS trust as Bundler sets it up: BUNDLE_SSL_CA_CERT, else SSL_CERT_FILE;
+  # BUNDLE_SSL_VERIFY_MODE=0 turns verification off.
+  def test_tls_trust_settings
+    dir = File.join(tmp, "server")
+    write_index(dir)
+    srv = Scint::FaultServer.new(dir)
+    srv.ssl_context, pem = Scint::FaultServer.self_signed_tls
+    srv.start
+    @servers << srv
+    ca = File.join(tmp, "ca.pem")
+    File.write(ca, pem)
+    r = sync(srv.url, cache: File.join(tmp, "c0"), env: { "SCINT_HTTP_RETRIES" => "0" })
+    refute r.success?, "an unknown CA is refused:\n#{r}"
+    assert_match(/certificate/i, r.stderr)
+    assert_success sync(srv.url, cache: File.join(tmp, "c1"), env: { "BUNDLE_SSL_CA_CERT" => ca })
+    assert_success sync(srv.url, cache: File.join(tmp, "c2"), env: { "SSL_CERT_FILE" => ca })
+    assert_success sync(srv.url, cache: File.join(tmp, "c3"), env: { "BUNDLE_SSL_VERIFY_MODE" => "0" })
+    assert_cache_matches(dir, File.join(tmp, "c1"))
+  end
+
   # ---------------------------------------------------------------- mirrors
 
   def mirror_key(url)
@@ -314,8 +373,28 @@ class TestIndexClient < ScintTest::Case
     assert_includes [1 + CLOSURE.size, 1 + CLOSURE.size + 1], mirror.requests.size, mirror.requests.to_s
     assert_cache_matches(dir, cache)
     assert_match(/\d+ from a mirror/, r.stdout)
+    assert_equal ["#{source.url}/"], mirror.requests.map(&:gemfile_source).uniq, "X-Gemfile-Source names the source"
     # The cache is the source's (a mirror serves the same index): --local finds it.
     assert_success sync(source.url, "--local", cache: cache)
+  end
+
+  # The mirror's credentials are the mirror host's (BUNDLE_<MIRRORHOST>), never the source's.
+  def test_mirror_credentials_are_the_mirror_hosts
+    dir, source = setup_index
+    mirror = fault_server(dir)
+    mirror.basic_auth = "mirror-user:s3cret"
+    mirror_url = "http://localhost:#{mirror.port}"
+    cache = File.join(tmp, "cache")
+    env = { mirror_key(source.url) => mirror_url, "SCINT_HTTP_RETRIES" => "0" }
+    r = sync(source.url, cache: cache, env: env)
+    refute r.success?, "no credentials for the mirror: 401"
+    assert_match(/HTTP 401/, r.stderr)
+    refute_match(/s3cret/, r.stdout + r.stderr)
+    r = sync(source.url, cache: cache, env: env.merge("BUNDLE_LOCALHOST" => "mirror-user:s3cret"))
+    assert_success r
+    assert_empty source.requests
+    assert_cache_matches(dir, cache)
+    refute_match(/s3cret/, r.stdout + r.stderr)
   end
 
   # A mirror with fallback_timeout that does not answer: the source is used.
@@ -358,6 +437,7 @@ class TestIndexClient < ScintTest::Case
     assert_empty source.requests, "the source is not asked: #{source.requests}"
     assert_equal %w[mir_a-1.0.0 mir_b-2.0.0], gem_downloads(mirror).sort
     assert_equal %w[/info/mir_a /info/mir_b], mirror.requests.map(&:path).grep(%r{\A/info/}).sort
+    assert_equal ["#{source.url}/"], mirror.requests.map(&:gemfile_source).uniq
     app.bundle_check!
   end
 end

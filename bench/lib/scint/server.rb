@@ -36,7 +36,7 @@ require "tmpdir"
 module Scint
   # One logged request (both servers log the same fields).
   Request = Struct.new(:method, :uri, :status, :bytes_sent, :body_bytes, :range, :if_none_match,
-                       :user_agent, :connection, :connection_requests, keyword_init: true) do
+                       :user_agent, :connection, :connection_requests, :gemfile_source, keyword_init: true) do
     def path
       uri.split("?", 2).first
     end
@@ -223,6 +223,7 @@ module Scint
                                        '"body_bytes":"$body_bytes_sent","range":"$http_range",'
                                        '"if_none_match":"$http_if_none_match",'
                                        '"user_agent":"$http_user_agent",'
+                                       '"gemfile_source":"$http_x_gemfile_source",'
                                        '"connection":"$connection","connection_requests":"$connection_requests"}';
           # Keys are long ("/info/<name>|\"<md5>\""); corpora have thousands of them.
           map_hash_bucket_size 256;
@@ -328,6 +329,7 @@ module Scint
         Request.new(method: h["method"], uri: h["uri"], status: h["status"].to_i,
                     bytes_sent: h["bytes_sent"].to_i, body_bytes: h["body_bytes"].to_i,
                     range: h["range"], if_none_match: h["if_none_match"], user_agent: h["user_agent"],
+                    gemfile_source: h["gemfile_source"],
                     connection: h["connection"].to_i, connection_requests: h["connection_requests"].to_i)
       end
     end
@@ -363,6 +365,30 @@ module Scint
     attr_accessor :basic_auth
     # true: every file is served with a Repr-Digest header (sha-256 of the whole file).
     attr_accessor :repr_digest
+    # An OpenSSL::SSL::SSLContext: serve HTTPS (set before #start; see .self_signed_tls).
+    attr_accessor :ssl_context
+
+    # A self-signed certificate for 127.0.0.1: [SSLContext, PEM of the certificate].
+    def self.self_signed_tls
+      require "openssl"
+      key = OpenSSL::PKey::RSA.new(2048)
+      cert = OpenSSL::X509::Certificate.new
+      cert.version = 2
+      cert.serial = rand(1 << 62)
+      cert.subject = cert.issuer = OpenSSL::X509::Name.parse("/CN=127.0.0.1")
+      cert.public_key = key.public_key
+      cert.not_before = Time.now - 60
+      cert.not_after = Time.now + 3600
+      ef = OpenSSL::X509::ExtensionFactory.new(cert, cert)
+      cert.add_extension(ef.create_extension("basicConstraints", "CA:TRUE", true))
+      cert.add_extension(ef.create_extension("subjectAltName", "IP:127.0.0.1"))
+      cert.add_extension(ef.create_extension("subjectKeyIdentifier", "hash"))
+      cert.sign(key, OpenSSL::Digest.new("SHA256"))
+      ctx = OpenSSL::SSL::SSLContext.new
+      ctx.cert = cert
+      ctx.key = key
+      [ctx, cert.to_pem]
+    end
 
     def initialize(root)
       @root = File.expand_path(root)
@@ -374,7 +400,7 @@ module Scint
     end
 
     def url
-      "http://127.0.0.1:#{port}"
+      "#{@ssl_context ? "https" : "http"}://127.0.0.1:#{port}"
     end
 
     def start
@@ -454,6 +480,11 @@ module Scint
 
     def serve_connection(sock)
       conn_requests = 0
+      if @ssl_context
+        sock = OpenSSL::SSL::SSLSocket.new(sock, @ssl_context)
+        sock.sync_close = true
+        sock.accept
+      end
       loop do
         req = read_request(sock) or break
         conn_requests += 1
@@ -462,6 +493,8 @@ module Scint
       end
     rescue IOError, SystemCallError
       nil
+    rescue StandardError => e
+      raise unless defined?(OpenSSL::SSL::SSLError) && e.is_a?(OpenSSL::SSL::SSLError)
     ensure
       sock.close unless sock.closed?
     end
@@ -499,6 +532,7 @@ module Scint
       sleep fault.delay if fault&.delay
       entry = { method: req[:method], uri: req[:uri], range: req[:headers]["range"],
                 if_none_match: req[:headers]["if-none-match"], user_agent: req[:headers]["user-agent"],
+                gemfile_source: req[:headers]["x-gemfile-source"],
                 connection: sock.object_id, connection_requests: conn_requests }
 
       if fault&.reset

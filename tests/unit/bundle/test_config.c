@@ -580,14 +580,14 @@ SC_TEST(config_mirror_fallback_timeout)
 	long ms = -1;
 
 	arena_init(&a);
-	char **envp = ENVP(&a, "BUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/=https://mirror.example.com",
-			   "BUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/__FALLBACK_TIMEOUT=true",
+	char **envp = ENVP(&a, "BUNDLE_MIRROR__HTTPS://GEMS__EXAMPLE__ORG/=https://mirror.example.com",
+			   "BUNDLE_MIRROR__HTTPS://GEMS__EXAMPLE__ORG/__FALLBACK_TIMEOUT=true",
 			   "BUNDLE_MIRROR__GEMS__EXAMPLE__COM=http://hostmirror.example.com/",
 			   "BUNDLE_MIRROR__GEMS__EXAMPLE__COM__FALLBACK_TIMEOUT=3",
 			   "BUNDLE_MIRROR__HTTPS://OTHER__EXAMPLE__COM/=https://m.example.com",
 			   "BUNDLE_MIRROR__HTTPS://OTHER__EXAMPLE__COM/__FALLBACK_TIMEOUT=0.5");
 	assert_int_equal(bconfig_load(&c, &a, NULL, NULL, envp, NULL), 0);
-	assert_int_equal(bconfig_mirror_lookup(&c, "https://rubygems.org", &out, &ms), 1);
+	assert_int_equal(bconfig_mirror_lookup(&c, "https://gems.example.org", &out, &ms), 1);
 	assert_string_equal(sbuf_cstr(&out), "https://mirror.example.com/");
 	assert_int_equal(ms, 100);
 	assert_int_equal(bconfig_mirror_lookup(&c, "https://gems.example.com/x/", &out, &ms), 1);
@@ -603,7 +603,7 @@ SC_TEST(config_mirror_fallback_timeout)
 	char **env_all = ENVP(&a, "BUNDLE_MIRROR__ALL=https://all.example.com",
 			      "BUNDLE_MIRROR__ALL__FALLBACK_TIMEOUT=2");
 	assert_int_equal(bconfig_load(&c, &a, NULL, NULL, env_all, NULL), 0);
-	assert_int_equal(bconfig_mirror_lookup(&c, "https://rubygems.org/", &out, &ms), 1);
+	assert_int_equal(bconfig_mirror_lookup(&c, "https://gems.example.org/", &out, &ms), 1);
 	assert_string_equal(sbuf_cstr(&out), "https://all.example.com/");
 	assert_int_equal(ms, 2000);
 	sbuf_release(&out);

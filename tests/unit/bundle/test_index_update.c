@@ -29,7 +29,7 @@ SC_TEST(index_digest_forms)
 	/* RFC 3230 Digest: bare value */
 	assert_int_equal(index_digest_sha256(STRV_LIT("SHA-256=" B64_EMPTY), b64), 1);
 	assert_string_equal(b64, B64_EMPTY);
-	/* quotes, as rubygems.org once sent */
+	/* quotes, as some servers send them */
 	assert_int_equal(index_digest_sha256(STRV_LIT("sha-256=\"" B64_EMPTY "\""), b64), 1);
 	/* no sha-256 */
 	assert_int_equal(index_digest_sha256(STRV_LIT("sha-512=:AAAA:"), b64), 0);
