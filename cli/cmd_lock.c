@@ -28,13 +28,15 @@ static void lock_usage(FILE *f, bool update)
 			"usage: scint update [GEMS...] [options]\n"
 			"\n"
 			"Updates GEMS (and what they depend on) to the newest versions the Gemfile\n"
-			"allows, or every gem when none is named, and writes Gemfile.lock.\n"
+			"allows, or every gem when none is named, writes Gemfile.lock and installs\n"
+			"(as `scint install`).\n"
 			"\n"
 			"      --conservative     do not update the dependencies of GEMS\n"
 			"      --patch|--minor|--major  prefer updates of this level (default major)\n"
 			"      --strict           never go beyond the level\n"
 			"      --pre              consider prereleases first\n"
 			"      --group G          update the gems of group G\n"
+			"      --no-install       only write Gemfile.lock\n"
 			"      --gemfile FILE     use FILE and FILE.lock\n"
 			"      --cache DIR        the cache root (its copy of the compact index is used)\n"
 			"      --local            resolve from the cached index only, no request\n"
@@ -90,6 +92,7 @@ static int lock_main_common(int argc, char **argv, bool update)
 		{ "local", no_argument, NULL, 'o' },
 		{ "prefer-local", no_argument, NULL, 'O' },
 		{ "cooldown", required_argument, NULL, 'D' },
+		{ "no-install", no_argument, NULL, 'N' },
 		{ "conservative", no_argument, NULL, 'c' },
 		{ "patch", no_argument, NULL, '1' },
 		{ "minor", no_argument, NULL, '2' },
@@ -110,7 +113,7 @@ static int lock_main_common(int argc, char **argv, bool update)
 	struct lock_request req = { .level = 'M', .cooldown_days = -1 };
 	const char *gemfile = NULL, *cache = NULL, *lockfile = NULL;
 	struct sbuf err = SBUF_INIT, text = SBUF_INIT;
-	bool print = false, lock_update = false, quiet = false;
+	bool print = false, lock_update = false, quiet = false, no_install = false;
 	int c, r, rc = CLI_FAILED;
 
 	arena_init(&in.arena);
@@ -136,6 +139,9 @@ static int lock_main_common(int argc, char **argv, bool update)
 			break;
 		case 'O':
 			req.index_mode = 2;
+			break;
+		case 'N':
+			no_install = true;
 			break;
 		case 'D': {
 			char *end;
@@ -240,11 +246,6 @@ static int lock_main_common(int argc, char **argv, bool update)
 	}
 	if ((r = signals_watch(in.reactor, in.sched, in.children)) < 0)
 		cli_warn("cannot watch for interrupts: %s", sc_strerror(r));
-	if (update && in.lock_missing) {
-		cli_error("%s not found: there is nothing to update (run `scint lock`)",
-			  o->lockfile);
-		goto out;
-	}
 	/* `update GEM` names gems of the lockfile, as Bundler checks. */
 	for (size_t i = 0; i < req.nupdate; i++) {
 		bool found = false;
@@ -277,10 +278,35 @@ static int lock_main_common(int argc, char **argv, bool update)
 		cli_error("%s", err.buf);
 		goto out;
 	}
-	if (!quiet)
+	if (!quiet && !update)
 		printf("%s %s\n", changed ? "Writing lockfile to" : "The lockfile is up to date:",
 		       o->lockfile);
 	rc = CLI_OK;
+	if (update && !no_install) {
+		/* `bundle update` installs what it locked: so does this, with a new session */
+		char *gf = strdup(o->gemfile), *cr = cache ? strdup(o->cache_root) : NULL;
+		char *iargv[8];
+		int iargc = 0;
+		iargv[iargc++] = (char[]){ "install" };
+		iargv[iargc++] = (char[]){ "--gemfile" };
+		iargv[iargc++] = gf;
+		if (cr) {
+			iargv[iargc++] = (char[]){ "--cache" };
+			iargv[iargc++] = cr;
+		}
+		if (quiet)
+			iargv[iargc++] = (char[]){ "--quiet" };
+		iargv[iargc] = NULL;
+		signals_release(in.reactor);
+		install_release(&in);
+		sbuf_release(&err);
+		sbuf_release(&text);
+		optind = 0; /* getopt_long starts over */
+		rc = gf ? cmd_install.run(iargc, iargv) : CLI_FAILED;
+		free(gf);
+		free(cr);
+		return rc;
+	}
 out:
 	signals_release(in.reactor);
 	install_release(&in);

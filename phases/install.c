@@ -255,22 +255,31 @@ static int install_relock(struct install *in, struct sbuf *err)
 	int r;
 
 	bool frozen = install_setting_true(in, "BUNDLE_FROZEN");
-	if (in->opts.frozen || frozen || install_setting_true(in, "BUNDLE_DEPLOYMENT")) {
+	bool deployment = install_setting_true(in, "BUNDLE_DEPLOYMENT");
+	const char *base = strrchr(in->opts.lockfile, '/');
+	base = base ? base + 1 : in->opts.lockfile;
+	if ((in->opts.frozen || frozen || deployment) && in->lock_missing) {
+		sbuf_reset(err);
+		sbuf_addf(err,
+			  "The --%s flag requires a %s. Please make sure you have checked your %s "
+			  "into version control before deploying.",
+			  deployment && !in->opts.frozen && !frozen ? "deployment" : "frozen", base, base);
+		return -SC_ELOCKFILE;
+	}
+	if (in->opts.frozen || frozen || deployment) {
 		/* Bundler 2.3's ProductionError */
-		const char *base = strrchr(in->opts.lockfile, '/');
 		sbuf_reset(err);
 		sbuf_addf(err,
 			  "You are trying to install in deployment mode after changing\n"
 			  "your Gemfile. Run `bundle install` elsewhere and add the\n"
 			  "updated %s to version control.",
-			  base ? base + 1 : in->opts.lockfile);
+			  base);
 		if (!in->opts.frozen)
 			sbuf_addf(err,
 				  "\n\nIf this is a development machine, remove the %s freeze \n"
 				  "by running `bundle config unset %s`.",
 				  in->opts.gemfile, frozen ? "frozen" : "deployment");
-		sbuf_addstr(err, in->lock_missing ? "\n\nThere is no lockfile."
-				 : in->gemfile_diff ? in->gemfile_diff : "");
+		sbuf_addstr(err, in->gemfile_diff ? in->gemfile_diff : "");
 		return -SC_ELOCKFILE;
 	}
 	sbuf_reset(err);

@@ -236,17 +236,22 @@ class TestInstall < ScintTest::Case
     refute_match(/gitignore/, r.stderr)
   end
 
-  def test_missing_lockfile_and_bad_lockfile
+  def test_missing_lockfile_and_bad_lockfile # a missing one is resolved unless frozen
     _shape, _corpus, _server, app = small_app
     good = app.lockfile
     File.delete(app.path("Gemfile.lock"))
-    r = app.scint("install")
+    r = app.scint("install", "--frozen")
     refute r.success?
-    assert_match(/Gemfile\.lock not found/, r.stderr)
+    assert_match(/The --frozen flag requires a Gemfile\.lock\. Please make sure/, r.stderr)
     app.write_file("Gemfile.lock", good.sub("PLATFORMS\n", "<<<<<<< HEAD\nPLATFORMS\n"))
     r = app.scint("install")
     refute r.success?
     assert_match(/Gemfile\.lock: line \d+: merge conflict marker/, r.stderr)
     refute File.exist?(app.path(".bundle/ruby"))
+    # Unfrozen, a missing lockfile is resolved (Bundler's bytes) and installed.
+    File.delete(app.path("Gemfile.lock"))
+    scint!(app)
+    assert_equal good, app.lockfile
+    app.bundle_check!
   end
 end

@@ -120,8 +120,10 @@ class TestLock < ScintTest::Case
     assert_includes scint.lockfile, "    sc_tz (2.0.0)\n" # freed with sc_time
     assert_includes scint.lockfile, "    sc_pool (2.1.0)\n" # kept
 
-    both!(bundler, scint, dir, "update", "--patch")
+    r = both!(bundler, scint, dir, "update", "--patch")
     assert_includes scint.lockfile, "    sc_pool (2.1.1)\n"
+    assert_match(/Bundle complete!/, r.stdout) # update installs, as Bundler's does
+    scint.bundle_check!
     assert_includes scint.lockfile, "    sc_color (0.3.2)\n"
 
     both!(bundler, scint, dir, "update", "sc_time")
