@@ -358,8 +358,9 @@ static size_t rs_inc_add(struct rs *s, const struct rs_term *terms, size_t n, en
 	}
 	s->incs = arena_grow_array(s->a, s->incs, sizeof(*s->incs), s->nincs, &s->capincs);
 	size_t idx = s->nincs++;
-	s->incs[idx] = (struct rs_inc){ .terms = t, .n = m, .cause = cause, .c1 = c1, .c2 = c2,
-					.label = label };
+	s->incs[idx] = (struct rs_inc){
+		.terms = t, .n = m, .cause = cause, .c1 = c1, .c2 = c2, .label = label
+	};
 	for (size_t i = 0; i < m; i++) {
 		struct rs_pkg *p = &s->pkgs[t[i].pkg];
 		p->incs = arena_grow_array(s->a, p->incs, sizeof(size_t), p->ninc, &p->capinc);
@@ -410,7 +411,12 @@ static long rs_satisfier(struct rs *s, struct rs_term t)
 	return -1;
 }
 
-enum rs_rel { RS_SATISFIED, RS_CONTRADICTED, RS_ALMOST, RS_INCONCLUSIVE };
+enum rs_rel {
+	RS_SATISFIED,
+	RS_CONTRADICTED,
+	RS_ALMOST,
+	RS_INCONCLUSIVE
+};
 
 static enum rs_rel rs_relation(struct rs *s, const struct rs_inc *inc, size_t *ret_unsat)
 {
@@ -472,9 +478,10 @@ static long rs_resolve_conflict(struct rs *s, size_t inc_idx)
 					prev_level = s->as[si].level;
 			}
 			if (term_i == i) {
-				/* the part of the satisfier's own term outside the incompatibility's */
-				struct rs_term d = rs_term_and(s, s->as[sat].t,
-							       rs_term_not(s, inc->terms[i]));
+				/* the part of the satisfier's own term outside the
+				 * incompatibility's */
+				struct rs_term d =
+					rs_term_and(s, s->as[sat].t, rs_term_not(s, inc->terms[i]));
 				has_diff = !rs_term_empty(s, d);
 				if (has_diff) {
 					diff = d;
@@ -696,8 +703,7 @@ static void rs_inc_desc(struct rs *s, const struct rs_inc *inc, struct sbuf *out
 	case RS_DEPENDENCY: {
 		const struct rs_pkg *q = &s->pkgs[inc->terms[1].pkg];
 		rs_term_desc(s, inc->terms[0], true, out);
-		sbuf_addf(out, " depends on %s%s%s", q->name,
-			  inc->label && *inc->label ? " " : "",
+		sbuf_addf(out, " depends on %s%s%s", q->name, inc->label && *inc->label ? " " : "",
 			  inc->label && *inc->label ? inc->label : "");
 		if (inc->origin)
 			sbuf_addf(out, " (%s)", inc->origin);
@@ -839,8 +845,10 @@ static void rs_visit(struct rs_report *w, size_t idx, bool conclusion)
 			sbuf_addf(w->out, "%s because ", conj);
 			rs_ref(w, with);
 		} else {
-			bool single_c = !rs_derived(&s->incs[c->c1]) && !rs_derived(&s->incs[c->c2]);
-			bool single_o = !rs_derived(&s->incs[o->c1]) && !rs_derived(&s->incs[o->c2]);
+			bool single_c =
+				!rs_derived(&s->incs[c->c1]) && !rs_derived(&s->incs[c->c2]);
+			bool single_o =
+				!rs_derived(&s->incs[o->c1]) && !rs_derived(&s->incs[o->c2]);
 			if (single_c || single_o) {
 				rs_visit(w, single_o ? ci : oi, false);
 				rs_visit(w, single_o ? oi : ci, false);
@@ -898,7 +906,8 @@ static void rs_visit(struct rs_report *w, size_t idx, bool conclusion)
 
 static int rs_pick_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct resolve_pick *)a)->name, ((const struct resolve_pick *)b)->name);
+	return strcmp(((const struct resolve_pick *)a)->name,
+		      ((const struct resolve_pick *)b)->name);
 }
 
 int resolve_run(struct arena *a, const char *root_name, const struct resolve_dep *roots,
@@ -959,7 +968,8 @@ int resolve_run(struct arena *a, const char *root_name, const struct resolve_dep
 		struct rs_pkg *p = &s.pkgs[i];
 		if (p->decided < 0)
 			continue;
-		ret->picks[ret->npicks++] = (struct resolve_pick){ p->name, p->v[p->decided].version };
+		ret->picks[ret->npicks++] =
+			(struct resolve_pick){ p->name, p->v[p->decided].version };
 	}
 	qsort(ret->picks, ret->npicks, sizeof(*ret->picks), rs_pick_cmp);
 	return 0;
@@ -1045,8 +1055,10 @@ static bool rs_within_level(struct strv v, struct strv locked, char level)
 size_t resolve_promote(const struct resolve_version *versions, size_t *idx, size_t n,
 		       const char *locked, char level, bool unlocking, bool strict, bool allow_pre)
 {
-	struct rs_promote c = { .v = versions, .locked = strv_from(locked ? locked : ""),
-				.level = level, .allow_pre = allow_pre };
+	struct rs_promote c = { .v = versions,
+				.locked = strv_from(locked ? locked : ""),
+				.level = level,
+				.allow_pre = allow_pre };
 
 	if (strict && locked) {
 		size_t w = 0;

@@ -50,7 +50,7 @@ struct resolve_pkg_info {
 	size_t nversions;
 	/* Indices into versions, most preferred first; NULL: highest first. */
 	const size_t *pref;
-	size_t npref; /* versions not listed are never chosen */
+	size_t npref;	/* versions not listed are never chosen */
 	bool allow_pre; /* prereleases count even for requirements that name none */
 	bool missing;	/* no such gem in any source (for the explanation) */
 };

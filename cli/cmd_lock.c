@@ -27,18 +27,22 @@ static void lock_usage(FILE *f, bool update)
 		fprintf(f,
 			"usage: scint update [GEMS...] [options]\n"
 			"\n"
-			"Updates GEMS (and what they depend on) to the newest versions the Gemfile\n"
-			"allows, or every gem when none is named, writes Gemfile.lock and installs\n"
+			"Updates GEMS (and what they depend on) to the newest versions the "
+			"Gemfile\n"
+			"allows, or every gem when none is named, writes Gemfile.lock and "
+			"installs\n"
 			"(as `scint install`).\n"
 			"\n"
 			"      --conservative     do not update the dependencies of GEMS\n"
-			"      --patch|--minor|--major  prefer updates of this level (default major)\n"
+			"      --patch|--minor|--major  prefer updates of this level (default "
+			"major)\n"
 			"      --strict           never go beyond the level\n"
 			"      --pre              consider prereleases first\n"
 			"      --group G          update the gems of group G\n"
 			"      --no-install       only write Gemfile.lock\n"
 			"      --gemfile FILE     use FILE and FILE.lock\n"
-			"      --cache DIR        the cache root (its copy of the compact index is used)\n"
+			"      --cache DIR        the cache root (its copy of the compact index is "
+			"used)\n"
 			"      --local            resolve from the cached index only, no request\n"
 			"      --prefer-local     go to the server only for what the cache lacks\n"
 			"      --cooldown N       skip versions published less than N days ago\n"
@@ -50,14 +54,17 @@ static void lock_usage(FILE *f, bool update)
 			"Resolves the Gemfile and writes Gemfile.lock, keeping locked versions\n"
 			"unless the Gemfile no longer allows them.\n"
 			"\n"
-			"      --update [GEMS]    unlock GEMS (comma or space separated), or every gem\n"
+			"      --update [GEMS]    unlock GEMS (comma or space separated), or every "
+			"gem\n"
 			"      --add-platform P   add platform P to PLATFORMS (repeatable)\n"
 			"      --remove-platform P\n"
 			"      --print            print the lockfile instead of writing it\n"
 			"      --lockfile F       read and write F\n"
-			"      --patch|--minor|--major, --strict, --conservative, --pre  as for update\n"
+			"      --patch|--minor|--major, --strict, --conservative, --pre  as for "
+			"update\n"
 			"      --gemfile FILE     use FILE and FILE.lock\n"
-			"      --cache DIR        the cache root (its copy of the compact index is used)\n"
+			"      --cache DIR        the cache root (its copy of the compact index is "
+			"used)\n"
 			"      --local            resolve from the cached index only, no request\n"
 			"      --prefer-local     go to the server only for what the cache lacks\n"
 			"      --cooldown N       skip versions published less than N days ago\n"
@@ -217,7 +224,8 @@ static int lock_main_common(int argc, char **argv, bool update)
 		goto out;
 	if (lockfile) {
 		char cwd[4096];
-		o->lockfile = cli_abs_path(&in.arena, getcwd(cwd, sizeof(cwd)) ? cwd : ".", lockfile);
+		o->lockfile =
+			cli_abs_path(&in.arena, getcwd(cwd, sizeof(cwd)) ? cwd : ".", lockfile);
 	}
 	in.config = arena_alloc(&in.arena, sizeof(*in.config));
 	r = bconfig_load(in.config, &in.arena, arena_printf(&in.arena, "%s/.bundle", o->app_dir),

@@ -64,8 +64,8 @@
 
 #define LOCK_VARIANTS_MAX 64
 #define LOCK_VERSIONS_MAX 20000 /* the resolver's default limit too */
-#define LOCK_DEPS_MAX 256
-#define LOCK_REQS_MAX 16
+#define LOCK_DEPS_MAX	  256
+#define LOCK_REQS_MAX	  16
 #define LOCKFILE_TEXT_MAX (64u << 20)
 
 struct lk_variant {
@@ -225,7 +225,8 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 		struct strv cur = il.deps, dn, dr;
 		while ((r = index_deps_next(&cur, &dn, &dr)) > 0) {
 			if (var->ndeps >= LOCK_DEPS_MAX) {
-				sbuf_addf(err, "the index lists more than %d dependencies for %s %s",
+				sbuf_addf(err,
+					  "the index lists more than %d dependencies for %s %s",
 					  LOCK_DEPS_MAX, g->name, ver);
 				r = -SC_ETOOBIG;
 				goto out;
@@ -234,7 +235,8 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 			for (char *p = reqs; *p; p++)
 				if (*p == '&')
 					*p = ',';
-			var->deps[var->ndeps++] = (struct resolve_dep){ arena_strv(a, dn), reqs, NULL };
+			var->deps[var->ndeps++] =
+				(struct resolve_dep){ arena_strv(a, dn), reqs, NULL };
 		}
 		if (r < 0) {
 			v->nvar--; /* a malformed dependency list: this variant is unusable */
@@ -253,7 +255,8 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 	for (size_t i = 0; i < g->nvers; i++) {
 		struct lk_version *prev = w ? &g->vers[w - 1] : NULL;
 		if (prev && !version_cmp(strv_from(prev->version), strv_from(g->vers[i].version))) {
-			for (size_t j = 0; j < g->vers[i].nvar && prev->nvar < LOCK_VARIANTS_MAX; j++) {
+			for (size_t j = 0; j < g->vers[i].nvar && prev->nvar < LOCK_VARIANTS_MAX;
+			     j++) {
 				prev->var = arena_grow_array(a, prev->var, sizeof(*prev->var),
 							     prev->nvar, &prev->capvar);
 				prev->var[prev->nvar++] = g->vers[i].var[j];
@@ -362,17 +365,23 @@ static int lk_fetch(void *data, const char *name, struct resolve_pkg_info *ret, 
 		n = resolve_promote(g->rv, idx, n, locked, level, unlocking,
 				    k->req && k->req->strict && locked, pre);
 		if (locked && k->floor && !k->soft) {
-			/* an update never goes below the locked version (additional base requirements) */
+			/* an update never goes below the locked version (additional base
+			 * requirements) */
 			size_t w = 0;
 			for (size_t i = 0; i < n; i++)
-				if (version_cmp(strv_from(g->rv[idx[i]].version), strv_from(locked)) >= 0)
+				if (version_cmp(strv_from(g->rv[idx[i]].version),
+						strv_from(locked)) >= 0)
 					idx[w++] = idx[i];
 			n = w;
 		}
 	}
 done:
-	*ret = (struct resolve_pkg_info){ .versions = g->rv, .nversions = g->nvers, .pref = idx,
-					  .npref = n, .allow_pre = true, .missing = !g->nvers };
+	*ret = (struct resolve_pkg_info){ .versions = g->rv,
+					  .nversions = g->nvers,
+					  .pref = idx,
+					  .npref = n,
+					  .allow_pre = true,
+					  .missing = !g->nvers };
 	return 0;
 }
 
@@ -489,27 +498,31 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			other = true; /* anything else: not yet */
 	}
 	if (!remote || other) {
-		sbuf_addf(err, "%s needs one global rubygems source and no other source (git, "
-			       "path, gemspec, a source block, several remotes): scint cannot "
-			       "resolve that yet (run `bundle lock`)",
+		sbuf_addf(err,
+			  "%s needs one global rubygems source and no other source (git, "
+			  "path, gemspec, a source block, several remotes): scint cannot "
+			  "resolve that yet (run `bundle lock`)",
 			  in->opts.gemfile);
 		r = -SC_EUNSUPPORTED;
 		goto out;
 	}
 	for (size_t i = 0; i < gf->ndeps; i++) {
 		if (gf->deps[i].pinned || gf->deps[i].source) {
-			sbuf_addf(err, "%s%s%s: '%s' comes from a path, git or scoped source, which "
-				       "scint cannot resolve yet (run `bundle lock`)",
+			sbuf_addf(err,
+				  "%s%s%s: '%s' comes from a path, git or scoped source, which "
+				  "scint cannot resolve yet (run `bundle lock`)",
 				  in->opts.gemfile, gf->deps[i].location ? " at " : "",
-				  gf->deps[i].location ? gf->deps[i].location : "", gf->deps[i].name);
+				  gf->deps[i].location ? gf->deps[i].location : "",
+				  gf->deps[i].name);
 			r = -SC_EUNSUPPORTED;
 			goto out;
 		}
 	}
 	for (size_t s = 0; s < old->nsources; s++) {
 		if (old->sources[s].kind != LOCK_SRC_GEM) {
-			sbuf_addf(err, "%s has GIT, PATH or plugin sources, which scint cannot "
-				       "resolve yet (run `bundle lock`)",
+			sbuf_addf(err,
+				  "%s has GIT, PATH or plugin sources, which scint cannot "
+				  "resolve yet (run `bundle lock`)",
 				  in->opts.lockfile);
 			r = -SC_EUNSUPPORTED;
 			goto out;
@@ -522,14 +535,16 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		char *end = NULL;
 		long n = cd && *cd ? strtol(cd, &end, 10) : 0;
 		if (cd && *cd && (*end || n < 0 || n > 100000)) {
-			sbuf_addf(err, "BUNDLE_COOLDOWN must be a number of days (0 to 100000), not '%s'",
-				  cd);
+			sbuf_addf(
+				err,
+				"BUNDLE_COOLDOWN must be a number of days (0 to 100000), not '%s'",
+				cd);
 			r = -SC_ECONFIG;
 			goto out;
 		}
 		k.cooldown_days = n;
 	}
-	k.bundler_version = gf->bundler_version ? gf->bundler_version
+	k.bundler_version = gf->bundler_version	      ? gf->bundler_version
 			    : in->abi.bundler_version ? in->abi.bundler_version
 						      : "2.3.15";
 
@@ -558,8 +573,9 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 				k.platforms[w++] = k.platforms[j];
 		}
 		if (!found) {
-			sbuf_addf(err, "Unable to remove the platform `%s` since the only platforms "
-				       "are %s",
+			sbuf_addf(err,
+				  "Unable to remove the platform `%s` since the only platforms "
+				  "are %s",
 				  req->remove_platforms[i], k.nplatforms ? k.platforms[0] : "none");
 			r = -EINVAL;
 			goto out;
@@ -603,7 +619,6 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	if (!(req && req->update_all))
 		lk_keep_closure(&k, gf);
 
-
 	struct gem_source *src = plan_source_remote(in, remote);
 	struct index_sync_opts so = {
 		.cache_root = in->opts.cache_root,
@@ -641,10 +656,13 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		if (!g)
 			goto out;
 		if (!g->nvers && strcmp(gf->deps[i].name, "bundler")) {
-			sbuf_addf(err, "Could not find gem '%s' in rubygems repository %s or installed "
-				       "locally.%s",
+			sbuf_addf(err,
+				  "Could not find gem '%s' in rubygems repository %s or installed "
+				  "locally.%s",
 				  gf->deps[i].name, src->redacted,
-				  so.mode == INDEX_SYNC_NETWORK ? "" : " (only the cached index was read)");
+				  so.mode == INDEX_SYNC_NETWORK
+					  ? ""
+					  : " (only the cached index was read)");
 			r = -SC_ENOTFOUND;
 			goto out;
 		}
@@ -711,10 +729,10 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			};
 			sp->deps = arena_alloc(a, (var->ndeps + 1) * sizeof(*sp->deps));
 			for (size_t d = 0; d < var->ndeps; d++)
-				sp->deps[sp->ndeps++] = (struct lock_dep){
-					var->deps[d].name,
-					var->deps[d].reqs[0] ? var->deps[d].reqs : NULL
-				};
+				sp->deps[sp->ndeps++] =
+					(struct lock_dep){ var->deps[d].name,
+							   var->deps[d].reqs[0] ? var->deps[d].reqs
+										: NULL };
 		}
 	}
 	lf.sources = ls;
@@ -723,17 +741,18 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	lf.nplatforms = k.nplatforms;
 	lf.deps = arena_alloc(a, (gf->ndeps + 1) * sizeof(*lf.deps));
 	for (size_t i = 0; i < gf->ndeps; i++)
-		lf.deps[lf.ndeps++] = (struct lock_dependency){
-			gf->deps[i].name, gf->deps[i].reqs[0] ? gf->deps[i].reqs : NULL, gf->deps[i].pinned
-		};
+		lf.deps[lf.ndeps++] =
+			(struct lock_dependency){ gf->deps[i].name,
+						  gf->deps[i].reqs[0] ? gf->deps[i].reqs : NULL,
+						  gf->deps[i].pinned };
 	/* RUBY VERSION only with a `ruby` line: the locked one, else this Ruby */
 	struct lock_format fmt = lockfile_format_for(k.bundler_version);
 	if (gf->ruby && old->ruby_version) {
 		lf.ruby_version = old->ruby_version;
 	} else if (gf->ruby) {
 		struct sbuf rv = SBUF_INIT;
-		lockfile_ruby_version(&fmt, in->abi.version, in->abi.patchlevel, in->abi.engine, NULL,
-				      &rv);
+		lockfile_ruby_version(&fmt, in->abi.version, in->abi.patchlevel, in->abi.engine,
+				      NULL, &rv);
 		lf.ruby_version = arena_strdup(a, sbuf_cstr(&rv));
 		sbuf_release(&rv);
 	}
@@ -744,9 +763,9 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		for (size_t i = 0; i < ls->nspecs; i++) {
 			const struct lock_spec *sp = &ls->specs[i];
 			const char *sum = sp_checksum[i];
-			lf.checksums[lf.nchecksums++] = (struct lock_checksum){
-				sp->name, sp->version, sp->platform, sum && *sum ? sum : NULL, NULL
-			};
+			lf.checksums[lf.nchecksums++] =
+				(struct lock_checksum){ sp->name, sp->version, sp->platform,
+							sum && *sum ? sum : NULL, NULL };
 		}
 	}
 	lf.bundled_with = k.bundler_version;
