@@ -28,8 +28,10 @@
  *        for (the Gemfile, eval_gemfile'd files, gemspecs, File.read /
  *        exist? / file? from the Gemfile), path as `location`, "-" when it
  *        did not exist
- *   env  NAME sha256|-                   an environment variable the Gemfile
- *        read, with the sha256 of its value, or "-" when it was unset
+ *   env  NAME sha256|-                   an environment variable read while
+ *        the Gemfile ran (ENV[], fetch, key?/has_key?/include?/member?,
+ *        values_at; iterating ENV or ENV.to_h is not seen), with the sha256
+ *        of its value, or "-" when it was unset
  *   bundler  version                     the Bundler whose DSL evaluated it
  *
  * Every name is checked (bundle/names.h): gem names, groups, platforms and

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/digest.h"
@@ -73,12 +74,18 @@ static void gemfile_key(struct install *in, const struct sbuf *gemfile, char ret
 	digest_final_hex(&d, ret_hex);
 }
 
-/* sha256 hex of a file's content; false when it cannot be read (missing, too big). */
+/*
+ * sha256 hex of a regular file's content; false when there is none (missing,
+ * not a regular file, too big), as the helper's File.file? says. A FIFO or a
+ * device a Gemfile looked at is never opened: that could block forever.
+ */
 static bool gemfile_file_sha(const char *path, char hex[DIGEST_SHA256_HEX])
 {
 	struct sbuf text = SBUF_INIT;
 	struct digest d;
-	bool ok = fs_read_file(path, &text, GEMFILE_MAX) == 0;
+	struct stat st;
+	bool ok = stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		  fs_read_file(path, &text, GEMFILE_MAX) == 0;
 
 	if (ok) {
 		digest_init(&d, DIGEST_SHA256);
@@ -146,7 +153,7 @@ static int gemfile_evaluate(struct install *in, struct sbuf *err)
 		sbuf_addf(err, "cannot read %s: %s", in->opts.gemfile, sc_strerror(r));
 		return r;
 	}
-	sbuf_addstr(&in->gemfile_digest, "");
+	sbuf_reset(&in->gemfile_digest);
 	gemfile_key(in, &gemfile, hex);
 	sbuf_release(&gemfile);
 	sbuf_addstr(&in->gemfile_digest, hex);

@@ -180,6 +180,16 @@ class TestGemfileDsl < ScintTest::Case
     app.write_file("more.rb", "gem \"sc_db\"\n")
     scint!(app)
 
+    # A FIFO the Gemfile looked at is recorded but never opened (that would
+    # block the next run forever).
+    File.mkfifo(app.path("probe.fifo"))
+    app.write_file("Gemfile", app.read_file("Gemfile") + "gem \"sc_never\" if File.file?(\"probe.fifo\")\n")
+    scint!(app)
+    assert_match(/^file\tprobe\.fifo\t-$/, File.read(Dir.glob(File.join(app.cache, "gemfiles", "*.deps")).max_by { |f| File.mtime(f) }))
+    r = app.scint("install", timeout: 60)
+    refute r.timed_out, "scint opened the FIFO"
+    assert_success r
+
     # --gemfile foo_gems.rb reads foo_gems.rb.lock, as Bundler does.
     app.write_file("foo_gems.rb", app.read_file("Gemfile"))
     app.write_file("foo_gems.rb.lock", app.lockfile)
@@ -188,6 +198,15 @@ class TestGemfileDsl < ScintTest::Case
     assert_success r
     refute File.exist?(app.path("foo_gems.locked"))
     FileUtils.mv(app.path("Gemfile.lock.away"), app.path("Gemfile.lock"))
+
+    # Bundler's DSL takes any string as a gem name; scint refuses one that
+    # could not be a gem's (names become cache paths).
+    good = app.read_file("Gemfile")
+    app.write_file("Gemfile", good + "gem \"../../evil\"\n")
+    r = app.scint("install")
+    refute r.success?
+    assert_match(/the evaluation of .*Gemfile is malformed: line \d+: invalid gem name '\.\.\/\.\.\/evil'/, r.stderr)
+    app.write_file("Gemfile", good)
 
     # A Bundler plugin is refused, naming the line.
     app.write_file("Gemfile", app.read_file("Gemfile") + "plugin \"bundler-something\"\n")
