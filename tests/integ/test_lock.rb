@@ -87,11 +87,15 @@ class TestLock < ScintTest::Case
     assert_includes lock, "    sc_fastjson (2.6.3-x86_64-linux)\n"
     assert_includes lock, "    sc_logger (1.5.1)\n"
     assert_includes lock, "    sc_config (0.3.0)\n"
-    # Nothing changed: the file is not rewritten.
+    # Nothing changed: the file is not rewritten, and the index is only
+    # revalidated (conditional/ranged requests, no whole body).
     mtime = File.mtime(scint.path("Gemfile.lock"))
     sleep 0.01
+    server.reset_log
     r = scint.scint("lock")
     assert_success r
+    refute_empty server.requests
+    assert server.requests.all? { |q| [304, 206].include?(q.status.to_i) }, server.requests.map { |q| "#{q.status} #{q.uri}" }.join("\n")
     assert_match(/up to date/, r.stdout)
     assert_equal mtime, File.mtime(scint.path("Gemfile.lock"))
 
