@@ -20,6 +20,7 @@ static const char *const sc_err_text[] = {
 	[SC_ENOTFOUND - SC_EBASE] = "not found",
 	[SC_ECACHE - SC_EBASE] = "corrupt cache entry",
 	[SC_EEXEC - SC_EBASE] = "cannot start program",
+	[SC_ECONFLICT - SC_EBASE] = "no versions satisfy every requirement",
 };
 
 const char *sc_strerror(int err)

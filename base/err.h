@@ -26,6 +26,7 @@ enum sc_err {
 	SC_ENOTFOUND,    /* gem, version or platform not available */
 	SC_ECACHE,       /* cache entry is corrupt or of another format */
 	SC_EEXEC,        /* child process could not be started */
+	SC_ECONFLICT,    /* dependency resolution found no solution */
 	SC_E__END,
 };
 

@@ -157,3 +157,48 @@ int index_versions_next(struct strv *cursor, struct index_versions_entry *ret)
 	}
 	return 0;
 }
+
+int index_info_created_at(struct strv line, int64_t *ret)
+{
+	struct strv head, meta, field;
+
+	if (!strv_cut(line, '|', &head, &meta))
+		return -SC_ENOTFOUND;
+	while (meta.len) {
+		if (!strv_cut(meta, ',', &field, &meta))
+			meta.len = 0;
+		field = strv_trim(field);
+		if (!strv_starts_with(field, "created_at:"))
+			continue;
+		struct strv v = strv_trim(strv_drop(field, 11));
+		int f[6] = { 0 };
+		static const char seps[] = "--T::";
+		size_t i = 0;
+		for (int k = 0; k < 6; k++) {
+			size_t digits = 0;
+			while (i < v.len && v.p[i] >= '0' && v.p[i] <= '9' && digits < 4) {
+				f[k] = f[k] * 10 + (v.p[i++] - '0');
+				digits++;
+			}
+			if (!digits)
+				return -EINVAL;
+			if (k < 5) {
+				if (i >= v.len || (v.p[i] != seps[k] && !(k == 2 && v.p[i] == ' ')))
+					return -EINVAL;
+				i++;
+			}
+		}
+		if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 ||
+		    f[5] > 60 || f[0] < 1970)
+			return -EINVAL;
+		/* days since the epoch (civil calendar, H. Hinnant's algorithm) */
+		int y = f[0] - (f[1] <= 2);
+		int era = y / 400, yoe = y - era * 400;
+		int doy = (153 * (f[1] + (f[1] > 2 ? -3 : 9)) + 2) / 5 + f[2] - 1;
+		int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+		int64_t days = (int64_t)era * 146097 + doe - 719468;
+		*ret = days * 86400 + f[3] * 3600 + f[4] * 60 + f[5];
+		return 0;
+	}
+	return -SC_ENOTFOUND;
+}

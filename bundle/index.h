@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/strv.h"
 
@@ -71,3 +72,13 @@ struct index_versions_entry {
  * back on several entries (the file is append-only).
  */
 int index_versions_next(struct strv *cursor, struct index_versions_entry *ret);
+
+/*
+ * The publication time of an info line, from the `created_at:` key that
+ * compact index v2 servers append ("...|checksum:<hex>,created_at:
+ * 2024-01-01T00:00:00Z"; a space for the 'T', fractions and a zone suffix are
+ * accepted and UTC is assumed), in seconds since the epoch. Returns 0,
+ * -SC_ENOTFOUND when the line has no such key, -EINVAL when its value is not
+ * such a date.
+ */
+int index_info_created_at(struct strv line, int64_t *ret);

@@ -5,9 +5,9 @@
 
 #include <stdbool.h>
 
-struct sbuf;
 struct arena;
 struct install_opts;
+struct sbuf;
 
 struct cli_cmd {
 	const char *name;
@@ -17,6 +17,8 @@ struct cli_cmd {
 
 extern const struct cli_cmd cmd_install;
 extern const struct cli_cmd cmd_cache;
+extern const struct cli_cmd cmd_lock;
+extern const struct cli_cmd cmd_update;
 extern const struct cli_cmd cmd_index;
 extern const struct cli_cmd cmd_check;
 extern const struct cli_cmd cmd_list;
@@ -41,9 +43,10 @@ struct install_opts;
 /* p made absolute against base ("~/" is $HOME), in the arena. */
 char *cli_abs_path(struct arena *a, const char *base, const char *p);
 /*
- * Bundler's Gemfile search (opt, else BUNDLE_GEMFILE, else Gemfile or gems.rb
- * upward from the working directory): sets o->gemfile, o->app_dir and
- * o->lockfile. Prints the error.
+ * Bundler's Gemfile search (cmd_install.c): opt (--gemfile), else
+ * BUNDLE_GEMFILE, else Gemfile or gems.rb upward from the working directory;
+ * sets o->gemfile, o->app_dir and o->lockfile (<gemfile>.lock; gems.locked
+ * for gems.rb). Prints the error.
  */
 int cli_find_gemfile(struct arena *a, const char *opt, struct install_opts *o);
 /*
@@ -64,12 +67,6 @@ bool cli_color(int fd);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/*
- * Bundler's Gemfile search (cmd_install.c): opt, else BUNDLE_GEMFILE, else
- * Gemfile or gems.rb upward from the cwd; sets o->gemfile, app_dir, lockfile.
- * Prints the error; returns 0 or -errno.
- */
-int cli_find_gemfile(struct arena *a, const char *opt, struct install_opts *o);
 /*
  * `scint install` with these arguments (argv[0] is "install"), refusing to
  * fetch or build anything: what `scint exec` runs to rebuild the runtime lock.

@@ -33,7 +33,9 @@ static void install_usage(FILE *f)
 		"usage: scint install [options]\n"
 		"\n"
 		"Installs the gems of Gemfile.lock into the bundle path (BUNDLE_PATH, default\n"
-		".bundle) through scint's global cache, so that `bundle exec` works.\n"
+		".bundle) through scint's global cache, so that `bundle exec` works. Without\n"
+		"a Gemfile.lock, or when the Gemfile changed, resolves first (only what\n"
+		"changed) and writes Gemfile.lock.\n"
 		"\n"
 		"  -j, --jobs N           parallel compiler jobs (default: BUNDLE_JOBS or CPU count)\n"
 		"      --link-mode MODE   auto|clone|hardlink|copy|symlink (default auto)\n"
@@ -42,6 +44,7 @@ static void install_usage(FILE *f)
 		"      --cache DIR        the cache root (default: SCINT_CACHE, XDG_CACHE_HOME/scint)\n"
 		"      --fail-fast        stop at the first failure\n"
 		"      --force            re-install every gem into the bundle path\n"
+		"      --frozen           never change Gemfile.lock (also BUNDLE_FROZEN, BUNDLE_DEPLOYMENT)\n"
 		"  -v, --verbose          more output\n"
 		"  -q, --quiet            only errors and the summary\n"
 		"\n"
@@ -63,7 +66,6 @@ char *cli_abs_path(struct arena *a, const char *base, const char *p)
 	return arena_strdup(a, buf);
 }
 
-/* Bundler's Gemfile search: BUNDLE_GEMFILE, else Gemfile or gems.rb upward from cwd. */
 int cli_find_gemfile(struct arena *a, const char *opt, struct install_opts *o)
 {
 	char cwd[PATH_MAX], buf[PATH_MAX + 16];
@@ -223,6 +225,7 @@ static int install_main_with(int argc, char **argv, bool local_only)
 		{ "cache", required_argument, NULL, 'C' },
 		{ "fail-fast", no_argument, NULL, 'F' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "frozen", no_argument, NULL, 'Z' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -266,6 +269,9 @@ static int install_main_with(int argc, char **argv, bool local_only)
 		case 'f':
 			o->force = true;
 			break;
+		case 'Z':
+			o->frozen = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -285,6 +291,7 @@ static int install_main_with(int argc, char **argv, bool local_only)
 		return CLI_USAGE;
 	}
 	o->link_mode = LINK_AUTO;
+	o->may_resolve = true;
 	if (mode && *mode) {
 		int m = -1;
 		for (int i = 0; i < LINK_MODE__COUNT; i++)

@@ -21,6 +21,8 @@ static const struct cli_cmd *const cli_cmds[] = {
 	&cmd_binstubs,
 	&cmd_add,
 	&cmd_remove,
+	&cmd_lock,
+	&cmd_update,
 	&cmd_cache,
 	&cmd_index,
 	&cmd_exec,

@@ -72,6 +72,7 @@ static int abi_parse(struct arena *a, struct strv text, struct ruby_abi *abi)
 		abi->field = v;
 		ABI_KEY("engine", engine)
 		ABI_KEY("version", version)
+		ABI_KEY("patchlevel", patchlevel)
 		ABI_KEY("ruby_version_dir", ruby_version_dir)
 		ABI_KEY("platform", platform)
 		ABI_KEY("ext_api", ext_api)

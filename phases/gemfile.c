@@ -2,9 +2,9 @@
  * gemfile.c: is Gemfile.lock still the lock of this Gemfile, and which of its
  * dependencies does this install want?
  *
- * scint installs from the lockfile; it does not resolve. A Gemfile edited
- * without `bundle lock` would otherwise be installed silently from a stale
- * lock. So the Gemfile is evaluated with Bundler's own DSL (by the Ruby
+ * A Gemfile edited since the lockfile was written must not be installed
+ * from the stale lock: scint resolves again (phases/lock.c) or, frozen,
+ * refuses. So the Gemfile is evaluated with Bundler's own DSL (by the Ruby
  * helper, `--gemfile`) and its dependencies compared with the lockfile's
  * DEPENDENCIES: names, requirements and explicit sources must agree.
  * (The helper call is `gemfile`, see bundle/helper.rb.)
@@ -197,6 +197,11 @@ out:
 	return r;
 }
 
+int gemfile_load(struct install *in, struct sbuf *err)
+{
+	return gemfile_evaluate(in, err);
+}
+
 /* Is group g in the ':'- or ' '-separated list? */
 static bool gemfile_in_list(const char *list, const char *g)
 {
@@ -234,11 +239,12 @@ static bool gemfile_wanted(struct install *in, const struct gemfile_dep *d)
 
 int gemfile_check(struct install *in, struct sbuf *err)
 {
-	struct sbuf diff = SBUF_INIT;
+	struct sbuf diff = SBUF_INIT, added = SBUF_INIT, deleted = SBUF_INIT;
 	const struct gemfile_dep *deps;
 	size_t ndeps;
 	int r;
 
+	in->gemfile_stale = false;
 	r = gemfile_evaluate(in, err);
 	if (r < 0)
 		goto out;
@@ -252,9 +258,16 @@ int gemfile_check(struct install *in, struct sbuf *err)
 		for (size_t k = 0; k < in->lock.ndeps && !l; k++)
 			if (!strcmp(in->lock.deps[k].name, d->name))
 				l = &in->lock.deps[k];
+		bool changed = l && (strcmp(l->reqs ? l->reqs : "", d->reqs) || l->pinned != d->pinned);
+		if (!l || changed)
+			sbuf_addf(&added, "\n* %s%s%s%s", d->name, d->reqs[0] ? " (" : "", d->reqs,
+				  d->reqs[0] ? ")" : "");
+		if (changed)
+			sbuf_addf(&deleted, "\n* %s%s%s%s", l->name, l->reqs ? " (" : "",
+				  l->reqs ? l->reqs : "", l->reqs ? ")" : "");
 		if (!l)
 			sbuf_addf(&diff, "%s'%s' was added", diff.len ? ", " : "", d->name);
-		else if (strcmp(l->reqs ? l->reqs : "", d->reqs) || l->pinned != d->pinned)
+		else if (changed)
 			sbuf_addf(&diff, "%s'%s' changed (%s%s%s in the lockfile, %s%s%s in the Gemfile)",
 				  diff.len ? ", " : "", d->name, l->reqs ? l->reqs : "any version",
 				  l->pinned ? ", own source" : "", "", d->reqs[0] ? d->reqs : "any version",
@@ -264,11 +277,20 @@ int gemfile_check(struct install *in, struct sbuf *err)
 		bool found = !strcmp(in->lock.deps[k].name, "bundler");
 		for (size_t i = 0; i < ndeps && !found; i++)
 			found = !strcmp(deps[i].name, in->lock.deps[k].name);
-		if (!found)
-			sbuf_addf(&diff, "%s'%s' was removed", diff.len ? ", " : "",
-				  in->lock.deps[k].name);
+		if (!found) {
+			const struct lock_dependency *l = &in->lock.deps[k];
+			sbuf_addf(&diff, "%s'%s' was removed", diff.len ? ", " : "", l->name);
+			sbuf_addf(&deleted, "\n* %s%s%s%s", l->name, l->reqs ? " (" : "",
+				  l->reqs ? l->reqs : "", l->reqs ? ")" : "");
+		}
 	}
 	if (diff.len) {
+		in->gemfile_stale = true;
+		in->gemfile_diff = arena_printf(&in->arena, "%s%s%s%s",
+						added.len ? "\n\nYou have added to the Gemfile:" : "",
+						added.len ? added.buf : "",
+						deleted.len ? "\n\nYou have deleted from the Gemfile:" : "",
+						deleted.len ? deleted.buf : "");
 		sbuf_addf(err,
 			  "%s does not match %s: %s. Run `bundle lock` to update the lockfile "
 			  "(scint installs from the lockfile and does not resolve)",
@@ -290,5 +312,7 @@ int gemfile_check(struct install *in, struct sbuf *err)
 	in->have_roots = true;
 out:
 	sbuf_release(&diff);
+	sbuf_release(&added);
+	sbuf_release(&deleted);
 	return r;
 }

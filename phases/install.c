@@ -152,6 +152,11 @@ static int install_read_lockfile(struct install *in, struct sbuf *err)
 	struct sbuf perr = SBUF_INIT;
 	int r = fs_read_file(in->opts.lockfile, &in->lock_text, LOCKFILE_MAX);
 
+	if (r == -ENOENT && in->opts.may_resolve) {
+		in->lock_missing = true;
+		sbuf_reset(&in->lock_text);
+		return 0;
+	}
 	if (r == -ENOENT) {
 		sbuf_addf(err,
 			  "%s not found: scint installs from a lockfile (run `bundle lock` to "
@@ -233,6 +238,71 @@ int install_setup(struct install *in, struct sbuf *err)
 	return 0;
 }
 
+static bool install_setting_true(struct install *in, const char *key)
+{
+	const char *v = bconfig_get(in->config, key);
+
+	return v && (!strcmp(v, "true") || !strcmp(v, "1"));
+}
+
+/*
+ * The Gemfile changed (or there is no lockfile): resolve what changed, write
+ * the lockfile, and check again. Frozen and deployment installs refuse, with
+ * Bundler's message; err holds what changed.
+ */
+static int install_relock(struct install *in, struct sbuf *err)
+{
+	struct sbuf text = SBUF_INIT, perr = SBUF_INIT;
+	bool changed;
+	int r;
+
+	bool frozen = install_setting_true(in, "BUNDLE_FROZEN");
+	bool deployment = install_setting_true(in, "BUNDLE_DEPLOYMENT");
+	const char *base = strrchr(in->opts.lockfile, '/');
+	base = base ? base + 1 : in->opts.lockfile;
+	if ((in->opts.frozen || frozen || deployment) && in->lock_missing) {
+		sbuf_reset(err);
+		sbuf_addf(err,
+			  "The --%s flag requires a %s. Please make sure you have checked your %s "
+			  "into version control before deploying.",
+			  deployment && !in->opts.frozen && !frozen ? "deployment" : "frozen", base, base);
+		return -SC_ELOCKFILE;
+	}
+	if (in->opts.frozen || frozen || deployment) {
+		/* Bundler 2.3's ProductionError */
+		sbuf_reset(err);
+		sbuf_addf(err,
+			  "You are trying to install in deployment mode after changing\n"
+			  "your Gemfile. Run `bundle install` elsewhere and add the\n"
+			  "updated %s to version control.",
+			  base);
+		if (!in->opts.frozen)
+			sbuf_addf(err,
+				  "\n\nIf this is a development machine, remove the %s freeze \n"
+				  "by running `bundle config unset %s`.",
+				  in->opts.gemfile, frozen ? "frozen" : "deployment");
+		sbuf_addstr(err, in->gemfile_diff ? in->gemfile_diff : "");
+		return -SC_ELOCKFILE;
+	}
+	sbuf_reset(err);
+	r = lock_resolve(in, NULL, &text, err);
+	if (r == 0)
+		r = lock_write(in, &text, &changed, err);
+	if (r == 0) {
+		sbuf_reset(&in->lock_text);
+		sbuf_addv(&in->lock_text, sbuf_strv(&text));
+		in->lock_missing = false;
+		r = lockfile_parse(&in->arena, sbuf_strv(&in->lock_text), &in->lock, &perr);
+		if (r < 0)
+			sbuf_addf(err, "the new lockfile: %s", perr.buf ? perr.buf : "");
+	}
+	if (r == 0)
+		r = gemfile_check(in, err);
+	sbuf_release(&text);
+	sbuf_release(&perr);
+	return r;
+}
+
 int install_prepare(struct install *in, struct sbuf *err)
 {
 	int r;
@@ -242,6 +312,8 @@ int install_prepare(struct install *in, struct sbuf *err)
 	if (r < 0)
 		return r;
 	r = gemfile_check(in, err);
+	if (r < 0 && in->gemfile_stale && in->opts.may_resolve)
+		r = install_relock(in, err);
 	if (r < 0)
 		return r;
 	if (in->opts.readonly) {

@@ -53,6 +53,7 @@ struct ruby_abi {
 	const char *version;          /* RUBY_VERSION */
 	const char *ruby_version_dir; /* RbConfig ruby_version: "3.1.0" */
 	const char *platform;         /* Gem::Platform.local: "x86_64-linux" */
+	const char *patchlevel;       /* RUBY_PATCHLEVEL: "20" (may be NULL) */
 	const char *ext_api;          /* Gem.extension_api_version: "3.1.0" */
 	const char *install_name;     /* ruby_install_name: "ruby3.1" */
 	const char *rubygems_version;
@@ -155,6 +156,8 @@ struct install_opts {
 	bool readonly;
 	bool local_only; /* only what is installed: a gem to fetch or build is an error (scint exec) */
 	int io_backend; /* enum ioq_backend */
+	bool may_resolve; /* resolve when the lockfile is missing or stale (lock.c) */
+	bool frozen;	  /* --frozen: never change the lockfile */
 };
 
 struct install_stats {
@@ -176,6 +179,9 @@ struct install {
 	const char **root_groups; /* each root's groups, comma-separated ("default,test") */
 	size_t nroots;
 	bool have_roots;
+	bool gemfile_stale; /* gemfile_check found the lockfile out of date */
+	const char *gemfile_diff; /* then: Bundler's "You have added to the Gemfile:..." */
+	bool lock_missing;  /* no lockfile (opts.may_resolve) */
 	struct sbuf gemfile_digest; /* hex key of the Gemfile's evaluation */
 	struct gemfile gemfile;	    /* the Gemfile's evaluation (gemfile.c), strings in arena */
 
@@ -213,8 +219,40 @@ struct install {
 	void *ui;
 };
 
-/* gemfile.c: checks the lockfile against the Gemfile, sets in->roots. */
+/*
+ * gemfile.c: checks the lockfile against the Gemfile, sets in->roots. A
+ * Gemfile that does not match the lockfile gives -SC_ELOCKFILE and sets
+ * in->gemfile_stale.
+ */
 int gemfile_check(struct install *in, struct sbuf *err);
+
+/* Evaluates the Gemfile into in->gemfile (cached, see gemfile.c). */
+int gemfile_load(struct install *in, struct sbuf *err);
+
+/*
+ * lock.c: resolves the Gemfile against the cached compact index and renders
+ * the lockfile (see lock.c for the rules). req may be NULL (install: only
+ * what the Gemfile changed is unlocked).
+ */
+struct lock_request {
+	bool update_all;	 /* unlock every gem */
+	const char **update;	 /* gems to unlock */
+	size_t nupdate;
+	const char **groups;	 /* unlock the gems of these groups */
+	size_t ngroups;
+	char level;		 /* 'M' (default), 'm', 'p' */
+	bool strict, conservative, pre;
+	int index_mode; /* 0: sync with the server, 1: --local, 2: --prefer-local */
+	long cooldown_days; /* --cooldown N; -1: BUNDLE_COOLDOWN or none */
+	const char **add_platforms, **remove_platforms;
+	size_t nadd_platforms, nremove_platforms;
+};
+int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf *ret_text,
+		 struct sbuf *err);
+/* Replaces the lockfile with text atomically when it differs; *ret_changed tells. */
+int lock_write(struct install *in, const struct sbuf *text, bool *ret_changed, struct sbuf *err);
+/* The index/<slug> name of a gem server (plan.c). */
+struct gem_source *plan_source_remote(struct install *in, const char *remote);
 
 /* plan.c */
 int plan_build(struct install *in, struct sbuf *err);

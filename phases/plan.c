@@ -52,8 +52,15 @@ const char *const link_mode_name[LINK_MODE__COUNT] = {
 
 static struct gem_source *plan_source(struct install *in, const struct lock_source *src)
 {
-	const char *remote = lock_source_opt(src, "remote");
+	return plan_source_remote(in, lock_source_opt(src, "remote"));
+}
+
+struct gem_source *plan_source_remote(struct install *in, const char *remote)
+{
 	struct sbuf buf = SBUF_INIT;
+
+	if (!in->sources)
+		in->sources = arena_alloc(&in->arena, LOCK_GEM_SOURCES_MAX * sizeof(*in->sources));
 
 	if (!remote)
 		return NULL;
@@ -311,6 +318,7 @@ int plan_build(struct install *in, struct sbuf *err)
 
 	hmap_init(&in->by_name);
 	in->sources = arena_alloc(&in->arena, LOCK_GEM_SOURCES_MAX * sizeof(*in->sources));
+	in->nsources = 0;
 	r = plan_closure(in, err);
 	if (r < 0)
 		return r;

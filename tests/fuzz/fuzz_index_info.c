@@ -1,6 +1,7 @@
 /*
  * fuzz_index_info.c: a compact index /info body, read line by line
- * (index_info_parse_line, index_deps_next, the requirement lists) and as a
+ * (index_info_parse_line, index_deps_next, the requirement lists,
+ * index_info_created_at) and as a
  * whole (index_info_checksum for each version it lists).
  *
  * Every view the parser returns must lie inside its line.
@@ -41,6 +42,9 @@ static void one_line(struct strv body, struct strv line)
 	char hex[65], vbuf[128], pbuf[128];
 	int r;
 
+	int64_t t;
+	if (index_info_created_at(line, &t) == 0 && t < 0)
+		abort();
 	if (index_info_parse_line(line, &l) < 0)
 		return;
 	inside(l.version, line);

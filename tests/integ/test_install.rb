@@ -164,18 +164,23 @@ class TestInstall < ScintTest::Case
     assert_empty Dir.glob("**/sc_local*", base: app.path(".bundle"))
   end
 
-  # An edited Gemfile that was not re-locked is refused, not installed from
-  # the stale lockfile.
-  def test_stale_lockfile_is_refused
+  # An edited Gemfile that was not re-locked is refused when the lockfile is
+  # frozen (BUNDLE_FROZEN, --frozen), with Bundler's message, and nothing is
+  # installed from the stale lockfile. (Unfrozen, scint re-locks: test_lock.rb.)
+  def test_stale_lockfile_is_refused_when_frozen
     _shape, _corpus, _server, app = small_app
+    lock = app.lockfile
     app.write_file("Gemfile", app.read_file("Gemfile") + "gem \"sc_yaml\"\n")
-    r = app.scint("install")
+    r = app.scint("install", env: { "BUNDLE_FROZEN" => "true" })
     refute r.success?
-    assert_match(/Gemfile\.lock does not match .*Gemfile: 'sc_yaml' was added\. Run `bundle lock`/, r.stderr)
+    assert_match(/You are trying to install in deployment mode after changing\nyour Gemfile/, r.stderr)
+    assert_match(/You have added to the Gemfile:\n\* sc_yaml$/, r.stderr)
     refute File.exist?(File.join(app.install_root, "specifications"))
     app.write_file("Gemfile", app.read_file("Gemfile").sub("gem \"sc_db\"\n", "gem \"sc_db\", \"~> 5.0\"\n"))
-    r = app.scint("install")
-    assert_match(/'sc_db' changed \(any version in the lockfile, ~> 5\.0 in the Gemfile\)/, r.stderr)
+    r = app.scint("install", "--frozen")
+    refute r.success?
+    assert_match(/You have added to the Gemfile:\n\* sc_db \(~> 5\.0\)\n\* sc_yaml\n\nYou have deleted from the Gemfile:\n\* sc_db$/, r.stderr)
+    assert_equal lock, app.lockfile
   end
 
   # Groups and platforms come from the Gemfile, as Bundler reads them:
@@ -231,17 +236,22 @@ class TestInstall < ScintTest::Case
     refute_match(/gitignore/, r.stderr)
   end
 
-  def test_missing_lockfile_and_bad_lockfile
+  def test_missing_lockfile_and_bad_lockfile # a missing one is resolved unless frozen
     _shape, _corpus, _server, app = small_app
     good = app.lockfile
     File.delete(app.path("Gemfile.lock"))
-    r = app.scint("install")
+    r = app.scint("install", "--frozen")
     refute r.success?
-    assert_match(/Gemfile\.lock not found/, r.stderr)
+    assert_match(/The --frozen flag requires a Gemfile\.lock\. Please make sure/, r.stderr)
     app.write_file("Gemfile.lock", good.sub("PLATFORMS\n", "<<<<<<< HEAD\nPLATFORMS\n"))
     r = app.scint("install")
     refute r.success?
     assert_match(/Gemfile\.lock: line \d+: merge conflict marker/, r.stderr)
     refute File.exist?(app.path(".bundle/ruby"))
+    # Unfrozen, a missing lockfile is resolved (Bundler's bytes) and installed.
+    File.delete(app.path("Gemfile.lock"))
+    scint!(app)
+    assert_equal good, app.lockfile
+    app.bundle_check!
   end
 end

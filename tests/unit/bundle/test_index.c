@@ -179,3 +179,20 @@ SC_TEST(index_refuses_names_that_are_not_gem_names)
 	assert_int_equal(index_info_checksum(body, "1.0", "../../../evil", hex), -EINVAL);
 	assert_int_equal(index_info_checksum(body, "1.0", "x86_64-linux/..", hex), -EINVAL);
 }
+
+/* compact index v2: the created_at: key (cooldown), in the forms servers write. */
+SC_TEST(index_created_at)
+{
+	int64_t t = 0;
+
+	assert_int_equal(index_info_created_at(STRV_LIT("1.0 |checksum:ab,created_at:2024-01-01T00:00:00Z"), &t), 0);
+	assert_int_equal(t, 1704067200);
+	assert_int_equal(index_info_created_at(STRV_LIT("1.0 a:>= 1|created_at:2000-02-29 12:30:05.123 UTC,ruby:>= 2"), &t), 0);
+	assert_int_equal(t, 951827405);
+	assert_int_equal(index_info_created_at(STRV_LIT("1.0 |checksum:ab,ruby:>= 2.5"), &t), -SC_ENOTFOUND);
+	assert_int_equal(index_info_created_at(STRV_LIT("1.0 a:>= 1"), &t), -SC_ENOTFOUND);
+	assert_int_equal(index_info_created_at(STRV_LIT("1.0 |created_at:yesterday"), &t), -EINVAL);
+	assert_int_equal(index_info_created_at(STRV_LIT("1.0 |created_at:2024-13-01T00:00:00Z"), &t), -EINVAL);
+	assert_int_equal(index_info_created_at(STRV_LIT("1.0 |created_at:2024-01-01T00:00"), &t), -EINVAL);
+	assert_int_equal(index_info_created_at(STRV_LIT("1.0 |created_at:"), &t), -EINVAL);
+}

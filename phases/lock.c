@@ -1,0 +1,813 @@
+/*
+ * lock.c: resolution for `scint lock`, `scint update` and an install whose
+ * Gemfile changed: the Gemfile's dependencies (gemfile.c), the compact index
+ * copies in <cache>/index/<slug>/info/<name> (index.c keeps them), the
+ * resolver (bundle/resolve.h), and the lockfile as Bundler 2.3 writes it
+ * (bundle/lockfile.h).
+ *
+ * Rules, as Bundler 2.3.15 applies them:
+ *  - candidates: every version with a variant usable on one of the
+ *    lockfile's PLATFORMS whose `ruby:` and `rubygems:` requirements the
+ *    target Ruby meets; prereleases count but are tried last unless a
+ *    Gemfile requirement names one or --pre is given (Molinillo's order;
+ *    Bundler 2.4+ drops them instead, which gives the same lock whenever a
+ *    release fits);
+ *  - Bundler's base (converge_locked_specs): the locked specs reachable
+ *    from Gemfile dependencies that their locked version still satisfies
+ *    are pinned; a dependency whose locked version no longer fits is
+ *    resolved afresh with what only it reaches; unlocked gems (update)
+ *    follow GemVersionPromoter (--major/--minor/--patch, --strict) and never
+ *    go below their locked version; `update GEM` also unlocks GEM's
+ *    dependencies unless --conservative. Where those pins conflict (Bundler
+ *    2.3 would stop there) the resolution is run again with the locked
+ *    versions only preferred;
+ *  - PLATFORMS: the lockfile's, plus the local platform, plus/minus
+ *    --add-platform/--remove-platform; each resolved gem is locked with its
+ *    best variant per platform (bundle/platform.h ranks);
+ *  - cooldown (--cooldown N, BUNDLE_COOLDOWN, Bundler 4's): versions whose
+ *    info line says they were published (created_at:) less than N days ago
+ *    are not candidates, except the locked version; lines without a date
+ *    pass;
+ *  - `bundler` resolves to the running Bundler and is never a spec line;
+ *    BUNDLED WITH is that Bundler's version.
+ * The index is synced first (phases/index_sync.h: the Gemfile's names and
+ * their closure; --local reads only the cache, --prefer-local goes to the
+ * network only for what the cache lacks), then read from the cache.
+ * Only one global rubygems source is supported for now; path/git/source
+ * blocks are refused with a clear message.
+ *
+ * Where Bundler 2.4+ (PubGrub) and 2.3.15 (Molinillo) differ on ordinary
+ * graphs, this follows 2.3.15, whose lockfiles the tests compare: 2.3 may
+ * pick a prerelease when nothing else fits (2.4 refuses), and 2.3 pins the
+ * base strictly where 2.4 only prefers locked versions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/hmap.h"
+#include "bundle/config.h"
+#include "bundle/index.h"
+#include "bundle/names.h"
+#include "bundle/platform.h"
+#include "bundle/requirement.h"
+#include "bundle/resolve.h"
+#include "bundle/version.h"
+#include "fsops/fsops.h"
+#include "phases/index_sync.h"
+#include "phases/phase.h"
+#include "phases/retry.h"
+
+#define LOCK_VARIANTS_MAX 64
+#define LOCK_VERSIONS_MAX 20000 /* the resolver's default limit too */
+#define LOCK_DEPS_MAX	  256
+#define LOCK_REQS_MAX	  16
+#define LOCKFILE_TEXT_MAX (64u << 20)
+
+struct lk_variant {
+	const char *platform;
+	const char *sha256; /* from the info line, "" if none */
+	struct resolve_dep *deps;
+	size_t ndeps;
+};
+
+struct lk_version {
+	const char *version;
+	struct lk_variant *var;
+	size_t nvar, capvar;
+};
+
+struct lk_gem {
+	const char *name;
+	struct lk_version *vers; /* ascending */
+	size_t nvers;
+	struct resolve_version *rv;
+};
+
+struct lk {
+	struct install *in;
+	const struct lock_request *req;
+	const struct gemfile *ev;
+	int info_fd;
+	const char **platforms;
+	size_t nplatforms;
+	struct hmap gems;   /* name -> struct lk_gem */
+	struct hmap unlock; /* name -> "" */
+	struct hmap locked; /* name -> locked version */
+	struct hmap pre;    /* names whose Gemfile requirement names a prerelease */
+	struct hmap kept;   /* locked gems kept at their version (Bundler's base) */
+	bool floor;	    /* updating: no version below the locked one */
+	bool soft;	    /* retry after a conflict: locked versions only preferred */
+	const char *bundler_version;
+	long cooldown_days; /* 0: off */
+	int64_t now;
+};
+
+static char lk_mark[] = "";
+
+static bool lk_reqs_ok(struct strv reqs, const char *version)
+{
+	struct requirement r[LOCK_REQS_MAX];
+	int n;
+
+	if (!reqs.len)
+		return true;
+	n = requirement_parse_list(reqs, '&', r, LOCK_REQS_MAX);
+	if (n < 0 || !version || !version_valid(strv_from(version)))
+		return false;
+	return requirement_list_satisfied(r, (size_t)n, strv_from(version));
+}
+
+static bool lk_platform_usable(struct lk *k, const char *platform)
+{
+	for (size_t i = 0; i < k->nplatforms; i++)
+		if (platform_rank(strv_from(platform), strv_from(k->platforms[i])) !=
+		    PLATFORM_INCOMPATIBLE)
+			return true;
+	return false;
+}
+
+static int lk_version_cmp(const void *a, const void *b)
+{
+	return version_cmp(strv_from(((const struct lk_version *)a)->version),
+			   strv_from(((const struct lk_version *)b)->version));
+}
+
+/* Parses info/<name> into g; a missing file leaves g without versions. */
+static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
+{
+	struct arena *a = &k->in->arena;
+	struct sbuf body = SBUF_INIT;
+	const char *why;
+	int r;
+
+	if (names_check_gem(strv_from(g->name), &why) < 0) {
+		sbuf_addf(err, "invalid gem name '%s': %s", g->name, why);
+		return -SC_EUNSAFE;
+	}
+	r = k->info_fd >= 0 ? fs_read_fileat(k->info_fd, g->name, &body,
+					     (size_t)net_policy()->max_index_bytes)
+			    : -ENOENT;
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		sbuf_addf(err, "cannot read the index file of %s: %s", g->name, sc_strerror(r));
+		return r;
+	}
+	char *text = arena_strndup(a, body.buf ? body.buf : "", body.len);
+	struct hmap byver; /* version string -> index + 1 */
+	sbuf_release(&body);
+	hmap_init(&byver);
+	struct strv rest = strv_from(text), line;
+	size_t cap = 0;
+	while (strv_next_line(&rest, &line)) {
+		struct index_info_line il;
+		if (!line.len || strv_eq_cstr(line, "---"))
+			continue;
+		if (index_info_parse_line(line, &il) < 0)
+			continue; /* a line that could not name anything is never a candidate */
+		char *ver = arena_strv(a, il.version);
+		if (!lk_reqs_ok(il.ruby, k->in->abi.version) ||
+		    !lk_reqs_ok(il.rubygems, k->in->abi.rubygems_version))
+			continue;
+		char *plat = arena_strv(a, il.platform);
+		if (!lk_platform_usable(k, plat))
+			continue;
+		if (k->cooldown_days > 0) {
+			/* too new (a locked version is exempt; a line without a date passes) */
+			int64_t t;
+			if (index_info_created_at(line, &t) < 0)
+				t = -1;
+			const char *locked = hmap_get(&k->locked, strv_from(g->name));
+			if (t >= 0 && t > k->now - (int64_t)k->cooldown_days * 86400 &&
+			    !(locked && strv_eq_cstr(il.version, locked)))
+				continue;
+		}
+		struct lk_version *v = NULL;
+		uintptr_t slot = (uintptr_t)hmap_get(&byver, strv_from(ver));
+		if (slot) {
+			v = &g->vers[slot - 1];
+		} else {
+			if (g->nvers >= LOCK_VERSIONS_MAX) {
+				sbuf_addf(err, "resolution gave up: %s has more than %d versions",
+					  g->name, LOCK_VERSIONS_MAX);
+				r = -SC_ETOOBIG;
+				goto out;
+			}
+			g->vers = arena_grow_array(a, g->vers, sizeof(*g->vers), g->nvers, &cap);
+			v = &g->vers[g->nvers++];
+			memset(v, 0, sizeof(*v));
+			v->version = ver;
+			hmap_put(&byver, strv_from(ver), (void *)(uintptr_t)g->nvers);
+		}
+		struct lk_variant *var = NULL;
+		for (size_t i = 0; i < v->nvar && !var; i++)
+			if (!strcmp(v->var[i].platform, plat))
+				var = &v->var[i]; /* a repeated line: the last one wins */
+		if (!var) {
+			if (v->nvar >= LOCK_VARIANTS_MAX) {
+				sbuf_addf(err, "the index lists more than %d platforms for %s %s",
+					  LOCK_VARIANTS_MAX, g->name, ver);
+				r = -SC_ETOOBIG;
+				goto out;
+			}
+			v->var = arena_grow_array(a, v->var, sizeof(*v->var), v->nvar, &v->capvar);
+			var = &v->var[v->nvar++];
+		}
+		var->platform = plat;
+		var->sha256 = arena_strv(a, il.checksum);
+		var->deps = arena_alloc(a, LOCK_DEPS_MAX * sizeof(*var->deps));
+		var->ndeps = 0;
+		struct strv cur = il.deps, dn, dr;
+		while ((r = index_deps_next(&cur, &dn, &dr)) > 0) {
+			if (var->ndeps >= LOCK_DEPS_MAX) {
+				sbuf_addf(err,
+					  "the index lists more than %d dependencies for %s %s",
+					  LOCK_DEPS_MAX, g->name, ver);
+				r = -SC_ETOOBIG;
+				goto out;
+			}
+			char *reqs = arena_strv(a, dr);
+			for (char *p = reqs; *p; p++)
+				if (*p == '&')
+					*p = ',';
+			var->deps[var->ndeps++] =
+				(struct resolve_dep){ arena_strv(a, dn), reqs, NULL };
+		}
+		if (r < 0) {
+			v->nvar--; /* a malformed dependency list: this variant is unusable */
+			continue;
+		}
+	}
+	/* versions with no usable variant left */
+	size_t w = 0;
+	for (size_t i = 0; i < g->nvers; i++)
+		if (g->vers[i].nvar)
+			g->vers[w++] = g->vers[i];
+	g->nvers = w;
+	qsort(g->vers, g->nvers, sizeof(*g->vers), lk_version_cmp);
+	/* "1.0" and "1.0.0" are one version: the first spelling keeps the variants */
+	w = 0;
+	for (size_t i = 0; i < g->nvers; i++) {
+		struct lk_version *prev = w ? &g->vers[w - 1] : NULL;
+		if (prev && !version_cmp(strv_from(prev->version), strv_from(g->vers[i].version))) {
+			for (size_t j = 0; j < g->vers[i].nvar && prev->nvar < LOCK_VARIANTS_MAX;
+			     j++) {
+				prev->var = arena_grow_array(a, prev->var, sizeof(*prev->var),
+							     prev->nvar, &prev->capvar);
+				prev->var[prev->nvar++] = g->vers[i].var[j];
+			}
+			continue;
+		}
+		g->vers[w++] = g->vers[i];
+	}
+	g->nvers = w;
+	r = 0;
+out:
+	hmap_release(&byver);
+	return r;
+}
+
+/* The dependencies of a version for the resolver: the union over its variants. */
+static void lk_union_deps(struct lk *k, struct lk_version *v, struct resolve_version *ret)
+{
+	size_t total = 0, n = 0;
+
+	for (size_t i = 0; i < v->nvar; i++)
+		total += v->var[i].ndeps;
+	struct resolve_dep *d = arena_alloc(&k->in->arena, (total + 1) * sizeof(*d));
+	for (size_t i = 0; i < v->nvar; i++) {
+		for (size_t j = 0; j < v->var[i].ndeps; j++) {
+			bool seen = false;
+			for (size_t m = 0; m < n && !seen; m++)
+				seen = !strcmp(d[m].name, v->var[i].deps[j].name);
+			if (!seen)
+				d[n++] = v->var[i].deps[j];
+		}
+	}
+	*ret = (struct resolve_version){ v->version, d, n };
+}
+
+static struct lk_gem *lk_gem(struct lk *k, const char *name, struct sbuf *err, int *ret_r)
+{
+	struct lk_gem *g = hmap_get(&k->gems, strv_from(name));
+
+	*ret_r = 0;
+	if (g)
+		return g;
+	g = arena_alloc(&k->in->arena, sizeof(*g));
+	memset(g, 0, sizeof(*g));
+	g->name = arena_strdup(&k->in->arena, name);
+	if (!strcmp(name, "bundler")) {
+		g->vers = arena_alloc(&k->in->arena, sizeof(*g->vers));
+		memset(g->vers, 0, sizeof(*g->vers));
+		g->vers[0].version = k->bundler_version;
+		g->vers[0].var = arena_alloc(&k->in->arena, sizeof(*g->vers[0].var));
+		memset(g->vers[0].var, 0, sizeof(*g->vers[0].var));
+		g->vers[0].var[0].platform = "ruby";
+		g->vers[0].nvar = 1;
+		g->nvers = 1;
+	} else if ((*ret_r = lk_load(k, g, err)) < 0) {
+		return NULL;
+	}
+	g->rv = arena_alloc(&k->in->arena, (g->nvers + 1) * sizeof(*g->rv));
+	for (size_t i = 0; i < g->nvers; i++)
+		lk_union_deps(k, &g->vers[i], &g->rv[i]);
+	hmap_put(&k->gems, strv_from(g->name), g);
+	return g;
+}
+
+static int lk_fetch(void *data, const char *name, struct resolve_pkg_info *ret, struct sbuf *err)
+{
+	struct lk *k = data;
+	int r;
+	struct lk_gem *g = lk_gem(k, name, err, &r);
+
+	if (!g)
+		return r;
+	bool unlocking = k->req && k->req->update_all;
+	unlocking |= hmap_get(&k->unlock, strv_from(name)) != NULL;
+	const char *locked = hmap_get(&k->locked, strv_from(name));
+	bool pre = (k->req && k->req->pre) || hmap_get(&k->pre, strv_from(name)) != NULL;
+	char level = k->req && k->req->level ? k->req->level : 'M';
+	size_t *idx = arena_alloc(&k->in->arena, (g->nvers + 1) * sizeof(*idx)), n = g->nvers;
+
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	bool kept = locked && !unlocking && hmap_get(&k->kept, strv_from(name)) != NULL;
+	if (kept && !k->soft) {
+		/* Bundler 2.3's base: the locked version only (when it is still a candidate) */
+		size_t w = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(g->rv[i].version, locked))
+				idx[w++] = i;
+		if (w) {
+			n = w;
+			goto done;
+		}
+	}
+	if (locked && (kept || (k->soft && !unlocking))) {
+		/* the locked version first, then as if not locked */
+		n = resolve_promote(g->rv, idx, n, NULL, 'M', false, false, pre);
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(g->rv[idx[i]].version, locked))
+				continue;
+			size_t x = idx[i];
+			memmove(idx + 1, idx, i * sizeof(*idx));
+			idx[0] = x;
+			break;
+		}
+	} else {
+		n = resolve_promote(g->rv, idx, n, locked, level, unlocking,
+				    k->req && k->req->strict && locked, pre);
+		if (locked && k->floor && !k->soft) {
+			/* an update never goes below the locked version (additional base
+			 * requirements) */
+			size_t w = 0;
+			for (size_t i = 0; i < n; i++)
+				if (version_cmp(strv_from(g->rv[idx[i]].version),
+						strv_from(locked)) >= 0)
+					idx[w++] = idx[i];
+			n = w;
+		}
+	}
+done:
+	*ret = (struct resolve_pkg_info){ .versions = g->rv,
+					  .nversions = g->nvers,
+					  .pref = idx,
+					  .npref = n,
+					  .allow_pre = true,
+					  .missing = !g->nvers };
+	return 0;
+}
+
+/* Unlocks name and, unless conservative, what it depends on in the lockfile. */
+static void lk_unlock(struct lk *k, const char *name, bool deep, unsigned depth)
+{
+	if (hmap_get(&k->unlock, strv_from(name)) || depth > 1000)
+		return;
+	hmap_put(&k->unlock, strv_from(name), lk_mark);
+	if (!deep)
+		return;
+	const struct lockfile *lf = &k->in->lock;
+	for (size_t s = 0; s < lf->nsources; s++)
+		for (size_t i = 0; i < lf->sources[s].nspecs; i++) {
+			const struct lock_spec *sp = &lf->sources[s].specs[i];
+			if (strcmp(sp->name, name))
+				continue;
+			for (size_t d = 0; d < sp->ndeps; d++)
+				lk_unlock(k, sp->deps[d].name, deep, depth + 1);
+		}
+}
+
+static bool lk_reqs_name_pre(const char *reqs)
+{
+	struct requirement r[LOCK_REQS_MAX];
+	int n = requirement_parse_list(strv_from(reqs), ',', r, LOCK_REQS_MAX);
+
+	for (int i = 0; i < n; i++)
+		if (version_is_prerelease(r[i].version))
+			return true;
+	return false;
+}
+
+static void lk_keep(struct lk *k, const struct hmap *dropped, const char *name, unsigned depth)
+{
+	const struct lockfile *lf = &k->in->lock;
+
+	if (hmap_get(&k->kept, strv_from(name)) || depth > 1000 ||
+	    !hmap_get(&k->locked, strv_from(name)) || hmap_get(dropped, strv_from(name)))
+		return;
+	hmap_put(&k->kept, strv_from(name), lk_mark);
+	for (size_t s = 0; s < lf->nsources; s++)
+		for (size_t i = 0; i < lf->sources[s].nspecs; i++) {
+			const struct lock_spec *sp = &lf->sources[s].specs[i];
+			if (strcmp(sp->name, name))
+				continue;
+			for (size_t d = 0; d < sp->ndeps; d++)
+				if (strcmp(sp->deps[d].name, "bundler"))
+					lk_keep(k, dropped, sp->deps[d].name, depth + 1);
+		}
+}
+
+/*
+ * The kept set: a Gemfile dependency whose locked version no longer meets
+ * its requirement is dropped with everything only it reaches; the closure
+ * of the other dependencies over the locked specs is kept.
+ */
+static void lk_keep_closure(struct lk *k, const struct gemfile *ev)
+{
+	struct requirement r[LOCK_REQS_MAX];
+	struct hmap dropped;
+	bool *ok = arena_alloc(&k->in->arena, (ev->ndeps + 1) * sizeof(*ok));
+
+	hmap_init(&dropped);
+	for (size_t i = 0; i < ev->ndeps; i++) {
+		const struct gemfile_dep *d = &ev->deps[i];
+		const char *v = hmap_get(&k->locked, strv_from(d->name));
+		int n = requirement_parse_list(strv_from(d->reqs), ',', r, LOCK_REQS_MAX);
+		ok[i] = v && n >= 0 && version_valid(strv_from(v)) &&
+			requirement_list_satisfied(r, (size_t)n, strv_from(v));
+		if (v && !ok[i])
+			hmap_put(&dropped, strv_from(d->name), lk_mark);
+	}
+	for (size_t i = 0; i < ev->ndeps; i++)
+		if (ok[i])
+			lk_keep(k, &dropped, ev->deps[i].name, 0);
+	hmap_release(&dropped);
+}
+
+static void lk_add_platform(struct lk *k, const char *p)
+{
+	for (size_t i = 0; i < k->nplatforms; i++)
+		if (!strcmp(k->platforms[i], p))
+			return;
+	k->platforms[k->nplatforms++] = p;
+}
+
+int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf *ret_text,
+		 struct sbuf *err)
+{
+	struct arena *a = &in->arena;
+	const struct gemfile *gf = &in->gemfile;
+	const char *remote = NULL;
+	struct lk k = { .in = in, .req = req, .ev = gf, .info_fd = -1 };
+	struct index_sync *sync = NULL;
+	const struct lockfile *old = &in->lock;
+	int r;
+
+	hmap_init(&k.gems);
+	hmap_init(&k.unlock);
+	hmap_init(&k.locked);
+	hmap_init(&k.pre);
+	hmap_init(&k.kept);
+	r = gemfile_load(in, err);
+	if (r < 0)
+		goto out;
+	/* the global rubygems source (id "0"), with one remote */
+	bool other = false;
+	for (size_t i = 0; i < gf->nsources; i++) {
+		const struct gemfile_source *src = &gf->sources[i];
+		if (src->kind == GEMFILE_SRC_GEM && !strcmp(src->id, "0") && src->nremotes == 1)
+			remote = src->remotes[0];
+		else if (src->kind != GEMFILE_SRC_GEM || strcmp(src->id, "0") || src->nremotes)
+			other = true; /* anything else: not yet */
+	}
+	if (!remote || other) {
+		sbuf_addf(err,
+			  "%s needs one global rubygems source and no other source (git, "
+			  "path, gemspec, a source block, several remotes): scint cannot "
+			  "resolve that yet (run `bundle lock`)",
+			  in->opts.gemfile);
+		r = -SC_EUNSUPPORTED;
+		goto out;
+	}
+	for (size_t i = 0; i < gf->ndeps; i++) {
+		if (gf->deps[i].pinned || gf->deps[i].source) {
+			sbuf_addf(err,
+				  "%s%s%s: '%s' comes from a path, git or scoped source, which "
+				  "scint cannot resolve yet (run `bundle lock`)",
+				  in->opts.gemfile, gf->deps[i].location ? " at " : "",
+				  gf->deps[i].location ? gf->deps[i].location : "",
+				  gf->deps[i].name);
+			r = -SC_EUNSUPPORTED;
+			goto out;
+		}
+	}
+	for (size_t s = 0; s < old->nsources; s++) {
+		if (old->sources[s].kind != LOCK_SRC_GEM) {
+			sbuf_addf(err,
+				  "%s has GIT, PATH or plugin sources, which scint cannot "
+				  "resolve yet (run `bundle lock`)",
+				  in->opts.lockfile);
+			r = -SC_EUNSUPPORTED;
+			goto out;
+		}
+	}
+	k.now = (int64_t)time(NULL);
+	k.cooldown_days = req && req->cooldown_days >= 0 ? req->cooldown_days : 0;
+	if (!req || req->cooldown_days < 0) {
+		const char *cd = bconfig_get(in->config, "BUNDLE_COOLDOWN");
+		char *end = NULL;
+		long n = cd && *cd ? strtol(cd, &end, 10) : 0;
+		if (cd && *cd && (*end || n < 0 || n > 100000)) {
+			sbuf_addf(
+				err,
+				"BUNDLE_COOLDOWN must be a number of days (0 to 100000), not '%s'",
+				cd);
+			r = -SC_ECONFIG;
+			goto out;
+		}
+		k.cooldown_days = n;
+	}
+	k.bundler_version = gf->bundler_version	      ? gf->bundler_version
+			    : in->abi.bundler_version ? in->abi.bundler_version
+						      : "2.3.15";
+
+	/* PLATFORMS */
+	size_t np = old->nplatforms + 2 + (req ? req->nadd_platforms : 0);
+	k.platforms = arena_alloc(a, np * sizeof(*k.platforms));
+	for (size_t i = 0; i < old->nplatforms; i++)
+		lk_add_platform(&k, old->platforms[i]);
+	lk_add_platform(&k, in->abi.platform);
+	for (size_t i = 0; req && i < req->nadd_platforms; i++) {
+		struct platform pl;
+		if (platform_parse(strv_from(req->add_platforms[i]), &pl) < 0) {
+			sbuf_addf(err, "the platform `%s` is unknown", req->add_platforms[i]);
+			r = -EINVAL;
+			goto out;
+		}
+		lk_add_platform(&k, req->add_platforms[i]);
+	}
+	for (size_t i = 0; req && i < req->nremove_platforms; i++) {
+		size_t w = 0;
+		bool found = false;
+		for (size_t j = 0; j < k.nplatforms; j++) {
+			if (!strcmp(k.platforms[j], req->remove_platforms[i]))
+				found = true;
+			else
+				k.platforms[w++] = k.platforms[j];
+		}
+		if (!found) {
+			sbuf_addf(err,
+				  "Unable to remove the platform `%s` since the only platforms "
+				  "are %s",
+				  req->remove_platforms[i], k.nplatforms ? k.platforms[0] : "none");
+			r = -EINVAL;
+			goto out;
+		}
+		k.nplatforms = w;
+	}
+
+	/* what is locked, and what is unlocked */
+	for (size_t s = 0; s < old->nsources; s++)
+		for (size_t i = 0; i < old->sources[s].nspecs; i++) {
+			const struct lock_spec *sp = &old->sources[s].specs[i];
+			hmap_put(&k.locked, strv_from(sp->name), arena_strdup(a, sp->version));
+		}
+	for (size_t i = 0; i < gf->ndeps; i++) {
+		const struct gemfile_dep *d = &gf->deps[i];
+		/*
+		 * An added or changed dependency is not unlocked: its locked version
+		 * stays first in line and gives way only if no longer allowed, as in
+		 * Bundler's converge_locked_specs.
+		 */
+		if (lk_reqs_name_pre(d->reqs))
+			hmap_put(&k.pre, strv_from(d->name), lk_mark);
+	}
+	bool deep = !(req && req->conservative);
+	for (size_t i = 0; req && i < req->nupdate; i++)
+		lk_unlock(&k, req->update[i], deep, 0);
+	for (size_t g = 0; req && g < req->ngroups; g++)
+		for (size_t i = 0; i < gf->ndeps; i++)
+			for (size_t j = 0; j < gf->deps[i].ngroups; j++)
+				if (!strcmp(gf->deps[i].groups[j], req->groups[g]))
+					lk_unlock(&k, gf->deps[i].name, deep, 0);
+
+	/*
+	 * Bundler 2.3's converge_locked_specs: the locked specs reachable from
+	 * Gemfile dependencies that are unchanged, or that their locked version
+	 * still satisfies, are kept at their version (unless unlocked); the rest
+	 * resolve freely. An update (`update`, `lock --update`) never goes below
+	 * a locked version.
+	 */
+	k.floor = req && (req->update_all || req->nupdate || req->ngroups);
+	if (!(req && req->update_all))
+		lk_keep_closure(&k, gf);
+
+	struct gem_source *src = plan_source_remote(in, remote);
+	struct index_sync_opts so = {
+		.cache_root = in->opts.cache_root,
+		.config = in->config,
+		.mode = !req || !req->index_mode ? INDEX_SYNC_NETWORK
+			: req->index_mode == 1	 ? INDEX_SYNC_LOCAL
+						 : INDEX_SYNC_PREFER_LOCAL,
+		.io_backend = in->opts.io_backend,
+	};
+	r = index_sync_new(&so, &sync, err);
+	int sid = r < 0 ? r : index_sync_add_source(sync, remote, err);
+	r = sid < 0 ? sid : 0;
+	for (size_t i = 0; r == 0 && i < gf->ndeps; i++)
+		if (strcmp(gf->deps[i].name, "bundler"))
+			r = index_sync_want(sync, sid, gf->deps[i].name, err);
+	if (r == 0)
+		r = index_sync_run(sync, err);
+	if (r < 0)
+		goto out;
+	const char *dir = arena_printf(a, "%s/info", index_sync_source_dir(sync, sid));
+	k.info_fd = fs_open_dir(dir);
+	struct resolve_dep *roots = arena_alloc(a, (gf->ndeps + 1) * sizeof(*roots));
+	size_t nroots = 0;
+	for (size_t i = 0; i < gf->ndeps; i++) {
+		/*
+		 * Every group is resolved; a dependency for other platforms only
+		 * (`platforms: :jruby`) is not, though DEPENDENCIES lists it, as
+		 * Bundler 2.3's expand_dependencies does (for the local platform).
+		 */
+		if (!gf->deps[i].platform_ok)
+			continue;
+		roots[nroots++] = (struct resolve_dep){ gf->deps[i].name, gf->deps[i].reqs,
+							gf->deps[i].location };
+		struct lk_gem *g = lk_gem(&k, gf->deps[i].name, err, &r);
+		if (!g)
+			goto out;
+		if (!g->nvers && strcmp(gf->deps[i].name, "bundler")) {
+			sbuf_addf(err,
+				  "Could not find gem '%s' in rubygems repository %s or installed "
+				  "locally.%s",
+				  gf->deps[i].name, src->redacted,
+				  so.mode == INDEX_SYNC_NETWORK
+					  ? ""
+					  : " (only the cached index was read)");
+			r = -SC_ENOTFOUND;
+			goto out;
+		}
+	}
+	struct resolve_result res;
+	size_t errlen = err->len;
+	r = resolve_run(a, "Gemfile", roots, nroots, lk_fetch, &k, NULL, &res, err);
+	if (r == -SC_ECONFLICT && (k.kept.len || k.floor)) {
+		/* Bundler 2.3 would fail here; the locked versions become preferences */
+		sbuf_setlen(err, errlen);
+		k.soft = true;
+		r = resolve_run(a, "Gemfile", roots, nroots, lk_fetch, &k, NULL, &res, err);
+	}
+	if (r < 0)
+		goto out;
+
+	/* the lockfile */
+	struct lockfile lf = { 0 };
+	struct lock_source *ls = arena_alloc(a, sizeof(*ls));
+	memset(ls, 0, sizeof(*ls));
+	ls->kind = LOCK_SRC_GEM;
+	ls->opts = arena_alloc(a, sizeof(*ls->opts));
+	ls->opts[0] = (struct lock_option){ "remote", src->remote };
+	ls->nopts = 1;
+	ls->specs = arena_alloc(a, (res.npicks * k.nplatforms + 1) * sizeof(*ls->specs));
+	const char **sp_checksum = arena_alloc(a, (res.npicks * k.nplatforms + 1) * sizeof(char *));
+	for (size_t i = 0; i < res.npicks; i++) {
+		if (!strcmp(res.picks[i].name, "bundler"))
+			continue;
+		struct lk_gem *g = hmap_get(&k.gems, strv_from(res.picks[i].name));
+		struct lk_version *v = NULL;
+		for (size_t j = 0; j < g->nvers && !v; j++)
+			if (!strcmp(g->vers[j].version, res.picks[i].version))
+				v = &g->vers[j];
+		bool used[LOCK_VARIANTS_MAX + 1] = { 0 };
+		for (size_t p = 0; p < k.nplatforms; p++) {
+			int best = -1, best_rank = PLATFORM_INCOMPATIBLE;
+			for (size_t j = 0; j < v->nvar; j++) {
+				int rk = platform_rank(strv_from(v->var[j].platform),
+						       strv_from(k.platforms[p]));
+				if (rk > best_rank) {
+					best_rank = rk;
+					best = (int)j;
+				}
+			}
+			if (best >= 0)
+				used[best] = true;
+		}
+		for (size_t j = 0; j < v->nvar; j++) {
+			if (!used[j])
+				continue;
+			const struct lk_variant *var = &v->var[j];
+			sp_checksum[ls->nspecs] = var->sha256;
+			struct lock_spec *sp = &ls->specs[ls->nspecs++];
+			bool ruby = !strcmp(var->platform, "ruby");
+			*sp = (struct lock_spec){
+				.name = g->name,
+				.version = v->version,
+				.platform = var->platform,
+				.full_name = ruby ? arena_printf(a, "%s-%s", g->name, v->version)
+						  : arena_printf(a, "%s-%s-%s", g->name, v->version,
+								 var->platform),
+				.source = ls,
+			};
+			sp->deps = arena_alloc(a, (var->ndeps + 1) * sizeof(*sp->deps));
+			for (size_t d = 0; d < var->ndeps; d++)
+				sp->deps[sp->ndeps++] =
+					(struct lock_dep){ var->deps[d].name,
+							   var->deps[d].reqs[0] ? var->deps[d].reqs
+										: NULL };
+		}
+	}
+	lf.sources = ls;
+	lf.nsources = 1;
+	lf.platforms = k.platforms;
+	lf.nplatforms = k.nplatforms;
+	lf.deps = arena_alloc(a, (gf->ndeps + 1) * sizeof(*lf.deps));
+	for (size_t i = 0; i < gf->ndeps; i++)
+		lf.deps[lf.ndeps++] =
+			(struct lock_dependency){ gf->deps[i].name,
+						  gf->deps[i].reqs[0] ? gf->deps[i].reqs : NULL,
+						  gf->deps[i].pinned };
+	/* RUBY VERSION only with a `ruby` line: the locked one, else this Ruby */
+	struct lock_format fmt = lockfile_format_for(k.bundler_version);
+	if (gf->ruby && old->ruby_version) {
+		lf.ruby_version = old->ruby_version;
+	} else if (gf->ruby) {
+		struct sbuf rv = SBUF_INIT;
+		lockfile_ruby_version(&fmt, in->abi.version, in->abi.patchlevel, in->abi.engine,
+				      NULL, &rv);
+		lf.ruby_version = arena_strdup(a, sbuf_cstr(&rv));
+		sbuf_release(&rv);
+	}
+	/* CHECKSUMS when the lockfile has them: the index's sha256 of each variant */
+	lf.has_checksums = old->has_checksums;
+	if (lf.has_checksums) {
+		lf.checksums = arena_alloc(a, (ls->nspecs + 1) * sizeof(*lf.checksums));
+		for (size_t i = 0; i < ls->nspecs; i++) {
+			const struct lock_spec *sp = &ls->specs[i];
+			const char *sum = sp_checksum[i];
+			lf.checksums[lf.nchecksums++] =
+				(struct lock_checksum){ sp->name, sp->version, sp->platform,
+							sum && *sum ? sum : NULL, NULL };
+		}
+	}
+	lf.bundled_with = k.bundler_version;
+	lf.extra = old->extra;
+	lf.nextra = old->nextra;
+	lf.crlf = old->crlf;
+	r = lockfile_write(&lf, k.bundler_version, ret_text);
+out:
+	index_sync_free(sync);
+	if (k.info_fd >= 0)
+		close(k.info_fd);
+	hmap_release(&k.gems);
+	hmap_release(&k.unlock);
+	hmap_release(&k.locked);
+	hmap_release(&k.pre);
+	hmap_release(&k.kept);
+	return r;
+}
+
+int lock_write(struct install *in, const struct sbuf *text, bool *ret_changed, struct sbuf *err)
+{
+	const char *path = in->opts.lockfile, *slash = strrchr(path, '/');
+	const char *dir = slash ? arena_strndup(&in->arena, path, (size_t)(slash - path)) : ".";
+	const char *base = slash ? slash + 1 : path;
+	int dfd, r;
+
+	*ret_changed = false;
+	if (!in->lock_missing && in->lock_text.len == text->len &&
+	    !memcmp(in->lock_text.buf ? in->lock_text.buf : "", text->buf ? text->buf : "",
+		    text->len))
+		return 0;
+	dfd = fs_open_dir(slash == path ? "/" : dir);
+	if (dfd < 0) {
+		sbuf_addf(err, "cannot open %s: %s", dir, sc_strerror(dfd));
+		return dfd;
+	}
+	r = fs_write_atomic(dfd, base, text->buf ? text->buf : "", text->len, 0644);
+	close(dfd);
+	if (r < 0) {
+		sbuf_addf(err, "cannot write %s: %s", path, sc_strerror(r));
+		return r;
+	}
+	*ret_changed = true;
+	return 0;
+}
