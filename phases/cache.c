@@ -85,7 +85,8 @@ int cache_load_manifest(struct install *in, struct gem *g)
 	if (r < 0)
 		sbuf_addf(&err, "its manifest is corrupt (%s)", perr.len ? perr.buf : "?");
 	sbuf_release(&perr);
-	if (r == 0 && (strcmp(m->full_name, g->full_name) || strcmp(m->abi, in->abi.abi))) {
+	/* A git entry's manifest speaks for its checkout's first gem (git.c): the abi is what must match. */
+	if (r == 0 && ((!g->git && strcmp(m->full_name, g->full_name)) || strcmp(m->abi, in->abi.abi))) {
 		sbuf_addf(&err, "its manifest is for %s (%s)", m->full_name, m->abi);
 		r = -SC_ECACHE;
 	}

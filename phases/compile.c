@@ -163,7 +163,9 @@ static void cc_start(struct compile_job *c)
 	c->argv[i++] = in->ruby_exe;
 	c->argv[i++] = in->helper_path;
 	c->argv[i++] = "--build";
-	c->argv[i++] = arena_printf(&in->arena, "%s/gem", base);
+	/* A git gem's gemspec may sit in a directory of the checkout. */
+	c->argv[i++] = g->subdir && *g->subdir ? arena_printf(&in->arena, "%s/gem/%s", base, g->subdir)
+					      : arena_printf(&in->arena, "%s/gem", base);
 	c->argv[i++] = arena_printf(&in->arena, "%s/ext", base);
 	for (size_t k = 0; k < g->nbuild_args; k++)
 		c->argv[i++] = g->build_args[k];
@@ -347,13 +349,38 @@ static void cc_walk_dir(struct cc_walk *w, int dfd, const char *rel, int depth)
 	closedir(d);
 }
 
+int compile_scan_tree(struct install *in, const char *entry, struct manifest *m, bool with_ext,
+		      const char **ret_err_path)
+{
+	struct cc_walk w = { .in = in, .m = m };
+	static const char *const roots[] = { "gem", "ext" };
+
+	/* A fresh entry list: the build added, changed and maybe removed files. */
+	m->entries = NULL;
+	m->nentries = m->cap = 0;
+	m->nfiles = 0;
+	m->total_bytes = 0;
+	for (size_t i = 0; i < (with_ext ? 2u : 1u) && !w.err; i++) {
+		int fd = fs_open_dirat(in->assembling_fd,
+				       arena_printf(&in->arena, "%s/%s", entry, roots[i]));
+		if (fd < 0) {
+			w.err = fd;
+			w.err_path = roots[i];
+			break;
+		}
+		cc_walk_dir(&w, fd, roots[i], 0);
+	}
+	if (w.err)
+		*ret_err_path = w.err_path;
+	return w.err;
+}
+
 static void cc_scan(struct compile_job *c)
 {
 	struct install *in = c->in;
 	struct gem *g = c->gem;
 	struct manifest *m = g->manifest;
 	struct cc_walk w = { .in = in, .m = m };
-	static const char *const roots[] = { "gem", "ext" };
 
 	if (!fs_exists_at(in->assembling_fd,
 			  arena_printf(&in->arena, "%s/ext/gem.build_complete", g->entry))) {
@@ -362,21 +389,7 @@ static void cc_scan(struct compile_job *c)
 		cc_enter(c, CC_FAILED);
 		return;
 	}
-	/* A fresh entry list: the build added, changed and maybe removed files. */
-	m->entries = NULL;
-	m->nentries = m->cap = 0;
-	m->nfiles = 0;
-	m->total_bytes = 0;
-	for (size_t i = 0; i < SC_ARRAY_SIZE(roots) && !w.err; i++) {
-		int fd = fs_open_dirat(in->assembling_fd,
-				       arena_printf(&in->arena, "%s/%s", g->entry, roots[i]));
-		if (fd < 0) {
-			w.err = fd;
-			w.err_path = roots[i];
-			break;
-		}
-		cc_walk_dir(&w, fd, roots[i], 0);
-	}
+	w.err = compile_scan_tree(in, g->entry, m, true, &w.err_path);
 	if (w.err) {
 		job_fail(&c->job, w.err, "cannot read the build of %s: %s: %s", g->full_name,
 			 w.err_path, sc_strerror(w.err));

@@ -190,9 +190,28 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 		marshal_cstr(&m, "source");
 		marshal_cstr(&m, g->plan == PLAN_DEFAULT_GEM ? "default"
 				 : g->plan == PLAN_PATH	     ? "path"
+				 : g->git		     ? "git"
 							     : "gem");
 		marshal_cstr(&m, "load_paths");
-		if (g->plan == PLAN_DEFAULT_GEM) {
+		const struct git_spec *gs = git_spec_of(g);
+		if (g->git) {
+			/* bundler/gems/<base>-<rev12>/<dir>/<require path>, then the shared extension dir. */
+			const char *root = arena_printf(&in->arena, "%s/bundler/gems/%s%s%s",
+							in->install_root, g->git->install_name,
+							gs && *gs->dir ? "/" : "", gs ? gs->dir : "");
+			size_t nrp = gs ? gs->spec.nrequire_paths : 0;
+			bool gext = gs && gs->spec.nextensions;
+			marshal_array(&m, (nrp ? nrp : 1) + (gext ? 1 : 0));
+			for (size_t k = 0; k < nrp; k++)
+				marshal_cstr(&m, arena_printf(&in->arena, "%s/%s", root,
+							      gs->spec.require_paths[k]));
+			if (!nrp)
+				marshal_cstr(&m, arena_printf(&in->arena, "%s/lib", root));
+			if (gext)
+				marshal_cstr(&m, arena_printf(&in->arena, "%s/bundler/gems/%s/%s",
+							      in->install_root, in->ext_dir,
+							      g->git->install_name));
+		} else if (g->plan == PLAN_DEFAULT_GEM) {
 			marshal_array(&m, 0);
 		} else if (g->plan == PLAN_PATH) {
 			const char *remote = lock_source_opt(g->spec->source, "remote");

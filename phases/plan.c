@@ -40,6 +40,7 @@ const char *const gem_plan_name[GEM_PLAN__COUNT] = {
 	[PLAN_DEFAULT_GEM] = "default", [PLAN_PATH] = "path",
 	[PLAN_INSTALLED] = "installed", [PLAN_MATERIALIZE] = "materialize",
 	[PLAN_ASSEMBLE] = "assemble",	[PLAN_FETCH] = "fetch",
+	[PLAN_GIT] = "git", [PLAN_GIT_MEMBER] = "git-member",
 	[PLAN_UNSUPPORTED] = "unsupported",
 };
 
@@ -274,6 +275,100 @@ static bool plan_repair(struct install *in, struct gem *g)
 	return false;
 }
 
+/* Reads the cached list of a git entry's gems (git.c); true when usable. */
+static bool plan_git_specs(struct install *in, struct gem *g)
+{
+	struct sbuf text = SBUF_INIT;
+	bool ok = fs_read_fileat(in->cached_fd, arena_printf(&in->arena, "%s.gemspec", g->entry),
+				 &text, (size_t)64 << 20) == 0 &&
+		  git_specs_parse(in, g->git, sbuf_strv(&text)) == 0;
+
+	sbuf_release(&text);
+	return ok;
+}
+
+/*
+ * A GIT source's gem: the first of the source (by name) leads, its jobs
+ * install the whole checkout; the others are members. The leader is
+ * installed when bundler/gems/<base>-<rev12> is there (with its extensions'
+ * gem.build_complete), materialized from a valid cache entry, else fetched.
+ */
+static int plan_git(struct install *in, struct gem *g, struct sbuf *err)
+{
+	const struct lock_source *src = g->spec->source;
+	struct git_repo *repo = NULL;
+
+	for (size_t i = 0; i < in->ngitrepos; i++)
+		if (in->gitrepos[i]->src == src)
+			repo = in->gitrepos[i];
+	if (!repo) {
+		repo = arena_alloc(&in->arena, sizeof(*repo));
+		repo->src = src;
+		int r = git_repo_init(in, src, repo, err);
+		if (r < 0)
+			return r;
+		struct git_repo **nr =
+			arena_alloc(&in->arena, (in->ngitrepos + 1) * sizeof(*nr));
+		if (in->ngitrepos)
+			memcpy(nr, in->gitrepos, in->ngitrepos * sizeof(*nr));
+		nr[in->ngitrepos++] = repo;
+		in->gitrepos = nr;
+	}
+	g->git = repo;
+	g->subdir = "";
+	if (repo->leader) {
+		g->plan = PLAN_GIT_MEMBER;
+		g->entry = repo->leader->entry;
+		return 0;
+	}
+	repo->leader = g;
+	g->entry = repo->install_name;
+	if (repo->submodules || strcmp(repo->glob, "{,*,*/*}.gemspec")) {
+		char hex[DIGEST_SHA256_HEX];
+		char *key = arena_printf(&in->arena, "%d\n%s", repo->submodules, repo->glob);
+		sha256_hex(key, strlen(key), hex);
+		g->entry = arena_printf(&in->arena, "%s+%.8s", repo->install_name, hex);
+	}
+	int r = cache_load_manifest(in, g);
+	if ((r == 0 || (r == -SC_ECACHE && plan_repair(in, g))) && plan_git_specs(in, g)) {
+		const char *dir = arena_printf(&in->arena, "bundler/gems/%s", repo->install_name);
+		const char *done = arena_printf(&in->arena, "bundler/gems/%s/%s/gem.build_complete",
+						in->ext_dir, repo->install_name);
+		g->plan = !in->opts.force && fs_is_dir_at(in->root_fd, dir) &&
+					  (!g->manifest->has_ext || fs_exists_at(in->root_fd, done))
+				  ? PLAN_INSTALLED
+				  : PLAN_MATERIALIZE;
+		return 0;
+	}
+	g->manifest = NULL;
+	g->plan = PLAN_GIT;
+	return 0;
+}
+
+/* Bundler's Source::Path#load_spec_files: a path that is not a directory fails the install. */
+static int plan_path_check(struct install *in, struct gem *g, struct sbuf *err)
+{
+	const char *remote = lock_source_opt(g->spec->source, "remote");
+	struct stat st;
+	char *abs;
+
+	if (!remote)
+		return 0;
+	abs = remote[0] == '/' ? arena_strdup(&in->arena, remote)
+			       : arena_printf(&in->arena, "%s/%s", in->opts.app_dir, remote);
+	/* File.expand_path: "." and ".." components and a trailing '/' are folded. */
+	char *resolved = realpath(abs, NULL);
+	if (resolved) {
+		abs = arena_strdup(&in->arena, resolved);
+		free(resolved);
+	}
+	if (stat(abs, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	sbuf_addf(err, "The path `%s` %s", abs,
+		  stat(abs, &st) == 0 ? "is not a directory." : "does not exist.");
+	return -SC_ENOTFOUND;
+}
+
 static void plan_decide(struct install *in, struct gem *g)
 {
 	char name[512];
@@ -322,7 +417,15 @@ int plan_build(struct install *in, struct sbuf *err)
 	plan_link_deps(in);
 	for (size_t i = 0; i < in->ngems; i++) {
 		struct gem *g = in->gems[i];
-		plan_decide(in, g);
+		enum lock_source_kind kind = g->spec->source->kind;
+		if (kind == LOCK_SRC_PATH && (r = plan_path_check(in, g, err)) < 0)
+			return r;
+		if (kind == LOCK_SRC_GIT) {
+			if ((r = plan_git(in, g, err)) < 0)
+				return r;
+		} else {
+			plan_decide(in, g);
+		}
 		if (trace_enabled) {
 			struct trace_ctx ctx = { .phase = "plan", .gem = g->full_name };
 			trace_event(&ctx, "plan", gem_plan_name[g->plan]);
@@ -360,15 +463,28 @@ int plan_submit(struct install *in)
 			last = materialize_job_new(in, g, last);
 			job_depends(&in->finalize_job, last);
 			break;
+		case PLAN_GIT:
+			last = git_job_new(in, g);
+			last = promote_job_new(in, g, last);
+			last = materialize_job_new(in, g, last);
+			job_depends(&in->finalize_job, last);
+			break;
 		case PLAN_DEFAULT_GEM:
 		case PLAN_PATH:
 		case PLAN_INSTALLED:
+		case PLAN_GIT_MEMBER:
 		case PLAN_UNSUPPORTED:
 		case GEM_PLAN__COUNT:
 			break;
 		}
 		g->last = last;
 		(void)plan_prio;
+	}
+	/* A git source's other gems are in place when its leader is. */
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		if (g->plan == PLAN_GIT_MEMBER)
+			g->last = g->git->leader->last;
 	}
 	/* Submit in graph order so that each job sees its deps registered. */
 	size_t n;

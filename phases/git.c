@@ -1,0 +1,1466 @@
+/*
+ * git.c: a GIT source at its locked revision, from the remote to an
+ * assembled cache entry (the git side of design.md §1's Fetch and Assemble).
+ *
+ *   GIT_LOCK --> REPO_LOCK --> REPO_INIT --> REPO_HAVE --have--> REPO_EXPORT --> REPO_LSTREE
+ *                   ^             |             |                   ^               |
+ *                   |             |          REPO_FETCH --------> REPO_HAVE2        v
+ *                   |             |             \--refused--> REPO_FETCH_ALL -/  REPO_MODULES
+ *                   |             |                                                 |
+ *                   '------------ next repository (a submodule) <-------------------'
+ *                                                                                   |
+ *                                                         GIT_SPECS --> GIT_SPECS_WAIT --> GIT_DONE
+ *   (any error) --> GIT_FAILED (waits for its child, removes the tree)
+ *
+ * The cache:
+ *   inbound/gits/<slug>/        a bare repository per remote URL (slug: host,
+ *                               path and 8 hex of the URL: readable, unique,
+ *                               one path component), shared by every project
+ *   inbound/gits/<slug>.lock    flock held while a run fetches into it or
+ *                               exports from it
+ *   assembling/<abi>/<entry>/gem/   the export: the revision's tree, the
+ *                               submodules' trees at the commits it records
+ *                               (recursively, when the lockfile says
+ *                               `submodules: true`), gemspecs rewritten as
+ *                               Bundler rewrites them; then compile, promote
+ *                               and materialize as for a .gem. The entry is
+ *                               "<base>-<rev12>" (Bundler's install dir name),
+ *                               plus "+<8 hex>" for submodules or a glob.
+ *   cached/<abi>/<entry>.gemspec    the gems of the checkout (git_specs_parse)
+ *
+ * Fetch: `git fetch --depth 1 <url> +<rev>:refs/scint/<rev>` (servers with
+ * protocol v2 or allowAnySHA1InWant take a bare revision); when refused, the
+ * branches and tags are fetched whole. A revision already in the bare
+ * repository is not fetched again. Every git runs with a controlled
+ * environment: no system or global config, no terminal prompt, no hooks,
+ * transports limited to file, git, ssh, http and https (GIT_ALLOW_PROTOCOL:
+ * never `ext::`, which runs commands); URLs and revisions are checked where
+ * the lockfile is read (git_repo_init) and follow `--`. Credentials (in the
+ * URL or BUNDLE_<HOST>, as Bundler adds them to the URL) are scrubbed from
+ * git's output before anything is shown.
+ *
+ * Stale lock files a killed git left in a bare repository are removed under
+ * our flock (nothing else writes there meanwhile); objects a killed fetch
+ * half wrote are git's temporary files and ignored by it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/digest.h"
+#include "base/err.h"
+#include "bundle/config.h"
+#include "bundle/names.h"
+#include "engine/child.h"
+#include "engine/reactor.h"
+#include "engine/rpc.h"
+#include "engine/trace.h"
+#include "fsops/fsops.h"
+#include "phases/phase.h"
+
+extern char **environ;
+
+#define GIT_LOCK_RETRY_NS (100u * 1000000u)
+#define GIT_UNITS_MAX	  256
+#define GIT_DEPTH_MAX	  8
+#define GIT_DEFAULT_GLOB  "{,*,*/*}.gemspec"
+#define GIT_SPECS_MAX	  ((size_t)64 << 20)
+
+enum git_state {
+	GIT_LOCK,
+	REPO_LOCK,
+	REPO_INIT,
+	REPO_HAVE,
+	REPO_FETCH,
+	REPO_FETCH_ALL,
+	REPO_HAVE2,
+	REPO_EXPORT,
+	REPO_LSTREE,
+	REPO_MODULES,
+	GIT_SPECS,
+	GIT_SPECS_WAIT,
+	GIT_DONE,
+	GIT_FAILED,
+	GIT_STATE__COUNT,
+};
+
+static const char *const git_state_name[GIT_STATE__COUNT] = {
+	"LOCK",	  "REPO_LOCK",	  "REPO_INIT", "REPO_HAVE",  "REPO_FETCH",
+	"REPO_FETCH_ALL", "REPO_HAVE2", "REPO_EXPORT", "REPO_LSTREE", "REPO_MODULES",
+	"SPECS",  "SPECS_WAIT", "DONE", "FAILED",
+};
+
+/* One repository to export: the source's, then each submodule's. */
+struct git_unit {
+	const char *url;      /* what git fetches */
+	const char *redacted; /* for messages */
+	const char *userpwd;  /* to scrub, or NULL */
+	const char *rev;      /* 40 hex */
+	const char *slug;
+	const char *dst;      /* relative to the entry's gem/ ("" for the top) */
+	const char *what;     /* "submodule 'x' of ..." or NULL for the top */
+	int depth;
+};
+
+struct git_job {
+	struct job job;
+	struct install *in;
+	struct gem *gem;
+	struct git_repo *repo;
+	enum git_state state;
+	struct timer timer;
+	bool waited;
+
+	struct git_unit units[GIT_UNITS_MAX];
+	size_t nunits, cur;
+	int repo_lock; /* flock fd of the current unit's bare repository */
+
+	struct child child;
+	bool running;
+	bool child_done;
+	bool fetched; /* a git fetch ran (this job talked to a remote) */
+
+	bool tree_created;
+	const char *entry_abs; /* <cache>/assembling/<abi>/<entry> */
+	struct sbuf modules;   /* `git config -z` of .gitmodules */
+
+	struct rpc_call call;
+	bool call_done;
+};
+
+/* ---- names ---- */
+
+/* Bundler's Source::Git#base_name: the URL's last path component without ".git". */
+static const char *git_base_name(struct arena *a, const char *uri)
+{
+	const char *s = uri;
+	size_t n = strlen(s);
+
+	while (n && s[n - 1] == '/')
+		n--;
+	size_t start = n;
+	while (start && s[start - 1] != '/' && s[start - 1] != ':')
+		start--;
+	size_t len = n - start;
+	if (len > 4 && !strncmp(s + start + len - 4, ".git", 4))
+		len -= 4;
+	return arena_strndup(a, s + start, len);
+}
+
+static bool git_is_hex40(const char *s)
+{
+	size_t i = 0;
+
+	for (; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == 40;
+}
+
+/*
+ * A remote git may fetch: an absolute path, file://, git://, ssh://,
+ * http(s):// or scp-like "user@host:path". Never an option ("-..."), a
+ * transport helper ("ext::", "fd::", any "<name>::"), nor a control
+ * character or space.
+ */
+static bool git_url_ok(const char *u, const char **why)
+{
+	static const char *const schemes[] = { "https://", "http://", "git://", "ssh://",
+					       "file://", "git+ssh://", "ssh+git://" };
+
+	*why = NULL;
+	if (!*u || u[0] == '-') {
+		*why = "it would be read as an option";
+		return false;
+	}
+	for (const char *p = u; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ' ') {
+			*why = "it holds a control character or a space";
+			return false;
+		}
+	}
+	if (strstr(u, "::")) {
+		*why = "git transport helpers (\"<name>::\") are not allowed";
+		return false;
+	}
+	if (u[0] == '/')
+		return true;
+	for (size_t i = 0; i < SC_ARRAY_SIZE(schemes); i++)
+		if (!strncmp(u, schemes[i], strlen(schemes[i])) && u[strlen(schemes[i])])
+			return true;
+	/* scp-like: [user@]host:path, the host without '/' */
+	const char *colon = strchr(u, ':');
+	if (colon && colon > u && !memchr(u, '/', (size_t)(colon - u)) && colon[1])
+		return true;
+	*why = "it is not an absolute path or a file, git, ssh, http or https URL";
+	return false;
+}
+
+/* inbound/gits/<host>-<path>-<8 hex of url>: readable, one path component. */
+static const char *git_slug(struct arena *a, const char *redacted)
+{
+	char hex[DIGEST_SHA256_HEX];
+	struct sbuf b = SBUF_INIT;
+	const char *s = strstr(redacted, "://");
+
+	sha256_hex(redacted, strlen(redacted), hex);
+	s = s ? s + 3 : redacted;
+	for (; *s && b.len < 80; s++) {
+		char c = *s;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '.' || c == '_';
+		if (!ok)
+			c = '-';
+		if (c == '-' && (!b.len || b.buf[b.len - 1] == '-'))
+			continue;
+		if (c == '.' && (!b.len || b.buf[b.len - 1] == '.' || b.buf[b.len - 1] == '-'))
+			continue;
+		sbuf_addch(&b, c);
+	}
+	while (b.len && (b.buf[b.len - 1] == '-' || b.buf[b.len - 1] == '.'))
+		b.len--;
+	sbuf_addf(&b, "%s%.8s", b.len ? "-" : "", hex);
+	const char *r = arena_strdup(a, b.buf);
+	sbuf_release(&b);
+	return r;
+}
+
+/* The URL git fetches: credentials (URL userinfo, else BUNDLE_<HOST>) inside, as Bundler does. */
+static void git_url_creds(struct install *in, const char *remote, const char **ret_url,
+			  const char **ret_userpwd)
+{
+	struct sbuf cred = SBUF_INIT;
+
+	*ret_url = remote;
+	*ret_userpwd = NULL;
+	if (strncmp(remote, "http://", 7) && strncmp(remote, "https://", 8))
+		return;
+	if (in->config && bconfig_credentials(in->config, remote, &cred) > 0 && cred.len) {
+		struct sbuf red = SBUF_INIT;
+		url_redact(remote, &red);
+		const char *rest = strstr(red.buf, "://") + 3;
+		*ret_url = arena_printf(&in->arena, "%.*s%s@%s", (int)(rest - red.buf), red.buf,
+					cred.buf, rest);
+		*ret_userpwd = arena_strdup(&in->arena, cred.buf);
+		sbuf_release(&red);
+	}
+	sbuf_release(&cred);
+}
+
+int git_repo_init(struct install *in, const struct lock_source *src, struct git_repo *repo,
+		  struct sbuf *err)
+{
+	const char *remote = lock_source_opt(src, "remote");
+	const char *rev = lock_source_opt(src, "revision");
+	const char *sub = lock_source_opt(src, "submodules");
+	const char *glob = lock_source_opt(src, "glob");
+	const char *why;
+	struct sbuf b = SBUF_INIT;
+
+	url_redact(remote, &b);
+	repo->remote = remote;
+	repo->redacted = arena_strdup(&in->arena, b.buf);
+	sbuf_release(&b);
+	if (!git_url_ok(remote, &why)) {
+		sbuf_addf(err, "Gemfile.lock: the git remote %s is refused: %s", repo->redacted, why);
+		return -SC_EUNSAFE;
+	}
+	if (!rev || !git_is_hex40(rev)) {
+		sbuf_addf(err,
+			  "Gemfile.lock: the git source %s locks revision '%s', which is not 40 "
+			  "lower-case hex digits",
+			  repo->redacted, rev ? rev : "");
+		return -SC_EUNSAFE;
+	}
+	repo->revision = rev;
+	repo->submodules = sub && !strcmp(sub, "true");
+	repo->glob = glob ? glob : GIT_DEFAULT_GLOB;
+	/* A glob is matched inside the checkout: relative, no "..", no control characters. */
+	if (repo->glob[0] == '/' || strstr(repo->glob, "..") || strchr(repo->glob, '\\')) {
+		sbuf_addf(err, "Gemfile.lock: the glob '%s' of %s may leave the checkout", repo->glob,
+			  repo->redacted);
+		return -SC_EUNSAFE;
+	}
+	for (const char *p = repo->glob; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			sbuf_addf(err, "Gemfile.lock: the glob of %s holds a control character",
+				  repo->redacted);
+			return -SC_EUNSAFE;
+		}
+	}
+	repo->base = git_base_name(&in->arena, repo->redacted);
+	if (names_check_component(strv_from(repo->base), &why) < 0 || !*repo->base) {
+		sbuf_addf(err, "Gemfile.lock: the git remote %s has no usable name: %s",
+			  repo->redacted, why ? why : "empty");
+		return -SC_EUNSAFE;
+	}
+	repo->install_name = arena_printf(&in->arena, "%s-%.12s", repo->base, rev);
+	repo->slug = git_slug(&in->arena, repo->redacted);
+	git_url_creds(in, remote, &repo->url, &repo->userpwd);
+	return 0;
+}
+
+/* ---- the cached list of the checkout's gems ----
+ *
+ *   scint-gitspecs 1
+ *   gem<TAB><dir>          then the summary lines of that gem (manifest.h)
+ *   end
+ */
+
+int git_specs_parse(struct install *in, struct git_repo *repo, struct strv text)
+{
+	const char *p = text.p, *end = text.p + text.len;
+	struct git_spec *specs = NULL;
+	size_t n = 0, cap = 0;
+	const char *hdr = "scint-gitspecs 1\n";
+
+	if (text.len < strlen(hdr) || memcmp(p, hdr, strlen(hdr)))
+		return -SC_ECACHE;
+	p += strlen(hdr);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return -SC_ECACHE;
+		if (nl - p == 3 && !memcmp(p, "end", 3))
+			break;
+		if (nl - p < 4 || memcmp(p, "gem\t", 4))
+			return -SC_ECACHE;
+		const char *dir = arena_strndup(&in->arena, p + 4, (size_t)(nl - p - 4));
+		const char *why;
+		if (*dir && names_check_entry_path(strv_from(dir), &why) < 0)
+			return -SC_ECACHE;
+		/* The summary runs to the next "gem\t" or "end" line. */
+		const char *q = nl + 1, *sum_end = q;
+		while (sum_end < end) {
+			const char *nl2 = memchr(sum_end, '\n', (size_t)(end - sum_end));
+			if (!nl2)
+				return -SC_ECACHE;
+			if ((nl2 - sum_end == 3 && !memcmp(sum_end, "end", 3)) ||
+			    (nl2 - sum_end >= 4 && !memcmp(sum_end, "gem\t", 4)))
+				break;
+			sum_end = nl2 + 1;
+		}
+		struct sbuf one = SBUF_INIT;
+		struct strv unused;
+		sbuf_add(&one, q, (size_t)(sum_end - q));
+		sbuf_addstr(&one, "---gemspec---\n");
+		if (n == cap) {
+			cap = cap ? 2 * cap : 4;
+			struct git_spec *ns = arena_alloc(&in->arena, cap * sizeof(*ns));
+			if (n)
+				memcpy(ns, specs, n * sizeof(*ns));
+			specs = ns;
+		}
+		struct git_spec *s = &specs[n];
+		memset(s, 0, sizeof(*s));
+		const char *copy = arena_strndup(&in->arena, one.buf, one.len);
+		int r = gem_summary_parse(&in->arena, strv_make(copy, one.len), &s->spec, &unused);
+		sbuf_release(&one);
+		if (r < 0 || gem_summary_check(&s->spec, NULL) < 0)
+			return -SC_ECACHE;
+		s->dir = dir;
+		s->name = s->spec.name;
+		s->version = s->spec.version;
+		s->full_name = arena_printf(&in->arena, "%s-%s", s->name, s->version);
+		n++;
+		p = sum_end;
+	}
+	repo->specs = specs;
+	repo->nspecs = n;
+	repo->have_specs = true;
+	return 0;
+}
+
+static void git_summary_render(const struct gem_summary *s, struct sbuf *out)
+{
+	sbuf_addf(out, "name\t%s\nversion\t%s\nplatform\t%s\n", s->name, s->version, s->platform);
+	sbuf_addstr(out, "require_paths");
+	for (size_t i = 0; i < s->nrequire_paths; i++)
+		sbuf_addf(out, "\t%s", s->require_paths[i]);
+	sbuf_addf(out, "\nbindir\t%s\nexecutables", s->bindir ? s->bindir : "bin");
+	for (size_t i = 0; i < s->nexecutables; i++)
+		sbuf_addf(out, "\t%s", s->executables[i]);
+	sbuf_addstr(out, "\nextensions");
+	for (size_t i = 0; i < s->nextensions; i++)
+		sbuf_addf(out, "\t%s", s->extensions[i]);
+	sbuf_addch(out, '\n');
+	for (size_t i = 0; i < s->ndeps; i++)
+		sbuf_addf(out, "dep\t%s\t%s\n", s->deps[i].name, s->deps[i].reqs);
+}
+
+const struct git_spec *git_spec_of(const struct gem *g)
+{
+	if (!g->git || !g->git->have_specs)
+		return NULL;
+	for (size_t i = 0; i < g->git->nspecs; i++)
+		if (!strcmp(g->git->specs[i].name, g->name))
+			return &g->git->specs[i];
+	return NULL;
+}
+
+/* ---- the job ---- */
+
+static bool git_edge_ok(enum git_state from, enum git_state to)
+{
+	if (to == GIT_FAILED)
+		return from != GIT_DONE && from != GIT_FAILED;
+	switch (from) {
+	case GIT_LOCK:
+		return to == REPO_LOCK || to == GIT_DONE;
+	case REPO_LOCK:
+		return to == REPO_INIT || to == REPO_HAVE;
+	case REPO_INIT:
+		return to == REPO_HAVE;
+	case REPO_HAVE:
+		return to == REPO_FETCH || to == REPO_EXPORT;
+	case REPO_FETCH:
+		return to == REPO_HAVE2 || to == REPO_FETCH_ALL;
+	case REPO_FETCH_ALL:
+		return to == REPO_HAVE2;
+	case REPO_HAVE2:
+		return to == REPO_EXPORT || to == REPO_FETCH_ALL;
+	case REPO_EXPORT:
+		return to == REPO_LSTREE || to == REPO_LOCK || to == GIT_SPECS;
+	case REPO_LSTREE:
+		return to == REPO_MODULES || to == REPO_LOCK || to == GIT_SPECS;
+	case REPO_MODULES:
+		return to == REPO_LOCK || to == GIT_SPECS;
+	case GIT_SPECS:
+		return to == GIT_SPECS_WAIT;
+	case GIT_SPECS_WAIT:
+		return to == GIT_DONE;
+	case GIT_DONE:
+	case GIT_FAILED:
+	case GIT_STATE__COUNT:
+		break;
+	}
+	return false;
+}
+
+static void git_enter(struct git_job *a, enum git_state to)
+{
+	SC_ASSERT(git_edge_ok(a->state, to));
+	trace_state(&a->job.ctx, git_state_name[a->state], git_state_name[to]);
+	a->state = to;
+	job_wake(&a->job);
+}
+
+/* Replaces every occurrence of the credentials (and of the password alone) in s by "***". */
+static void git_scrub(const char *secret, struct sbuf *s)
+{
+	if (!secret || !*secret || !s->buf)
+		return;
+	const char *colon = strchr(secret, ':');
+	const char *needles[2] = { secret, colon && colon[1] ? colon + 1 : NULL };
+	for (size_t k = 0; k < 2; k++) {
+		if (!needles[k])
+			continue;
+		size_t nl = strlen(needles[k]);
+		struct sbuf out = SBUF_INIT;
+		const char *p = s->buf, *end = s->buf + s->len, *hit;
+		while ((hit = memmem(p, (size_t)(end - p), needles[k], nl))) {
+			sbuf_add(&out, p, (size_t)(hit - p));
+			sbuf_addstr(&out, "***");
+			p = hit + nl;
+		}
+		sbuf_add(&out, p, (size_t)(end - p));
+		sbuf_reset(s);
+		sbuf_add(s, out.buf ? out.buf : "", out.len);
+		sbuf_release(&out);
+	}
+}
+
+static sc_printf(3, 4) void git_fail(struct git_job *a, int err, const char *fmt, ...)
+{
+	struct sbuf msg = SBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sbuf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < a->nunits; i++)
+		git_scrub(a->units[i].userpwd, &msg);
+	sbuf_rtrim(&msg);
+	job_fail(&a->job, err, "%s", msg.buf);
+	sbuf_release(&msg);
+	git_enter(a, GIT_FAILED);
+}
+
+static void git_timer_fire(struct timer *t)
+{
+	struct git_job *a = container_of(t, struct git_job, timer);
+
+	job_wake(&a->job);
+}
+
+static bool git_env_kept(const char *kv)
+{
+	static const char *const keep[] = { "PATH=",	      "HOME=",	"SSH_AUTH_SOCK=",
+					    "GIT_SSH_COMMAND=", "GIT_SSH=", "TMPDIR=",
+					    "http_proxy=",    "https_proxy=", "no_proxy=",
+					    "HTTP_PROXY=",    "HTTPS_PROXY=", "NO_PROXY=" };
+
+	for (size_t i = 0; i < SC_ARRAY_SIZE(keep); i++)
+		if (!strncmp(kv, keep[i], strlen(keep[i])))
+			return true;
+	return false;
+}
+
+/* A controlled environment: none of the user's git settings but the transport's. */
+static const char **git_env(struct git_job *a, const char *index_file)
+{
+	struct install *in = a->in;
+	size_t n = 0, k = 0;
+
+	while (environ[n])
+		n++;
+	const char **env = arena_alloc(&in->arena, (n + 12) * sizeof(*env));
+	for (size_t i = 0; i < n; i++)
+		if (git_env_kept(environ[i]))
+			env[k++] = environ[i];
+	env[k++] = "LC_ALL=C";
+	env[k++] = "GIT_TERMINAL_PROMPT=0";
+	env[k++] = "GIT_ASKPASS=true";
+	env[k++] = "SSH_ASKPASS=true";
+	env[k++] = "GIT_CONFIG_NOSYSTEM=1";
+	env[k++] = "GIT_CONFIG_GLOBAL=/dev/null";
+	env[k++] = "GIT_ALLOW_PROTOCOL=file:git:ssh:http:https";
+	env[k++] = "GIT_PROTOCOL_FROM_USER=0";
+	if (index_file)
+		env[k++] = arena_printf(&in->arena, "GIT_INDEX_FILE=%s", index_file);
+	env[k] = NULL;
+	return env;
+}
+
+static void git_child_done(struct child *ch)
+{
+	struct git_job *a = ch->data;
+
+	a->child_done = true;
+	job_wake(&a->job);
+}
+
+static const char *git_bare(struct git_job *a, const struct git_unit *u)
+{
+	return arena_printf(&a->in->arena, "%s/inbound/gits/%s", a->in->opts.cache_root, u->slug);
+}
+
+/*
+ * Runs `git -C <bare> -c ... <args...>` (args NULL-terminated); the job is
+ * woken when it ended. Returns false (after failing the job) when it could
+ * not start.
+ */
+static bool git_run(struct git_job *a, const char *bare, const char *index_file, const char *work,
+		    const char *const *args)
+{
+	struct install *in = a->in;
+	static const char *const pre[] = {
+		"git",		 "-c", "core.hooksPath=/dev/null",   "-c", "core.fsmonitor=false",
+		"-c",		 "credential.helper=",	"-c", "protocol.allow=user",
+		"-c",		 "gc.auto=0",		"-c", "maintenance.auto=false",
+		"-c",		 "core.askPass=true",	"-c", "submodule.recurse=false",
+		"-c",		 "fetch.recurseSubmodules=false",
+	};
+	size_t na = 0;
+
+	while (args[na])
+		na++;
+	const char **argv = arena_alloc(&in->arena, (SC_ARRAY_SIZE(pre) + na + 6) * sizeof(*argv));
+	size_t i = 0;
+	for (size_t k = 0; k < SC_ARRAY_SIZE(pre); k++)
+		argv[i++] = pre[k];
+	argv[i++] = arena_printf(&in->arena, "--git-dir=%s", bare);
+	if (work)
+		argv[i++] = arena_printf(&in->arena, "--work-tree=%s", work);
+	for (size_t k = 0; k < na; k++)
+		argv[i++] = args[k];
+	argv[i] = NULL;
+	child_release(&a->child);
+	a->child = (struct child){
+		.argv = argv,
+		.envp = git_env(a, index_file),
+		.cwd = NULL,
+		.stderr_fd = -1,
+		.out_max = (size_t)4 << 20,
+		.done = git_child_done,
+		.data = a,
+		.ctx = &a->job.ctx,
+	};
+	a->child_done = false;
+	int r = child_spawn(in->children, &a->child);
+	if (r < 0) {
+		git_fail(a, r, "cannot run git for %s: %s", a->gem->name,
+			 a->child.out.len ? a->child.out.buf : sc_strerror(r));
+		return false;
+	}
+	a->running = true;
+	return true;
+}
+
+/* The child ended: true when it is done (and a->running cleared). */
+static bool git_wait(struct git_job *a)
+{
+	if (!a->child_done)
+		return false;
+	a->running = false;
+	return true;
+}
+
+static bool git_ok(const struct git_job *a)
+{
+	return a->child.exited && a->child.exit_code == 0 && !a->child.term_signal;
+}
+
+static struct git_unit *git_unit(struct git_job *a)
+{
+	return &a->units[a->cur];
+}
+
+/* "riggit (remote)" or "riggit (submodule 'x' at url)" for messages. */
+static const char *git_what(struct git_job *a)
+{
+	struct git_unit *u = git_unit(a);
+
+	return u->what ? arena_printf(&a->in->arena, "%s (%s)", a->gem->name, u->what)
+		       : arena_printf(&a->in->arena, "%s (%s)", a->gem->name, u->redacted);
+}
+
+static const char *git_output(struct git_job *a)
+{
+	struct sbuf *o = &a->child.out;
+
+	for (size_t i = 0; i < a->nunits; i++)
+		git_scrub(a->units[i].userpwd, o);
+	sbuf_rtrim(o);
+	return o->len ? o->buf : child_status_str(&a->child);
+}
+
+/* ---- GIT_LOCK: the cache entry ---- */
+
+static void git_lock(struct git_job *a)
+{
+	struct install *in = a->in;
+	struct gem *g = a->gem;
+
+	int r = cache_lock_entry(in, g);
+	if (r == -EWOULDBLOCK || r == -EAGAIN) {
+		if (!a->waited)
+			install_event(in, g, "wait");
+		a->waited = true;
+		reactor_timer_arm(sched_reactor(a->job.sched), &a->timer,
+				  clock_now_ns() + GIT_LOCK_RETRY_NS);
+		return;
+	}
+	if (r < 0) {
+		git_fail(a, r, "cannot lock the cache entry of %s: %s", g->name, sc_strerror(r));
+		return;
+	}
+	if (cache_load_manifest(in, g) == 0) {
+		/* Another process promoted it while we waited. */
+		struct sbuf text = SBUF_INIT;
+		char *name = arena_printf(&in->arena, "%s.gemspec", g->entry);
+		if (fs_read_fileat(in->cached_fd, name, &text, GIT_SPECS_MAX) == 0 &&
+		    git_specs_parse(in, a->repo, sbuf_strv(&text)) == 0) {
+			sbuf_release(&text);
+			g->plan = PLAN_MATERIALIZE;
+			cache_unlock_entry(in, g);
+			git_enter(a, GIT_DONE);
+			return;
+		}
+		sbuf_release(&text);
+		g->manifest = NULL;
+	}
+	if (in->gits_fd < 0) {
+		r = fs_mkdirat_p(in->cache_fd, "inbound/gits", 0755);
+		in->gits_fd = r < 0 ? r : fs_open_dirat(in->cache_fd, "inbound/gits");
+		if (in->gits_fd < 0) {
+			r = in->gits_fd;
+			in->gits_fd = -1;
+			git_fail(a, r, "cannot create %s/inbound/gits: %s", in->opts.cache_root,
+				 sc_strerror(r));
+			return;
+		}
+	}
+	a->entry_abs = arena_printf(&in->arena, "%s/assembling/%s/%s", in->opts.cache_root,
+				    in->abi.abi, g->entry);
+	(void)fs_rmtree_at(in->assembling_fd, g->entry);
+	r = fs_mkdirat_p(in->assembling_fd, arena_printf(&in->arena, "%s/gem", g->entry), 0755);
+	if (r < 0) {
+		git_fail(a, r, "cannot create %s: %s", a->entry_abs, sc_strerror(r));
+		return;
+	}
+	a->tree_created = true;
+	git_enter(a, REPO_LOCK);
+}
+
+/* ---- per repository ---- */
+
+/* Lock files a killed git left behind: we hold the repository's flock. */
+static void git_clear_stale(int dfd)
+{
+	static const char *const stale[] = { "shallow.lock", "config.lock", "packed-refs.lock",
+					     "HEAD.lock",    "index.lock",  "FETCH_HEAD.lock" };
+
+	for (size_t i = 0; i < SC_ARRAY_SIZE(stale); i++)
+		(void)unlinkat(dfd, stale[i], 0);
+}
+
+static void git_repo_lock(struct git_job *a)
+{
+	struct install *in = a->in;
+	struct git_unit *u = git_unit(a);
+	char *name = arena_printf(&in->arena, "%s.lock", u->slug);
+
+	int fd = fs_lock_try(in->gits_fd, name);
+	if (fd == -EWOULDBLOCK || fd == -EAGAIN) {
+		if (!a->waited)
+			install_event(in, a->gem, "wait");
+		a->waited = true;
+		reactor_timer_arm(sched_reactor(a->job.sched), &a->timer,
+				  clock_now_ns() + GIT_LOCK_RETRY_NS);
+		return;
+	}
+	if (fd < 0) {
+		git_fail(a, fd, "cannot lock the git cache of %s: %s", git_what(a), sc_strerror(fd));
+		return;
+	}
+	a->repo_lock = fd;
+	int dfd = fs_open_dirat(in->gits_fd, u->slug);
+	if (dfd >= 0) {
+		git_clear_stale(dfd);
+		bool ok = fs_exists_at(dfd, "HEAD") && fs_is_dir_at(dfd, "objects");
+		(void)close(dfd);
+		if (ok) {
+			a->child_done = false; /* REPO_HAVE starts its child on its first step */
+			git_enter(a, REPO_HAVE);
+			return;
+		}
+	}
+	const char *args[] = { "init", "--bare", "-q", NULL };
+	/* --git-dir names the new repository: git init creates it there. */
+	if (git_run(a, git_bare(a, u), NULL, NULL, args))
+		git_enter(a, REPO_INIT);
+}
+
+static void git_repo_init_done(struct git_job *a)
+{
+	if (!git_wait(a))
+		return;
+	if (!git_ok(a)) {
+		git_fail(a, -SC_EEXEC, "cannot create the git cache of %s: %s", git_what(a),
+			 git_output(a));
+		return;
+	}
+	a->child_done = false;
+	git_enter(a, REPO_HAVE);
+}
+
+/* REPO_HAVE / REPO_HAVE2: is the revision's commit in the bare repository? */
+static void git_have(struct git_job *a)
+{
+	struct git_unit *u = git_unit(a);
+
+	if (!a->running && !a->child_done) {
+		const char *args[] = { "cat-file", "-e",
+				       arena_printf(&a->in->arena, "%s^{commit}", u->rev), NULL };
+		(void)git_run(a, git_bare(a, u), NULL, NULL, args);
+		return;
+	}
+	if (!git_wait(a))
+		return;
+	a->child_done = false;
+	bool have = git_ok(a);
+	if (a->state == REPO_HAVE) {
+		if (have) {
+			git_enter(a, REPO_EXPORT);
+			return;
+		}
+		install_event(a->in, a->gem, "fetch");
+		const char *args[] = { "fetch",	  "-q",	 "--no-tags", "--no-write-fetch-head",
+				       "--depth", "1",	 "--",	      u->url,
+				       arena_printf(&a->in->arena, "+%s:refs/scint/%s", u->rev, u->rev),
+				       NULL };
+		a->fetched = true;
+		if (git_run(a, git_bare(a, u), NULL, NULL, args))
+			git_enter(a, REPO_FETCH);
+		return;
+	}
+	/* REPO_HAVE2: after a full fetch */
+	if (!have) {
+		git_fail(a, -SC_ENOTFOUND,
+			 "cannot install %s: revision %s does not exist in %s (it may have been "
+			 "removed by a force push; run `bundle update %s`)",
+			 git_what(a), u->rev, u->redacted, a->gem->name);
+		return;
+	}
+	git_enter(a, REPO_EXPORT);
+}
+
+static void git_fetch_all(struct git_job *a)
+{
+	struct git_unit *u = git_unit(a);
+	struct install *in = a->in;
+	int dfd = fs_open_dirat(in->gits_fd, u->slug);
+	bool shallow = dfd >= 0 && fs_exists_at(dfd, "shallow");
+
+	if (dfd >= 0)
+		(void)close(dfd);
+	const char *args[] = { "fetch",
+			       "-q",
+			       "--no-tags",
+			       "--no-write-fetch-head",
+			       shallow ? "--unshallow" : "--",
+			       shallow ? "--" : u->url,
+			       shallow ? u->url : "+refs/heads/*:refs/heads/*",
+			       shallow ? "+refs/heads/*:refs/heads/*" : "+refs/tags/*:refs/tags/*",
+			       shallow ? "+refs/tags/*:refs/tags/*" : NULL,
+			       NULL };
+	if (git_run(a, git_bare(a, u), NULL, NULL, args))
+		git_enter(a, REPO_FETCH_ALL);
+}
+
+static void git_fetch_done(struct git_job *a)
+{
+	if (!git_wait(a))
+		return;
+	a->child_done = false;
+	if (git_ok(a)) {
+		git_enter(a, REPO_HAVE2);
+		return;
+	}
+	const char *out = git_output(a);
+	/*
+	 * A server that refuses a bare revision ("not our ref", "no such
+	 * remote ref", "Server does not allow request for unadvertised
+	 * object") still answers: fetch its branches and tags.
+	 */
+	bool refused = strstr(out, "not our ref") || strstr(out, "unadvertised object") ||
+		       strstr(out, "no such remote ref") || strstr(out, "couldn't find remote ref") ||
+		       strstr(out, "upload-pack: not our ref");
+	if (refused) {
+		git_fetch_all(a);
+		return;
+	}
+	git_fail(a, -SC_ENET, "cannot fetch %s: git fetch failed: %s", git_what(a), out);
+}
+
+static void git_fetch_all_done(struct git_job *a)
+{
+	if (!git_wait(a))
+		return;
+	a->child_done = false;
+	if (!git_ok(a)) {
+		git_fail(a, -SC_ENET, "cannot fetch %s: git fetch failed: %s", git_what(a),
+			 git_output(a));
+		return;
+	}
+	git_enter(a, REPO_HAVE2);
+}
+
+static const char *git_work(struct git_job *a, const struct git_unit *u)
+{
+	return *u->dst ? arena_printf(&a->in->arena, "%s/gem/%s", a->entry_abs, u->dst)
+		       : arena_printf(&a->in->arena, "%s/gem", a->entry_abs);
+}
+
+static const char *git_index(struct git_job *a)
+{
+	return arena_printf(&a->in->arena, "%s/index-%zu", a->entry_abs, a->cur);
+}
+
+/* read-tree -u into the work tree, with an index of our own (the bare repository keeps none). */
+static void git_export(struct git_job *a)
+{
+	struct git_unit *u = git_unit(a);
+
+	if (!a->running && !a->child_done) {
+		if (*u->dst) {
+			int r = fs_mkdirat_p(a->in->assembling_fd,
+					     arena_printf(&a->in->arena, "%s/gem/%s", a->gem->entry,
+							  u->dst),
+					     0755);
+			if (r < 0) {
+				git_fail(a, r, "cannot create the checkout of %s: %s", git_what(a),
+					 sc_strerror(r));
+				return;
+			}
+		}
+		const char *args[] = { "read-tree", "--reset", "-u", u->rev, NULL };
+		(void)git_run(a, git_bare(a, u), git_index(a), git_work(a, u), args);
+		return;
+	}
+	if (!git_wait(a))
+		return;
+	a->child_done = false;
+	if (!git_ok(a)) {
+		git_fail(a, -SC_EEXEC, "cannot check out %s at %s: %s", git_what(a), u->rev,
+			 git_output(a));
+		return;
+	}
+	if (!a->repo->submodules) {
+		git_enter(a, GIT_SPECS);
+		return;
+	}
+	git_enter(a, REPO_LSTREE);
+}
+
+/* The gitlinks of the revision: "160000 commit <sha>\t<path>\0" from ls-tree -r -z. */
+static void git_lstree(struct git_job *a)
+{
+	struct git_unit *u = git_unit(a);
+
+	if (!a->running && !a->child_done) {
+		const char *args[] = { "ls-tree", "-r", "-z", u->rev, NULL };
+		(void)git_run(a, git_bare(a, u), NULL, NULL, args);
+		return;
+	}
+	if (!git_wait(a))
+		return;
+	a->child_done = false;
+	if (!git_ok(a)) {
+		git_fail(a, -SC_EEXEC, "cannot list %s at %s: %s", git_what(a), u->rev,
+			 git_output(a));
+		return;
+	}
+	/* Keep the listing: REPO_MODULES reads .gitmodules next. */
+	sbuf_reset(&a->modules);
+	sbuf_add(&a->modules, a->child.out.buf ? a->child.out.buf : "", a->child.out.len);
+	git_enter(a, REPO_MODULES);
+}
+
+/* A submodule URL relative to its superproject's ("../x.git", "./x"), as git resolves it. */
+static const char *git_resolve_url(struct arena *ar, const char *super, const char *rel)
+{
+	if (strncmp(rel, "./", 2) && strncmp(rel, "../", 3))
+		return rel;
+	size_t n = strlen(super);
+	while (n && super[n - 1] == '/')
+		n--;
+	const char *r = rel;
+	for (;;) {
+		if (!strncmp(r, "./", 2)) {
+			r += 2;
+		} else if (!strncmp(r, "../", 3)) {
+			r += 3;
+			while (n && super[n - 1] != '/' && super[n - 1] != ':')
+				n--;
+			if (n)
+				n--;
+		} else {
+			break;
+		}
+	}
+	return arena_printf(ar, "%.*s/%s", (int)n, super, r);
+}
+
+/* The value of submodule.<name>.<key> for the module whose path is `path`, from `git config -z -l`. */
+static const char *git_module_get(struct arena *ar, const struct sbuf *cfg, const char *path,
+				  const char *key)
+{
+	/* Entries: "submodule.<name>.<key>\n<value>\0". Find the name whose path matches. */
+	const char *p = cfg->buf, *end = cfg->buf + cfg->len;
+	const char *name = NULL;
+	size_t name_len = 0;
+
+	for (int pass = 0; pass < 2 && p; pass++) {
+		for (const char *q = cfg->buf; q && q < end;) {
+			const char *z = memchr(q, '\0', (size_t)(end - q));
+			if (!z)
+				break;
+			const char *nl = memchr(q, '\n', (size_t)(z - q));
+			if (nl && !strncmp(q, "submodule.", 10)) {
+				const char *k = q + 10;
+				const char *dot = nl;
+				while (dot > k && dot[-1] != '.')
+					dot--;
+				if (dot > k) {
+					size_t nlen = (size_t)(dot - 1 - k);
+					const char *kname = dot;
+					size_t klen = (size_t)(nl - dot);
+					if (pass == 0 && klen == 4 && !strncmp(kname, "path", 4) &&
+					    !strcmp(nl + 1, path)) {
+						name = k;
+						name_len = nlen;
+					}
+					if (pass == 1 && name && nlen == name_len &&
+					    !strncmp(k, name, nlen) && klen == strlen(key) &&
+					    !strncmp(kname, key, klen))
+						return arena_strdup(ar, nl + 1);
+				}
+			}
+			q = z + 1;
+		}
+		if (!name)
+			return NULL;
+	}
+	return NULL;
+}
+
+static void git_modules(struct git_job *a)
+{
+	struct install *in = a->in;
+	struct git_unit *u = git_unit(a);
+
+	if (!a->running && !a->child_done) {
+		const char *gm = arena_printf(&in->arena, "%s/.gitmodules", git_work(a, u));
+		struct stat st;
+		if (stat(gm, &st) < 0) {
+			/* No submodules here: next repository, or the specs. */
+			goto next;
+		}
+		/* `git config -f` reads the file only: no includes run anything. */
+		const char *args[] = { "config", "--no-includes", "-z", "-f", gm, "-l", NULL };
+		(void)git_run(a, git_bare(a, u), NULL, NULL, args);
+		return;
+	}
+	if (!git_wait(a))
+		return;
+	a->child_done = false;
+	if (!git_ok(a)) {
+		git_fail(a, -SC_EEXEC, "cannot read .gitmodules of %s: %s", git_what(a),
+			 git_output(a));
+		return;
+	}
+	{
+		struct sbuf cfg = SBUF_INIT;
+		sbuf_add(&cfg, a->child.out.buf ? a->child.out.buf : "", a->child.out.len);
+		const char *p = a->modules.buf, *end = a->modules.buf + a->modules.len;
+		while (p && p < end) {
+			const char *z = memchr(p, '\0', (size_t)(end - p));
+			if (!z)
+				break;
+			/* "<mode> <type> <sha>\t<path>" */
+			if (!strncmp(p, "160000 commit ", 14) && z - p > 14 + 41 && p[54] == '\t') {
+				const char *sha = arena_strndup(&in->arena, p + 14, 40);
+				const char *path = arena_strndup(&in->arena, p + 55, (size_t)(z - p - 55));
+				const char *why;
+				const char *url = git_module_get(&in->arena, &cfg, path, "url");
+				const char *what = arena_printf(&in->arena, "submodule '%s'", path);
+				if (names_check_entry_path(strv_from(path), &why) < 0) {
+					sbuf_release(&cfg);
+					git_fail(a, -SC_EUNSAFE,
+						 "cannot install %s: the %s has an unsafe path: %s",
+						 a->gem->name, what, why);
+					return;
+				}
+				if (!url) {
+					sbuf_release(&cfg);
+					git_fail(a, -SC_ENOTFOUND,
+						 "cannot install %s: the %s has no url in .gitmodules",
+						 a->gem->name, what);
+					return;
+				}
+				url = git_resolve_url(&in->arena, u->url, url);
+				struct sbuf red = SBUF_INIT;
+				url_redact(url, &red);
+				if (!git_url_ok(url, &why)) {
+					git_fail(a, -SC_EUNSAFE,
+						 "cannot install %s: the url %s of its %s is refused: %s",
+						 a->gem->name, red.buf, what, why);
+					sbuf_release(&red);
+					sbuf_release(&cfg);
+					return;
+				}
+				if (a->nunits == GIT_UNITS_MAX || u->depth + 1 > GIT_DEPTH_MAX) {
+					sbuf_release(&red);
+					sbuf_release(&cfg);
+					git_fail(a, -SC_ETOOBIG,
+						 "cannot install %s: more than %d submodules or nested "
+						 "deeper than %d",
+						 a->gem->name, GIT_UNITS_MAX, GIT_DEPTH_MAX);
+					return;
+				}
+				struct git_unit *s = &a->units[a->nunits++];
+				u = git_unit(a); /* (the array does not move; for clarity) */
+				s->url = url;
+				s->redacted = arena_strdup(&in->arena, red.buf);
+				s->userpwd = u->userpwd;
+				s->rev = sha;
+				s->slug = git_slug(&in->arena, s->redacted);
+				s->dst = *u->dst ? arena_printf(&in->arena, "%s/%s", u->dst, path)
+						 : path;
+				s->what = arena_printf(&in->arena, "%s at %s", what, s->redacted);
+				s->depth = u->depth + 1;
+				sbuf_release(&red);
+			}
+			p = z + 1;
+		}
+		sbuf_release(&cfg);
+	}
+next:
+	(void)close(a->repo_lock);
+	a->repo_lock = -1;
+	a->child_done = false;
+	if (a->cur + 1 < a->nunits) {
+		a->cur++;
+		git_enter(a, REPO_LOCK);
+		return;
+	}
+	git_enter(a, GIT_SPECS);
+}
+
+/* ---- GIT_SPECS: the gemspecs, evaluated as Bundler does ---- */
+
+static void git_specs_done(struct rpc_call *call)
+{
+	struct git_job *a = call->data;
+
+	a->call_done = true;
+	job_wake(&a->job);
+}
+
+static void git_specs(struct git_job *a)
+{
+	struct install *in = a->in;
+	struct sbuf payload = SBUF_INIT;
+
+	sbuf_addf(&payload, "%s/gem", a->entry_abs);
+	sbuf_addch(&payload, '\0');
+	sbuf_addstr(&payload, a->repo->glob);
+	sbuf_addch(&payload, '\0');
+	sbuf_addstr(&payload, git_bare(a, &a->units[0]));
+	sbuf_addch(&payload, '\0');
+	sbuf_addf(&payload, "%s/index-0", a->entry_abs);
+	char *p = arena_strndup(&in->arena, payload.buf, payload.len);
+	a->call = (struct rpc_call){
+		.method = "gitspecs",
+		.payload = p,
+		.len = payload.len,
+		.done = git_specs_done,
+		.data = a,
+	};
+	sbuf_release(&payload);
+	a->call_done = false;
+	git_enter(a, GIT_SPECS_WAIT);
+	rpc_call(install_helper(in), &a->call);
+}
+
+static bool git_parse_size(const char **p, const char *end, size_t *ret)
+{
+	size_t v = 0;
+	const char *s = *p;
+
+	if (s >= end || *s < '0' || *s > '9')
+		return false;
+	while (s < end && *s >= '0' && *s <= '9') {
+		if (v > ((size_t)1 << 40))
+			return false;
+		v = v * 10 + (size_t)(*s++ - '0');
+	}
+	*p = s;
+	*ret = v;
+	return true;
+}
+
+static void git_specs_wait(struct git_job *a)
+{
+	struct install *in = a->in;
+	struct gem *g = a->gem;
+	struct git_repo *repo = a->repo;
+
+	if (!a->call_done)
+		return;
+	if (a->repo_lock >= 0) {
+		(void)close(a->repo_lock);
+		a->repo_lock = -1;
+	}
+	if (a->call.res < 0) {
+		sbuf_rtrim(&a->call.result);
+		git_fail(a, a->call.res, "cannot load the gemspecs of %s (%s at %.12s): %s", g->name,
+			 repo->redacted, repo->revision, sbuf_cstr(&a->call.result));
+		return;
+	}
+	const char *p = a->call.result.buf ? a->call.result.buf : "";
+	const char *end = p + a->call.result.len;
+	struct sbuf list = SBUF_INIT;
+	struct git_spec *specs = arena_alloc(&in->arena, 64 * sizeof(*specs));
+	const char **gzs = arena_alloc(&in->arena, 64 * sizeof(*gzs));
+	size_t *gzlen = arena_alloc(&in->arena, 64 * sizeof(*gzlen));
+	size_t n = 0;
+	int err = 0;
+	const char *why = NULL;
+
+	sbuf_addstr(&list, "scint-gitspecs 1\n");
+	while (p < end && !err) {
+		size_t n1, n2, n3;
+		if (end - p < 8 || memcmp(p, "gemspec\t", 8)) {
+			err = -SC_ERUBY;
+			break;
+		}
+		p += 8;
+		const char *tab = memchr(p, '\t', (size_t)(end - p));
+		if (!tab) {
+			err = -SC_ERUBY;
+			break;
+		}
+		const char *rel = arena_strndup(&in->arena, p, (size_t)(tab - p));
+		p = tab + 1;
+		if (!git_parse_size(&p, end, &n1) || p >= end || *p++ != '\t' ||
+		    !git_parse_size(&p, end, &n2) || p >= end || *p++ != '\t' ||
+		    !git_parse_size(&p, end, &n3) || p >= end || *p++ != '\n' ||
+		    (size_t)(end - p) < n1 + n2 + n3) {
+			err = -SC_ERUBY;
+			break;
+		}
+		if (names_check_entry_path(strv_from(rel), &why) < 0) {
+			err = -SC_EUNSAFE;
+			break;
+		}
+		struct git_spec s = { 0 };
+		struct strv unused;
+		char *sum = arena_alloc(&in->arena, n1 + 16);
+		memcpy(sum, p, n1);
+		memcpy(sum + n1, "---gemspec---\n", 15);
+		if (gem_summary_parse(&in->arena, strv_make(sum, n1 + 14), &s.spec, &unused) < 0) {
+			err = -SC_ERUBY;
+			break;
+		}
+		struct sbuf cwhy = SBUF_INIT;
+		if (gem_summary_check(&s.spec, &cwhy) < 0) {
+			why = arena_strdup(&in->arena, sbuf_cstr(&cwhy));
+			sbuf_release(&cwhy);
+			err = -SC_EUNSAFE;
+			break;
+		}
+		sbuf_release(&cwhy);
+		/* Bundler writes the evaluated spec back over the gemspec (serialize_gemspecs_in). */
+		int r = fs_write_atomic(in->assembling_fd,
+					arena_printf(&in->arena, "%s/gem/%s", g->entry, rel), p + n1,
+					n2, 0644);
+		if (r < 0) {
+			why = arena_printf(&in->arena, "%s: %s", rel, sc_strerror(r));
+			err = r;
+			break;
+		}
+		const char *slash = strrchr(rel, '/');
+		s.dir = slash ? arena_strndup(&in->arena, rel, (size_t)(slash - rel)) : "";
+		s.name = s.spec.name;
+		s.version = s.spec.version;
+		s.full_name = arena_printf(&in->arena, "%s-%s", s.name, s.version);
+		bool dup = false;
+		for (size_t k = 0; k < n; k++)
+			dup = dup || !strcmp(specs[k].name, s.name);
+		if (!dup && n < 64) {
+			gzs[n] = p + n1 + n2;
+			gzlen[n] = n3;
+			specs[n++] = s;
+			sbuf_addf(&list, "gem\t%s\n", s.dir);
+			git_summary_render(&s.spec, &list);
+		}
+		p += n1 + n2 + n3;
+	}
+	sbuf_addstr(&list, "end\n");
+	if (err) {
+		sbuf_release(&list);
+		git_fail(a, err, "cannot load the gemspecs of %s (%s at %.12s): %s", g->name,
+			 repo->redacted, repo->revision,
+			 why ? why : "the helper's answer is malformed");
+		return;
+	}
+	repo->specs = specs;
+	repo->nspecs = n;
+	repo->have_specs = true;
+	/* Every locked gem of the source must be in the checkout, at its locked version. */
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *m = in->gems[i];
+		if (m->git != repo)
+			continue;
+		const struct git_spec *s = git_spec_of(m);
+		if (!s || strcmp(s->version, m->version)) {
+			sbuf_release(&list);
+			git_fail(a, -SC_ENOTFOUND,
+				 "cannot install %s: %s at %.12s %s (check the lockfile's glob)",
+				 m->full_name, repo->redacted, repo->revision,
+				 s ? arena_printf(&in->arena, "has %s", s->full_name)
+				   : "has no gemspec for it");
+			return;
+		}
+		m->subdir = s->dir;
+	}
+	/* The per-unit index files are ours, not the checkout's. */
+	for (size_t i = 0; i < a->nunits; i++)
+		(void)unlinkat(in->assembling_fd,
+			       arena_printf(&in->arena, "%s/index-%zu", g->entry, i), 0);
+	struct manifest *m = arena_alloc(&in->arena, sizeof(*m));
+	const char *bad = NULL;
+	int r = compile_scan_tree(in, g->entry, m, false, &bad);
+	if (r < 0) {
+		sbuf_release(&list);
+		git_fail(a, r, "cannot read the checkout of %s: %s: %s", g->name, bad ? bad : "?",
+			 sc_strerror(r));
+		return;
+	}
+	if (!n) {
+		sbuf_release(&list);
+		git_fail(a, -SC_ENOTFOUND, "cannot install %s: %s at %.12s has no gemspec", g->name,
+			 repo->redacted, repo->revision);
+		return;
+	}
+	/* The manifest speaks for the checkout's first gem (a repository has no spec of its own). */
+	m->spec = specs[0].spec;
+	m->full_name = strcmp(specs[0].spec.platform, "ruby")
+			       ? arena_printf(&in->arena, "%s-%s", specs[0].full_name,
+					      specs[0].spec.platform)
+			       : specs[0].full_name;
+	m->abi = in->abi.abi;
+	g->manifest = m;
+	g->gemspec = strv_make(arena_strndup(&in->arena, list.buf, list.len), list.len);
+	sbuf_release(&list);
+	g->unpacked = true;
+	/* Native extensions: built in the checkout, one gem after the other (one ext/ tree). */
+	struct job *after = &a->job;
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *mg = in->gems[i];
+		const struct git_spec *s;
+		if (mg->git != repo || !(s = git_spec_of(mg)) || !s->spec.nextensions)
+			continue;
+		mg->entry = g->entry;
+		mg->manifest = m;
+		mg->promote = g->promote;
+		mg->needs_build = true;
+		sbuf_reset(&mg->metadata_gz);
+		for (size_t k = 0; k < n; k++)
+			if (!strcmp(specs[k].name, mg->name))
+				sbuf_add(&mg->metadata_gz, gzs[k], gzlen[k]);
+		after = compile_job_new(in, mg, after);
+		g->needs_build = true;
+	}
+	git_enter(a, GIT_DONE);
+}
+
+/* ---- GIT_FAILED ---- */
+
+static void git_failed(struct git_job *a)
+{
+	struct install *in = a->in;
+
+	if (a->running && !a->child_done)
+		return;
+	if (a->state == GIT_SPECS_WAIT && !a->call_done)
+		return;
+	if (a->repo_lock >= 0) {
+		(void)close(a->repo_lock);
+		a->repo_lock = -1;
+	}
+	if (a->tree_created)
+		(void)fs_rmtree_at(in->assembling_fd, a->gem->entry);
+	cache_unlock_entry(in, a->gem);
+	job_finish(&a->job);
+}
+
+static void git_step(struct job *j)
+{
+	struct git_job *a = container_of(j, struct git_job, job);
+
+	if (j->canceled && a->state != GIT_FAILED && a->state != GIT_DONE) {
+		if (a->state == GIT_SPECS_WAIT && !a->call_done)
+			return;
+		if (a->running && !a->child_done)
+			return; /* git_cancel signalled it */
+		a->state = GIT_FAILED;
+	}
+	switch (a->state) {
+	case GIT_LOCK:
+		git_lock(a);
+		break;
+	case REPO_LOCK:
+		git_repo_lock(a);
+		break;
+	case REPO_INIT:
+		git_repo_init_done(a);
+		break;
+	case REPO_HAVE:
+	case REPO_HAVE2:
+		git_have(a);
+		break;
+	case REPO_FETCH:
+		git_fetch_done(a);
+		break;
+	case REPO_FETCH_ALL:
+		git_fetch_all_done(a);
+		break;
+	case REPO_EXPORT:
+		git_export(a);
+		break;
+	case REPO_LSTREE:
+		git_lstree(a);
+		break;
+	case REPO_MODULES:
+		git_modules(a);
+		break;
+	case GIT_SPECS:
+		git_specs(a);
+		break;
+	case GIT_SPECS_WAIT:
+		git_specs_wait(a);
+		break;
+	case GIT_DONE:
+		job_finish(j);
+		break;
+	case GIT_FAILED:
+		git_failed(a);
+		break;
+	case GIT_STATE__COUNT:
+		SC_ASSERT(!"bad state");
+	}
+}
+
+static void git_cancel(struct job *j)
+{
+	struct git_job *a = container_of(j, struct git_job, job);
+
+	reactor_timer_disarm(sched_reactor(j->sched), &a->timer);
+	if (a->running && !a->child_done)
+		(void)child_kill(&a->child, SIGTERM);
+}
+
+static void git_release(struct job *j)
+{
+	struct git_job *a = container_of(j, struct git_job, job);
+
+	reactor_timer_disarm(sched_reactor(j->sched), &a->timer);
+	if (a->repo_lock >= 0)
+		(void)close(a->repo_lock);
+	a->repo_lock = -1;
+	child_release(&a->child);
+	sbuf_release(&a->modules);
+	sbuf_release(&a->call.result);
+}
+
+static const struct job_ops git_ops = {
+	.kind = JOB_ASSEMBLE,
+	.step = git_step,
+	.cancel = git_cancel,
+	.release = git_release,
+};
+
+struct job *git_job_new(struct install *in, struct gem *g)
+{
+	struct git_job *a = arena_alloc(&in->arena, sizeof(*a));
+	struct git_repo *repo = g->git;
+
+	a->in = in;
+	a->gem = g;
+	a->repo = repo;
+	a->repo_lock = -1;
+	sbuf_init(&a->modules, 0);
+	a->units[0] = (struct git_unit){
+		.url = repo->url,
+		.redacted = repo->redacted,
+		.userpwd = repo->userpwd,
+		.rev = repo->revision,
+		.slug = repo->slug,
+		.dst = "",
+	};
+	a->nunits = 1;
+	timer_init(&a->timer, git_timer_fire);
+	job_init(&a->job, in->sched, &git_ops, g->full_name, (int)g->ndependents);
+	return &a->job;
+}
