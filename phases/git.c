@@ -168,7 +168,7 @@ static bool git_is_hex40(const char *s)
  * A remote git may fetch: an absolute path, file://, git://, ssh://,
  * http(s):// or scp-like "user@host:path". Never an option ("-..."), a
  * transport helper ("ext::", "fd::", any "<name>::"), nor a control
- * character or space.
+ * character.
  */
 static bool git_url_ok(const char *u, const char **why)
 {
@@ -180,15 +180,15 @@ static bool git_url_ok(const char *u, const char **why)
 		*why = "it would be read as an option";
 		return false;
 	}
-	for (const char *p = u; *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ' ') {
-			*why = "it holds a control character or a space";
-			return false;
-		}
-	}
 	if (strstr(u, "::")) {
 		*why = "git transport helpers (\"<name>::\") are not allowed";
 		return false;
+	}
+	for (const char *p = u; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*why = "it holds a control character";
+			return false;
+		}
 	}
 	if (u[0] == '/')
 		return true;
@@ -232,26 +232,46 @@ static const char *git_slug(struct arena *a, const char *redacted)
 	return r;
 }
 
-/* The URL git fetches: credentials (URL userinfo, else BUNDLE_<HOST>) inside, as Bundler does. */
+/*
+ * Credentials as Bundler finds them (URL userinfo, else BUNDLE_<HOST>), for
+ * http(s) remotes. Bundler puts them into the URL it hands git; scint hands
+ * git the URL without them and the credentials through the environment
+ * (an http.extraHeader in GIT_CONFIG_*), so that no argv, trace or git
+ * config file ever holds them.
+ */
 static void git_url_creds(struct install *in, const char *remote, const char **ret_url,
 			  const char **ret_userpwd)
 {
-	struct sbuf cred = SBUF_INIT;
+	struct sbuf cred = SBUF_INIT, red = SBUF_INIT;
 
 	*ret_url = remote;
 	*ret_userpwd = NULL;
 	if (strncmp(remote, "http://", 7) && strncmp(remote, "https://", 8))
 		return;
-	if (in->config && bconfig_credentials(in->config, remote, &cred) > 0 && cred.len) {
-		struct sbuf red = SBUF_INIT;
-		url_redact(remote, &red);
-		const char *rest = strstr(red.buf, "://") + 3;
-		*ret_url = arena_printf(&in->arena, "%.*s%s@%s", (int)(rest - red.buf), red.buf,
-					cred.buf, rest);
+	url_redact(remote, &red);
+	*ret_url = arena_strdup(&in->arena, red.buf);
+	if (in->config && bconfig_credentials(in->config, remote, &cred) > 0 && cred.len)
 		*ret_userpwd = arena_strdup(&in->arena, cred.buf);
-		sbuf_release(&red);
-	}
 	sbuf_release(&cred);
+	sbuf_release(&red);
+}
+
+static void git_base64(const char *s, struct sbuf *out)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)s[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)s[i + 2];
+		sbuf_addch(out, tab[(v >> 18) & 63]);
+		sbuf_addch(out, tab[(v >> 12) & 63]);
+		sbuf_addch(out, i + 1 < n ? tab[(v >> 6) & 63] : '=');
+		sbuf_addch(out, i + 2 < n ? tab[v & 63] : '=');
+	}
 }
 
 int git_repo_init(struct install *in, const struct lock_source *src, struct git_repo *repo,
@@ -458,7 +478,8 @@ static void git_scrub(const char *secret, struct sbuf *s)
 	if (!secret || !*secret || !s->buf)
 		return;
 	const char *colon = strchr(secret, ':');
-	const char *needles[2] = { secret, colon && colon[1] ? colon + 1 : NULL };
+	/* The password alone too (git may print it without the user), unless too short to tell. */
+	const char *needles[2] = { secret, colon && strlen(colon + 1) >= 4 ? colon + 1 : NULL };
 	for (size_t k = 0; k < 2; k++) {
 		if (!needles[k])
 			continue;
@@ -514,14 +535,14 @@ static bool git_env_kept(const char *kv)
 }
 
 /* A controlled environment: none of the user's git settings but the transport's. */
-static const char **git_env(struct git_job *a, const char *index_file)
+static const char **git_env(struct git_job *a, const char *index_file, const char *userpwd)
 {
 	struct install *in = a->in;
 	size_t n = 0, k = 0;
 
 	while (environ[n])
 		n++;
-	const char **env = arena_alloc(&in->arena, (n + 12) * sizeof(*env));
+	const char **env = arena_alloc(&in->arena, (n + 16) * sizeof(*env));
 	for (size_t i = 0; i < n; i++)
 		if (git_env_kept(environ[i]))
 			env[k++] = environ[i];
@@ -535,6 +556,14 @@ static const char **git_env(struct git_job *a, const char *index_file)
 	env[k++] = "GIT_PROTOCOL_FROM_USER=0";
 	if (index_file)
 		env[k++] = arena_printf(&in->arena, "GIT_INDEX_FILE=%s", index_file);
+	if (userpwd) {
+		struct sbuf b = SBUF_INIT;
+		git_base64(userpwd, &b);
+		env[k++] = "GIT_CONFIG_COUNT=1";
+		env[k++] = "GIT_CONFIG_KEY_0=http.extraHeader";
+		env[k++] = arena_printf(&in->arena, "GIT_CONFIG_VALUE_0=Authorization: Basic %s", b.buf);
+		sbuf_release(&b);
+	}
 	env[k] = NULL;
 	return env;
 }
@@ -585,7 +614,7 @@ static bool git_run(struct git_job *a, const char *bare, const char *index_file,
 	child_release(&a->child);
 	a->child = (struct child){
 		.argv = argv,
-		.envp = git_env(a, index_file),
+		.envp = git_env(a, index_file, a->units[a->cur].userpwd),
 		.cwd = NULL,
 		.stderr_fd = -1,
 		.out_max = (size_t)4 << 20,
@@ -1079,9 +1108,8 @@ static void git_modules(struct git_job *a)
 				}
 				struct git_unit *s = &a->units[a->nunits++];
 				u = git_unit(a); /* (the array does not move; for clarity) */
-				s->url = url;
+				git_url_creds(in, url, &s->url, &s->userpwd);
 				s->redacted = arena_strdup(&in->arena, red.buf);
-				s->userpwd = u->userpwd;
 				s->rev = sha;
 				s->slug = git_slug(&in->arena, s->redacted);
 				s->dst = *u->dst ? arena_printf(&in->arena, "%s/%s", u->dst, path)

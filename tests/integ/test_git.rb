@@ -1,0 +1,435 @@
+# frozen_string_literal: true
+
+# Git and path sources: a real `git daemon` on 127.0.0.1 serving repositories
+# created by the test, lockfiles written by real Bundler (`bundle lock`),
+# Bundler's install of the same app as the oracle.
+#
+# What is compared with Bundler's tree: everything under .bundle except
+# Bundler's bare mirror (cache/bundler/git) and the `.git` directory Bundler
+# keeps in each checkout (scint exports the tree without it: `bundle check`,
+# `bundle exec` and `bundle info` only need the checkout directory with its
+# gemspecs, which both rewrite as Bundler's serialize_gemspecs_in does). Build
+# products of extensions (Makefile, .o, .so, gem_make.out, mkmf.log) are
+# compared by name and mode only: they hold the directory they were built in.
+
+require "scint_test"
+require "socket"
+require "open3"
+
+class TestGit < ScintTest::Case
+  # The git daemon: serves <tmp>/srv on an ephemeral port, logging to a file.
+  def start_daemon
+    require_command!("git")
+    @srv = File.join(tmp, "srv")
+    FileUtils.mkdir_p(@srv)
+    @daemon_log = File.join(tmp, "daemon.log")
+    @packet_log = File.join(tmp, "upload-pack.trace")
+    5.times do
+      port = TCPServer.open("127.0.0.1", 0) { |s| s.addr[1] }
+      pid = Process.spawn({ "GIT_TRACE_PACKET" => @packet_log },
+                          "git", "daemon", "--base-path=#{@srv}", "--export-all", "--reuseaddr",
+                          "--listen=127.0.0.1", "--port=#{port}", "--enable=upload-pack", "--verbose",
+                          "--log-destination=stderr", "--informative-errors",
+                          err: [@daemon_log, "a"], out: File::NULL, pgroup: true)
+      deadline = Time.now + 5
+      until Time.now > deadline
+        begin
+          TCPSocket.open("127.0.0.1", port).close
+          @daemon = pid
+          @port = port
+          return
+        rescue Errno::ECONNREFUSED
+          break if Process.waitpid(pid, Process::WNOHANG)
+
+          sleep 0.02
+        end
+      end
+      kill_daemon(pid)
+    end
+    flunk "git daemon did not start: #{File.read(@daemon_log)}"
+  end
+
+  def kill_daemon(pid)
+    Process.kill("KILL", -pid)
+    Process.waitpid(pid)
+  rescue Errno::ESRCH, Errno::ECHILD
+    nil
+  end
+
+  def teardown
+    kill_daemon(@daemon) if @daemon
+    super
+  end
+
+  def url(name)
+    "git://127.0.0.1:#{@port}/#{name}.git"
+  end
+
+  GIT_ENV = { "GIT_AUTHOR_NAME" => "t", "GIT_AUTHOR_EMAIL" => "t@example.invalid",
+              "GIT_COMMITTER_NAME" => "t", "GIT_COMMITTER_EMAIL" => "t@example.invalid",
+              "GIT_CONFIG_NOSYSTEM" => "1", "GIT_CONFIG_GLOBAL" => "/dev/null",
+              "GIT_ALLOW_PROTOCOL" => "file:git" }.freeze
+
+  def git!(dir, *args)
+    out, st = Open3.capture2e(GIT_ENV, "git", *args, chdir: dir)
+    raise "git #{args.join(" ")} in #{dir}: #{out}" unless st.success?
+
+    out
+  end
+
+  # A work repository <tmp>/work/<name> with files, committed, and its bare
+  # copy served as <name>.git. Returns the work dir. Later commits: commit!.
+  def repo(name, files, branch: "main")
+    dir = File.join(tmp, "work", name)
+    FileUtils.mkdir_p(dir)
+    git!(dir, "init", "-q", "-b", branch)
+    commit!(name, files)
+    dir
+  end
+
+  def commit!(name, files, msg: "c")
+    dir = File.join(tmp, "work", name)
+    files.each do |rel, content|
+      path = File.join(dir, rel)
+      FileUtils.mkdir_p(File.dirname(path))
+      File.write(path, content)
+      File.chmod(0o755, path) if rel.start_with?("exe/")
+    end
+    git!(dir, "add", "-A")
+    git!(dir, "commit", "-q", "-m", msg)
+    publish!(name)
+    git!(dir, "rev-parse", "HEAD").strip
+  end
+
+  def publish!(name)
+    bare = File.join(@srv, "#{name}.git")
+    dir = File.join(tmp, "work", name)
+    git!(tmp, "init", "-q", "--bare", "-b", "main", bare) unless File.directory?(bare)
+    git!(dir, "push", "-q", "--mirror", bare)
+  end
+
+  def gemspec(name, version: "0.1.0", exe: nil, ext: false, deps: {}, extra: "")
+    <<~RUBY
+      Gem::Specification.new do |s|
+        s.name = #{name.dump}
+        s.version = #{version.dump}
+        s.summary = "git gem #{name}"
+        s.authors = ["scint test"]
+        s.files = Dir.glob("{lib,exe,ext,vendor}/**/*").reject { |f| File.directory?(f) }.sort
+        s.bindir = "exe"
+        #{exe ? "s.executables = [#{exe.dump}]" : ""}
+        #{ext ? "s.extensions = [\"ext/#{name}/extconf.rb\"]" : ""}
+        #{deps.map { |d, r| "s.add_dependency #{d.dump}, #{r.dump}" }.join("\n  ")}
+        #{extra}
+      end
+    RUBY
+  end
+
+  def pure_files(name, version: "0.1.0", exe: nil, answer: nil)
+    files = { "#{name}.gemspec" => gemspec(name, version: version, exe: exe),
+              "lib/#{name}.rb" => "module #{name.capitalize}; ANSWER = #{(answer || "#{name}-#{version}").dump}; end\n" }
+    files["exe/#{exe}"] = "#!/usr/bin/env ruby\nrequire #{name.dump}\nputs #{name.capitalize}::ANSWER\n" if exe
+    files
+  end
+
+  def native_files(name)
+    {
+      "#{name}.gemspec" => gemspec(name, ext: true),
+      "ext/#{name}/extconf.rb" => "require \"mkmf\"\ncreate_makefile(#{"#{name}/#{name}_ext".dump})\n",
+      "ext/#{name}/#{name}_ext.c" => <<~C,
+        #include <ruby.h>
+        static VALUE answer(VALUE self) { return rb_str_new_cstr("#{name}-native"); }
+        void Init_#{name}_ext(void) { rb_define_module_function(rb_define_module("#{name.capitalize}"), "answer", answer, 0); }
+      C
+      "lib/#{name}.rb" => "require #{"#{name}/#{name}_ext".dump}\n",
+    }
+  end
+
+  def git_app(name, gemfile, cache: :own)
+    a = app(name, gems: {}, source: nil, cache: cache, gemfile: gemfile)
+    a.bundle_lock!
+    a
+  end
+
+  def scint_install(app, env: {})
+    r = app.scint("install", env: env)
+    assert_success r
+    r
+  end
+
+  BUILD_PRODUCT = %r{(/Makefile|\.o|\.so|/gem_make\.out|/mkmf\.log|\.time)\z}.freeze
+
+  # The tree under .bundle as compared with Bundler's (see the file's comment).
+  def git_tree(app)
+    app.tree_snapshot.reject { |r| r[0] =~ %r{\A#{ScintTest::RUBY_DIR}/(cache/bundler|bundler/gems/(.+/)?\.git)(/|\z)}o }
+       .reject { |r| r[0] =~ %r{\A(config|scint\.[a-z.]+)\z} }
+       .map { |r| r[0] =~ BUILD_PRODUCT ? r.first(3) : r }
+  end
+
+  # Empty directories Bundler does not create when it installs no .gem gem.
+  EMPTY_DIRS = %w[build_info cache doc extensions gems plugins specifications].freeze
+
+  def assert_bundler_tree(oracle, app)
+    strip = ->(rows) { rows.reject { |r| r[1] == "d" && EMPTY_DIRS.any? { |d| r[0] == "#{ScintTest::RUBY_DIR}/#{d}" } } }
+    assert_same_tree strip.call(git_tree(oracle)), strip.call(git_tree(app))
+  end
+
+  def cached_entries(app)
+    Dir.glob(File.join(app.cache, "cached", "*", "*")).map { |p| File.basename(p) }
+  end
+
+  # ------------------------------------------------------------ the main app
+
+  def build_main_repos
+    repo("gpure", pure_files("gpure", exe: "gpure"))
+    repo("gnative", native_files("gnative"))
+    repo("gmulti", {
+           "gm_a/gm_a.gemspec" => gemspec("gm_a"), "gm_a/lib/gm_a.rb" => "module GmA; ANSWER = \"gm_a\"; end\n",
+           "gm_b/gm_b.gemspec" => gemspec("gm_b", deps: { "gm_a" => ">= 0" }),
+           "gm_b/lib/gm_b.rb" => "require \"gm_a\"\nmodule GmB; ANSWER = \"gm_b+\" + GmA::ANSWER; end\n",
+         })
+    repo("gtag", pure_files("gtag", version: "1.0.0"))
+    git!(File.join(tmp, "work", "gtag"), "tag", "v1.0.0")
+    publish!("gtag")
+    commit!("gtag", pure_files("gtag", version: "2.0.0"))
+    repo("gbranch", pure_files("gbranch", answer: "main"))
+    git!(File.join(tmp, "work", "gbranch"), "checkout", "-q", "-b", "stable")
+    commit!("gbranch", pure_files("gbranch", version: "0.2.0", answer: "stable"))
+    git!(File.join(tmp, "work", "gbranch"), "checkout", "-q", "main")
+    commit!("gbranch", pure_files("gbranch", version: "0.3.0", answer: "main2"))
+    repo("inner", { "inner.rb" => "module Inner; ANSWER = \"inner\"; end\n" })
+    sub = repo("gsub", pure_files("gsub").merge(
+                         "lib/gsub.rb" => "require_relative \"../vendor/inner/inner\"\nmodule Gsub; ANSWER = \"gsub+\" + Inner::ANSWER; end\n"
+                       ))
+    git!(sub, "-c", "protocol.allow=always", "submodule", "add", "-q", url("inner"), "vendor/inner")
+    git!(sub, "commit", "-q", "-m", "submodule")
+    publish!("gsub")
+  end
+
+  MAIN_CHECKS = {
+    "gpure" => "Gpure::ANSWER", "gnative" => "Gnative.answer", "gm_a" => "GmA::ANSWER",
+    "gm_b" => "GmB::ANSWER", "gtag" => "Gtag::ANSWER", "gbranch" => "Gbranch::ANSWER",
+    "gsub" => "Gsub::ANSWER"
+  }.freeze
+
+  MAIN_ANSWERS = %w[gpure-0.1.0 gnative-native gm_a gm_b+gm_a gtag-1.0.0 stable gsub+inner].freeze
+
+  def main_gemfile
+    <<~RUBY
+      gem "gpure", git: #{url("gpure").dump}
+      gem "gnative", git: #{url("gnative").dump}
+      git #{url("gmulti").dump}, glob: "*/*.gemspec" do
+        gem "gm_a"
+        gem "gm_b"
+      end
+      gem "gtag", git: #{url("gtag").dump}, tag: "v1.0.0"
+      gem "gbranch", git: #{url("gbranch").dump}, branch: "stable"
+      gem "gsub", git: #{url("gsub").dump}, submodules: true
+    RUBY
+  end
+
+  def assert_main_app_works(app)
+    app.bundle_check!
+    code = MAIN_CHECKS.map { |g, expr| "require #{g.dump}; puts #{expr}" }.join("; ")
+    assert_equal MAIN_ANSWERS, app.ruby_exec!(code).lines.map(&:chomp)
+    assert_equal "gpure-0.1.0\n", app.bundle_exec!("gpure").stdout
+  end
+
+  def git_processes_in(result)
+    result.stderr.scan(/\bgit\b/).size
+  end
+
+  def test_git_sources_install_like_bundler_and_reinstall_from_cache
+    require_bundler!
+    require_toolchain!
+    start_daemon
+    build_main_repos
+    app = git_app("app", main_gemfile)
+    lock = app.lockfile
+    assert_includes lock, "glob: */*.gemspec"
+    assert_includes lock, "submodules: true"
+
+    r = scint_install(app, env: { "SCINT_TRACE" => File.join(tmp, "trace1.jsonl") })
+    assert_match(/Bundle complete!/, r.stdout)
+    assert_main_app_works(app)
+    info = app.bundle!("info", "gm_b").stdout
+    assert_includes info, File.join(app.install_root, "bundler/gems/gmulti-")
+
+    oracle = oracle_install(app)
+    assert_bundler_tree(oracle, app)
+    assert_empty Dir.glob(File.join(app.install_root, "specifications", "*"))
+
+    # (2) warm: no git, no build.
+    conn_before = File.read(@daemon_log).scan("Connection from").size
+    FileUtils.rm_rf(app.path(".bundle"))
+    trace = File.join(tmp, "trace2.jsonl")
+    r = scint_install(app, env: { "SCINT_TRACE" => trace })
+    assert_match(/0 compiled/, r.stdout)
+    assert_match(/0 fetched/, r.stdout)
+    assert_equal conn_before, File.read(@daemon_log).scan("Connection from").size, "the warm install talked to the server"
+    refute_match(/"argv0?":\s*"git"|\bgit (fetch|read-tree|cat-file)/, File.read(trace)) if File.exist?(trace)
+    assert_main_app_works(app)
+    assert_bundler_tree(oracle, app)
+  end
+
+  # ------------------------------------------------------------ reuse
+
+  def objects_in(bare)
+    out = git!(tmp, "--git-dir=#{bare}", "count-objects", "-v")
+    out[/^count: (\d+)/, 1].to_i + out[/^in-pack: (\d+)/, 1].to_i
+  end
+
+  def test_second_revision_reuses_the_bare_repository_and_fetches_only_new_objects
+    require_bundler!
+    start_daemon
+    big = (1..40).to_h { |i| ["lib/greuse/part#{i}.rb", "# part #{i}\n" + ("x = #{i}\n" * 200)] }
+    rev1 = commit_first("greuse", pure_files("greuse").merge(big))
+    gemfile = "gem \"greuse\", git: #{url("greuse").dump}\n"
+    a1 = git_app("a1", gemfile, cache: :shared)
+    assert_includes a1.lockfile, rev1
+    scint_install(a1)
+    gits = Dir.glob(File.join(shared_cache, "inbound", "gits", "*")).select { |p| File.directory?(p) }
+    assert_equal 1, gits.size
+    bare = gits.first
+    assert_match(/\A127\.0\.0\.1-9418|\A127\.0\.0\.1-\d+-greuse\.git-\h{8}\z/, File.basename(bare))
+    before = objects_in(bare)
+
+    rev2 = commit!("greuse", { "lib/greuse.rb" => "module Greuse; ANSWER = \"v2\"; end\n" })
+    a2 = git_app("a2", gemfile, cache: :shared)
+    assert_includes a2.lockfile, rev2
+    File.write(@packet_log, "")
+    scint_install(a2)
+    assert_equal [bare], Dir.glob(File.join(shared_cache, "inbound", "gits", "*")).select { |p| File.directory?(p) }
+    # New: the commit, its root tree, lib/ and the changed file (4 objects); the 40 parts stay.
+    added = objects_in(bare) - before
+    assert_operator added, :<=, 6, "fetched #{added} objects for a one-file change"
+    trace = File.read(@packet_log)
+    assert_match(/have #{rev1}/, trace, "the second fetch did not tell the server what it has")
+    assert_equal "v2\n", a2.ruby_exec!("require 'greuse'; puts Greuse::ANSWER")
+    assert_equal "greuse-0.1.0\n", a1.ruby_exec!("require 'greuse'; puts Greuse::ANSWER")
+  end
+
+  def commit_first(name, files)
+    repo(name, files)
+    git!(File.join(tmp, "work", name), "rev-parse", "HEAD").strip
+  end
+
+  # ------------------------------------------------------------ kill and parallel
+
+  def test_killed_mid_fetch_recovers_and_parallel_installs_share_the_repository
+    require_bundler!
+    start_daemon
+    big = (1..300).to_h { |i| ["lib/gpar/p#{i}.rb", Random.new(i).bytes(20_000).unpack1("H*")] }
+    commit_first("gpar", pure_files("gpar").merge(big))
+    gemfile = "gem \"gpar\", git: #{url("gpar").dump}\n"
+    first = git_app("k0", gemfile, cache: :shared)
+
+    # kill -9 while git runs (the bare repository exists: the fetch is under way)
+    pid = Process.spawn(first.env, ScintTest.scint_bin, "install", chdir: first.dir, out: File::NULL,
+                                                                   err: File::NULL, pgroup: true)
+    deadline = Time.now + 20
+    sleep 0.005 until Dir.glob(File.join(shared_cache, "inbound", "gits", "*", "objects")).any? || Time.now > deadline
+    Process.kill("KILL", -pid)
+    Process.wait(pid)
+    r = first.scint("install")
+    assert_success r
+    assert_equal "gpar-0.1.0\n", first.ruby_exec!("require 'gpar'; puts Gpar::ANSWER")
+
+    # eight at once, on a fresh cache
+    apps = (1..8).map { |i| first.copy_to(File.join(tmp, "p#{i}"), cache: File.join(tmp, "par-cache")) }
+    threads = apps.map { |a| Thread.new { a.scint("install") } }
+    results = threads.map(&:value)
+    results.each { |res| assert_success res }
+    apps.each { |a| a.bundle_check! }
+    assert_equal 1, Dir.glob(File.join(tmp, "par-cache", "inbound", "gits", "*")).count { |p| File.directory?(p) }
+  end
+
+  # ------------------------------------------------------------ errors
+
+  def assert_git_failure(app, pattern, gem)
+    r = app.scint("install")
+    refute r.success?, r.to_s
+    assert_match pattern, r.stderr + r.stdout
+    assert_includes r.stderr + r.stdout, gem
+    assert_empty cached_entries(app).grep(/\A#{gem}|#{gem}-\h{12}/), "something reached cached/"
+    r
+  end
+
+  def test_missing_revision_unreachable_remote_and_failing_submodule
+    require_bundler!
+    start_daemon
+    rev = commit_first("gone", pure_files("gone"))
+    a = git_app("a", "gem \"gone\", git: #{url("gone").dump}\n")
+    a.write_file("Gemfile.lock", a.lockfile.sub(rev, "0123456789abcdef0123456789abcdef01234567"))
+    assert_git_failure(a, /revision 0123456789abcdef0123456789abcdef01234567 does not exist/, "gone")
+
+    b = git_app("b", "gem \"gone\", git: #{url("gone").dump}\n")
+    closed = TCPServer.open("127.0.0.1", 0) { |s| s.addr[1] }
+    b.write_file("Gemfile.lock", b.lockfile.gsub(":#{@port}/", ":#{closed}/"))
+    assert_git_failure(b, /cannot fetch gone .*git fetch failed/m, "gone")
+
+    # Locked while the submodule worked; then its URL broke (the lockfile names that commit).
+    sub = repo("gbadsub", pure_files("gbadsub"))
+    git!(sub, "-c", "protocol.allow=always", "submodule", "add", "-q", url("gone"), "vendor/x")
+    git!(sub, "commit", "-q", "-m", "submodule")
+    publish!("gbadsub")
+    c = git_app("c", "gem \"gbadsub\", git: #{url("gbadsub").dump}, submodules: true\n")
+    good = git!(sub, "rev-parse", "HEAD").strip
+    bad = commit!("gbadsub", { ".gitmodules" => File.read(File.join(sub, ".gitmodules")).sub(url("gone"), url("missing")) })
+    c.write_file("Gemfile.lock", c.lockfile.sub(good, bad))
+    assert_git_failure(c, %r{submodule 'vendor/x' at git://127\.0\.0\.1:\d+/missing\.git}, "gbadsub")
+  end
+
+  def test_missing_path_source_fails_like_bundler
+    require_bundler!
+    a = app("a", gems: {}, source: nil, gemfile: "gem \"pgem\", path: \"vendor/pgem\"\n")
+    a.write_file("vendor/pgem/pgem.gemspec", gemspec("pgem"))
+    a.write_file("vendor/pgem/lib/pgem.rb", "")
+    a.bundle_lock!
+    FileUtils.rm_rf(a.path("vendor/pgem"))
+    r = a.scint("install")
+    refute r.success?
+    want = "The path `#{File.realpath(a.dir)}/vendor/pgem` does not exist."
+    assert_includes r.stderr, want
+    assert_includes a.bundle("install").stderr + a.bundle("install").stdout, want
+  end
+
+  # ------------------------------------------------------------ hostile lockfiles
+
+  def test_hostile_git_lockfiles_run_nothing
+    require_bundler!
+    start_daemon
+    rev = commit_first("ghost", pure_files("ghost"))
+    a = git_app("a", "gem \"ghost\", git: #{url("ghost").dump}\n")
+    good = a.lockfile
+    marker = File.join(tmp, "pwned")
+    [
+      [good.sub(url("ghost"), "ext::sh -c touch% #{marker}"), /transport helpers/],
+      [good.sub(url("ghost"), "--upload-pack=touch #{marker}"), /read as an option/],
+      [good.sub(url("ghost"), "fd::3"), /transport helpers/],
+      [good.sub(rev, "HEAD"), /not 40 lower-case hex/],
+      [good.sub(rev, "--output=#{marker}"), /not 40 lower-case hex/],
+      [good.sub("  revision:", "  glob: ../../*.gemspec\n  revision:"), /may leave the checkout/],
+    ].each do |text, why|
+      a.write_file("Gemfile.lock", text)
+      r = a.scint("install")
+      refute r.success?, "accepted:\n#{text}"
+      assert_match why, r.stderr
+      refute File.exist?(marker), "a hostile lockfile ran a command"
+      assert_empty Dir.glob(File.join(a.cache, "inbound", "gits", "*"))
+    end
+    # A submodule URL in .gitmodules is input too.
+    sub = repo("gevil", pure_files("gevil"))
+    git!(sub, "-c", "protocol.allow=always", "submodule", "add", "-q", url("ghost"), "vendor/x")
+    git!(sub, "commit", "-q", "-m", "submodule")
+    publish!("gevil")
+    c = git_app("c", "gem \"gevil\", git: #{url("gevil").dump}, submodules: true\n")
+    good = git!(sub, "rev-parse", "HEAD").strip
+    evil = commit!("gevil", { ".gitmodules" => File.read(File.join(sub, ".gitmodules")).sub(url("ghost"), "ext::sh -c touch% #{marker}") })
+    c.write_file("Gemfile.lock", c.lockfile.sub(good, evil))
+    r = c.scint("install")
+    refute r.success?
+    assert_match(/gevil.*refused: git transport helpers/, r.stderr)
+    refute File.exist?(marker)
+  end
+end
