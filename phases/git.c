@@ -330,6 +330,7 @@ int git_repo_init(struct install *in, const struct lock_source *src, struct git_
 /* ---- the cached list of the checkout's gems ----
  *
  *   scint-gitspecs 1
+ *   revision<TAB><40 hex>  the entry is "<base>-<rev12>": the full revision must match
  *   gem<TAB><dir>          then the summary lines of that gem (manifest.h)
  *   end
  */
@@ -344,6 +345,10 @@ int git_specs_parse(struct install *in, struct git_repo *repo, struct strv text)
 	if (text.len < strlen(hdr) || memcmp(p, hdr, strlen(hdr)))
 		return -SC_ECACHE;
 	p += strlen(hdr);
+	if (end - p < 50 || memcmp(p, "revision\t", 9) || memcmp(p + 9, repo->revision, 40) ||
+	    p[49] != '\n')
+		return -SC_ECACHE;
+	p += 50;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
@@ -824,9 +829,10 @@ static void git_have(struct git_job *a)
 	/* REPO_HAVE2: after a full fetch */
 	if (!have) {
 		git_fail(a, -SC_ENOTFOUND,
-			 "cannot install %s: revision %s does not exist in %s (it may have been "
+			 "cannot install %s: revision %s does not exist in %s%s%s (it may have been "
 			 "removed by a force push; run `bundle update %s`)",
-			 git_what(a), u->rev, u->redacted, a->gem->name);
+			 a->gem->name, u->rev, u->redacted, u->what ? ", " : "", u->what ? u->what : "",
+			 a->gem->name);
 		return;
 	}
 	git_enter(a, REPO_EXPORT);
@@ -1215,7 +1221,7 @@ static void git_specs_wait(struct git_job *a)
 	int err = 0;
 	const char *why = NULL;
 
-	sbuf_addstr(&list, "scint-gitspecs 1\n");
+	sbuf_addf(&list, "scint-gitspecs 1\nrevision\t%s\n", repo->revision);
 	while (p < end && !err) {
 		size_t n1, n2, n3;
 		if (end - p < 8 || memcmp(p, "gemspec\t", 8)) {
@@ -1342,6 +1348,7 @@ static void git_specs_wait(struct git_job *a)
 	g->gemspec = strv_make(arena_strndup(&in->arena, list.buf, list.len), list.len);
 	sbuf_release(&list);
 	g->unpacked = true;
+	g->downloaded = a->fetched;
 	/* Native extensions: built in the checkout, one gem after the other (one ext/ tree). */
 	struct job *after = &a->job;
 	for (size_t i = 0; i < in->ngems; i++) {
