@@ -433,4 +433,107 @@ class TestGit < ScintTest::Case
     assert_match(/gevil.*refused: git transport helpers/, r.stderr)
     refute File.exist?(marker)
   end
+
+  # ------------------------------------------------------------ credentials over smart HTTP
+
+  # git http-backend behind a minimal HTTP/1.1 server of the test's own
+  # (Basic auth required; one request per connection). Returns the URL base.
+  def start_http_git(user_pass)
+    server = TCPServer.new("127.0.0.1", 0)
+    @http_log = []
+    @http_thread = Thread.new do
+      loop do
+        sock = server.accept
+        begin
+          serve_git_request(sock, user_pass)
+        rescue StandardError => e
+          @http_log << "error #{e.class}"
+        ensure
+          sock.close
+        end
+      end
+    end
+    @http_server = server
+    "http://127.0.0.1:#{server.addr[1]}"
+  end
+
+  def serve_git_request(sock, user_pass)
+    line = sock.gets or return
+    meth, target, = line.split(" ")
+    headers = {}
+    while (h = sock.gets) && h != "\r\n"
+      k, v = h.split(":", 2)
+      headers[k.downcase] = v.strip
+    end
+    body = +""
+    if headers["transfer-encoding"] == "chunked"
+      while (size = sock.gets.to_i(16)).positive?
+        body << sock.read(size)
+        sock.read(2)
+      end
+      sock.gets
+    elsif headers["content-length"]
+      body = sock.read(headers["content-length"].to_i)
+    end
+    auth = headers["authorization"]
+    @http_log << "#{meth} #{target} #{auth ? "auth" : "anon"}"
+    unless auth == "Basic #{[user_pass].pack("m0")}"
+      sock.write("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+      return
+    end
+    path, query = target.split("?", 2)
+    env = { "GIT_PROJECT_ROOT" => @srv, "GIT_HTTP_EXPORT_ALL" => "1", "REQUEST_METHOD" => meth,
+            "PATH_INFO" => path, "QUERY_STRING" => query.to_s, "CONTENT_TYPE" => headers["content-type"].to_s,
+            "CONTENT_LENGTH" => body.bytesize.to_s, "GIT_PROTOCOL" => headers["git-protocol"].to_s,
+            "REMOTE_USER" => user_pass.split(":").first, "REMOTE_ADDR" => "127.0.0.1" }
+    out, = Open3.capture2(env, "git", "http-backend", stdin_data: body, binmode: true)
+    head, payload = out.split("\r\n\r\n", 2)
+    status = head[/^Status: (\d+.*)$/, 1]&.strip || "200 OK"
+    sock.write("HTTP/1.1 #{status}\r\n#{head.lines.reject { |l| l.start_with?("Status:") }.map(&:strip).join("\r\n")}\r\n" \
+               "Content-Length: #{payload.to_s.bytesize}\r\nConnection: close\r\n\r\n#{payload}")
+  end
+
+  SECRET = "g1t-s3cr3t-pa55"
+
+  def test_credentials_reach_git_over_http_and_are_never_shown
+    require_bundler!
+    start_daemon # for the repositories' directory
+    base = start_http_git("scint:#{SECRET}")
+    commit_first("gauth", pure_files("gauth"))
+    remote = "#{base}/gauth.git"
+    # Bundler locks it with the credentials it takes from BUNDLE_<HOST> too.
+    a = app("a", gems: {}, source: nil, gemfile: "gem \"gauth\", git: #{remote.dump}\n")
+    creds = { "BUNDLE_127__0__0__1" => "scint:#{SECRET}" }
+    a.bundle!("lock", env: creds)
+    r = a.scint("install")
+    refute r.success?
+    assert_match(/cannot fetch gauth/, r.stderr)
+    trace = File.join(tmp, "trace.jsonl")
+    r = a.scint("install", env: creds.merge("SCINT_IO_TRACE" => trace))
+    assert_success r
+    assert_includes @http_log, "GET /gauth.git/info/refs?service=git-upload-pack auth"
+    assert_equal "gauth-0.1.0\n", a.ruby_exec!("require 'gauth'; puts Gauth::ANSWER")
+    refute_includes r.stdout + r.stderr, SECRET
+    refute_includes File.read(trace), SECRET
+    # (Bundler's own mirror under cache/bundler/git, from `bundle lock`, keeps them in its config.)
+    [a.install_root, a.cache].each do |dir|
+      Dir.glob("**/*", File::FNM_DOTMATCH, base: dir).each do |rel|
+        next if rel.start_with?("cache/bundler/")
+
+        path = File.join(dir, rel)
+        refute_includes rel, SECRET
+        refute_includes File.binread(path), SECRET, path if File.file?(path) && !File.symlink?(path)
+      end
+    end
+    # Wrong credentials in the lockfile's URL: the error names the gem, shows no password.
+    FileUtils.rm_rf([a.path(".bundle"), a.cache])
+    a.write_file("Gemfile.lock", a.lockfile.sub("remote: http://", "remote: http://scint:wrong-#{SECRET}@"))
+    r = a.scint("install")
+    refute r.success?
+    assert_match(/cannot fetch gauth/, r.stderr)
+    refute_includes r.stdout + r.stderr, SECRET
+  ensure
+    @http_thread&.kill
+    @http_server&.close
+  end
 end
