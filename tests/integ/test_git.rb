@@ -253,6 +253,16 @@ class TestGit < ScintTest::Case
     info = app.bundle!("info", "gm_b").stdout
     assert_includes info, File.join(app.install_root, "bundler/gems/gmulti-")
 
+    # The runtime lock has the git gems' load paths (the checkout's directory of each gemspec).
+    gems = Marshal.load(File.binread(app.path(".bundle", "scint.lock.marshal")))["gems"]
+    gmulti = File.join(app.install_root, "bundler/gems/gmulti-#{app.lockfile[/remote: #{Regexp.escape(url("gmulti"))}\n  revision: (\h{12})/, 1]}")
+    assert_equal ["#{gmulti}/gm_b/lib"], gems["gm_b"]["load_paths"]
+    assert_equal "git", gems["gm_b"]["source"]
+    native = gems["gnative"]["load_paths"]
+    assert_equal 2, native.size
+    assert_match(%r{/bundler/gems/extensions/[^/]+/[^/]+/gnative-\h{12}\z}, native[1])
+    native.each { |d| assert File.directory?(d), d }
+
     oracle = oracle_install(app)
     assert_bundler_tree(oracle, app)
     assert_empty Dir.glob(File.join(app.install_root, "specifications", "*"))
