@@ -267,6 +267,9 @@ class TestGit < ScintTest::Case
     assert_bundler_tree(oracle, app)
     assert_empty Dir.glob(File.join(app.install_root, "specifications", "*"))
 
+    verify = app.scint("cache", "verify")
+    assert_success verify
+
     # (2) warm: no git, no build.
     conn_before = File.read(@daemon_log).scan("Connection from").size
     FileUtils.rm_rf(app.path(".bundle"))
