@@ -10,6 +10,9 @@
  *   cached/<abi>/<full_name>.manifest  written last: the entry is valid iff present
  *   index/<source-slug>/info/<name>    compact index copies (+ .etag)
  *   locks/<abi>/<full_name>.lock       flock held while an entry is built
+ *   inbound/gits/<slug>/               bare repositories of git sources (git.c); a git
+ *                                      checkout's entry is named <repo>-<rev12>, its
+ *                                      .gemspec side file lists the checkout's gems
  *
  * A gem built with BUNDLE_BUILD__<NAME> arguments gets an entry of its own,
  * "<full_name>+build-<8 hex of the arguments>", since its artifact differs.

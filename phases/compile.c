@@ -23,6 +23,12 @@
  * CC_FAILED keeps the whole output in <cache>/logs/<abi>/<entry>.log, shows it,
  *           removes the assembling tree (nothing reaches cached/) and lets
  *           the next run try again.
+ *
+ * A git gem is built the same way in its repository's checkout
+ * (assembling/<abi>/<repo>-<rev12>/gem/<dir of its gemspec>), its spec
+ * coming from the git job as metadata.gz; the gems of one checkout build one
+ * after the other into its one ext/ tree. compile_scan_tree() is the walk,
+ * shared with git.c.
  */
 #include <dirent.h>
 #include <errno.h>

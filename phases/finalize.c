@@ -8,7 +8,7 @@
  *             it holds: <app config>/config (BUNDLE_PATH, so that a plain
  *             `bundle exec` finds the gems), <app config>/scint.lock.marshal
  *             (the runtime lock: gem -> version and load paths, in Ruby's
- *             Marshal format) and <app config>/scint.state (the fingerprint a
+ *             Marshal format; a git gem's are in its checkout) and <app config>/scint.state (the fingerprint a
  *             later no-op run compares). Files that would not change are not
  *             written.
  * FIN_WRITE   writes the changed files under temporary names;

@@ -19,6 +19,11 @@
  * MAT_SPEC   specifications/<full_name>.gemspec, last: RubyGems and Bundler
  *            consider a gem installed when its spec exists, so a run killed
  *            earlier leaves a gem the next run sees as missing.
+ *
+ * A git checkout goes where Bundler puts it: bundler/gems/<repo>-<rev12>
+ * and bundler/gems/extensions/<platform>/<api>/<repo>-<rev12>, binstubs for
+ * the executables of each of its gems in the bundle, and no gemspec in
+ * specifications/ (its gemspecs are in the checkout).
  */
 #include <errno.h>
 #include <fcntl.h>

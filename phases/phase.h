@@ -12,6 +12,11 @@
  *                 -> materialize (cached/ -> .bundle/ruby/<M.m.0>/)
  *   finalize (one job after every materialize: .bundle/config, runtime lock)
  *
+ * A GIT source's checkout takes the place of index/fetch/assemble with one
+ * git job (git.c: fetch into inbound/gits/, export, gemspecs), then the same
+ * compile, promote and materialize; the source's first gem carries the jobs
+ * (its "leader"), the others (PLAN_GIT_MEMBER) are installed with it.
+ *
  * Each phase lives in its own file as a state machine; a gem only gets the
  * jobs its plan needs (a warm gem gets a materialize job only). Everything in
  * these structs lives in the install's arena, except job-lifetime buffers

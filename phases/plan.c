@@ -12,8 +12,12 @@
  *     is kept; a valid cached/ entry is materialized; a .gem in inbound/ is
  *     assembled; anything else is fetched. A cached entry that fails the
  *     cheap check (cache.h) is quarantined and rebuilt like a missing one.
+ *     A PATH gem whose directory is missing fails the install with
+ *     Bundler's message. A GIT source's options are checked (git.c) and
+ *     its checkout planned once, on its first gem (see plan_git).
  *  4. Build the job graph: index -> fetch -> assemble -> [compile] ->
- *     promote -> materialize, and finalize after every materialize.
+ *     promote -> materialize (git: git -> [compile] -> promote ->
+ *     materialize), and finalize after every materialize.
  *
  * Planning runs before the reactor and makes only bounded synchronous calls:
  * one fstatat per installed-check, one manifest read and one fstatat per
