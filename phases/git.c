@@ -2,15 +2,33 @@
  * git.c: a GIT source at its locked revision, from the remote to an
  * assembled cache entry (the git side of design.md §1's Fetch and Assemble).
  *
- *   GIT_LOCK --> REPO_LOCK --> REPO_INIT --> REPO_HAVE --have--> REPO_EXPORT --> REPO_LSTREE
- *                   ^             |             |                   ^               |
- *                   |             |          REPO_FETCH --------> REPO_HAVE2        v
- *                   |             |             \--refused--> REPO_FETCH_ALL -/  REPO_MODULES
- *                   |             |                                                 |
- *                   '------------ next repository (a submodule) <-------------------'
- *                                                                                   |
- *                                                         GIT_SPECS --> GIT_SPECS_WAIT --> GIT_DONE
- *   (any error) --> GIT_FAILED (waits for its child, removes the tree)
+ * One job per GIT source (on its leader gem), states and transitions:
+ *
+ *   GIT_LOCK        the cache entry lock; an entry another process promoted
+ *                   meanwhile -> GIT_DONE (materialize uses it), else -> REPO_LOCK
+ *   REPO_LOCK       the bare repository's flock (per unit: the source, then
+ *                   each submodule); stale lock files removed; -> REPO_INIT
+ *                   (`git init --bare`) when it has no repository yet, else REPO_HAVE
+ *   REPO_HAVE       `git cat-file -e <rev>^{commit}`: present -> REPO_EXPORT,
+ *                   else -> REPO_FETCH (`git fetch --depth 1 <url> <rev>`)
+ *   REPO_FETCH      refused by the server -> REPO_FETCH_ALL (branches and
+ *                   tags), failed -> GIT_FAILED, else -> REPO_HAVE2
+ *   REPO_HAVE2      the revision must now be there (else "does not exist")
+ *   REPO_EXPORT     `git read-tree --reset -u <rev>` into the unit's directory
+ *                   of the checkout, with an index file of our own;
+ *                   -> REPO_LSTREE with submodules, else -> GIT_SPECS
+ *   REPO_LSTREE     the revision's gitlinks (`git ls-tree -r -z`)
+ *   REPO_MODULES    their URLs (`git config -f .gitmodules`), checked like a
+ *                   lockfile's remote; each becomes a unit (at most
+ *                   GIT_UNITS_MAX, GIT_DEPTH_MAX deep); the flock is
+ *                   released; -> REPO_LOCK for the next unit, else GIT_SPECS
+ *   GIT_SPECS       the helper evaluates the gemspecs (bundle/helper.rb,
+ *                   gitspecs); -> GIT_SPECS_WAIT
+ *   GIT_SPECS_WAIT  gemspecs written back, every locked gem of the source
+ *                   found at its version, the manifest built; gems with
+ *                   extensions get compile jobs; -> GIT_DONE
+ *   GIT_FAILED      (from any state) waits for its child or helper call,
+ *                   removes the assembling tree, drops the locks
  *
  * The cache:
  *   inbound/gits/<slug>/        a bare repository per remote URL (slug: host,
