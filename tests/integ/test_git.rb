@@ -108,14 +108,16 @@ class TestGit < ScintTest::Case
     git!(dir, "push", "-q", "--mirror", bare)
   end
 
-  def gemspec(name, version: "0.1.0", exe: nil, ext: false, deps: {}, extra: "")
+  GLOB_FILES = 'Dir.glob("{lib,exe,ext,vendor}/**/*").reject { |f| File.directory?(f) }.sort'
+
+  def gemspec(name, version: "0.1.0", exe: nil, ext: false, deps: {}, extra: "", files: GLOB_FILES)
     <<~RUBY
       Gem::Specification.new do |s|
         s.name = #{name.dump}
         s.version = #{version.dump}
         s.summary = "git gem #{name}"
         s.authors = ["scint test"]
-        s.files = Dir.glob("{lib,exe,ext,vendor}/**/*").reject { |f| File.directory?(f) }.sort
+        s.files = #{files}
         s.bindir = "exe"
         #{exe ? "s.executables = [#{exe.dump}]" : ""}
         #{ext ? "s.extensions = [\"ext/#{name}/extconf.rb\"]" : ""}
@@ -125,8 +127,8 @@ class TestGit < ScintTest::Case
     RUBY
   end
 
-  def pure_files(name, version: "0.1.0", exe: nil, answer: nil)
-    files = { "#{name}.gemspec" => gemspec(name, version: version, exe: exe),
+  def pure_files(name, version: "0.1.0", exe: nil, answer: nil, files: GLOB_FILES)
+    files = { "#{name}.gemspec" => gemspec(name, version: version, exe: exe, files: files),
               "lib/#{name}.rb" => "module #{name.capitalize}; ANSWER = #{(answer || "#{name}-#{version}").dump}; end\n" }
     files["exe/#{exe}"] = "#!/usr/bin/env ruby\nrequire #{name.dump}\nputs #{name.capitalize}::ANSWER\n" if exe
     files
@@ -181,7 +183,8 @@ class TestGit < ScintTest::Case
   # ------------------------------------------------------------ the main app
 
   def build_main_repos
-    repo("gpure", pure_files("gpure", exe: "gpure"))
+    # Its gemspec lists its files with `git ls-files`, as most gemspecs do.
+    repo("gpure", pure_files("gpure", exe: "gpure", files: '`git ls-files -z`.split("\\x0")'))
     repo("gnative", native_files("gnative"))
     repo("gmulti", {
            "gm_a/gm_a.gemspec" => gemspec("gm_a"), "gm_a/lib/gm_a.rb" => "module GmA; ANSWER = \"gm_a\"; end\n",
