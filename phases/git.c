@@ -1488,7 +1488,7 @@ static void git_release(struct job *j)
 }
 
 static const struct job_ops git_ops = {
-	.kind = JOB_ASSEMBLE,
+	.kind = JOB_GIT,
 	.step = git_step,
 	.cancel = git_cancel,
 	.release = git_release,

@@ -236,6 +236,7 @@ int install_setup(struct install *in, struct sbuf *err)
 	lim.max_running[JOB_PROMOTE] = 16;
 	lim.max_running[JOB_MATERIALIZE] = 32;
 	lim.max_running[JOB_FINALIZE] = 1;
+	lim.max_running[JOB_GIT] = 8;
 	in->sched = sched_new(&in->arena, in->reactor, in->ioq, in->http, in->children, &lim,
 			      in->opts.fail_fast);
 	if (in->opts.link_mode != LINK_AUTO)
