@@ -201,6 +201,13 @@ int install_setup(struct install *in, struct sbuf *err)
 		if (r < 0)
 			return r;
 	}
+	/* A hostile GIT source is refused before anything runs (the Gemfile's evaluation included). */
+	for (size_t i = 0; i < in->lock.nsources; i++) {
+		struct git_repo scratch = { 0 };
+		if (in->lock.sources[i].kind == LOCK_SRC_GIT &&
+		    (r = git_repo_init(in, &in->lock.sources[i], &scratch, err)) < 0)
+			return r;
+	}
 	in->reactor = reactor_new();
 	if (!in->reactor) {
 		sbuf_addf(err, "cannot create the event loop: %s", strerror(errno));
