@@ -411,6 +411,25 @@ class TestGit < ScintTest::Case
     assert_includes a.bundle("install").stderr + a.bundle("install").stdout, want
   end
 
+  # Bundler 2.3 builds no extension of a path gem (Source::Path#install passes
+  # disable_extensions): neither does scint; both install the same tree.
+  def test_path_gem_with_an_extension_is_used_in_place_like_bundler
+    require_bundler!
+    a = app("a", gems: {}, source: nil, gemfile: "gem \"pnat\", path: \"vendor/pnat\"\n")
+    native_files("pnat").each { |rel, content| a.write_file("vendor/pnat/#{rel}", content) }
+    a.bundle_lock!
+    assert_success a.scint("install")
+    a.bundle_check!
+    oracle = a.copy_to(File.join(tmp, "oracle"))
+    FileUtils.cp_r(a.path("vendor"), oracle.dir)
+    oracle.bundle_install!
+    assert_bundler_tree(oracle, a)
+    [a, oracle].each do |x|
+      assert_empty Dir.glob(x.path("vendor/pnat/**/*.{o,so}")), "an extension was built"
+      assert_empty Dir.glob(File.join(x.install_root, "**/gem.build_complete"))
+    end
+  end
+
   # ------------------------------------------------------------ hostile lockfiles
 
   def test_hostile_git_lockfiles_run_nothing
