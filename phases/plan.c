@@ -292,10 +292,36 @@ static bool plan_git_specs(struct install *in, struct gem *g)
 }
 
 /*
+ * Is the checkout in .bundle complete? Bundler only asks whether its
+ * directory exists; a run killed while materializing would then leave a
+ * partial checkout that passes. Every row of the entry's manifest is looked
+ * up instead (one fstatat each, files by size), as the cache's cheap check does.
+ */
+static bool plan_git_installed(struct install *in, struct gem *g)
+{
+	const struct manifest *m = g->manifest;
+	const char *name = g->git->install_name;
+
+	for (size_t i = 0; i < m->nentries; i++) {
+		const struct mf_entry *e = &m->entries[i];
+		struct stat st;
+		const char *path = e->path[0] == 'e'
+					   ? arena_printf(&in->arena, "bundler/gems/%s/%s/%s", in->ext_dir,
+							  name, e->path + 4)
+					   : arena_printf(&in->arena, "bundler/gems/%s/%s", name, e->path + 4);
+		if (fstatat(in->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return false;
+		if (e->type == MF_FILE && (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size))
+			return false;
+	}
+	return fs_is_dir_at(in->root_fd, arena_printf(&in->arena, "bundler/gems/%s", name));
+}
+
+/*
  * A GIT source's gem: the first of the source (by name) leads, its jobs
  * install the whole checkout; the others are members. The leader is
- * installed when bundler/gems/<base>-<rev12> is there (with its extensions'
- * gem.build_complete), materialized from a valid cache entry, else fetched.
+ * installed when bundler/gems/<base>-<rev12> holds its whole entry,
+ * materialized from a valid cache entry, else fetched.
  */
 static int plan_git(struct install *in, struct gem *g, struct sbuf *err)
 {
@@ -335,13 +361,8 @@ static int plan_git(struct install *in, struct gem *g, struct sbuf *err)
 	}
 	int r = cache_load_manifest(in, g);
 	if ((r == 0 || (r == -SC_ECACHE && plan_repair(in, g))) && plan_git_specs(in, g)) {
-		const char *dir = arena_printf(&in->arena, "bundler/gems/%s", repo->install_name);
-		const char *done = arena_printf(&in->arena, "bundler/gems/%s/%s/gem.build_complete",
-						in->ext_dir, repo->install_name);
-		g->plan = !in->opts.force && fs_is_dir_at(in->root_fd, dir) &&
-					  (!g->manifest->has_ext || fs_exists_at(in->root_fd, done))
-				  ? PLAN_INSTALLED
-				  : PLAN_MATERIALIZE;
+		g->plan = !in->opts.force && plan_git_installed(in, g) ? PLAN_INSTALLED
+								       : PLAN_MATERIALIZE;
 		return 0;
 	}
 	g->manifest = NULL;

@@ -285,6 +285,12 @@ class TestGit < ScintTest::Case
     refute_match(/"argv":\[[^\]]*"--build"/, File.read(trace), "the warm install built an extension")
     assert_main_app_works(app)
     assert_bundler_tree(oracle, app)
+
+    # A checkout left incomplete (a run killed while materializing) is not taken for installed.
+    victim = Dir.glob(File.join(app.install_root, "bundler/gems/gpure-*/lib/gpure.rb")).first
+    File.delete(victim)
+    scint_install(app)
+    assert File.file?(victim), "the incomplete checkout was not repaired"
   end
 
   # ------------------------------------------------------------ reuse
