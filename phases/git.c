@@ -210,13 +210,27 @@ static bool git_url_ok(const char *u, const char **why)
 	}
 	if (u[0] == '/')
 		return true;
-	for (size_t i = 0; i < SC_ARRAY_SIZE(schemes); i++)
-		if (!strncmp(u, schemes[i], strlen(schemes[i])) && u[strlen(schemes[i])])
-			return true;
+	for (size_t i = 0; i < SC_ARRAY_SIZE(schemes); i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(u, schemes[i], n) || !u[n])
+			continue;
+		/* ssh would take a host (or user) starting with '-' as its option. */
+		if (u[n] == '-' || strstr(u + n, "@-")) {
+			*why = "its host would be read as an option";
+			return false;
+		}
+		return true;
+	}
 	/* scp-like: [user@]host:path, the host without '/' */
 	const char *colon = strchr(u, ':');
-	if (colon && colon > u && !memchr(u, '/', (size_t)(colon - u)) && colon[1])
+	if (colon && colon > u && !memchr(u, '/', (size_t)(colon - u)) && colon[1]) {
+		const char *at = memchr(u, '@', (size_t)(colon - u));
+		if (at && at[1] == '-') {
+			*why = "its host would be read as an option";
+			return false;
+		}
 		return true;
+	}
 	*why = "it is not an absolute path or a file, git, ssh, http or https URL";
 	return false;
 }

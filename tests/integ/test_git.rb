@@ -449,6 +449,7 @@ class TestGit < ScintTest::Case
       [good.sub(url("ghost"), "ext::sh -c touch% #{marker}"), /transport helpers/],
       [good.sub(url("ghost"), "--upload-pack=touch #{marker}"), /read as an option/],
       [good.sub(url("ghost"), "fd::3"), /transport helpers/],
+      [good.sub(url("ghost"), "ssh://-oProxyCommand=touch%20#{marker}/x.git"), /host would be read as an option/],
       [good.sub(rev, "HEAD"), /not 40 lower-case hex/],
       [good.sub(rev, "--output=#{marker}"), /not 40 lower-case hex/],
       [good.sub("  revision:", "  glob: ../../*.gemspec\n  revision:"), /may leave the checkout/],
