@@ -172,7 +172,7 @@ static void cc_start(struct compile_job *c)
 	/* A git gem's gemspec may sit in a directory of the checkout. */
 	c->argv[i++] = g->subdir && *g->subdir ? arena_printf(&in->arena, "%s/gem/%s", base, g->subdir)
 					      : arena_printf(&in->arena, "%s/gem", base);
-	c->argv[i++] = arena_printf(&in->arena, "%s/ext", base);
+	c->argv[i++] = arena_printf(&in->arena, "%s/%s", base, g->ext_rel ? g->ext_rel : "ext");
 	for (size_t k = 0; k < g->nbuild_args; k++)
 		c->argv[i++] = g->build_args[k];
 	c->argv[i] = NULL;
@@ -388,21 +388,23 @@ static void cc_scan(struct compile_job *c)
 	struct manifest *m = g->manifest;
 	struct cc_walk w = { .in = in, .m = m };
 
-	if (!fs_exists_at(in->assembling_fd,
-			  arena_printf(&in->arena, "%s/ext/gem.build_complete", g->entry))) {
+	if (!fs_exists_at(in->assembling_fd, arena_printf(&in->arena, "%s/%s/gem.build_complete",
+							   g->entry, g->ext_rel ? g->ext_rel : "ext"))) {
 		job_fail(&c->job, -SC_EBUILD, "the build of %s did not complete (no gem.build_complete)",
 			 g->full_name);
 		cc_enter(c, CC_FAILED);
 		return;
 	}
-	w.err = compile_scan_tree(in, g->entry, m, true, &w.err_path);
+	/* A git gem in a directory of its checkout builds into gem/ (git_ext_entry_rel). */
+	bool ext = fs_is_dir_at(in->assembling_fd, arena_printf(&in->arena, "%s/ext", g->entry));
+	w.err = compile_scan_tree(in, g->entry, m, ext, &w.err_path);
 	if (w.err) {
 		job_fail(&c->job, w.err, "cannot read the build of %s: %s: %s", g->full_name,
 			 w.err_path, sc_strerror(w.err));
 		cc_enter(c, CC_FAILED);
 		return;
 	}
-	m->has_ext = true;
+	m->has_ext = ext;
 	in->stats.compiled++;
 	cc_enter(c, CC_DONE);
 }
@@ -487,7 +489,8 @@ static void compile_depend_on_deps(struct compile_job *c, struct gem *g, struct 
 		if (d == c->gem || hmap_get(seen, strv_from(d->name)))
 			continue;
 		hmap_put(seen, strv_from(d->name), d);
-		if (d->last)
+		/* A gem of the same git checkout is installed with this build's own entry. */
+		if (d->last && !(d->git && d->git == c->gem->git))
 			job_depends(&c->job, d->last);
 		compile_depend_on_deps(c, d, seen);
 	}

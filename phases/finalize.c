@@ -208,9 +208,8 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 			if (!nrp)
 				marshal_cstr(&m, arena_printf(&in->arena, "%s/lib", root));
 			if (gext)
-				marshal_cstr(&m, arena_printf(&in->arena, "%s/bundler/gems/%s/%s",
-							      in->install_root, in->ext_dir,
-							      g->git->install_name));
+				marshal_cstr(&m, arena_printf(&in->arena, "%s/%s", in->install_root,
+							      git_ext_path(in, g->git, gs->dir)));
 		} else if (g->plan == PLAN_DEFAULT_GEM) {
 			marshal_array(&m, 0);
 		} else if (g->plan == PLAN_PATH) {

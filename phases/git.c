@@ -452,6 +452,37 @@ static void git_summary_render(const struct gem_summary *s, struct sbuf *out)
 		sbuf_addf(out, "dep\t%s\t%s\n", s->deps[i].name, s->deps[i].reqs);
 }
 
+/* "a/b" -> "a" and "b"; "b" -> "" and "b". */
+static void git_split_dir(struct install *in, const char *dir, const char **parent, const char **base)
+{
+	const char *slash = strrchr(dir, '/');
+
+	*parent = slash ? arena_strndup(&in->arena, dir, (size_t)(slash - dir)) : "";
+	*base = slash ? slash + 1 : dir;
+}
+
+const char *git_ext_path(struct install *in, const struct git_repo *repo, const char *dir)
+{
+	const char *parent, *base;
+
+	if (!*dir)
+		return arena_printf(&in->arena, "bundler/gems/%s/%s", in->ext_dir, repo->install_name);
+	git_split_dir(in, dir, &parent, &base);
+	return arena_printf(&in->arena, "bundler/gems/%s%s%s/%s/%s-%s", repo->install_name,
+			    *parent ? "/" : "", parent, in->ext_dir, repo->install_name, base);
+}
+
+const char *git_ext_entry_rel(struct install *in, const struct git_repo *repo, const char *dir)
+{
+	const char *parent, *base;
+
+	if (!*dir)
+		return "ext";
+	git_split_dir(in, dir, &parent, &base);
+	return arena_printf(&in->arena, "gem/%s%s%s/%s-%s", parent, *parent ? "/" : "", in->ext_dir,
+			    repo->install_name, base);
+}
+
 const struct git_spec *git_spec_of(const struct gem *g)
 {
 	if (!g->git || !g->git->have_specs)
@@ -1389,6 +1420,7 @@ static void git_specs_wait(struct git_job *a)
 		if (mg->git != repo || !(s = git_spec_of(mg)) || !s->spec.nextensions)
 			continue;
 		mg->entry = g->entry;
+		mg->ext_rel = git_ext_entry_rel(in, repo, s->dir);
 		mg->manifest = m;
 		mg->promote = g->promote;
 		mg->needs_build = true;

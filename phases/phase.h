@@ -137,6 +137,7 @@ struct gem {
 	struct gem_source *source;
 	struct git_repo *git; /* GIT sources; NULL otherwise */
 	const char *subdir;   /* git: its gemspec's directory in the checkout ("" for the root) */
+	const char *ext_rel;  /* where its extensions are built, relative to the entry; NULL: "ext" */
 	enum gem_plan plan;
 	const char *checksum; /* expected sha256: lockfile CHECKSUMS or compact index */
 	const char *warning;  /* printed after the run (an unverified install), or NULL */
@@ -264,6 +265,15 @@ int git_specs_parse(struct install *in, struct git_repo *repo, struct strv text)
 /* Checks a GIT source's options; sets up repo. 0 or -SC_EUNSAFE/-SC_ELOCKFILE with err. */
 int git_repo_init(struct install *in, const struct lock_source *src, struct git_repo *repo,
 		  struct sbuf *err);
+/*
+ * Where Bundler 2.3 puts the extensions of a git gem whose gemspec is in
+ * `dir` of the checkout (Bundler's Specification#extension_dir: the spec's
+ * base_dir, two levels above its gemspec, then "<repo>-<rev12>[-<basename of
+ * dir>]"): relative to the install root, and relative to the cache entry
+ * ("ext" for a gemspec at the root, else inside gem/).
+ */
+const char *git_ext_path(struct install *in, const struct git_repo *repo, const char *dir);
+const char *git_ext_entry_rel(struct install *in, const struct git_repo *repo, const char *dir);
 /* The git gem's spec in its repository's list, or NULL. */
 const struct git_spec *git_spec_of(const struct gem *g);
 /* bundler/gems and bundler/gems/extensions/<platform>/<api>, created on first use. */

@@ -188,8 +188,12 @@ class TestGit < ScintTest::Case
     repo("gnative", native_files("gnative"))
     repo("gmulti", {
            "gm_a/gm_a.gemspec" => gemspec("gm_a"), "gm_a/lib/gm_a.rb" => "module GmA; ANSWER = \"gm_a\"; end\n",
-           "gm_b/gm_b.gemspec" => gemspec("gm_b", deps: { "gm_a" => ">= 0" }),
-           "gm_b/lib/gm_b.rb" => "require \"gm_a\"\nmodule GmB; ANSWER = \"gm_b+\" + GmA::ANSWER; end\n",
+           # gm_b: an extension, in a subdirectory, depending on a gem of its own repository
+           "gm_b/gm_b.gemspec" => gemspec("gm_b", ext: true, deps: { "gm_a" => ">= 0" }),
+           "gm_b/ext/gm_b/extconf.rb" => native_files("gm_b")["ext/gm_b/extconf.rb"],
+           "gm_b/ext/gm_b/gm_b_ext.c" => native_files("gm_b")["ext/gm_b/gm_b_ext.c"],
+           "gm_b/lib/gm_b.rb" => "require \"gm_a\"\nrequire \"gm_b/gm_b_ext\"\n" \
+                                 "module GmB; ANSWER = \"gm_b+\" + GmA::ANSWER + \"+\" + Gm_b.answer; end\n",
          })
     repo("gtag", pure_files("gtag", version: "1.0.0"))
     git!(File.join(tmp, "work", "gtag"), "tag", "v1.0.0")
@@ -215,7 +219,7 @@ class TestGit < ScintTest::Case
     "gsub" => "Gsub::ANSWER"
   }.freeze
 
-  MAIN_ANSWERS = %w[gpure-0.1.0 gnative-native gm_a gm_b+gm_a gtag-1.0.0 stable gsub+inner].freeze
+  MAIN_ANSWERS = %w[gpure-0.1.0 gnative-native gm_a gm_b+gm_a+gm_b-native gtag-1.0.0 stable gsub+inner].freeze
 
   def main_gemfile
     <<~RUBY
@@ -259,7 +263,12 @@ class TestGit < ScintTest::Case
     # The runtime lock has the git gems' load paths (the checkout's directory of each gemspec).
     gems = Marshal.load(File.binread(app.path(".bundle", "scint.lock.marshal")))["gems"]
     gmulti = File.join(app.install_root, "bundler/gems/gmulti-#{app.lockfile[/remote: #{Regexp.escape(url("gmulti"))}\n  revision: (\h{12})/, 1]}")
-    assert_equal ["#{gmulti}/gm_b/lib"], gems["gm_b"]["load_paths"]
+    # gm_b's extension is where Bundler 2.3 puts it for a gemspec in a directory of the checkout.
+    plat = "#{Gem::Platform.local}/#{Gem.extension_api_version}"
+    assert_equal ["#{gmulti}/gm_b/lib", "#{gmulti}/extensions/#{plat}/#{File.basename(gmulti)}-gm_b"],
+                 gems["gm_b"]["load_paths"]
+    gems["gm_b"]["load_paths"].each { |d| assert File.directory?(d), d }
+    assert_equal ["#{gmulti}/gm_a/lib"], gems["gm_a"]["load_paths"]
     assert_equal "git", gems["gm_b"]["source"]
     native = gems["gnative"]["load_paths"]
     assert_equal 2, native.size
