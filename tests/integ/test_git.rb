@@ -35,6 +35,9 @@ class TestGit < ScintTest::Case
       until Time.now > deadline
         begin
           TCPSocket.open("127.0.0.1", port).close
+          # Answered by our daemon, not by a process that took the port first?
+          break if Process.waitpid(pid, Process::WNOHANG)
+
           @daemon = pid
           @port = port
           return
