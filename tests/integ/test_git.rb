@@ -26,26 +26,24 @@ class TestGit < ScintTest::Case
     @packet_log = File.join(tmp, "upload-pack.trace")
     5.times do
       port = TCPServer.open("127.0.0.1", 0) { |s| s.addr[1] }
+      # git-daemon itself (not `git daemon`, which runs it as a child): the pid it logs is ours.
+      daemon = File.join(`git --exec-path`.strip, "git-daemon")
       pid = Process.spawn({ "GIT_TRACE_PACKET" => @packet_log },
-                          "git", "daemon", "--base-path=#{@srv}", "--export-all", "--reuseaddr",
+                          daemon, "--base-path=#{@srv}", "--export-all", "--reuseaddr",
                           "--listen=127.0.0.1", "--port=#{port}", "--enable=upload-pack", "--verbose",
                           "--log-destination=stderr", "--informative-errors",
                           err: [@daemon_log, "a"], out: File::NULL, pgroup: true)
       deadline = Time.now + 5
       until Time.now > deadline
-        begin
-          TCPSocket.open("127.0.0.1", port).close
-          # Answered by our daemon, not by a process that took the port first?
-          break if Process.waitpid(pid, Process::WNOHANG)
-
+        # Bound by our daemon (it says so), not answered by a process that took the port first.
+        if File.read(@daemon_log).include?("[#{pid}] Ready to rumble")
           @daemon = pid
           @port = port
           return
-        rescue Errno::ECONNREFUSED
-          break if Process.waitpid(pid, Process::WNOHANG)
-
-          sleep 0.02
         end
+        break if Process.waitpid(pid, Process::WNOHANG)
+
+        sleep 0.02
       end
       kill_daemon(pid)
     end
