@@ -75,6 +75,7 @@
 #include "base/digest.h"
 #include "base/err.h"
 #include "bundle/config.h"
+#include "bundle/gitsrc.h"
 #include "bundle/names.h"
 #include "engine/child.h"
 #include "engine/reactor.h"
@@ -155,114 +156,9 @@ struct git_job {
 
 /* ---- names ---- */
 
-/* Bundler's Source::Git#base_name: the URL's last path component without ".git". */
-static const char *git_base_name(struct arena *a, const char *uri)
-{
-	const char *s = uri;
-	size_t n = strlen(s);
 
-	while (n && s[n - 1] == '/')
-		n--;
-	size_t start = n;
-	while (start && s[start - 1] != '/' && s[start - 1] != ':')
-		start--;
-	size_t len = n - start;
-	if (len > 4 && !strncmp(s + start + len - 4, ".git", 4))
-		len -= 4;
-	return arena_strndup(a, s + start, len);
-}
 
-static bool git_is_hex40(const char *s)
-{
-	size_t i = 0;
 
-	for (; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i == 40;
-}
-
-/*
- * A remote git may fetch: an absolute path, file://, git://, ssh://,
- * http(s):// or scp-like "user@host:path". Never an option ("-..."), a
- * transport helper ("ext::", "fd::", any "<name>::"), nor a control
- * character.
- */
-static bool git_url_ok(const char *u, const char **why)
-{
-	static const char *const schemes[] = { "https://", "http://", "git://", "ssh://",
-					       "file://", "git+ssh://", "ssh+git://" };
-
-	*why = NULL;
-	if (!*u || u[0] == '-') {
-		*why = "it would be read as an option";
-		return false;
-	}
-	if (strstr(u, "::")) {
-		*why = "git transport helpers (\"<name>::\") are not allowed";
-		return false;
-	}
-	for (const char *p = u; *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			*why = "it holds a control character";
-			return false;
-		}
-	}
-	if (u[0] == '/')
-		return true;
-	for (size_t i = 0; i < SC_ARRAY_SIZE(schemes); i++) {
-		size_t n = strlen(schemes[i]);
-		if (strncmp(u, schemes[i], n) || !u[n])
-			continue;
-		/* ssh would take a host (or user) starting with '-' as its option. */
-		if (u[n] == '-' || strstr(u + n, "@-")) {
-			*why = "its host would be read as an option";
-			return false;
-		}
-		return true;
-	}
-	/* scp-like: [user@]host:path, the host without '/' */
-	const char *colon = strchr(u, ':');
-	if (colon && colon > u && !memchr(u, '/', (size_t)(colon - u)) && colon[1]) {
-		const char *at = memchr(u, '@', (size_t)(colon - u));
-		if (at && at[1] == '-') {
-			*why = "its host would be read as an option";
-			return false;
-		}
-		return true;
-	}
-	*why = "it is not an absolute path or a file, git, ssh, http or https URL";
-	return false;
-}
-
-/* inbound/gits/<host>-<path>-<8 hex of url>: readable, one path component. */
-static const char *git_slug(struct arena *a, const char *redacted)
-{
-	char hex[DIGEST_SHA256_HEX];
-	struct sbuf b = SBUF_INIT;
-	const char *s = strstr(redacted, "://");
-
-	sha256_hex(redacted, strlen(redacted), hex);
-	s = s ? s + 3 : redacted;
-	for (; *s && b.len < 80; s++) {
-		char c = *s;
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_';
-		if (!ok)
-			c = '-';
-		if (c == '-' && (!b.len || b.buf[b.len - 1] == '-'))
-			continue;
-		if (c == '.' && (!b.len || b.buf[b.len - 1] == '.' || b.buf[b.len - 1] == '-'))
-			continue;
-		sbuf_addch(&b, c);
-	}
-	while (b.len && (b.buf[b.len - 1] == '-' || b.buf[b.len - 1] == '.'))
-		b.len--;
-	sbuf_addf(&b, "%s%.8s", b.len ? "-" : "", hex);
-	const char *r = arena_strdup(a, b.buf);
-	sbuf_release(&b);
-	return r;
-}
 
 /*
  * Credentials as Bundler finds them (URL userinfo, else BUNDLE_<HOST>), for
@@ -320,11 +216,11 @@ int git_repo_init(struct install *in, const struct lock_source *src, struct git_
 	repo->remote = remote;
 	repo->redacted = arena_strdup(&in->arena, b.buf);
 	sbuf_release(&b);
-	if (!git_url_ok(remote, &why)) {
+	if (!gitsrc_url_ok(remote, &why)) {
 		sbuf_addf(err, "Gemfile.lock: the git remote %s is refused: %s", repo->redacted, why);
 		return -SC_EUNSAFE;
 	}
-	if (!rev || !git_is_hex40(rev)) {
+	if (!rev || !gitsrc_is_revision(rev)) {
 		sbuf_addf(err,
 			  "Gemfile.lock: the git source %s locks revision '%s', which is not 40 "
 			  "lower-case hex digits",
@@ -347,14 +243,14 @@ int git_repo_init(struct install *in, const struct lock_source *src, struct git_
 			return -SC_EUNSAFE;
 		}
 	}
-	repo->base = git_base_name(&in->arena, repo->redacted);
+	repo->base = gitsrc_base_name(&in->arena, repo->redacted);
 	if (names_check_component(strv_from(repo->base), &why) < 0 || !*repo->base) {
 		sbuf_addf(err, "Gemfile.lock: the git remote %s has no usable name: %s",
 			  repo->redacted, why ? why : "empty");
 		return -SC_EUNSAFE;
 	}
 	repo->install_name = arena_printf(&in->arena, "%s-%.12s", repo->base, rev);
-	repo->slug = git_slug(&in->arena, repo->redacted);
+	repo->slug = gitsrc_slug(&in->arena, repo->redacted);
 	git_url_creds(in, remote, &repo->url, &repo->userpwd);
 	return 0;
 }
@@ -1033,73 +929,7 @@ static void git_lstree(struct git_job *a)
 	git_enter(a, REPO_MODULES);
 }
 
-/* A submodule URL relative to its superproject's ("../x.git", "./x"), as git resolves it. */
-static const char *git_resolve_url(struct arena *ar, const char *super, const char *rel)
-{
-	if (strncmp(rel, "./", 2) && strncmp(rel, "../", 3))
-		return rel;
-	size_t n = strlen(super);
-	while (n && super[n - 1] == '/')
-		n--;
-	const char *r = rel;
-	for (;;) {
-		if (!strncmp(r, "./", 2)) {
-			r += 2;
-		} else if (!strncmp(r, "../", 3)) {
-			r += 3;
-			while (n && super[n - 1] != '/' && super[n - 1] != ':')
-				n--;
-			if (n)
-				n--;
-		} else {
-			break;
-		}
-	}
-	return arena_printf(ar, "%.*s/%s", (int)n, super, r);
-}
 
-/* The value of submodule.<name>.<key> for the module whose path is `path`, from `git config -z -l`. */
-static const char *git_module_get(struct arena *ar, const struct sbuf *cfg, const char *path,
-				  const char *key)
-{
-	/* Entries: "submodule.<name>.<key>\n<value>\0". Find the name whose path matches. */
-	const char *p = cfg->buf, *end = cfg->buf + cfg->len;
-	const char *name = NULL;
-	size_t name_len = 0;
-
-	for (int pass = 0; pass < 2 && p; pass++) {
-		for (const char *q = cfg->buf; q && q < end;) {
-			const char *z = memchr(q, '\0', (size_t)(end - q));
-			if (!z)
-				break;
-			const char *nl = memchr(q, '\n', (size_t)(z - q));
-			if (nl && !strncmp(q, "submodule.", 10)) {
-				const char *k = q + 10;
-				const char *dot = nl;
-				while (dot > k && dot[-1] != '.')
-					dot--;
-				if (dot > k) {
-					size_t nlen = (size_t)(dot - 1 - k);
-					const char *kname = dot;
-					size_t klen = (size_t)(nl - dot);
-					if (pass == 0 && klen == 4 && !strncmp(kname, "path", 4) &&
-					    !strcmp(nl + 1, path)) {
-						name = k;
-						name_len = nlen;
-					}
-					if (pass == 1 && name && nlen == name_len &&
-					    !strncmp(k, name, nlen) && klen == strlen(key) &&
-					    !strncmp(kname, key, klen))
-						return arena_strdup(ar, nl + 1);
-				}
-			}
-			q = z + 1;
-		}
-		if (!name)
-			return NULL;
-	}
-	return NULL;
-}
 
 static void git_modules(struct git_job *a)
 {
@@ -1139,7 +969,7 @@ static void git_modules(struct git_job *a)
 				const char *sha = arena_strndup(&in->arena, p + 14, 40);
 				const char *path = arena_strndup(&in->arena, p + 55, (size_t)(z - p - 55));
 				const char *why;
-				const char *url = git_module_get(&in->arena, &cfg, path, "url");
+				const char *url = gitsrc_module_get(&in->arena, &cfg, path, "url");
 				const char *what = arena_printf(&in->arena, "submodule '%s'", path);
 				if (names_check_entry_path(strv_from(path), &why) < 0) {
 					sbuf_release(&cfg);
@@ -1155,10 +985,10 @@ static void git_modules(struct git_job *a)
 						 a->gem->name, what);
 					return;
 				}
-				url = git_resolve_url(&in->arena, u->url, url);
+				url = gitsrc_resolve_url(&in->arena, u->url, url);
 				struct sbuf red = SBUF_INIT;
 				url_redact(url, &red);
-				if (!git_url_ok(url, &why)) {
+				if (!gitsrc_url_ok(url, &why)) {
 					git_fail(a, -SC_EUNSAFE,
 						 "cannot install %s: the url %s of its %s is refused: %s",
 						 a->gem->name, red.buf, what, why);
@@ -1180,7 +1010,7 @@ static void git_modules(struct git_job *a)
 				git_url_creds(in, url, &s->url, &s->userpwd);
 				s->redacted = arena_strdup(&in->arena, red.buf);
 				s->rev = sha;
-				s->slug = git_slug(&in->arena, s->redacted);
+				s->slug = gitsrc_slug(&in->arena, s->redacted);
 				s->dst = *u->dst ? arena_printf(&in->arena, "%s/%s", u->dst, path)
 						 : path;
 				s->what = arena_printf(&in->arena, "%s at %s", what, s->redacted);
