@@ -44,8 +44,8 @@ bool gitsrc_is_revision(const char *s)
  */
 bool gitsrc_url_ok(const char *u, const char **why)
 {
-	const char *const schemes[] = { "https://", "http://", "git://", "ssh://",
-					       "file://", "git+ssh://", "ssh+git://" };
+	const char *const schemes[] = { "https://", "http://",	  "git://",    "ssh://",
+					"file://",  "git+ssh://", "ssh+git://" };
 
 	*why = NULL;
 	if (!*u || u[0] == '-') {
@@ -100,8 +100,8 @@ const char *gitsrc_slug(struct arena *a, const char *redacted)
 	s = s ? s + 3 : redacted;
 	for (; *s && b.len < 80; s++) {
 		char c = *s;
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '_';
 		if (!ok)
 			c = '-';
 		if (c == '-' && (!b.len || b.buf[b.len - 1] == '-'))
@@ -145,9 +145,10 @@ const char *gitsrc_resolve_url(struct arena *ar, const char *super, const char *
 	return arena_printf(ar, "%.*s%s%s", (int)n, super, colon ? "" : "/", r);
 }
 
-/* The value of submodule.<name>.<key> for the module whose path is `path`, from `git config -z -l`. */
+/* The value of submodule.<name>.<key> for the module whose path is `path`, from `git config -z -l`.
+ */
 const char *gitsrc_module_get(struct arena *ar, const struct sbuf *cfg, const char *path,
-				  const char *key)
+			      const char *key)
 {
 	/* Entries: "submodule.<name>.<key>\n<value>\0". Find the name whose path matches. */
 	const char *p = cfg->buf, *end = cfg->buf + cfg->len;

@@ -111,9 +111,9 @@ enum git_state {
 };
 
 static const char *const git_state_name[GIT_STATE__COUNT] = {
-	"LOCK",	  "REPO_LOCK",	  "REPO_INIT", "REPO_HAVE",  "REPO_FETCH",
+	"LOCK",		  "REPO_LOCK",	"REPO_INIT",   "REPO_HAVE",   "REPO_FETCH",
 	"REPO_FETCH_ALL", "REPO_HAVE2", "REPO_EXPORT", "REPO_LSTREE", "REPO_MODULES",
-	"SPECS",  "SPECS_WAIT", "DONE", "FAILED",
+	"SPECS",	  "SPECS_WAIT", "DONE",	       "FAILED",
 };
 
 /* One repository to export: the source's, then each submodule's. */
@@ -123,8 +123,8 @@ struct git_unit {
 	const char *userpwd;  /* to scrub, or NULL */
 	const char *rev;      /* 40 hex */
 	const char *slug;
-	const char *dst;      /* relative to the entry's gem/ ("" for the top) */
-	const char *what;     /* "submodule 'x' of ..." or NULL for the top */
+	const char *dst;  /* relative to the entry's gem/ ("" for the top) */
+	const char *what; /* "submodule 'x' of ..." or NULL for the top */
 	int depth;
 };
 
@@ -156,10 +156,6 @@ struct git_job {
 
 /* ---- names ---- */
 
-
-
-
-
 /*
  * Credentials as Bundler finds them (URL userinfo, else BUNDLE_<HOST>), for
  * http(s) remotes. Bundler puts them into the URL it hands git; scint hands
@@ -186,7 +182,8 @@ static void git_url_creds(struct install *in, const char *remote, const char **r
 
 static void git_base64(const char *s, struct sbuf *out)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t n = strlen(s);
 
 	for (size_t i = 0; i < n; i += 3) {
@@ -217,7 +214,8 @@ int git_repo_init(struct install *in, const struct lock_source *src, struct git_
 	repo->redacted = arena_strdup(&in->arena, b.buf);
 	sbuf_release(&b);
 	if (!gitsrc_url_ok(remote, &why)) {
-		sbuf_addf(err, "Gemfile.lock: the git remote %s is refused: %s", repo->redacted, why);
+		sbuf_addf(err, "Gemfile.lock: the git remote %s is refused: %s", repo->redacted,
+			  why);
 		return -SC_EUNSAFE;
 	}
 	if (!rev || !gitsrc_is_revision(rev)) {
@@ -232,8 +230,8 @@ int git_repo_init(struct install *in, const struct lock_source *src, struct git_
 	repo->glob = glob ? glob : GIT_DEFAULT_GLOB;
 	/* A glob is matched inside the checkout: relative, no "..", no control characters. */
 	if (repo->glob[0] == '/' || strstr(repo->glob, "..") || strchr(repo->glob, '\\')) {
-		sbuf_addf(err, "Gemfile.lock: the glob '%s' of %s may leave the checkout", repo->glob,
-			  repo->redacted);
+		sbuf_addf(err, "Gemfile.lock: the glob '%s' of %s may leave the checkout",
+			  repo->glob, repo->redacted);
 		return -SC_EUNSAFE;
 	}
 	for (const char *p = repo->glob; *p; p++) {
@@ -349,7 +347,8 @@ static void git_summary_render(const struct gem_summary *s, struct sbuf *out)
 }
 
 /* "a/b" -> "a" and "b"; "b" -> "" and "b". */
-static void git_split_dir(struct install *in, const char *dir, const char **parent, const char **base)
+static void git_split_dir(struct install *in, const char *dir, const char **parent,
+			  const char **base)
 {
 	const char *slash = strrchr(dir, '/');
 
@@ -362,7 +361,8 @@ const char *git_ext_path(struct install *in, const struct git_repo *repo, const 
 	const char *parent, *base;
 
 	if (!*dir)
-		return arena_printf(&in->arena, "bundler/gems/%s/%s", in->ext_dir, repo->install_name);
+		return arena_printf(&in->arena, "bundler/gems/%s/%s", in->ext_dir,
+				    repo->install_name);
 	git_split_dir(in, dir, &parent, &base);
 	return arena_printf(&in->arena, "bundler/gems/%s%s%s/%s/%s-%s", repo->install_name,
 			    *parent ? "/" : "", parent, in->ext_dir, repo->install_name, base);
@@ -487,10 +487,11 @@ static void git_timer_fire(struct timer *t)
 
 static bool git_env_kept(const char *kv)
 {
-	static const char *const keep[] = { "PATH=",	      "HOME=",	"SSH_AUTH_SOCK=",
-					    "GIT_SSH_COMMAND=", "GIT_SSH=", "TMPDIR=",
-					    "http_proxy=",    "https_proxy=", "no_proxy=",
-					    "HTTP_PROXY=",    "HTTPS_PROXY=", "NO_PROXY=" };
+	static const char *const keep[] = {
+		"PATH=",     "HOME=",	    "SSH_AUTH_SOCK=", "GIT_SSH_COMMAND=",
+		"GIT_SSH=",  "TMPDIR=",	    "http_proxy=",    "https_proxy=",
+		"no_proxy=", "HTTP_PROXY=", "HTTPS_PROXY=",   "NO_PROXY="
+	};
 
 	for (size_t i = 0; i < SC_ARRAY_SIZE(keep); i++)
 		if (!strncmp(kv, keep[i], strlen(keep[i])))
@@ -525,7 +526,8 @@ static const char **git_env(struct git_job *a, const char *index_file, const cha
 		git_base64(userpwd, &b);
 		env[k++] = "GIT_CONFIG_COUNT=1";
 		env[k++] = "GIT_CONFIG_KEY_0=http.extraHeader";
-		env[k++] = arena_printf(&in->arena, "GIT_CONFIG_VALUE_0=Authorization: Basic %s", b.buf);
+		env[k++] = arena_printf(&in->arena, "GIT_CONFIG_VALUE_0=Authorization: Basic %s",
+					b.buf);
 		sbuf_release(&b);
 	}
 	env[k] = NULL;
@@ -555,11 +557,25 @@ static bool git_run(struct git_job *a, const char *bare, const char *index_file,
 {
 	struct install *in = a->in;
 	static const char *const pre[] = {
-		"git",		 "-c", "core.hooksPath=/dev/null",   "-c", "core.fsmonitor=false",
-		"-c",		 "credential.helper=",	"-c", "protocol.allow=user",
-		"-c",		 "gc.auto=0",		"-c", "maintenance.auto=false",
-		"-c",		 "core.askPass=true",	"-c", "submodule.recurse=false",
-		"-c",		 "fetch.recurseSubmodules=false",
+		"git",
+		"-c",
+		"core.hooksPath=/dev/null",
+		"-c",
+		"core.fsmonitor=false",
+		"-c",
+		"credential.helper=",
+		"-c",
+		"protocol.allow=user",
+		"-c",
+		"gc.auto=0",
+		"-c",
+		"maintenance.auto=false",
+		"-c",
+		"core.askPass=true",
+		"-c",
+		"submodule.recurse=false",
+		"-c",
+		"fetch.recurseSubmodules=false",
 	};
 	size_t na = 0;
 
@@ -721,7 +737,8 @@ static void git_repo_lock(struct git_job *a)
 		return;
 	}
 	if (fd < 0) {
-		git_fail(a, fd, "cannot lock the git cache of %s: %s", git_what(a), sc_strerror(fd));
+		git_fail(a, fd, "cannot lock the git cache of %s: %s", git_what(a),
+			 sc_strerror(fd));
 		return;
 	}
 	a->repo_lock = fd;
@@ -776,9 +793,16 @@ static void git_have(struct git_job *a)
 			return;
 		}
 		install_event(a->in, a->gem, "fetch");
-		const char *args[] = { "fetch",	  "-q",	 "--no-tags", "--no-write-fetch-head",
-				       "--depth", "1",	 "--",	      u->url,
-				       arena_printf(&a->in->arena, "+%s:refs/scint/%s", u->rev, u->rev),
+		const char *args[] = { "fetch",
+				       "-q",
+				       "--no-tags",
+				       "--no-write-fetch-head",
+				       "--depth",
+				       "1",
+				       "--",
+				       u->url,
+				       arena_printf(&a->in->arena, "+%s:refs/scint/%s", u->rev,
+						    u->rev),
 				       NULL };
 		a->fetched = true;
 		if (git_run(a, git_bare(a, u), NULL, NULL, args))
@@ -787,11 +811,12 @@ static void git_have(struct git_job *a)
 	}
 	/* REPO_HAVE2: after a full fetch */
 	if (!have) {
-		git_fail(a, -SC_ENOTFOUND,
-			 "cannot install %s: revision %s does not exist in %s%s%s (it may have been "
-			 "removed by a force push; run `bundle update %s`)",
-			 a->gem->name, u->rev, u->redacted, u->what ? ", " : "", u->what ? u->what : "",
-			 a->gem->name);
+		git_fail(
+			a, -SC_ENOTFOUND,
+			"cannot install %s: revision %s does not exist in %s%s%s (it may have been "
+			"removed by a force push; run `bundle update %s`)",
+			a->gem->name, u->rev, u->redacted, u->what ? ", " : "",
+			u->what ? u->what : "", a->gem->name);
 		return;
 	}
 	git_enter(a, REPO_EXPORT);
@@ -836,7 +861,8 @@ static void git_fetch_done(struct git_job *a)
 	 * object") still answers: fetch its branches and tags.
 	 */
 	bool refused = strstr(out, "not our ref") || strstr(out, "unadvertised object") ||
-		       strstr(out, "no such remote ref") || strstr(out, "couldn't find remote ref") ||
+		       strstr(out, "no such remote ref") ||
+		       strstr(out, "couldn't find remote ref") ||
 		       strstr(out, "upload-pack: not our ref");
 	if (refused) {
 		git_fetch_all(a);
@@ -876,10 +902,10 @@ static void git_export(struct git_job *a)
 
 	if (!a->running && !a->child_done) {
 		if (*u->dst) {
-			int r = fs_mkdirat_p(a->in->assembling_fd,
-					     arena_printf(&a->in->arena, "%s/gem/%s", a->gem->entry,
-							  u->dst),
-					     0755);
+			int r = fs_mkdirat_p(
+				a->in->assembling_fd,
+				arena_printf(&a->in->arena, "%s/gem/%s", a->gem->entry, u->dst),
+				0755);
 			if (r < 0) {
 				git_fail(a, r, "cannot create the checkout of %s: %s", git_what(a),
 					 sc_strerror(r));
@@ -929,8 +955,6 @@ static void git_lstree(struct git_job *a)
 	git_enter(a, REPO_MODULES);
 }
 
-
-
 static void git_modules(struct git_job *a)
 {
 	struct install *in = a->in;
@@ -967,7 +991,8 @@ static void git_modules(struct git_job *a)
 			/* "<mode> <type> <sha>\t<path>" */
 			if (!strncmp(p, "160000 commit ", 14) && z - p > 14 + 41 && p[54] == '\t') {
 				const char *sha = arena_strndup(&in->arena, p + 14, 40);
-				const char *path = arena_strndup(&in->arena, p + 55, (size_t)(z - p - 55));
+				const char *path =
+					arena_strndup(&in->arena, p + 55, (size_t)(z - p - 55));
 				const char *why;
 				const char *url = gitsrc_module_get(&in->arena, &cfg, path, "url");
 				const char *what = arena_printf(&in->arena, "submodule '%s'", path);
@@ -981,7 +1006,8 @@ static void git_modules(struct git_job *a)
 				if (!url) {
 					sbuf_release(&cfg);
 					git_fail(a, -SC_ENOTFOUND,
-						 "cannot install %s: the %s has no url in .gitmodules",
+						 "cannot install %s: the %s has no url in "
+						 ".gitmodules",
 						 a->gem->name, what);
 					return;
 				}
@@ -990,7 +1016,8 @@ static void git_modules(struct git_job *a)
 				url_redact(url, &red);
 				if (!gitsrc_url_ok(url, &why)) {
 					git_fail(a, -SC_EUNSAFE,
-						 "cannot install %s: the url %s of its %s is refused: %s",
+						 "cannot install %s: the url %s of its %s is "
+						 "refused: %s",
 						 a->gem->name, red.buf, what, why);
 					sbuf_release(&red);
 					sbuf_release(&cfg);
@@ -1000,7 +1027,8 @@ static void git_modules(struct git_job *a)
 					sbuf_release(&red);
 					sbuf_release(&cfg);
 					git_fail(a, -SC_ETOOBIG,
-						 "cannot install %s: more than %d submodules or nested "
+						 "cannot install %s: more than %d submodules or "
+						 "nested "
 						 "deeper than %d",
 						 a->gem->name, GIT_UNITS_MAX, GIT_DEPTH_MAX);
 					return;
@@ -1100,8 +1128,8 @@ static void git_specs_wait(struct git_job *a)
 	}
 	if (a->call.res < 0) {
 		sbuf_rtrim(&a->call.result);
-		git_fail(a, a->call.res, "cannot load the gemspecs of %s (%s at %.12s): %s", g->name,
-			 repo->redacted, repo->revision, sbuf_cstr(&a->call.result));
+		git_fail(a, a->call.res, "cannot load the gemspecs of %s (%s at %.12s): %s",
+			 g->name, repo->redacted, repo->revision, sbuf_cstr(&a->call.result));
 		return;
 	}
 	const char *p = a->call.result.buf ? a->call.result.buf : "";
@@ -1157,10 +1185,11 @@ static void git_specs_wait(struct git_job *a)
 			break;
 		}
 		sbuf_release(&cwhy);
-		/* Bundler writes the evaluated spec back over the gemspec (serialize_gemspecs_in). */
+		/* Bundler writes the evaluated spec back over the gemspec (serialize_gemspecs_in).
+		 */
 		int r = fs_write_atomic(in->assembling_fd,
-					arena_printf(&in->arena, "%s/gem/%s", g->entry, rel), p + n1,
-					n2, 0644);
+					arena_printf(&in->arena, "%s/gem/%s", g->entry, rel),
+					p + n1, n2, 0644);
 		if (r < 0) {
 			why = arena_printf(&in->arena, "%s: %s", rel, sc_strerror(r));
 			err = r;
@@ -1230,7 +1259,8 @@ static void git_specs_wait(struct git_job *a)
 			 repo->redacted, repo->revision);
 		return;
 	}
-	/* The manifest speaks for the checkout's first gem (a repository has no spec of its own). */
+	/* The manifest speaks for the checkout's first gem (a repository has no spec of its own).
+	 */
 	m->spec = specs[0].spec;
 	m->full_name = strcmp(specs[0].spec.platform, "ruby")
 			       ? arena_printf(&in->arena, "%s-%s", specs[0].full_name,

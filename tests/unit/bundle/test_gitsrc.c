@@ -77,7 +77,8 @@ SC_TEST(base_name_and_slug)
 	assert_null(strchr(s, '/'));
 	assert_null(strstr(s, ".."));
 	assert_true(s[0] != '.' && s[0] != '-');
-	assert_string_not_equal(gitsrc_slug(&a, "https://h/a.git"), gitsrc_slug(&a, "https://h/a.git/"));
+	assert_string_not_equal(gitsrc_slug(&a, "https://h/a.git"),
+				gitsrc_slug(&a, "https://h/a.git/"));
 	arena_release(&a);
 }
 
@@ -103,9 +104,10 @@ SC_TEST(gitmodules_lookup_by_path)
 {
 	struct arena a;
 	struct sbuf cfg = SBUF_INIT;
-	static const char text[] = "submodule.one.path\nvendor/one\0submodule.one.url\nhttps://h/one.git\0"
-				   "submodule.a.b.path\nvendor/two\0submodule.a.b.url\n../two.git\0"
-				   "core.x\ny\0";
+	static const char text[] =
+		"submodule.one.path\nvendor/one\0submodule.one.url\nhttps://h/one.git\0"
+		"submodule.a.b.path\nvendor/two\0submodule.a.b.url\n../two.git\0"
+		"core.x\ny\0";
 
 	arena_init(&a);
 	sbuf_add(&cfg, text, sizeof(text) - 1);
