@@ -295,6 +295,8 @@ class TestGit < ScintTest::Case
     refute_match(/"argv":\[[^\]]*"--build"/, File.read(trace), "the warm install built an extension")
     assert_main_app_works(app)
     assert_bundler_tree(oracle, app)
+    assert_equal gems, Marshal.load(File.binread(app.path(".bundle", "scint.lock.marshal")))["gems"],
+                 "the warm install's runtime lock differs"
 
     # A checkout left incomplete (a run killed while materializing) is not taken for installed.
     victim = Dir.glob(File.join(app.install_root, "bundler/gems/gpure-*/lib/gpure.rb")).first
