@@ -337,6 +337,20 @@ static int plan_git(struct install *in, struct gem *g, struct sbuf *err)
 		int r = git_repo_init(in, src, repo, err);
 		if (r < 0)
 			return r;
+		/*
+		 * Two GIT sections of one checkout (the same repository and
+		 * revision, locked through another branch or ref): Bundler
+		 * installs both into one directory; one leader installs it here.
+		 */
+		for (size_t i = 0; i < in->ngitrepos; i++) {
+			struct git_repo *o = in->gitrepos[i];
+			if (!strcmp(o->install_name, repo->install_name) &&
+			    !strcmp(o->revision, repo->revision) && !strcmp(o->glob, repo->glob) &&
+			    o->submodules == repo->submodules && !strcmp(o->slug, repo->slug))
+				repo = o;
+		}
+	}
+	if (repo->src == src && repo->leader == NULL) {
 		struct git_repo **nr =
 			arena_alloc(&in->arena, (in->ngitrepos + 1) * sizeof(*nr));
 		if (in->ngitrepos)
