@@ -83,6 +83,7 @@
 #include "engine/trace.h"
 #include "fsops/fsops.h"
 #include "phases/phase.h"
+#include "phases/retry.h"
 
 extern char **environ;
 
@@ -144,6 +145,8 @@ struct git_job {
 	struct child child;
 	bool running;
 	bool child_done;
+	struct timer deadline; /* SCINT_HTTP_TIMEOUT: a git that takes longer is killed */
+	bool timed_out;
 	bool fetched; /* a git fetch ran (this job talked to a remote) */
 
 	bool tree_created;
@@ -485,6 +488,16 @@ static void git_timer_fire(struct timer *t)
 	job_wake(&a->job);
 }
 
+static void git_deadline_fire(struct timer *t)
+{
+	struct git_job *a = container_of(t, struct git_job, deadline);
+
+	if (a->running && !a->child_done) {
+		a->timed_out = true;
+		(void)child_kill(&a->child, SIGKILL);
+	}
+}
+
 static bool git_env_kept(const char *kv)
 {
 	static const char *const keep[] = {
@@ -521,6 +534,10 @@ static const char **git_env(struct git_job *a, const char *index_file, const cha
 	env[k++] = "GIT_PROTOCOL_FROM_USER=0";
 	if (index_file)
 		env[k++] = arena_printf(&in->arena, "GIT_INDEX_FILE=%s", index_file);
+	/* As for the HTTP phases: a transfer slower than SCINT_HTTP_LOW_SPEED for BUNDLE_TIMEOUT fails. */
+	env[k++] = arena_printf(&in->arena, "GIT_HTTP_LOW_SPEED_LIMIT=%ld",
+				net_policy()->low_speed_bytes);
+	env[k++] = arena_printf(&in->arena, "GIT_HTTP_LOW_SPEED_TIME=%ld", net_policy()->timeout_s);
 	if (userpwd) {
 		struct sbuf b = SBUF_INIT;
 		git_base64(userpwd, &b);
@@ -610,6 +627,9 @@ static bool git_run(struct git_job *a, const char *bare, const char *index_file,
 		return false;
 	}
 	a->running = true;
+	if (net_policy()->total_timeout_s > 0)
+		reactor_timer_arm(sched_reactor(a->job.sched), &a->deadline,
+				  clock_now_ns() + (uint64_t)net_policy()->total_timeout_s * 1000000000u);
 	return true;
 }
 
@@ -619,6 +639,7 @@ static bool git_wait(struct git_job *a)
 	if (!a->child_done)
 		return false;
 	a->running = false;
+	reactor_timer_disarm(sched_reactor(a->job.sched), &a->deadline);
 	return true;
 }
 
@@ -645,6 +666,10 @@ static const char *git_output(struct git_job *a)
 {
 	struct sbuf *o = &a->child.out;
 
+	if (a->timed_out)
+		return arena_printf(&a->in->arena,
+				    "git did not finish within %ld s (SCINT_HTTP_TIMEOUT raises the limit)",
+				    net_policy()->total_timeout_s);
 	for (size_t i = 0; i < a->nunits; i++)
 		git_scrub(a->units[i].userpwd, o);
 	sbuf_rtrim(o);
@@ -1376,6 +1401,7 @@ static void git_cancel(struct job *j)
 	struct git_job *a = container_of(j, struct git_job, job);
 
 	reactor_timer_disarm(sched_reactor(j->sched), &a->timer);
+	reactor_timer_disarm(sched_reactor(j->sched), &a->deadline);
 	if (a->running && !a->child_done)
 		(void)child_kill(&a->child, SIGTERM);
 }
@@ -1385,6 +1411,7 @@ static void git_release(struct job *j)
 	struct git_job *a = container_of(j, struct git_job, job);
 
 	reactor_timer_disarm(sched_reactor(j->sched), &a->timer);
+	reactor_timer_disarm(sched_reactor(j->sched), &a->deadline);
 	if (a->repo_lock >= 0)
 		(void)close(a->repo_lock);
 	a->repo_lock = -1;
@@ -1420,6 +1447,7 @@ struct job *git_job_new(struct install *in, struct gem *g)
 	};
 	a->nunits = 1;
 	timer_init(&a->timer, git_timer_fire);
+	timer_init(&a->deadline, git_deadline_fire);
 	job_init(&a->job, in->sched, &git_ops, g->full_name, (int)g->ndependents);
 	return &a->job;
 }

@@ -404,6 +404,18 @@ class TestGit < ScintTest::Case
     assert_git_failure(b, /cannot fetch gone .*git fetch failed/m, "gone")
 
     # Locked while the submodule worked; then its URL broke (the lockfile names that commit).
+    # A remote that accepts and never answers: git is killed at SCINT_HTTP_TIMEOUT.
+    silent = TCPServer.new("127.0.0.1", 0)
+    held = Thread.new { loop { (@held ||= []) << silent.accept } }
+    h = git_app("h", "gem \"gone\", git: #{url("gone").dump}\n")
+    h.write_file("Gemfile.lock", h.lockfile.gsub(":#{@port}/", ":#{silent.addr[1]}/"))
+    r = h.scint("install", env: { "SCINT_HTTP_TIMEOUT" => "1" })
+    refute r.success?
+    assert_match(/cannot fetch gone .*git did not finish within 1 s \(SCINT_HTTP_TIMEOUT/, r.stderr)
+    assert_operator r.seconds, :<, 30
+    held.kill
+    silent.close
+
     sub = repo("gbadsub", pure_files("gbadsub"))
     git!(sub, "-c", "protocol.allow=always", "submodule", "add", "-q", url("gone"), "vendor/x")
     git!(sub, "commit", "-q", "-m", "submodule")
