@@ -534,7 +534,8 @@ static const char **git_env(struct git_job *a, const char *index_file, const cha
 	env[k++] = "GIT_PROTOCOL_FROM_USER=0";
 	if (index_file)
 		env[k++] = arena_printf(&in->arena, "GIT_INDEX_FILE=%s", index_file);
-	/* As for the HTTP phases: a transfer slower than SCINT_HTTP_LOW_SPEED for BUNDLE_TIMEOUT fails. */
+	/* As for the HTTP phases: a transfer slower than SCINT_HTTP_LOW_SPEED for BUNDLE_TIMEOUT
+	 * fails. */
 	env[k++] = arena_printf(&in->arena, "GIT_HTTP_LOW_SPEED_LIMIT=%ld",
 				net_policy()->low_speed_bytes);
 	env[k++] = arena_printf(&in->arena, "GIT_HTTP_LOW_SPEED_TIME=%ld", net_policy()->timeout_s);
@@ -629,7 +630,8 @@ static bool git_run(struct git_job *a, const char *bare, const char *index_file,
 	a->running = true;
 	if (net_policy()->total_timeout_s > 0)
 		reactor_timer_arm(sched_reactor(a->job.sched), &a->deadline,
-				  clock_now_ns() + (uint64_t)net_policy()->total_timeout_s * 1000000000u);
+				  clock_now_ns() +
+					  (uint64_t)net_policy()->total_timeout_s * 1000000000u);
 	return true;
 }
 
@@ -667,9 +669,10 @@ static const char *git_output(struct git_job *a)
 	struct sbuf *o = &a->child.out;
 
 	if (a->timed_out)
-		return arena_printf(&a->in->arena,
-				    "git did not finish within %ld s (SCINT_HTTP_TIMEOUT raises the limit)",
-				    net_policy()->total_timeout_s);
+		return arena_printf(
+			&a->in->arena,
+			"git did not finish within %ld s (SCINT_HTTP_TIMEOUT raises the limit)",
+			net_policy()->total_timeout_s);
 	for (size_t i = 0; i < a->nunits; i++)
 		git_scrub(a->units[i].userpwd, o);
 	sbuf_rtrim(o);
@@ -1276,6 +1279,30 @@ static void git_specs_wait(struct git_job *a)
 		sbuf_release(&list);
 		git_fail(a, r, "cannot read the checkout of %s: %s: %s", g->name, bad ? bad : "?",
 			 sc_strerror(r));
+		return;
+	}
+	/* A checkout is bound like an unpacked gem (checked once it is out: git wrote it). */
+	uint64_t max_bytes, max_file, max_entries, biggest = 0;
+	if (assemble_limits(&max_bytes, &max_file, &max_entries, &bad) < 0) {
+		sbuf_release(&list);
+		git_fail(a, -SC_ECONFIG,
+			 "invalid %s: expected a size in bytes (K, M, G suffixes allowed)", bad);
+		return;
+	}
+	for (size_t i = 0; i < m->nentries; i++)
+		if (m->entries[i].type == MF_FILE && m->entries[i].size > biggest)
+			biggest = m->entries[i].size;
+	const char *over = m->total_bytes > max_bytes  ? "SCINT_GEM_MAX_BYTES"
+			   : biggest > max_file	       ? "SCINT_GEM_MAX_FILE_BYTES"
+			   : m->nentries > max_entries ? "SCINT_GEM_MAX_ENTRIES"
+						       : NULL;
+	if (over) {
+		sbuf_release(&list);
+		git_fail(a, -SC_ETOOBIG,
+			 "cannot install %s: its checkout (%zu entries, %llu bytes) is over the "
+			 "limit "
+			 "of %s, which raises it",
+			 g->name, m->nentries, (unsigned long long)m->total_bytes, over);
 		return;
 	}
 	if (!n) {

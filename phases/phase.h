@@ -258,6 +258,14 @@ struct job *promote_job_new(struct install *in, struct gem *g, struct job *after
 struct job *materialize_job_new(struct install *in, struct gem *g, struct job *after);
 void finalize_job_init(struct install *in);
 
+/*
+ * assemble.c: SCINT_GEM_MAX_BYTES, SCINT_GEM_MAX_FILE_BYTES and
+ * SCINT_GEM_MAX_ENTRIES (git checkouts are bound by them too); -SC_ECONFIG
+ * with the setting's name in *ret_bad when one is malformed.
+ */
+int assemble_limits(uint64_t *ret_gem_bytes, uint64_t *ret_file_bytes, uint64_t *ret_entries,
+		    const char **ret_bad);
+
 /* git.c */
 struct job *git_job_new(struct install *in, struct gem *g);
 /* Parses a cached "<entry>.gemspec" of a git entry into repo->specs; 0 or -SC_ECACHE. */

@@ -404,6 +404,13 @@ class TestGit < ScintTest::Case
     assert_git_failure(b, /cannot fetch gone .*git fetch failed/m, "gone")
 
     # Locked while the submodule worked; then its URL broke (the lockfile names that commit).
+    # A checkout is bound like an unpacked gem.
+    e = git_app("e", "gem \"gone\", git: #{url("gone").dump}\n")
+    r = e.scint("install", env: { "SCINT_GEM_MAX_ENTRIES" => "2" })
+    refute r.success?
+    assert_match(/cannot install gone: its checkout \(3 entries, \d+ bytes\) is over the limit of SCINT_GEM_MAX_ENTRIES/, r.stderr)
+    assert_empty cached_entries(e)
+
     # A remote that accepts and never answers: git is killed at SCINT_HTTP_TIMEOUT.
     silent = TCPServer.new("127.0.0.1", 0)
     held = Thread.new { loop { (@held ||= []) << silent.accept } }
