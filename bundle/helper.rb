@@ -17,6 +17,13 @@
 #   gemfile <path>       -> the Gemfile as Bundler's DSL reads it: dependencies,
 #                           sources, ruby, and what the evaluation read (files,
 #                           ENV names); line format in bundle/gemfile.h
+#   gitspecs <payload>   -> the gemspecs of a git checkout, loaded as Bundler's git source
+#                           does (Bundler.load_gemspec, each in its directory); payload:
+#                           checkout\0glob\0git_dir\0index_file. Per gemspec: a line
+#                           "gemspec<TAB>path<TAB>n1<TAB>n2<TAB>n3", then n1 bytes of summary
+#                           (as for spec), n2 bytes of spec.to_ruby (what Bundler writes back
+#                           into the checkout) and n3 bytes of the spec as metadata.gz
+#                           (for --build)
 #   spec <metadata.gz>   -> the spec summary (key<TAB>value...), a "---gemspec---" line, then the
 #                           installed gemspec exactly as RubyGems writes it
 #                           (Gem::Installer#write_spec: installed_by_version
@@ -145,6 +152,43 @@ module ScintHelper
   def spec(payload)
     spec = load_spec(gunzip_metadata(StringIO.new(payload)))
     spec.installed_by_version = Gem.rubygems_version
+    summary(spec) << "---gemspec---\n" << spec.to_ruby_for_cache
+  end
+
+  # Bundler::Source::Git#load_spec_files and #serialize_gemspecs_in: the
+  # checkout's gemspecs matching glob, evaluated by Bundler.load_gemspec (a
+  # gemspec may run `git ls-files`: GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE
+  # make that answer for the exported revision).
+  def gitspecs(payload)
+    dir, glob, git_dir, index = payload.split("\0", 4)
+    raise ArgumentError, "gitspecs: malformed payload" unless dir && glob && git_dir && index
+    require "bundler"
+    saved = %w[GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE].to_h { |k| [k, ENV[k]] }
+    ENV["GIT_DIR"] = git_dir
+    ENV["GIT_WORK_TREE"] = dir
+    ENV["GIT_INDEX_FILE"] = index
+    out = +""
+    Dir["#{dir}/#{glob}"].sort_by { |p| [-p.split(File::SEPARATOR).size, p] }.each do |path|
+      real = File.realpath(path)
+      raise ArgumentError, "gemspec #{path.dump} is outside the checkout" unless real.start_with?(File.realpath(dir) + "/")
+
+      spec = Bundler.load_gemspec(path)
+      next unless spec
+
+      Bundler.rubygems.set_installed_by_version(spec)
+      Bundler.rubygems.validate(spec)
+      sum = summary(spec).b
+      ruby = spec.to_ruby.b
+      gz = Zlib.gzip(spec.to_yaml).b
+      rel = field("gemspec", path.delete_prefix("#{dir}/"))
+      out << "gemspec\t#{rel}\t#{sum.bytesize}\t#{ruby.bytesize}\t#{gz.bytesize}\n" << sum << ruby << gz
+    end
+    out
+  ensure
+    saved&.each { |k, v| ENV[k] = v }
+  end
+
+  def summary(spec)
     out = +""
     out << "name\t#{field("name", spec.name)}\n"
     out << "version\t#{field("version", spec.version)}\n"
@@ -158,8 +202,6 @@ module ScintHelper
     spec.runtime_dependencies.sort_by(&:name).each do |d|
       out << "dep\t#{field("dependency", d.name)}\t#{field("dependency", d.requirement.as_list.join(", "))}\n"
     end
-    out << "---gemspec---\n"
-    out << spec.to_ruby_for_cache
     out
   end
 
@@ -168,6 +210,7 @@ module ScintHelper
     when "facts" then facts
     when "gemfile" then gemfile(payload)
     when "spec" then spec(payload)
+    when "gitspecs" then gitspecs(payload)
     when "ping" then "pong\n"
     else raise ArgumentError, "unknown method #{method}"
     end

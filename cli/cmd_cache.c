@@ -190,8 +190,14 @@ static int cache_verify(const char *root, bool repair)
 			int r = fs_read_fileat(afd, file, &text, 64u << 20);
 			if (r == 0)
 				r = manifest_parse(&a, sbuf_strv(&text), &m, &problems);
+			/* A git checkout's entry is "<repo>-<rev12>": its side file lists its gems. */
+			struct sbuf side = SBUF_INIT;
+			snprintf(file, sizeof(file), "%s.gemspec", entries[k]);
+			bool git = fs_read_fileat(afd, file, &side, 64u << 20) == 0 &&
+				   side.len > 16 && !memcmp(side.buf, "scint-gitspecs 1", 16);
+			sbuf_release(&side);
 			if (r == 0 && (strcmp(m.abi, abis[i]) ||
-				       strncmp(entries[k], m.full_name, strlen(m.full_name)))) {
+				       (!git && strncmp(entries[k], m.full_name, strlen(m.full_name))))) {
 				sbuf_addf(&problems, "the manifest is for %s (%s)", m.full_name, m.abi);
 				r = -SC_ECACHE;
 			}

@@ -180,10 +180,9 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 		if (g->plan != PLAN_UNSUPPORTED)
 			continue;
 		const char *remote = lock_source_opt(g->spec->source, "remote");
-		cli_error("%s comes from a %s source (%s), which scint does not support yet; "
+		cli_error("%s comes from a plugin source (%s), which scint does not support yet; "
 			  "install it with `bundle install`",
-			  g->full_name, g->spec->source->kind == LOCK_SRC_GIT ? "git" : "plugin",
-			  remote ? remote : "?");
+			  g->full_name, remote ? remote : "?");
 		failed++;
 	}
 	for (size_t i = 0; i < in->ngems; i++)

@@ -14,9 +14,9 @@
 
 #define UI_REDRAW_MS 80
 
-static const enum job_kind ui_shown[] = { JOB_INDEX, JOB_FETCH, JOB_ASSEMBLE, JOB_COMPILE,
-					  JOB_MATERIALIZE };
-static const char *const ui_label[] = { "index", "fetch", "unpack", "compile", "install" };
+static const enum job_kind ui_shown[] = { JOB_INDEX,   JOB_FETCH,	     JOB_GIT,
+					  JOB_ASSEMBLE, JOB_COMPILE, JOB_MATERIALIZE };
+static const char *const ui_label[] = { "index", "fetch", "git", "unpack", "compile", "install" };
 
 void ui_init(struct ui *ui, bool quiet, bool verbose)
 {

@@ -18,7 +18,7 @@ const char *const job_kind_name[JOB_KIND__COUNT] = {
 	[JOB_INDEX] = "index",	       [JOB_FETCH] = "fetch",
 	[JOB_ASSEMBLE] = "assemble",   [JOB_COMPILE] = "compile",
 	[JOB_PROMOTE] = "promote",     [JOB_MATERIALIZE] = "materialize",
-	[JOB_FINALIZE] = "finalize",
+	[JOB_FINALIZE] = "finalize",   [JOB_GIT] = "git",
 };
 
 const char *const job_state_name[JOB_STATE__COUNT] = {
@@ -29,7 +29,7 @@ const char *const job_state_name[JOB_STATE__COUNT] = {
 /* The order in which kinds get slots when several have queued jobs. */
 static const enum job_kind sched_kind_order[JOB_KIND__COUNT] = {
 	JOB_FINALIZE, JOB_MATERIALIZE, JOB_PROMOTE, JOB_COMPILE,
-	JOB_ASSEMBLE, JOB_INDEX,       JOB_FETCH,
+	JOB_ASSEMBLE, JOB_INDEX,       JOB_FETCH,	JOB_GIT,
 };
 
 struct sched {

@@ -56,6 +56,7 @@ enum job_kind {
 	JOB_PROMOTE,
 	JOB_MATERIALIZE,
 	JOB_FINALIZE,
+	JOB_GIT, /* a git source: fetch and export (phases/git.c) */
 	JOB_KIND__COUNT,
 };
 

@@ -472,6 +472,18 @@ static int asm_limits_load(struct asm_limits *ret, const char **ret_bad)
 	return 0;
 }
 
+int assemble_limits(uint64_t *ret_gem_bytes, uint64_t *ret_file_bytes, uint64_t *ret_entries,
+		    const char **ret_bad)
+{
+	struct asm_limits lim;
+	int r = asm_limits_load(&lim, ret_bad);
+
+	*ret_gem_bytes = lim.gem_bytes;
+	*ret_file_bytes = lim.file_bytes;
+	*ret_entries = lim.entries;
+	return r;
+}
+
 /* A size for messages: "512 MiB" when it is a whole number of MiB. */
 static const char *asm_size_str(struct assemble_job *a, uint64_t n)
 {

@@ -10,6 +10,9 @@
  *   cached/<abi>/<full_name>.manifest  written last: the entry is valid iff present
  *   index/<source-slug>/info/<name>    compact index copies (+ .etag)
  *   locks/<abi>/<full_name>.lock       flock held while an entry is built
+ *   inbound/gits/<slug>/               bare repositories of git sources (git.c); a git
+ *                                      checkout's entry is named <repo>-<rev12>, its
+ *                                      .gemspec side file lists the checkout's gems
  *
  * A gem built with BUNDLE_BUILD__<NAME> arguments gets an entry of its own,
  * "<full_name>+build-<8 hex of the arguments>", since its artifact differs.
@@ -85,7 +88,8 @@ int cache_load_manifest(struct install *in, struct gem *g)
 	if (r < 0)
 		sbuf_addf(&err, "its manifest is corrupt (%s)", perr.len ? perr.buf : "?");
 	sbuf_release(&perr);
-	if (r == 0 && (strcmp(m->full_name, g->full_name) || strcmp(m->abi, in->abi.abi))) {
+	/* A git entry's manifest speaks for its checkout's first gem (git.c): the abi is what must match. */
+	if (r == 0 && ((!g->git && strcmp(m->full_name, g->full_name)) || strcmp(m->abi, in->abi.abi))) {
 		sbuf_addf(&err, "its manifest is for %s (%s)", m->full_name, m->abi);
 		r = -SC_ECACHE;
 	}

@@ -23,6 +23,12 @@
  * CC_FAILED keeps the whole output in <cache>/logs/<abi>/<entry>.log, shows it,
  *           removes the assembling tree (nothing reaches cached/) and lets
  *           the next run try again.
+ *
+ * A git gem is built the same way in its repository's checkout
+ * (assembling/<abi>/<repo>-<rev12>/gem/<dir of its gemspec>), its spec
+ * coming from the git job as metadata.gz; the gems of one checkout build one
+ * after the other into its one ext/ tree. compile_scan_tree() is the walk,
+ * shared with git.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -163,8 +169,10 @@ static void cc_start(struct compile_job *c)
 	c->argv[i++] = in->ruby_exe;
 	c->argv[i++] = in->helper_path;
 	c->argv[i++] = "--build";
-	c->argv[i++] = arena_printf(&in->arena, "%s/gem", base);
-	c->argv[i++] = arena_printf(&in->arena, "%s/ext", base);
+	/* A git gem's gemspec may sit in a directory of the checkout. */
+	c->argv[i++] = g->subdir && *g->subdir ? arena_printf(&in->arena, "%s/gem/%s", base, g->subdir)
+					      : arena_printf(&in->arena, "%s/gem", base);
+	c->argv[i++] = arena_printf(&in->arena, "%s/%s", base, g->ext_rel ? g->ext_rel : "ext");
 	for (size_t k = 0; k < g->nbuild_args; k++)
 		c->argv[i++] = g->build_args[k];
 	c->argv[i] = NULL;
@@ -347,29 +355,20 @@ static void cc_walk_dir(struct cc_walk *w, int dfd, const char *rel, int depth)
 	closedir(d);
 }
 
-static void cc_scan(struct compile_job *c)
+int compile_scan_tree(struct install *in, const char *entry, struct manifest *m, bool with_ext,
+		      const char **ret_err_path)
 {
-	struct install *in = c->in;
-	struct gem *g = c->gem;
-	struct manifest *m = g->manifest;
 	struct cc_walk w = { .in = in, .m = m };
 	static const char *const roots[] = { "gem", "ext" };
 
-	if (!fs_exists_at(in->assembling_fd,
-			  arena_printf(&in->arena, "%s/ext/gem.build_complete", g->entry))) {
-		job_fail(&c->job, -SC_EBUILD, "the build of %s did not complete (no gem.build_complete)",
-			 g->full_name);
-		cc_enter(c, CC_FAILED);
-		return;
-	}
 	/* A fresh entry list: the build added, changed and maybe removed files. */
 	m->entries = NULL;
 	m->nentries = m->cap = 0;
 	m->nfiles = 0;
 	m->total_bytes = 0;
-	for (size_t i = 0; i < SC_ARRAY_SIZE(roots) && !w.err; i++) {
+	for (size_t i = 0; i < (with_ext ? 2u : 1u) && !w.err; i++) {
 		int fd = fs_open_dirat(in->assembling_fd,
-				       arena_printf(&in->arena, "%s/%s", g->entry, roots[i]));
+				       arena_printf(&in->arena, "%s/%s", entry, roots[i]));
 		if (fd < 0) {
 			w.err = fd;
 			w.err_path = roots[i];
@@ -377,13 +376,35 @@ static void cc_scan(struct compile_job *c)
 		}
 		cc_walk_dir(&w, fd, roots[i], 0);
 	}
+	if (w.err)
+		*ret_err_path = w.err_path;
+	return w.err;
+}
+
+static void cc_scan(struct compile_job *c)
+{
+	struct install *in = c->in;
+	struct gem *g = c->gem;
+	struct manifest *m = g->manifest;
+	struct cc_walk w = { .in = in, .m = m };
+
+	if (!fs_exists_at(in->assembling_fd, arena_printf(&in->arena, "%s/%s/gem.build_complete",
+							   g->entry, g->ext_rel ? g->ext_rel : "ext"))) {
+		job_fail(&c->job, -SC_EBUILD, "the build of %s did not complete (no gem.build_complete)",
+			 g->full_name);
+		cc_enter(c, CC_FAILED);
+		return;
+	}
+	/* A git gem in a directory of its checkout builds into gem/ (git_ext_entry_rel). */
+	bool ext = fs_is_dir_at(in->assembling_fd, arena_printf(&in->arena, "%s/ext", g->entry));
+	w.err = compile_scan_tree(in, g->entry, m, ext, &w.err_path);
 	if (w.err) {
 		job_fail(&c->job, w.err, "cannot read the build of %s: %s: %s", g->full_name,
 			 w.err_path, sc_strerror(w.err));
 		cc_enter(c, CC_FAILED);
 		return;
 	}
-	m->has_ext = true;
+	m->has_ext = ext;
 	in->stats.compiled++;
 	cc_enter(c, CC_DONE);
 }
@@ -468,7 +489,8 @@ static void compile_depend_on_deps(struct compile_job *c, struct gem *g, struct 
 		if (d == c->gem || hmap_get(seen, strv_from(d->name)))
 			continue;
 		hmap_put(seen, strv_from(d->name), d);
-		if (d->last)
+		/* A gem of the same git checkout is installed with this build's own entry. */
+		if (d->last && !(d->git && d->git == c->gem->git))
 			job_depends(&c->job, d->last);
 		compile_depend_on_deps(c, d, seen);
 	}

@@ -8,7 +8,8 @@
  *             it holds: <app config>/config (BUNDLE_PATH, so that a plain
  *             `bundle exec` finds the gems), <app config>/scint.lock.marshal
  *             (the runtime lock of `scint exec`: see fin_marshal, in Ruby's
- *             Marshal format) and <app config>/scint.state (the fingerprint a
+ *             Marshal format; a git gem's paths are in its checkout) and
+ *             <app config>/scint.state (the fingerprint a
  *             later no-op run compares, and the few lines `scint exec` reads:
  *             root, bundle_path, lockfile_sha256, bundler_*). Files that
  *             would not change are not written.
@@ -325,12 +326,21 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 			}
 		}
 		const char *dir = NULL;
+		const struct git_spec *gs = git_spec_of(g);
 		if (g->plan == PLAN_PATH) {
 			const char *remote = lock_source_opt(g->spec->source, "remote");
 			dir = remote && remote[0] == '/'
 				      ? remote
 				      : arena_printf(&in->arena, "%s/%s", in->opts.app_dir,
 						     remote ? remote : ".");
+		} else if (g->git) {
+			/* bundler/gems/<base>-<rev12>/<dir of its gemspec> */
+			dir = arena_printf(&in->arena, "%s/bundler/gems/%s%s%s", in->install_root,
+					   g->git->install_name, gs && *gs->dir ? "/" : "",
+					   gs ? gs->dir : "");
+			s = gs ? &gs->spec : NULL;
+			known = s != NULL;
+			ext = gs && gs->spec.nextensions;
 		}
 		bool ruby = !g->platform || !strcmp(g->platform, "ruby");
 		marshal_array(&m, 10);
@@ -340,6 +350,7 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 		marshal_cstr(&m, ruby ? NULL : g->full_name);
 		marshal_sym(&m, g->plan == PLAN_DEFAULT_GEM ? "default"
 				: g->plan == PLAN_PATH	    ? "path"
+				: g->git		    ? "git"
 							    : "gem");
 		marshal_cstr(&m, dir);
 		if (g->plan == PLAN_DEFAULT_GEM) {
@@ -347,6 +358,18 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 		} else if (g->plan == PLAN_PATH) {
 			marshal_array(&m, 1);
 			marshal_cstr(&m, arena_printf(&in->arena, "%s/lib", dir));
+		} else if (g->git) {
+			/* its require paths in the checkout, then the shared extension dir */
+			size_t nrp = s ? s->nrequire_paths : 0;
+			marshal_array(&m, (nrp ? nrp : 1) + (ext ? 1 : 0));
+			for (size_t k = 0; k < nrp; k++)
+				marshal_cstr(&m, arena_printf(&in->arena, "%s/%s", dir,
+							      s->require_paths[k]));
+			if (!nrp)
+				marshal_cstr(&m, arena_printf(&in->arena, "%s/lib", dir));
+			if (ext)
+				marshal_cstr(&m, arena_printf(&in->arena, "%s/%s", in->install_root,
+							      git_ext_path(in, g->git, gs->dir)));
 		} else {
 			marshal_array(&m, s->nrequire_paths + (ext ? 1 : 0));
 			for (size_t k = 0; k < s->nrequire_paths; k++)

@@ -147,6 +147,17 @@ int install_bin_fd(struct install *in)
 	return install_lazy_dir(in, "bin", &in->bin_fd);
 }
 
+int install_git_gems_fd(struct install *in)
+{
+	return install_lazy_dir(in, "bundler/gems", &in->git_gems_fd);
+}
+
+int install_git_ext_fd(struct install *in)
+{
+	return install_lazy_dir(in, arena_printf(&in->arena, "bundler/gems/%s", in->ext_dir),
+				&in->git_ext_fd);
+}
+
 static int install_read_lockfile(struct install *in, struct sbuf *err)
 {
 	struct sbuf perr = SBUF_INIT;
@@ -183,6 +194,7 @@ int install_setup(struct install *in, struct sbuf *err)
 	in->cache_fd = in->inbound_fd = in->assembling_fd = in->cached_fd = -1;
 	in->locks_fd = in->index_fd = -1;
 	in->root_fd = in->gems_fd = in->specs_fd = in->ext_fd = in->bin_fd = -1;
+	in->gits_fd = in->git_gems_fd = in->git_ext_fd = -1;
 	sbuf_init(&in->lock_text, 0);
 	sbuf_init(&in->gemfile_digest, 0);
 	r = install_read_lockfile(in, err);
@@ -194,6 +206,13 @@ int install_setup(struct install *in, struct sbuf *err)
 				 arena_printf(&in->arena, "%s/.bundle", in->opts.app_dir), home,
 				 environ, err);
 		if (r < 0)
+			return r;
+	}
+	/* A hostile GIT source is refused before anything runs (the Gemfile's evaluation included). */
+	for (size_t i = 0; i < in->lock.nsources; i++) {
+		struct git_repo scratch = { 0 };
+		if (in->lock.sources[i].kind == LOCK_SRC_GIT &&
+		    (r = git_repo_init(in, &in->lock.sources[i], &scratch, err)) < 0)
 			return r;
 	}
 	in->reactor = reactor_new();
@@ -231,6 +250,7 @@ int install_setup(struct install *in, struct sbuf *err)
 	lim.max_running[JOB_PROMOTE] = 16;
 	lim.max_running[JOB_MATERIALIZE] = 32;
 	lim.max_running[JOB_FINALIZE] = 1;
+	lim.max_running[JOB_GIT] = 8;
 	in->sched = sched_new(&in->arena, in->reactor, in->ioq, in->http, in->children, &lim,
 			      in->opts.fail_fast);
 	if (in->opts.link_mode != LINK_AUTO)
@@ -476,6 +496,8 @@ int install_run(struct install *in, struct sbuf *err)
 		case PLAN_UNSUPPORTED:
 			in->stats.unsupported++;
 			break;
+		case PLAN_GIT_MEMBER:
+			break;
 		default:
 			work = true;
 		}
@@ -540,7 +562,8 @@ void install_release(struct install *in)
 {
 	int *fds[] = { &in->cache_fd, &in->inbound_fd, &in->assembling_fd, &in->cached_fd,
 		       &in->locks_fd,  &in->index_fd,   &in->root_fd,	    &in->gems_fd,
-		       &in->specs_fd,  &in->ext_fd,	&in->bin_fd };
+		       &in->specs_fd,  &in->ext_fd,	&in->bin_fd, &in->gits_fd,
+		       &in->git_gems_fd, &in->git_ext_fd };
 
 	for (size_t i = 0; i < in->nsources; i++)
 		if (in->sources[i].index_fd >= 0)

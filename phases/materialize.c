@@ -24,6 +24,11 @@
  *            it): linked (or cloned, copied, symlinked: the run's link mode)
  *            from the verified inbound/gems/<full_name>.gem. Best effort: a
  *            package no longer in inbound/ (or already in cache/) is skipped.
+ *
+ * A git checkout goes where Bundler puts it: bundler/gems/<repo>-<rev12>
+ * and bundler/gems/extensions/<platform>/<api>/<repo>-<rev12>, binstubs for
+ * the executables of each of its gems in the bundle, and no gemspec in
+ * specifications/ (its gemspecs are in the checkout).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -130,13 +135,33 @@ static unsigned mat_depth(const char *path)
 	return d;
 }
 
+/*
+ * Where the entry goes: gems/<full_name> and extensions/.../<full_name>, or
+ * for a git checkout bundler/gems/<base>-<rev12> and
+ * bundler/gems/extensions/.../<base>-<rev12>, as Bundler places them.
+ */
+static const char *mat_name(const struct gem *g)
+{
+	return g->git ? g->git->install_name : g->full_name;
+}
+
+static int mat_gems_fd(const struct install *in, const struct gem *g)
+{
+	return g->git ? in->git_gems_fd : in->gems_fd;
+}
+
+static int mat_ext_fd(const struct install *in, const struct gem *g)
+{
+	return g->git ? in->git_ext_fd : in->ext_fd;
+}
+
 /* Destination dirfd and path for a manifest entry. */
 static int mat_dst(struct materialize_job *m, const struct mf_entry *e, const char **ret_path)
 {
 	struct install *in = m->in;
 
-	*ret_path = arena_printf(&in->arena, "%s/%s", m->gem->full_name, e->path + 4);
-	return mat_is_ext(e) ? in->ext_fd : in->gems_fd;
+	*ret_path = arena_printf(&in->arena, "%s/%s", mat_name(m->gem), e->path + 4);
+	return mat_is_ext(e) ? mat_ext_fd(in, m->gem) : mat_gems_fd(in, m->gem);
 }
 
 static const char *mat_src(struct materialize_job *m, const struct mf_entry *e)
@@ -256,8 +281,12 @@ static void mat_start(struct materialize_job *m)
 	int r;
 
 	m->mf = mf;
-	if ((mf->has_ext && install_ext_fd(in) < 0) ||
-	    (mf->spec.nexecutables && install_bin_fd(in) < 0)) {
+	bool exes = mf->spec.nexecutables;
+	if (g->git)
+		for (size_t i = 0; i < g->git->nspecs; i++)
+			exes = exes || g->git->specs[i].spec.nexecutables;
+	if ((g->git && (install_git_gems_fd(in) < 0 || (mf->has_ext && install_git_ext_fd(in) < 0))) ||
+	    (!g->git && mf->has_ext && install_ext_fd(in) < 0) || (exes && install_bin_fd(in) < 0)) {
 		job_fail(&m->job, -errno, "cannot create the directories of %s in %s",
 			 g->full_name, in->install_root);
 		mat_enter(m, MAT_FAILED);
@@ -267,30 +296,33 @@ static void mat_start(struct materialize_job *m)
 		if (mf->entries[i].type == MF_DIR && mat_depth(mf->entries[i].path) > m->max_depth)
 			m->max_depth = mat_depth(mf->entries[i].path);
 	/* Leftovers of an interrupted install (the spec is missing, or --force). */
-	r = fs_rmtree_at(in->gems_fd, g->full_name);
+	r = fs_rmtree_at(mat_gems_fd(in, g), mat_name(g));
 	if (r == 0 && mf->has_ext)
-		r = fs_rmtree_at(in->ext_fd, g->full_name);
+		r = fs_rmtree_at(mat_ext_fd(in, g), mat_name(g));
 	if (r < 0) {
 		job_fail(&m->job, r, "cannot remove the old install of %s: %s", g->full_name,
 			 sc_strerror(r));
 		mat_enter(m, MAT_FAILED);
 		return;
 	}
-	struct mat_op *o = mat_op_get(m);
-	ioq_prep_unlinkat(&o->op, in->specs_fd, m->spec_name, 0);
-	mat_submit(m, o);
+	struct mat_op *o;
+	if (!g->git) {
+		o = mat_op_get(m);
+		ioq_prep_unlinkat(&o->op, in->specs_fd, m->spec_name, 0);
+		mat_submit(m, o);
+	}
 	if (in->link_mode == LINK_SYMLINK) {
 		o = mat_op_get(m);
 		ioq_prep_symlinkat(&o->op, arena_printf(&in->arena, "%s/%s/gem", in->cached_dir,
 							g->entry),
-				   in->gems_fd, g->full_name);
+				   mat_gems_fd(in, g), mat_name(g));
 		mat_submit(m, o);
 		if (mf->has_ext) {
 			o = mat_op_get(m);
 			ioq_prep_symlinkat(&o->op,
 					   arena_printf(&in->arena, "%s/%s/ext", in->cached_dir,
 							g->entry),
-					   in->ext_fd, g->full_name);
+					   mat_ext_fd(in, g), mat_name(g));
 			mat_submit(m, o);
 		}
 		m->files = mf->nfiles;
@@ -299,11 +331,11 @@ static void mat_start(struct materialize_job *m)
 		return;
 	}
 	o = mat_op_get(m);
-	ioq_prep_mkdirat(&o->op, in->gems_fd, g->full_name, 0755);
+	ioq_prep_mkdirat(&o->op, mat_gems_fd(in, g), mat_name(g), 0755);
 	mat_submit(m, o);
 	if (mf->has_ext) {
 		o = mat_op_get(m);
-		ioq_prep_mkdirat(&o->op, in->ext_fd, g->full_name, 0755);
+		ioq_prep_mkdirat(&o->op, mat_ext_fd(in, g), mat_name(g), 0755);
 		mat_submit(m, o);
 	}
 	m->depth = 1;
@@ -391,27 +423,41 @@ static void mat_files(struct materialize_job *m)
 static void mat_stubs(struct materialize_job *m)
 {
 	struct install *in = m->in;
-	const struct gem_summary *s = &m->mf->spec;
-	size_t *ends = arena_alloc(&in->arena, (s->nexecutables + 1) * sizeof(*ends));
+	const struct gem_summary *one = &m->mf->spec;
+	const struct git_repo *repo = m->gem->git;
+	/* A git checkout: the executables of each of its locked gems. */
+	size_t nspecs = repo ? repo->nspecs : 1, nexe = 0;
 
 	if (m->inflight || mat_failed_batch(m))
 		return;
+	for (size_t k = 0; k < nspecs; k++)
+		nexe += repo ? repo->specs[k].spec.nexecutables : one->nexecutables;
+	size_t *ends = arena_alloc(&in->arena, (nexe + 1) * sizeof(*ends));
+	const char **names = arena_alloc(&in->arena, (nexe + 1) * sizeof(*names));
+	size_t i = 0;
 	/* Render all first: the ops point into the buffer, which must not move. */
-	for (size_t i = 0; i < s->nexecutables; i++) {
-		binstub_render(&m->stubs, in->abi.install_name, s->name, s->executables[i]);
-		ends[i] = m->stubs.len;
+	for (size_t k = 0; k < nspecs; k++) {
+		const struct gem_summary *s = repo ? &repo->specs[k].spec : one;
+		if (repo && !hmap_get(&in->by_name, strv_from(s->name)))
+			continue; /* in the repository, not in the bundle */
+		for (size_t e = 0; e < s->nexecutables; e++) {
+			binstub_render(&m->stubs, in->abi.install_name, s->name, s->executables[e]);
+			names[i] = s->executables[e];
+			ends[i++] = m->stubs.len;
+		}
 	}
-	for (size_t i = 0; i < s->nexecutables; i++) {
+	nexe = i;
+	for (i = 0; i < nexe; i++) {
 		size_t start = i ? ends[i - 1] : 0;
 		struct mat_op *o = mat_op_get(m);
-		ioq_prep_write_file(&o->op, in->bin_fd, s->executables[i], 0755,
-				    m->stubs.buf + start, ends[i] - start);
+		ioq_prep_write_file(&o->op, in->bin_fd, names[i], 0755, m->stubs.buf + start,
+				    ends[i] - start);
 		mat_submit(m, o);
 	}
 	/* RubyGems' build_info/<full_name>.info: the build arguments, one per line. */
 	if (m->gem->nbuild_args) {
-		for (size_t i = 0; i < m->gem->nbuild_args; i++)
-			sbuf_addf(&m->build_info, "%s\n", m->gem->build_args[i]);
+		for (size_t k = 0; k < m->gem->nbuild_args; k++)
+			sbuf_addf(&m->build_info, "%s\n", m->gem->build_args[k]);
 		struct mat_op *o = mat_op_get(m);
 		ioq_prep_write_file(&o->op, in->root_fd,
 				    arena_printf(&in->arena, "build_info/%s.info", m->gem->full_name),
@@ -460,7 +506,8 @@ static void mat_spec(struct materialize_job *m)
 
 	if (m->inflight || mat_failed_batch(m))
 		return;
-	if (!m->spec_submitted) {
+	/* A git gem's gemspecs are in its checkout: nothing in specifications/. */
+	if (!m->spec_submitted && !m->gem->git) {
 		struct mat_op *o = mat_op_get(m);
 		if (in->link_mode == LINK_HARDLINK)
 			ioq_prep_linkat(&o->op, in->cached_fd, m->cached_spec, in->specs_fd,

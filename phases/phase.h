@@ -12,6 +12,11 @@
  *                 -> materialize (cached/ -> .bundle/ruby/<M.m.0>/)
  *   finalize (one job after every materialize: .bundle/config, runtime lock)
  *
+ * A GIT source's checkout takes the place of index/fetch/assemble with one
+ * git job (git.c: fetch into inbound/gits/, export, gemspecs), then the same
+ * compile, promote and materialize; the source's first gem carries the jobs
+ * (its "leader"), the others (PLAN_GIT_MEMBER) are installed with it.
+ *
  * Each phase lives in its own file as a state machine; a gem only gets the
  * jobs its plan needs (a warm gem gets a materialize job only). Everything in
  * these structs lives in the install's arena, except job-lifetime buffers
@@ -74,7 +79,9 @@ enum gem_plan {
 	PLAN_MATERIALIZE, /* valid in cached/: link into .bundle */
 	PLAN_ASSEMBLE,    /* .gem in inbound/: unpack, build, promote, link */
 	PLAN_FETCH,       /* download first */
-	PLAN_UNSUPPORTED, /* a GIT or plugin source */
+	PLAN_GIT,         /* a GIT source's checkout: fetch, export, build, promote, link */
+	PLAN_GIT_MEMBER,  /* another gem of a GIT source: installed with its repository's leader */
+	PLAN_UNSUPPORTED, /* a plugin source */
 	GEM_PLAN__COUNT,
 };
 
@@ -87,6 +94,36 @@ struct gem_source {
 	const char *userpwd;  /* credentials for curl, or NULL */
 	const char *slug;     /* index/<slug>/ */
 	int index_fd;         /* index/<slug>/info, opened on demand; -1 */
+};
+
+/*
+ * A GIT source at its locked revision (git.c): one cache entry
+ * "<base>-<rev12>" holds the checkout of every gem of the source; its first
+ * gem (the leader) carries the jobs, the others are members.
+ */
+struct git_spec {
+	const char *name, *version, *full_name;
+	const char *dir;    /* of its gemspec, relative to the checkout ("" for the root) */
+	struct gem_summary spec;
+};
+
+struct git_repo {
+	const struct lock_source *src;
+	const char *remote;   /* as in the lockfile */
+	const char *redacted; /* without credentials, for messages */
+	const char *url;      /* what git fetches (credentials added), never printed */
+	const char *userpwd;  /* "user:password" to scrub from git's output, or NULL */
+	const char *revision; /* 40 hex */
+	const char *glob;     /* as locked, else Bundler's default (git.c, GIT_DEFAULT_GLOB) */
+	bool submodules;
+	const char *base;     /* Bundler's base_name of the remote */
+	const char *install_name; /* "<base>-<rev12>": bundler/gems/<install_name>/ */
+	const char *slug;     /* inbound/gits/<slug>/ */
+	struct gem *leader;
+	/* The gems of the checkout (the cached "<entry>.gemspec" lists them). */
+	struct git_spec *specs;
+	size_t nspecs;
+	bool have_specs;
 };
 
 struct index_job;
@@ -106,6 +143,9 @@ struct gem {
 	const char **build_args; /* BUNDLE_BUILD__<NAME>, split like a shell would */
 	size_t nbuild_args;
 	struct gem_source *source;
+	struct git_repo *git; /* GIT sources; NULL otherwise */
+	const char *subdir;   /* git: its gemspec's directory in the checkout ("" for the root) */
+	const char *ext_rel;  /* where its extensions are built, relative to the entry; NULL: "ext" */
 	enum gem_plan plan;
 	const char *checksum; /* expected sha256: lockfile CHECKSUMS or compact index */
 	const char *warning;  /* printed after the run (an unverified install), or NULL */
@@ -198,6 +238,11 @@ struct install {
 	const char *cached_dir; /* absolute cached/<abi> (symlink mode targets) */
 	int cache_fd, inbound_fd, assembling_fd, cached_fd, locks_fd, index_fd;
 	int root_fd, gems_fd, specs_fd, ext_fd, bin_fd;
+	int gits_fd;         /* <cache>/inbound/gits, opened on demand; -1 */
+	int git_gems_fd;     /* bundler/gems, on demand; -1 */
+	int git_ext_fd;      /* bundler/gems/<ext_dir>, on demand; -1 */
+	struct git_repo **gitrepos;
+	size_t ngitrepos;
 	const char *ext_dir; /* extensions/<platform>/<ext_api> (relative to root) */
 
 	enum link_mode link_mode; /* the decided mode (AUTO until probed) */
@@ -266,6 +311,39 @@ struct job *compile_job_new(struct install *in, struct gem *g, struct job *after
 struct job *promote_job_new(struct install *in, struct gem *g, struct job *after);
 struct job *materialize_job_new(struct install *in, struct gem *g, struct job *after);
 void finalize_job_init(struct install *in);
+
+/*
+ * assemble.c: SCINT_GEM_MAX_BYTES, SCINT_GEM_MAX_FILE_BYTES and
+ * SCINT_GEM_MAX_ENTRIES (git checkouts are bound by them too); -SC_ECONFIG
+ * with the setting's name in *ret_bad when one is malformed.
+ */
+int assemble_limits(uint64_t *ret_gem_bytes, uint64_t *ret_file_bytes, uint64_t *ret_entries,
+		    const char **ret_bad);
+
+/* git.c */
+struct job *git_job_new(struct install *in, struct gem *g);
+/* Parses a cached "<entry>.gemspec" of a git entry into repo->specs; 0 or -SC_ECACHE. */
+int git_specs_parse(struct install *in, struct git_repo *repo, struct strv text);
+/* Checks a GIT source's options; sets up repo. 0 or -SC_EUNSAFE/-SC_ELOCKFILE with err. */
+int git_repo_init(struct install *in, const struct lock_source *src, struct git_repo *repo,
+		  struct sbuf *err);
+/*
+ * Where Bundler 2.3 puts the extensions of a git gem whose gemspec is in
+ * `dir` of the checkout (Bundler's Specification#extension_dir: the spec's
+ * base_dir, two levels above its gemspec, then "<repo>-<rev12>[-<basename of
+ * dir>]"): relative to the install root, and relative to the cache entry
+ * ("ext" for a gemspec at the root, else inside gem/).
+ */
+const char *git_ext_path(struct install *in, const struct git_repo *repo, const char *dir);
+const char *git_ext_entry_rel(struct install *in, const struct git_repo *repo, const char *dir);
+/* The git gem's spec in its repository's list, or NULL. */
+const struct git_spec *git_spec_of(const struct gem *g);
+/* bundler/gems and bundler/gems/extensions/<platform>/<api>, created on first use. */
+int install_git_gems_fd(struct install *in);
+int install_git_ext_fd(struct install *in);
+/* compile.c: the entry's gem/ and ext/ trees (ext/ if with_ext) into m's rows. */
+int compile_scan_tree(struct install *in, const char *entry, struct manifest *m, bool with_ext,
+		      const char **ret_err_path);
 
 /* extensions/<platform>/<api>, created on first use; -errno on failure. */
 int install_ext_fd(struct install *in);

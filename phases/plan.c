@@ -13,8 +13,12 @@
  *     assembled; anything else is fetched. With install_opts.readonly a gem
  *     that is not installed is planned PLAN_FETCH without looking at the cache. A cached entry that fails the
  *     cheap check (cache.h) is quarantined and rebuilt like a missing one.
+ *     A PATH gem whose directory is missing fails the install with
+ *     Bundler's message. A GIT source's options are checked (git.c) and
+ *     its checkout planned once, on its first gem (see plan_git).
  *  4. Build the job graph: index -> fetch -> assemble -> [compile] ->
- *     promote -> materialize, and finalize after every materialize.
+ *     promote -> materialize (git: git -> [compile] -> promote ->
+ *     materialize), and finalize after every materialize.
  *
  * Planning runs before the reactor and makes only bounded synchronous calls:
  * one fstatat per installed-check, one manifest read and one fstatat per
@@ -42,6 +46,7 @@ const char *const gem_plan_name[GEM_PLAN__COUNT] = {
 	[PLAN_DEFAULT_GEM] = "default", [PLAN_PATH] = "path",
 	[PLAN_INSTALLED] = "installed", [PLAN_MATERIALIZE] = "materialize",
 	[PLAN_ASSEMBLE] = "assemble",	[PLAN_FETCH] = "fetch",
+	[PLAN_GIT] = "git", [PLAN_GIT_MEMBER] = "git-member",
 	[PLAN_UNSUPPORTED] = "unsupported",
 };
 
@@ -273,6 +278,135 @@ static bool plan_repair(struct install *in, struct gem *g)
 	return false;
 }
 
+/* Reads the cached list of a git entry's gems (git.c); true when usable. */
+static bool plan_git_specs(struct install *in, struct gem *g)
+{
+	struct sbuf text = SBUF_INIT;
+	bool ok = fs_read_fileat(in->cached_fd, arena_printf(&in->arena, "%s.gemspec", g->entry),
+				 &text, (size_t)64 << 20) == 0 &&
+		  git_specs_parse(in, g->git, sbuf_strv(&text)) == 0;
+
+	sbuf_release(&text);
+	return ok;
+}
+
+/*
+ * Is the checkout in .bundle complete? Bundler only asks whether its
+ * directory exists; a run killed while materializing would then leave a
+ * partial checkout that passes. Every row of the entry's manifest is looked
+ * up instead (one fstatat each, files by size), as the cache's cheap check does.
+ */
+static bool plan_git_installed(struct install *in, struct gem *g)
+{
+	const struct manifest *m = g->manifest;
+	const char *name = g->git->install_name;
+
+	for (size_t i = 0; i < m->nentries; i++) {
+		const struct mf_entry *e = &m->entries[i];
+		struct stat st;
+		const char *path = e->path[0] == 'e'
+					   ? arena_printf(&in->arena, "bundler/gems/%s/%s/%s", in->ext_dir,
+							  name, e->path + 4)
+					   : arena_printf(&in->arena, "bundler/gems/%s/%s", name, e->path + 4);
+		if (fstatat(in->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return false;
+		if (e->type == MF_FILE && (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size))
+			return false;
+	}
+	return fs_is_dir_at(in->root_fd, arena_printf(&in->arena, "bundler/gems/%s", name));
+}
+
+/*
+ * A GIT source's gem: the first of the source (by name) leads, its jobs
+ * install the whole checkout; the others are members. The leader is
+ * installed when bundler/gems/<base>-<rev12> holds its whole entry,
+ * materialized from a valid cache entry, else fetched.
+ */
+static int plan_git(struct install *in, struct gem *g, struct sbuf *err)
+{
+	const struct lock_source *src = g->spec->source;
+	struct git_repo *repo = NULL;
+
+	for (size_t i = 0; i < in->ngitrepos; i++)
+		if (in->gitrepos[i]->src == src)
+			repo = in->gitrepos[i];
+	if (!repo) {
+		repo = arena_alloc(&in->arena, sizeof(*repo));
+		repo->src = src;
+		int r = git_repo_init(in, src, repo, err);
+		if (r < 0)
+			return r;
+		/*
+		 * Two GIT sections of one checkout (the same repository and
+		 * revision, locked through another branch or ref): Bundler
+		 * installs both into one directory; one leader installs it here.
+		 */
+		for (size_t i = 0; i < in->ngitrepos; i++) {
+			struct git_repo *o = in->gitrepos[i];
+			if (!strcmp(o->install_name, repo->install_name) &&
+			    !strcmp(o->revision, repo->revision) && !strcmp(o->glob, repo->glob) &&
+			    o->submodules == repo->submodules && !strcmp(o->slug, repo->slug))
+				repo = o;
+		}
+	}
+	if (repo->src == src && repo->leader == NULL) {
+		struct git_repo **nr =
+			arena_alloc(&in->arena, (in->ngitrepos + 1) * sizeof(*nr));
+		if (in->ngitrepos)
+			memcpy(nr, in->gitrepos, in->ngitrepos * sizeof(*nr));
+		nr[in->ngitrepos++] = repo;
+		in->gitrepos = nr;
+	}
+	g->git = repo;
+	g->subdir = "";
+	if (repo->leader) {
+		g->plan = PLAN_GIT_MEMBER;
+		g->entry = repo->leader->entry;
+		return 0;
+	}
+	repo->leader = g;
+	g->entry = repo->install_name;
+	if (repo->submodules || strcmp(repo->glob, "{,*,*/*}.gemspec")) {
+		char hex[DIGEST_SHA256_HEX];
+		char *key = arena_printf(&in->arena, "%d\n%s", repo->submodules, repo->glob);
+		sha256_hex(key, strlen(key), hex);
+		g->entry = arena_printf(&in->arena, "%s+%.8s", repo->install_name, hex);
+	}
+	int r = cache_load_manifest(in, g);
+	if ((r == 0 || (r == -SC_ECACHE && plan_repair(in, g))) && plan_git_specs(in, g)) {
+		g->plan = !in->opts.force && plan_git_installed(in, g) ? PLAN_INSTALLED
+								       : PLAN_MATERIALIZE;
+		return 0;
+	}
+	g->manifest = NULL;
+	g->plan = PLAN_GIT;
+	return 0;
+}
+
+/* Bundler's Source::Path#load_spec_files: a path that is not a directory fails the install. */
+static int plan_path_check(struct install *in, struct gem *g, struct sbuf *err)
+{
+	const char *remote = lock_source_opt(g->spec->source, "remote");
+	struct stat st;
+	char *abs;
+
+	if (!remote)
+		return 0;
+	abs = remote[0] == '/' ? arena_strdup(&in->arena, remote)
+			       : arena_printf(&in->arena, "%s/%s", in->opts.app_dir, remote);
+	/* File.expand_path: "." and ".." components and a trailing '/' are folded. */
+	char *resolved = realpath(abs, NULL);
+	if (resolved) {
+		abs = arena_strdup(&in->arena, resolved);
+		free(resolved);
+	}
+	if (stat(abs, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	sbuf_addf(err, "The path `%s` %s", abs,
+		  stat(abs, &st) == 0 ? "is not a directory." : "does not exist.");
+	return -SC_ENOTFOUND;
+}
+
 static void plan_decide(struct install *in, struct gem *g)
 {
 	char name[512];
@@ -326,7 +460,15 @@ int plan_build(struct install *in, struct sbuf *err)
 	plan_link_deps(in);
 	for (size_t i = 0; i < in->ngems; i++) {
 		struct gem *g = in->gems[i];
-		plan_decide(in, g);
+		enum lock_source_kind kind = g->spec->source->kind;
+		if (kind == LOCK_SRC_PATH && (r = plan_path_check(in, g, err)) < 0)
+			return r;
+		if (kind == LOCK_SRC_GIT) {
+			if ((r = plan_git(in, g, err)) < 0)
+				return r;
+		} else {
+			plan_decide(in, g);
+		}
 		if (trace_enabled) {
 			struct trace_ctx ctx = { .phase = "plan", .gem = g->full_name };
 			trace_event(&ctx, "plan", gem_plan_name[g->plan]);
@@ -364,15 +506,28 @@ int plan_submit(struct install *in)
 			last = materialize_job_new(in, g, last);
 			job_depends(&in->finalize_job, last);
 			break;
+		case PLAN_GIT:
+			last = git_job_new(in, g);
+			last = promote_job_new(in, g, last);
+			last = materialize_job_new(in, g, last);
+			job_depends(&in->finalize_job, last);
+			break;
 		case PLAN_DEFAULT_GEM:
 		case PLAN_PATH:
 		case PLAN_INSTALLED:
+		case PLAN_GIT_MEMBER:
 		case PLAN_UNSUPPORTED:
 		case GEM_PLAN__COUNT:
 			break;
 		}
 		g->last = last;
 		(void)plan_prio;
+	}
+	/* A git source's other gems are in place when its leader is. */
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		if (g->plan == PLAN_GIT_MEMBER)
+			g->last = g->git->leader->last;
 	}
 	/* Submit in graph order so that each job sees its deps registered. */
 	size_t n;

@@ -189,7 +189,8 @@ static void promote_sync_fire(struct timer *t)
  */
 static bool promote_sync_idle(struct install *in)
 {
-	static const enum job_kind producers[] = { JOB_INDEX, JOB_FETCH, JOB_ASSEMBLE, JOB_COMPILE };
+	static const enum job_kind producers[] = { JOB_INDEX, JOB_FETCH, JOB_ASSEMBLE, JOB_COMPILE,
+						   JOB_GIT };
 	struct sched_stats st;
 
 	sched_get_stats(in->sched, &st);

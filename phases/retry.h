@@ -8,7 +8,8 @@
  * its whole time limit. The attempt count is bounded (SCINT_HTTP_RETRIES,
  * default 3 retries).
  *
- * Settings (read once by net_policy_load):
+ * Settings (read once by net_policy_load; git.c applies the time limits to
+ * its git children too):
  *   BUNDLE_TIMEOUT            seconds (Bundler's setting, from its config
  *                             or the environment; default 10): the connect
  *                             timeout, and a transfer slower than

@@ -1,0 +1,612 @@
+# frozen_string_literal: true
+
+# Git and path sources: a real `git daemon` on 127.0.0.1 serving repositories
+# created by the test, lockfiles written by real Bundler (`bundle lock`),
+# Bundler's install of the same app as the oracle.
+#
+# What is compared with Bundler's tree: everything under .bundle except
+# Bundler's bare mirror (cache/bundler/git) and the `.git` directory Bundler
+# keeps in each checkout (scint exports the tree without it: `bundle check`,
+# `bundle exec` and `bundle info` only need the checkout directory with its
+# gemspecs, which both rewrite as Bundler's serialize_gemspecs_in does). Build
+# products of extensions (Makefile, .o, .so, gem_make.out, mkmf.log) are
+# compared by name and mode only: they hold the directory they were built in.
+
+require "scint_test"
+require "socket"
+require "open3"
+
+class TestGit < ScintTest::Case
+  # The git daemon: serves <tmp>/srv on an ephemeral port, logging to a file.
+  def start_daemon
+    require_command!("git")
+    @srv = File.join(tmp, "srv")
+    FileUtils.mkdir_p(@srv)
+    @daemon_log = File.join(tmp, "daemon.log")
+    @packet_log = File.join(tmp, "upload-pack.trace")
+    5.times do
+      port = TCPServer.open("127.0.0.1", 0) { |s| s.addr[1] }
+      # git-daemon itself (not `git daemon`, which runs it as a child): the pid it logs is ours.
+      daemon = File.join(`git --exec-path`.strip, "git-daemon")
+      pid = Process.spawn({ "GIT_TRACE_PACKET" => @packet_log },
+                          daemon, "--base-path=#{@srv}", "--export-all", "--reuseaddr",
+                          "--listen=127.0.0.1", "--port=#{port}", "--enable=upload-pack", "--verbose",
+                          "--log-destination=stderr", "--informative-errors",
+                          err: [@daemon_log, "a"], out: File::NULL, pgroup: true)
+      deadline = Time.now + 5
+      until Time.now > deadline
+        # Bound by our daemon (it says so), not answered by a process that took the port first.
+        if File.read(@daemon_log).include?("[#{pid}] Ready to rumble")
+          @daemon = pid
+          @port = port
+          return
+        end
+        break if Process.waitpid(pid, Process::WNOHANG)
+
+        sleep 0.02
+      end
+      kill_daemon(pid)
+    end
+    flunk "git daemon did not start: #{File.read(@daemon_log)}"
+  end
+
+  def kill_daemon(pid)
+    Process.kill("KILL", -pid)
+    Process.waitpid(pid)
+  rescue Errno::ESRCH, Errno::ECHILD
+    nil
+  end
+
+  def teardown
+    kill_daemon(@daemon) if @daemon
+    super
+  end
+
+  def url(name)
+    "git://127.0.0.1:#{@port}/#{name}.git"
+  end
+
+  GIT_ENV = { "GIT_AUTHOR_NAME" => "t", "GIT_AUTHOR_EMAIL" => "t@example.invalid",
+              "GIT_COMMITTER_NAME" => "t", "GIT_COMMITTER_EMAIL" => "t@example.invalid",
+              "GIT_CONFIG_NOSYSTEM" => "1", "GIT_CONFIG_GLOBAL" => "/dev/null",
+              "GIT_ALLOW_PROTOCOL" => "file:git" }.freeze
+
+  def git!(dir, *args)
+    out, st = Open3.capture2e(GIT_ENV, "git", *args, chdir: dir)
+    raise "git #{args.join(" ")} in #{dir}: #{out}" unless st.success?
+
+    out
+  end
+
+  # A work repository <tmp>/work/<name> with files, committed, and its bare
+  # copy served as <name>.git. Returns the work dir. Later commits: commit!.
+  def repo(name, files, branch: "main")
+    dir = File.join(tmp, "work", name)
+    FileUtils.mkdir_p(dir)
+    git!(dir, "init", "-q", "-b", branch)
+    commit!(name, files)
+    dir
+  end
+
+  def commit!(name, files, msg: "c")
+    dir = File.join(tmp, "work", name)
+    files.each do |rel, content|
+      path = File.join(dir, rel)
+      FileUtils.mkdir_p(File.dirname(path))
+      File.write(path, content)
+      File.chmod(0o755, path) if rel.start_with?("exe/")
+    end
+    git!(dir, "add", "-A")
+    git!(dir, "commit", "-q", "-m", msg)
+    publish!(name)
+    git!(dir, "rev-parse", "HEAD").strip
+  end
+
+  def publish!(name)
+    bare = File.join(@srv, "#{name}.git")
+    dir = File.join(tmp, "work", name)
+    git!(tmp, "init", "-q", "--bare", "-b", "main", bare) unless File.directory?(bare)
+    git!(dir, "push", "-q", "--mirror", bare)
+  end
+
+  GLOB_FILES = 'Dir.glob("{lib,exe,ext,vendor}/**/*").reject { |f| File.directory?(f) }.sort'
+
+  def gemspec(name, version: "0.1.0", exe: nil, ext: false, deps: {}, extra: "", files: GLOB_FILES)
+    <<~RUBY
+      Gem::Specification.new do |s|
+        s.name = #{name.dump}
+        s.version = #{version.dump}
+        s.summary = "git gem #{name}"
+        s.authors = ["scint test"]
+        s.files = #{files}
+        s.bindir = "exe"
+        #{exe ? "s.executables = [#{exe.dump}]" : ""}
+        #{ext ? "s.extensions = [\"ext/#{name}/extconf.rb\"]" : ""}
+        #{deps.map { |d, r| "s.add_dependency #{d.dump}, #{r.dump}" }.join("\n  ")}
+        #{extra}
+      end
+    RUBY
+  end
+
+  def pure_files(name, version: "0.1.0", exe: nil, answer: nil, files: GLOB_FILES)
+    files = { "#{name}.gemspec" => gemspec(name, version: version, exe: exe, files: files),
+              "lib/#{name}.rb" => "module #{name.capitalize}; ANSWER = #{(answer || "#{name}-#{version}").dump}; end\n" }
+    files["exe/#{exe}"] = "#!/usr/bin/env ruby\nrequire #{name.dump}\nputs #{name.capitalize}::ANSWER\n" if exe
+    files
+  end
+
+  def native_files(name)
+    {
+      "#{name}.gemspec" => gemspec(name, ext: true),
+      "ext/#{name}/extconf.rb" => "require \"mkmf\"\ncreate_makefile(#{"#{name}/#{name}_ext".dump})\n",
+      "ext/#{name}/#{name}_ext.c" => <<~C,
+        #include <ruby.h>
+        static VALUE answer(VALUE self) { return rb_str_new_cstr("#{name}-native"); }
+        void Init_#{name}_ext(void) { rb_define_module_function(rb_define_module("#{name.capitalize}"), "answer", answer, 0); }
+      C
+      "lib/#{name}.rb" => "require #{"#{name}/#{name}_ext".dump}\n",
+    }
+  end
+
+  def git_app(name, gemfile, cache: :own)
+    a = app(name, gems: {}, source: nil, cache: cache, gemfile: gemfile)
+    a.bundle_lock!
+    a
+  end
+
+  def scint_install(app, env: {})
+    r = app.scint("install", env: env)
+    assert_success r
+    r
+  end
+
+  BUILD_PRODUCT = %r{(/Makefile|\.o|\.so|/gem_make\.out|/mkmf\.log|\.time)\z}.freeze
+
+  # The tree under .bundle as compared with Bundler's (see the file's comment).
+  def git_tree(app)
+    app.tree_snapshot.reject { |r| r[0] =~ %r{\A#{ScintTest::RUBY_DIR}/(cache/bundler|bundler/gems/(.+/)?\.git)(/|\z)}o }
+       .reject { |r| r[0] =~ %r{\A(config|scint\.[a-z.]+)\z} }
+       .map { |r| r[0] =~ BUILD_PRODUCT ? r.first(3) : r }
+  end
+
+  # Empty directories Bundler does not create when it installs no .gem gem.
+  EMPTY_DIRS = %w[build_info cache doc extensions gems plugins specifications].freeze
+
+  def assert_bundler_tree(oracle, app)
+    strip = ->(rows) { rows.reject { |r| r[1] == "d" && EMPTY_DIRS.any? { |d| r[0] == "#{ScintTest::RUBY_DIR}/#{d}" } } }
+    assert_same_tree strip.call(git_tree(oracle)), strip.call(git_tree(app))
+  end
+
+  def cached_entries(app)
+    Dir.glob(File.join(app.cache, "cached", "*", "*")).map { |p| File.basename(p) }
+  end
+
+  # ------------------------------------------------------------ the main app
+
+  def build_main_repos
+    # Its gemspec lists its files with `git ls-files`, as most gemspecs do.
+    repo("gpure", pure_files("gpure", exe: "gpure", files: '`git ls-files -z`.split("\\x0")'))
+    repo("gnative", native_files("gnative"))
+    repo("gmulti", {
+           "gm_a/gm_a.gemspec" => gemspec("gm_a"), "gm_a/lib/gm_a.rb" => "module GmA; ANSWER = \"gm_a\"; end\n",
+           # gm_b: an extension, in a subdirectory, depending on a gem of its own repository
+           "gm_b/gm_b.gemspec" => gemspec("gm_b", ext: true, deps: { "gm_a" => ">= 0" }),
+           "gm_b/ext/gm_b/extconf.rb" => native_files("gm_b")["ext/gm_b/extconf.rb"],
+           "gm_b/ext/gm_b/gm_b_ext.c" => native_files("gm_b")["ext/gm_b/gm_b_ext.c"],
+           "gm_b/lib/gm_b.rb" => "require \"gm_a\"\nrequire \"gm_b/gm_b_ext\"\n" \
+                                 "module GmB; ANSWER = \"gm_b+\" + GmA::ANSWER + \"+\" + Gm_b.answer; end\n",
+         })
+    repo("gtag", pure_files("gtag", version: "1.0.0"))
+    git!(File.join(tmp, "work", "gtag"), "tag", "v1.0.0")
+    publish!("gtag")
+    commit!("gtag", pure_files("gtag", version: "2.0.0"))
+    repo("gbranch", pure_files("gbranch", answer: "main"))
+    git!(File.join(tmp, "work", "gbranch"), "checkout", "-q", "-b", "stable")
+    commit!("gbranch", pure_files("gbranch", version: "0.2.0", answer: "stable"))
+    git!(File.join(tmp, "work", "gbranch"), "checkout", "-q", "main")
+    commit!("gbranch", pure_files("gbranch", version: "0.3.0", answer: "main2"))
+    repo("inner", { "inner.rb" => "module Inner; ANSWER = \"inner\"; end\n" })
+    sub = repo("gsub", pure_files("gsub").merge(
+                         "lib/gsub.rb" => "require_relative \"../vendor/inner/inner\"\nmodule Gsub; ANSWER = \"gsub+\" + Inner::ANSWER; end\n"
+                       ))
+    git!(sub, "-c", "protocol.allow=always", "submodule", "add", "-q", url("inner"), "vendor/inner")
+    git!(sub, "commit", "-q", "-m", "submodule")
+    publish!("gsub")
+  end
+
+  MAIN_CHECKS = {
+    "gpure" => "Gpure::ANSWER", "gnative" => "Gnative.answer", "gm_a" => "GmA::ANSWER",
+    "gm_b" => "GmB::ANSWER", "gtag" => "Gtag::ANSWER", "gbranch" => "Gbranch::ANSWER",
+    "gsub" => "Gsub::ANSWER"
+  }.freeze
+
+  MAIN_ANSWERS = %w[gpure-0.1.0 gnative-native gm_a gm_b+gm_a+gm_b-native gtag-1.0.0 stable gsub+inner].freeze
+
+  def main_gemfile
+    <<~RUBY
+      gem "gpure", git: #{url("gpure").dump}
+      gem "gnative", git: #{url("gnative").dump}
+      git #{url("gmulti").dump}, glob: "*/*.gemspec" do
+        gem "gm_a"
+        gem "gm_b"
+      end
+      gem "gtag", git: #{url("gtag").dump}, tag: "v1.0.0"
+      gem "gbranch", git: #{url("gbranch").dump}, branch: "stable"
+      gem "gsub", git: #{url("gsub").dump}, submodules: true
+    RUBY
+  end
+
+  def assert_main_app_works(app)
+    app.bundle_check!
+    code = MAIN_CHECKS.map { |g, expr| "require #{g.dump}; puts #{expr}" }.join("; ")
+    assert_equal MAIN_ANSWERS, app.ruby_exec!(code).lines.map(&:chomp)
+    assert_equal "gpure-0.1.0\n", app.bundle_exec!("gpure").stdout
+  end
+
+  def test_git_sources_install_like_bundler_and_reinstall_from_cache
+    require_bundler!
+    require_toolchain!
+    start_daemon
+    build_main_repos
+    app = git_app("app", main_gemfile)
+    lock = app.lockfile
+    assert_includes lock, "glob: */*.gemspec"
+    assert_includes lock, "submodules: true"
+
+    trace = File.join(tmp, "trace1.jsonl")
+    r = scint_install(app, env: { "SCINT_IO_TRACE" => trace })
+    assert_match(/"argv":\["git",/, File.read(trace), "the trace does not show git children")
+    assert_match(/Bundle complete!/, r.stdout)
+    assert_main_app_works(app)
+    info = app.bundle!("info", "gm_b").stdout
+    assert_includes info, File.join(app.install_root, "bundler/gems/gmulti-")
+
+    # The runtime lock has the git gems' load paths (the checkout's directory of each gemspec).
+    gems = Marshal.load(File.binread(app.path(".bundle", "scint.lock.marshal")))["gems"]
+    gmulti = File.join(app.install_root, "bundler/gems/gmulti-#{app.lockfile[/remote: #{Regexp.escape(url("gmulti"))}\n  revision: (\h{12})/, 1]}")
+    # gm_b's extension is where Bundler 2.3 puts it for a gemspec in a directory of the checkout.
+    plat = "#{Gem::Platform.local}/#{Gem.extension_api_version}"
+    assert_equal ["#{gmulti}/gm_b/lib", "#{gmulti}/extensions/#{plat}/#{File.basename(gmulti)}-gm_b"],
+                 gems["gm_b"]["load_paths"]
+    gems["gm_b"]["load_paths"].each { |d| assert File.directory?(d), d }
+    assert_equal ["#{gmulti}/gm_a/lib"], gems["gm_a"]["load_paths"]
+    assert_equal "git", gems["gm_b"]["source"]
+    native = gems["gnative"]["load_paths"]
+    assert_equal 2, native.size
+    assert_match(%r{/bundler/gems/extensions/[^/]+/[^/]+/gnative-\h{12}\z}, native[1])
+    native.each { |d| assert File.directory?(d), d }
+
+    oracle = oracle_install(app)
+    assert_bundler_tree(oracle, app)
+    assert_empty Dir.glob(File.join(app.install_root, "specifications", "*"))
+
+    verify = app.scint("cache", "verify")
+    assert_success verify
+
+    # (2) warm: no git, no build.
+    conn_before = File.read(@daemon_log).scan("Connection from").size
+    FileUtils.rm_rf(app.path(".bundle"))
+    trace = File.join(tmp, "trace2.jsonl")
+    r = scint_install(app, env: { "SCINT_IO_TRACE" => trace })
+    assert_match(/0 compiled/, r.stdout)
+    assert_match(/0 fetched/, r.stdout)
+    assert_equal conn_before, File.read(@daemon_log).scan("Connection from").size, "the warm install talked to the server"
+    refute_match(/"argv":\["git",/, File.read(trace), "the warm install ran git")
+    refute_match(/"argv":\[[^\]]*"--build"/, File.read(trace), "the warm install built an extension")
+    assert_main_app_works(app)
+    assert_bundler_tree(oracle, app)
+    assert_equal gems, Marshal.load(File.binread(app.path(".bundle", "scint.lock.marshal")))["gems"],
+                 "the warm install's runtime lock differs"
+
+    # A checkout left incomplete (a run killed while materializing) is not taken for installed.
+    victim = Dir.glob(File.join(app.install_root, "bundler/gems/gpure-*/lib/gpure.rb")).first
+    File.delete(victim)
+    scint_install(app)
+    assert File.file?(victim), "the incomplete checkout was not repaired"
+  end
+
+  # ------------------------------------------------------------ reuse
+
+  def objects_in(bare)
+    out = git!(tmp, "--git-dir=#{bare}", "count-objects", "-v")
+    out[/^count: (\d+)/, 1].to_i + out[/^in-pack: (\d+)/, 1].to_i
+  end
+
+  def test_second_revision_reuses_the_bare_repository_and_fetches_only_new_objects
+    require_bundler!
+    start_daemon
+    big = (1..40).to_h { |i| ["lib/greuse/part#{i}.rb", "# part #{i}\n" + ("x = #{i}\n" * 200)] }
+    rev1 = commit_first("greuse", pure_files("greuse").merge(big))
+    gemfile = "gem \"greuse\", git: #{url("greuse").dump}\n"
+    a1 = git_app("a1", gemfile, cache: :shared)
+    assert_includes a1.lockfile, rev1
+    scint_install(a1)
+    gits = Dir.glob(File.join(shared_cache, "inbound", "gits", "*")).select { |p| File.directory?(p) }
+    assert_equal 1, gits.size
+    bare = gits.first
+    assert_match(/\A127\.0\.0\.1-9418|\A127\.0\.0\.1-\d+-greuse\.git-\h{8}\z/, File.basename(bare))
+    before = objects_in(bare)
+
+    rev2 = commit!("greuse", { "lib/greuse.rb" => "module Greuse; ANSWER = \"v2\"; end\n" })
+    a2 = git_app("a2", gemfile, cache: :shared)
+    assert_includes a2.lockfile, rev2
+    File.write(@packet_log, "")
+    scint_install(a2)
+    assert_equal [bare], Dir.glob(File.join(shared_cache, "inbound", "gits", "*")).select { |p| File.directory?(p) }
+    # New: the commit, its root tree, lib/ and the changed file (4 objects); the 40 parts stay.
+    added = objects_in(bare) - before
+    assert_operator added, :<=, 6, "fetched #{added} objects for a one-file change"
+    trace = File.read(@packet_log)
+    assert_match(/have #{rev1}/, trace, "the second fetch did not tell the server what it has")
+    assert_equal "v2\n", a2.ruby_exec!("require 'greuse'; puts Greuse::ANSWER")
+    assert_equal "greuse-0.1.0\n", a1.ruby_exec!("require 'greuse'; puts Greuse::ANSWER")
+  end
+
+  def commit_first(name, files)
+    repo(name, files)
+    git!(File.join(tmp, "work", name), "rev-parse", "HEAD").strip
+  end
+
+  # ------------------------------------------------------------ kill and parallel
+
+  def test_killed_mid_fetch_recovers_and_parallel_installs_share_the_repository
+    require_bundler!
+    start_daemon
+    big = (1..150).to_h { |i| ["lib/gpar/p#{i}.rb", Random.new(i).bytes(20_000).unpack1("H*")] }
+    commit_first("gpar", pure_files("gpar").merge(big))
+    gemfile = "gem \"gpar\", git: #{url("gpar").dump}\n"
+    first = git_app("k0", gemfile, cache: :shared)
+
+    # kill -9 while git fetch writes the pack (its temporary pack file exists)
+    pid = Process.spawn(first.env, ScintTest.scint_bin, "install", chdir: first.dir, out: File::NULL,
+                                                                   err: File::NULL, pgroup: true)
+    deadline = Time.now + 20
+    pack = File.join(shared_cache, "inbound", "gits", "*", "objects", "pack", "tmp_pack_*")
+    sleep 0.002 until Dir.glob(pack).any? || Time.now > deadline
+    assert_operator Time.now, :<, deadline, "the fetch was never seen under way"
+    Process.kill("KILL", -pid)
+    Process.wait(pid)
+    r = first.scint("install")
+    assert_success r
+    assert_equal "gpar-0.1.0\n", first.ruby_exec!("require 'gpar'; puts Gpar::ANSWER")
+
+    # eight at once, on a fresh cache
+    apps = (1..8).map { |i| first.copy_to(File.join(tmp, "p#{i}"), cache: File.join(tmp, "par-cache")) }
+    threads = apps.map { |a| Thread.new { a.scint("install") } }
+    results = threads.map(&:value)
+    results.each { |res| assert_success res }
+    apps.each { |a| a.bundle_check! }
+    assert_equal 1, Dir.glob(File.join(tmp, "par-cache", "inbound", "gits", "*")).count { |p| File.directory?(p) }
+  end
+
+  # ------------------------------------------------------------ errors
+
+  def assert_git_failure(app, pattern, gem)
+    r = app.scint("install")
+    refute r.success?, r.to_s
+    assert_match pattern, r.stderr + r.stdout
+    assert_includes r.stderr + r.stdout, gem
+    assert_empty cached_entries(app).grep(/\A#{gem}|#{gem}-\h{12}/), "something reached cached/"
+    r
+  end
+
+  def test_missing_revision_unreachable_remote_and_failing_submodule
+    require_bundler!
+    start_daemon
+    rev = commit_first("gone", pure_files("gone"))
+    a = git_app("a", "gem \"gone\", git: #{url("gone").dump}\n")
+    a.write_file("Gemfile.lock", a.lockfile.sub(rev, "0123456789abcdef0123456789abcdef01234567"))
+    assert_git_failure(a, /revision 0123456789abcdef0123456789abcdef01234567 does not exist/, "gone")
+
+    b = git_app("b", "gem \"gone\", git: #{url("gone").dump}\n")
+    closed = TCPServer.open("127.0.0.1", 0) { |s| s.addr[1] }
+    b.write_file("Gemfile.lock", b.lockfile.gsub(":#{@port}/", ":#{closed}/"))
+    assert_git_failure(b, /cannot fetch gone .*git fetch failed/m, "gone")
+
+    # Locked while the submodule worked; then its URL broke (the lockfile names that commit).
+    # A checkout is bound like an unpacked gem.
+    e = git_app("e", "gem \"gone\", git: #{url("gone").dump}\n")
+    r = e.scint("install", env: { "SCINT_GEM_MAX_ENTRIES" => "2" })
+    refute r.success?
+    assert_match(/cannot install gone: its checkout \(3 entries, \d+ bytes\) is over the limit of SCINT_GEM_MAX_ENTRIES/, r.stderr)
+    assert_empty cached_entries(e)
+
+    # A remote that accepts and never answers: git is killed at SCINT_HTTP_TIMEOUT.
+    silent = TCPServer.new("127.0.0.1", 0)
+    held = Thread.new { loop { (@held ||= []) << silent.accept } }
+    h = git_app("h", "gem \"gone\", git: #{url("gone").dump}\n")
+    h.write_file("Gemfile.lock", h.lockfile.gsub(":#{@port}/", ":#{silent.addr[1]}/"))
+    r = h.scint("install", env: { "SCINT_HTTP_TIMEOUT" => "1" })
+    refute r.success?
+    assert_match(/cannot fetch gone .*git did not finish within 1 s \(SCINT_HTTP_TIMEOUT/, r.stderr)
+    assert_operator r.seconds, :<, 30
+    held.kill
+    silent.close
+
+    sub = repo("gbadsub", pure_files("gbadsub"))
+    git!(sub, "-c", "protocol.allow=always", "submodule", "add", "-q", url("gone"), "vendor/x")
+    git!(sub, "commit", "-q", "-m", "submodule")
+    publish!("gbadsub")
+    c = git_app("c", "gem \"gbadsub\", git: #{url("gbadsub").dump}, submodules: true\n")
+    good = git!(sub, "rev-parse", "HEAD").strip
+    bad = commit!("gbadsub", { ".gitmodules" => File.read(File.join(sub, ".gitmodules")).sub(url("gone"), url("missing")) })
+    c.write_file("Gemfile.lock", c.lockfile.sub(good, bad))
+    assert_git_failure(c, %r{submodule 'vendor/x' at git://127\.0\.0\.1:\d+/missing\.git}, "gbadsub")
+  end
+
+  def test_missing_path_source_fails_like_bundler
+    require_bundler!
+    a = app("a", gems: {}, source: nil, gemfile: "gem \"pgem\", path: \"vendor/pgem\"\n")
+    a.write_file("vendor/pgem/pgem.gemspec", gemspec("pgem"))
+    a.write_file("vendor/pgem/lib/pgem.rb", "")
+    a.bundle_lock!
+    FileUtils.rm_rf(a.path("vendor/pgem"))
+    r = a.scint("install")
+    refute r.success?
+    want = "The path `#{File.realpath(a.dir)}/vendor/pgem` does not exist."
+    assert_includes r.stderr, want
+    assert_includes a.bundle("install").stderr + a.bundle("install").stdout, want
+  end
+
+  # Bundler 2.3 builds no extension of a path gem (Source::Path#install passes
+  # disable_extensions): neither does scint; both install the same tree.
+  def test_path_gem_with_an_extension_is_used_in_place_like_bundler
+    require_bundler!
+    a = app("a", gems: {}, source: nil, gemfile: "gem \"pnat\", path: \"vendor/pnat\"\n")
+    native_files("pnat").each { |rel, content| a.write_file("vendor/pnat/#{rel}", content) }
+    a.bundle_lock!
+    assert_success a.scint("install")
+    a.bundle_check!
+    oracle = a.copy_to(File.join(tmp, "oracle"))
+    FileUtils.cp_r(a.path("vendor"), oracle.dir)
+    oracle.bundle_install!
+    assert_bundler_tree(oracle, a)
+    [a, oracle].each do |x|
+      assert_empty Dir.glob(x.path("vendor/pnat/**/*.{o,so}")), "an extension was built"
+      assert_empty Dir.glob(File.join(x.install_root, "**/gem.build_complete"))
+    end
+  end
+
+  # ------------------------------------------------------------ hostile lockfiles
+
+  def test_hostile_git_lockfiles_run_nothing
+    require_bundler!
+    start_daemon
+    rev = commit_first("ghost", pure_files("ghost"))
+    a = git_app("a", "gem \"ghost\", git: #{url("ghost").dump}\n")
+    good = a.lockfile
+    marker = File.join(tmp, "pwned")
+    [
+      [good.sub(url("ghost"), "ext::sh -c touch% #{marker}"), /transport helpers/],
+      [good.sub(url("ghost"), "--upload-pack=touch #{marker}"), /read as an option/],
+      [good.sub(url("ghost"), "fd::3"), /transport helpers/],
+      [good.sub(url("ghost"), "ssh://-oProxyCommand=touch%20#{marker}/x.git"), /host would be read as an option/],
+      [good.sub(rev, "HEAD"), /not 40 lower-case hex/],
+      [good.sub(rev, "--output=#{marker}"), /not 40 lower-case hex/],
+      [good.sub("  revision:", "  glob: ../../*.gemspec\n  revision:"), /may leave the checkout/],
+    ].each do |text, why|
+      a.write_file("Gemfile.lock", text)
+      r = a.scint("install")
+      refute r.success?, "accepted:\n#{text}"
+      assert_match why, r.stderr
+      refute File.exist?(marker), "a hostile lockfile ran a command"
+      assert_empty Dir.glob(File.join(a.cache, "inbound", "gits", "*"))
+    end
+    # A submodule URL in .gitmodules is input too.
+    sub = repo("gevil", pure_files("gevil"))
+    git!(sub, "-c", "protocol.allow=always", "submodule", "add", "-q", url("ghost"), "vendor/x")
+    git!(sub, "commit", "-q", "-m", "submodule")
+    publish!("gevil")
+    c = git_app("c", "gem \"gevil\", git: #{url("gevil").dump}, submodules: true\n")
+    good = git!(sub, "rev-parse", "HEAD").strip
+    evil = commit!("gevil", { ".gitmodules" => File.read(File.join(sub, ".gitmodules")).sub(url("ghost"), "ext::sh -c touch% #{marker}") })
+    c.write_file("Gemfile.lock", c.lockfile.sub(good, evil))
+    r = c.scint("install")
+    refute r.success?
+    assert_match(/gevil.*refused: git transport helpers/, r.stderr)
+    refute File.exist?(marker)
+  end
+
+  # ------------------------------------------------------------ credentials over smart HTTP
+
+  # git http-backend behind a minimal HTTP/1.1 server of the test's own
+  # (Basic auth required; one request per connection). Returns the URL base.
+  def start_http_git(user_pass)
+    server = TCPServer.new("127.0.0.1", 0)
+    @http_log = []
+    @http_thread = Thread.new do
+      loop do
+        sock = server.accept
+        begin
+          serve_git_request(sock, user_pass)
+        rescue StandardError => e
+          @http_log << "error #{e.class}"
+        ensure
+          sock.close
+        end
+      end
+    end
+    @http_server = server
+    "http://127.0.0.1:#{server.addr[1]}"
+  end
+
+  def serve_git_request(sock, user_pass)
+    line = sock.gets or return
+    meth, target, = line.split(" ")
+    headers = {}
+    while (h = sock.gets) && h != "\r\n"
+      k, v = h.split(":", 2)
+      headers[k.downcase] = v.strip
+    end
+    body = +""
+    if headers["transfer-encoding"] == "chunked"
+      while (size = sock.gets.to_i(16)).positive?
+        body << sock.read(size)
+        sock.read(2)
+      end
+      sock.gets
+    elsif headers["content-length"]
+      body = sock.read(headers["content-length"].to_i)
+    end
+    auth = headers["authorization"]
+    @http_log << "#{meth} #{target} #{auth ? "auth" : "anon"}"
+    unless auth == "Basic #{[user_pass].pack("m0")}"
+      sock.write("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+      return
+    end
+    path, query = target.split("?", 2)
+    env = { "GIT_PROJECT_ROOT" => @srv, "GIT_HTTP_EXPORT_ALL" => "1", "REQUEST_METHOD" => meth,
+            "PATH_INFO" => path, "QUERY_STRING" => query.to_s, "CONTENT_TYPE" => headers["content-type"].to_s,
+            "CONTENT_LENGTH" => body.bytesize.to_s, "GIT_PROTOCOL" => headers["git-protocol"].to_s,
+            "REMOTE_USER" => user_pass.split(":").first, "REMOTE_ADDR" => "127.0.0.1" }
+    out, = Open3.capture2(env, "git", "http-backend", stdin_data: body, binmode: true)
+    head, payload = out.split("\r\n\r\n", 2)
+    status = head[/^Status: (\d+.*)$/, 1]&.strip || "200 OK"
+    sock.write("HTTP/1.1 #{status}\r\n#{head.lines.reject { |l| l.start_with?("Status:") }.map(&:strip).join("\r\n")}\r\n" \
+               "Content-Length: #{payload.to_s.bytesize}\r\nConnection: close\r\n\r\n#{payload}")
+  end
+
+  SECRET = "g1t-s3cr3t-pa55"
+
+  def test_credentials_reach_git_over_http_and_are_never_shown
+    require_bundler!
+    start_daemon # for the repositories' directory
+    base = start_http_git("scint:#{SECRET}")
+    commit_first("gauth", pure_files("gauth"))
+    remote = "#{base}/gauth.git"
+    # Bundler locks it with the credentials it takes from BUNDLE_<HOST> too.
+    a = app("a", gems: {}, source: nil, gemfile: "gem \"gauth\", git: #{remote.dump}\n")
+    creds = { "BUNDLE_127__0__0__1" => "scint:#{SECRET}" }
+    a.bundle!("lock", env: creds)
+    r = a.scint("install")
+    refute r.success?
+    assert_match(/cannot fetch gauth/, r.stderr)
+    trace = File.join(tmp, "trace.jsonl")
+    r = a.scint("install", env: creds.merge("SCINT_IO_TRACE" => trace))
+    assert_success r
+    assert_includes @http_log, "GET /gauth.git/info/refs?service=git-upload-pack auth"
+    assert_equal "gauth-0.1.0\n", a.ruby_exec!("require 'gauth'; puts Gauth::ANSWER")
+    refute_includes r.stdout + r.stderr, SECRET
+    refute_includes File.read(trace), SECRET
+    # (Bundler's own mirror under cache/bundler/git, from `bundle lock`, keeps them in its config.)
+    [a.install_root, a.cache].each do |dir|
+      Dir.glob("**/*", File::FNM_DOTMATCH, base: dir).each do |rel|
+        next if rel.start_with?("cache/bundler/")
+
+        path = File.join(dir, rel)
+        refute_includes rel, SECRET
+        refute_includes File.binread(path), SECRET, path if File.file?(path) && !File.symlink?(path)
+      end
+    end
+    # Wrong credentials in the lockfile's URL: the error names the gem, shows no password.
+    FileUtils.rm_rf([a.path(".bundle"), a.cache])
+    a.write_file("Gemfile.lock", a.lockfile.sub("remote: http://", "remote: http://scint:wrong-#{SECRET}@"))
+    r = a.scint("install")
+    refute r.success?
+    assert_match(/cannot fetch gauth/, r.stderr)
+    refute_includes r.stdout + r.stderr, SECRET
+  ensure
+    @http_thread&.kill
+    @http_server&.close
+  end
+end
