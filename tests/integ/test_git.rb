@@ -165,7 +165,7 @@ class TestGit < ScintTest::Case
   # The tree under .bundle as compared with Bundler's (see the file's comment).
   def git_tree(app)
     app.tree_snapshot.reject { |r| r[0] =~ %r{\A#{ScintTest::RUBY_DIR}/(cache/bundler|bundler/gems/(.+/)?\.git)(/|\z)}o }
-       .reject { |r| r[0] =~ %r{\A(config|scint\.[a-z.]+)\z} }
+       .reject { |r| r[0] =~ %r{\A(config|scint\.[a-z.]+|scint\.shim-[^/]+\.iseq)\z} }
        .map { |r| r[0] =~ BUILD_PRODUCT ? r.first(3) : r }
   end
 
@@ -241,6 +241,13 @@ class TestGit < ScintTest::Case
     code = MAIN_CHECKS.map { |g, expr| "require #{g.dump}; puts #{expr}" }.join("; ")
     assert_equal MAIN_ANSWERS, app.ruby_exec!(code).lines.map(&:chomp)
     assert_equal "gpure-0.1.0\n", app.bundle_exec!("gpure").stdout
+    # scint exec finds the same gems through its runtime lock.
+    r = app.scint("exec", "ruby", "-e", code)
+    assert_success r
+    assert_equal MAIN_ANSWERS, r.stdout.lines.map(&:chomp)
+    r = app.scint("exec", "gpure")
+    assert_success r
+    assert_equal "gpure-0.1.0\n", r.stdout
   end
 
   def test_git_sources_install_like_bundler_and_reinstall_from_cache
@@ -262,16 +269,17 @@ class TestGit < ScintTest::Case
     assert_includes info, File.join(app.install_root, "bundler/gems/gmulti-")
 
     # The runtime lock has the git gems' load paths (the checkout's directory of each gemspec).
-    gems = Marshal.load(File.binread(app.path(".bundle", "scint.lock.marshal")))["gems"]
+    # entries: [name, version, platform, full_name, source, dir, load_paths, bindir, executables, ext]
+    gems = Marshal.load(File.binread(app.path(".bundle", "scint.lock.marshal")))["gems"].to_h { |e| [e[0], e] }
     gmulti = File.join(app.install_root, "bundler/gems/gmulti-#{app.lockfile[/remote: #{Regexp.escape(url("gmulti"))}\n  revision: (\h{12})/, 1]}")
     # gm_b's extension is where Bundler 2.3 puts it for a gemspec in a directory of the checkout.
     plat = "#{Gem::Platform.local}/#{Gem.extension_api_version}"
     assert_equal ["#{gmulti}/gm_b/lib", "#{gmulti}/extensions/#{plat}/#{File.basename(gmulti)}-gm_b"],
-                 gems["gm_b"]["load_paths"]
-    gems["gm_b"]["load_paths"].each { |d| assert File.directory?(d), d }
-    assert_equal ["#{gmulti}/gm_a/lib"], gems["gm_a"]["load_paths"]
-    assert_equal "git", gems["gm_b"]["source"]
-    native = gems["gnative"]["load_paths"]
+                 gems["gm_b"][6]
+    gems["gm_b"][6].each { |d| assert File.directory?(d), d }
+    assert_equal ["#{gmulti}/gm_a/lib"], gems["gm_a"][6]
+    assert_equal :git, gems["gm_b"][4]
+    native = gems["gnative"][6]
     assert_equal 2, native.size
     assert_match(%r{/bundler/gems/extensions/[^/]+/[^/]+/gnative-\h{12}\z}, native[1])
     native.each { |d| assert File.directory?(d), d }
@@ -295,7 +303,7 @@ class TestGit < ScintTest::Case
     refute_match(/"argv":\[[^\]]*"--build"/, File.read(trace), "the warm install built an extension")
     assert_main_app_works(app)
     assert_bundler_tree(oracle, app)
-    assert_equal gems, Marshal.load(File.binread(app.path(".bundle", "scint.lock.marshal")))["gems"],
+    assert_equal gems, Marshal.load(File.binread(app.path(".bundle", "scint.lock.marshal")))["gems"].to_h { |e| [e[0], e] },
                  "the warm install's runtime lock differs"
 
     # A checkout left incomplete (a run killed while materializing) is not taken for installed.
