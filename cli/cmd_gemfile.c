@@ -392,7 +392,8 @@ static int add_main(int argc, char **argv)
 			const char *v = gemfile_locked_version(&a, o.lockfile, e.gems[i]);
 			sbuf_reset(&req);
 			if (!v || gemfile_conservative_req(v, prefix, &req) < 0) {
-				cli_error("the new lockfile has no usable version of %s", e.gems[i]);
+				cli_error("the new lockfile has no usable version of %s",
+					  e.gems[i]);
 				rc = CLI_FAILED;
 			} else {
 				cons[i] = arena_strdup(&a, req.buf);
