@@ -9,6 +9,7 @@
 
 #include "base/sbuf.h"
 #include "bundle/names.h"
+#include "bundle/version.h"
 
 static bool ge_space(char c)
 {
@@ -319,4 +320,63 @@ void gemfile_remove(struct strv text, const char *const *names, size_t n, bool *
 	}
 	if (out->len == start || out->buf[out->len - 1] != '\n')
 		sbuf_addch(out, '\n');
+}
+
+int gemfile_conservative_req(const char *version, const char *prefix, struct sbuf *out)
+{
+	struct strv v = strv_from(version);
+
+	if (!*version || !version_valid(v) || strchr(version, '-') || strlen(version) > 256)
+		return -EINVAL;
+	/* Gem::Version#segments: runs of digits (as numbers) and of letters. */
+	struct sbuf segs[8], release = SBUF_INIT;
+	size_t nseg = 0;
+	bool in_release = true;
+	for (const char *p = version; *p;) {
+		size_t n = strspn(p, "0123456789");
+		bool digits = n > 0;
+		if (!digits)
+			n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+		if (!n) {
+			p++;
+			continue;
+		}
+		struct sbuf seg = SBUF_INIT;
+		if (digits) {
+			size_t z = 0;
+			while (z + 1 < n && p[z] == '0')
+				z++; /* to_i drops leading zeros */
+			sbuf_add(&seg, p + z, n - z);
+		} else {
+			sbuf_add(&seg, p, n);
+			in_release = false;
+		}
+		if (in_release && digits)
+			sbuf_addf(&release, "%s%s", release.len ? "." : "", seg.buf);
+		if (nseg < sizeof(segs) / sizeof(segs[0]))
+			segs[nseg++] = seg;
+		else
+			sbuf_release(&seg);
+		p += n;
+	}
+	size_t keep = version_cmp(v, strv_from("1.0")) >= 0 ? 2 : 3;
+	sbuf_addstr(out, prefix);
+	for (size_t i = 0; i < nseg && i < keep; i++)
+		sbuf_addf(out, "%s%s", i ? "." : "", segs[i].buf);
+	if (version_is_prerelease(v)) {
+		/* version.to_s.gsub(version.release.to_s, "") */
+		const char *p = version;
+		size_t rl = release.len;
+		while (*p) {
+			if (rl && !strncmp(p, release.buf, rl)) {
+				p += rl;
+				continue;
+			}
+			sbuf_addch(out, *p++);
+		}
+	}
+	for (size_t i = 0; i < nseg; i++)
+		sbuf_release(&segs[i]);
+	sbuf_release(&release);
+	return 0;
 }

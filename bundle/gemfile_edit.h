@@ -10,6 +10,9 @@
  * `env`/`install_if` blocks left empty, and writes the result with one
  * trailing newline. Names are checked with names_check_gem() first, versions
  * against Gem::Requirement::PATTERN and groups as plain Ruby symbols.
+ *
+ * gemfile_conservative_req() is Injector#conservative_version: the
+ * requirement `bundle add` writes for the version it resolved.
  */
 #pragma once
 
@@ -37,3 +40,10 @@ void gemfile_append(struct strv text, const char *lines, struct sbuf *out);
  */
 void gemfile_remove(struct strv text, const char *const *names, size_t n, bool *found,
 		    struct sbuf *out);
+/*
+ * Injector#conservative_version of version (valid, from a lockfile) with
+ * prefix "~> " (default), "= " (--strict) or ">= " (--optimistic): the
+ * first two segments from 1.0 up ("~> 1.2"), three below ("~> 0.3.1"), the
+ * prerelease suffix kept ("~> 2.0.rc1"). -EINVAL for an invalid version.
+ */
+int gemfile_conservative_req(const char *version, const char *prefix, struct sbuf *out);

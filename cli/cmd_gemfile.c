@@ -1,14 +1,22 @@
 /*
- * cmd_gemfile.c: `scint add GEM` and `scint remove GEM...`: the Gemfile
- * edits of `bundle add` and `bundle remove` (bundle/gemfile_edit.h, byte for
- * byte), then what comes next: scint does not resolve yet, so instead of
- * locking and installing as Bundler does, they say to run `scint lock` (or
- * `bundle lock`) and `scint install`.
+ * cmd_gemfile.c: `scint add GEM` and `scint remove GEM...`, as Bundler
+ * 2.3's `bundle add` / `bundle remove`: the Gemfile edit of its Injector
+ * (bundle/gemfile_edit.h, byte for byte), then the lock and the install.
+ *
+ * add: the gem line goes in with the requirement given (none without
+ * --version), `scint lock` resolves (in this process, the same code path);
+ * without --version the line is then rewritten with Bundler's conservative
+ * requirement of the version locked ("~> x.y"; --strict "= ", --optimistic
+ * ">= "). As Bundler's inject, the lockfile is the one resolved with the line
+ * as first written (its DEPENDENCIES name the gem bare); `scint install`
+ * follows unless --skip-install and re-locks from the final Gemfile. When
+ * resolving or rewriting fails, the Gemfile and the lockfile get their
+ * original bytes back and the status is non-zero.
+ * remove: the edit, then `scint install` (which re-locks), as Bundler does;
+ * --install is accepted (Bundler's deprecated flag).
  *
  * gemfile_edit_apply() is the whole edit (read, change, write back in place
- * of the Gemfile, keeping its mode), separate from the commands so that
- * locking can follow it once the resolver exists. `add` without --version
- * needs the resolver to choose Bundler's "~> x.y" requirement and refuses.
+ * of the Gemfile, keeping its mode).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -178,21 +186,120 @@ static size_t gemfile_split(char *s, const char ***v, size_t n)
 	return n;
 }
 
-static void gemfile_next_steps(void)
+/* Runs `scint <cmd> --gemfile FILE [extra]` in this process. */
+static int gemfile_run(const struct cli_cmd *cmd, const char *gemfile, const char *extra)
 {
-	printf("scint does not resolve yet: run `scint lock` (or `bundle lock`) to update "
-	       "Gemfile.lock, then `scint install`\n");
+	char *argv[5];
+	int argc = 0, rc;
+
+	argv[argc++] = strdup(cmd->name);
+	argv[argc++] = strdup("--gemfile");
+	argv[argc++] = strdup(gemfile);
+	if (extra)
+		argv[argc++] = strdup(extra);
+	argv[argc] = NULL;
+	for (int i = 0; i < argc; i++)
+		if (!argv[i])
+			abort();
+	char *keep[5];
+	memcpy(keep, argv, sizeof(keep)); /* getopt_long permutes argv */
+	optind = 0;			  /* getopt_long starts over */
+	rc = cmd->run(argc, argv);
+	for (int i = 0; i < argc; i++)
+		free(keep[i]);
+	return rc;
+}
+
+/* A file's bytes, or its absence, to put back. */
+struct gemfile_saved {
+	char *path;
+	struct sbuf text;
+	bool exists;
+	mode_t mode;
+};
+
+static int gemfile_save(struct gemfile_saved *s, const char *path)
+{
+	struct stat st;
+	int r;
+
+	s->path = realpath(path, NULL);
+	s->exists = s->path && stat(s->path, &st) == 0;
+	if (!s->exists) {
+		free(s->path);
+		s->path = strdup(path);
+		if (!s->path)
+			abort();
+		return 0;
+	}
+	s->mode = st.st_mode & 07777;
+	if ((r = fs_read_file(s->path, &s->text, GEMFILE_EDIT_MAX)) < 0)
+		cli_error("cannot read %s: %s", s->path, sc_strerror(r));
+	return r;
+}
+
+static void gemfile_restore(const struct gemfile_saved *s)
+{
+	int r;
+	char *slash = strrchr(s->path, '/');
+
+	if (!s->exists) {
+		if (unlink(s->path) < 0 && errno != ENOENT)
+			cli_error("cannot remove %s: %s", s->path, strerror(errno));
+		return;
+	}
+	*slash = '\0';
+	int dfd = fs_open_dir(s->path[0] ? s->path : "/");
+	*slash = '/';
+	if (dfd < 0 || (r = fs_write_atomic(dfd, slash + 1, s->text.buf ? s->text.buf : "",
+					    s->text.len, s->mode)) < 0)
+		cli_error("cannot restore %s: %s", s->path, sc_strerror(dfd < 0 ? dfd : r));
+	if (dfd >= 0)
+		(void)close(dfd);
+}
+
+static void gemfile_saved_release(struct gemfile_saved *s)
+{
+	free(s->path);
+	sbuf_release(&s->text);
+}
+
+/*
+ * The version of name the lockfile locks (its first spec line, as
+ * Bundler's definition.specs[name][0]), in a, or NULL.
+ */
+static const char *gemfile_locked_version(struct arena *a, const char *lockfile, const char *name)
+{
+	struct sbuf text = SBUF_INIT, perr = SBUF_INIT;
+	struct lockfile lock = { 0 };
+	const char *v = NULL;
+
+	if (fs_read_file(lockfile, &text, GEMFILE_EDIT_MAX) == 0 &&
+	    lockfile_parse(a, sbuf_strv(&text), &lock, &perr) == 0)
+		for (size_t s = 0; s < lock.nsources && !v; s++)
+			for (size_t k = 0; k < lock.sources[s].nspecs && !v; k++)
+				if (!strcmp(lock.sources[s].specs[k].name, name))
+					v = lock.sources[s].specs[k].version;
+	sbuf_release(&text);
+	sbuf_release(&perr);
+	return v;
 }
 
 static const char add_help[] =
-	"usage: scint add GEM... --version REQ [--group GROUP] [--gemfile FILE]\n"
+	"usage: scint add GEM... [--version REQ] [--group GROUP] [--skip-install]\n"
+	"                 [--strict|--optimistic] [--gemfile FILE]\n"
 	"\n"
-	"Adds the gem to the Gemfile as `bundle add` does (the same line), then says\n"
-	"to lock and install: scint does not resolve yet, so --version is needed\n"
-	"(Bundler picks \"~> x.y\" of the newest version by resolving).\n"
+	"Adds the gems to the Gemfile as `bundle add` does (the same line), resolves\n"
+	"and writes Gemfile.lock, then installs. Without --version the line gets the\n"
+	"requirement Bundler writes for the version resolved: \"~> x.y\" (\"~> 0.y.z\"\n"
+	"below 1.0). When the gems cannot be resolved, the Gemfile and Gemfile.lock\n"
+	"are left as they were.\n"
 	"\n"
 	"  -v, --version REQ   requirement(s), comma-separated: \"~> 1.2\", \"1.2.3\"\n"
-	"  -g, --group GROUP   group(s), comma-separated\n";
+	"  -g, --group GROUP   group(s), comma-separated\n"
+	"      --strict        write \"= x.y\" instead of \"~> x.y\"\n"
+	"      --optimistic    write \">= x.y\" instead of \"~> x.y\"\n"
+	"      --skip-install  only write the Gemfile and Gemfile.lock\n";
 
 static int add_main(int argc, char **argv)
 {
@@ -201,12 +308,15 @@ static int add_main(int argc, char **argv)
 		{ "group", required_argument, NULL, 'g' },
 		{ "gemfile", required_argument, NULL, 'G' },
 		{ "skip-install", no_argument, NULL, 'S' },
+		{ "strict", no_argument, NULL, 's' },
+		{ "optimistic", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gemfile_edit e = { .add = true };
-	const char *gemfile = NULL;
+	const char *gemfile = NULL, *prefix = "~> ";
 	char *version = NULL, *group = NULL;
+	bool skip_install = false, strict = false, optimistic = false;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "v:g:h", longopts, NULL)) != -1) {
@@ -221,6 +331,15 @@ static int add_main(int argc, char **argv)
 			gemfile = optarg;
 			break;
 		case 'S':
+			skip_install = true;
+			break;
+		case 's':
+			strict = true;
+			prefix = "= ";
+			break;
+		case 'o':
+			optimistic = true;
+			prefix = ">= ";
 			break;
 		case 'h':
 			fputs(add_help, stdout);
@@ -230,39 +349,94 @@ static int add_main(int argc, char **argv)
 			return CLI_USAGE;
 		}
 	}
+	if (strict && optimistic) {
+		fprintf(stderr,
+			"You can not specify `--strict` and `--optimistic` at the same time.\n");
+		return BUNDLER_INVALID_OPTION;
+	}
 	if (optind == argc) {
 		fprintf(stderr, "Please specify gems to add.\n");
 		return BUNDLER_INVALID_OPTION;
 	}
-	if (!version) {
-		cli_error(
-			"scint add needs --version: choosing the version (Bundler's \"~> x.y\" of "
-			"the newest) needs the resolver, which scint does not have yet; or use "
-			"`bundle add %s`",
-			argv[optind]);
-		return CLI_USAGE;
-	}
 	e.gems = (const char *const *)(argv + optind);
 	e.ngems = (size_t)(argc - optind);
-	const char **reqs = NULL, **groups = NULL;
-	e.nreqs = gemfile_split(version, &reqs, 0);
-	e.reqs = reqs;
+	const char **reqs = NULL, **groups = NULL, **cons = NULL;
+	if (version) {
+		e.nreqs = gemfile_split(version, &reqs, 0);
+		e.reqs = reqs;
+	}
 	if (group) {
 		e.ngroups = gemfile_split(group, &groups, 0);
 		e.groups = groups;
 	}
 	struct arena a;
 	struct install_opts o = { 0 };
+	struct gemfile_saved gf = { .text = SBUF_INIT }, lf = { .text = SBUF_INIT };
 	arena_init(&a);
-	rc = cli_find_gemfile(&a, gemfile, &o) < 0 ? CLI_FAILED : gemfile_edit_apply(o.gemfile, &e);
-	if (rc == CLI_OK) {
-		for (size_t i = 0; i < e.ngems; i++)
-			printf("Added %s to %s\n", e.gems[i], o.gemfile);
-		gemfile_next_steps();
+	rc = cli_find_gemfile(&a, gemfile, &o) < 0 ? CLI_FAILED : CLI_OK;
+	if (rc == CLI_OK && (gemfile_save(&gf, o.gemfile) < 0 || gemfile_save(&lf, o.lockfile) < 0))
+		rc = CLI_FAILED;
+	if (rc == CLI_OK)
+		rc = gemfile_edit_apply(o.gemfile, &e);
+	if (rc != CLI_OK)
+		goto out;
+	/* Resolve with the gems as given (Bundler's inject); a failure says why. */
+	rc = gemfile_run(&cmd_lock, o.gemfile, "--quiet");
+	if (rc == CLI_OK && !version) {
+		/* The line again, with the conservative requirement of what was locked. */
+		struct sbuf req = SBUF_INIT;
+		cons = calloc(e.ngems, sizeof(*cons));
+		if (!cons)
+			abort();
+		for (size_t i = 0; i < e.ngems && rc == CLI_OK; i++) {
+			const char *v = gemfile_locked_version(&a, o.lockfile, e.gems[i]);
+			sbuf_reset(&req);
+			if (!v || gemfile_conservative_req(v, prefix, &req) < 0) {
+				cli_error("the new lockfile has no usable version of %s",
+					  e.gems[i]);
+				rc = CLI_FAILED;
+			} else {
+				cons[i] = arena_strdup(&a, req.buf);
+			}
+		}
+		sbuf_release(&req);
+		/* Injector#append_to: the original Gemfile, "\n", one line per gem. */
+		struct sbuf lines = SBUF_INIT, err = SBUF_INIT;
+		struct gemfile_saved out = gf;
+		out.text = (struct sbuf)SBUF_INIT;
+		for (size_t i = 0; i < e.ngems && rc == CLI_OK; i++) {
+			if (i)
+				sbuf_addch(&lines, '\n');
+			if (gemfile_add_line(&lines, e.gems[i], &cons[i], 1, e.groups, e.ngroups,
+					     &err) < 0) {
+				fprintf(stderr, "%s\n", err.buf);
+				rc = CLI_FAILED;
+			}
+		}
+		if (rc == CLI_OK) {
+			gemfile_append(sbuf_strv(&gf.text), lines.buf, &out.text);
+			gemfile_restore(&out);
+		}
+		sbuf_release(&lines);
+		sbuf_release(&err);
+		sbuf_release(&out.text);
 	}
+	if (rc != CLI_OK) {
+		gemfile_restore(&gf);
+		gemfile_restore(&lf);
+		fprintf(stderr, "The Gemfile and %s were left as they were.\n",
+			strrchr(lf.path, '/') + 1);
+		goto out;
+	}
+	if (!skip_install)
+		rc = gemfile_run(&cmd_install, o.gemfile, NULL);
+out:
+	gemfile_saved_release(&gf);
+	gemfile_saved_release(&lf);
 	arena_release(&a);
 	free(reqs);
 	free(groups);
+	free(cons);
 	return rc;
 }
 
@@ -276,7 +450,8 @@ static const char remove_help[] =
 	"usage: scint remove GEM... [--gemfile FILE]\n"
 	"\n"
 	"Removes the gems from the Gemfile as `bundle remove` does (the same bytes),\n"
-	"then says to lock and install (scint does not resolve yet).\n";
+	"then installs as `scint install` does, which writes Gemfile.lock anew.\n"
+	"(--install, Bundler's deprecated flag for this, is accepted.)\n";
 
 static int remove_main(int argc, char **argv)
 {
@@ -340,12 +515,17 @@ static int remove_main(int argc, char **argv)
 			else
 				printf("%s was removed.\n", e.gems[i]);
 		}
-		gemfile_next_steps();
 	}
+	/* Bundler's remove: Installer.install, resolving the new Gemfile. */
+	char *gf = rc == CLI_OK ? strdup(o.gemfile) : NULL;
 	free(known);
 	sbuf_release(&text);
 	sbuf_release(&perr);
 	arena_release(&a);
+	if (gf) {
+		rc = gemfile_run(&cmd_install, gf, NULL);
+		free(gf);
+	}
 	return rc;
 }
 

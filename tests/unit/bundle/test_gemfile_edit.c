@@ -92,3 +92,33 @@ SC_TEST(append_is_puts)
 	assert_string_equal(out.buf, "gem \"a\"\n\ngem \"b\", \"= 1\"\n");
 	sbuf_release(&out);
 }
+
+static void check_cons(const char *version, const char *prefix, const char *want)
+{
+	struct sbuf out = SBUF_INIT;
+	int r = gemfile_conservative_req(version, prefix, &out);
+
+	if (!want) {
+		assert_true(r < 0);
+	} else {
+		assert_int_equal(r, 0);
+		assert_string_equal(out.buf, want);
+	}
+	sbuf_release(&out);
+}
+
+/* Injector#conservative_version, values from Gem::Version in Ruby 3.1. */
+SC_TEST(conservative_version)
+{
+	check_cons("1.2.3", "~> ", "~> 1.2");
+	check_cons("1", "~> ", "~> 1");
+	check_cons("1.0", "= ", "= 1.0");
+	check_cons("10.02.3", ">= ", ">= 10.2");
+	check_cons("0.3.1.4", "~> ", "~> 0.3.1");
+	check_cons("0.3", "~> ", "~> 0.3");
+	check_cons("2.0.0.rc1", "~> ", "~> 2.0.rc1");
+	check_cons("1.0.a", "~> ", "~> 1.0.a.a"); /* below 1.0: three segments, "a" among them */
+	check_cons("0.9.0.beta", "~> ", "~> 0.9.0.beta");
+	check_cons("1.0\"x", "~> ", NULL);
+	check_cons("x1", "~> ", NULL);
+}
