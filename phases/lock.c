@@ -787,27 +787,20 @@ out:
 
 int lock_write(struct install *in, const struct sbuf *text, bool *ret_changed, struct sbuf *err)
 {
-	const char *path = in->opts.lockfile, *slash = strrchr(path, '/');
-	const char *dir = slash ? arena_strndup(&in->arena, path, (size_t)(slash - path)) : ".";
-	const char *base = slash ? slash + 1 : path;
-	int dfd, r;
+	const char *path = in->opts.lockfile;
+	int r;
 
 	*ret_changed = false;
 	if (!in->lock_missing && in->lock_text.len == text->len &&
 	    !memcmp(in->lock_text.buf ? in->lock_text.buf : "", text->buf ? text->buf : "",
 		    text->len))
 		return 0;
-	dfd = fs_open_dir(slash == path ? "/" : dir);
-	if (dfd < 0) {
-		sbuf_addf(err, "cannot open %s: %s", dir, sc_strerror(dfd));
-		return dfd;
-	}
-	r = fs_write_atomic(dfd, base, text->buf ? text->buf : "", text->len, 0644);
-	close(dfd);
+	/* Through a symlinked lockfile, keeping its mode, as Bundler's File.write does. */
+	r = fs_replace_if_changed(path, text->buf ? text->buf : "", text->len, 0644);
 	if (r < 0) {
 		sbuf_addf(err, "cannot write %s: %s", path, sc_strerror(r));
 		return r;
 	}
-	*ret_changed = true;
+	*ret_changed = r > 0;
 	return 0;
 }

@@ -184,6 +184,16 @@ class TestLock < ScintTest::Case
     assert_success scint.scint("lock")
     sha = Digest::SHA256.file(File.join(dir, "gems", "sc_right-1.0.0.gem")).hexdigest
     assert_includes scint.lockfile, "\nCHECKSUMS\n  sc_right (1.0.0) sha256=#{sha}\n"
+
+    # A symlinked lockfile is written through its link and keeps its mode.
+    real = scint.path("real.lock")
+    File.rename(scint.path("Gemfile.lock"), real)
+    File.chmod(0o600, real)
+    File.symlink("real.lock", scint.path("Gemfile.lock"))
+    assert_success scint.scint("lock", "--add-platform", "x86_64-darwin")
+    assert File.symlink?(scint.path("Gemfile.lock")), "the link was replaced by a file"
+    assert_includes File.read(real), "  x86_64-darwin\n"
+    assert_equal 0o600, File.stat(real).mode & 0o7777
   end
 
   def test_install_without_lockfile_resolves_and_frozen_refuses
