@@ -409,24 +409,29 @@ out_release_text:
  * against the app root (the parent of app_config_dir) unless absolute, and
  * "~" against home as File.expand_path does; else app_config_dir.
  */
+const char *bconfig_app_config_dir(struct arena *a, const char *app_config_dir, const char *home,
+				   char *const *envp)
+{
+	const char *app_config = cfg_getenv(envp, "BUNDLE_APP_CONFIG");
+	const char *slash;
+
+	if (!app_config)
+		return app_config_dir;
+	if (app_config[0] == '/')
+		return app_config;
+	if (home && *home && app_config[0] == '~' && (!app_config[1] || app_config[1] == '/'))
+		return arena_printf(a, "%s%s", home, app_config + 1);
+	slash = strrchr(app_config_dir, '/');
+	if (!slash)
+		return app_config[0] ? app_config : ".";
+	return arena_printf(a, "%.*s%s%s", (int)(slash - app_config_dir), app_config_dir,
+			    app_config[0] ? "/" : "", app_config);
+}
+
 static const char *cfg_local_path(struct arena *a, const char *app_config_dir, const char *home,
 				  char *const *envp)
 {
-	const char *app_config = cfg_getenv(envp, "BUNDLE_APP_CONFIG");
-	const char *slash, *sep;
-
-	if (!app_config)
-		return arena_printf(a, "%s/config", app_config_dir);
-	if (app_config[0] == '/')
-		return arena_printf(a, "%s/config", app_config);
-	if (home && *home && app_config[0] == '~' && (!app_config[1] || app_config[1] == '/'))
-		return arena_printf(a, "%s%s/config", home, app_config + 1);
-	sep = app_config[0] ? "/" : "";
-	slash = strrchr(app_config_dir, '/');
-	if (!slash)
-		return arena_printf(a, "%s%sconfig", app_config, sep);
-	return arena_printf(a, "%.*s/%s%sconfig", (int)(slash - app_config_dir), app_config_dir,
-			    app_config, sep);
+	return arena_printf(a, "%s/config", bconfig_app_config_dir(a, app_config_dir, home, envp));
 }
 
 /* Settings#global_config_file. */

@@ -76,6 +76,14 @@ int bconfig_parse(struct arena *a, struct strv text, struct bconfig_layer *ret,
 int bconfig_load(struct bconfig *c, struct arena *a, const char *app_config_dir, const char *home,
 		 char *const *envp, struct sbuf *errmsg);
 
+/*
+ * Bundler.app_config_path: $BUNDLE_APP_CONFIG ("~/" from home; relative to
+ * the app root, the parent of app_config_dir) when set, else app_config_dir.
+ * The directory of the local config, of scint.state and the runtime lock.
+ */
+const char *bconfig_app_config_dir(struct arena *a, const char *app_config_dir, const char *home,
+				   char *const *envp);
+
 /* The effective value for key ("BUNDLE_PATH"), or NULL. */
 const char *bconfig_get(const struct bconfig *c, const char *key);
 

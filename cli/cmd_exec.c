@@ -33,6 +33,7 @@
 #include "base/digest.h"
 #include "base/sbuf.h"
 #include "base/strv.h"
+#include "bundle/config.h"
 #include "cli/cli.h"
 #include "fsops/fsops.h"
 #include "phases/install.h"
@@ -111,14 +112,11 @@ static int exec_read_state(struct arena *a, const char *dir, struct exec_state *
 	return 0;
 }
 
-/* Bundler.app_config_path: $BUNDLE_APP_CONFIG (relative to the app), else <app>/.bundle. */
+/* Bundler.app_config_path, as install found it (bundle/config.h). */
 static const char *exec_config_dir(struct arena *a, const char *app_dir)
 {
-	const char *e = getenv("BUNDLE_APP_CONFIG");
-
-	if (e && *e)
-		return e[0] == '/' ? e : arena_printf(a, "%s/%s", app_dir, e);
-	return arena_printf(a, "%s/.bundle", app_dir);
+	return bconfig_app_config_dir(a, arena_printf(a, "%s/.bundle", app_dir), getenv("HOME"),
+				      environ);
 }
 
 /* The local-only install that writes the runtime lock again; its output goes to stderr. */

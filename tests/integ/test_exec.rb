@@ -192,6 +192,22 @@ class TestExec < ScintTest::Case
     app&.write_file("Gemfile.lock", lockfile) if lockfile
   end
 
+  # BUNDLE_APP_CONFIG ("~/" too, as Bundler reads it) is where install writes
+  # scint.state and the runtime lock, and where exec finds them.
+  def test_bundle_app_config_is_where_install_wrote
+    app = installed_app
+    env = { "BUNDLE_APP_CONFIG" => "~/scint-cfg" }
+    cfg = File.join(app.home, "scint-cfg")
+    assert_success app.scint("install", env: env)
+    assert File.file?(File.join(cfg, "scint.state")), "install did not write to BUNDLE_APP_CONFIG"
+    r = scint_exec(app, "ruby", "-e", "print 1", env: env)
+    assert_success r
+    assert_equal "1", r.stdout
+    refute_match(/rebuilding/, r.stderr)
+  ensure
+    FileUtils.rm_rf(cfg) if cfg
+  end
+
   # scint.state is project input: a forged one is refused, nothing runs.
   def test_forged_state_is_refused
     app = installed_app
