@@ -237,9 +237,61 @@ static bool gemfile_wanted(struct install *in, const struct gemfile_dep *d)
 	return false;
 }
 
+/* The lockfile section that locks gem name, or NULL. */
+static const struct lock_source *gemfile_locked_source(const struct lockfile *lf, const char *name)
+{
+	for (size_t i = 0; i < lf->nsources; i++)
+		for (size_t k = 0; k < lf->sources[i].nspecs; k++)
+			if (!strcmp(lf->sources[i].specs[k].name, name))
+				return &lf->sources[i];
+	return NULL;
+}
+
+static bool gemfile_opt_eq(const struct lock_source *ls, const char *key, const char *want)
+{
+	const char *have = lock_source_opt(ls, key);
+
+	return want ? have && !strcmp(have, want) : !have;
+}
+
+/*
+ * Does the lockfile still lock a pinned dependency from the source the
+ * Gemfile names (git remote and branch/tag/ref/glob/submodules, path, or a
+ * block `source`)? A gem moved to another source must be locked again.
+ */
+static bool gemfile_source_matches(const struct gemfile_source *gs, const struct lock_source *ls)
+{
+	const char *remote = gs->nremotes ? gs->remotes[0] : NULL;
+
+	switch (gs->kind) {
+	case GEMFILE_SRC_GIT:
+		return ls->kind == LOCK_SRC_GIT && gemfile_opt_eq(ls, "remote", remote) &&
+		       gemfile_opt_eq(ls, "branch", gs->branch) &&
+		       gemfile_opt_eq(ls, "tag", gs->tag) && gemfile_opt_eq(ls, "ref", gs->ref) &&
+		       gemfile_opt_eq(ls, "glob", gs->glob) &&
+		       gemfile_opt_eq(ls, "submodules", gs->submodules ? "true" : NULL);
+	case GEMFILE_SRC_PATH:
+	case GEMFILE_SRC_GEMSPEC:
+		return ls->kind == LOCK_SRC_PATH && gemfile_opt_eq(ls, "remote", remote);
+	case GEMFILE_SRC_GEM:
+		if (ls->kind != LOCK_SRC_GEM)
+			return false;
+		for (size_t i = 0; i < gs->nremotes; i++) {
+			bool found = false;
+			for (size_t k = 0; k < ls->nopts && !found; k++)
+				found = !strcmp(ls->opts[k].key, "remote") &&
+					!strcmp(ls->opts[k].value, gs->remotes[i]);
+			if (!found)
+				return false;
+		}
+		return true;
+	}
+	return true;
+}
+
 int gemfile_check(struct install *in, struct sbuf *err)
 {
-	struct sbuf diff = SBUF_INIT, added = SBUF_INIT, deleted = SBUF_INIT;
+	struct sbuf diff = SBUF_INIT, added = SBUF_INIT, deleted = SBUF_INIT, moved = SBUF_INIT;
 	const struct gemfile_dep *deps;
 	size_t ndeps;
 	int r;
@@ -265,6 +317,16 @@ int gemfile_check(struct install *in, struct sbuf *err)
 		if (changed)
 			sbuf_addf(&deleted, "\n* %s%s%s%s", l->name, l->reqs ? " (" : "",
 				  l->reqs ? l->reqs : "", l->reqs ? ")" : "");
+		const struct lock_source *ls = l && !changed && d->pinned && d->source
+						       ? gemfile_locked_source(&in->lock, d->name)
+						       : NULL;
+		if (ls && !gemfile_source_matches(d->source, ls)) {
+			const char *was = lock_source_opt(ls, "remote");
+			sbuf_addf(&moved, "\n* %s from `%s` to `%s`", d->name, was ? was : "?",
+				  d->source->nremotes ? d->source->remotes[0] : "?");
+			sbuf_addf(&diff, "%s'%s' has another source", diff.len ? ", " : "",
+				  d->name);
+		}
 		if (!l)
 			sbuf_addf(&diff, "%s'%s' was added", diff.len ? ", " : "", d->name);
 		else if (changed)
@@ -286,11 +348,13 @@ int gemfile_check(struct install *in, struct sbuf *err)
 	}
 	if (diff.len) {
 		in->gemfile_stale = true;
-		in->gemfile_diff = arena_printf(&in->arena, "%s%s%s%s",
+		in->gemfile_diff = arena_printf(&in->arena, "%s%s%s%s%s%s",
 						added.len ? "\n\nYou have added to the Gemfile:" : "",
 						added.len ? added.buf : "",
 						deleted.len ? "\n\nYou have deleted from the Gemfile:" : "",
-						deleted.len ? deleted.buf : "");
+						deleted.len ? deleted.buf : "",
+						moved.len ? "\n\nYou have changed in the Gemfile:" : "",
+						moved.len ? moved.buf : "");
 		sbuf_addf(err,
 			  "%s does not match %s: %s. Run `bundle lock` to update the lockfile "
 			  "(scint installs from the lockfile and does not resolve)",
@@ -314,5 +378,6 @@ out:
 	sbuf_release(&diff);
 	sbuf_release(&added);
 	sbuf_release(&deleted);
+	sbuf_release(&moved);
 	return r;
 }

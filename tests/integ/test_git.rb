@@ -408,7 +408,8 @@ class TestGit < ScintTest::Case
 
     b = git_app("b", "gem \"gone\", git: #{url("gone").dump}\n")
     closed = TCPServer.open("127.0.0.1", 0) { |s| s.addr[1] }
-    b.write_file("Gemfile.lock", b.lockfile.gsub(":#{@port}/", ":#{closed}/"))
+    # (the Gemfile too: a source that differs from the lockfile's is locked again)
+    %w[Gemfile Gemfile.lock].each { |f| b.write_file(f, b.read_file(f).gsub(":#{@port}/", ":#{closed}/")) }
     assert_git_failure(b, /cannot fetch gone .*git fetch failed/m, "gone")
 
     # Locked while the submodule worked; then its URL broke (the lockfile names that commit).
@@ -423,7 +424,7 @@ class TestGit < ScintTest::Case
     silent = TCPServer.new("127.0.0.1", 0)
     held = Thread.new { loop { (@held ||= []) << silent.accept } }
     h = git_app("h", "gem \"gone\", git: #{url("gone").dump}\n")
-    h.write_file("Gemfile.lock", h.lockfile.gsub(":#{@port}/", ":#{silent.addr[1]}/"))
+    %w[Gemfile Gemfile.lock].each { |f| h.write_file(f, h.read_file(f).gsub(":#{@port}/", ":#{silent.addr[1]}/")) }
     r = h.scint("install", env: { "SCINT_HTTP_TIMEOUT" => "1" })
     refute r.success?
     assert_match(/cannot fetch gone .*git did not finish within 1 s \(SCINT_HTTP_TIMEOUT/, r.stderr)
@@ -609,6 +610,7 @@ class TestGit < ScintTest::Case
     # Wrong credentials in the lockfile's URL: the error names the gem, shows no password.
     FileUtils.rm_rf([a.path(".bundle"), a.cache])
     a.write_file("Gemfile.lock", a.lockfile.sub("remote: http://", "remote: http://scint:wrong-#{SECRET}@"))
+    a.write_file("Gemfile", a.read_file("Gemfile").sub("git: \"http://", "git: \"http://scint:wrong-#{SECRET}@"))
     r = a.scint("install")
     refute r.success?
     assert_match(/cannot fetch gauth/, r.stderr)
