@@ -33,8 +33,14 @@
  * The index is synced first (phases/index_sync.h: the Gemfile's names and
  * their closure; --local reads only the cache, --prefer-local goes to the
  * network only for what the cache lacks), then read from the cache.
- * Only one global rubygems source is supported for now; path/git/source
- * blocks are refused with a clear message.
+ * Only one global rubygems source is supported for now; path and source
+ * blocks are refused with a clear message. A git source is kept when the old
+ * lockfile has its GIT section with the same options (lk_git_locked): its
+ * gems are the only candidates of their names, at their locked versions and
+ * deps, and the section is written back with the specs still resolved; a git
+ * source that is new or changed, or a git gem named by `update` (or all of
+ * them by a full update), would need `git ls-remote`/fetch and is refused,
+ * naming it, before anything is written.
  *
  * Where Bundler 2.4+ (PubGrub) and 2.3.15 (Molinillo) differ on ordinary
  * graphs, this follows 2.3.15, whose lockfiles the tests compare: 2.3 may
@@ -42,8 +48,8 @@
  * base strictly where 2.4 only prefers locked versions.
  */
 #include <errno.h>
-#include <stdint.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -96,14 +102,14 @@ struct lk {
 	int info_fd;
 	const char **platforms;
 	size_t nplatforms;
-	struct hmap gems;   /* name -> struct lk_gem */
-	struct hmap unlock; /* name -> "" */
-	struct hmap locked; /* name -> locked version */
-	struct hmap pre;    /* names whose Gemfile requirement names a prerelease */
-	struct hmap kept;   /* locked gems kept at their version (Bundler's base) */
+	struct hmap gems;    /* name -> struct lk_gem */
+	struct hmap unlock;  /* name -> "" */
+	struct hmap locked;  /* name -> locked version */
+	struct hmap pre;     /* names whose Gemfile requirement names a prerelease */
+	struct hmap kept;    /* locked gems kept at their version (Bundler's base) */
 	struct hmap gitspec; /* name -> const struct lock_spec *: a kept GIT source's gem */
-	bool floor;	    /* updating: no version below the locked one */
-	bool soft;	    /* retry after a conflict: locked versions only preferred */
+	bool floor;	     /* updating: no version below the locked one */
+	bool soft;	     /* retry after a conflict: locked versions only preferred */
 	const char *bundler_version;
 	long cooldown_days; /* 0: off */
 	int64_t now;
@@ -508,9 +514,9 @@ static const struct lock_source *lk_git_locked(const struct lockfile *old,
 		const struct lock_source *ls = &old->sources[s];
 		if (ls->kind != LOCK_SRC_GIT || src->nremotes != 1)
 			continue;
-		if (lk_opt_eq(ls, "remote", src->remotes[0]) && lk_opt_eq(ls, "branch", src->branch) &&
-		    lk_opt_eq(ls, "tag", src->tag) && lk_opt_eq(ls, "ref", src->ref) &&
-		    lk_opt_eq(ls, "glob", src->glob) &&
+		if (lk_opt_eq(ls, "remote", src->remotes[0]) &&
+		    lk_opt_eq(ls, "branch", src->branch) && lk_opt_eq(ls, "tag", src->tag) &&
+		    lk_opt_eq(ls, "ref", src->ref) && lk_opt_eq(ls, "glob", src->glob) &&
 		    lk_opt_eq(ls, "submodules", src->submodules ? "true" : NULL))
 			return ls;
 	}
@@ -552,7 +558,8 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 					  "%s: the git source %s is not locked in %s with these "
 					  "options; scint cannot fetch a git source to lock it yet "
 					  "(run `bundle lock`)",
-					  in->opts.gemfile, src->nremotes ? src->remotes[0] : src->id,
+					  in->opts.gemfile,
+					  src->nremotes ? src->remotes[0] : src->id,
 					  in->opts.lockfile);
 				r = -SC_EUNSUPPORTED;
 				goto out;
@@ -691,9 +698,11 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			if (moved) {
 				sbuf_addf(err,
 					  "'%s' comes from the git source %s: scint cannot move a "
-					  "git source to a new revision yet (run `bundle update%s%s`)",
+					  "git source to a new revision yet (run `bundle "
+					  "update%s%s`)",
 					  sp->name, lock_source_opt(gits[s], "remote"),
-					  req->update_all ? "" : " ", req->update_all ? "" : sp->name);
+					  req->update_all ? "" : " ",
+					  req->update_all ? "" : sp->name);
 				r = -SC_EUNSUPPORTED;
 				goto out;
 			}
@@ -881,14 +890,13 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		size_t ngspecs = 0;
 		for (size_t s = 0; s + 1 < lf.nsources; s++)
 			ngspecs += lf.sources[s].nspecs;
-		lf.checksums =
-			arena_alloc(a, (ls->nspecs + ngspecs + 1) * sizeof(*lf.checksums));
+		lf.checksums = arena_alloc(a, (ls->nspecs + ngspecs + 1) * sizeof(*lf.checksums));
 		for (size_t s = 0; s + 1 < lf.nsources; s++)
 			for (size_t i = 0; i < lf.sources[s].nspecs; i++) {
 				const struct lock_spec *sp = &lf.sources[s].specs[i];
-				lf.checksums[lf.nchecksums++] = (struct lock_checksum){
-					sp->name, sp->version, sp->platform, NULL, NULL
-				};
+				lf.checksums[lf.nchecksums++] =
+					(struct lock_checksum){ sp->name, sp->version, sp->platform,
+								NULL, NULL };
 			}
 		for (size_t i = 0; i < ls->nspecs; i++) {
 			const struct lock_spec *sp = &ls->specs[i];
