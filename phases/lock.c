@@ -709,6 +709,20 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			hmap_put(&k.gitspec, strv_from(sp->name), (void *)(uintptr_t)sp);
 		}
 	}
+	for (size_t i = 0; i < gf->ndeps; i++) {
+		const struct gemfile_dep *d = &gf->deps[i];
+		if (!d->source || d->source->kind != GEMFILE_SRC_GIT ||
+		    hmap_get(&k.gitspec, strv_from(d->name)))
+			continue;
+		sbuf_addf(err,
+			  "%s%s%s: '%s' is not locked from the git source %s; scint cannot "
+			  "fetch a git source to lock it yet (run `bundle lock`)",
+			  in->opts.gemfile, d->location ? " at " : "",
+			  d->location ? d->location : "", d->name,
+			  d->source->nremotes ? d->source->remotes[0] : d->source->id);
+		r = -SC_EUNSUPPORTED;
+		goto out;
+	}
 
 	/*
 	 * Bundler 2.3's converge_locked_specs: the locked specs reachable from

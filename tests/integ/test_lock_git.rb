@@ -109,5 +109,12 @@ class TestLockGit < ScintTest::Case
     refute r.success?
     assert_match(/git source #{Regexp.escape(url("gnew"))} is not locked/, r.stderr + r.stdout)
     assert_equal before, scint.lockfile
+
+    # A gem added to a locked git source, but not in its locked specs: the same.
+    scint.write_file("Gemfile", gemfile(server.url, "gem \"gnew\", git: #{url("gpure").dump}, branch: \"main\""))
+    r = scint.scint("lock")
+    refute r.success?
+    assert_match(/'gnew' is not locked from the git source #{Regexp.escape(url("gpure"))}/, r.stderr + r.stdout)
+    assert_equal before, scint.lockfile
   end
 end
