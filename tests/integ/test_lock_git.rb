@@ -96,12 +96,25 @@ class TestLockGit < ScintTest::Case
     assert_success r
     scint.bundle_check!
 
+    # An install after a Gemfile edit re-locks as `bundle lock` does, keeping the revisions.
+    [bundler, scint].each { |a| a.write_file("Gemfile", gemfile(server.url)) }
+    bundler.bundle_lock!
+    r = scint.scint("install")
+    assert_success r
+    assert_equal bundler.lockfile, scint.lockfile
+    assert_includes scint.lockfile, "  revision: #{old_rev}\n"
+    scint.bundle_check!
+
     # Moving a git gem, or a git source the lockfile lacks, needs the remote:
     # refused, naming it, the lockfile untouched.
     before = scint.lockfile
     r = scint.scint("update", "gpure")
     refute r.success?
     assert_match(/'gpure' comes from the git source #{Regexp.escape(url("gpure"))}/, r.stderr + r.stdout)
+    assert_equal before, scint.lockfile
+    r = scint.scint("update")
+    refute r.success?
+    assert_match(/comes from the git source/, r.stderr + r.stdout)
     assert_equal before, scint.lockfile
 
     scint.write_file("Gemfile", gemfile(server.url, "gem \"gnew\", git: #{url("gnew").dump}"))
