@@ -33,8 +33,14 @@
  * The index is synced first (phases/index_sync.h: the Gemfile's names and
  * their closure; --local reads only the cache, --prefer-local goes to the
  * network only for what the cache lacks), then read from the cache.
- * Only one global rubygems source is supported for now; path/git/source
- * blocks are refused with a clear message.
+ * Only one global rubygems source is supported for now; path and source
+ * blocks are refused with a clear message. A git source is kept when the old
+ * lockfile has its GIT section with the same options (lk_git_locked): its
+ * gems are the only candidates of their names, at their locked versions and
+ * deps, and the section is written back with the specs still resolved; a git
+ * source that is new or changed, or a git gem named by `update` (or all of
+ * them by a full update), would need `git ls-remote`/fetch and is refused,
+ * naming it, before anything is written.
  *
  * Where Bundler 2.4+ (PubGrub) and 2.3.15 (Molinillo) differ on ordinary
  * graphs, this follows 2.3.15, whose lockfiles the tests compare: 2.3 may
@@ -43,6 +49,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -95,13 +102,14 @@ struct lk {
 	int info_fd;
 	const char **platforms;
 	size_t nplatforms;
-	struct hmap gems;   /* name -> struct lk_gem */
-	struct hmap unlock; /* name -> "" */
-	struct hmap locked; /* name -> locked version */
-	struct hmap pre;    /* names whose Gemfile requirement names a prerelease */
-	struct hmap kept;   /* locked gems kept at their version (Bundler's base) */
-	bool floor;	    /* updating: no version below the locked one */
-	bool soft;	    /* retry after a conflict: locked versions only preferred */
+	struct hmap gems;    /* name -> struct lk_gem */
+	struct hmap unlock;  /* name -> "" */
+	struct hmap locked;  /* name -> locked version */
+	struct hmap pre;     /* names whose Gemfile requirement names a prerelease */
+	struct hmap kept;    /* locked gems kept at their version (Bundler's base) */
+	struct hmap gitspec; /* name -> const struct lock_spec *: a kept GIT source's gem */
+	bool floor;	     /* updating: no version below the locked one */
+	bool soft;	     /* retry after a conflict: locked versions only preferred */
 	const char *bundler_version;
 	long cooldown_days; /* 0: off */
 	int64_t now;
@@ -302,7 +310,26 @@ static struct lk_gem *lk_gem(struct lk *k, const char *name, struct sbuf *err, i
 	g = arena_alloc(&k->in->arena, sizeof(*g));
 	memset(g, 0, sizeof(*g));
 	g->name = arena_strdup(&k->in->arena, name);
-	if (!strcmp(name, "bundler")) {
+	const struct lock_spec *gs = hmap_get(&k->gitspec, strv_from(name));
+	if (gs) {
+		/* a gem of a kept GIT source: its locked version, its locked deps */
+		g->vers = arena_alloc(&k->in->arena, sizeof(*g->vers));
+		memset(g->vers, 0, sizeof(*g->vers));
+		g->vers[0].version = gs->version;
+		g->vers[0].var = arena_alloc(&k->in->arena, sizeof(*g->vers[0].var));
+		memset(g->vers[0].var, 0, sizeof(*g->vers[0].var));
+		g->vers[0].var[0].platform = gs->platform;
+		g->vers[0].var[0].sha256 = "";
+		struct resolve_dep *d = arena_alloc(&k->in->arena, (gs->ndeps + 1) * sizeof(*d));
+		for (size_t i = 0; i < gs->ndeps; i++)
+			d[i] = (struct resolve_dep){ gs->deps[i].name,
+						     gs->deps[i].reqs ? gs->deps[i].reqs : "",
+						     NULL };
+		g->vers[0].var[0].deps = d;
+		g->vers[0].var[0].ndeps = gs->ndeps;
+		g->vers[0].nvar = 1;
+		g->nvers = 1;
+	} else if (!strcmp(name, "bundler")) {
 		g->vers = arena_alloc(&k->in->arena, sizeof(*g->vers));
 		memset(g->vers, 0, sizeof(*g->vers));
 		g->vers[0].version = k->bundler_version;
@@ -469,6 +496,33 @@ static void lk_add_platform(struct lk *k, const char *p)
 	k->platforms[k->nplatforms++] = p;
 }
 
+static bool lk_opt_eq(const struct lock_source *ls, const char *key, const char *want)
+{
+	const char *have = lock_source_opt(ls, key);
+
+	return have ? want && !strcmp(have, want) : !want;
+}
+
+/*
+ * The locked GIT section a Gemfile git source keeps: same remote and the
+ * same branch/tag/ref/glob/submodules options (Bundler's source equality).
+ */
+static const struct lock_source *lk_git_locked(const struct lockfile *old,
+					       const struct gemfile_source *src)
+{
+	for (size_t s = 0; s < old->nsources; s++) {
+		const struct lock_source *ls = &old->sources[s];
+		if (ls->kind != LOCK_SRC_GIT || src->nremotes != 1)
+			continue;
+		if (lk_opt_eq(ls, "remote", src->remotes[0]) &&
+		    lk_opt_eq(ls, "branch", src->branch) && lk_opt_eq(ls, "tag", src->tag) &&
+		    lk_opt_eq(ls, "ref", src->ref) && lk_opt_eq(ls, "glob", src->glob) &&
+		    lk_opt_eq(ls, "submodules", src->submodules ? "true" : NULL))
+			return ls;
+	}
+	return NULL;
+}
+
 int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf *ret_text,
 		 struct sbuf *err)
 {
@@ -485,28 +539,54 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	hmap_init(&k.locked);
 	hmap_init(&k.pre);
 	hmap_init(&k.kept);
+	hmap_init(&k.gitspec);
+	const struct lock_source **gits = NULL;
+	size_t ngits = 0;
 	r = gemfile_load(in, err);
 	if (r < 0)
 		goto out;
 	/* the global rubygems source (id "0"), with one remote */
 	bool other = false;
+	gits = arena_alloc(a, (gf->nsources + 1) * sizeof(*gits));
 	for (size_t i = 0; i < gf->nsources; i++) {
 		const struct gemfile_source *src = &gf->sources[i];
-		if (src->kind == GEMFILE_SRC_GEM && !strcmp(src->id, "0") && src->nremotes == 1)
+		if (src->kind == GEMFILE_SRC_GIT) {
+			/* kept at its locked revision; a new or changed one needs git */
+			const struct lock_source *ls = lk_git_locked(old, src);
+			if (!ls) {
+				sbuf_addf(err,
+					  "%s: the git source %s is not locked in %s with these "
+					  "options; scint cannot fetch a git source to lock it yet "
+					  "(run `bundle lock`)",
+					  in->opts.gemfile,
+					  src->nremotes ? src->remotes[0] : src->id,
+					  in->opts.lockfile);
+				r = -SC_EUNSUPPORTED;
+				goto out;
+			}
+			bool dup = false;
+			for (size_t j = 0; j < ngits; j++)
+				dup |= gits[j] == ls;
+			if (!dup)
+				gits[ngits++] = ls;
+		} else if (src->kind == GEMFILE_SRC_GEM && !strcmp(src->id, "0") &&
+			   src->nremotes == 1)
 			remote = src->remotes[0];
 		else if (src->kind != GEMFILE_SRC_GEM || strcmp(src->id, "0") || src->nremotes)
 			other = true; /* anything else: not yet */
 	}
 	if (!remote || other) {
 		sbuf_addf(err,
-			  "%s needs one global rubygems source and no other source (git, "
-			  "path, gemspec, a source block, several remotes): scint cannot "
-			  "resolve that yet (run `bundle lock`)",
+			  "%s needs one global rubygems source and no other source (path, "
+			  "gemspec, a source block, several remotes) but locked git "
+			  "sources: scint cannot resolve that yet (run `bundle lock`)",
 			  in->opts.gemfile);
 		r = -SC_EUNSUPPORTED;
 		goto out;
 	}
 	for (size_t i = 0; i < gf->ndeps; i++) {
+		if (gf->deps[i].source && gf->deps[i].source->kind == GEMFILE_SRC_GIT)
+			continue;
 		if (gf->deps[i].pinned || gf->deps[i].source) {
 			sbuf_addf(err,
 				  "%s%s%s: '%s' comes from a path, git or scoped source, which "
@@ -519,9 +599,9 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		}
 	}
 	for (size_t s = 0; s < old->nsources; s++) {
-		if (old->sources[s].kind != LOCK_SRC_GEM) {
+		if (old->sources[s].kind != LOCK_SRC_GEM && old->sources[s].kind != LOCK_SRC_GIT) {
 			sbuf_addf(err,
-				  "%s has GIT, PATH or plugin sources, which scint cannot "
+				  "%s has PATH or plugin sources, which scint cannot "
 				  "resolve yet (run `bundle lock`)",
 				  in->opts.lockfile);
 			r = -SC_EUNSUPPORTED;
@@ -608,6 +688,42 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 				if (!strcmp(gf->deps[i].groups[j], req->groups[g]))
 					lk_unlock(&k, gf->deps[i].name, deep, 0);
 
+	/* the gems of kept GIT sources: pinned at their locked revision */
+	for (size_t s = 0; s < ngits; s++) {
+		for (size_t i = 0; i < gits[s]->nspecs; i++) {
+			const struct lock_spec *sp = &gits[s]->specs[i];
+			bool moved = req && req->update_all;
+			for (size_t u = 0; req && u < req->nupdate; u++)
+				moved |= !strcmp(req->update[u], sp->name);
+			if (moved) {
+				sbuf_addf(err,
+					  "'%s' comes from the git source %s: scint cannot move a "
+					  "git source to a new revision yet (run `bundle "
+					  "update%s%s`)",
+					  sp->name, lock_source_opt(gits[s], "remote"),
+					  req->update_all ? "" : " ",
+					  req->update_all ? "" : sp->name);
+				r = -SC_EUNSUPPORTED;
+				goto out;
+			}
+			hmap_put(&k.gitspec, strv_from(sp->name), (void *)(uintptr_t)sp);
+		}
+	}
+	for (size_t i = 0; i < gf->ndeps; i++) {
+		const struct gemfile_dep *d = &gf->deps[i];
+		if (!d->source || d->source->kind != GEMFILE_SRC_GIT ||
+		    hmap_get(&k.gitspec, strv_from(d->name)))
+			continue;
+		sbuf_addf(err,
+			  "%s%s%s: '%s' is not locked from the git source %s; scint cannot "
+			  "fetch a git source to lock it yet (run `bundle lock`)",
+			  in->opts.gemfile, d->location ? " at " : "",
+			  d->location ? d->location : "", d->name,
+			  d->source->nremotes ? d->source->remotes[0] : d->source->id);
+		r = -SC_EUNSUPPORTED;
+		goto out;
+	}
+
 	/*
 	 * Bundler 2.3's converge_locked_specs: the locked specs reachable from
 	 * Gemfile dependencies that are unchanged, or that their locked version
@@ -632,8 +748,16 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	int sid = r < 0 ? r : index_sync_add_source(sync, remote, err);
 	r = sid < 0 ? sid : 0;
 	for (size_t i = 0; r == 0 && i < gf->ndeps; i++)
-		if (strcmp(gf->deps[i].name, "bundler"))
+		if (strcmp(gf->deps[i].name, "bundler") &&
+		    !hmap_get(&k.gitspec, strv_from(gf->deps[i].name)))
 			r = index_sync_want(sync, sid, gf->deps[i].name, err);
+	for (size_t s = 0; r == 0 && s < ngits; s++)
+		for (size_t i = 0; r == 0 && i < gits[s]->nspecs; i++)
+			for (size_t d = 0; r == 0 && d < gits[s]->specs[i].ndeps; d++) {
+				const char *dn = gits[s]->specs[i].deps[d].name;
+				if (strcmp(dn, "bundler") && !hmap_get(&k.gitspec, strv_from(dn)))
+					r = index_sync_want(sync, sid, dn, err);
+			}
 	if (r == 0)
 		r = index_sync_run(sync, err);
 	if (r < 0)
@@ -690,7 +814,8 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	ls->specs = arena_alloc(a, (res.npicks * k.nplatforms + 1) * sizeof(*ls->specs));
 	const char **sp_checksum = arena_alloc(a, (res.npicks * k.nplatforms + 1) * sizeof(char *));
 	for (size_t i = 0; i < res.npicks; i++) {
-		if (!strcmp(res.picks[i].name, "bundler"))
+		if (!strcmp(res.picks[i].name, "bundler") ||
+		    hmap_get(&k.gitspec, strv_from(res.picks[i].name)))
 			continue;
 		struct lk_gem *g = hmap_get(&k.gems, strv_from(res.picks[i].name));
 		struct lk_version *v = NULL;
@@ -735,8 +860,25 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 										: NULL };
 		}
 	}
-	lf.sources = ls;
-	lf.nsources = 1;
+	/* the kept GIT sections, with the specs the resolution still uses */
+	lf.sources = arena_alloc(a, (ngits + 1) * sizeof(*lf.sources));
+	for (size_t s = 0; s < ngits; s++) {
+		struct lock_source *gsrc = &lf.sources[lf.nsources];
+		*gsrc = (struct lock_source){ .kind = LOCK_SRC_GIT,
+					      .opts = gits[s]->opts,
+					      .nopts = gits[s]->nopts };
+		gsrc->specs = arena_alloc(a, (gits[s]->nspecs + 1) * sizeof(*gsrc->specs));
+		for (size_t i = 0; i < gits[s]->nspecs; i++) {
+			const struct lock_spec *sp = &gits[s]->specs[i];
+			if (!resolve_result_version(&res, sp->name))
+				continue;
+			gsrc->specs[gsrc->nspecs] = *sp;
+			gsrc->specs[gsrc->nspecs++].source = gsrc;
+		}
+		if (gsrc->nspecs)
+			lf.nsources++;
+	}
+	lf.sources[lf.nsources++] = *ls;
 	lf.platforms = k.platforms;
 	lf.nplatforms = k.nplatforms;
 	lf.deps = arena_alloc(a, (gf->ndeps + 1) * sizeof(*lf.deps));
@@ -759,7 +901,17 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	/* CHECKSUMS when the lockfile has them: the index's sha256 of each variant */
 	lf.has_checksums = old->has_checksums;
 	if (lf.has_checksums) {
-		lf.checksums = arena_alloc(a, (ls->nspecs + 1) * sizeof(*lf.checksums));
+		size_t ngspecs = 0;
+		for (size_t s = 0; s + 1 < lf.nsources; s++)
+			ngspecs += lf.sources[s].nspecs;
+		lf.checksums = arena_alloc(a, (ls->nspecs + ngspecs + 1) * sizeof(*lf.checksums));
+		for (size_t s = 0; s + 1 < lf.nsources; s++)
+			for (size_t i = 0; i < lf.sources[s].nspecs; i++) {
+				const struct lock_spec *sp = &lf.sources[s].specs[i];
+				lf.checksums[lf.nchecksums++] =
+					(struct lock_checksum){ sp->name, sp->version, sp->platform,
+								NULL, NULL };
+			}
 		for (size_t i = 0; i < ls->nspecs; i++) {
 			const struct lock_spec *sp = &ls->specs[i];
 			const char *sum = sp_checksum[i];
@@ -782,6 +934,7 @@ out:
 	hmap_release(&k.locked);
 	hmap_release(&k.pre);
 	hmap_release(&k.kept);
+	hmap_release(&k.gitspec);
 	return r;
 }
 

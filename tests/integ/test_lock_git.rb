@@ -1,0 +1,133 @@
+# frozen_string_literal: true
+
+# `scint lock` with git sources in the Gemfile, against a real `git daemon`
+# on 127.0.0.1 and a compact index on 127.0.0.1, with real Bundler as the
+# oracle. scint keeps a GIT section Bundler locked (same remote and
+# branch/tag/ref/glob/submodules) at its locked revision, feeds its gems to
+# the resolver pinned, with their locked dependencies, and writes the section
+# back as Bundler does; a git source that is new or changed, or a git gem
+# being updated, would need the remote and is refused with a message naming
+# it, leaving the lockfile as it was.
+
+require "scint_test"
+require "git_server"
+
+class TestLockGit < ScintTest::Case
+  include GitServer
+
+  G = Scint::Gemgen::GemDesc
+
+  def setup
+    super
+    require_bundler!
+    require_scint!
+  end
+
+  def shape
+    gems = [G.new(name: "lg_base", version: "1.0.0", files: 1),
+            G.new(name: "lg_base", version: "1.1.0", files: 1),
+            G.new(name: "lg_extra", version: "0.2.0", files: 1, deps: { "lg_base" => ">= 1.0" })]
+    Scint::Shapes::Shape.new(name: "lock-git", gems: gems, gemfile_deps: {}, locked: [])
+  end
+
+  def build_repos
+    repo("gpure", {
+           "gpure.gemspec" => gemspec("gpure", deps: { "lg_base" => "~> 1.0" }),
+           "lib/gpure.rb" => "module Gpure; ANSWER = \"gpure\"; end\n",
+         })
+    repo("gtag", pure_files("gtag", version: "1.0.0"))
+    git!(File.join(tmp, "work", "gtag"), "tag", "v1.0.0")
+    publish!("gtag")
+    repo("gmulti", {
+           "gm_a/gm_a.gemspec" => gemspec("gm_a"), "gm_a/lib/gm_a.rb" => "module GmA; end\n",
+           "gm_b/gm_b.gemspec" => gemspec("gm_b", deps: { "gm_a" => ">= 0" }),
+           "gm_b/lib/gm_b.rb" => "module GmB; end\n",
+         })
+    repo("gnew", pure_files("gnew"))
+  end
+
+  def gemfile(source, extra = "")
+    <<~RUBY
+      source #{source.dump}
+
+      gem "gpure", git: #{url("gpure").dump}, branch: "main"
+      gem "gtag", git: #{url("gtag").dump}, tag: "v1.0.0"
+      git #{url("gmulti").dump}, glob: "*/*.gemspec" do
+        gem "gm_b"
+      end
+      #{extra}
+    RUBY
+  end
+
+  def test_locked_git_sources_are_kept_through_an_edit
+    start_daemon
+    build_repos
+    _, c = corpus(shape)
+    server = serve(c.dir)
+    bundler = app("bundler", gems: {}, source: nil, gemfile: gemfile(server.url))
+    scint = app("scint", gems: {}, source: nil, gemfile: gemfile(server.url))
+    bundler.bundle_lock!
+    locked = bundler.lockfile
+    assert_includes locked, "GIT\n  remote: #{url("gpure")}\n"
+    scint.write_file("Gemfile.lock", locked)
+    old_rev = locked[/remote: #{Regexp.escape(url("gpure"))}\n  revision: (\h{40})/, 1]
+    refute_nil old_rev
+
+    # The branch moves on; a lock after an edit keeps the locked revision.
+    new_rev = commit!("gpure", { "lib/gpure.rb" => "module Gpure; ANSWER = \"moved\"; end\n" })
+    refute_equal old_rev, new_rev
+    [bundler, scint].each { |a| a.write_file("Gemfile", gemfile(server.url, "gem \"lg_extra\"")) }
+    bundler.bundle_lock!
+    r = scint.scint("lock")
+    assert_success r
+    assert_equal bundler.lockfile, scint.lockfile
+    assert_includes scint.lockfile, "  revision: #{old_rev}\n"
+    assert_includes scint.lockfile, "    lg_extra (0.2.0)\n"
+
+    # Removing a gem of a glob repository drops it (and only it) from its section.
+    [bundler, scint].each { |a| a.write_file("Gemfile", gemfile(server.url, "gem \"lg_extra\"\ngem \"gm_a\", git: #{url("gmulti").dump}, glob: \"*/*.gemspec\"")) }
+    bundler.bundle_lock!
+    r = scint.scint("lock")
+    assert_success r
+    assert_equal bundler.lockfile, scint.lockfile
+
+    # The lock installs, and Bundler accepts the install.
+    r = scint.scint("install")
+    assert_success r
+    scint.bundle_check!
+
+    # An install after a Gemfile edit re-locks as `bundle lock` does, keeping the revisions.
+    [bundler, scint].each { |a| a.write_file("Gemfile", gemfile(server.url)) }
+    bundler.bundle_lock!
+    r = scint.scint("install")
+    assert_success r
+    assert_equal bundler.lockfile, scint.lockfile
+    assert_includes scint.lockfile, "  revision: #{old_rev}\n"
+    scint.bundle_check!
+
+    # Moving a git gem, or a git source the lockfile lacks, needs the remote:
+    # refused, naming it, the lockfile untouched.
+    before = scint.lockfile
+    r = scint.scint("update", "gpure")
+    refute r.success?
+    assert_match(/'gpure' comes from the git source #{Regexp.escape(url("gpure"))}/, r.stderr + r.stdout)
+    assert_equal before, scint.lockfile
+    r = scint.scint("update")
+    refute r.success?
+    assert_match(/comes from the git source/, r.stderr + r.stdout)
+    assert_equal before, scint.lockfile
+
+    scint.write_file("Gemfile", gemfile(server.url, "gem \"gnew\", git: #{url("gnew").dump}"))
+    r = scint.scint("lock")
+    refute r.success?
+    assert_match(/git source #{Regexp.escape(url("gnew"))} is not locked/, r.stderr + r.stdout)
+    assert_equal before, scint.lockfile
+
+    # A gem added to a locked git source, but not in its locked specs: the same.
+    scint.write_file("Gemfile", gemfile(server.url, "gem \"gnew\", git: #{url("gpure").dump}, branch: \"main\""))
+    r = scint.scint("lock")
+    refute r.success?
+    assert_match(/'gnew' is not locked from the git source #{Regexp.escape(url("gpure"))}/, r.stderr + r.stdout)
+    assert_equal before, scint.lockfile
+  end
+end
