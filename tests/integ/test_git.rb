@@ -515,6 +515,55 @@ class TestGit < ScintTest::Case
     refute File.exist?(marker)
   end
 
+  # A remote repository's .gitmodules naming a repository of this machine (another
+  # user's, the cache's bare ones): refused, as git >= 2.38.1 refuses file:// submodules.
+  def test_remote_repository_cannot_pull_a_local_repository_as_submodule
+    require_bundler!
+    start_daemon
+    private = File.join(tmp, "private")
+    FileUtils.mkdir_p(private)
+    git!(private, "init", "-q", "-b", "main")
+    File.write(File.join(private, "secret.txt"), "#{LOCAL_SECRET}\n")
+    git!(private, "add", "-A")
+    git!(private, "commit", "-q", "-m", "secret")
+    secret_rev = git!(private, "rev-parse", "HEAD").strip
+    sub = repo("gsteal", pure_files("gsteal"))
+    a = git_app("a", "gem \"gsteal\", git: #{url("gsteal").dump}, submodules: true\n")
+    good = git!(sub, "rev-parse", "HEAD").strip
+    [private, "file://#{private}"].each_with_index do |target, i|
+      path = "vendor/s#{i}"
+      git!(sub, "rm", "-q", "vendor/s0") if i.positive?
+      git!(sub, "-c", "protocol.file.allow=always", "submodule", "add", "-q", target, path)
+      git!(sub, "commit", "-q", "-m", "submodule")
+      publish!("gsteal")
+      evil = git!(sub, "rev-parse", "HEAD").strip
+      FileUtils.rm_rf([a.path(".bundle"), a.cache])
+      a.write_file("Gemfile.lock", a.lockfile.sub(good, evil))
+      good = evil
+      r = assert_git_failure(a, /cannot install gsteal: the url #{Regexp.escape(target)} of its submodule '#{path}' is refused: a remote repository's submodule may not be a local path/, "gsteal")
+      assert_empty cached_entries(a)
+      refute_includes r.stdout + r.stderr, LOCAL_SECRET
+      # Objects are compressed: no bare repository of the cache has the private commit.
+      gits = Dir.glob(File.join(a.cache, "inbound", "gits", "*")).select { |p| File.directory?(p) }
+      assert_equal 1, gits.size, gits.inspect
+      gits.each do |bare|
+        _, st = Open3.capture2e(GIT_ENV, "git", "--git-dir=#{bare}", "cat-file", "-e", "#{secret_rev}^{commit}")
+        refute st.success?, "#{bare} has the private commit"
+      end
+      [a.path(".bundle"), a.cache].each do |dir|
+        Dir.glob("**/*", File::FNM_DOTMATCH, base: dir).each do |rel|
+          path = File.join(dir, rel)
+          next unless File.file?(path) && !File.symlink?(path)
+
+          refute_includes File.binread(path), LOCAL_SECRET, path
+          refute_equal "secret.txt", File.basename(rel), path
+        end
+      end
+    end
+  end
+
+  LOCAL_SECRET = "l0cal-pr1vate-da7a"
+
   # ------------------------------------------------------------ credentials over smart HTTP
 
   # git http-backend behind a minimal HTTP/1.1 server of the test's own
