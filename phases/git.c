@@ -533,8 +533,9 @@ static const char **git_env(struct git_job *a, const char *index_file, const cha
 	env[k++] = "GIT_CONFIG_NOSYSTEM=1";
 	env[k++] = "GIT_CONFIG_GLOBAL=/dev/null";
 	/* file only for a local source: a remote one's submodules never read this machine's. */
-	env[k++] = gitsrc_url_is_local(a->units[0].url) ? "GIT_ALLOW_PROTOCOL=file:git:ssh:http:https"
-							 : "GIT_ALLOW_PROTOCOL=git:ssh:http:https";
+	env[k++] = gitsrc_url_is_local(a->units[0].url)
+			   ? "GIT_ALLOW_PROTOCOL=file:git:ssh:http:https"
+			   : "GIT_ALLOW_PROTOCOL=git:ssh:http:https";
 	env[k++] = "GIT_PROTOCOL_FROM_USER=0";
 	if (index_file)
 		env[k++] = arena_printf(&in->arena, "GIT_INDEX_FILE=%s", index_file);
@@ -1055,10 +1056,12 @@ static void git_modules(struct git_job *a)
 					sbuf_release(&cfg);
 					return;
 				}
-				if (gitsrc_url_is_local(url) && !gitsrc_url_is_local(a->units[0].url)) {
+				if (gitsrc_url_is_local(url) &&
+				    !gitsrc_url_is_local(a->units[0].url)) {
 					git_fail(a, -SC_EUNSAFE,
 						 "cannot install %s: the url %s of its %s is "
-						 "refused: a remote repository's submodule may not be "
+						 "refused: a remote repository's submodule may not "
+						 "be "
 						 "a local path or file:// URL",
 						 a->gem->name, red.buf, what);
 					sbuf_release(&red);
