@@ -1061,8 +1061,7 @@ static void git_modules(struct git_job *a)
 					git_fail(a, -SC_EUNSAFE,
 						 "cannot install %s: the url %s of its %s is "
 						 "refused: a remote repository's submodule may not "
-						 "be "
-						 "a local path or file:// URL",
+						 "be a local path or file:// URL",
 						 a->gem->name, red.buf, what);
 					sbuf_release(&red);
 					sbuf_release(&cfg);
