@@ -58,6 +58,7 @@ class TestGit < ScintTest::Case
   end
 
   def teardown
+    stop_gated_proxy
     kill_daemon(@daemon) if @daemon
     super
   end
@@ -357,23 +358,88 @@ class TestGit < ScintTest::Case
 
   # ------------------------------------------------------------ kill and parallel
 
+  # A TCP proxy to the git daemon on 127.0.0.1. While the gate is closed, a
+  # connection's server-to-client stream stops after HOLD_AFTER bytes (and
+  # the daemon waits): a fetch held in the middle of its pack for as long as
+  # the test wants. Returns the proxy's port.
+  HOLD_AFTER = 128 * 1024
+
+  def start_gated_proxy
+    @gate = Mutex.new
+    @gate_cv = ConditionVariable.new
+    @gate_open = true
+    @held = 0
+    @proxy_server = TCPServer.new("127.0.0.1", 0)
+    @proxy_threads = [Thread.new do
+      loop do
+        client = @proxy_server.accept
+        upstream = TCPSocket.new("127.0.0.1", @port)
+        @proxy_threads << Thread.new { proxy_pipe(client, upstream, nil) }
+        @proxy_threads << Thread.new { proxy_pipe(upstream, client, HOLD_AFTER) }
+      end
+    end]
+    @proxy_server.addr[1]
+  end
+
+  def proxy_pipe(from, to, hold_after)
+    sent = 0
+    loop do
+      if hold_after && sent >= hold_after
+        @gate.synchronize do
+          @held += 1 unless @gate_open
+          @gate_cv.wait(@gate) until @gate_open
+        end
+        hold_after = nil
+      end
+      data = from.readpartial(16 * 1024)
+      to.write(data)
+      sent += data.bytesize
+    end
+  rescue IOError, SystemCallError
+    nil
+  ensure
+    [from, to].each { |s| s.close unless s.closed? }
+  end
+
+  def set_gate(open)
+    @gate.synchronize do
+      @gate_open = open
+      @gate_cv.broadcast
+    end
+  end
+
+  def stop_gated_proxy
+    set_gate(true) if @gate
+    @proxy_threads&.each(&:kill)
+    @proxy_server&.close
+  end
+
   def test_killed_mid_fetch_recovers_and_parallel_installs_share_the_repository
     require_bundler!
     start_daemon
-    big = (1..150).to_h { |i| ["lib/gpar/p#{i}.rb", Random.new(i).bytes(20_000).unpack1("H*")] }
+    # Over git's unpackLimit of 100 objects, so that git writes a pack (tmp_pack_*) as it
+    # receives it; ~0.7 MB packed, well over HOLD_AFTER.
+    big = (1..150).to_h { |i| ["lib/gpar/p#{i}.rb", Random.new(i).bytes(4_000).unpack1("H*")] }
     commit_first("gpar", pure_files("gpar").merge(big))
-    gemfile = "gem \"gpar\", git: #{url("gpar").dump}\n"
+    proxy = start_gated_proxy
+    gemfile = "gem \"gpar\", git: #{"git://127.0.0.1:#{proxy}/gpar.git".dump}\n"
     first = git_app("k0", gemfile, cache: :shared)
 
-    # kill -9 while git fetch writes the pack (its temporary pack file exists)
+    # kill -9 while git fetch writes the pack: its temporary pack file exists and the
+    # rest of the pack is held by the proxy.
+    set_gate(false)
     pid = Process.spawn(first.env, ScintTest.scint_bin, "install", chdir: first.dir, out: File::NULL,
                                                                    err: File::NULL, pgroup: true)
-    deadline = Time.now + 20
+    deadline = Time.now + 60
     pack = File.join(shared_cache, "inbound", "gits", "*", "objects", "pack", "tmp_pack_*")
-    sleep 0.002 until Dir.glob(pack).any? || Time.now > deadline
+    sleep 0.01 until (Dir.glob(pack).any? && @gate.synchronize { @held.positive? }) || Time.now > deadline
     assert_operator Time.now, :<, deadline, "the fetch was never seen under way"
+    assert_empty Dir.glob(File.join(shared_cache, "inbound", "gits", "*", "objects", "pack", "pack-*.pack")),
+                 "the pack was complete before the kill"
     Process.kill("KILL", -pid)
     Process.wait(pid)
+    set_gate(true)
+    refute_empty Dir.glob(pack), "the killed fetch left no temporary pack"
     r = first.scint("install")
     assert_success r
     assert_equal "gpar-0.1.0\n", first.ruby_exec!("require 'gpar'; puts Gpar::ANSWER")
