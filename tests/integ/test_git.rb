@@ -626,6 +626,18 @@ class TestGit < ScintTest::Case
         end
       end
     end
+    # A relative URL resolves against the git:// remote and is still fetched (without file).
+    repo("ginner2", { "inner.rb" => "module Inner2; ANSWER = \"inner2\"; end\n" })
+    git!(sub, "rm", "-q", "vendor/s1")
+    git!(sub, "-c", "protocol.allow=always", "submodule", "add", "-q", url("ginner2"), "vendor/rel")
+    File.write(File.join(sub, ".gitmodules"), File.read(File.join(sub, ".gitmodules")).sub(url("ginner2"), "../ginner2.git"))
+    git!(sub, "add", ".gitmodules")
+    git!(sub, "commit", "-q", "-m", "relative submodule")
+    publish!("gsteal")
+    FileUtils.rm_rf([a.path(".bundle"), a.cache])
+    a.write_file("Gemfile.lock", a.lockfile.sub(good, git!(sub, "rev-parse", "HEAD").strip))
+    scint_install(a)
+    assert_equal "inner2\n", a.ruby_exec!("require 'gsteal'; load Gem.loaded_specs['gsteal'].full_gem_path + '/vendor/rel/inner.rb'; puts Inner2::ANSWER")
   end
 
   LOCAL_SECRET = "l0cal-pr1vate-da7a"
