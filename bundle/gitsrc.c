@@ -89,6 +89,11 @@ bool gitsrc_url_ok(const char *u, const char **why)
 	return false;
 }
 
+bool gitsrc_url_is_local(const char *u)
+{
+	return u[0] == '/' || !strncmp(u, "file:", 5);
+}
+
 /* inbound/gits/<host>-<path>-<8 hex of url>: readable, one path component. */
 const char *gitsrc_slug(struct arena *a, const char *redacted)
 {

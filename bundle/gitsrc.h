@@ -23,6 +23,12 @@ bool gitsrc_is_revision(const char *s);
 /* See above; on refusal *why says why (static text). */
 bool gitsrc_url_ok(const char *u, const char **why);
 /*
+ * A repository of this machine: an absolute path or file://. A remote one's
+ * submodules may not be (its .gitmodules would read any repository the user
+ * can, as git >= 2.38.1 refuses with protocol.file.allow=user).
+ */
+bool gitsrc_url_is_local(const char *u);
+/*
  * inbound/gits/<slug>: host and path of the (credential-free) URL with
  * every byte other than [A-Za-z0-9._] folded to '-', at most 80 of them,
  * then '-' and 8 hex of the URL's SHA-256: one readable path component.

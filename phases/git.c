@@ -52,7 +52,9 @@
  * repository is not fetched again. Every git runs with a controlled
  * environment: no system or global config, no terminal prompt, no hooks,
  * transports limited to file, git, ssh, http and https (GIT_ALLOW_PROTOCOL:
- * never `ext::`, which runs commands); URLs and revisions are checked where
+ * never `ext::`, which runs commands; file only when the source's remote is
+ * itself local, and a remote source's submodule URL that is a local path or
+ * file:// is refused, as git >= 2.38.1 refuses it); URLs and revisions are checked where
  * the lockfile is read (git_repo_init) and follow `--`. Credentials (in the
  * URL or BUNDLE_<HOST>, as Bundler adds them to the URL) are scrubbed from
  * git's output before anything is shown.
@@ -530,7 +532,10 @@ static const char **git_env(struct git_job *a, const char *index_file, const cha
 	env[k++] = "SSH_ASKPASS=true";
 	env[k++] = "GIT_CONFIG_NOSYSTEM=1";
 	env[k++] = "GIT_CONFIG_GLOBAL=/dev/null";
-	env[k++] = "GIT_ALLOW_PROTOCOL=file:git:ssh:http:https";
+	/* file only for a local source: a remote one's submodules never read this machine's. */
+	env[k++] = gitsrc_url_is_local(a->units[0].url)
+			   ? "GIT_ALLOW_PROTOCOL=file:git:ssh:http:https"
+			   : "GIT_ALLOW_PROTOCOL=git:ssh:http:https";
 	env[k++] = "GIT_PROTOCOL_FROM_USER=0";
 	if (index_file)
 		env[k++] = arena_printf(&in->arena, "GIT_INDEX_FILE=%s", index_file);
@@ -1047,6 +1052,17 @@ static void git_modules(struct git_job *a)
 						 "cannot install %s: the url %s of its %s is "
 						 "refused: %s",
 						 a->gem->name, red.buf, what, why);
+					sbuf_release(&red);
+					sbuf_release(&cfg);
+					return;
+				}
+				if (gitsrc_url_is_local(url) &&
+				    !gitsrc_url_is_local(a->units[0].url)) {
+					git_fail(a, -SC_EUNSAFE,
+						 "cannot install %s: the url %s of its %s is "
+						 "refused: a remote repository's submodule may not "
+						 "be a local path or file:// URL",
+						 a->gem->name, red.buf, what);
 					sbuf_release(&red);
 					sbuf_release(&cfg);
 					return;

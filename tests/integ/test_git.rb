@@ -18,6 +18,12 @@ require "git_server"
 class TestGit < ScintTest::Case
   include GitServer
 
+  # The kill test's gated proxy (below), then GitServer's daemon.
+  def teardown
+    stop_gated_proxy
+    super
+  end
+
   def native_files(name)
     {
       "#{name}.gemspec" => gemspec(name, ext: true),
@@ -240,23 +246,88 @@ class TestGit < ScintTest::Case
 
   # ------------------------------------------------------------ kill and parallel
 
+  # A TCP proxy to the git daemon on 127.0.0.1. While the gate is closed, a
+  # connection's server-to-client stream stops after HOLD_AFTER bytes (and
+  # the daemon waits): a fetch held in the middle of its pack for as long as
+  # the test wants. Returns the proxy's port.
+  HOLD_AFTER = 128 * 1024
+
+  def start_gated_proxy
+    @gate = Mutex.new
+    @gate_cv = ConditionVariable.new
+    @gate_open = true
+    @held = 0
+    @proxy_server = TCPServer.new("127.0.0.1", 0)
+    @proxy_threads = [Thread.new do
+      loop do
+        client = @proxy_server.accept
+        upstream = TCPSocket.new("127.0.0.1", @port)
+        @proxy_threads << Thread.new { proxy_pipe(client, upstream, nil) }
+        @proxy_threads << Thread.new { proxy_pipe(upstream, client, HOLD_AFTER) }
+      end
+    end]
+    @proxy_server.addr[1]
+  end
+
+  def proxy_pipe(from, to, hold_after)
+    sent = 0
+    loop do
+      if hold_after && sent >= hold_after
+        @gate.synchronize do
+          @held += 1 unless @gate_open
+          @gate_cv.wait(@gate) until @gate_open
+        end
+        hold_after = nil
+      end
+      data = from.readpartial(16 * 1024)
+      to.write(data)
+      sent += data.bytesize
+    end
+  rescue IOError, SystemCallError
+    nil
+  ensure
+    [from, to].each { |s| s.close unless s.closed? }
+  end
+
+  def set_gate(open)
+    @gate.synchronize do
+      @gate_open = open
+      @gate_cv.broadcast
+    end
+  end
+
+  def stop_gated_proxy
+    set_gate(true) if @gate
+    @proxy_threads&.each(&:kill)
+    @proxy_server&.close
+  end
+
   def test_killed_mid_fetch_recovers_and_parallel_installs_share_the_repository
     require_bundler!
     start_daemon
-    big = (1..150).to_h { |i| ["lib/gpar/p#{i}.rb", Random.new(i).bytes(20_000).unpack1("H*")] }
+    # Over git's unpackLimit of 100 objects, so that git writes a pack (tmp_pack_*) as it
+    # receives it; ~0.7 MB packed, well over HOLD_AFTER.
+    big = (1..150).to_h { |i| ["lib/gpar/p#{i}.rb", Random.new(i).bytes(4_000).unpack1("H*")] }
     commit_first("gpar", pure_files("gpar").merge(big))
-    gemfile = "gem \"gpar\", git: #{url("gpar").dump}\n"
+    proxy = start_gated_proxy
+    gemfile = "gem \"gpar\", git: #{"git://127.0.0.1:#{proxy}/gpar.git".dump}\n"
     first = git_app("k0", gemfile, cache: :shared)
 
-    # kill -9 while git fetch writes the pack (its temporary pack file exists)
+    # kill -9 while git fetch writes the pack: its temporary pack file exists and the
+    # rest of the pack is held by the proxy.
+    set_gate(false)
     pid = Process.spawn(first.env, ScintTest.scint_bin, "install", chdir: first.dir, out: File::NULL,
                                                                    err: File::NULL, pgroup: true)
-    deadline = Time.now + 20
+    deadline = Time.now + 60
     pack = File.join(shared_cache, "inbound", "gits", "*", "objects", "pack", "tmp_pack_*")
-    sleep 0.002 until Dir.glob(pack).any? || Time.now > deadline
+    sleep 0.01 until (Dir.glob(pack).any? && @gate.synchronize { @held.positive? }) || Time.now > deadline
     assert_operator Time.now, :<, deadline, "the fetch was never seen under way"
+    assert_empty Dir.glob(File.join(shared_cache, "inbound", "gits", "*", "objects", "pack", "pack-*.pack")),
+                 "the pack was complete before the kill"
     Process.kill("KILL", -pid)
     Process.wait(pid)
+    set_gate(true)
+    refute_empty Dir.glob(pack), "the killed fetch left no temporary pack"
     r = first.scint("install")
     assert_success r
     assert_equal "gpar-0.1.0\n", first.ruby_exec!("require 'gpar'; puts Gpar::ANSWER")
@@ -398,6 +469,67 @@ class TestGit < ScintTest::Case
     assert_match(/gevil.*refused: git transport helpers/, r.stderr)
     refute File.exist?(marker)
   end
+
+  # A remote repository's .gitmodules naming a repository of this machine (another
+  # user's, the cache's bare ones): refused, as git >= 2.38.1 refuses file:// submodules.
+  def test_remote_repository_cannot_pull_a_local_repository_as_submodule
+    require_bundler!
+    start_daemon
+    private = File.join(tmp, "private")
+    FileUtils.mkdir_p(private)
+    git!(private, "init", "-q", "-b", "main")
+    File.write(File.join(private, "secret.txt"), "#{LOCAL_SECRET}\n")
+    git!(private, "add", "-A")
+    git!(private, "commit", "-q", "-m", "secret")
+    secret_rev = git!(private, "rev-parse", "HEAD").strip
+    sub = repo("gsteal", pure_files("gsteal"))
+    a = git_app("a", "gem \"gsteal\", git: #{url("gsteal").dump}, submodules: true\n")
+    good = git!(sub, "rev-parse", "HEAD").strip
+    [private, "file://#{private}"].each_with_index do |target, i|
+      path = "vendor/s#{i}"
+      git!(sub, "rm", "-q", "vendor/s0") if i.positive?
+      git!(sub, "-c", "protocol.file.allow=always", "submodule", "add", "-q", target, path)
+      git!(sub, "commit", "-q", "-m", "submodule")
+      publish!("gsteal")
+      evil = git!(sub, "rev-parse", "HEAD").strip
+      FileUtils.rm_rf([a.path(".bundle"), a.cache])
+      a.write_file("Gemfile.lock", a.lockfile.sub(good, evil))
+      good = evil
+      r = assert_git_failure(a, /cannot install gsteal: the url #{Regexp.escape(target)} of its submodule '#{path}' is refused: a remote repository's submodule may not be a local path/, "gsteal")
+      assert_empty cached_entries(a)
+      refute_includes r.stdout + r.stderr, LOCAL_SECRET
+      # Objects are compressed: no bare repository of the cache has the private commit.
+      gits = Dir.glob(File.join(a.cache, "inbound", "gits", "*")).select { |p| File.directory?(p) }
+      assert_equal 1, gits.size, gits.inspect
+      gits.each do |bare|
+        _, st = Open3.capture2e(GIT_ENV, "git", "--git-dir=#{bare}", "cat-file", "-e", "#{secret_rev}^{commit}")
+        refute st.success?, "#{bare} has the private commit"
+      end
+      [a.path(".bundle"), a.cache].each do |dir|
+        Dir.glob("**/*", File::FNM_DOTMATCH, base: dir).each do |rel|
+          path = File.join(dir, rel)
+          next unless File.file?(path) && !File.symlink?(path)
+
+          refute_includes File.binread(path), LOCAL_SECRET, path
+          refute_equal "secret.txt", File.basename(rel), path
+        end
+      end
+    end
+    # A relative URL resolves against the git:// remote and is still fetched (without file).
+    repo("ginner2", { "inner.rb" => "module Inner2; ANSWER = \"inner2\"; end\n" })
+    git!(sub, "rm", "-q", "vendor/s1")
+    git!(sub, "-c", "protocol.allow=always", "submodule", "add", "-q", url("ginner2"), "vendor/rel")
+    File.write(File.join(sub, ".gitmodules"), File.read(File.join(sub, ".gitmodules")).sub(url("ginner2"), "../ginner2.git"))
+    git!(sub, "add", ".gitmodules")
+    git!(sub, "commit", "-q", "-m", "relative submodule")
+    publish!("gsteal")
+    FileUtils.rm_rf([a.path(".bundle"), a.cache])
+    a.write_file("Gemfile.lock", a.lockfile.sub(good, git!(sub, "rev-parse", "HEAD").strip))
+    scint_install(a)
+    assert_equal "inner2\n", a.ruby_exec!("require 'gsteal'; load Gem.loaded_specs['gsteal'].full_gem_path + '/vendor/rel/inner.rb'; puts Inner2::ANSWER")
+  end
+
+  LOCAL_SECRET = "l0cal-pr1vate-da7a"
 
   # ------------------------------------------------------------ credentials over smart HTTP
 

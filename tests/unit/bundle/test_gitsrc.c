@@ -50,6 +50,17 @@ SC_TEST(remotes_that_would_run_commands_are_refused)
 	assert_url_refused("", "option");
 }
 
+SC_TEST(local_remotes_are_told_apart)
+{
+	assert_true(gitsrc_url_is_local("/srv/git/x.git"));
+	assert_true(gitsrc_url_is_local("file:///srv/git/x.git"));
+	assert_true(gitsrc_url_is_local("file:/srv/git/x.git"));
+	assert_false(gitsrc_url_is_local("git://127.0.0.1:9418/x.git"));
+	assert_false(gitsrc_url_is_local("https://example.com/x.git"));
+	assert_false(gitsrc_url_is_local("git@example.com:x.git"));
+	assert_false(gitsrc_url_is_local("ssh://example.com/srv/x.git"));
+}
+
 SC_TEST(revisions_are_forty_lower_case_hex)
 {
 	assert_true(gitsrc_is_revision("b7f44264868806fc184e3f5bda992b883adf06bf"));
