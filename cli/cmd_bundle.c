@@ -17,7 +17,13 @@
  *
  * What needs a gem's specification (info's Summary and Homepage, clean's and
  * binstubs' executables) reads the installed specification file with
- * bundle/specfile.h (bounded, no Ruby). Every path is made of the checked
+ * bundle/specfile.h (bounded, no Ruby); for a git gem, its checkout's
+ * gemspec as kept in the cache (git_spec_of: bindir and executables, no
+ * summary), its directory by git_gem_dir (as finalize writes it). A path
+ * gem's specification is not known (no Ruby): info prints no Summary and
+ * clean keeps no bin/ entry for its executables. list's groups are the
+ * Gemfile's (in->gemfile), those BUNDLE_WITHOUT leaves out included, their
+ * gems from the lockfile. Every path is made of the checked
  * names of Gemfile.lock and of single directory entries; clean opens every
  * directory below the bundle path with O_NOFOLLOW and removes with
  * fs_rmtree_at (which never follows a link).
@@ -379,8 +385,9 @@ static int list_by_groups(struct install *in, const char *only, const char *with
 		/* A gem of the lockfile only: its dependencies as locked. */
 		for (size_t k = 0; g->plan == PLAN_UNSUPPORTED && k < g->spec->ndeps; k++) {
 			const char *dn = g->spec->deps[k].name;
-			struct gem *dg = hmap_get(&seen, strv_from(dn)) ? NULL
-									: list_gem(in, dn, extra, &nextra);
+			struct gem *dg = hmap_get(&seen, strv_from(dn))
+						 ? NULL
+						 : list_gem(in, dn, extra, &nextra);
 			if (dg) {
 				hmap_put(&seen, strv_from(dg->name), dg);
 				queue[tail++] = dg;
