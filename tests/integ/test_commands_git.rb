@@ -89,6 +89,13 @@ class TestCommandsGit < ScintTest::Case
       assert_match(%r{/bundler/gems/gmono-\h{12}/b1\n\z}, r.stdout) if g == "b1"
     end
     assert_same_output(app, oracle, "list", "--paths")
+    # info: the version with the revision (scint knows no git gem's summary: its Path line is compared).
+    s = app.scint("info", "b1")
+    b = oracle.bundle("info", "b1")
+    assert_equal b.stdout.lines.first, s.stdout.lines.first
+    assert_match(/\A  \* b1 \(0\.1\.0 \h{7}\)\n/, s.stdout)
+    assert_match(%r{^\tPath: .*/bundler/gems/gmono-\h{12}/b1$}, s.stdout)
+    assert_equal neutral(b.stdout.lines.grep(/Path:/).join, oracle), neutral(s.stdout.lines.grep(/Path:/).join, app)
 
     # binstubs of a git gem's executable
     r = assert_same_output(app, oracle, "binstubs", "b1", stream: :stderr)
