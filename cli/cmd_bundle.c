@@ -17,7 +17,13 @@
  *
  * What needs a gem's specification (info's Summary and Homepage, clean's and
  * binstubs' executables) reads the installed specification file with
- * bundle/specfile.h (bounded, no Ruby). Every path is made of the checked
+ * bundle/specfile.h (bounded, no Ruby); for a git gem, its checkout's
+ * gemspec as kept in the cache (git_spec_of: bindir and executables, no
+ * summary), its directory by git_gem_dir (as finalize writes it). A path
+ * gem's specification is not known (no Ruby): info prints no Summary and
+ * clean keeps no bin/ entry for its executables. list's groups are the
+ * Gemfile's (in->gemfile), those BUNDLE_WITHOUT leaves out included, their
+ * gems from the lockfile. Every path is made of the checked
  * names of Gemfile.lock and of single directory entries; clean opens every
  * directory below the bundle path with O_NOFOLLOW and removes with
  * fs_rmtree_at (which never follows a link).
@@ -98,6 +104,9 @@ fail:
 
 static bool bundle_installed(const struct gem *g)
 {
+	/* A git source's other gems are in place when its leader's checkout is. */
+	if (g->plan == PLAN_GIT_MEMBER)
+		return g->git && g->git->leader && g->git->leader->plan == PLAN_INSTALLED;
 	return g->plan == PLAN_INSTALLED || g->plan == PLAN_DEFAULT_GEM || g->plan == PLAN_PATH;
 }
 
@@ -124,6 +133,8 @@ static const char *bundle_gem_path(struct install *in, const struct gem *g)
 			p += 2;
 		return arena_printf(&in->arena, "%s/%s", in->opts.app_dir, p);
 	}
+	if (g->git)
+		return git_gem_dir(in, g);
 	if (g->plan == PLAN_DEFAULT_GEM && in->abi.default_dir)
 		return arena_printf(&in->arena, "%s/gems/%s", in->abi.default_dir, g->full_name);
 	return arena_printf(&in->arena, "%s/gems/%s", in->install_root, g->full_name);
@@ -137,6 +148,17 @@ static int bundle_specfile(struct install *in, const struct gem *g, struct specf
 
 	memset(ret, 0, sizeof(*ret));
 	ret->bindir = "bin";
+	if (g->git) {
+		/* The checkout's gemspec as git.c evaluated it (no summary kept). */
+		const struct git_spec *gs = git_spec_of(g);
+		if (!gs || !bundle_installed(g))
+			return -ENOENT;
+		if (gs->spec.bindir)
+			ret->bindir = gs->spec.bindir;
+		ret->executables = gs->spec.executables;
+		ret->nexecutables = gs->spec.nexecutables;
+		return 0;
+	}
 	if (g->plan == PLAN_INSTALLED && in->specs_fd >= 0) {
 		char name[NAMES_FULL_NAME_MAX + 16];
 		snprintf(name, sizeof(name), "%s.gemspec", g->full_name);
@@ -258,20 +280,65 @@ static bool list_has(const char *list, const char *g, size_t n)
 	return false;
 }
 
+/* The lockfile's spec named name (its first variant), or NULL. */
+static const struct lock_spec *list_lock_spec(const struct install *in, const char *name)
+{
+	for (size_t s = 0; s < in->lock.nsources; s++)
+		for (size_t i = 0; i < in->lock.sources[s].nspecs; i++)
+			if (!strcmp(in->lock.sources[s].specs[i].name, name))
+				return &in->lock.sources[s].specs[i];
+	return NULL;
+}
+
+/*
+ * The gem of the bundle named name, else one made of the lockfile's spec
+ * (a gem this machine does not install: plan PLAN_UNSUPPORTED, no deps
+ * linked), added to extra; NULL when the lockfile has none.
+ */
+static struct gem *list_gem(struct install *in, const char *name, struct gem **extra,
+			    size_t *nextra)
+{
+	struct gem *g = hmap_get(&in->by_name, strv_from(name));
+	if (g)
+		return g;
+	for (size_t i = 0; i < *nextra; i++)
+		if (!strcmp(extra[i]->name, name))
+			return extra[i];
+	const struct lock_spec *ls = list_lock_spec(in, name);
+	if (!ls)
+		return NULL;
+	g = arena_alloc(&in->arena, sizeof(*g));
+	memset(g, 0, sizeof(*g));
+	g->spec = ls;
+	g->name = ls->name;
+	g->version = ls->version;
+	g->platform = ls->platform;
+	g->full_name = ls->full_name;
+	g->plan = PLAN_UNSUPPORTED;
+	extra[(*nextra)++] = g;
+	return g;
+}
+
 /*
  * Bundler's specs_for(groups): the closure of the Gemfile's dependencies in
  * the shown groups (every group but `without`, or only `only`). Marks the
  * gems to list in keep[]; -1 with Bundler's message for an unknown group.
  */
-static int list_by_groups(struct install *in, const char *only, const char *without, bool *keep)
+static int list_by_groups(struct install *in, const char *only, const char *without, bool *keep,
+			  struct gem ***ret_extra, size_t *ret_nextra)
 {
 	const char *sel = only ? only : without;
 
+	const struct gemfile *gf = &in->gemfile;
+	char group[256];
+
+	/* Bundler's definition.groups: every group of the Gemfile's dependencies. */
 	for (const char *p = sel; *p;) {
 		size_t k = strcspn(p, ",");
 		bool known = false;
-		for (size_t i = 0; i < in->nroots && !known; i++)
-			known = list_has(in->root_groups[i], p, k);
+		snprintf(group, sizeof(group), "%.*s", (int)k, p);
+		for (size_t i = 0; i < gf->ndeps && !known && k < sizeof(group); i++)
+			known = gemfile_dep_in_group(&gf->deps[i], group);
 		if (!known) {
 			fprintf(stderr, "`%.*s` group could not be found.\n", (int)k, p);
 			return -1;
@@ -279,21 +346,30 @@ static int list_by_groups(struct install *in, const char *only, const char *with
 		p += k;
 		p += *p == ',';
 	}
-	struct gem **queue = calloc(in->ngems + 1, sizeof(*queue));
-	size_t head = 0, tail = 0;
+	/*
+	 * Over the lockfile's specs: a group this machine leaves out
+	 * (BUNDLE_WITHOUT) is listed too, its gems from the lockfile.
+	 */
+	size_t nlock = 0;
+	for (size_t k = 0; k < in->lock.nsources; k++)
+		nlock += in->lock.sources[k].nspecs;
+	struct gem **queue = calloc(in->ngems + nlock + 1, sizeof(*queue));
+	struct gem **extra = calloc(nlock + 1, sizeof(*extra));
+	size_t head = 0, tail = 0, nextra = 0;
 	struct hmap seen;
-	if (!queue)
+	if (!queue || !extra)
 		abort();
 	hmap_init(&seen);
-	for (size_t i = 0; i < in->nroots; i++) {
+	for (size_t i = 0; i < gf->ndeps; i++) {
+		const struct gemfile_dep *d = &gf->deps[i];
 		bool shown = false;
-		for (const char *p = in->root_groups[i]; *p && !shown;) {
-			size_t k = strcspn(p, ",");
-			shown = only ? list_has(only, p, k) : !list_has(without, p, k);
-			p += k;
-			p += *p == ',';
+		/* dependencies_for: in a shown group and for this platform. */
+		for (size_t k = 0; k < d->ngroups && !shown && d->platform_ok; k++) {
+			size_t n = strlen(d->groups[k]);
+			shown = only ? list_has(only, d->groups[k], n)
+				     : !list_has(without, d->groups[k], n);
 		}
-		struct gem *g = shown ? hmap_get(&in->by_name, strv_from(in->roots[i])) : NULL;
+		struct gem *g = shown ? list_gem(in, d->name, extra, &nextra) : NULL;
 		if (g && !hmap_get(&seen, strv_from(g->name))) {
 			hmap_put(&seen, strv_from(g->name), g);
 			queue[tail++] = g;
@@ -306,11 +382,24 @@ static int list_by_groups(struct install *in, const char *only, const char *with
 				hmap_put(&seen, strv_from(g->deps[k]->name), g->deps[k]);
 				queue[tail++] = g->deps[k];
 			}
+		/* A gem of the lockfile only: its dependencies as locked. */
+		for (size_t k = 0; g->plan == PLAN_UNSUPPORTED && k < g->spec->ndeps; k++) {
+			const char *dn = g->spec->deps[k].name;
+			struct gem *dg = hmap_get(&seen, strv_from(dn))
+						 ? NULL
+						 : list_gem(in, dn, extra, &nextra);
+			if (dg) {
+				hmap_put(&seen, strv_from(dg->name), dg);
+				queue[tail++] = dg;
+			}
+		}
 	}
 	for (size_t i = 0; i < in->ngems; i++)
 		keep[i] = hmap_get(&seen, strv_from(in->gems[i]->name)) != NULL;
 	hmap_release(&seen);
 	free(queue);
+	*ret_extra = extra;
+	*ret_nextra = nextra;
 	return 0;
 }
 
@@ -368,6 +457,8 @@ static int list_main(int argc, char **argv)
 	}
 	int rc = CLI_OK;
 	bool *keep = NULL;
+	struct gem **extra = NULL;
+	size_t nextra = 0;
 	if (only.len && without.len) {
 		fprintf(stderr, "The `--only-group` and `--without-group` options cannot be used "
 				"together\n");
@@ -394,7 +485,7 @@ static int list_main(int argc, char **argv)
 		abort();
 	if (only.len || without.len) {
 		if (list_by_groups(&in, only.len ? only.buf : NULL, only.len ? NULL : without.buf,
-				   keep) < 0) {
+				   keep, &extra, &nextra) < 0) {
 			rc = BUNDLER_INVALID_OPTION;
 			goto out_release;
 		}
@@ -407,13 +498,17 @@ static int list_main(int argc, char **argv)
 		for (size_t i = 0; i < in.ngems; i++)
 			keep[i] = true;
 	}
-	struct gem **v = calloc(in.ngems + 1, sizeof(*v));
+	struct gem **v = calloc(in.ngems + nextra + 1, sizeof(*v));
 	size_t nv = 0;
 	if (!v)
 		abort();
 	for (size_t i = 0; i < in.ngems; i++)
 		if (keep[i])
 			v[nv++] = in.gems[i];
+	for (size_t i = 0; i < nextra; i++)
+		v[nv++] = extra[i];
+	free(extra);
+	extra = NULL;
 	qsort(v, nv, sizeof(*v), list_cmp);
 	if (!nv)
 		printf("No gems in the Gemfile\n");
@@ -431,6 +526,7 @@ static int list_main(int argc, char **argv)
 		printf("Use `scint info` to print more detailed information about a gem\n");
 	free(v);
 out_release:
+	free(extra);
 	bundle_release(&in);
 out:
 	free(keep);
@@ -521,7 +617,9 @@ static int info_main(int argc, char **argv)
 		goto out;
 	}
 	struct sbuf o = SBUF_INIT;
-	sbuf_addf(&o, "  * %s (%s)\n", g->name, g->version);
+	/* Bundler's spec.git_version: " <rev7>" for a git gem. */
+	sbuf_addf(&o, "  * %s (%s%s%.7s)\n", g->name, g->version, g->git ? " " : "",
+		  g->git ? g->git->revision : "");
 	if (sf.summary)
 		sbuf_addf(&o, "\tSummary: %s\n", sf.summary);
 	if (sf.homepage)
@@ -681,6 +779,42 @@ static int clean_remove(int dirfd, const char *name, bool *failed)
 	return r;
 }
 
+/* Below extensions/ (ext): <platform>/<api>/<x> of no gem of the bundle. */
+static void clean_extensions(struct clean_state *cs, int ext, bool git, bool *failed)
+{
+	struct install *in = cs->in;
+	struct clean_state plats = { .in = in };
+	hmap_init(&plats.keep);
+	clean_list(&plats, ext);
+	for (size_t p = 0; p < plats.n; p++) {
+		int pfd = clean_open(ext, plats.names[p]);
+		struct clean_state apis = { .in = in };
+		hmap_init(&apis.keep);
+		clean_list(&apis, pfd);
+		for (size_t a = 0; a < apis.n; a++) {
+			int afd = clean_open(pfd, apis.names[a]);
+			bool local = !strcmp(plats.names[p], in->abi.platform) &&
+				     !strcmp(apis.names[a], in->abi.ext_api);
+			for (size_t i = 0; i < in->ngems && local; i++) {
+				const struct gem *g = in->gems[i];
+				if (git && g->git)
+					clean_keep(cs, g->git->install_name);
+				else if (!git && !g->git)
+					clean_keep(cs, g->full_name);
+			}
+			clean_list(cs, afd);
+			for (size_t i = 0; i < cs->n; i++)
+				(void)clean_remove(afd, cs->names[i], failed);
+			if (afd >= 0)
+				(void)close(afd);
+		}
+		hmap_release(&apis.keep);
+		if (pfd >= 0)
+			(void)close(pfd);
+	}
+	hmap_release(&plats.keep);
+}
+
 static int clean_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -742,6 +876,22 @@ static int clean_main(int argc, char **argv)
 	}
 	if (dfd >= 0)
 		(void)close(dfd);
+
+	/* bundler/gems/<repo>-<rev12>: checkouts no longer locked, likewise. */
+	int git = clean_open(root, "bundler");
+	int gitgems = clean_open(git, "gems");
+	if (git >= 0)
+		(void)close(git);
+	for (size_t i = 0; i < in.ngems; i++)
+		if (in.gems[i]->git)
+			clean_keep(&cs, in.gems[i]->git->install_name);
+	clean_keep(&cs, "extensions");
+	clean_list(&cs, gitgems);
+	for (size_t i = 0; i < cs.n; i++) {
+		clean_say(cs.names[i], dry_run);
+		if (!dry_run)
+			(void)clean_remove(gitgems, cs.names[i], &failed);
+	}
 	if (dry_run)
 		goto out;
 
@@ -785,36 +935,22 @@ static int clean_main(int argc, char **argv)
 	if (dfd >= 0)
 		(void)close(dfd);
 
-	/* extensions/<platform>/<api>/<full_name> of gems not in the bundle. */
+	/*
+	 * extensions/<platform>/<api>/<full_name> of gems not in the bundle,
+	 * bundler/gems/extensions/<platform>/<api>/<repo>-<rev12> of git
+	 * checkouts not locked.
+	 */
 	int ext = clean_open(root, "extensions");
-	struct clean_state plats = { .in = &in };
-	hmap_init(&plats.keep);
-	clean_list(&plats, ext);
-	for (size_t p = 0; p < plats.n; p++) {
-		int pfd = clean_open(ext, plats.names[p]);
-		struct clean_state apis = { .in = &in };
-		hmap_init(&apis.keep);
-		clean_list(&apis, pfd);
-		for (size_t a = 0; a < apis.n; a++) {
-			int afd = clean_open(pfd, apis.names[a]);
-			bool local = !strcmp(plats.names[p], in.abi.platform) &&
-				     !strcmp(apis.names[a], in.abi.ext_api);
-			for (size_t i = 0; i < in.ngems && local; i++)
-				clean_keep(&cs, in.gems[i]->full_name);
-			clean_list(&cs, afd);
-			for (size_t i = 0; i < cs.n; i++)
-				(void)clean_remove(afd, cs.names[i], &failed);
-			if (afd >= 0)
-				(void)close(afd);
-		}
-		hmap_release(&apis.keep);
-		if (pfd >= 0)
-			(void)close(pfd);
-	}
-	hmap_release(&plats.keep);
+	clean_extensions(&cs, ext, false, &failed);
 	if (ext >= 0)
 		(void)close(ext);
+	int gext = clean_open(gitgems, "extensions");
+	clean_extensions(&cs, gext, true, &failed);
+	if (gext >= 0)
+		(void)close(gext);
 out:
+	if (gitgems >= 0)
+		(void)close(gitgems);
 	hmap_release(&cs.keep);
 	if (root >= 0)
 		(void)close(root);

@@ -334,10 +334,7 @@ static void fin_marshal(struct install *in, struct sbuf *out)
 				      : arena_printf(&in->arena, "%s/%s", in->opts.app_dir,
 						     remote ? remote : ".");
 		} else if (g->git) {
-			/* bundler/gems/<base>-<rev12>/<dir of its gemspec> */
-			dir = arena_printf(&in->arena, "%s/bundler/gems/%s%s%s", in->install_root,
-					   g->git->install_name, gs && *gs->dir ? "/" : "",
-					   gs ? gs->dir : "");
+			dir = git_gem_dir(in, g);
 			s = gs ? &gs->spec : NULL;
 			known = s != NULL;
 			ext = gs && gs->spec.nextensions;

@@ -363,16 +363,9 @@ int gemfile_check(struct install *in, struct sbuf *err)
 		goto out;
 	}
 	in->roots = arena_alloc(&in->arena, (ndeps + 1) * sizeof(*in->roots));
-	in->root_groups = arena_alloc(&in->arena, (ndeps + 1) * sizeof(*in->root_groups));
 	for (size_t i = 0; i < ndeps; i++)
-		if (gemfile_wanted(in, &deps[i])) {
-			struct sbuf g = SBUF_INIT;
-			for (size_t k = 0; k < deps[i].ngroups; k++)
-				sbuf_addf(&g, "%s%s", k ? "," : "", deps[i].groups[k]);
-			in->root_groups[in->nroots] = arena_strdup(&in->arena, g.len ? g.buf : "");
-			sbuf_release(&g);
+		if (gemfile_wanted(in, &deps[i]))
 			in->roots[in->nroots++] = deps[i].name;
-		}
 	in->have_roots = true;
 out:
 	sbuf_release(&diff);

@@ -394,6 +394,16 @@ const struct git_spec *git_spec_of(const struct gem *g)
 	return NULL;
 }
 
+const char *git_gem_dir(struct install *in, const struct gem *g)
+{
+	const struct git_spec *gs = git_spec_of(g);
+
+	if (!g->git)
+		return NULL;
+	return arena_printf(&in->arena, "%s/bundler/gems/%s%s%s", in->install_root,
+			    g->git->install_name, gs && *gs->dir ? "/" : "", gs ? gs->dir : "");
+}
+
 /* ---- the job ---- */
 
 static bool git_edge_ok(enum git_state from, enum git_state to)

@@ -350,7 +350,23 @@ int install_prepare(struct install *in, struct sbuf *err)
 		if (in->gems_fd < 0 || in->specs_fd < 0) {
 			if (in->gems_fd >= 0)
 				(void)close(in->gems_fd);
+			if (in->specs_fd >= 0)
+				(void)close(in->specs_fd);
 			in->gems_fd = in->specs_fd = -1;
+		}
+		/*
+		 * The cache's entries, only read: a git checkout's gemspecs
+		 * (where each gem's directory is, its executables) are kept there.
+		 */
+		bool git = false;
+		for (size_t i = 0; i < in->lock.nsources && !git; i++)
+			git = in->lock.sources[i].kind == LOCK_SRC_GIT;
+		if (git) {
+			in->cached_dir = arena_printf(&in->arena, "%s/cached/%s", in->opts.cache_root,
+						      in->abi.abi);
+			in->cached_fd = fs_open_dir(in->cached_dir);
+			if (in->cached_fd < 0)
+				in->cached_fd = -1;
 		}
 		return 0;
 	}

@@ -216,7 +216,6 @@ struct install {
 	struct bconfig *config;
 	/* What the Gemfile asks for on this machine (gemfile.c): the closure's roots. */
 	const char **roots;
-	const char **root_groups; /* each root's groups, comma-separated ("default,test") */
 	size_t nroots;
 	bool have_roots;
 	bool gemfile_stale; /* gemfile_check found the lockfile out of date */
@@ -338,6 +337,9 @@ const char *git_ext_path(struct install *in, const struct git_repo *repo, const 
 const char *git_ext_entry_rel(struct install *in, const struct git_repo *repo, const char *dir);
 /* The git gem's spec in its repository's list, or NULL. */
 const struct git_spec *git_spec_of(const struct gem *g);
+/* A git gem's directory (Bundler's full_gem_path):
+ * <install root>/bundler/gems/<base>-<rev12>[/<dir of its gemspec>]. */
+const char *git_gem_dir(struct install *in, const struct gem *g);
 /* bundler/gems and bundler/gems/extensions/<platform>/<api>, created on first use. */
 int install_git_gems_fd(struct install *in);
 int install_git_ext_fd(struct install *in);

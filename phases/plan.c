@@ -373,13 +373,22 @@ static int plan_git(struct install *in, struct gem *g, struct sbuf *err)
 		g->entry = arena_printf(&in->arena, "%s+%.8s", repo->install_name, hex);
 	}
 	int r = cache_load_manifest(in, g);
-	if ((r == 0 || (r == -SC_ECACHE && plan_repair(in, g))) && plan_git_specs(in, g)) {
-		g->plan = !in->opts.force && plan_git_installed(in, g) ? PLAN_INSTALLED
-								       : PLAN_MATERIALIZE;
+	if ((r == 0 || (r == -SC_ECACHE && !in->opts.readonly && plan_repair(in, g))) &&
+	    plan_git_specs(in, g)) {
+		g->plan = !in->opts.force && in->root_fd >= 0 && plan_git_installed(in, g)
+				  ? PLAN_INSTALLED
+				  : PLAN_MATERIALIZE;
 		return 0;
 	}
 	g->manifest = NULL;
 	g->plan = PLAN_GIT;
+	/*
+	 * Read-only, without the cache's entry: installed when its checkout
+	 * is there, as Bundler asks (its gemspecs are then unknown).
+	 */
+	if (in->opts.readonly && in->root_fd >= 0 &&
+	    fs_is_dir_at(in->root_fd, arena_printf(&in->arena, "bundler/gems/%s", repo->install_name)))
+		g->plan = PLAN_INSTALLED;
 	return 0;
 }
 

@@ -127,4 +127,29 @@ module GitServer
     files["exe/#{exe}"] = "#!/usr/bin/env ruby\nrequire #{name.dump}\nputs #{name.capitalize}::ANSWER\n" if exe
     files
   end
+
+  def native_files(name)
+    {
+      "#{name}.gemspec" => gemspec(name, ext: true),
+      "ext/#{name}/extconf.rb" => "require \"mkmf\"\ncreate_makefile(#{"#{name}/#{name}_ext".dump})\n",
+      "ext/#{name}/#{name}_ext.c" => <<~C,
+        #include <ruby.h>
+        static VALUE answer(VALUE self) { return rb_str_new_cstr("#{name}-native"); }
+        void Init_#{name}_ext(void) { rb_define_module_function(rb_define_module("#{name.capitalize}"), "answer", answer, 0); }
+      C
+      "lib/#{name}.rb" => "require #{"#{name}/#{name}_ext".dump}\n",
+    }
+  end
+
+  def git_app(name, gemfile, cache: :own)
+    a = app(name, gems: {}, source: nil, cache: cache, gemfile: gemfile)
+    a.bundle_lock!
+    a
+  end
+
+  def scint_install(app, env: {})
+    r = app.scint("install", env: env)
+    assert_success r
+    r
+  end
 end
