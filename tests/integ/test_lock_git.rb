@@ -129,5 +129,16 @@ class TestLockGit < ScintTest::Case
     refute r.success?
     assert_match(/'gnew' is not locked from the git source #{Regexp.escape(url("gpure"))}/, r.stderr + r.stdout)
     assert_equal before, scint.lockfile
+
+    # The Gemfile moves a locked gem to another branch: `scint install` sees the
+    # changed source (it does not install the old one), frozen says what changed.
+    scint.write_file("Gemfile", gemfile(server.url).sub('branch: "main"', 'branch: "other"'))
+    r = scint.scint("install", env: { "BUNDLE_FROZEN" => "true" })
+    refute r.success?
+    assert_match(/You have changed in the Gemfile:\n\* gpure from `#{Regexp.escape(url("gpure"))}`/, r.stderr + r.stdout)
+    r = scint.scint("install")
+    refute r.success?
+    assert_match(/git source #{Regexp.escape(url("gpure"))} is not locked/, r.stderr + r.stdout)
+    assert_equal before, scint.lockfile
   end
 end
