@@ -68,6 +68,13 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
+ * After cli_find_gemfile: Bundler's config, the bundle path (path_opt, else
+ * BUNDLE_PATH, else .bundle), the cache root (cache_opt, else
+ * cli_cache_root()) and the Ruby helper's path (cmd_install.c).
+ */
+int cli_open_config(struct install *in, const char *path_opt, const char *cache_opt,
+		    struct sbuf *err);
+/*
  * `scint install` with these arguments (argv[0] is "install"), refusing to
  * fetch or build anything: what `scint exec` runs to rebuild the runtime lock.
  */

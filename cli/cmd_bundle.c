@@ -76,19 +76,8 @@ int cli_bundle_open(struct install *in, const char *gemfile, int *ret_stage)
 	o->io_backend = uring && uring[0] == '0' ? IOQ_BACKEND_SYNC : IOQ_BACKEND_AUTO;
 	if ((r = cli_find_gemfile(&in->arena, gemfile, o)) < 0)
 		return r;
-	in->config = arena_alloc(&in->arena, sizeof(*in->config));
-	r = bconfig_load(in->config, &in->arena, arena_printf(&in->arena, "%s/.bundle", o->app_dir),
-			 getenv("HOME"), environ, &err);
-	if (r < 0)
+	if ((r = cli_open_config(in, NULL, NULL, &err)) < 0)
 		goto fail;
-	const char *path = bconfig_get(in->config, "BUNDLE_PATH");
-	o->bundle_path = cli_abs_path(&in->arena, o->app_dir, path && *path ? path : ".bundle");
-	char *root = cli_cache_root();
-	o->cache_root = arena_strdup(&in->arena, root);
-	free(root);
-	char *helper = cli_helper_path();
-	in->helper_path = arena_strdup(&in->arena, helper);
-	free(helper);
 	if ((r = install_setup(in, &err)) < 0)
 		goto fail;
 	*ret_stage = 2;

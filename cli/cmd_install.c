@@ -66,6 +66,40 @@ char *cli_abs_path(struct arena *a, const char *base, const char *p)
 	return arena_strdup(a, buf);
 }
 
+/*
+ * What every command that opens a bundle needs after cli_find_gemfile:
+ * Bundler's config (the app's, the user's, BUNDLE_*), the bundle path
+ * (path_opt, else BUNDLE_PATH, else .bundle), the cache root (cache_opt,
+ * else cli_cache_root) and the Ruby helper. Returns 0 or -errno with err set.
+ */
+int cli_open_config(struct install *in, const char *path_opt, const char *cache_opt,
+		    struct sbuf *err)
+{
+	struct install_opts *o = &in->opts;
+	const char *path = path_opt;
+	int r;
+
+	in->config = arena_alloc(&in->arena, sizeof(*in->config));
+	r = bconfig_load(in->config, &in->arena, arena_printf(&in->arena, "%s/.bundle", o->app_dir),
+			 getenv("HOME"), environ, err);
+	if (r < 0)
+		return r;
+	if (!path)
+		path = bconfig_get(in->config, "BUNDLE_PATH");
+	o->bundle_path = cli_abs_path(&in->arena, o->app_dir, path && *path ? path : ".bundle");
+	if (cache_opt) {
+		o->cache_root = cli_abs_path(&in->arena, o->app_dir, cache_opt);
+	} else {
+		char *root = cli_cache_root();
+		o->cache_root = arena_strdup(&in->arena, root);
+		free(root);
+	}
+	char *helper = cli_helper_path();
+	in->helper_path = arena_strdup(&in->arena, helper);
+	free(helper);
+	return 0;
+}
+
 int cli_find_gemfile(struct arena *a, const char *opt, struct install_opts *o)
 {
 	char cwd[PATH_MAX], buf[PATH_MAX + 16];
@@ -309,9 +343,7 @@ static int install_main_with(int argc, char **argv, bool local_only)
 	if (cli_find_gemfile(&in.arena, gemfile, o) < 0)
 		goto out;
 
-	in.config = arena_alloc(&in.arena, sizeof(*in.config));
-	r = bconfig_load(in.config, &in.arena, arena_printf(&in.arena, "%s/.bundle", o->app_dir),
-			 getenv("HOME"), environ, &err);
+	r = cli_open_config(&in, path, cache, &err);
 	if (r < 0) {
 		cli_error("%s", err.buf);
 		goto out;
@@ -325,19 +357,6 @@ static int install_main_with(int argc, char **argv, bool local_only)
 			jobs = 1;
 	}
 	o->jobs = (unsigned)jobs;
-	if (!path)
-		path = bconfig_get(in.config, "BUNDLE_PATH");
-	o->bundle_path = cli_abs_path(&in.arena, o->app_dir, path && *path ? path : ".bundle");
-	if (cache) {
-		o->cache_root = cli_abs_path(&in.arena, o->app_dir, cache);
-	} else {
-		char *root = cli_cache_root();
-		o->cache_root = arena_strdup(&in.arena, root);
-		free(root);
-	}
-	char *helper = cli_helper_path();
-	in.helper_path = arena_strdup(&in.arena, helper);
-	free(helper);
 
 	const char *tr = getenv("SCINT_IO_TRACE");
 	if (tr && *tr && (r = trace_open(tr)) < 0)

@@ -227,25 +227,11 @@ static int lock_main_common(int argc, char **argv, bool update)
 		o->lockfile =
 			cli_abs_path(&in.arena, getcwd(cwd, sizeof(cwd)) ? cwd : ".", lockfile);
 	}
-	in.config = arena_alloc(&in.arena, sizeof(*in.config));
-	r = bconfig_load(in.config, &in.arena, arena_printf(&in.arena, "%s/.bundle", o->app_dir),
-			 getenv("HOME"), environ, &err);
+	r = cli_open_config(&in, NULL, cache, &err);
 	if (r < 0) {
 		cli_error("%s", err.buf);
 		goto out;
 	}
-	const char *path = bconfig_get(in.config, "BUNDLE_PATH");
-	o->bundle_path = cli_abs_path(&in.arena, o->app_dir, path && *path ? path : ".bundle");
-	if (cache) {
-		o->cache_root = cli_abs_path(&in.arena, o->app_dir, cache);
-	} else {
-		char *root = cli_cache_root();
-		o->cache_root = arena_strdup(&in.arena, root);
-		free(root);
-	}
-	char *helper = cli_helper_path();
-	in.helper_path = arena_strdup(&in.arena, helper);
-	free(helper);
 
 	r = install_setup(&in, &err);
 	if (r < 0) {
