@@ -92,7 +92,9 @@ struct lk {
 	struct install *in;
 	const struct lock_request *req;
 	const struct gemfile *ev;
-	int info_fd;
+	int *info_fds;	    /* per gem source: [0] the global one, then the scoped ones */
+	size_t nsrc;
+	struct hmap srcof;  /* name -> source index + 1 (absent: the global source) */
 	const char **platforms;
 	size_t nplatforms;
 	struct hmap gems;   /* name -> struct lk_gem */
@@ -149,7 +151,9 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 		sbuf_addf(err, "invalid gem name '%s': %s", g->name, why);
 		return -SC_EUNSAFE;
 	}
-	r = k->info_fd >= 0 ? fs_read_fileat(k->info_fd, g->name, &body,
+	uintptr_t si = (uintptr_t)hmap_get(&k->srcof, strv_from(g->name));
+	int info_fd = k->info_fds ? k->info_fds[si ? si - 1 : 0] : -1;
+	r = info_fd >= 0 ? fs_read_fileat(info_fd, g->name, &body,
 					     (size_t)net_policy()->max_index_bytes)
 			    : -ENOENT;
 	if (r == -ENOENT)
@@ -469,13 +473,23 @@ static void lk_add_platform(struct lk *k, const char *p)
 	k->platforms[k->nplatforms++] = p;
 }
 
+/* The index in gsrc (0: the global source) of the dependency's source. */
+static size_t lk_dep_source(const struct gemfile_source **gsrc, size_t ngsrc,
+			    const struct gemfile_dep *d)
+{
+	for (size_t j = 1; d->source && j < ngsrc; j++)
+		if (gsrc[j] == d->source)
+			return j;
+	return 0;
+}
+
 int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf *ret_text,
 		 struct sbuf *err)
 {
 	struct arena *a = &in->arena;
 	const struct gemfile *gf = &in->gemfile;
 	const char *remote = NULL;
-	struct lk k = { .in = in, .req = req, .ev = gf, .info_fd = -1 };
+	struct lk k = { .in = in, .req = req, .ev = gf };
 	struct index_sync *sync = NULL;
 	const struct lockfile *old = &in->lock;
 	int r;
@@ -485,31 +499,50 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	hmap_init(&k.locked);
 	hmap_init(&k.pre);
 	hmap_init(&k.kept);
+	hmap_init(&k.srcof);
 	r = gemfile_load(in, err);
 	if (r < 0)
 		goto out;
-	/* the global rubygems source (id "0"), with one remote */
-	bool other = false;
+	/*
+	 * The gem sources: [0] the global rubygems source (id "0", one remote),
+	 * then each `source ... do` block (one remote each), in Gemfile order.
+	 */
+	const struct gemfile_source **gsrc = arena_alloc(a, (gf->nsources + 1) * sizeof(*gsrc));
+	size_t ngsrc = 1;
+	const char *unsupported = NULL;
+	gsrc[0] = NULL;
 	for (size_t i = 0; i < gf->nsources; i++) {
 		const struct gemfile_source *src = &gf->sources[i];
-		if (src->kind == GEMFILE_SRC_GEM && !strcmp(src->id, "0") && src->nremotes == 1)
-			remote = src->remotes[0];
-		else if (src->kind != GEMFILE_SRC_GEM || strcmp(src->id, "0") || src->nremotes)
-			other = true; /* anything else: not yet */
+		if (src->kind == GEMFILE_SRC_GEM && !strcmp(src->id, "0")) {
+			if (src->nremotes == 1) {
+				remote = src->remotes[0];
+				gsrc[0] = src;
+			} else if (src->nremotes > 1) {
+				unsupported = "several global sources";
+			}
+		} else if (src->kind == GEMFILE_SRC_GEM) {
+			if (src->nremotes == 1)
+				gsrc[ngsrc++] = src;
+			else
+				unsupported = "a source block with several remotes";
+		} else {
+			unsupported = src->kind == GEMFILE_SRC_GIT    ? "a git source"
+				      : src->kind == GEMFILE_SRC_PATH ? "a path source"
+								      : "gemspec";
+		}
 	}
-	if (!remote || other) {
+	if (unsupported || !remote) {
 		sbuf_addf(err,
-			  "%s needs one global rubygems source and no other source (git, "
-			  "path, gemspec, a source block, several remotes): scint cannot "
-			  "resolve that yet (run `bundle lock`)",
-			  in->opts.gemfile);
+			  "%s %s%s: scint cannot resolve that yet (run `bundle lock`)",
+			  in->opts.gemfile, unsupported ? "uses " : "has no global rubygems source",
+			  unsupported ? unsupported : "");
 		r = -SC_EUNSUPPORTED;
 		goto out;
 	}
 	for (size_t i = 0; i < gf->ndeps; i++) {
-		if (gf->deps[i].pinned || gf->deps[i].source) {
+		if (gf->deps[i].pinned && lk_dep_source(gsrc, ngsrc, &gf->deps[i]) == 0) {
 			sbuf_addf(err,
-				  "%s%s%s: '%s' comes from a path, git or scoped source, which "
+				  "%s%s%s: '%s' comes from a path or git source, which "
 				  "scint cannot resolve yet (run `bundle lock`)",
 				  in->opts.gemfile, gf->deps[i].location ? " at " : "",
 				  gf->deps[i].location ? gf->deps[i].location : "",
@@ -619,7 +652,10 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	if (!(req && req->update_all))
 		lk_keep_closure(&k, gf);
 
-	struct gem_source *src = plan_source_remote(in, remote);
+	struct gem_source **gs = arena_alloc(a, ngsrc * sizeof(*gs));
+	int *sids = arena_alloc(a, ngsrc * sizeof(*sids));
+	for (size_t j = 0; j < ngsrc; j++)
+		gs[j] = plan_source_remote(in, j ? gsrc[j]->remotes[0] : remote);
 	struct index_sync_opts so = {
 		.cache_root = in->opts.cache_root,
 		.config = in->config,
@@ -629,17 +665,54 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		.io_backend = in->opts.io_backend,
 	};
 	r = index_sync_new(&so, &sync, err);
-	int sid = r < 0 ? r : index_sync_add_source(sync, remote, err);
-	r = sid < 0 ? sid : 0;
+	for (size_t j = 0; r == 0 && j < ngsrc; j++) {
+		sids[j] = index_sync_add_source(sync, j ? gsrc[j]->remotes[0] : remote, err);
+		r = sids[j] < 0 ? sids[j] : 0;
+	}
 	for (size_t i = 0; r == 0 && i < gf->ndeps; i++)
 		if (strcmp(gf->deps[i].name, "bundler"))
-			r = index_sync_want(sync, sid, gf->deps[i].name, err);
+			r = index_sync_want(sync, sids[lk_dep_source(gsrc, ngsrc, &gf->deps[i])],
+					    gf->deps[i].name, err);
 	if (r == 0)
 		r = index_sync_run(sync, err);
 	if (r < 0)
 		goto out;
-	const char *dir = arena_printf(a, "%s/info", index_sync_source_dir(sync, sid));
-	k.info_fd = fs_open_dir(dir);
+	/*
+	 * Bundler 2.3's SourceMap#all_requirements: each Gemfile dependency comes
+	 * from its source; every other gem a block source's closure finds there
+	 * comes from that source (the first block that finds it); what a block
+	 * source lacks comes from the global one.
+	 */
+	for (size_t i = 0; i < gf->ndeps; i++)
+		if (!hmap_get(&k.srcof, strv_from(gf->deps[i].name)))
+			hmap_put(&k.srcof, strv_from(gf->deps[i].name),
+				 (void *)(uintptr_t)(lk_dep_source(gsrc, ngsrc, &gf->deps[i]) + 1));
+	bool again = false;
+	for (size_t j = 1; j < ngsrc; j++) {
+		size_t n = 0;
+		const struct index_sync_info *const *names = index_sync_names(sync, sids[j], &n);
+		for (size_t i = 0; i < n; i++) {
+			if (hmap_get(&k.srcof, strv_from(names[i]->name)))
+				continue;
+			if (names[i]->present) {
+				hmap_put(&k.srcof, strv_from(arena_strdup(a, names[i]->name)),
+					 (void *)(uintptr_t)(j + 1));
+			} else {
+				r = index_sync_want(sync, sids[0], names[i]->name, err);
+				if (r < 0)
+					goto out;
+				again = true;
+			}
+		}
+	}
+	if (again && (r = index_sync_run(sync, err)) < 0)
+		goto out;
+	k.info_fds = arena_alloc(a, ngsrc * sizeof(*k.info_fds));
+	for (size_t j = 0; j < ngsrc; j++) {
+		const char *dir = arena_printf(a, "%s/info", index_sync_source_dir(sync, sids[j]));
+		k.info_fds[j] = fs_open_dir(dir);
+		k.nsrc = j + 1;
+	}
 	struct resolve_dep *roots = arena_alloc(a, (gf->ndeps + 1) * sizeof(*roots));
 	size_t nroots = 0;
 	for (size_t i = 0; i < gf->ndeps; i++) {
@@ -659,7 +732,8 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			sbuf_addf(err,
 				  "Could not find gem '%s' in rubygems repository %s or installed "
 				  "locally.%s",
-				  gf->deps[i].name, src->redacted,
+				  gf->deps[i].name,
+				  gs[lk_dep_source(gsrc, ngsrc, &gf->deps[i])]->redacted,
 				  so.mode == INDEX_SYNC_NETWORK
 					  ? ""
 					  : " (only the cached index was read)");
@@ -681,18 +755,24 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 
 	/* the lockfile */
 	struct lockfile lf = { 0 };
-	struct lock_source *ls = arena_alloc(a, sizeof(*ls));
-	memset(ls, 0, sizeof(*ls));
-	ls->kind = LOCK_SRC_GEM;
-	ls->opts = arena_alloc(a, sizeof(*ls->opts));
-	ls->opts[0] = (struct lock_option){ "remote", src->remote };
-	ls->nopts = 1;
-	ls->specs = arena_alloc(a, (res.npicks * k.nplatforms + 1) * sizeof(*ls->specs));
-	const char **sp_checksum = arena_alloc(a, (res.npicks * k.nplatforms + 1) * sizeof(char *));
+	struct lock_source *lss = arena_alloc(a, ngsrc * sizeof(*lss));
+	size_t cap = res.npicks * k.nplatforms + 1;
+	struct lock_checksum *cks = arena_alloc(a, cap * sizeof(*cks));
+	size_t ncks = 0;
+	memset(lss, 0, ngsrc * sizeof(*lss));
+	for (size_t j = 0; j < ngsrc; j++) {
+		lss[j].kind = LOCK_SRC_GEM;
+		lss[j].opts = arena_alloc(a, sizeof(*lss[j].opts));
+		lss[j].opts[0] = (struct lock_option){ "remote", gs[j]->remote };
+		lss[j].nopts = 1;
+		lss[j].specs = arena_alloc(a, cap * sizeof(*lss[j].specs));
+	}
 	for (size_t i = 0; i < res.npicks; i++) {
 		if (!strcmp(res.picks[i].name, "bundler"))
 			continue;
 		struct lk_gem *g = hmap_get(&k.gems, strv_from(res.picks[i].name));
+		uintptr_t si = (uintptr_t)hmap_get(&k.srcof, strv_from(g->name));
+		struct lock_source *ls = &lss[si ? si - 1 : 0];
 		struct lk_version *v = NULL;
 		for (size_t j = 0; j < g->nvers && !v; j++)
 			if (!strcmp(g->vers[j].version, res.picks[i].version))
@@ -715,7 +795,9 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			if (!used[j])
 				continue;
 			const struct lk_variant *var = &v->var[j];
-			sp_checksum[ls->nspecs] = var->sha256;
+			cks[ncks++] = (struct lock_checksum){ g->name, v->version, var->platform,
+							      *var->sha256 ? var->sha256 : NULL,
+							      NULL };
 			struct lock_spec *sp = &ls->specs[ls->nspecs++];
 			bool ruby = !strcmp(var->platform, "ruby");
 			*sp = (struct lock_spec){
@@ -735,8 +817,8 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 										: NULL };
 		}
 	}
-	lf.sources = ls;
-	lf.nsources = 1;
+	lf.sources = lss;
+	lf.nsources = ngsrc;
 	lf.platforms = k.platforms;
 	lf.nplatforms = k.nplatforms;
 	lf.deps = arena_alloc(a, (gf->ndeps + 1) * sizeof(*lf.deps));
@@ -759,14 +841,8 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	/* CHECKSUMS when the lockfile has them: the index's sha256 of each variant */
 	lf.has_checksums = old->has_checksums;
 	if (lf.has_checksums) {
-		lf.checksums = arena_alloc(a, (ls->nspecs + 1) * sizeof(*lf.checksums));
-		for (size_t i = 0; i < ls->nspecs; i++) {
-			const struct lock_spec *sp = &ls->specs[i];
-			const char *sum = sp_checksum[i];
-			lf.checksums[lf.nchecksums++] =
-				(struct lock_checksum){ sp->name, sp->version, sp->platform,
-							sum && *sum ? sum : NULL, NULL };
-		}
+		lf.checksums = cks;
+		lf.nchecksums = ncks;
 	}
 	lf.bundled_with = k.bundler_version;
 	lf.extra = old->extra;
@@ -775,8 +851,10 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	r = lockfile_write(&lf, k.bundler_version, ret_text);
 out:
 	index_sync_free(sync);
-	if (k.info_fd >= 0)
-		close(k.info_fd);
+	for (size_t j = 0; j < k.nsrc; j++)
+		if (k.info_fds[j] >= 0)
+			close(k.info_fds[j]);
+	hmap_release(&k.srcof);
 	hmap_release(&k.gems);
 	hmap_release(&k.unlock);
 	hmap_release(&k.locked);
