@@ -92,9 +92,9 @@ struct lk {
 	struct install *in;
 	const struct lock_request *req;
 	const struct gemfile *ev;
-	int *info_fds;	    /* per gem source: [0] the global one, then the scoped ones */
+	int *info_fds; /* per gem source: [0] the global one, then the scoped ones */
 	size_t nsrc;
-	struct hmap srcof;  /* name -> source index + 1 (absent: the global source) */
+	struct hmap srcof; /* name -> source index + 1 (absent: the global source) */
 	const char **platforms;
 	size_t nplatforms;
 	struct hmap gems;   /* name -> struct lk_gem */
@@ -153,9 +153,9 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 	}
 	uintptr_t si = (uintptr_t)hmap_get(&k->srcof, strv_from(g->name));
 	int info_fd = k->info_fds ? k->info_fds[si ? si - 1 : 0] : -1;
-	r = info_fd >= 0 ? fs_read_fileat(info_fd, g->name, &body,
-					     (size_t)net_policy()->max_index_bytes)
-			    : -ENOENT;
+	r = info_fd >= 0
+		    ? fs_read_fileat(info_fd, g->name, &body, (size_t)net_policy()->max_index_bytes)
+		    : -ENOENT;
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
@@ -532,8 +532,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		}
 	}
 	if (unsupported || !remote) {
-		sbuf_addf(err,
-			  "%s %s%s: scint cannot resolve that yet (run `bundle lock`)",
+		sbuf_addf(err, "%s %s%s: scint cannot resolve that yet (run `bundle lock`)",
 			  in->opts.gemfile, unsupported ? "uses " : "has no global rubygems source",
 			  unsupported ? unsupported : "");
 		r = -SC_EUNSUPPORTED;
@@ -795,9 +794,9 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			if (!used[j])
 				continue;
 			const struct lk_variant *var = &v->var[j];
-			cks[ncks++] = (struct lock_checksum){ g->name, v->version, var->platform,
-							      *var->sha256 ? var->sha256 : NULL,
-							      NULL };
+			cks[ncks++] =
+				(struct lock_checksum){ g->name, v->version, var->platform,
+							*var->sha256 ? var->sha256 : NULL, NULL };
 			struct lock_spec *sp = &ls->specs[ls->nspecs++];
 			bool ruby = !strcmp(var->platform, "ruby");
 			*sp = (struct lock_spec){
