@@ -52,6 +52,7 @@
 #include "base/hmap.h"
 #include "bundle/config.h"
 #include "bundle/index.h"
+#include "bundle/manifest.h"
 #include "bundle/names.h"
 #include "bundle/platform.h"
 #include "bundle/requirement.h"
@@ -88,6 +89,13 @@ struct lk_gem {
 	struct resolve_version *rv;
 };
 
+/* The gems of a path source (`path:`, `gemspec`), as their gemspecs say. */
+struct lk_path {
+	bool is_path;
+	struct gem_summary *specs;
+	size_t nspecs;
+};
+
 struct lk {
 	struct install *in;
 	const struct lock_request *req;
@@ -95,6 +103,7 @@ struct lk {
 	int *info_fds; /* per gem source: [0] the global one, then the scoped ones */
 	size_t nsrc;
 	struct hmap srcof; /* name -> source index + 1 (absent: the global source) */
+	struct lk_path *paths; /* per source: its gems when it is a path source */
 	const char **platforms;
 	size_t nplatforms;
 	struct hmap gems;   /* name -> struct lk_gem */
@@ -296,6 +305,134 @@ static void lk_union_deps(struct lk *k, struct lk_version *v, struct resolve_ver
 	*ret = (struct resolve_version){ v->version, d, n };
 }
 
+/*
+ * A gem of a path source: its one version, as its gemspec says (dependencies
+ * the runtime ones). Returns 1 when the gem comes from a path source (it may
+ * then have no version: the source lacks it), 0 when it does not.
+ */
+static int lk_path_gem(struct lk *k, struct lk_gem *g)
+{
+	struct arena *a = &k->in->arena;
+	uintptr_t si = (uintptr_t)hmap_get(&k->srcof, strv_from(g->name));
+	const struct lk_path *p = si && k->paths ? &k->paths[si - 1] : NULL;
+
+	if (!p || !p->is_path)
+		return 0;
+	for (size_t i = 0; i < p->nspecs; i++) {
+		const struct gem_summary *sp = &p->specs[i];
+		if (strcmp(sp->name, g->name))
+			continue;
+		g->vers = arena_alloc(a, sizeof(*g->vers));
+		memset(g->vers, 0, sizeof(*g->vers));
+		g->vers[0].version = sp->version;
+		g->vers[0].var = arena_alloc(a, sizeof(*g->vers[0].var));
+		g->vers[0].nvar = 1;
+		struct lk_variant *var = &g->vers[0].var[0];
+		*var = (struct lk_variant){ .platform = sp->platform, .sha256 = "" };
+		var->deps = arena_alloc(a, (sp->ndeps + 1) * sizeof(*var->deps));
+		for (size_t d = 0; d < sp->ndeps; d++)
+			var->deps[var->ndeps++] =
+				(struct resolve_dep){ sp->deps[d].name,
+						      strcmp(sp->deps[d].reqs, ">= 0") ? sp->deps[d].reqs
+										       : "",
+						      NULL };
+		g->nvers = 1;
+		break;
+	}
+	return 1;
+}
+
+static bool lk_size(const char **p, const char *end, size_t *ret)
+{
+	size_t v = 0;
+	const char *s = *p;
+
+	if (s >= end || *s < '0' || *s > '9')
+		return false;
+	while (s < end && *s >= '0' && *s <= '9') {
+		if (v > (SIZE_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (size_t)(*s++ - '0');
+	}
+	*p = s;
+	*ret = v;
+	return true;
+}
+
+/*
+ * Loads the gemspecs of a path source's directory with the Ruby helper's
+ * `gitspecs` (Bundler.load_gemspec in each gemspec's directory, the source's
+ * glob, by default Bundler's DEFAULT_GLOB), checks each summary.
+ */
+static int lk_load_path(struct lk *k, const struct gemfile_source *src, struct lk_path *ret,
+			struct sbuf *err)
+{
+	struct install *in = k->in;
+	struct sbuf payload = SBUF_INIT, out = SBUF_INIT;
+	const char *abs;
+	size_t cap = 0;
+	int r;
+
+	ret->is_path = true;
+	r = plan_path_dir(in, src->remotes[0], &abs, err);
+	if (r < 0)
+		return r;
+	sbuf_addstr(&payload, abs);
+	sbuf_addch(&payload, '\0');
+	sbuf_addstr(&payload, src->glob ? src->glob : "{,*,*/*}.gemspec");
+	sbuf_addch(&payload, '\0');
+	sbuf_addch(&payload, '\0');
+	r = install_ruby_call(in, "gitspecs", payload.buf, payload.len, &out, err);
+	sbuf_release(&payload);
+	if (r < 0)
+		goto out;
+	const char *p = out.buf ? out.buf : "", *end = p + out.len;
+	while (p < end) {
+		size_t n1, n2, n3;
+		const char *tab = end - p > 8 && !memcmp(p, "gemspec\t", 8)
+					  ? memchr(p + 8, '\t', (size_t)(end - p - 8))
+					  : NULL;
+		p = tab ? tab + 1 : end;
+		if (!tab || !lk_size(&p, end, &n1) || p >= end || *p++ != '\t' ||
+		    !lk_size(&p, end, &n2) || p >= end || *p++ != '\t' || !lk_size(&p, end, &n3) ||
+		    p >= end || *p++ != '\n' || n1 > (size_t)(end - p) ||
+		    n2 > (size_t)(end - p) - n1 || n3 > (size_t)(end - p) - n1 - n2) {
+			sbuf_addf(err, "the Ruby helper's answer for the gemspecs in %s is malformed",
+				  abs);
+			r = -SC_ERUBY;
+			goto out;
+		}
+		struct gem_summary sp = { 0 };
+		struct strv unused;
+		char *sum = arena_alloc(&in->arena, n1 + 16);
+		memcpy(sum, p, n1);
+		memcpy(sum + n1, "---gemspec---\n", 15);
+		p += n1 + n2 + n3;
+		struct sbuf why = SBUF_INIT;
+		if (gem_summary_parse(&in->arena, strv_make(sum, n1 + 14), &sp, &unused) < 0 ||
+		    gem_summary_check(&sp, &why) < 0) {
+			sbuf_addf(err, "a gemspec in %s is not usable: %s", abs,
+				  why.len ? sbuf_cstr(&why) : "malformed summary");
+			sbuf_release(&why);
+			r = -SC_EUNSAFE;
+			goto out;
+		}
+		sbuf_release(&why);
+		if (ret->nspecs >= LOCK_VARIANTS_MAX) {
+			sbuf_addf(err, "%s has more than %d gemspecs", abs, LOCK_VARIANTS_MAX);
+			r = -SC_ETOOBIG;
+			goto out;
+		}
+		ret->specs = arena_grow_array(&in->arena, ret->specs, sizeof(*ret->specs),
+					      ret->nspecs, &cap);
+		ret->specs[ret->nspecs++] = sp;
+	}
+	r = 0;
+out:
+	sbuf_release(&out);
+	return r;
+}
+
 static struct lk_gem *lk_gem(struct lk *k, const char *name, struct sbuf *err, int *ret_r)
 {
 	struct lk_gem *g = hmap_get(&k->gems, strv_from(name));
@@ -315,9 +452,10 @@ static struct lk_gem *lk_gem(struct lk *k, const char *name, struct sbuf *err, i
 		g->vers[0].var[0].platform = "ruby";
 		g->vers[0].nvar = 1;
 		g->nvers = 1;
-	} else if ((*ret_r = lk_load(k, g, err)) < 0) {
+	} else if ((*ret_r = lk_path_gem(k, g)) == 0 && (*ret_r = lk_load(k, g, err)) < 0) {
 		return NULL;
 	}
+	*ret_r = 0;
 	g->rv = arena_alloc(&k->in->arena, (g->nvers + 1) * sizeof(*g->rv));
 	for (size_t i = 0; i < g->nvers; i++)
 		lk_union_deps(k, &g->vers[i], &g->rv[i]);
@@ -520,15 +658,16 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			} else if (src->nremotes > 1) {
 				unsupported = "several global sources";
 			}
-		} else if (src->kind == GEMFILE_SRC_GEM) {
+		} else if (src->kind == GEMFILE_SRC_GEM || src->kind == GEMFILE_SRC_PATH ||
+			   src->kind == GEMFILE_SRC_GEMSPEC) {
 			if (src->nremotes == 1)
 				gsrc[ngsrc++] = src;
 			else
-				unsupported = "a source block with several remotes";
+				unsupported = src->kind == GEMFILE_SRC_GEM
+						      ? "a source block with several remotes"
+						      : "a path source without a path";
 		} else {
-			unsupported = src->kind == GEMFILE_SRC_GIT    ? "a git source"
-				      : src->kind == GEMFILE_SRC_PATH ? "a path source"
-								      : "gemspec";
+			unsupported = "a git source";
 		}
 	}
 	if (unsupported || !remote) {
@@ -541,7 +680,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	for (size_t i = 0; i < gf->ndeps; i++) {
 		if (gf->deps[i].pinned && lk_dep_source(gsrc, ngsrc, &gf->deps[i]) == 0) {
 			sbuf_addf(err,
-				  "%s%s%s: '%s' comes from a path or git source, which "
+				  "%s%s%s: '%s' comes from a git source, which "
 				  "scint cannot resolve yet (run `bundle lock`)",
 				  in->opts.gemfile, gf->deps[i].location ? " at " : "",
 				  gf->deps[i].location ? gf->deps[i].location : "",
@@ -551,9 +690,9 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		}
 	}
 	for (size_t s = 0; s < old->nsources; s++) {
-		if (old->sources[s].kind != LOCK_SRC_GEM) {
+		if (old->sources[s].kind != LOCK_SRC_GEM && old->sources[s].kind != LOCK_SRC_PATH) {
 			sbuf_addf(err,
-				  "%s has GIT, PATH or plugin sources, which scint cannot "
+				  "%s has GIT or plugin sources, which scint cannot "
 				  "resolve yet (run `bundle lock`)",
 				  in->opts.lockfile);
 			r = -SC_EUNSUPPORTED;
@@ -653,8 +792,18 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 
 	struct gem_source **gs = arena_alloc(a, ngsrc * sizeof(*gs));
 	int *sids = arena_alloc(a, ngsrc * sizeof(*sids));
-	for (size_t j = 0; j < ngsrc; j++)
-		gs[j] = plan_source_remote(in, j ? gsrc[j]->remotes[0] : remote);
+	k.paths = arena_alloc(a, ngsrc * sizeof(*k.paths));
+	memset(k.paths, 0, ngsrc * sizeof(*k.paths));
+	for (size_t j = 0; j < ngsrc; j++) {
+		if (j && gsrc[j]->kind != GEMFILE_SRC_GEM) {
+			gs[j] = NULL;
+			r = lk_load_path(&k, gsrc[j], &k.paths[j], err);
+			if (r < 0)
+				goto out;
+		} else {
+			gs[j] = plan_source_remote(in, j ? gsrc[j]->remotes[0] : remote);
+		}
+	}
 	struct index_sync_opts so = {
 		.cache_root = in->opts.cache_root,
 		.config = in->config,
@@ -665,13 +814,23 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	};
 	r = index_sync_new(&so, &sync, err);
 	for (size_t j = 0; r == 0 && j < ngsrc; j++) {
-		sids[j] = index_sync_add_source(sync, j ? gsrc[j]->remotes[0] : remote, err);
-		r = sids[j] < 0 ? sids[j] : 0;
+		sids[j] = k.paths[j].is_path
+				  ? -1
+				  : index_sync_add_source(sync, j ? gsrc[j]->remotes[0] : remote, err);
+		r = sids[j] < 0 && !k.paths[j].is_path ? sids[j] : 0;
 	}
-	for (size_t i = 0; r == 0 && i < gf->ndeps; i++)
-		if (strcmp(gf->deps[i].name, "bundler"))
-			r = index_sync_want(sync, sids[lk_dep_source(gsrc, ngsrc, &gf->deps[i])],
-					    gf->deps[i].name, err);
+	for (size_t i = 0; r == 0 && i < gf->ndeps; i++) {
+		size_t j = lk_dep_source(gsrc, ngsrc, &gf->deps[i]);
+		if (strcmp(gf->deps[i].name, "bundler") && !k.paths[j].is_path)
+			r = index_sync_want(sync, sids[j], gf->deps[i].name, err);
+	}
+	/* a path gem's dependencies come from the global source */
+	for (size_t j = 0; r == 0 && j < ngsrc; j++)
+		for (size_t i = 0; r == 0 && i < k.paths[j].nspecs; i++)
+			for (size_t d = 0; r == 0 && d < k.paths[j].specs[i].ndeps; d++)
+				if (strcmp(k.paths[j].specs[i].deps[d].name, "bundler"))
+					r = index_sync_want(sync, sids[0],
+							    k.paths[j].specs[i].deps[d].name, err);
 	if (r == 0)
 		r = index_sync_run(sync, err);
 	if (r < 0)
@@ -689,6 +848,8 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	bool again = false;
 	for (size_t j = 1; j < ngsrc; j++) {
 		size_t n = 0;
+		if (k.paths[j].is_path)
+			continue;
 		const struct index_sync_info *const *names = index_sync_names(sync, sids[j], &n);
 		for (size_t i = 0; i < n; i++) {
 			if (hmap_get(&k.srcof, strv_from(names[i]->name)))
@@ -708,8 +869,9 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		goto out;
 	k.info_fds = arena_alloc(a, ngsrc * sizeof(*k.info_fds));
 	for (size_t j = 0; j < ngsrc; j++) {
-		const char *dir = arena_printf(a, "%s/info", index_sync_source_dir(sync, sids[j]));
-		k.info_fds[j] = fs_open_dir(dir);
+		const char *dir = k.paths[j].is_path ? NULL
+				  : arena_printf(a, "%s/info", index_sync_source_dir(sync, sids[j]));
+		k.info_fds[j] = k.paths[j].is_path ? -1 : fs_open_dir(dir);
 		k.nsrc = j + 1;
 	}
 	struct resolve_dep *roots = arena_alloc(a, (gf->ndeps + 1) * sizeof(*roots));
@@ -727,12 +889,19 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		struct lk_gem *g = lk_gem(&k, gf->deps[i].name, err, &r);
 		if (!g)
 			goto out;
+		size_t j = lk_dep_source(gsrc, ngsrc, &gf->deps[i]);
+		if (!g->nvers && k.paths[j].is_path) {
+			sbuf_addf(err, "Could not find gem '%s' in source at `%s`.", gf->deps[i].name,
+				  gsrc[j]->remotes[0]);
+			r = -SC_ENOTFOUND;
+			goto out;
+		}
 		if (!g->nvers && strcmp(gf->deps[i].name, "bundler")) {
 			sbuf_addf(err,
 				  "Could not find gem '%s' in rubygems repository %s or installed "
 				  "locally.%s",
 				  gf->deps[i].name,
-				  gs[lk_dep_source(gsrc, ngsrc, &gf->deps[i])]->redacted,
+				  gs[j]->redacted,
 				  so.mode == INDEX_SYNC_NETWORK
 					  ? ""
 					  : " (only the cached index was read)");
@@ -760,10 +929,14 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	size_t ncks = 0;
 	memset(lss, 0, ngsrc * sizeof(*lss));
 	for (size_t j = 0; j < ngsrc; j++) {
-		lss[j].kind = LOCK_SRC_GEM;
-		lss[j].opts = arena_alloc(a, sizeof(*lss[j].opts));
-		lss[j].opts[0] = (struct lock_option){ "remote", gs[j]->remote };
+		lss[j].kind = k.paths[j].is_path ? LOCK_SRC_PATH : LOCK_SRC_GEM;
+		lss[j].opts = arena_alloc(a, 2 * sizeof(*lss[j].opts));
+		lss[j].opts[0] = (struct lock_option){
+			"remote", k.paths[j].is_path ? gsrc[j]->remotes[0] : gs[j]->remote
+		};
 		lss[j].nopts = 1;
+		if (k.paths[j].is_path && gsrc[j]->glob && strcmp(gsrc[j]->glob, "{,*,*/*}.gemspec"))
+			lss[j].opts[lss[j].nopts++] = (struct lock_option){ "glob", gsrc[j]->glob };
 		lss[j].specs = arena_alloc(a, cap * sizeof(*lss[j].specs));
 	}
 	for (size_t i = 0; i < res.npicks; i++) {

@@ -298,6 +298,12 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 int lock_write(struct install *in, const struct sbuf *text, bool *ret_changed, struct sbuf *err);
 /* The index/<slug> name of a gem server (plan.c). */
 struct gem_source *plan_source_remote(struct install *in, const char *remote);
+/*
+ * The absolute directory of a path source (remote as the lockfile writes it,
+ * relative to the app), in *ret_abs; 0, or -SC_ENOTFOUND with Bundler's
+ * "The path `...` does not exist." (or "is not a directory.") in err.
+ */
+int plan_path_dir(struct install *in, const char *remote, const char **ret_abs, struct sbuf *err);
 
 /* plan.c */
 int plan_build(struct install *in, struct sbuf *err);

@@ -7,8 +7,9 @@
 # server; what it lacks comes from the global source. The lockfile gets one
 # GEM section per source, `!` on the block's dependency, the same bytes as
 # `bundle lock`, and `scint install` of it passes `bundle check`.
-# Sources scint cannot resolve yet (path, gemspec, git, several global
-# remotes) are refused with a message naming them.
+# `path:` and `gemspec` give PATH sections from the gemspecs (loaded by the
+# Ruby helper as Bundler loads them). Sources scint cannot resolve yet (git,
+# several global remotes) are refused with a message naming them.
 
 require "scint_test"
 
@@ -92,17 +93,75 @@ class TestLockSources < ScintTest::Case
     assert_equal bundler.lockfile, scint.lockfile
   end
 
+  def gemspec_text(name, deps: {}, dev: {})
+    lines = deps.map { |n, r| "  s.add_dependency #{[n, *r].map(&:inspect).join(", ")}\n" }.join
+    lines += dev.map { |n, r| "  s.add_development_dependency #{[n, *r].map(&:inspect).join(", ")}\n" }.join
+    <<~SPEC
+      Gem::Specification.new do |s|
+        s.name = #{name.inspect}
+        s.version = "0.1.0"
+        s.summary = "#{name}"
+        s.authors = ["scint"]
+        s.files = ["lib/#{name}.rb"]
+      #{lines}end
+    SPEC
+  end
+
+  # `path:` and `gemspec`: PATH sections from the gemspecs (runtime
+  # dependencies in specs:, development ones in DEPENDENCIES), their
+  # dependencies from the global source.
+  def test_path_and_gemspec_match_bundler_and_install
+    main, = servers
+    text = <<~GEMFILE
+      source #{main.url.inspect}
+
+      gemspec
+      gem "sc_local", path: "vendor/sc_local"
+    GEMFILE
+    apps = %w[bundler scint].map do |n|
+      a = app("path-#{n}", gems: {}, source: main.url, gemfile: text)
+      a.write_file("sc_mine.gemspec", gemspec_text("sc_mine", deps: { "sc_app" => "~> 1.0" }, dev: { "sc_common" => ">= 1" }))
+      a.write_file("lib/sc_mine.rb", "module ScMine; end\n")
+      a.write_file("vendor/sc_local/sc_local.gemspec", gemspec_text("sc_local", deps: { "sc_base" => [">= 1.0", "< 1.1"] }))
+      a.write_file("vendor/sc_local/lib/sc_local.rb", "module ScLocal; end\n")
+      a
+    end
+    bundler, scint = apps
+    bundler.bundle!("lock")
+    r = scint.scint("lock")
+    assert_success r, "scint lock"
+    assert_equal bundler.lockfile, scint.lockfile
+    lock = scint.lockfile
+    assert_includes lock, "PATH\n  remote: .\n  specs:\n    sc_mine (0.1.0)\n      sc_app (~> 1.0)\n"
+    assert_includes lock, "    sc_base (1.0.0)\n"
+    assert_includes lock, "  sc_local!\n"
+    assert_includes lock, "  sc_common (>= 1)\n"
+
+    r = scint.scint("install")
+    assert_success r, "scint install"
+    scint.bundle_check!
+    assert_equal bundler.lockfile, scint.lockfile
+
+    # A path that is not there: Bundler's message, no lockfile written.
+    gone = app("path-gone", gems: {}, source: main.url,
+                            gemfile: "source #{main.url.inspect}\ngem \"sc_gone\", path: \"vendor/gone\"\n")
+    r = gone.scint("lock")
+    refute r.success?
+    assert_includes r.stderr, "The path `#{File.realpath(gone.dir)}/vendor/gone` does not exist."
+    refute File.exist?(gone.path("Gemfile.lock"))
+    b = gone.bundle("lock")
+    assert_includes (b.stdout + b.stderr).gsub(/\s+/, " "), "The path `#{File.realpath(gone.dir)}/vendor/gone` does not exist."
+  end
+
   def test_unsupported_sources_are_refused
     main, = servers
     cases = {
-      "path" => [%(gem "sc_local", path: "vendor/sc_local"), /a path source/],
+      "git" => [%(gem "sc_remote", git: "https://127.0.0.1:1/sc_remote.git"), /a git source/],
       "several" => [%(source "http://127.0.0.1:1/"\ngem "sc_app"), /several global sources/]
     }
     cases.each do |name, (line, msg)|
       a = app("refused-#{name}", gems: {}, source: main.url,
                                  gemfile: "source #{main.url.inspect}\n#{line}\n")
-      a.write_file("vendor/sc_local/sc_local.gemspec",
-                   %(Gem::Specification.new { |s| s.name = "sc_local"; s.version = "0.1.0"; s.summary = "x"; s.authors = ["x"] }\n))
       r = a.scint("lock")
       refute r.success?, name
       assert_match msg, r.stderr, name
