@@ -33,8 +33,14 @@
  * The index is synced first (phases/index_sync.h: the Gemfile's names and
  * their closure; --local reads only the cache, --prefer-local goes to the
  * network only for what the cache lacks), then read from the cache.
- * Only one global rubygems source is supported for now; path/git/source
- * blocks are refused with a clear message.
+ * Sources: the global rubygems source (one remote; several are refused for
+ * now), `source ... do` blocks (Bundler 2.3's SourceMap#all_requirements:
+ * a block's dependencies, and every gem of their closure its server has,
+ * come from it, the first block winning; what it lacks comes from the
+ * global source), path sources (`path:`, `gemspec`: one version per gem, as
+ * its gemspec says, loaded by the helper's `gitspecs` without git; their
+ * dependencies from the global source). Git sources are refused for now.
+ * One GEM section per rubygems source, a PATH section per path source.
  *
  * Where Bundler 2.4+ (PubGrub) and 2.3.15 (Molinillo) differ on ordinary
  * graphs, this follows 2.3.15, whose lockfiles the tests compare: 2.3 may
@@ -102,7 +108,7 @@ struct lk {
 	const struct gemfile *ev;
 	int *info_fds; /* per gem source: [0] the global one, then the scoped ones */
 	size_t nsrc;
-	struct hmap srcof; /* name -> source index + 1 (absent: the global source) */
+	struct hmap srcof;     /* name -> source index + 1 (absent: the global source) */
 	struct lk_path *paths; /* per source: its gems when it is a path source */
 	const char **platforms;
 	size_t nplatforms;
@@ -331,11 +337,10 @@ static int lk_path_gem(struct lk *k, struct lk_gem *g)
 		*var = (struct lk_variant){ .platform = sp->platform, .sha256 = "" };
 		var->deps = arena_alloc(a, (sp->ndeps + 1) * sizeof(*var->deps));
 		for (size_t d = 0; d < sp->ndeps; d++)
-			var->deps[var->ndeps++] =
-				(struct resolve_dep){ sp->deps[d].name,
-						      strcmp(sp->deps[d].reqs, ">= 0") ? sp->deps[d].reqs
-										       : "",
-						      NULL };
+			var->deps[var->ndeps++] = (struct resolve_dep){
+				sp->deps[d].name,
+				strcmp(sp->deps[d].reqs, ">= 0") ? sp->deps[d].reqs : "", NULL
+			};
 		g->nvers = 1;
 		break;
 	}
@@ -397,7 +402,8 @@ static int lk_load_path(struct lk *k, const struct gemfile_source *src, struct l
 		    !lk_size(&p, end, &n2) || p >= end || *p++ != '\t' || !lk_size(&p, end, &n3) ||
 		    p >= end || *p++ != '\n' || n1 > (size_t)(end - p) ||
 		    n2 > (size_t)(end - p) - n1 || n3 > (size_t)(end - p) - n1 - n2) {
-			sbuf_addf(err, "the Ruby helper's answer for the gemspecs in %s is malformed",
+			sbuf_addf(err,
+				  "the Ruby helper's answer for the gemspecs in %s is malformed",
 				  abs);
 			r = -SC_ERUBY;
 			goto out;
@@ -814,9 +820,9 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	};
 	r = index_sync_new(&so, &sync, err);
 	for (size_t j = 0; r == 0 && j < ngsrc; j++) {
-		sids[j] = k.paths[j].is_path
-				  ? -1
-				  : index_sync_add_source(sync, j ? gsrc[j]->remotes[0] : remote, err);
+		sids[j] = k.paths[j].is_path ? -1
+					     : index_sync_add_source(
+						       sync, j ? gsrc[j]->remotes[0] : remote, err);
 		r = sids[j] < 0 && !k.paths[j].is_path ? sids[j] : 0;
 	}
 	for (size_t i = 0; r == 0 && i < gf->ndeps; i++) {
@@ -869,8 +875,10 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		goto out;
 	k.info_fds = arena_alloc(a, ngsrc * sizeof(*k.info_fds));
 	for (size_t j = 0; j < ngsrc; j++) {
-		const char *dir = k.paths[j].is_path ? NULL
-				  : arena_printf(a, "%s/info", index_sync_source_dir(sync, sids[j]));
+		const char *dir =
+			k.paths[j].is_path
+				? NULL
+				: arena_printf(a, "%s/info", index_sync_source_dir(sync, sids[j]));
 		k.info_fds[j] = k.paths[j].is_path ? -1 : fs_open_dir(dir);
 		k.nsrc = j + 1;
 	}
@@ -891,8 +899,8 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			goto out;
 		size_t j = lk_dep_source(gsrc, ngsrc, &gf->deps[i]);
 		if (!g->nvers && k.paths[j].is_path) {
-			sbuf_addf(err, "Could not find gem '%s' in source at `%s`.", gf->deps[i].name,
-				  gsrc[j]->remotes[0]);
+			sbuf_addf(err, "Could not find gem '%s' in source at `%s`.",
+				  gf->deps[i].name, gsrc[j]->remotes[0]);
 			r = -SC_ENOTFOUND;
 			goto out;
 		}
@@ -900,8 +908,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			sbuf_addf(err,
 				  "Could not find gem '%s' in rubygems repository %s or installed "
 				  "locally.%s",
-				  gf->deps[i].name,
-				  gs[j]->redacted,
+				  gf->deps[i].name, gs[j]->redacted,
 				  so.mode == INDEX_SYNC_NETWORK
 					  ? ""
 					  : " (only the cached index was read)");
@@ -931,11 +938,12 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	for (size_t j = 0; j < ngsrc; j++) {
 		lss[j].kind = k.paths[j].is_path ? LOCK_SRC_PATH : LOCK_SRC_GEM;
 		lss[j].opts = arena_alloc(a, 2 * sizeof(*lss[j].opts));
-		lss[j].opts[0] = (struct lock_option){
-			"remote", k.paths[j].is_path ? gsrc[j]->remotes[0] : gs[j]->remote
-		};
+		lss[j].opts[0] =
+			(struct lock_option){ "remote", k.paths[j].is_path ? gsrc[j]->remotes[0]
+									   : gs[j]->remote };
 		lss[j].nopts = 1;
-		if (k.paths[j].is_path && gsrc[j]->glob && strcmp(gsrc[j]->glob, "{,*,*/*}.gemspec"))
+		if (k.paths[j].is_path && gsrc[j]->glob &&
+		    strcmp(gsrc[j]->glob, "{,*,*/*}.gemspec"))
 			lss[j].opts[lss[j].nopts++] = (struct lock_option){ "glob", gsrc[j]->glob };
 		lss[j].specs = arena_alloc(a, cap * sizeof(*lss[j].specs));
 	}
