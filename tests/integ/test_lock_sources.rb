@@ -142,6 +142,16 @@ class TestLockSources < ScintTest::Case
     scint.bundle_check!
     assert_equal bundler.lockfile, scint.lockfile
 
+    # The path gem's gemspec changes: both re-lock it from the new gemspec.
+    apps.each do |a|
+      a.write_file("vendor/sc_local/sc_local.gemspec",
+                   gemspec_text("sc_local", deps: { "sc_base" => ">= 1.0" }).sub('"0.1.0"', '"0.2.0"'))
+    end
+    bundler.bundle!("lock")
+    assert_success scint.scint("lock"), "scint lock after the gemspec changed"
+    assert_equal bundler.lockfile, scint.lockfile
+    assert_includes scint.lockfile, "    sc_local (0.2.0)\n      sc_base (>= 1.0)\n"
+
     # A path that is not there: Bundler's message, no lockfile written.
     gone = app("path-gone", gems: {}, source: main.url,
                             gemfile: "source #{main.url.inspect}\ngem \"sc_gone\", path: \"vendor/gone\"\n")
