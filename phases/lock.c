@@ -33,14 +33,13 @@
  * The index is synced first (phases/index_sync.h: the Gemfile's names and
  * their closure; --local reads only the cache, --prefer-local goes to the
  * network only for what the cache lacks), then read from the cache.
- * Sources: the global rubygems source (one remote; several are refused for
- * now), `source ... do` blocks (Bundler 2.3's SourceMap#all_requirements:
- * a block's dependencies, and every gem of their closure its server has,
- * come from it, the first block winning; what it lacks comes from the
- * global source), path sources (`path:`, `gemspec`: one version per gem, as
- * its gemspec says, loaded by the helper's `gitspecs` without git; their
- * dependencies from the global source). Git sources are refused for now.
- * One GEM section per rubygems source, a PATH section per path source.
+ * Sources: the global rubygems source (several remotes are one index, as
+ * Bundler 2.3's aggregate, and one GEM section), `source ... do` blocks (Bundler 2.3's
+ * SourceMap#all_requirements: a block's dependencies, and every gem of their closure its server
+ * has, come from it, the first block winning; what it lacks comes from the global source), path
+ * sources (`path:`, `gemspec`: one version per gem, as its gemspec says, loaded by the helper's
+ * `gitspecs` without git; their dependencies from the global source). Git sources are refused for
+ * now. One GEM section per rubygems source, a PATH section per path source.
  *
  * Where Bundler 2.4+ (PubGrub) and 2.3.15 (Molinillo) differ on ordinary
  * graphs, this follows 2.3.15, whose lockfiles the tests compare: 2.3 may
@@ -107,8 +106,11 @@ struct lk {
 	const struct lock_request *req;
 	const struct gemfile *ev;
 	int *info_fds; /* per gem source: [0] the global one, then the scoped ones */
+	int *gfds;     /* every remote of the global source ([0] is info_fds[0]) */
+	size_t ngfds;
 	size_t nsrc;
 	struct hmap srcof;     /* name -> source index + 1 (absent: the global source) */
+	struct hmap gwant;     /* several global remotes: names wanted from all of them */
 	struct lk_path *paths; /* per source: its gems when it is a path source */
 	const char **platforms;
 	size_t nplatforms;
@@ -171,6 +173,21 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 	r = info_fd >= 0
 		    ? fs_read_fileat(info_fd, g->name, &body, (size_t)net_policy()->max_index_bytes)
 		    : -ENOENT;
+	/* several global remotes: one index, their versions together (the later one wins) */
+	for (size_t m = 1; si <= 1 && m < k->ngfds && (r >= 0 || r == -ENOENT); m++) {
+		struct sbuf more = SBUF_INIT;
+		int r2 = k->gfds[m] >= 0 ? fs_read_fileat(k->gfds[m], g->name, &more,
+							  (size_t)net_policy()->max_index_bytes)
+					 : -ENOENT;
+		if (r2 >= 0) {
+			sbuf_addch(&body, '\n');
+			sbuf_add(&body, more.buf ? more.buf : "", more.len);
+			r = 0;
+		} else if (r2 != -ENOENT) {
+			r = r2;
+		}
+		sbuf_release(&more);
+	}
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
@@ -644,6 +661,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	hmap_init(&k.pre);
 	hmap_init(&k.kept);
 	hmap_init(&k.srcof);
+	hmap_init(&k.gwant);
 	r = gemfile_load(in, err);
 	if (r < 0)
 		goto out;
@@ -652,7 +670,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	 * then each `source ... do` block (one remote each), in Gemfile order.
 	 */
 	const struct gemfile_source **gsrc = arena_alloc(a, (gf->nsources + 1) * sizeof(*gsrc));
-	size_t ngsrc = 1;
+	size_t ngsrc = 1, nglobal = 0;
 	const char *unsupported = NULL;
 	gsrc[0] = NULL;
 	for (size_t i = 0; i < gf->nsources; i++) {
@@ -661,8 +679,11 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			if (src->nremotes == 1) {
 				remote = src->remotes[0];
 				gsrc[0] = src;
+				nglobal = 1;
 			} else if (src->nremotes > 1) {
-				unsupported = "several global sources";
+				remote = src->remotes[0];
+				gsrc[0] = src;
+				nglobal = src->nremotes;
 			}
 		} else if (src->kind == GEMFILE_SRC_GEM || src->kind == GEMFILE_SRC_PATH ||
 			   src->kind == GEMFILE_SRC_GEMSPEC) {
@@ -819,6 +840,13 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		.io_backend = in->opts.io_backend,
 	};
 	r = index_sync_new(&so, &sync, err);
+	int *gsids = arena_alloc(a, nglobal * sizeof(*gsids));
+	struct gem_source **ggs = arena_alloc(a, nglobal * sizeof(*ggs));
+	for (size_t m = 0; r == 0 && m < nglobal; m++) {
+		ggs[m] = plan_source_remote(in, gsrc[0]->remotes[m]);
+		gsids[m] = index_sync_add_source(sync, gsrc[0]->remotes[m], err);
+		r = gsids[m] < 0 ? gsids[m] : 0;
+	}
 	for (size_t j = 0; r == 0 && j < ngsrc; j++) {
 		sids[j] = k.paths[j].is_path ? -1
 					     : index_sync_add_source(
@@ -873,6 +901,38 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	}
 	if (again && (r = index_sync_run(sync, err)) < 0)
 		goto out;
+	/*
+	 * Several global remotes make one index (Bundler 2.3's aggregate): every
+	 * name one of them was asked for is wanted from all of them, until none
+	 * is new.
+	 */
+	for (bool more = nglobal > 1; more;) {
+		more = false;
+		for (size_t m = 0; r == 0 && m < nglobal; m++) {
+			size_t n = 0;
+			const struct index_sync_info *const *names =
+				index_sync_names(sync, gsids[m], &n);
+			for (size_t i = 0; r == 0 && i < n; i++) {
+				if (hmap_get(&k.gwant, strv_from(names[i]->name)))
+					continue;
+				const char *nm = arena_strdup(a, names[i]->name);
+				hmap_put(&k.gwant, strv_from(nm), lk_mark);
+				for (size_t m2 = 0; r == 0 && m2 < nglobal; m2++)
+					r = index_sync_want(sync, gsids[m2], nm, err);
+				more = true;
+			}
+		}
+		if (r == 0 && more)
+			r = index_sync_run(sync, err);
+		if (r < 0)
+			goto out;
+	}
+	k.gfds = arena_alloc(a, nglobal * sizeof(*k.gfds));
+	for (size_t m = 1; m < nglobal; m++) {
+		k.gfds[m] = fs_open_dir(
+			arena_printf(a, "%s/info", index_sync_source_dir(sync, gsids[m])));
+		k.ngfds = m + 1;
+	}
 	k.info_fds = arena_alloc(a, ngsrc * sizeof(*k.info_fds));
 	for (size_t j = 0; j < ngsrc; j++) {
 		const char *dir =
@@ -937,11 +997,17 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	memset(lss, 0, ngsrc * sizeof(*lss));
 	for (size_t j = 0; j < ngsrc; j++) {
 		lss[j].kind = k.paths[j].is_path ? LOCK_SRC_PATH : LOCK_SRC_GEM;
-		lss[j].opts = arena_alloc(a, 2 * sizeof(*lss[j].opts));
+		lss[j].opts = arena_alloc(a, (nglobal + 2) * sizeof(*lss[j].opts));
 		lss[j].opts[0] =
 			(struct lock_option){ "remote", k.paths[j].is_path ? gsrc[j]->remotes[0]
 									   : gs[j]->remote };
 		lss[j].nopts = 1;
+		/* several global remotes: Bundler's remotes reversed (the Gemfile's order) */
+		for (size_t m = 0; j == 0 && nglobal > 1 && m < nglobal; m++)
+			lss[j].opts[m] =
+				(struct lock_option){ "remote", ggs[nglobal - 1 - m]->remote };
+		if (j == 0 && nglobal > 1)
+			lss[j].nopts = nglobal;
 		if (k.paths[j].is_path && gsrc[j]->glob &&
 		    strcmp(gsrc[j]->glob, "{,*,*/*}.gemspec"))
 			lss[j].opts[lss[j].nopts++] = (struct lock_option){ "glob", gsrc[j]->glob };
@@ -1035,6 +1101,10 @@ out:
 		if (k.info_fds[j] >= 0)
 			close(k.info_fds[j]);
 	hmap_release(&k.srcof);
+	hmap_release(&k.gwant);
+	for (size_t m = 1; m < k.ngfds; m++)
+		if (k.gfds[m] >= 0)
+			close(k.gfds[m]);
 	hmap_release(&k.gems);
 	hmap_release(&k.unlock);
 	hmap_release(&k.locked);
