@@ -19,7 +19,8 @@
 #                           ENV names); line format in bundle/gemfile.h
 #   gitspecs <payload>   -> the gemspecs of a git checkout, loaded as Bundler's git source
 #                           does (Bundler.load_gemspec, each in its directory); payload:
-#                           checkout\0glob\0git_dir\0index_file. Per gemspec: a line
+#                           checkout\0glob\0git_dir\0index_file (git_dir and index_file
+#                           empty for a path source's directory). Per gemspec: a line
 #                           "gemspec<TAB>path<TAB>n1<TAB>n2<TAB>n3", then n1 bytes of summary
 #                           (as for spec), n2 bytes of spec.to_ruby (what Bundler writes back
 #                           into the checkout) and n3 bytes of the spec as metadata.gz
@@ -164,9 +165,11 @@ module ScintHelper
     raise ArgumentError, "gitspecs: malformed payload" unless dir && glob && git_dir && index
     require "bundler"
     saved = %w[GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE].to_h { |k| [k, ENV[k]] }
-    ENV["GIT_DIR"] = git_dir
-    ENV["GIT_WORK_TREE"] = dir
-    ENV["GIT_INDEX_FILE"] = index
+    unless git_dir.empty? # empty: a path source's directory, loaded as it is
+      ENV["GIT_DIR"] = git_dir
+      ENV["GIT_WORK_TREE"] = dir
+      ENV["GIT_INDEX_FILE"] = index
+    end
     out = +""
     Dir["#{dir}/#{glob}"].sort_by { |p| [-p.split(File::SEPARATOR).size, p] }.each do |path|
       real = File.realpath(path)

@@ -259,7 +259,7 @@ static bool gemfile_opt_eq(const struct lock_source *ls, const char *key, const 
  * Gemfile names (git remote and branch/tag/ref/glob/submodules, path, or a
  * block `source`)? A gem moved to another source must be locked again.
  */
-static bool gemfile_source_matches(const struct gemfile_source *gs, const struct lock_source *ls)
+bool gemfile_source_matches(const struct gemfile_source *gs, const struct lock_source *ls)
 {
 	const char *remote = gs->nremotes ? gs->remotes[0] : NULL;
 

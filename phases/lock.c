@@ -33,14 +33,21 @@
  * The index is synced first (phases/index_sync.h: the Gemfile's names and
  * their closure; --local reads only the cache, --prefer-local goes to the
  * network only for what the cache lacks), then read from the cache.
- * Only one global rubygems source is supported for now; path and source
- * blocks are refused with a clear message. A git source is kept when the old
- * lockfile has its GIT section with the same options (lk_git_locked): its
- * gems are the only candidates of their names, at their locked versions and
- * deps, and the section is written back with the specs still resolved; a git
+ * Sources: the global rubygems source (several remotes are one index, as
+ * Bundler 2.3's aggregate, and one GEM section), `source ... do` blocks
+ * (Bundler 2.3's SourceMap#all_requirements: a block's dependencies, and
+ * every gem of their closure its server has, come from it, the first block
+ * winning; what it lacks comes from the global source), path sources
+ * (`path:`, `gemspec`: one version per gem, as its gemspec says, loaded by
+ * the helper's `gitspecs` without git; their dependencies from the global
+ * source), and git sources the old lockfile has with the same options
+ * (lk_git_locked): their gems are the only candidates of their names, at
+ * their locked versions and deps (those deps come from the global source),
+ * and the GIT section is written back with the specs still resolved. A git
  * source that is new or changed, or a git gem named by `update` (or all of
  * them by a full update), would need `git ls-remote`/fetch and is refused,
- * naming it, before anything is written.
+ * naming it, before anything is written. One GEM section per rubygems
+ * source, a PATH section per path source, the kept GIT sections.
  *
  * Where Bundler 2.4+ (PubGrub) and 2.3.15 (Molinillo) differ on ordinary
  * graphs, this follows 2.3.15, whose lockfiles the tests compare: 2.3 may
@@ -59,6 +66,7 @@
 #include "base/hmap.h"
 #include "bundle/config.h"
 #include "bundle/index.h"
+#include "bundle/manifest.h"
 #include "bundle/names.h"
 #include "bundle/platform.h"
 #include "bundle/requirement.h"
@@ -95,11 +103,24 @@ struct lk_gem {
 	struct resolve_version *rv;
 };
 
+/* The gems of a path source (`path:`, `gemspec`), as their gemspecs say. */
+struct lk_path {
+	bool is_path;
+	struct gem_summary *specs;
+	size_t nspecs;
+};
+
 struct lk {
 	struct install *in;
 	const struct lock_request *req;
 	const struct gemfile *ev;
-	int info_fd;
+	int *info_fds; /* per gem source: [0] the global one, then the scoped ones */
+	int *gfds;     /* every remote of the global source ([0] is info_fds[0]) */
+	size_t ngfds;
+	size_t nsrc;
+	struct hmap srcof;     /* name -> source index + 1 (absent: the global source) */
+	struct hmap gwant;     /* several global remotes: names wanted from all of them */
+	struct lk_path *paths; /* per source: its gems when it is a path source */
 	const char **platforms;
 	size_t nplatforms;
 	struct hmap gems;    /* name -> struct lk_gem */
@@ -157,9 +178,26 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 		sbuf_addf(err, "invalid gem name '%s': %s", g->name, why);
 		return -SC_EUNSAFE;
 	}
-	r = k->info_fd >= 0 ? fs_read_fileat(k->info_fd, g->name, &body,
-					     (size_t)net_policy()->max_index_bytes)
-			    : -ENOENT;
+	uintptr_t si = (uintptr_t)hmap_get(&k->srcof, strv_from(g->name));
+	int info_fd = k->info_fds ? k->info_fds[si ? si - 1 : 0] : -1;
+	r = info_fd >= 0
+		    ? fs_read_fileat(info_fd, g->name, &body, (size_t)net_policy()->max_index_bytes)
+		    : -ENOENT;
+	/* several global remotes: one index, their versions together (the later one wins) */
+	for (size_t m = 1; si <= 1 && m < k->ngfds && (r >= 0 || r == -ENOENT); m++) {
+		struct sbuf more = SBUF_INIT;
+		int r2 = k->gfds[m] >= 0 ? fs_read_fileat(k->gfds[m], g->name, &more,
+							  (size_t)net_policy()->max_index_bytes)
+					 : -ENOENT;
+		if (r2 >= 0) {
+			sbuf_addch(&body, '\n');
+			sbuf_add(&body, more.buf ? more.buf : "", more.len);
+			r = 0;
+		} else if (r2 != -ENOENT) {
+			r = r2;
+		}
+		sbuf_release(&more);
+	}
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
@@ -300,6 +338,134 @@ static void lk_union_deps(struct lk *k, struct lk_version *v, struct resolve_ver
 	*ret = (struct resolve_version){ v->version, d, n };
 }
 
+/*
+ * A gem of a path source: its one version, as its gemspec says (dependencies
+ * the runtime ones). Returns 1 when the gem comes from a path source (it may
+ * then have no version: the source lacks it), 0 when it does not.
+ */
+static int lk_path_gem(struct lk *k, struct lk_gem *g)
+{
+	struct arena *a = &k->in->arena;
+	uintptr_t si = (uintptr_t)hmap_get(&k->srcof, strv_from(g->name));
+	const struct lk_path *p = si && k->paths ? &k->paths[si - 1] : NULL;
+
+	if (!p || !p->is_path)
+		return 0;
+	for (size_t i = 0; i < p->nspecs; i++) {
+		const struct gem_summary *sp = &p->specs[i];
+		if (strcmp(sp->name, g->name))
+			continue;
+		g->vers = arena_alloc(a, sizeof(*g->vers));
+		memset(g->vers, 0, sizeof(*g->vers));
+		g->vers[0].version = sp->version;
+		g->vers[0].var = arena_alloc(a, sizeof(*g->vers[0].var));
+		g->vers[0].nvar = 1;
+		struct lk_variant *var = &g->vers[0].var[0];
+		*var = (struct lk_variant){ .platform = sp->platform, .sha256 = "" };
+		var->deps = arena_alloc(a, (sp->ndeps + 1) * sizeof(*var->deps));
+		for (size_t d = 0; d < sp->ndeps; d++)
+			var->deps[var->ndeps++] = (struct resolve_dep){
+				sp->deps[d].name,
+				strcmp(sp->deps[d].reqs, ">= 0") ? sp->deps[d].reqs : "", NULL
+			};
+		g->nvers = 1;
+		break;
+	}
+	return 1;
+}
+
+static bool lk_size(const char **p, const char *end, size_t *ret)
+{
+	size_t v = 0;
+	const char *s = *p;
+
+	if (s >= end || *s < '0' || *s > '9')
+		return false;
+	while (s < end && *s >= '0' && *s <= '9') {
+		if (v > (SIZE_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (size_t)(*s++ - '0');
+	}
+	*p = s;
+	*ret = v;
+	return true;
+}
+
+/*
+ * Loads the gemspecs of a path source's directory with the Ruby helper's
+ * `gitspecs` (Bundler.load_gemspec in each gemspec's directory, the source's
+ * glob, by default Bundler's DEFAULT_GLOB), checks each summary.
+ */
+static int lk_load_path(struct lk *k, const struct gemfile_source *src, struct lk_path *ret,
+			struct sbuf *err)
+{
+	struct install *in = k->in;
+	struct sbuf payload = SBUF_INIT, out = SBUF_INIT;
+	const char *abs;
+	size_t cap = 0;
+	int r;
+
+	ret->is_path = true;
+	r = plan_path_dir(in, src->remotes[0], &abs, err);
+	if (r < 0)
+		return r;
+	sbuf_addstr(&payload, abs);
+	sbuf_addch(&payload, '\0');
+	sbuf_addstr(&payload, src->glob ? src->glob : "{,*,*/*}.gemspec");
+	sbuf_addch(&payload, '\0');
+	sbuf_addch(&payload, '\0');
+	r = install_ruby_call(in, "gitspecs", payload.buf, payload.len, &out, err);
+	sbuf_release(&payload);
+	if (r < 0)
+		goto out;
+	const char *p = out.buf ? out.buf : "", *end = p + out.len;
+	while (p < end) {
+		size_t n1, n2, n3;
+		const char *tab = end - p > 8 && !memcmp(p, "gemspec\t", 8)
+					  ? memchr(p + 8, '\t', (size_t)(end - p - 8))
+					  : NULL;
+		p = tab ? tab + 1 : end;
+		if (!tab || !lk_size(&p, end, &n1) || p >= end || *p++ != '\t' ||
+		    !lk_size(&p, end, &n2) || p >= end || *p++ != '\t' || !lk_size(&p, end, &n3) ||
+		    p >= end || *p++ != '\n' || n1 > (size_t)(end - p) ||
+		    n2 > (size_t)(end - p) - n1 || n3 > (size_t)(end - p) - n1 - n2) {
+			sbuf_addf(err,
+				  "the Ruby helper's answer for the gemspecs in %s is malformed",
+				  abs);
+			r = -SC_ERUBY;
+			goto out;
+		}
+		struct gem_summary sp = { 0 };
+		struct strv unused;
+		char *sum = arena_alloc(&in->arena, n1 + 16);
+		memcpy(sum, p, n1);
+		memcpy(sum + n1, "---gemspec---\n", 15);
+		p += n1 + n2 + n3;
+		struct sbuf why = SBUF_INIT;
+		if (gem_summary_parse(&in->arena, strv_make(sum, n1 + 14), &sp, &unused) < 0 ||
+		    gem_summary_check(&sp, &why) < 0) {
+			sbuf_addf(err, "a gemspec in %s is not usable: %s", abs,
+				  why.len ? sbuf_cstr(&why) : "malformed summary");
+			sbuf_release(&why);
+			r = -SC_EUNSAFE;
+			goto out;
+		}
+		sbuf_release(&why);
+		if (ret->nspecs >= LOCK_VARIANTS_MAX) {
+			sbuf_addf(err, "%s has more than %d gemspecs", abs, LOCK_VARIANTS_MAX);
+			r = -SC_ETOOBIG;
+			goto out;
+		}
+		ret->specs = arena_grow_array(&in->arena, ret->specs, sizeof(*ret->specs),
+					      ret->nspecs, &cap);
+		ret->specs[ret->nspecs++] = sp;
+	}
+	r = 0;
+out:
+	sbuf_release(&out);
+	return r;
+}
+
 static struct lk_gem *lk_gem(struct lk *k, const char *name, struct sbuf *err, int *ret_r)
 {
 	struct lk_gem *g = hmap_get(&k->gems, strv_from(name));
@@ -338,9 +504,10 @@ static struct lk_gem *lk_gem(struct lk *k, const char *name, struct sbuf *err, i
 		g->vers[0].var[0].platform = "ruby";
 		g->vers[0].nvar = 1;
 		g->nvers = 1;
-	} else if ((*ret_r = lk_load(k, g, err)) < 0) {
+	} else if ((*ret_r = lk_path_gem(k, g)) == 0 && (*ret_r = lk_load(k, g, err)) < 0) {
 		return NULL;
 	}
+	*ret_r = 0;
 	g->rv = arena_alloc(&k->in->arena, (g->nvers + 1) * sizeof(*g->rv));
 	for (size_t i = 0; i < g->nvers; i++)
 		lk_union_deps(k, &g->vers[i], &g->rv[i]);
@@ -496,13 +663,6 @@ static void lk_add_platform(struct lk *k, const char *p)
 	k->platforms[k->nplatforms++] = p;
 }
 
-static bool lk_opt_eq(const struct lock_source *ls, const char *key, const char *want)
-{
-	const char *have = lock_source_opt(ls, key);
-
-	return have ? want && !strcmp(have, want) : !want;
-}
-
 /*
  * The locked GIT section a Gemfile git source keeps: same remote and the
  * same branch/tag/ref/glob/submodules options (Bundler's source equality).
@@ -510,17 +670,21 @@ static bool lk_opt_eq(const struct lock_source *ls, const char *key, const char 
 static const struct lock_source *lk_git_locked(const struct lockfile *old,
 					       const struct gemfile_source *src)
 {
-	for (size_t s = 0; s < old->nsources; s++) {
-		const struct lock_source *ls = &old->sources[s];
-		if (ls->kind != LOCK_SRC_GIT || src->nremotes != 1)
-			continue;
-		if (lk_opt_eq(ls, "remote", src->remotes[0]) &&
-		    lk_opt_eq(ls, "branch", src->branch) && lk_opt_eq(ls, "tag", src->tag) &&
-		    lk_opt_eq(ls, "ref", src->ref) && lk_opt_eq(ls, "glob", src->glob) &&
-		    lk_opt_eq(ls, "submodules", src->submodules ? "true" : NULL))
-			return ls;
-	}
+	for (size_t s = 0; s < old->nsources; s++)
+		if (old->sources[s].kind == LOCK_SRC_GIT && src->nremotes == 1 &&
+		    gemfile_source_matches(src, &old->sources[s]))
+			return &old->sources[s];
 	return NULL;
+}
+
+/* The index in gsrc (0: the global source) of the dependency's source. */
+static size_t lk_dep_source(const struct gemfile_source **gsrc, size_t ngsrc,
+			    const struct gemfile_dep *d)
+{
+	for (size_t j = 1; d->source && j < ngsrc; j++)
+		if (gsrc[j] == d->source)
+			return j;
+	return 0;
 }
 
 int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf *ret_text,
@@ -529,7 +693,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	struct arena *a = &in->arena;
 	const struct gemfile *gf = &in->gemfile;
 	const char *remote = NULL;
-	struct lk k = { .in = in, .req = req, .ev = gf, .info_fd = -1 };
+	struct lk k = { .in = in, .req = req, .ev = gf };
 	struct index_sync *sync = NULL;
 	const struct lockfile *old = &in->lock;
 	int r;
@@ -540,17 +704,37 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	hmap_init(&k.pre);
 	hmap_init(&k.kept);
 	hmap_init(&k.gitspec);
-	const struct lock_source **gits = NULL;
-	size_t ngits = 0;
+	hmap_init(&k.srcof);
+	hmap_init(&k.gwant);
 	r = gemfile_load(in, err);
 	if (r < 0)
 		goto out;
-	/* the global rubygems source (id "0"), with one remote */
-	bool other = false;
-	gits = arena_alloc(a, (gf->nsources + 1) * sizeof(*gits));
+	/*
+	 * The gem sources: [0] the global rubygems source (id "0"), then each
+	 * `source ... do` block and path source (one remote each), in Gemfile
+	 * order; the locked GIT sections the git sources keep in gits.
+	 */
+	const struct gemfile_source **gsrc = arena_alloc(a, (gf->nsources + 1) * sizeof(*gsrc));
+	const struct lock_source **gits = arena_alloc(a, (gf->nsources + 1) * sizeof(*gits));
+	size_t ngsrc = 1, nglobal = 0, ngits = 0;
+	const char *unsupported = NULL;
+	gsrc[0] = NULL;
 	for (size_t i = 0; i < gf->nsources; i++) {
 		const struct gemfile_source *src = &gf->sources[i];
-		if (src->kind == GEMFILE_SRC_GIT) {
+		if (src->kind == GEMFILE_SRC_GEM && !strcmp(src->id, "0")) {
+			if (src->nremotes) {
+				remote = src->remotes[0];
+				gsrc[0] = src;
+				nglobal = src->nremotes;
+			}
+		} else if (src->kind != GEMFILE_SRC_GIT) {
+			if (src->nremotes == 1)
+				gsrc[ngsrc++] = src;
+			else
+				unsupported = src->kind == GEMFILE_SRC_GEM
+						      ? "a source block with several remotes"
+						      : "a path source without a path";
+		} else {
 			/* kept at its locked revision; a new or changed one needs git */
 			const struct lock_source *ls = lk_git_locked(old, src);
 			if (!ls) {
@@ -569,27 +753,20 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 				dup |= gits[j] == ls;
 			if (!dup)
 				gits[ngits++] = ls;
-		} else if (src->kind == GEMFILE_SRC_GEM && !strcmp(src->id, "0") &&
-			   src->nremotes == 1)
-			remote = src->remotes[0];
-		else if (src->kind != GEMFILE_SRC_GEM || strcmp(src->id, "0") || src->nremotes)
-			other = true; /* anything else: not yet */
+		}
 	}
-	if (!remote || other) {
-		sbuf_addf(err,
-			  "%s needs one global rubygems source and no other source (path, "
-			  "gemspec, a source block, several remotes) but locked git "
-			  "sources: scint cannot resolve that yet (run `bundle lock`)",
-			  in->opts.gemfile);
+	if (unsupported || !remote) {
+		sbuf_addf(err, "%s %s%s: scint cannot resolve that yet (run `bundle lock`)",
+			  in->opts.gemfile, unsupported ? "uses " : "has no global rubygems source",
+			  unsupported ? unsupported : "");
 		r = -SC_EUNSUPPORTED;
 		goto out;
 	}
 	for (size_t i = 0; i < gf->ndeps; i++) {
-		if (gf->deps[i].source && gf->deps[i].source->kind == GEMFILE_SRC_GIT)
-			continue;
-		if (gf->deps[i].pinned || gf->deps[i].source) {
+		if (gf->deps[i].pinned && lk_dep_source(gsrc, ngsrc, &gf->deps[i]) == 0 &&
+		    !(gf->deps[i].source && gf->deps[i].source->kind == GEMFILE_SRC_GIT)) {
 			sbuf_addf(err,
-				  "%s%s%s: '%s' comes from a path, git or scoped source, which "
+				  "%s%s%s: '%s' comes from a source which "
 				  "scint cannot resolve yet (run `bundle lock`)",
 				  in->opts.gemfile, gf->deps[i].location ? " at " : "",
 				  gf->deps[i].location ? gf->deps[i].location : "",
@@ -599,9 +776,10 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		}
 	}
 	for (size_t s = 0; s < old->nsources; s++) {
-		if (old->sources[s].kind != LOCK_SRC_GEM && old->sources[s].kind != LOCK_SRC_GIT) {
+		if (old->sources[s].kind != LOCK_SRC_GEM && old->sources[s].kind != LOCK_SRC_PATH &&
+		    old->sources[s].kind != LOCK_SRC_GIT) {
 			sbuf_addf(err,
-				  "%s has PATH or plugin sources, which scint cannot "
+				  "%s has plugin sources, which scint cannot "
 				  "resolve yet (run `bundle lock`)",
 				  in->opts.lockfile);
 			r = -SC_EUNSUPPORTED;
@@ -735,7 +913,20 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	if (!(req && req->update_all))
 		lk_keep_closure(&k, gf);
 
-	struct gem_source *src = plan_source_remote(in, remote);
+	struct gem_source **gs = arena_alloc(a, ngsrc * sizeof(*gs));
+	int *sids = arena_alloc(a, ngsrc * sizeof(*sids));
+	k.paths = arena_alloc(a, ngsrc * sizeof(*k.paths));
+	memset(k.paths, 0, ngsrc * sizeof(*k.paths));
+	for (size_t j = 0; j < ngsrc; j++) {
+		if (j && gsrc[j]->kind != GEMFILE_SRC_GEM) {
+			gs[j] = NULL;
+			r = lk_load_path(&k, gsrc[j], &k.paths[j], err);
+			if (r < 0)
+				goto out;
+		} else {
+			gs[j] = plan_source_remote(in, j ? gsrc[j]->remotes[0] : remote);
+		}
+	}
 	struct index_sync_opts so = {
 		.cache_root = in->opts.cache_root,
 		.config = in->config,
@@ -745,25 +936,118 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		.io_backend = in->opts.io_backend,
 	};
 	r = index_sync_new(&so, &sync, err);
-	int sid = r < 0 ? r : index_sync_add_source(sync, remote, err);
-	r = sid < 0 ? sid : 0;
-	for (size_t i = 0; r == 0 && i < gf->ndeps; i++)
-		if (strcmp(gf->deps[i].name, "bundler") &&
+	int *gsids = arena_alloc(a, nglobal * sizeof(*gsids));
+	struct gem_source **ggs = arena_alloc(a, nglobal * sizeof(*ggs));
+	for (size_t m = 0; r == 0 && m < nglobal; m++) {
+		ggs[m] = plan_source_remote(in, gsrc[0]->remotes[m]);
+		gsids[m] = index_sync_add_source(sync, gsrc[0]->remotes[m], err);
+		r = gsids[m] < 0 ? gsids[m] : 0;
+	}
+	for (size_t j = 0; r == 0 && j < ngsrc; j++) {
+		sids[j] = k.paths[j].is_path ? -1
+					     : index_sync_add_source(
+						       sync, j ? gsrc[j]->remotes[0] : remote, err);
+		r = sids[j] < 0 && !k.paths[j].is_path ? sids[j] : 0;
+	}
+	for (size_t i = 0; r == 0 && i < gf->ndeps; i++) {
+		size_t j = lk_dep_source(gsrc, ngsrc, &gf->deps[i]);
+		if (strcmp(gf->deps[i].name, "bundler") && !k.paths[j].is_path &&
 		    !hmap_get(&k.gitspec, strv_from(gf->deps[i].name)))
-			r = index_sync_want(sync, sid, gf->deps[i].name, err);
+			r = index_sync_want(sync, sids[j], gf->deps[i].name, err);
+	}
+	/* the dependencies of path and kept git gems come from the global source */
+	for (size_t j = 0; r == 0 && j < ngsrc; j++)
+		for (size_t i = 0; r == 0 && i < k.paths[j].nspecs; i++)
+			for (size_t d = 0; r == 0 && d < k.paths[j].specs[i].ndeps; d++) {
+				const char *dn = k.paths[j].specs[i].deps[d].name;
+				if (strcmp(dn, "bundler") && !hmap_get(&k.gitspec, strv_from(dn)))
+					r = index_sync_want(sync, sids[0], dn, err);
+			}
 	for (size_t s = 0; r == 0 && s < ngits; s++)
 		for (size_t i = 0; r == 0 && i < gits[s]->nspecs; i++)
 			for (size_t d = 0; r == 0 && d < gits[s]->specs[i].ndeps; d++) {
 				const char *dn = gits[s]->specs[i].deps[d].name;
 				if (strcmp(dn, "bundler") && !hmap_get(&k.gitspec, strv_from(dn)))
-					r = index_sync_want(sync, sid, dn, err);
+					r = index_sync_want(sync, sids[0], dn, err);
 			}
 	if (r == 0)
 		r = index_sync_run(sync, err);
 	if (r < 0)
 		goto out;
-	const char *dir = arena_printf(a, "%s/info", index_sync_source_dir(sync, sid));
-	k.info_fd = fs_open_dir(dir);
+	/*
+	 * Bundler 2.3's SourceMap#all_requirements: each Gemfile dependency comes
+	 * from its source; every other gem a block source's closure finds there
+	 * comes from that source (the first block that finds it); what a block
+	 * source lacks comes from the global one.
+	 */
+	for (size_t i = 0; i < gf->ndeps; i++)
+		if (!hmap_get(&k.srcof, strv_from(gf->deps[i].name)))
+			hmap_put(&k.srcof, strv_from(gf->deps[i].name),
+				 (void *)(uintptr_t)(lk_dep_source(gsrc, ngsrc, &gf->deps[i]) + 1));
+	bool again = false;
+	for (size_t j = 1; j < ngsrc; j++) {
+		size_t n = 0;
+		if (k.paths[j].is_path)
+			continue;
+		const struct index_sync_info *const *names = index_sync_names(sync, sids[j], &n);
+		for (size_t i = 0; i < n; i++) {
+			if (hmap_get(&k.srcof, strv_from(names[i]->name)) ||
+			    hmap_get(&k.gitspec, strv_from(names[i]->name)))
+				continue;
+			if (names[i]->present) {
+				hmap_put(&k.srcof, strv_from(arena_strdup(a, names[i]->name)),
+					 (void *)(uintptr_t)(j + 1));
+			} else {
+				r = index_sync_want(sync, sids[0], names[i]->name, err);
+				if (r < 0)
+					goto out;
+				again = true;
+			}
+		}
+	}
+	if (again && (r = index_sync_run(sync, err)) < 0)
+		goto out;
+	/*
+	 * Several global remotes make one index (Bundler 2.3's aggregate): every
+	 * name one of them was asked for is wanted from all of them, until none
+	 * is new.
+	 */
+	for (bool more = nglobal > 1; more;) {
+		more = false;
+		for (size_t m = 0; r == 0 && m < nglobal; m++) {
+			size_t n = 0;
+			const struct index_sync_info *const *names =
+				index_sync_names(sync, gsids[m], &n);
+			for (size_t i = 0; r == 0 && i < n; i++) {
+				if (hmap_get(&k.gwant, strv_from(names[i]->name)))
+					continue;
+				const char *nm = arena_strdup(a, names[i]->name);
+				hmap_put(&k.gwant, strv_from(nm), lk_mark);
+				for (size_t m2 = 0; r == 0 && m2 < nglobal; m2++)
+					r = index_sync_want(sync, gsids[m2], nm, err);
+				more = true;
+			}
+		}
+		if (r == 0 && more)
+			r = index_sync_run(sync, err);
+		if (r < 0)
+			goto out;
+	}
+	k.gfds = arena_alloc(a, nglobal * sizeof(*k.gfds));
+	for (size_t m = 1; m < nglobal; m++) {
+		k.gfds[m] = fs_open_dir(
+			arena_printf(a, "%s/info", index_sync_source_dir(sync, gsids[m])));
+		k.ngfds = m + 1;
+	}
+	k.info_fds = arena_alloc(a, ngsrc * sizeof(*k.info_fds));
+	for (size_t j = 0; j < ngsrc; j++) {
+		const char *dir =
+			k.paths[j].is_path
+				? NULL
+				: arena_printf(a, "%s/info", index_sync_source_dir(sync, sids[j]));
+		k.info_fds[j] = k.paths[j].is_path ? -1 : fs_open_dir(dir);
+		k.nsrc = j + 1;
+	}
 	struct resolve_dep *roots = arena_alloc(a, (gf->ndeps + 1) * sizeof(*roots));
 	size_t nroots = 0;
 	for (size_t i = 0; i < gf->ndeps; i++) {
@@ -779,11 +1063,18 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		struct lk_gem *g = lk_gem(&k, gf->deps[i].name, err, &r);
 		if (!g)
 			goto out;
+		size_t j = lk_dep_source(gsrc, ngsrc, &gf->deps[i]);
+		if (!g->nvers && k.paths[j].is_path) {
+			sbuf_addf(err, "Could not find gem '%s' in source at `%s`.",
+				  gf->deps[i].name, gsrc[j]->remotes[0]);
+			r = -SC_ENOTFOUND;
+			goto out;
+		}
 		if (!g->nvers && strcmp(gf->deps[i].name, "bundler")) {
 			sbuf_addf(err,
 				  "Could not find gem '%s' in rubygems repository %s or installed "
 				  "locally.%s",
-				  gf->deps[i].name, src->redacted,
+				  gf->deps[i].name, gs[j]->redacted,
 				  so.mode == INDEX_SYNC_NETWORK
 					  ? ""
 					  : " (only the cached index was read)");
@@ -805,19 +1096,38 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 
 	/* the lockfile */
 	struct lockfile lf = { 0 };
-	struct lock_source *ls = arena_alloc(a, sizeof(*ls));
-	memset(ls, 0, sizeof(*ls));
-	ls->kind = LOCK_SRC_GEM;
-	ls->opts = arena_alloc(a, sizeof(*ls->opts));
-	ls->opts[0] = (struct lock_option){ "remote", src->remote };
-	ls->nopts = 1;
-	ls->specs = arena_alloc(a, (res.npicks * k.nplatforms + 1) * sizeof(*ls->specs));
-	const char **sp_checksum = arena_alloc(a, (res.npicks * k.nplatforms + 1) * sizeof(char *));
+	struct lock_source *lss = arena_alloc(a, (ngsrc + ngits) * sizeof(*lss));
+	size_t cap = res.npicks * k.nplatforms + 1, ngspecs = 0;
+	for (size_t s = 0; s < ngits; s++)
+		ngspecs += gits[s]->nspecs;
+	struct lock_checksum *cks = arena_alloc(a, (cap + ngspecs) * sizeof(*cks));
+	size_t ncks = 0;
+	memset(lss, 0, (ngsrc + ngits) * sizeof(*lss));
+	for (size_t j = 0; j < ngsrc; j++) {
+		lss[j].kind = k.paths[j].is_path ? LOCK_SRC_PATH : LOCK_SRC_GEM;
+		lss[j].opts = arena_alloc(a, (nglobal + 2) * sizeof(*lss[j].opts));
+		lss[j].opts[0] =
+			(struct lock_option){ "remote", k.paths[j].is_path ? gsrc[j]->remotes[0]
+									   : gs[j]->remote };
+		lss[j].nopts = 1;
+		/* several global remotes: Bundler's remotes reversed (the Gemfile's order) */
+		for (size_t m = 0; j == 0 && nglobal > 1 && m < nglobal; m++)
+			lss[j].opts[m] =
+				(struct lock_option){ "remote", ggs[nglobal - 1 - m]->remote };
+		if (j == 0 && nglobal > 1)
+			lss[j].nopts = nglobal;
+		if (k.paths[j].is_path && gsrc[j]->glob &&
+		    strcmp(gsrc[j]->glob, "{,*,*/*}.gemspec"))
+			lss[j].opts[lss[j].nopts++] = (struct lock_option){ "glob", gsrc[j]->glob };
+		lss[j].specs = arena_alloc(a, cap * sizeof(*lss[j].specs));
+	}
 	for (size_t i = 0; i < res.npicks; i++) {
 		if (!strcmp(res.picks[i].name, "bundler") ||
 		    hmap_get(&k.gitspec, strv_from(res.picks[i].name)))
 			continue;
 		struct lk_gem *g = hmap_get(&k.gems, strv_from(res.picks[i].name));
+		uintptr_t si = (uintptr_t)hmap_get(&k.srcof, strv_from(g->name));
+		struct lock_source *ls = &lss[si ? si - 1 : 0];
 		struct lk_version *v = NULL;
 		for (size_t j = 0; j < g->nvers && !v; j++)
 			if (!strcmp(g->vers[j].version, res.picks[i].version))
@@ -840,7 +1150,9 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 			if (!used[j])
 				continue;
 			const struct lk_variant *var = &v->var[j];
-			sp_checksum[ls->nspecs] = var->sha256;
+			cks[ncks++] =
+				(struct lock_checksum){ g->name, v->version, var->platform,
+							*var->sha256 ? var->sha256 : NULL, NULL };
 			struct lock_spec *sp = &ls->specs[ls->nspecs++];
 			bool ruby = !strcmp(var->platform, "ruby");
 			*sp = (struct lock_spec){
@@ -860,25 +1172,27 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 										: NULL };
 		}
 	}
+	lf.sources = lss; /* the GEM and PATH sections, then the kept GIT ones */
+	lf.nsources = ngsrc;
 	/* the kept GIT sections, with the specs the resolution still uses */
-	lf.sources = arena_alloc(a, (ngits + 1) * sizeof(*lf.sources));
 	for (size_t s = 0; s < ngits; s++) {
-		struct lock_source *gsrc = &lf.sources[lf.nsources];
-		*gsrc = (struct lock_source){ .kind = LOCK_SRC_GIT,
-					      .opts = gits[s]->opts,
-					      .nopts = gits[s]->nopts };
-		gsrc->specs = arena_alloc(a, (gits[s]->nspecs + 1) * sizeof(*gsrc->specs));
+		struct lock_source *gl = &lf.sources[lf.nsources];
+		*gl = (struct lock_source){ .kind = LOCK_SRC_GIT,
+					    .opts = gits[s]->opts,
+					    .nopts = gits[s]->nopts };
+		gl->specs = arena_alloc(a, (gits[s]->nspecs + 1) * sizeof(*gl->specs));
 		for (size_t i = 0; i < gits[s]->nspecs; i++) {
 			const struct lock_spec *sp = &gits[s]->specs[i];
 			if (!resolve_result_version(&res, sp->name))
 				continue;
-			gsrc->specs[gsrc->nspecs] = *sp;
-			gsrc->specs[gsrc->nspecs++].source = gsrc;
+			gl->specs[gl->nspecs] = *sp;
+			gl->specs[gl->nspecs++].source = gl;
+			cks[ncks++] = (struct lock_checksum){ sp->name, sp->version, sp->platform,
+							      NULL, NULL };
 		}
-		if (gsrc->nspecs)
+		if (gl->nspecs)
 			lf.nsources++;
 	}
-	lf.sources[lf.nsources++] = *ls;
 	lf.platforms = k.platforms;
 	lf.nplatforms = k.nplatforms;
 	lf.deps = arena_alloc(a, (gf->ndeps + 1) * sizeof(*lf.deps));
@@ -901,24 +1215,8 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	/* CHECKSUMS when the lockfile has them: the index's sha256 of each variant */
 	lf.has_checksums = old->has_checksums;
 	if (lf.has_checksums) {
-		size_t ngspecs = 0;
-		for (size_t s = 0; s + 1 < lf.nsources; s++)
-			ngspecs += lf.sources[s].nspecs;
-		lf.checksums = arena_alloc(a, (ls->nspecs + ngspecs + 1) * sizeof(*lf.checksums));
-		for (size_t s = 0; s + 1 < lf.nsources; s++)
-			for (size_t i = 0; i < lf.sources[s].nspecs; i++) {
-				const struct lock_spec *sp = &lf.sources[s].specs[i];
-				lf.checksums[lf.nchecksums++] =
-					(struct lock_checksum){ sp->name, sp->version, sp->platform,
-								NULL, NULL };
-			}
-		for (size_t i = 0; i < ls->nspecs; i++) {
-			const struct lock_spec *sp = &ls->specs[i];
-			const char *sum = sp_checksum[i];
-			lf.checksums[lf.nchecksums++] =
-				(struct lock_checksum){ sp->name, sp->version, sp->platform,
-							sum && *sum ? sum : NULL, NULL };
-		}
+		lf.checksums = cks;
+		lf.nchecksums = ncks;
 	}
 	lf.bundled_with = k.bundler_version;
 	lf.extra = old->extra;
@@ -927,8 +1225,14 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	r = lockfile_write(&lf, k.bundler_version, ret_text);
 out:
 	index_sync_free(sync);
-	if (k.info_fd >= 0)
-		close(k.info_fd);
+	for (size_t j = 0; j < k.nsrc; j++)
+		if (k.info_fds[j] >= 0)
+			close(k.info_fds[j]);
+	hmap_release(&k.srcof);
+	hmap_release(&k.gwant);
+	for (size_t m = 1; m < k.ngfds; m++)
+		if (k.gfds[m] >= 0)
+			close(k.gfds[m]);
 	hmap_release(&k.gems);
 	hmap_release(&k.unlock);
 	hmap_release(&k.locked);

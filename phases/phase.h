@@ -274,6 +274,12 @@ int gemfile_check(struct install *in, struct sbuf *err);
 int gemfile_load(struct install *in, struct sbuf *err);
 
 /*
+ * Does the lockfile section ls lock from the Gemfile source gs (git remote
+ * and branch/tag/ref/glob/submodules, path, or a rubygems source's remotes)?
+ */
+bool gemfile_source_matches(const struct gemfile_source *gs, const struct lock_source *ls);
+
+/*
  * lock.c: resolves the Gemfile against the cached compact index and renders
  * the lockfile (see lock.c for the rules). req may be NULL (install: only
  * what the Gemfile changed is unlocked).
@@ -297,6 +303,12 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 int lock_write(struct install *in, const struct sbuf *text, bool *ret_changed, struct sbuf *err);
 /* The index/<slug> name of a gem server (plan.c). */
 struct gem_source *plan_source_remote(struct install *in, const char *remote);
+/*
+ * The absolute directory of a path source (remote as the lockfile writes it,
+ * relative to the app), in *ret_abs; 0, or -SC_ENOTFOUND with Bundler's
+ * "The path `...` does not exist." (or "is not a directory.") in err.
+ */
+int plan_path_dir(struct install *in, const char *remote, const char **ret_abs, struct sbuf *err);
 
 /* plan.c */
 int plan_build(struct install *in, struct sbuf *err);

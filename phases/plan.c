@@ -392,15 +392,11 @@ static int plan_git(struct install *in, struct gem *g, struct sbuf *err)
 	return 0;
 }
 
-/* Bundler's Source::Path#load_spec_files: a path that is not a directory fails the install. */
-static int plan_path_check(struct install *in, struct gem *g, struct sbuf *err)
+int plan_path_dir(struct install *in, const char *remote, const char **ret_abs, struct sbuf *err)
 {
-	const char *remote = lock_source_opt(g->spec->source, "remote");
 	struct stat st;
 	char *abs;
 
-	if (!remote)
-		return 0;
 	abs = remote[0] == '/' ? arena_strdup(&in->arena, remote)
 			       : arena_printf(&in->arena, "%s/%s", in->opts.app_dir, remote);
 	/* File.expand_path: "." and ".." components and a trailing '/' are folded. */
@@ -409,11 +405,23 @@ static int plan_path_check(struct install *in, struct gem *g, struct sbuf *err)
 		abs = arena_strdup(&in->arena, resolved);
 		free(resolved);
 	}
+	*ret_abs = abs;
 	if (stat(abs, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
 	sbuf_addf(err, "The path `%s` %s", abs,
 		  stat(abs, &st) == 0 ? "is not a directory." : "does not exist.");
 	return -SC_ENOTFOUND;
+}
+
+/* Bundler's Source::Path#load_spec_files: a path that is not a directory fails the install. */
+static int plan_path_check(struct install *in, struct gem *g, struct sbuf *err)
+{
+	const char *remote = lock_source_opt(g->spec->source, "remote");
+	const char *abs;
+
+	if (!remote)
+		return 0;
+	return plan_path_dir(in, remote, &abs, err);
 }
 
 static void plan_decide(struct install *in, struct gem *g)

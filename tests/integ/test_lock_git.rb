@@ -7,7 +7,8 @@
 # the resolver pinned, with their locked dependencies, and writes the section
 # back as Bundler does; a git source that is new or changed, or a git gem
 # being updated, would need the remote and is refused with a message naming
-# it, leaving the lockfile as it was.
+# it, leaving the lockfile as it was. Path sources and source blocks lock
+# alongside the kept GIT sections.
 
 require "scint_test"
 require "git_server"
@@ -90,6 +91,26 @@ class TestLockGit < ScintTest::Case
     r = scint.scint("lock")
     assert_success r
     assert_equal bundler.lockfile, scint.lockfile
+
+    # With a path gem and a source block too: GIT, PATH and two GEM sections.
+    _, oc = corpus(Scint::Shapes::Shape.new(
+                     name: "lock-git-other", gemfile_deps: {}, locked: [],
+                     gems: [G.new(name: "lg_priv", version: "1.0.0", files: 1, deps: { "lg_base" => "~> 1.0" })]))
+    other = serve(oc.dir)
+    both = "gem \"lg_extra\"\ngem \"gm_a\", git: #{url("gmulti").dump}, glob: \"*/*.gemspec\"\n" \
+           "gem \"lg_local\", path: \"vendor/lg_local\"\nsource #{other.url.dump} do\n  gem \"lg_priv\"\nend"
+    [bundler, scint].each do |a|
+      a.write_file("vendor/lg_local/lg_local.gemspec", gemspec("lg_local", deps: { "lg_base" => ">= 1.0" }))
+      a.write_file("vendor/lg_local/lib/lg_local.rb", "module LgLocal; end\n")
+      a.write_file("Gemfile", gemfile(server.url, both))
+    end
+    bundler.bundle_lock!
+    r = scint.scint("lock")
+    assert_success r
+    assert_equal bundler.lockfile, scint.lockfile
+    assert_includes scint.lockfile, "PATH\n  remote: vendor/lg_local\n"
+    assert_includes scint.lockfile, "GEM\n  remote: #{other.url}/\n"
+    assert_includes scint.lockfile, "  revision: #{old_rev}\n"
 
     # The lock installs, and Bundler accepts the install.
     r = scint.scint("install")
