@@ -88,6 +88,7 @@ struct lk_variant {
 	const char *sha256; /* from the info line, "" if none */
 	struct resolve_dep *deps;
 	size_t ndeps;
+	bool unfit; /* its ruby:/rubygems: requirement excludes the target (lk_load) */
 };
 
 struct lk_version {
@@ -166,6 +167,21 @@ static int lk_version_cmp(const void *a, const void *b)
 			   strv_from(((const struct lk_version *)b)->version));
 }
 
+/* The variant of v Bundler locks for platform (the best match), or -1. */
+static int lk_best_variant(const struct lk_version *v, const char *platform)
+{
+	int best = -1, best_rank = PLATFORM_INCOMPATIBLE;
+
+	for (size_t j = 0; j < v->nvar; j++) {
+		int rk = platform_rank(strv_from(v->var[j].platform), strv_from(platform));
+		if (rk > best_rank) {
+			best_rank = rk;
+			best = (int)j;
+		}
+	}
+	return best;
+}
+
 /* Parses info/<name> into g; a missing file leaves g without versions. */
 static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 {
@@ -217,9 +233,8 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 		if (index_info_parse_line(line, &il) < 0)
 			continue; /* a line that could not name anything is never a candidate */
 		char *ver = arena_strv(a, il.version);
-		if (!lk_reqs_ok(il.ruby, k->in->abi.version) ||
-		    !lk_reqs_ok(il.rubygems, k->in->abi.rubygems_version))
-			continue;
+		bool unfit = !lk_reqs_ok(il.ruby, k->in->abi.version) ||
+			     !lk_reqs_ok(il.rubygems, k->in->abi.rubygems_version);
 		char *plat = arena_strv(a, il.platform);
 		if (!lk_platform_usable(k, plat))
 			continue;
@@ -265,6 +280,7 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 			var = &v->var[v->nvar++];
 		}
 		var->platform = plat;
+		var->unfit = unfit;
 		var->sha256 = arena_strv(a, il.checksum);
 		var->deps = arena_alloc(a, LOCK_DEPS_MAX * sizeof(*var->deps));
 		var->ndeps = 0;
@@ -288,6 +304,25 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 			v->nvar--; /* a malformed dependency list: this variant is unusable */
 			continue;
 		}
+	}
+	/*
+	 * Bundler 2.3 tries a version as the best variant for every platform of
+	 * the lock, then as its ruby variant alone: when a platform's best
+	 * variant asks for another Ruby or RubyGems, the version is the ruby
+	 * variant for every platform (if that one fits), else nothing.
+	 */
+	for (size_t i = 0; i < g->nvers; i++) {
+		struct lk_version *v = &g->vers[i];
+		bool collapse = false;
+		for (size_t p = 0; p < k->nplatforms && !collapse; p++) {
+			int b = lk_best_variant(v, k->platforms[p]);
+			collapse = b >= 0 && v->var[b].unfit;
+		}
+		size_t kept = 0;
+		for (size_t j = 0; j < v->nvar; j++)
+			if (!v->var[j].unfit && (!collapse || !strcmp(v->var[j].platform, "ruby")))
+				v->var[kept++] = v->var[j];
+		v->nvar = kept;
 	}
 	/* versions with no usable variant left */
 	size_t w = 0;
@@ -318,15 +353,29 @@ out:
 	return r;
 }
 
-/* The dependencies of a version for the resolver: the union over its variants. */
+
+/*
+ * The dependencies of a version for the resolver: the union over the variants
+ * it would be locked with, the best one for each platform (Bundler 2.3's
+ * SpecGroup#dependencies_for): a ruby variant's own dependencies (a
+ * mini_portile2 for compiling) do not count where a platform's build is used.
+ */
 static void lk_union_deps(struct lk *k, struct lk_version *v, struct resolve_version *ret)
 {
 	size_t total = 0, n = 0;
+	bool used[LOCK_VARIANTS_MAX + 1] = { 0 };
 
+	for (size_t p = 0; p < k->nplatforms; p++) {
+		int b = lk_best_variant(v, k->platforms[p]);
+		if (b >= 0)
+			used[b] = true;
+	}
 	for (size_t i = 0; i < v->nvar; i++)
 		total += v->var[i].ndeps;
 	struct resolve_dep *d = arena_alloc(&k->in->arena, (total + 1) * sizeof(*d));
 	for (size_t i = 0; i < v->nvar; i++) {
+		if (!used[i])
+			continue;
 		for (size_t j = 0; j < v->var[i].ndeps; j++) {
 			bool seen = false;
 			for (size_t m = 0; m < n && !seen; m++)
@@ -1134,15 +1183,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 				v = &g->vers[j];
 		bool used[LOCK_VARIANTS_MAX + 1] = { 0 };
 		for (size_t p = 0; p < k.nplatforms; p++) {
-			int best = -1, best_rank = PLATFORM_INCOMPATIBLE;
-			for (size_t j = 0; j < v->nvar; j++) {
-				int rk = platform_rank(strv_from(v->var[j].platform),
-						       strv_from(k.platforms[p]));
-				if (rk > best_rank) {
-					best_rank = rk;
-					best = (int)j;
-				}
-			}
+			int best = lk_best_variant(v, k.platforms[p]);
 			if (best >= 0)
 				used[best] = true;
 		}
