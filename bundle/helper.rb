@@ -453,6 +453,8 @@ module ScintHelper
       when Bundler::Source::Git
         out << "source\t#{id}\tgit\n"
         out << "source_opt\t#{id}\tremote\t#{gf_field(src.uri)}\n"
+        # Bundler writes a glob only when it is not its default one.
+        opts = opts.reject { |k, v| k == "glob" && v == Bundler::Source::Path::DEFAULT_GLOB }
         %w[branch tag ref glob].each do |k|
           out << "source_opt\t#{id}\t#{k}\t#{gf_field(opts[k])}\n" if opts[k]
         end
@@ -462,7 +464,8 @@ module ScintHelper
         out << "source\t#{id}\t#{gemspec ? "gemspec" : "path"}\n"
         remote = src.to_lock[/^  remote: (.*)$/, 1]
         out << "source_opt\t#{id}\tremote\t#{gf_field(remote)}\n"
-        out << "source_opt\t#{id}\tglob\t#{gf_field(opts["glob"])}\n" if opts["glob"]
+        glob = opts["glob"]
+        out << "source_opt\t#{id}\tglob\t#{gf_field(glob)}\n" if glob && glob != Bundler::Source::Path::DEFAULT_GLOB
         out << "source_opt\t#{id}\tname\t#{gf_field(gemspec.name)}\n" if gemspec
       else
         raise Bundler::GemfileError, "#{src.class} sources (a plugin source?) are not supported by scint"

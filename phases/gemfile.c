@@ -62,7 +62,7 @@ static void gemfile_key(struct install *in, const struct sbuf *gemfile, char ret
 	struct digest d;
 
 	digest_init(&d, DIGEST_SHA256);
-	digest_update(&d, "scint-gemfile-2", 16);
+	digest_update(&d, "scint-gemfile-3", 16);
 	/* Not the Gemfile's path: a fresh checkout of the same app must hit the cache. */
 	digest_update(&d, in->abi.ruby, strlen(in->abi.ruby) + 1);
 	/* The DSL that evaluates it. */

@@ -248,6 +248,33 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 			    !(locked && strv_eq_cstr(il.version, locked)))
 				continue;
 		}
+		/*
+		 * The dependencies first: a malformed list makes the line unusable
+		 * (and leaves an earlier line of the same variant as it was).
+		 */
+		struct strv cur = il.deps, dn, dr;
+		size_t ndeps = 0;
+		while ((r = index_deps_next(&cur, &dn, &dr)) > 0)
+			ndeps++;
+		if (r < 0) {
+			r = 0;
+			continue;
+		}
+		if (ndeps > LOCK_DEPS_MAX) {
+			sbuf_addf(err, "the index lists more than %d dependencies for %s %s",
+				  LOCK_DEPS_MAX, g->name, ver);
+			r = -SC_ETOOBIG;
+			goto out;
+		}
+		struct resolve_dep *deps = arena_alloc(a, (ndeps + 1) * sizeof(*deps));
+		cur = il.deps;
+		for (size_t d = 0; d < ndeps && index_deps_next(&cur, &dn, &dr) > 0; d++) {
+			char *reqs = arena_strv(a, dr);
+			for (char *p = reqs; *p; p++)
+				if (*p == '&')
+					*p = ',';
+			deps[d] = (struct resolve_dep){ arena_strv(a, dn), reqs, NULL };
+		}
 		struct lk_version *v = NULL;
 		uintptr_t slot = (uintptr_t)hmap_get(&byver, strv_from(ver));
 		if (slot) {
@@ -282,28 +309,8 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 		var->platform = plat;
 		var->unfit = unfit;
 		var->sha256 = arena_strv(a, il.checksum);
-		var->deps = arena_alloc(a, LOCK_DEPS_MAX * sizeof(*var->deps));
-		var->ndeps = 0;
-		struct strv cur = il.deps, dn, dr;
-		while ((r = index_deps_next(&cur, &dn, &dr)) > 0) {
-			if (var->ndeps >= LOCK_DEPS_MAX) {
-				sbuf_addf(err,
-					  "the index lists more than %d dependencies for %s %s",
-					  LOCK_DEPS_MAX, g->name, ver);
-				r = -SC_ETOOBIG;
-				goto out;
-			}
-			char *reqs = arena_strv(a, dr);
-			for (char *p = reqs; *p; p++)
-				if (*p == '&')
-					*p = ',';
-			var->deps[var->ndeps++] =
-				(struct resolve_dep){ arena_strv(a, dn), reqs, NULL };
-		}
-		if (r < 0) {
-			v->nvar--; /* a malformed dependency list: this variant is unusable */
-			continue;
-		}
+		var->deps = deps;
+		var->ndeps = ndeps;
 	}
 	/*
 	 * Bundler 2.3 tries a version as the best variant for every platform of
@@ -974,6 +981,8 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 				goto out;
 		} else {
 			gs[j] = plan_source_remote(in, j ? gsrc[j]->remotes[0] : remote);
+			if (!gs[j])
+				goto too_many_sources;
 		}
 	}
 	struct index_sync_opts so = {
@@ -989,6 +998,8 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	struct gem_source **ggs = arena_alloc(a, nglobal * sizeof(*ggs));
 	for (size_t m = 0; r == 0 && m < nglobal; m++) {
 		ggs[m] = plan_source_remote(in, gsrc[0]->remotes[m]);
+		if (!ggs[m])
+			goto too_many_sources;
 		gsids[m] = index_sync_add_source(sync, gsrc[0]->remotes[m], err);
 		r = gsids[m] < 0 ? gsids[m] : 0;
 	}
@@ -1264,6 +1275,10 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	lf.nextra = old->nextra;
 	lf.crlf = old->crlf;
 	r = lockfile_write(&lf, k.bundler_version, ret_text);
+	goto out;
+too_many_sources:
+	sbuf_addf(err, "%s names more than %d gem servers", in->opts.gemfile, LOCK_GEM_SOURCES_MAX);
+	r = -SC_ETOOBIG;
 out:
 	index_sync_free(sync);
 	for (size_t j = 0; j < k.nsrc; j++)

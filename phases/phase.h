@@ -301,7 +301,10 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		 struct sbuf *err);
 /* Replaces the lockfile with text atomically when it differs; *ret_changed tells. */
 int lock_write(struct install *in, const struct sbuf *text, bool *ret_changed, struct sbuf *err);
-/* The index/<slug> name of a gem server (plan.c). */
+/*
+ * The gem server of this remote (plan.c), added to in->sources once; NULL
+ * past LOCK_GEM_SOURCES_MAX servers (a Gemfile may name more).
+ */
 struct gem_source *plan_source_remote(struct install *in, const char *remote);
 /*
  * The absolute directory of a path source (remote as the lockfile writes it,

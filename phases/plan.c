@@ -78,7 +78,11 @@ struct gem_source *plan_source_remote(struct install *in, const char *remote)
 			return &in->sources[i];
 		}
 	}
-	SC_ASSERT(in->nsources < LOCK_GEM_SOURCES_MAX); /* bundle/lockfile.c refuses more */
+	if (in->nsources >= LOCK_GEM_SOURCES_MAX) {
+		/* a lockfile cannot name more (bundle/lockfile.c); a Gemfile can */
+		sbuf_release(&buf);
+		return NULL;
+	}
 	struct gem_source *s = &in->sources[in->nsources++];
 	/* The route (phases/mirror.h) normalizes the URL, credentials and mirror. */
 	mirror_route_init(&s->route, &in->arena, in->config, buf.buf);
@@ -438,6 +442,10 @@ static void plan_decide(struct install *in, struct gem *g)
 		return;
 	}
 	g->source = plan_source(in, g->spec->source);
+	if (!g->source) { /* not reached: the lockfile bounds its GEM sections */
+		g->plan = PLAN_UNSUPPORTED;
+		return;
+	}
 	if (dv && !strcmp(dv, g->version) && !strcmp(g->platform, "ruby")) {
 		g->plan = PLAN_DEFAULT_GEM;
 		return;

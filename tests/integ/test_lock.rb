@@ -280,12 +280,23 @@ class TestLock < ScintTest::Case
     File.open(File.join(dir, "versions"), "a") do |f|
       f << "sc_huge 1.0.0 #{Digest::MD5.hexdigest(huge)}\n"
     end
+    # (sc_rep: below)
+    rep = "---\n1.0.0 sc_shared:~> 1.0|checksum:#{"0" * 64}\n1.0.0 sc_shared:~> 1.0,:bad|checksum:#{"0" * 64}\n"
+    File.write(File.join(dir, "info", "sc_rep"), rep)
+    File.open(File.join(dir, "versions"), "a") { |f| f << "sc_rep 1.0.0 #{Digest::MD5.hexdigest(rep)}\n" }
     server = serve(dir)
     app = app(gems: { "sc_huge" => [] }, source: server.url)
     r = app.scint("lock")
     refute r.success?
     assert_match(/resolution gave up: sc_huge has more than 20000 versions/, r.stderr)
     refute File.exist?(app.path("Gemfile.lock"))
+
+    # A line repeated with a malformed dependency list is unusable, and leaves
+    # the earlier line of that version whole (its dependency is still locked).
+    app2 = app("app2", gems: { "sc_rep" => [] }, source: server.url)
+    assert_success app2.scint("lock")
+    assert_includes app2.lockfile, "    sc_rep (1.0.0)\n      sc_shared (~> 1.0)\n"
+    assert_includes app2.lockfile, "    sc_shared (1.1.0)\n"
   end
 
   # The ~250 and ~400 gem shapes (slow to build: run with SCINT_LOCK_BIG=1):

@@ -126,6 +126,13 @@ class TestLockGit < ScintTest::Case
     assert_includes scint.lockfile, "  revision: #{old_rev}\n"
     scint.bundle_check!
 
+    # Bundler's default glob spelled out changes nothing (Bundler does not write it).
+    same = scint.lockfile
+    scint.write_file("Gemfile", gemfile(server.url).sub('branch: "main"', 'branch: "main", glob: "{,*,*/*}.gemspec"'))
+    assert_success scint.scint("install", env: { "BUNDLE_FROZEN" => "true" })
+    assert_equal same, scint.lockfile
+    scint.write_file("Gemfile", gemfile(server.url))
+
     # Moving a git gem, or a git source the lockfile lacks, needs the remote:
     # refused, naming it, the lockfile untouched.
     before = scint.lockfile

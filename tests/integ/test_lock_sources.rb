@@ -203,4 +203,15 @@ class TestLockSources < ScintTest::Case
       refute File.exist?(a.path("Gemfile.lock")), name
     end
   end
+
+  # A Gemfile may name more gem servers than a lockfile can hold: an error, no abort.
+  def test_too_many_gem_servers_is_an_error
+    blocks = (1..70).map { |n| "source \"http://127.0.0.1:1/s#{n}\" do\n  gem \"sc_g#{n}\"\nend\n" }.join
+    scint = app("scint", gems: {}, source: "http://127.0.0.1:1/", gemfile: "source \"http://127.0.0.1:1/\"\n#{blocks}")
+    r = scint.scint("lock")
+    refute r.success?
+    assert_match(/names more than 64 gem servers/, r.stderr)
+    refute File.exist?(scint.path("Gemfile.lock"))
+  end
+
 end
