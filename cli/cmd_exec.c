@@ -4,7 +4,7 @@
  *
  * It reads <app config>/scint.state (a few text lines written by the install,
  * phases/finalize.c: the install root, the bundle path, the SHA-256 of the
- * Gemfile.lock it installed, where the real Bundler is), checks that the
+ * Gemfile.lock it installed and of the Gemfile, where the real Bundler is), checks that the
  * runtime lock <app config>/scint.lock.marshal is there and that Gemfile.lock
  * is still the one installed, sets the environment Bundler sets for `bundle
  * exec` (shared_helpers.rb, set_bundle_environment, and the BUNDLER_ORIG_*
@@ -15,8 +15,11 @@
  *
  * A missing runtime lock (or state) is rebuilt from Gemfile.lock and the
  * installed gems (a local-only install: nothing is fetched or built). A
- * Gemfile.lock that changed since the install is an error naming
- * `scint install`. scint.state lives in the project and is checked like any
+ * Gemfile edited since the install goes through the same local install, as
+ * Bundler.setup re-resolves an edited Gemfile against the installed gems
+ * (only the Gemfile's own bytes are compared: files it pulls in with
+ * eval_gemfile are not). A Gemfile.lock that changed since the install is an
+ * error naming `scint install`. scint.state lives in the project and is checked like any
  * input: bounded, each value an absolute path or a hex digest without control
  * characters.
  */
@@ -45,6 +48,7 @@ struct exec_state {
 	const char *root; /* <bundle_path>/ruby/<version> */
 	const char *bundle_path;
 	const char *lock_sha256;
+	const char *gemfile_sha256; /* absent in a state an older scint wrote */
 	const char *bundler_version; /* may be NULL */
 	const char *bundler_lib;     /* may be NULL */
 };
@@ -91,10 +95,12 @@ static int exec_read_state(struct arena *a, const char *dir, struct exec_state *
 			continue;
 		const char *v = arena_strv(a, val);
 		bool is_path = !strv_eq_cstr(key, "lockfile_sha256") &&
+			       !strv_eq_cstr(key, "gemfile_sha256") &&
 			       !strv_eq_cstr(key, "bundler_version");
 		const char **field = strv_eq_cstr(key, "root")		    ? &st->root
 				     : strv_eq_cstr(key, "bundle_path")	    ? &st->bundle_path
 				     : strv_eq_cstr(key, "lockfile_sha256") ? &st->lock_sha256
+				     : strv_eq_cstr(key, "gemfile_sha256")  ? &st->gemfile_sha256
 				     : strv_eq_cstr(key, "bundler_version") ? &st->bundler_version
 				     : strv_eq_cstr(key, "bundler_lib")	    ? &st->bundler_lib
 									    : NULL;
@@ -117,6 +123,33 @@ static const char *exec_config_dir(struct arena *a, const char *app_dir)
 {
 	return bconfig_app_config_dir(a, arena_printf(a, "%s/.bundle", app_dir), getenv("HOME"),
 				      environ);
+}
+
+/*
+ * The Gemfile edited since the install: newer than the runtime lock and
+ * other bytes than the install read (a state without the Gemfile's digest
+ * counts as changed when the Gemfile is newer).
+ */
+static bool exec_gemfile_changed(const char *gemfile, const struct stat *runtime_lock,
+				 const char *want_sha256)
+{
+	struct stat gst;
+	struct sbuf text = SBUF_INIT;
+	char hex[DIGEST_SHA256_HEX];
+	int r;
+
+	if (stat(gemfile, &gst) < 0)
+		return false; /* cli_find_gemfile found it; the install says what went wrong */
+	if (gst.st_mtim.tv_sec < runtime_lock->st_mtim.tv_sec ||
+	    (gst.st_mtim.tv_sec == runtime_lock->st_mtim.tv_sec &&
+	     gst.st_mtim.tv_nsec <= runtime_lock->st_mtim.tv_nsec))
+		return false;
+	if (!want_sha256 || strlen(want_sha256) != 64)
+		return true;
+	r = fs_read_file(gemfile, &text, EXEC_LOCKFILE_MAX);
+	sha256_hex(text.buf ? text.buf : "", text.len, hex);
+	sbuf_release(&text);
+	return r < 0 || strcmp(hex, want_sha256) != 0;
 }
 
 /* The local-only install that writes the runtime lock again; its output goes to stderr. */
@@ -225,6 +258,21 @@ static int exec_main(int argc, char **argv)
 	r = exec_read_state(&a, dir, &st);
 	if (r == 0 && stat(lock, &mst) < 0)
 		r = -ENOENT;
+	if (r == 0 && exec_gemfile_changed(o.gemfile, &mst, st.gemfile_sha256)) {
+		/* As Bundler.setup re-resolves an edited Gemfile: locally, nothing fetched. */
+		rc = exec_rebuild(&a, o.gemfile);
+		if (rc != CLI_OK)
+			goto out;
+		rc = CLI_FAILED;
+		r = exec_read_state(&a, dir, &st);
+		if (r == 0 && stat(lock, &mst) < 0)
+			r = -errno;
+		if (r == 0 && stat(o.lockfile, &lst) < 0) {
+			cli_error("cannot read %s: %s (run `scint install`)", o.lockfile,
+				  strerror(errno));
+			goto out;
+		}
+	}
 	if (r == -ENOENT) {
 		/* No runtime lock: written again from Gemfile.lock and the installed gems. */
 		cli_warn("%s is missing: rebuilding it from %s and the installed gems", lock,

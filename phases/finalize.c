@@ -103,6 +103,8 @@ static void fin_state_text(struct install *in, struct sbuf *out)
 	sha256_hex(in->lock_text.buf ? in->lock_text.buf : "", in->lock_text.len, hex);
 	sbuf_addf(out, "runtime_lock %d\nbundle_path %s\nlockfile_sha256 %s\n", FIN_RUNTIME_LOCK_FORMAT,
 		  in->opts.bundle_path, hex);
+	if (in->gemfile_sha256[0])
+		sbuf_addf(out, "gemfile_sha256 %s\n", in->gemfile_sha256);
 	if (in->abi.bundler_version)
 		sbuf_addf(out, "bundler_version %s\n", in->abi.bundler_version);
 	if (in->abi.bundler_lib)

@@ -155,6 +155,7 @@ static int gemfile_evaluate(struct install *in, struct sbuf *err)
 		return r;
 	}
 	sbuf_reset(&in->gemfile_digest);
+	sha256_hex(gemfile.buf ? gemfile.buf : "", gemfile.len, in->gemfile_sha256);
 	gemfile_key(in, &gemfile, hex);
 	sbuf_release(&gemfile);
 	sbuf_addstr(&in->gemfile_digest, hex);

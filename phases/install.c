@@ -305,7 +305,9 @@ static int install_relock(struct install *in, struct sbuf *err)
 		return -SC_ELOCKFILE;
 	}
 	sbuf_reset(err);
-	r = lock_resolve(in, NULL, &text, err);
+	/* `scint exec` re-resolving an edited Gemfile: from what is cached, no request. */
+	struct lock_request local = { .index_mode = 1, .cooldown_days = -1, .level = 'M' };
+	r = lock_resolve(in, in->opts.local_only ? &local : NULL, &text, err);
 	if (r == 0)
 		r = lock_write(in, &text, &changed, err);
 	if (r == 0) {

@@ -522,6 +522,49 @@ out:
 	return r;
 }
 
+/*
+ * --local with no cached index for a gem: its specs in the old lockfile's GEM
+ * sections are what is installed (as Bundler's --local index holds the
+ * installed specs). One version: the first spec's (a lockfile names one).
+ */
+static void lk_from_lock(struct lk *k, struct lk_gem *g)
+{
+	struct arena *a = &k->in->arena;
+	const struct lockfile *lf = &k->in->lock;
+	const char *version = NULL;
+	size_t n = 0;
+
+	for (size_t s = 0; s < lf->nsources; s++)
+		for (size_t i = 0; lf->sources[s].kind == LOCK_SRC_GEM && i < lf->sources[s].nspecs; i++)
+			if (!strcmp(lf->sources[s].specs[i].name, g->name) &&
+			    (!version || !strcmp(version, lf->sources[s].specs[i].version))) {
+				version = lf->sources[s].specs[i].version;
+				n++;
+			}
+	if (!n)
+		return;
+	g->vers = arena_alloc(a, sizeof(*g->vers));
+	memset(g->vers, 0, sizeof(*g->vers));
+	g->vers[0].version = version;
+	g->vers[0].var = arena_alloc(a, n * sizeof(*g->vers[0].var));
+	for (size_t s = 0; s < lf->nsources; s++) {
+		for (size_t i = 0; lf->sources[s].kind == LOCK_SRC_GEM && i < lf->sources[s].nspecs; i++) {
+			const struct lock_spec *sp = &lf->sources[s].specs[i];
+			if (strcmp(sp->name, g->name) || strcmp(sp->version, version) ||
+			    !lk_platform_usable(k, sp->platform))
+				continue;
+			struct lk_variant *v = &g->vers[0].var[g->vers[0].nvar++];
+			struct resolve_dep *d = arena_alloc(a, (sp->ndeps + 1) * sizeof(*d));
+			for (size_t j = 0; j < sp->ndeps; j++)
+				d[j] = (struct resolve_dep){ sp->deps[j].name,
+							     sp->deps[j].reqs ? sp->deps[j].reqs : "", NULL };
+			*v = (struct lk_variant){ .platform = sp->platform, .sha256 = "", .deps = d,
+						  .ndeps = sp->ndeps };
+		}
+	}
+	g->nvers = g->vers[0].nvar ? 1 : 0;
+}
+
 static struct lk_gem *lk_gem(struct lk *k, const char *name, struct sbuf *err, int *ret_r)
 {
 	struct lk_gem *g = hmap_get(&k->gems, strv_from(name));
@@ -562,6 +605,8 @@ static struct lk_gem *lk_gem(struct lk *k, const char *name, struct sbuf *err, i
 		g->nvers = 1;
 	} else if ((*ret_r = lk_path_gem(k, g)) == 0 && (*ret_r = lk_load(k, g, err)) < 0) {
 		return NULL;
+	} else if (!g->nvers && k->req && k->req->index_mode == 1) {
+		lk_from_lock(k, g);
 	}
 	*ret_r = 0;
 	g->rv = arena_alloc(&k->in->arena, (g->nvers + 1) * sizeof(*g->rv));

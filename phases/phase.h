@@ -222,6 +222,7 @@ struct install {
 	const char *gemfile_diff; /* then: Bundler's "You have added to the Gemfile:..." */
 	bool lock_missing;  /* no lockfile (opts.may_resolve) */
 	struct sbuf gemfile_digest; /* hex key of the Gemfile's evaluation */
+	char gemfile_sha256[65];    /* of the Gemfile's bytes, for `scint exec` ("" unread) */
 	struct gemfile gemfile;	    /* the Gemfile's evaluation (gemfile.c), strings in arena */
 
 	struct gem **gems; /* every gem of the bundle for this platform, sorted by name */

@@ -249,4 +249,38 @@ class TestExec < ScintTest::Case
     refute_includes r.stdout, "sc_config"
     assert_includes r.stdout, "sc_cache"
   end
+
+  # An edited Gemfile is re-resolved against the installed gems before the
+  # command runs, as `bundle exec` (Bundler.setup) does: the lockfile both
+  # write is the same, and the command sees the new bundle. A gem that is not
+  # installed stops it, with nothing fetched. (Bundler 2.3 leaves the lockfile
+  # alone when a Gemfile only drops gems; scint re-locks then too.)
+  def test_edited_gemfile_is_resolved_locally
+    base = installed_app
+    ours = base.copy_to(File.join(tmp, "ours"), cache: base.cache)
+    theirs = base.copy_to(File.join(tmp, "theirs"), cache: base.cache)
+    [ours, theirs].each { |app| assert_success app.scint("install"), "scint install (copy)" }
+    # A gem added that is installed already (a dependency) and one removed.
+    edited = ours.read_file("Gemfile").sub(/^  gem "sc_config"\n/, "") + "gem \"sc_logger\"\n"
+    refute_equal ours.read_file("Gemfile"), edited
+    [ours, theirs].each do |app|
+      app.write_file("Gemfile", edited)
+      FileUtils.touch(app.path("Gemfile"), mtime: Time.now + 5)
+    end
+    probe = ["ruby", "-e", 'puts Gem.loaded_specs.key?("sc_config"), Gem.loaded_specs.key?("sc_logger")']
+    want = theirs.bundle("exec", *probe)
+    got = ours.scint("exec", *probe)
+    assert_success got, "scint exec after a Gemfile edit"
+    assert_equal want.stdout, got.stdout, want.stderr
+    assert_equal "false\ntrue\n", got.stdout
+    assert_equal theirs.lockfile, ours.lockfile
+    refute_includes ours.lockfile, "sc_config"
+
+    ours.write_file("Gemfile", edited + "gem \"sc_not_there\"\n")
+    FileUtils.touch(ours.path("Gemfile"), mtime: Time.now + 10)
+    r = ours.scint("exec", "ruby", "-e", "puts 1")
+    refute r.success?
+    assert_equal "", r.stdout
+    assert_match(/sc_not_there/, r.stderr)
+  end
 end
