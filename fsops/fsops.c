@@ -195,6 +195,49 @@ int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mo
 	return fs_traced("write_atomic", dirfd, name, (int64_t)len, r, t0);
 }
 
+/*
+ * The file a dangling symlink names, in *ret (malloc'd, absolute): its
+ * directory must exist; a target that is itself a link (a chain) is -ELOOP.
+ */
+static int fs_dangling_target(const char *path, char **ret)
+{
+	char link[PATH_MAX], full[2 * PATH_MAX + 2];
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	struct stat st;
+
+	*ret = NULL;
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ENOENT;
+	link[n] = '\0';
+	const char *ps = strrchr(path, '/');
+	if (link[0] == '/' || !ps)
+		snprintf(full, sizeof(full), "%s", link);
+	else
+		snprintf(full, sizeof(full), "%.*s/%s", (int)(ps - path), path, link);
+	if (lstat(full, &st) == 0)
+		return -ELOOP;
+	char *base = strrchr(full, '/');
+	const char *name = base ? base + 1 : full;
+	if (!*name)
+		return -ENOENT;
+	if (base)
+		*base = '\0';
+	char *dir = realpath(!base ? "." : full[0] ? full : "/", NULL);
+	if (!dir)
+		return -errno;
+	size_t len = strlen(dir) + strlen(name) + 2;
+	*ret = malloc(len);
+	if (!*ret) {
+		free(dir);
+		return -ENOMEM;
+	}
+	snprintf(*ret, len, "%s/%s", strcmp(dir, "/") ? dir : "", name);
+	free(dir);
+	return 0;
+}
+
 int fs_replace_if_changed(const char *path, const void *buf, size_t len, mode_t mode)
 {
 	struct sbuf old = SBUF_INIT;
@@ -214,21 +257,32 @@ int fs_replace_if_changed(const char *path, const void *buf, size_t len, mode_t 
 	if (r < 0 && r != -ENOENT && r != -EFBIG)
 		return r;
 	if (lstat(path, &st) == 0) {
+		bool dangling = false;
 		if (S_ISLNK(st.st_mode)) {
 			real = realpath(path, NULL);
-			if (!real)
+			if (!real && errno == ENOENT) {
+				/* a link to a file not there yet: created, as open(2) would */
+				r = fs_dangling_target(path, &real);
+				if (r < 0)
+					return r;
+				dangling = true;
+			} else if (!real) {
 				return -errno;
+			}
 			target = real;
-			if (stat(target, &st) < 0) {
+			if (!dangling && stat(target, &st) < 0) {
 				r = -errno;
 				goto out;
 			}
 		}
-		if (!S_ISREG(st.st_mode)) {
+		if (dangling) {
+			mode &= ~fs_umask();
+		} else if (!S_ISREG(st.st_mode)) {
 			r = -EISDIR;
 			goto out;
+		} else {
+			mode = st.st_mode & 07777;
 		}
-		mode = st.st_mode & 07777;
 	} else if (errno != ENOENT) {
 		return -errno;
 	} else {

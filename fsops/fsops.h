@@ -43,8 +43,10 @@ int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mo
  * old file, then the directory is fsync'ed; a reader sees the old or the
  * new file, never a mix. The old file's permission bits are kept; a new file
  * gets `mode` (less the umask). When path is a symlink, its target is
- * replaced and the link stays. Returns 1 when the file was written, 0 when
- * it already had this content, or -errno (the old file is then untouched).
+ * replaced and the link stays (a dangling link: its target is created, in a
+ * directory that must exist; a chain of dangling links is -ELOOP). Returns 1
+ * when the file was written, 0 when it already had this content, or -errno
+ * (the old file is then untouched).
  */
 int fs_replace_if_changed(const char *path, const void *buf, size_t len, mode_t mode);
 

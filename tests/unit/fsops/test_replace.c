@@ -110,3 +110,28 @@ SC_TEST(replace_follows_a_symlink_and_refuses_a_directory)
 	sbuf_release(&got);
 	assert_int_equal(fs_rmtree(dir), 0);
 }
+
+SC_TEST(replace_through_a_dangling_symlink_creates_its_target)
+{
+	struct stat st;
+	struct sbuf got = SBUF_INIT;
+
+	mkscratch();
+	assert_int_equal(mkdir(at("shared"), 0755), 0);
+	assert_int_equal(symlink("shared/app.lock", at("Gemfile.lock")), 0);
+	assert_int_equal(fs_replace_if_changed(at("Gemfile.lock"), "new\n", 4, 0644), 1);
+	assert_int_equal(lstat(at("Gemfile.lock"), &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(fs_read_file(at("shared/app.lock"), &got, 1 << 20), 0);
+	assert_string_equal(sbuf_cstr(&got), "new\n");
+	assert_int_equal(fs_replace_if_changed(at("Gemfile.lock"), "new\n", 4, 0644), 0);
+	/* a link into a missing directory, and a chain of links ending nowhere */
+	assert_int_equal(symlink("gone/app.lock", at("a.lock")), 0);
+	assert_int_equal(fs_replace_if_changed(at("a.lock"), "x", 1, 0644), -ENOENT);
+	assert_int_equal(symlink("c.lock", at("b.lock")), 0);
+	assert_int_equal(symlink("nowhere.lock", at("c.lock")), 0);
+	assert_int_equal(fs_replace_if_changed(at("b.lock"), "x", 1, 0644), -ELOOP);
+	assert_int_equal(lstat(at("nowhere.lock"), &st), -1);
+	sbuf_release(&got);
+	assert_int_equal(fs_rmtree(dir), 0);
+}
