@@ -50,6 +50,12 @@ class TestLockGitFetch < ScintTest::Case
     @fref_rev = git!(first, "rev-parse", "HEAD").strip
     commit!("fref", pure_files("fref", version: "0.4.0"))
     repo("fhead", pure_files("fhead", version: "0.5.0"))
+    repo("finner", { "inner.rb" => "module Inner; end\n" })
+    sub = repo("fsub", { "fsub.gemspec" => gemspec("fsub", files: '`git ls-files -z`.split("\\x0")', deps: { "lf_base" => ">= 1.1" }),
+                         "lib/fsub.rb" => "module Fsub; end\n" })
+    git!(sub, "-c", "protocol.allow=always", "submodule", "add", "-q", url("finner"), "vendor/inner")
+    git!(sub, "commit", "-q", "-m", "submodule")
+    publish!("fsub")
     repo("fmulti", {
            "fm_a/fm_a.gemspec" => gemspec("fm_a", deps: { "lf_extra" => ">= 0" }),
            "fm_a/lib/fm_a.rb" => "module FmA; end\n",
@@ -67,6 +73,7 @@ class TestLockGitFetch < ScintTest::Case
       gem "fann", git: #{url("fann").dump}, tag: "v2.0.0"
       gem "fref", git: #{url("fref").dump}, ref: #{@fref_rev[0, 8].dump}
       gem "fhead", git: #{url("fhead").dump}
+      gem "fsub", git: #{url("fsub").dump}, submodules: true
       git #{url("fmulti").dump}, glob: "*/*.gemspec" do
         gem "fm_b"
       end
@@ -93,6 +100,7 @@ class TestLockGitFetch < ScintTest::Case
     assert_includes lock, "  revision: #{@fref_rev}\n  ref: #{@fref_rev[0, 8]}\n"
     assert_includes lock, "    fm_a (0.1.0)\n      lf_extra\n"
     assert_includes lock, "    ftag (1.0.0)\n"
+    assert_includes lock, "  submodules: true\n  specs:\n    fsub (0.1.0)\n      lf_base (>= 1.1)\n"
     # An annotated tag locks the tag object, as Bundler's `git rev-parse --verify` gives it.
     tag_obj = git!(File.join(tmp, "work", "fann"), "rev-parse", "v2.0.0").strip
     assert_includes lock, "  revision: #{tag_obj}\n  tag: v2.0.0\n"
