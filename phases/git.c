@@ -59,6 +59,17 @@
  * URL or BUNDLE_<HOST>, as Bundler adds them to the URL) are scrubbed from
  * git's output before anything is shown.
  *
+ * Probes (git_probe_run, for lock.c): the same job without a gem or cache
+ * entry, for a Gemfile git source: REPO_LOCK (REPO_INIT) -> REPO_RESOLVE
+ * (`git ls-remote -- <url> <ref|HEAD>`, every line checked: 40 lower-case
+ * hex, a ref name without control characters; the revision picked as
+ * Bundler's `git rev-parse --verify` would; a hex abbreviation no ref names
+ * -> REPO_FETCH_ALL -> REPO_REVPARSE in the bare repository) -> REPO_HAVE
+ * ... REPO_EXPORT into a scratch directory assembling/<abi>/git-probe-<pid>-<n>
+ * (flocked as an entry) -> GIT_SPECS -> GIT_SPECS_WAIT (the specs go to the
+ * probe; nothing is written back, built or promoted) -> GIT_DONE. A probe
+ * given a revision starts at REPO_HAVE: no network when it is cached.
+ *
  * Stale lock files a killed git left in a bare repository are removed under
  * our flock (nothing else writes there meanwhile); objects a killed fetch
  * half wrote are git's temporary files and ignored by it.

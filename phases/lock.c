@@ -40,14 +40,16 @@
  * winning; what it lacks comes from the global source), path sources
  * (`path:`, `gemspec`: one version per gem, as its gemspec says, loaded by
  * the helper's `gitspecs` without git; their dependencies from the global
- * source), and git sources the old lockfile has with the same options
- * (lk_git_locked): their gems are the only candidates of their names, at
- * their locked versions and deps (those deps come from the global source),
- * and the GIT section is written back with the specs still resolved. A git
- * source that is new or changed, or a git gem named by `update` (or all of
- * them by a full update), would need `git ls-remote`/fetch and is refused,
- * naming it, before anything is written. One GEM section per rubygems
- * source, a PATH section per path source, the kept GIT sections.
+ * source), and git sources (lk_git_sources): one the old lockfile has with
+ * the same options (lk_git_locked) keeps its section, with no git command;
+ * one that is new or changed, or that `update` unlocks (Bundler's
+ * converge_locked_specs: none of its gems left in the base), is resolved
+ * from its ref/branch/tag or HEAD, fetched and checked out by git.c's
+ * probes (git_probe_run) and gets a new section from its gemspecs. Their
+ * gems are the only candidates of their names, at their version and deps
+ * (those deps come from the global source), and each GIT section is written
+ * with the specs the resolution uses. One GEM section per rubygems source,
+ * a PATH section per path source, the GIT sections.
  *
  * Where Bundler 2.4+ (PubGrub) and 2.3.15 (Molinillo) differ on ordinary
  * graphs, this follows 2.3.15, whose lockfiles the tests compare: 2.3 may
