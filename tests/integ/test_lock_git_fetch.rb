@@ -144,8 +144,8 @@ class TestLockGitFetch < ScintTest::Case
 
   def test_hostile_and_missing_refs_fail_clearly
     start_daemon
-    build_repos
-    work = File.join(tmp, "work", "fhead")
+    repo("fpure", pure_files("fpure"))
+    work = repo("fhead", pure_files("fhead"))
     blob = git!(work, "hash-object", "-w", "lib/fhead.rb").strip
     git!(work, "tag", "blobtag", blob)
     publish!("fhead")
