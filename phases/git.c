@@ -879,6 +879,13 @@ static void git_have(struct git_job *a)
 			git_enter(a, REPO_EXPORT);
 			return;
 		}
+		if (a->probe && a->probe->offline) {
+			git_fail(a, -SC_ENOTFOUND,
+				 "%s: revision %s of %s is not in the cache, and --local fetches "
+				 "nothing",
+				 a->name, u->rev, u->redacted);
+			return;
+		}
 		if (a->gem)
 			install_event(a->in, a->gem, "fetch");
 		const char *args[] = { "fetch",

@@ -857,8 +857,20 @@ static int lk_git_sources(struct lk *k, const struct gemfile_source **gitsrc,
 				gits[(*ngits)++] = ls;
 			continue;
 		}
+		bool offline = k->req && k->req->index_mode == 1;
+		if (move && offline) {
+			struct sbuf red = SBUF_INIT;
+			url_redact(src->remotes[0], &red);
+			sbuf_addf(err, "%s: the git source %s %s%s, and --local does not fetch it",
+				  in->opts.gemfile, red.buf,
+				  ls ? "is unlocked" : "is not locked with these options in ",
+				  ls ? "" : in->opts.lockfile);
+			sbuf_release(&red);
+			return -SC_ENOTFOUND;
+		}
 		probe_of[i] = nprobes;
 		probes[nprobes++] = (struct git_probe){
+			.offline = offline,
 			.remote = src->remotes[0],
 			.ref = src->ref ? src->ref : src->branch ? src->branch : src->tag,
 			.glob = src->glob,

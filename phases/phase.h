@@ -355,6 +355,7 @@ struct git_probe {
 	bool submodules;
 	const char *name;     /* a gem of the source, for messages */
 	const char *revision; /* in: the revision to check out, or NULL to resolve; out: it */
+	bool offline;	      /* in: no network (--local): the revision must be cached */
 	struct git_spec *specs; /* out: the gems of the checkout (names and deps checked) */
 	size_t nspecs;
 	bool fetched; /* out: git talked to the remote */

@@ -126,6 +126,17 @@ class TestLockGitFetch < ScintTest::Case
     assert_equal same, scint.lockfile
     assert_equal before, connections, "an unchanged lock made a git connection"
 
+    # --local fetches nothing: a source to resolve is an error, a cached revision is fine.
+    r = scint.scint("lock", "--local")
+    assert_success r
+    assert_equal same, scint.lockfile
+    scint.write_file("Gemfile", gemfile(server.url).sub('branch: "main"', 'branch: "other"'))
+    r = scint.scint("lock", "--local")
+    refute r.success?
+    assert_match(/the git source #{Regexp.escape(url("fpure"))} is not locked with these options in .*--local does not fetch it/, r.stderr)
+    assert_equal same, scint.lockfile
+    assert_equal before, connections, "--local made a git connection"
+
     # A changed option (another branch) is a new source: resolved again.
     [bundler, scint].each { |a| a.write_file("Gemfile", gemfile(server.url).sub('branch: "main"', 'branch: "other"')) }
     bundler.bundle_lock!
