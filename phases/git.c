@@ -1007,7 +1007,11 @@ static const char *git_ls_find(struct git_job *a, const char *name)
 	return NULL;
 }
 
-/* Every line of `git ls-remote` is "<40 lower-case hex>\t<refname without controls>". */
+/*
+ * Every answer line of `git ls-remote` ("<40 hex>\t...") must be 40
+ * lower-case hex and a ref name without control characters; other lines
+ * are git's diagnostics (stderr is merged), never taken for an answer.
+ */
 static bool git_ls_valid(struct git_job *a)
 {
 	const char *p = a->child.out.buf ? a->child.out.buf : "";
@@ -1015,16 +1019,18 @@ static bool git_ls_valid(struct git_job *a)
 
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol || eol - p < 42 || p[40] != '\t')
-			return false;
-		char rev[41];
-		memcpy(rev, p, 40);
-		rev[40] = '\0';
-		if (!gitsrc_is_revision(rev))
-			return false;
-		for (const char *c = p + 41; c < eol; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+		if (!eol)
+			eol = end;
+		if (eol - p >= 41 && p[40] == '\t') {
+			char rev[41];
+			memcpy(rev, p, 40);
+			rev[40] = '\0';
+			if (!gitsrc_is_revision(rev) || eol - p == 41)
 				return false;
+			for (const char *c = p + 41; c < eol; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					return false;
+		}
 		p = eol + 1;
 	}
 	return true;
@@ -1119,11 +1125,21 @@ static void git_revparse(struct git_job *a)
 	if (!git_wait(a))
 		return;
 	a->child_done = false;
-	struct sbuf *o = &a->child.out;
+	/* the line that is a revision (a warning may come before it: stderr is merged) */
+	const char *p = a->child.out.buf ? a->child.out.buf : "";
+	const char *end = p + a->child.out.len;
 	char rev[41] = "";
-	if (git_ok(a) && o->len == 41 && o->buf[40] == '\n') {
-		memcpy(rev, o->buf, 40);
-		rev[40] = '\0';
+	while (git_ok(a) && p < end && !*rev) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		if (eol - p == 40) {
+			memcpy(rev, p, 40);
+			rev[40] = '\0';
+			if (!gitsrc_is_revision(rev))
+				rev[0] = '\0';
+		}
+		p = eol + 1;
 	}
 	if (!gitsrc_is_revision(rev)) {
 		git_fail(a, -SC_ENOTFOUND,
