@@ -127,10 +127,10 @@ enum git_state {
 };
 
 static const char *const git_state_name[GIT_STATE__COUNT] = {
-	"LOCK",		  "REPO_LOCK",	"REPO_INIT",   "REPO_HAVE",   "REPO_FETCH",
-	"REPO_FETCH_ALL", "REPO_HAVE2", "REPO_EXPORT", "REPO_LSTREE", "REPO_MODULES",
-	"REPO_RESOLVE",	  "REPO_REVPARSE", "SPECS",    "SPECS_WAIT",  "DONE",
-	"FAILED",
+	"LOCK",	       "REPO_LOCK",	 "REPO_INIT",	 "REPO_HAVE",
+	"REPO_FETCH",  "REPO_FETCH_ALL", "REPO_HAVE2",	 "REPO_EXPORT",
+	"REPO_LSTREE", "REPO_MODULES",	 "REPO_RESOLVE", "REPO_REVPARSE",
+	"SPECS",       "SPECS_WAIT",	 "DONE",	 "FAILED",
 };
 
 /* One repository to export: the source's, then each submodule's. */
@@ -148,10 +148,10 @@ struct git_unit {
 struct git_job {
 	struct job job;
 	struct install *in;
-	struct gem *gem;	  /* NULL for a probe */
+	struct gem *gem;	 /* NULL for a probe */
 	struct git_probe *probe; /* lock.c's question, or NULL for an install */
-	const char *name;	  /* a gem of the source, for messages */
-	const char *entry;	  /* the checkout's directory, relative to assembling/<abi> */
+	const char *name;	 /* a gem of the source, for messages */
+	const char *entry;	 /* the checkout's directory, relative to assembling/<abi> */
 	struct git_repo *repo;
 	enum git_state state;
 	struct timer timer;
@@ -225,8 +225,8 @@ static void git_base64(const char *s, struct sbuf *out)
  * The checks and names of a git source: where (the lockfile or the
  * Gemfile) names it in `from`; rev NULL for a probe that resolves it.
  */
-static int git_repo_setup(struct install *in, const char *from, const char *remote,
-			  const char *rev, bool submodules, const char *glob, struct git_repo *repo,
+static int git_repo_setup(struct install *in, const char *from, const char *remote, const char *rev,
+			  bool submodules, const char *glob, struct git_repo *repo,
 			  struct sbuf *err)
 {
 	const char *why;
@@ -265,8 +265,8 @@ static int git_repo_setup(struct install *in, const char *from, const char *remo
 	}
 	repo->base = gitsrc_base_name(&in->arena, repo->redacted);
 	if (names_check_component(strv_from(repo->base), &why) < 0 || !*repo->base) {
-		sbuf_addf(err, "%s: the git remote %s has no usable name: %s", from,
-			  repo->redacted, why ? why : "empty");
+		sbuf_addf(err, "%s: the git remote %s has no usable name: %s", from, repo->redacted,
+			  why ? why : "empty");
 		return -SC_EUNSAFE;
 	}
 	repo->install_name =
@@ -284,8 +284,7 @@ int git_repo_init(struct install *in, const struct lock_source *src, struct git_
 	const char *sub = lock_source_opt(src, "submodules");
 
 	return git_repo_setup(in, "Gemfile.lock", remote ? remote : "", rev ? rev : "",
-			      sub && !strcmp(sub, "true"), lock_source_opt(src, "glob"), repo,
-			      err);
+			      sub && !strcmp(sub, "true"), lock_source_opt(src, "glob"), repo, err);
 }
 
 /* ---- the cached list of the checkout's gems ----
@@ -909,7 +908,10 @@ static void git_have(struct git_job *a)
 		git_fail(a, -SC_ENOTFOUND,
 			 "%s: %s names revision %s, which is not a commit of %s%s%s (or does "
 			 "not exist there)",
-			 a->name, u->what ? "its submodule" : a->probe->ref ? a->probe->ref : "HEAD",
+			 a->name,
+			 u->what	 ? "its submodule"
+			 : a->probe->ref ? a->probe->ref
+					 : "HEAD",
 			 u->rev, u->redacted, u->what ? ", " : "", u->what ? u->what : "");
 		return;
 	}
@@ -1172,8 +1174,7 @@ static void git_export(struct git_job *a)
 		if (*u->dst) {
 			int r = fs_mkdirat_p(
 				a->in->assembling_fd,
-				arena_printf(&a->in->arena, "%s/gem/%s", a->entry, u->dst),
-				0755);
+				arena_printf(&a->in->arena, "%s/gem/%s", a->entry, u->dst), 0755);
 			if (r < 0) {
 				git_fail(a, r, "cannot create the checkout of %s: %s", git_what(a),
 					 sc_strerror(r));
@@ -1781,7 +1782,9 @@ int git_probe_run(struct install *in, struct git_probe *probes, size_t n, struct
 		if (pr->ref && !gitsrc_ref_ok(pr->ref, &why)) {
 			struct sbuf red = SBUF_INIT;
 			url_redact(pr->remote, &red);
-			sbuf_addf(err, "%s: the branch, tag or ref '%s' of the git source %s is refused: %s",
+			sbuf_addf(err,
+				  "%s: the branch, tag or ref '%s' of the git source %s is "
+				  "refused: %s",
 				  from, pr->ref, red.buf, why);
 			sbuf_release(&red);
 			r = -SC_EUNSAFE;
@@ -1802,7 +1805,8 @@ int git_probe_run(struct install *in, struct git_probe *probes, size_t n, struct
 			goto out;
 		pr->revision = rev;
 		/* the scratch checkout, flocked as an entry so that no sweep takes it */
-		const char *entry = arena_printf(&in->arena, "git-probe-%ld-%zu", (long)getpid(), i);
+		const char *entry =
+			arena_printf(&in->arena, "git-probe-%ld-%zu", (long)getpid(), i);
 		locks[i] = fs_lock_try(in->locks_fd, arena_printf(&in->arena, "%s.lock", entry));
 		if (locks[i] < 0) {
 			r = locks[i];
@@ -1812,7 +1816,8 @@ int git_probe_run(struct install *in, struct git_probe *probes, size_t n, struct
 			goto out;
 		}
 		(void)fs_rmtree_at(in->assembling_fd, entry);
-		r = fs_mkdirat_p(in->assembling_fd, arena_printf(&in->arena, "%s/gem", entry), 0755);
+		r = fs_mkdirat_p(in->assembling_fd, arena_printf(&in->arena, "%s/gem", entry),
+				 0755);
 		if (r < 0) {
 			sbuf_addf(err, "cannot create %s/assembling/%s/%s: %s", in->opts.cache_root,
 				  in->abi.abi, entry, sc_strerror(r));
@@ -1867,7 +1872,8 @@ out:
 	for (size_t i = 0; i < n; i++) {
 		if (locks[i] < 0)
 			continue;
-		const char *entry = arena_printf(&in->arena, "git-probe-%ld-%zu", (long)getpid(), i);
+		const char *entry =
+			arena_printf(&in->arena, "git-probe-%ld-%zu", (long)getpid(), i);
 		(void)fs_rmtree_at(in->assembling_fd, entry);
 		(void)unlinkat(in->locks_fd, arena_printf(&in->arena, "%s.lock", entry), 0);
 		(void)close(locks[i]);

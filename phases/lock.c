@@ -794,10 +794,10 @@ static struct lock_source *lk_git_section(struct lk *k, const struct gemfile_sou
 		};
 		l->deps = arena_alloc(a, (sp->ndeps + 1) * sizeof(*l->deps));
 		for (size_t d = 0; d < sp->ndeps; d++)
-			l->deps[l->ndeps++] = (struct lock_dep){
-				sp->deps[d].name,
-				strcmp(sp->deps[d].reqs, ">= 0") ? sp->deps[d].reqs : NULL
-			};
+			l->deps[l->ndeps++] = (struct lock_dep){ sp->deps[d].name,
+								 strcmp(sp->deps[d].reqs, ">= 0")
+									 ? sp->deps[d].reqs
+									 : NULL };
 	}
 	return ls;
 }
@@ -872,7 +872,9 @@ static int lk_git_sources(struct lk *k, const struct gemfile_source **gitsrc,
 		probes[nprobes++] = (struct git_probe){
 			.offline = offline,
 			.remote = src->remotes[0],
-			.ref = src->ref ? src->ref : src->branch ? src->branch : src->tag,
+			.ref = src->ref	     ? src->ref
+			       : src->branch ? src->branch
+					     : src->tag,
 			.glob = src->glob,
 			.submodules = src->submodules,
 			.name = name,
@@ -904,7 +906,8 @@ static int lk_git_sources(struct lk *k, const struct gemfile_source **gitsrc,
 				sbuf_addf(err,
 					  "Could not find gem '%s' in %s (at %.7s).\n"
 					  "The source does not contain any versions of '%s'",
-					  gf->deps[d].name, red.buf, pr->revision, gf->deps[d].name);
+					  gf->deps[d].name, red.buf, pr->revision,
+					  gf->deps[d].name);
 				sbuf_release(&red);
 				return -SC_ENOTFOUND;
 			}
@@ -944,8 +947,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	const struct gemfile_source **gsrc = arena_alloc(a, (gf->nsources + 1) * sizeof(*gsrc));
 	const struct lock_source **gits = arena_alloc(a, (gf->nsources + 1) * sizeof(*gits));
 	/* the Gemfile's git sources, with the GIT section that locks each (or NULL) */
-	const struct gemfile_source **gitsrc =
-		arena_alloc(a, (gf->nsources + 1) * sizeof(*gitsrc));
+	const struct gemfile_source **gitsrc = arena_alloc(a, (gf->nsources + 1) * sizeof(*gitsrc));
 	const struct lock_source **gitls = arena_alloc(a, (gf->nsources + 1) * sizeof(*gitls));
 	size_t ngsrc = 1, nglobal = 0, ngits = 0, ngitsrc = 0;
 	const char *unsupported = NULL;

@@ -349,13 +349,13 @@ struct job *git_job_new(struct install *in, struct gem *g);
  * checked out: no network when the bare repository has it.
  */
 struct git_probe {
-	const char *remote;   /* as the Gemfile gives it */
-	const char *ref;      /* its ref, else branch, else tag; NULL: the remote's HEAD */
-	const char *glob;     /* NULL: Bundler's default */
+	const char *remote; /* as the Gemfile gives it */
+	const char *ref;    /* its ref, else branch, else tag; NULL: the remote's HEAD */
+	const char *glob;   /* NULL: Bundler's default */
 	bool submodules;
-	const char *name;     /* a gem of the source, for messages */
-	const char *revision; /* in: the revision to check out, or NULL to resolve; out: it */
-	bool offline;	      /* in: no network (--local): the revision must be cached */
+	const char *name;	/* a gem of the source, for messages */
+	const char *revision;	/* in: the revision to check out, or NULL to resolve; out: it */
+	bool offline;		/* in: no network (--local): the revision must be cached */
 	struct git_spec *specs; /* out: the gems of the checkout (names and deps checked) */
 	size_t nspecs;
 	bool fetched; /* out: git talked to the remote */
