@@ -36,6 +36,28 @@ bool gitsrc_is_revision(const char *s)
 	return i == 40;
 }
 
+bool gitsrc_ref_ok(const char *ref, const char **why)
+{
+	size_t n = strlen(ref);
+
+	*why = NULL;
+	if (!n || n > GITSRC_REF_MAX) {
+		*why = n ? "it is longer than 255 bytes" : "it is empty";
+		return false;
+	}
+	if (ref[0] == '-') {
+		*why = "it would be read as an option";
+		return false;
+	}
+	for (const char *p = ref; *p; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
+			*why = "it holds a space or a control character";
+			return false;
+		}
+	}
+	return true;
+}
+
 /*
  * A remote git may fetch: an absolute path, file://, git://, ssh://,
  * http(s):// or scp-like "user@host:path". Never an option ("-..."), a

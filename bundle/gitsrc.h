@@ -7,7 +7,9 @@
  * are hostile until checked: a remote must be an absolute path or a file,
  * git, ssh, http(s) or scp-like URL, never an option ("-..."), a transport
  * helper ("ext::", "fd::": ext:: runs commands), an ssh host starting with
- * '-', nor hold a control character; a revision is 40 lower-case hex digits.
+ * '-', nor hold a control character; a revision is 40 lower-case hex digits;
+ * a branch, tag or ref of the Gemfile is no option and holds no space or
+ * control character.
  */
 #pragma once
 
@@ -20,6 +22,13 @@ struct sbuf;
 const char *gitsrc_base_name(struct arena *a, const char *uri);
 /* 40 lower-case hex digits. */
 bool gitsrc_is_revision(const char *s);
+/*
+ * A Gemfile's branch, tag or ref, before it becomes an argument of git and
+ * a lockfile line: 1 to GITSRC_REF_MAX bytes, not an option ("-..."), no
+ * space or control character. On refusal *why says why (static text).
+ */
+#define GITSRC_REF_MAX 255
+bool gitsrc_ref_ok(const char *ref, const char **why);
 /* See above; on refusal *why says why (static text). */
 bool gitsrc_url_ok(const char *u, const char **why);
 /*

@@ -59,6 +59,17 @@
  * URL or BUNDLE_<HOST>, as Bundler adds them to the URL) are scrubbed from
  * git's output before anything is shown.
  *
+ * Probes (git_probe_run, for lock.c): the same job without a gem or cache
+ * entry, for a Gemfile git source: REPO_LOCK (REPO_INIT) -> REPO_RESOLVE
+ * (`git ls-remote -- <url> <ref|HEAD>`, every line checked: 40 lower-case
+ * hex, a ref name without control characters; the revision picked as
+ * Bundler's `git rev-parse --verify` would; a hex abbreviation no ref names
+ * -> REPO_FETCH_ALL -> REPO_REVPARSE in the bare repository) -> REPO_HAVE
+ * ... REPO_EXPORT into a scratch directory assembling/<abi>/git-probe-<pid>-<n>
+ * (flocked as an entry) -> GIT_SPECS -> GIT_SPECS_WAIT (the specs go to the
+ * probe; nothing is written back, built or promoted) -> GIT_DONE. A probe
+ * given a revision starts at REPO_HAVE: no network when it is cached.
+ *
  * Stale lock files a killed git left in a bare repository are removed under
  * our flock (nothing else writes there meanwhile); objects a killed fetch
  * half wrote are git's temporary files and ignored by it.
@@ -106,6 +117,8 @@ enum git_state {
 	REPO_EXPORT,
 	REPO_LSTREE,
 	REPO_MODULES,
+	REPO_RESOLVE,
+	REPO_REVPARSE,
 	GIT_SPECS,
 	GIT_SPECS_WAIT,
 	GIT_DONE,
@@ -114,9 +127,10 @@ enum git_state {
 };
 
 static const char *const git_state_name[GIT_STATE__COUNT] = {
-	"LOCK",		  "REPO_LOCK",	"REPO_INIT",   "REPO_HAVE",   "REPO_FETCH",
-	"REPO_FETCH_ALL", "REPO_HAVE2", "REPO_EXPORT", "REPO_LSTREE", "REPO_MODULES",
-	"SPECS",	  "SPECS_WAIT", "DONE",	       "FAILED",
+	"LOCK",	       "REPO_LOCK",	 "REPO_INIT",	 "REPO_HAVE",
+	"REPO_FETCH",  "REPO_FETCH_ALL", "REPO_HAVE2",	 "REPO_EXPORT",
+	"REPO_LSTREE", "REPO_MODULES",	 "REPO_RESOLVE", "REPO_REVPARSE",
+	"SPECS",       "SPECS_WAIT",	 "DONE",	 "FAILED",
 };
 
 /* One repository to export: the source's, then each submodule's. */
@@ -134,7 +148,10 @@ struct git_unit {
 struct git_job {
 	struct job job;
 	struct install *in;
-	struct gem *gem;
+	struct gem *gem;	 /* NULL for a probe */
+	struct git_probe *probe; /* lock.c's question, or NULL for an install */
+	const char *name;	 /* a gem of the source, for messages */
+	const char *entry;	 /* the checkout's directory, relative to assembling/<abi> */
 	struct git_repo *repo;
 	enum git_state state;
 	struct timer timer;
@@ -204,13 +221,14 @@ static void git_base64(const char *s, struct sbuf *out)
 	}
 }
 
-int git_repo_init(struct install *in, const struct lock_source *src, struct git_repo *repo,
-		  struct sbuf *err)
+/*
+ * The checks and names of a git source: where (the lockfile or the
+ * Gemfile) names it in `from`; rev NULL for a probe that resolves it.
+ */
+static int git_repo_setup(struct install *in, const char *from, const char *remote, const char *rev,
+			  bool submodules, const char *glob, struct git_repo *repo,
+			  struct sbuf *err)
 {
-	const char *remote = lock_source_opt(src, "remote");
-	const char *rev = lock_source_opt(src, "revision");
-	const char *sub = lock_source_opt(src, "submodules");
-	const char *glob = lock_source_opt(src, "glob");
 	const char *why;
 	struct sbuf b = SBUF_INIT;
 
@@ -219,43 +237,54 @@ int git_repo_init(struct install *in, const struct lock_source *src, struct git_
 	repo->redacted = arena_strdup(&in->arena, b.buf);
 	sbuf_release(&b);
 	if (!gitsrc_url_ok(remote, &why)) {
-		sbuf_addf(err, "Gemfile.lock: the git remote %s is refused: %s", repo->redacted,
-			  why);
+		sbuf_addf(err, "%s: the git remote %s is refused: %s", from, repo->redacted, why);
 		return -SC_EUNSAFE;
 	}
-	if (!rev || !gitsrc_is_revision(rev)) {
+	if (rev && !gitsrc_is_revision(rev)) {
 		sbuf_addf(err,
-			  "Gemfile.lock: the git source %s locks revision '%s', which is not 40 "
+			  "%s: the git source %s locks revision '%s', which is not 40 "
 			  "lower-case hex digits",
-			  repo->redacted, rev ? rev : "");
+			  from, repo->redacted, rev);
 		return -SC_EUNSAFE;
 	}
 	repo->revision = rev;
-	repo->submodules = sub && !strcmp(sub, "true");
+	repo->submodules = submodules;
 	repo->glob = glob ? glob : GIT_DEFAULT_GLOB;
 	/* A glob is matched inside the checkout: relative, no "..", no control characters. */
 	if (repo->glob[0] == '/' || strstr(repo->glob, "..") || strchr(repo->glob, '\\')) {
-		sbuf_addf(err, "Gemfile.lock: the glob '%s' of %s may leave the checkout",
-			  repo->glob, repo->redacted);
+		sbuf_addf(err, "%s: the glob '%s' of %s may leave the checkout", from, repo->glob,
+			  repo->redacted);
 		return -SC_EUNSAFE;
 	}
 	for (const char *p = repo->glob; *p; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			sbuf_addf(err, "Gemfile.lock: the glob of %s holds a control character",
+			sbuf_addf(err, "%s: the glob of %s holds a control character", from,
 				  repo->redacted);
 			return -SC_EUNSAFE;
 		}
 	}
 	repo->base = gitsrc_base_name(&in->arena, repo->redacted);
 	if (names_check_component(strv_from(repo->base), &why) < 0 || !*repo->base) {
-		sbuf_addf(err, "Gemfile.lock: the git remote %s has no usable name: %s",
-			  repo->redacted, why ? why : "empty");
+		sbuf_addf(err, "%s: the git remote %s has no usable name: %s", from, repo->redacted,
+			  why ? why : "empty");
 		return -SC_EUNSAFE;
 	}
-	repo->install_name = arena_printf(&in->arena, "%s-%.12s", repo->base, rev);
+	repo->install_name =
+		rev ? arena_printf(&in->arena, "%s-%.12s", repo->base, rev) : repo->base;
 	repo->slug = gitsrc_slug(&in->arena, repo->redacted);
 	git_url_creds(in, remote, &repo->url, &repo->userpwd);
 	return 0;
+}
+
+int git_repo_init(struct install *in, const struct lock_source *src, struct git_repo *repo,
+		  struct sbuf *err)
+{
+	const char *remote = lock_source_opt(src, "remote");
+	const char *rev = lock_source_opt(src, "revision");
+	const char *sub = lock_source_opt(src, "submodules");
+
+	return git_repo_setup(in, "Gemfile.lock", remote ? remote : "", rev ? rev : "",
+			      sub && !strcmp(sub, "true"), lock_source_opt(src, "glob"), repo, err);
 }
 
 /* ---- the cached list of the checkout's gems ----
@@ -414,15 +443,19 @@ static bool git_edge_ok(enum git_state from, enum git_state to)
 	case GIT_LOCK:
 		return to == REPO_LOCK || to == GIT_DONE;
 	case REPO_LOCK:
-		return to == REPO_INIT || to == REPO_HAVE;
+		return to == REPO_INIT || to == REPO_HAVE || to == REPO_RESOLVE;
 	case REPO_INIT:
-		return to == REPO_HAVE;
+		return to == REPO_HAVE || to == REPO_RESOLVE;
+	case REPO_RESOLVE:
+		return to == REPO_HAVE || to == REPO_FETCH_ALL;
+	case REPO_REVPARSE:
+		return to == REPO_HAVE2;
 	case REPO_HAVE:
 		return to == REPO_FETCH || to == REPO_EXPORT;
 	case REPO_FETCH:
 		return to == REPO_HAVE2 || to == REPO_FETCH_ALL;
 	case REPO_FETCH_ALL:
-		return to == REPO_HAVE2;
+		return to == REPO_HAVE2 || to == REPO_REVPARSE;
 	case REPO_HAVE2:
 		return to == REPO_EXPORT || to == REPO_FETCH_ALL;
 	case REPO_EXPORT:
@@ -638,7 +671,7 @@ static bool git_run(struct git_job *a, const char *bare, const char *index_file,
 	a->child_done = false;
 	int r = child_spawn(in->children, &a->child);
 	if (r < 0) {
-		git_fail(a, r, "cannot run git for %s: %s", a->gem->name,
+		git_fail(a, r, "cannot run git for %s: %s", a->name,
 			 a->child.out.len ? a->child.out.buf : sc_strerror(r));
 		return false;
 	}
@@ -675,8 +708,8 @@ static const char *git_what(struct git_job *a)
 {
 	struct git_unit *u = git_unit(a);
 
-	return u->what ? arena_printf(&a->in->arena, "%s (%s)", a->gem->name, u->what)
-		       : arena_printf(&a->in->arena, "%s (%s)", a->gem->name, u->redacted);
+	return u->what ? arena_printf(&a->in->arena, "%s (%s)", a->name, u->what)
+		       : arena_printf(&a->in->arena, "%s (%s)", a->name, u->redacted);
 }
 
 static const char *git_output(struct git_job *a)
@@ -695,6 +728,21 @@ static const char *git_output(struct git_job *a)
 }
 
 /* ---- GIT_LOCK: the cache entry ---- */
+
+/* <cache>/inbound/gits, created and opened on first use. */
+static int git_open_gits(struct install *in)
+{
+	if (in->gits_fd >= 0)
+		return 0;
+	int r = fs_mkdirat_p(in->cache_fd, "inbound/gits", 0755);
+	in->gits_fd = r < 0 ? r : fs_open_dirat(in->cache_fd, "inbound/gits");
+	if (in->gits_fd < 0) {
+		r = in->gits_fd;
+		in->gits_fd = -1;
+		return r;
+	}
+	return 0;
+}
 
 static void git_lock(struct git_job *a)
 {
@@ -729,16 +777,11 @@ static void git_lock(struct git_job *a)
 		sbuf_release(&text);
 		g->manifest = NULL;
 	}
-	if (in->gits_fd < 0) {
-		r = fs_mkdirat_p(in->cache_fd, "inbound/gits", 0755);
-		in->gits_fd = r < 0 ? r : fs_open_dirat(in->cache_fd, "inbound/gits");
-		if (in->gits_fd < 0) {
-			r = in->gits_fd;
-			in->gits_fd = -1;
-			git_fail(a, r, "cannot create %s/inbound/gits: %s", in->opts.cache_root,
-				 sc_strerror(r));
-			return;
-		}
+	r = git_open_gits(in);
+	if (r < 0) {
+		git_fail(a, r, "cannot create %s/inbound/gits: %s", in->opts.cache_root,
+			 sc_strerror(r));
+		return;
 	}
 	a->entry_abs = arena_printf(&in->arena, "%s/assembling/%s/%s", in->opts.cache_root,
 				    in->abi.abi, g->entry);
@@ -772,7 +815,7 @@ static void git_repo_lock(struct git_job *a)
 
 	int fd = fs_lock_try(in->gits_fd, name);
 	if (fd == -EWOULDBLOCK || fd == -EAGAIN) {
-		if (!a->waited)
+		if (!a->waited && a->gem)
 			install_event(in, a->gem, "wait");
 		a->waited = true;
 		reactor_timer_arm(sched_reactor(a->job.sched), &a->timer,
@@ -792,7 +835,7 @@ static void git_repo_lock(struct git_job *a)
 		(void)close(dfd);
 		if (ok) {
 			a->child_done = false; /* REPO_HAVE starts its child on its first step */
-			git_enter(a, REPO_HAVE);
+			git_enter(a, u->rev ? REPO_HAVE : REPO_RESOLVE);
 			return;
 		}
 	}
@@ -812,7 +855,7 @@ static void git_repo_init_done(struct git_job *a)
 		return;
 	}
 	a->child_done = false;
-	git_enter(a, REPO_HAVE);
+	git_enter(a, git_unit(a)->rev ? REPO_HAVE : REPO_RESOLVE);
 }
 
 /* REPO_HAVE / REPO_HAVE2: is the revision's commit in the bare repository? */
@@ -835,7 +878,15 @@ static void git_have(struct git_job *a)
 			git_enter(a, REPO_EXPORT);
 			return;
 		}
-		install_event(a->in, a->gem, "fetch");
+		if (a->probe && a->probe->offline) {
+			git_fail(a, -SC_ENOTFOUND,
+				 "%s: revision %s of %s is not in the cache, and --local fetches "
+				 "nothing",
+				 a->name, u->rev, u->redacted);
+			return;
+		}
+		if (a->gem)
+			install_event(a->in, a->gem, "fetch");
 		const char *args[] = { "fetch",
 				       "-q",
 				       "--no-tags",
@@ -853,6 +904,17 @@ static void git_have(struct git_job *a)
 		return;
 	}
 	/* REPO_HAVE2: after a full fetch */
+	if (!have && a->probe) {
+		git_fail(a, -SC_ENOTFOUND,
+			 "%s: %s names revision %s, which is not a commit of %s%s%s (or does "
+			 "not exist there)",
+			 a->name,
+			 u->what	 ? "its submodule"
+			 : a->probe->ref ? a->probe->ref
+					 : "HEAD",
+			 u->rev, u->redacted, u->what ? ", " : "", u->what ? u->what : "");
+		return;
+	}
 	if (!have) {
 		git_fail(
 			a, -SC_ENOTFOUND,
@@ -924,6 +986,171 @@ static void git_fetch_all_done(struct git_job *a)
 			 git_output(a));
 		return;
 	}
+	git_enter(a, git_unit(a)->rev ? REPO_HAVE2 : REPO_REVPARSE);
+}
+
+/* ---- REPO_RESOLVE / REPO_REVPARSE: a probe's branch, tag or ref to a revision ---- */
+
+/* "<40 hex>\t<refname>\n" lines: the revision of name, or NULL. */
+static const char *git_ls_find(struct git_job *a, const char *name)
+{
+	const char *p = a->child.out.buf ? a->child.out.buf : "";
+	const char *end = p + a->child.out.len;
+	size_t nl = strlen(name);
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		if (eol - p == 41 + (ptrdiff_t)nl && p[40] == '\t' && !memcmp(p + 41, name, nl))
+			return arena_strndup(&a->in->arena, p, 40);
+		p = eol + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Every answer line of `git ls-remote` ("<40 hex>\t...") must be 40
+ * lower-case hex and a ref name without control characters; other lines
+ * are git's diagnostics (stderr is merged), never taken for an answer.
+ */
+static bool git_ls_valid(struct git_job *a)
+{
+	const char *p = a->child.out.buf ? a->child.out.buf : "";
+	const char *end = p + a->child.out.len;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		if (eol - p >= 41 && p[40] == '\t') {
+			char rev[41];
+			memcpy(rev, p, 40);
+			rev[40] = '\0';
+			if (!gitsrc_is_revision(rev) || eol - p == 41)
+				return false;
+			for (const char *c = p + 41; c < eol; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					return false;
+		}
+		p = eol + 1;
+	}
+	return true;
+}
+
+/* A hex abbreviation (Bundler's rev-parse takes one when no ref has the name). */
+static bool git_is_abbrev(const char *ref)
+{
+	size_t n = strlen(ref);
+
+	return n >= 4 && n < 40 && strspn(ref, "0123456789abcdefABCDEF") == n;
+}
+
+static void git_set_rev(struct git_job *a, const char *rev)
+{
+	struct install *in = a->in;
+	struct git_repo *repo = a->repo;
+
+	a->units[0].rev = rev;
+	repo->revision = rev;
+	repo->install_name = arena_printf(&in->arena, "%s-%.12s", repo->base, rev);
+	a->probe->revision = rev;
+}
+
+/*
+ * As Bundler 2.3's `git rev-parse --verify <ref|HEAD>` in a bare clone of
+ * the branches and tags picks it: a full revision as it is, else the ref
+ * named exactly ("HEAD", "refs/..."), refs/<ref>, refs/tags/<ref>,
+ * refs/heads/<ref>; a hex abbreviation no ref names needs the branches and
+ * tags fetched (REPO_FETCH_ALL, then REPO_REVPARSE).
+ */
+static void git_resolve(struct git_job *a)
+{
+	struct git_unit *u = git_unit(a);
+	const char *ref = a->probe->ref;
+
+	if (!a->running && !a->child_done) {
+		const char *args[] = { "ls-remote", "--", u->url, ref ? ref : "HEAD", NULL };
+		a->fetched = true;
+		(void)git_run(a, git_bare(a, u), NULL, NULL, args);
+		return;
+	}
+	if (!git_wait(a))
+		return;
+	a->child_done = false;
+	if (!git_ok(a)) {
+		git_fail(a, -SC_ENET, "cannot reach the git remote %s (for %s): %s", u->redacted,
+			 a->name, git_output(a));
+		return;
+	}
+	if (!git_ls_valid(a)) {
+		git_fail(a, -SC_EUNSAFE,
+			 "the git remote %s (for %s) answered `git ls-remote` with a line that is "
+			 "not a 40-hex revision and a ref name",
+			 u->redacted, a->name);
+		return;
+	}
+	const char *rev = NULL;
+	if (!ref) {
+		rev = git_ls_find(a, "HEAD");
+	} else if (!strncmp(ref, "refs/", 5) || !strcmp(ref, "HEAD")) {
+		rev = git_ls_find(a, ref);
+	} else {
+		static const char *const rules[] = { "refs/", "refs/tags/", "refs/heads/" };
+		for (size_t i = 0; i < SC_ARRAY_SIZE(rules) && !rev; i++)
+			rev = git_ls_find(a, arena_printf(&a->in->arena, "%s%s", rules[i], ref));
+	}
+	if (!rev && ref && git_is_abbrev(ref)) {
+		git_fetch_all(a);
+		return;
+	}
+	if (!rev) {
+		git_fail(a, -SC_ENOTFOUND,
+			 "Revision %s does not exist in the repository %s. Maybe you misspelled "
+			 "it? (for %s)",
+			 ref ? ref : "HEAD", u->redacted, a->name);
+		return;
+	}
+	git_set_rev(a, rev);
+	git_enter(a, REPO_HAVE);
+}
+
+static void git_revparse(struct git_job *a)
+{
+	struct git_unit *u = git_unit(a);
+
+	if (!a->running && !a->child_done) {
+		const char *args[] = { "rev-parse", "--verify", "-q", a->probe->ref, NULL };
+		(void)git_run(a, git_bare(a, u), NULL, NULL, args);
+		return;
+	}
+	if (!git_wait(a))
+		return;
+	a->child_done = false;
+	/* the line that is a revision (a warning may come before it: stderr is merged) */
+	const char *p = a->child.out.buf ? a->child.out.buf : "";
+	const char *end = p + a->child.out.len;
+	char rev[41] = "";
+	while (git_ok(a) && p < end && !*rev) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		if (eol - p == 40) {
+			memcpy(rev, p, 40);
+			rev[40] = '\0';
+			if (!gitsrc_is_revision(rev))
+				rev[0] = '\0';
+		}
+		p = eol + 1;
+	}
+	if (!gitsrc_is_revision(rev)) {
+		git_fail(a, -SC_ENOTFOUND,
+			 "Revision %s does not exist in the repository %s. Maybe you misspelled "
+			 "it? (for %s)",
+			 a->probe->ref, u->redacted, a->name);
+		return;
+	}
+	git_set_rev(a, arena_strdup(&a->in->arena, rev));
 	git_enter(a, REPO_HAVE2);
 }
 
@@ -947,8 +1174,7 @@ static void git_export(struct git_job *a)
 		if (*u->dst) {
 			int r = fs_mkdirat_p(
 				a->in->assembling_fd,
-				arena_printf(&a->in->arena, "%s/gem/%s", a->gem->entry, u->dst),
-				0755);
+				arena_printf(&a->in->arena, "%s/gem/%s", a->entry, u->dst), 0755);
 			if (r < 0) {
 				git_fail(a, r, "cannot create the checkout of %s: %s", git_what(a),
 					 sc_strerror(r));
@@ -1043,7 +1269,7 @@ static void git_modules(struct git_job *a)
 					sbuf_release(&cfg);
 					git_fail(a, -SC_EUNSAFE,
 						 "cannot install %s: the %s has an unsafe path: %s",
-						 a->gem->name, what, why);
+						 a->name, what, why);
 					return;
 				}
 				if (!url) {
@@ -1051,7 +1277,7 @@ static void git_modules(struct git_job *a)
 					git_fail(a, -SC_ENOTFOUND,
 						 "cannot install %s: the %s has no url in "
 						 ".gitmodules",
-						 a->gem->name, what);
+						 a->name, what);
 					return;
 				}
 				url = gitsrc_resolve_url(&in->arena, u->url, url);
@@ -1061,7 +1287,7 @@ static void git_modules(struct git_job *a)
 					git_fail(a, -SC_EUNSAFE,
 						 "cannot install %s: the url %s of its %s is "
 						 "refused: %s",
-						 a->gem->name, red.buf, what, why);
+						 a->name, red.buf, what, why);
 					sbuf_release(&red);
 					sbuf_release(&cfg);
 					return;
@@ -1072,7 +1298,7 @@ static void git_modules(struct git_job *a)
 						 "cannot install %s: the url %s of its %s is "
 						 "refused: a remote repository's submodule may not "
 						 "be a local path or file:// URL",
-						 a->gem->name, red.buf, what);
+						 a->name, red.buf, what);
 					sbuf_release(&red);
 					sbuf_release(&cfg);
 					return;
@@ -1084,7 +1310,7 @@ static void git_modules(struct git_job *a)
 						 "cannot install %s: more than %d submodules or "
 						 "nested "
 						 "deeper than %d",
-						 a->gem->name, GIT_UNITS_MAX, GIT_DEPTH_MAX);
+						 a->name, GIT_UNITS_MAX, GIT_DEPTH_MAX);
 					return;
 				}
 				struct git_unit *s = &a->units[a->nunits++];
@@ -1183,7 +1409,7 @@ static void git_specs_wait(struct git_job *a)
 	if (a->call.res < 0) {
 		sbuf_rtrim(&a->call.result);
 		git_fail(a, a->call.res, "cannot load the gemspecs of %s (%s at %.12s): %s",
-			 g->name, repo->redacted, repo->revision, sbuf_cstr(&a->call.result));
+			 a->name, repo->redacted, repo->revision, sbuf_cstr(&a->call.result));
 		return;
 	}
 	const char *p = a->call.result.buf ? a->call.result.buf : "";
@@ -1241,9 +1467,10 @@ static void git_specs_wait(struct git_job *a)
 		sbuf_release(&cwhy);
 		/* Bundler writes the evaluated spec back over the gemspec (serialize_gemspecs_in).
 		 */
-		int r = fs_write_atomic(in->assembling_fd,
-					arena_printf(&in->arena, "%s/gem/%s", g->entry, rel),
-					p + n1, n2, 0644);
+		int r = g ? fs_write_atomic(in->assembling_fd,
+					    arena_printf(&in->arena, "%s/gem/%s", a->entry, rel),
+					    p + n1, n2, 0644)
+			  : 0;
 		if (r < 0) {
 			why = arena_printf(&in->arena, "%s: %s", rel, sc_strerror(r));
 			err = r;
@@ -1269,7 +1496,7 @@ static void git_specs_wait(struct git_job *a)
 	sbuf_addstr(&list, "end\n");
 	if (err) {
 		sbuf_release(&list);
-		git_fail(a, err, "cannot load the gemspecs of %s (%s at %.12s): %s", g->name,
+		git_fail(a, err, "cannot load the gemspecs of %s (%s at %.12s): %s", a->name,
 			 repo->redacted, repo->revision,
 			 why ? why : "the helper's answer is malformed");
 		return;
@@ -1277,6 +1504,14 @@ static void git_specs_wait(struct git_job *a)
 	repo->specs = specs;
 	repo->nspecs = n;
 	repo->have_specs = true;
+	if (a->probe) {
+		/* lock.c resolves with them; the checkout is only scratch */
+		sbuf_release(&list);
+		a->probe->specs = specs;
+		a->probe->nspecs = n;
+		git_enter(a, GIT_DONE);
+		return;
+	}
 	/* Every locked gem of the source must be in the checkout, at its locked version. */
 	for (size_t i = 0; i < in->ngems; i++) {
 		struct gem *m = in->gems[i];
@@ -1387,8 +1622,9 @@ static void git_failed(struct git_job *a)
 		a->repo_lock = -1;
 	}
 	if (a->tree_created)
-		(void)fs_rmtree_at(in->assembling_fd, a->gem->entry);
-	cache_unlock_entry(in, a->gem);
+		(void)fs_rmtree_at(in->assembling_fd, a->entry);
+	if (a->gem)
+		cache_unlock_entry(in, a->gem);
 	job_finish(&a->job);
 }
 
@@ -1431,6 +1667,12 @@ static void git_step(struct job *j)
 		break;
 	case REPO_MODULES:
 		git_modules(a);
+		break;
+	case REPO_RESOLVE:
+		git_resolve(a);
+		break;
+	case REPO_REVPARSE:
+		git_revparse(a);
 		break;
 	case GIT_SPECS:
 		git_specs(a);
@@ -1487,6 +1729,8 @@ struct job *git_job_new(struct install *in, struct gem *g)
 
 	a->in = in;
 	a->gem = g;
+	a->name = g->name;
+	a->entry = g->entry;
 	a->repo = repo;
 	a->repo_lock = -1;
 	sbuf_init(&a->modules, 0);
@@ -1503,4 +1747,137 @@ struct job *git_job_new(struct install *in, struct gem *g)
 	timer_init(&a->deadline, git_deadline_fire);
 	job_init(&a->job, in->sched, &git_ops, g->full_name, (int)g->ndependents);
 	return &a->job;
+}
+
+/* ---- probes (lock.c) ---- */
+
+int git_probe_run(struct install *in, struct git_probe *probes, size_t n, struct sbuf *err)
+{
+	struct git_job **jobs = arena_alloc(&in->arena, (n + 1) * sizeof(*jobs));
+	int *locks = arena_alloc(&in->arena, (n + 1) * sizeof(*locks));
+	struct sched_limits lim = { 0 };
+	struct sched *s = NULL;
+	const char *why;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		jobs[i] = NULL;
+		locks[i] = -1;
+	}
+	if ((r = install_open_cache(in, err)) < 0)
+		return r;
+	if ((r = git_open_gits(in)) < 0) {
+		sbuf_addf(err, "cannot create %s/inbound/gits: %s", in->opts.cache_root,
+			  sc_strerror(r));
+		return r;
+	}
+	const char *from = strrchr(in->opts.gemfile, '/');
+	from = from ? from + 1 : in->opts.gemfile;
+	lim.max_running[JOB_GIT] = 8;
+	s = sched_new(&in->arena, in->reactor, in->ioq, in->http, in->children, &lim, false);
+	for (size_t i = 0; i < n; i++) {
+		struct git_probe *pr = &probes[i];
+		struct git_repo *repo = arena_alloc(&in->arena, sizeof(*repo));
+		memset(repo, 0, sizeof(*repo));
+		if (pr->ref && !gitsrc_ref_ok(pr->ref, &why)) {
+			struct sbuf red = SBUF_INIT;
+			url_redact(pr->remote, &red);
+			sbuf_addf(err,
+				  "%s: the branch, tag or ref '%s' of the git source %s is "
+				  "refused: %s",
+				  from, pr->ref, red.buf, why);
+			sbuf_release(&red);
+			r = -SC_EUNSAFE;
+			goto out;
+		}
+		const char *rev = pr->revision;
+		if (!rev && pr->ref && strlen(pr->ref) == 40 &&
+		    strspn(pr->ref, "0123456789abcdefABCDEF") == 40) {
+			/* a full revision is itself (rev-parse prints it in lower case) */
+			char *lc = arena_strdup(&in->arena, pr->ref);
+			for (char *c = lc; *c; c++)
+				if (*c >= 'A' && *c <= 'F')
+					*c = (char)(*c - 'A' + 'a');
+			rev = lc;
+		}
+		r = git_repo_setup(in, from, pr->remote, rev, pr->submodules, pr->glob, repo, err);
+		if (r < 0)
+			goto out;
+		pr->revision = rev;
+		/* the scratch checkout, flocked as an entry so that no sweep takes it */
+		const char *entry =
+			arena_printf(&in->arena, "git-probe-%ld-%zu", (long)getpid(), i);
+		locks[i] = fs_lock_try(in->locks_fd, arena_printf(&in->arena, "%s.lock", entry));
+		if (locks[i] < 0) {
+			r = locks[i];
+			locks[i] = -1;
+			sbuf_addf(err, "cannot lock %s/locks/%s/%s.lock: %s", in->opts.cache_root,
+				  in->abi.abi, entry, sc_strerror(r));
+			goto out;
+		}
+		(void)fs_rmtree_at(in->assembling_fd, entry);
+		r = fs_mkdirat_p(in->assembling_fd, arena_printf(&in->arena, "%s/gem", entry),
+				 0755);
+		if (r < 0) {
+			sbuf_addf(err, "cannot create %s/assembling/%s/%s: %s", in->opts.cache_root,
+				  in->abi.abi, entry, sc_strerror(r));
+			goto out;
+		}
+		struct git_job *a = arena_alloc(&in->arena, sizeof(*a));
+		memset(a, 0, sizeof(*a));
+		a->in = in;
+		a->probe = pr;
+		a->repo = repo;
+		a->name = pr->name ? pr->name : repo->base;
+		a->entry = entry;
+		a->entry_abs = arena_printf(&in->arena, "%s/assembling/%s/%s", in->opts.cache_root,
+					    in->abi.abi, entry);
+		a->repo_lock = -1;
+		a->state = REPO_LOCK;
+		sbuf_init(&a->modules, 0);
+		a->units[0] = (struct git_unit){
+			.url = repo->url,
+			.redacted = repo->redacted,
+			.userpwd = repo->userpwd,
+			.rev = rev,
+			.slug = repo->slug,
+			.dst = "",
+		};
+		a->nunits = 1;
+		timer_init(&a->timer, git_timer_fire);
+		timer_init(&a->deadline, git_deadline_fire);
+		job_init(&a->job, s, &git_ops, arena_printf(&in->arena, "git %s", repo->redacted),
+			 0);
+		jobs[i] = a;
+	}
+	for (size_t i = 0; i < n; i++)
+		sched_submit(s, &jobs[i]->job);
+	r = sched_run(s);
+	for (size_t i = 0; i < n; i++) {
+		probes[i].fetched = jobs[i]->fetched;
+		if (jobs[i]->job.err < 0 && r >= 0)
+			r = jobs[i]->job.err;
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (jobs[i]->job.err < 0) {
+				sbuf_addstr(err, sbuf_cstr(&jobs[i]->job.errmsg));
+				break;
+			}
+		}
+		if (!err->len)
+			sbuf_addf(err, "fetching the git sources failed: %s", sc_strerror(r));
+	}
+out:
+	for (size_t i = 0; i < n; i++) {
+		if (locks[i] < 0)
+			continue;
+		const char *entry =
+			arena_printf(&in->arena, "git-probe-%ld-%zu", (long)getpid(), i);
+		(void)fs_rmtree_at(in->assembling_fd, entry);
+		(void)unlinkat(in->locks_fd, arena_printf(&in->arena, "%s.lock", entry), 0);
+		(void)close(locks[i]);
+	}
+	sched_free(s);
+	return r;
 }

@@ -60,12 +60,14 @@ static int install_dir(struct install *in, int parent, const char *parent_path, 
 	return 0;
 }
 
-static int install_open_cache(struct install *in, struct sbuf *err)
+int install_open_cache(struct install *in, struct sbuf *err)
 {
 	const char *root = in->opts.cache_root;
 	const char *abi = in->abi.abi;
 	int r;
 
+	if (in->cache_fd >= 0 && in->cached_dir)
+		return 0; /* opened already (a lock that fetched a git source) */
 	r = fs_mkdir_p(root, 0755);
 	if (r < 0) {
 		sbuf_addf(err, "cannot create the cache %s: %s", root, sc_strerror(r));

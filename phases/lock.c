@@ -40,14 +40,16 @@
  * winning; what it lacks comes from the global source), path sources
  * (`path:`, `gemspec`: one version per gem, as its gemspec says, loaded by
  * the helper's `gitspecs` without git; their dependencies from the global
- * source), and git sources the old lockfile has with the same options
- * (lk_git_locked): their gems are the only candidates of their names, at
- * their locked versions and deps (those deps come from the global source),
- * and the GIT section is written back with the specs still resolved. A git
- * source that is new or changed, or a git gem named by `update` (or all of
- * them by a full update), would need `git ls-remote`/fetch and is refused,
- * naming it, before anything is written. One GEM section per rubygems
- * source, a PATH section per path source, the kept GIT sections.
+ * source), and git sources (lk_git_sources): one the old lockfile has with
+ * the same options (lk_git_locked) keeps its section, with no git command;
+ * one that is new or changed, or that `update` unlocks (Bundler's
+ * converge_locked_specs: none of its gems left in the base), is resolved
+ * from its ref/branch/tag or HEAD, fetched and checked out by git.c's
+ * probes (git_probe_run) and gets a new section from its gemspecs. Their
+ * gems are the only candidates of their names, at their version and deps
+ * (those deps come from the global source), and each GIT section is written
+ * with the specs the resolution uses. One GEM section per rubygems source,
+ * a PATH section per path source, the GIT sections.
  *
  * Where Bundler 2.4+ (PubGrub) and 2.3.15 (Molinillo) differ on ordinary
  * graphs, this follows 2.3.15, whose lockfiles the tests compare: 2.3 may
@@ -788,6 +790,178 @@ static size_t lk_dep_source(const struct gemfile_source **gsrc, size_t ngsrc,
 	return 0;
 }
 
+/* Is name kept at its locked version (Bundler's converged base, less what is unlocked)? */
+static bool lk_git_spec_stays(struct lk *k, const char *name)
+{
+	if (k->req && k->req->update_all)
+		return false;
+	return hmap_get(&k->kept, strv_from(name)) && !hmap_get(&k->unlock, strv_from(name));
+}
+
+/*
+ * The GIT section Bundler writes for a Gemfile git source at rev, with the
+ * gems of its checkout (specs as the helper loaded them).
+ */
+static struct lock_source *lk_git_section(struct lk *k, const struct gemfile_source *src,
+					  const struct git_probe *pr)
+{
+	struct arena *a = &k->in->arena;
+	struct lock_source *ls = arena_alloc(a, sizeof(*ls));
+
+	memset(ls, 0, sizeof(*ls));
+	ls->kind = LOCK_SRC_GIT;
+	ls->opts = arena_alloc(a, 8 * sizeof(*ls->opts));
+	ls->opts[ls->nopts++] = (struct lock_option){ "remote", src->remotes[0] };
+	ls->opts[ls->nopts++] = (struct lock_option){ "revision", pr->revision };
+	if (src->ref)
+		ls->opts[ls->nopts++] = (struct lock_option){ "ref", src->ref };
+	if (src->branch)
+		ls->opts[ls->nopts++] = (struct lock_option){ "branch", src->branch };
+	if (src->tag)
+		ls->opts[ls->nopts++] = (struct lock_option){ "tag", src->tag };
+	if (src->submodules)
+		ls->opts[ls->nopts++] = (struct lock_option){ "submodules", "true" };
+	if (src->glob)
+		ls->opts[ls->nopts++] = (struct lock_option){ "glob", src->glob };
+	ls->specs = arena_alloc(a, (pr->nspecs + 1) * sizeof(*ls->specs));
+	for (size_t i = 0; i < pr->nspecs; i++) {
+		const struct gem_summary *sp = &pr->specs[i].spec;
+		struct lock_spec *l = &ls->specs[ls->nspecs++];
+		bool ruby = !strcmp(sp->platform, "ruby");
+		*l = (struct lock_spec){
+			.name = sp->name,
+			.version = sp->version,
+			.platform = sp->platform,
+			.full_name = ruby ? arena_printf(a, "%s-%s", sp->name, sp->version)
+					  : arena_printf(a, "%s-%s-%s", sp->name, sp->version,
+							 sp->platform),
+			.source = ls,
+		};
+		l->deps = arena_alloc(a, (sp->ndeps + 1) * sizeof(*l->deps));
+		for (size_t d = 0; d < sp->ndeps; d++)
+			l->deps[l->ndeps++] = (struct lock_dep){ sp->deps[d].name,
+								 strcmp(sp->deps[d].reqs, ">= 0")
+									 ? sp->deps[d].reqs
+									 : NULL };
+	}
+	return ls;
+}
+
+/*
+ * The Gemfile's git sources, as Bundler 2.3 converges them: a source the
+ * lockfile locks with the same options keeps its revision (no git at all)
+ * unless it is unlocked: `update`/`lock --update` of everything, or none of
+ * its locked gems stays in the converged base while some were dropped
+ * (`update GEM` of its gems, a changed requirement). An unlocked, new or
+ * changed source is resolved again from its branch/tag/ref (git_probe_run);
+ * a kept one whose section lacks a gem the Gemfile now wants from it is
+ * checked out at its locked revision to find it. Any moved revision turns
+ * off the update floor, as Bundler's expired sources drop its additional
+ * base requirements. Fills gits with the sections to lock.
+ */
+static int lk_git_sources(struct lk *k, const struct gemfile_source **gitsrc,
+			  const struct lock_source **gitls, size_t n,
+			  const struct lock_source **gits, size_t *ngits, struct sbuf *err)
+{
+	struct install *in = k->in;
+	const struct gemfile *gf = k->ev;
+	struct arena *a = &in->arena;
+	struct git_probe *probes = arena_alloc(a, (n + 1) * sizeof(*probes));
+	size_t *probe_of = arena_alloc(a, (n + 1) * sizeof(*probe_of)), nprobes = 0;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct gemfile_source *src = gitsrc[i];
+		const struct lock_source *ls = gitls[i];
+		const char *name = NULL;
+		bool move = !ls, missing = false;
+		for (size_t d = 0; d < gf->ndeps; d++) {
+			if (gf->deps[d].source != src)
+				continue;
+			name = name ? name : gf->deps[d].name;
+			bool found = false;
+			for (size_t j = 0; ls && j < ls->nspecs && !found; j++)
+				found = !strcmp(ls->specs[j].name, gf->deps[d].name);
+			missing |= !found;
+		}
+		if (ls && !move) {
+			bool stays = false, dropped = false;
+			for (size_t j = 0; j < ls->nspecs; j++) {
+				bool st = lk_git_spec_stays(k, ls->specs[j].name);
+				stays |= st;
+				dropped |= !st;
+			}
+			move = !stays && dropped;
+		}
+		probe_of[i] = SIZE_MAX;
+		if (!move && !missing) {
+			bool dup = false;
+			for (size_t j = 0; j < *ngits; j++)
+				dup |= gits[j] == ls;
+			if (!dup)
+				gits[(*ngits)++] = ls;
+			continue;
+		}
+		bool offline = k->req && k->req->index_mode == 1;
+		if (move && offline) {
+			struct sbuf red = SBUF_INIT;
+			url_redact(src->remotes[0], &red);
+			sbuf_addf(err, "%s: the git source %s %s%s, and --local does not fetch it",
+				  in->opts.gemfile, red.buf,
+				  ls ? "is unlocked" : "is not locked with these options in ",
+				  ls ? "" : in->opts.lockfile);
+			sbuf_release(&red);
+			return -SC_ENOTFOUND;
+		}
+		probe_of[i] = nprobes;
+		probes[nprobes++] = (struct git_probe){
+			.offline = offline,
+			.remote = src->remotes[0],
+			.ref = src->ref	     ? src->ref
+			       : src->branch ? src->branch
+					     : src->tag,
+			.glob = src->glob,
+			.submodules = src->submodules,
+			.name = name,
+			.revision = move ? NULL : lock_source_opt(ls, "revision"),
+		};
+	}
+	if (!nprobes)
+		return 0;
+	r = git_probe_run(in, probes, nprobes, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (probe_of[i] == SIZE_MAX)
+			continue;
+		const struct git_probe *pr = &probes[probe_of[i]];
+		const char *was = gitls[i] ? lock_source_opt(gitls[i], "revision") : NULL;
+		if (!was || strcmp(was, pr->revision))
+			k->floor = false;
+		struct lock_source *ls = lk_git_section(k, gitsrc[i], pr);
+		for (size_t d = 0; d < gf->ndeps; d++) {
+			if (gf->deps[d].source != gitsrc[i])
+				continue;
+			bool found = false;
+			for (size_t j = 0; j < ls->nspecs && !found; j++)
+				found = !strcmp(ls->specs[j].name, gf->deps[d].name);
+			if (!found) {
+				struct sbuf red = SBUF_INIT;
+				url_redact(gitsrc[i]->remotes[0], &red);
+				sbuf_addf(err,
+					  "Could not find gem '%s' in %s (at %.7s).\n"
+					  "The source does not contain any versions of '%s'",
+					  gf->deps[d].name, red.buf, pr->revision,
+					  gf->deps[d].name);
+				sbuf_release(&red);
+				return -SC_ENOTFOUND;
+			}
+		}
+		gits[(*ngits)++] = ls;
+	}
+	return 0;
+}
+
 int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf *ret_text,
 		 struct sbuf *err)
 {
@@ -817,7 +991,10 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	 */
 	const struct gemfile_source **gsrc = arena_alloc(a, (gf->nsources + 1) * sizeof(*gsrc));
 	const struct lock_source **gits = arena_alloc(a, (gf->nsources + 1) * sizeof(*gits));
-	size_t ngsrc = 1, nglobal = 0, ngits = 0;
+	/* the Gemfile's git sources, with the GIT section that locks each (or NULL) */
+	const struct gemfile_source **gitsrc = arena_alloc(a, (gf->nsources + 1) * sizeof(*gitsrc));
+	const struct lock_source **gitls = arena_alloc(a, (gf->nsources + 1) * sizeof(*gitls));
+	size_t ngsrc = 1, nglobal = 0, ngits = 0, ngitsrc = 0;
 	const char *unsupported = NULL;
 	gsrc[0] = NULL;
 	for (size_t i = 0; i < gf->nsources; i++) {
@@ -835,25 +1012,12 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 				unsupported = src->kind == GEMFILE_SRC_GEM
 						      ? "a source block with several remotes"
 						      : "a path source without a path";
+		} else if (src->nremotes != 1) {
+			unsupported = "a git source without a remote";
 		} else {
-			/* kept at its locked revision; a new or changed one needs git */
-			const struct lock_source *ls = lk_git_locked(old, src);
-			if (!ls) {
-				sbuf_addf(err,
-					  "%s: the git source %s is not locked in %s with these "
-					  "options; scint cannot fetch a git source to lock it yet "
-					  "(run `bundle lock`)",
-					  in->opts.gemfile,
-					  src->nremotes ? src->remotes[0] : src->id,
-					  in->opts.lockfile);
-				r = -SC_EUNSUPPORTED;
-				goto out;
-			}
-			bool dup = false;
-			for (size_t j = 0; j < ngits; j++)
-				dup |= gits[j] == ls;
-			if (!dup)
-				gits[ngits++] = ls;
+			/* kept at its locked revision, or resolved below (lk_git_probe) */
+			gitsrc[ngitsrc] = src;
+			gitls[ngitsrc++] = lk_git_locked(old, src);
 		}
 	}
 	if (unsupported || !remote) {
@@ -967,53 +1131,28 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 				if (!strcmp(gf->deps[i].groups[j], req->groups[g]))
 					lk_unlock(&k, gf->deps[i].name, deep, 0);
 
-	/* the gems of kept GIT sources: pinned at their locked revision */
-	for (size_t s = 0; s < ngits; s++) {
-		for (size_t i = 0; i < gits[s]->nspecs; i++) {
-			const struct lock_spec *sp = &gits[s]->specs[i];
-			bool moved = req && req->update_all;
-			for (size_t u = 0; req && u < req->nupdate; u++)
-				moved |= !strcmp(req->update[u], sp->name);
-			if (moved) {
-				sbuf_addf(err,
-					  "'%s' comes from the git source %s: scint cannot move a "
-					  "git source to a new revision yet (run `bundle "
-					  "update%s%s`)",
-					  sp->name, lock_source_opt(gits[s], "remote"),
-					  req->update_all ? "" : " ",
-					  req->update_all ? "" : sp->name);
-				r = -SC_EUNSUPPORTED;
-				goto out;
-			}
-			hmap_put(&k.gitspec, strv_from(sp->name), (void *)(uintptr_t)sp);
-		}
-	}
-	for (size_t i = 0; i < gf->ndeps; i++) {
-		const struct gemfile_dep *d = &gf->deps[i];
-		if (!d->source || d->source->kind != GEMFILE_SRC_GIT ||
-		    hmap_get(&k.gitspec, strv_from(d->name)))
-			continue;
-		sbuf_addf(err,
-			  "%s%s%s: '%s' is not locked from the git source %s; scint cannot "
-			  "fetch a git source to lock it yet (run `bundle lock`)",
-			  in->opts.gemfile, d->location ? " at " : "",
-			  d->location ? d->location : "", d->name,
-			  d->source->nremotes ? d->source->remotes[0] : d->source->id);
-		r = -SC_EUNSUPPORTED;
-		goto out;
-	}
-
 	/*
 	 * Bundler 2.3's converge_locked_specs: the locked specs reachable from
 	 * Gemfile dependencies that are unchanged, or that their locked version
 	 * still satisfies, are kept at their version (unless unlocked); the rest
 	 * resolve freely. An update (`update`, `lock --update`) never goes below
-	 * a locked version.
+	 * a locked version (unless a git source moved: see lk_git_sources).
 	 */
 	k.floor = req && (req->update_all || req->nupdate || req->ngroups);
 	if (!(req && req->update_all))
 		lk_keep_closure(&k, gf);
 
+	/* the git sources: kept at their locked revision, or fetched and resolved */
+	r = lk_git_sources(&k, gitsrc, gitls, ngitsrc, gits, &ngits, err);
+	if (r < 0)
+		goto out;
+	/* their gems are the only candidates of their names (the first source wins) */
+	for (size_t s = 0; s < ngits; s++)
+		for (size_t i = 0; i < gits[s]->nspecs; i++) {
+			const struct lock_spec *sp = &gits[s]->specs[i];
+			if (!hmap_get(&k.gitspec, strv_from(sp->name)))
+				hmap_put(&k.gitspec, strv_from(sp->name), (void *)(uintptr_t)sp);
+		}
 	struct gem_source **gs = arena_alloc(a, ngsrc * sizeof(*gs));
 	int *sids = arena_alloc(a, ngsrc * sizeof(*sids));
 	k.paths = arena_alloc(a, ngsrc * sizeof(*k.paths));

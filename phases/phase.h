@@ -337,6 +337,38 @@ int assemble_limits(uint64_t *ret_gem_bytes, uint64_t *ret_file_bytes, uint64_t 
 
 /* git.c */
 struct job *git_job_new(struct install *in, struct gem *g);
+/*
+ * A git source of the Gemfile for lock.c (git.c, "probes"): resolved to a
+ * revision as Bundler 2.3 does (`git ls-remote`: a full revision as given,
+ * else the ref named exactly, refs/<ref>, refs/tags/<ref>, refs/heads/<ref>,
+ * or the remote's HEAD without one; a hex abbreviation no ref names is
+ * looked up after fetching the branches and tags), fetched into the
+ * cache's bare repository (inbound/gits/<slug>, as an install does),
+ * checked out (submodules too when asked) into a scratch directory under
+ * assembling/<abi>/ (flocked like an entry, removed after) and its
+ * gemspecs loaded by the helper (gitspecs). Given a revision, that one is
+ * checked out: no network when the bare repository has it.
+ */
+struct git_probe {
+	const char *remote; /* as the Gemfile gives it */
+	const char *ref;    /* its ref, else branch, else tag; NULL: the remote's HEAD */
+	const char *glob;   /* NULL: Bundler's default */
+	bool submodules;
+	const char *name;	/* a gem of the source, for messages */
+	const char *revision;	/* in: the revision to check out, or NULL to resolve; out: it */
+	bool offline;		/* in: no network (--local): the revision must be cached */
+	struct git_spec *specs; /* out: the gems of the checkout (names and deps checked) */
+	size_t nspecs;
+	bool fetched; /* out: git talked to the remote */
+};
+/*
+ * Runs the probes concurrently on the reactor (their own scheduler; the
+ * helper is started if needed). 0, or the first failure with its message
+ * in err (credentials scrubbed).
+ */
+int git_probe_run(struct install *in, struct git_probe *probes, size_t n, struct sbuf *err);
+/* install.c: <cache>/{inbound/gems,assembling,cached,locks,index}, opened once. */
+int install_open_cache(struct install *in, struct sbuf *err);
 /* Parses a cached "<entry>.gemspec" of a git entry into repo->specs; 0 or -SC_ECACHE. */
 int git_specs_parse(struct install *in, struct git_repo *repo, struct strv text);
 /* Checks a GIT source's options; sets up repo. 0 or -SC_EUNSAFE/-SC_ELOCKFILE with err. */

@@ -6,9 +6,9 @@
 # branch/tag/ref/glob/submodules) at its locked revision, feeds its gems to
 # the resolver pinned, with their locked dependencies, and writes the section
 # back as Bundler does; a git source that is new or changed, or a git gem
-# being updated, would need the remote and is refused with a message naming
-# it, leaving the lockfile as it was. Path sources and source blocks lock
-# alongside the kept GIT sections.
+# being updated, is fetched and resolved as Bundler does (more of that in
+# test_lock_git_fetch.rb). Path sources and source blocks lock alongside
+# the kept GIT sections.
 
 require "scint_test"
 require "git_server"
@@ -133,29 +133,30 @@ class TestLockGit < ScintTest::Case
     assert_equal same, scint.lockfile
     scint.write_file("Gemfile", gemfile(server.url))
 
-    # Moving a git gem, or a git source the lockfile lacks, needs the remote:
-    # refused, naming it, the lockfile untouched.
-    before = scint.lockfile
+    # Moving a git gem fetches its branch's head, as `bundle update` does.
+    bundler.bundle!("update", "gpure")
     r = scint.scint("update", "gpure")
-    refute r.success?
-    assert_match(/'gpure' comes from the git source #{Regexp.escape(url("gpure"))}/, r.stderr + r.stdout)
-    assert_equal before, scint.lockfile
-    r = scint.scint("update")
-    refute r.success?
-    assert_match(/comes from the git source/, r.stderr + r.stdout)
-    assert_equal before, scint.lockfile
+    assert_success r
+    assert_equal bundler.lockfile, scint.lockfile
+    assert_includes scint.lockfile, "  revision: #{new_rev}\n"
 
-    scint.write_file("Gemfile", gemfile(server.url, "gem \"gnew\", git: #{url("gnew").dump}"))
+    # A git source the lockfile lacks is fetched and locked, as `bundle lock` does.
+    [bundler, scint].each { |a| a.write_file("Gemfile", gemfile(server.url, "gem \"gnew\", git: #{url("gnew").dump}")) }
+    bundler.bundle_lock!
     r = scint.scint("lock")
-    refute r.success?
-    assert_match(/git source #{Regexp.escape(url("gnew"))} is not locked/, r.stderr + r.stdout)
-    assert_equal before, scint.lockfile
+    assert_success r
+    assert_equal bundler.lockfile, scint.lockfile
+    [bundler, scint].each { |a| a.write_file("Gemfile", gemfile(server.url)) }
+    bundler.bundle_lock!
+    assert_success scint.scint("lock")
+    assert_equal bundler.lockfile, scint.lockfile
+    before = scint.lockfile
 
-    # A gem added to a locked git source, but not in its locked specs: the same.
+    # A gem the git source does not have: an error naming it, the lockfile untouched.
     scint.write_file("Gemfile", gemfile(server.url, "gem \"gnew\", git: #{url("gpure").dump}, branch: \"main\""))
     r = scint.scint("lock")
     refute r.success?
-    assert_match(/'gnew' is not locked from the git source #{Regexp.escape(url("gpure"))}/, r.stderr + r.stdout)
+    assert_match(/Could not find gem 'gnew' in #{Regexp.escape(url("gpure"))}/, r.stderr + r.stdout)
     assert_equal before, scint.lockfile
 
     # The Gemfile moves a locked gem to another branch: `scint install` sees the
@@ -166,7 +167,7 @@ class TestLockGit < ScintTest::Case
     assert_match(/You have changed in the Gemfile:\n\* gpure from `#{Regexp.escape(url("gpure"))}`/, r.stderr + r.stdout)
     r = scint.scint("install")
     refute r.success?
-    assert_match(/git source #{Regexp.escape(url("gpure"))} is not locked/, r.stderr + r.stdout)
+    assert_match(/Revision other does not exist in the repository #{Regexp.escape(url("gpure"))}/, r.stderr + r.stdout)
     assert_equal before, scint.lockfile
   end
 end

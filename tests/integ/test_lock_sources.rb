@@ -190,9 +190,9 @@ class TestLockSources < ScintTest::Case
   def test_unsupported_sources_are_refused
     main, = servers
     cases = {
-      # a git source the lockfile does not have (none here) would need git
+      # a git source the lockfile does not have is fetched: this one cannot be reached
       "git" => [%(gem "sc_remote", git: "https://127.0.0.1:1/sc_remote.git"),
-                %r{the git source https://127\.0\.0\.1:1/sc_remote\.git is not locked}]
+                %r{cannot reach the git remote https://127\.0\.0\.1:1/sc_remote\.git \(for sc_remote\)}]
     }
     cases.each do |name, (line, msg)|
       a = app("refused-#{name}", gems: {}, source: main.url,

@@ -71,6 +71,30 @@ SC_TEST(revisions_are_forty_lower_case_hex)
 	assert_false(gitsrc_is_revision("b7f44264868806fc184e3f5bda992b883adf06bf0"));
 }
 
+SC_TEST(refs_of_the_gemfile_are_no_options_and_hold_no_controls)
+{
+	const char *why;
+	char long_ref[GITSRC_REF_MAX + 2];
+
+	assert_true(gitsrc_ref_ok("main", &why));
+	assert_true(gitsrc_ref_ok("refs/pull/12/head", &why));
+	assert_true(gitsrc_ref_ok("v1.0.0", &why));
+	assert_true(gitsrc_ref_ok("b7f4426", &why));
+	assert_false(gitsrc_ref_ok("", &why));
+	assert_non_null(why);
+	assert_false(gitsrc_ref_ok("--upload-pack=touch /tmp/x", &why));
+	assert_false(gitsrc_ref_ok("-q", &why));
+	assert_false(gitsrc_ref_ok("main\n  revision: 0000", &why));
+	assert_false(gitsrc_ref_ok("a b", &why));
+	assert_false(gitsrc_ref_ok("tab\there", &why));
+	assert_false(gitsrc_ref_ok("del\x7f", &why));
+	memset(long_ref, 'a', sizeof(long_ref) - 1);
+	long_ref[sizeof(long_ref) - 1] = '\0';
+	assert_false(gitsrc_ref_ok(long_ref, &why));
+	long_ref[GITSRC_REF_MAX] = '\0';
+	assert_true(gitsrc_ref_ok(long_ref, &why));
+}
+
 SC_TEST(base_name_and_slug)
 {
 	struct arena a;
