@@ -66,7 +66,7 @@ struct finalize_state {
 };
 
 
-static const char *fin_app_config_dir(struct install *in)
+const char *install_app_config_dir(struct install *in)
 {
 	const char *p = in->config->local.path;
 	const char *slash = p ? strrchr(p, '/') : NULL;
@@ -113,18 +113,39 @@ bool install_state_current(struct install *in)
 {
 	struct sbuf want = SBUF_INIT, have = SBUF_INIT;
 	char *path = arena_printf(&in->arena, "%s/scint.state",
-				  fin_app_config_dir(in));
+				  install_app_config_dir(in));
 	bool ok;
 
 	fin_state_text(in, &want);
-	ok = fs_read_file(path, &have, 16384) == 0 && have.len == want.len &&
+	/* The snapshot section (snapshot.c) is not part of what must match. */
+	ok = fs_read_file(path, &have, 65536) == 0 &&
+	     install_state_base_len(have.buf ? have.buf : "", have.len) == want.len &&
 	     !memcmp(have.buf, want.buf, want.len);
 	/* A removed runtime lock is written again (`scint exec` rebuilds it so). */
-	ok = ok && access(arena_printf(&in->arena, "%s/scint.lock.marshal", fin_app_config_dir(in)),
+	ok = ok && access(arena_printf(&in->arena, "%s/scint.lock.marshal", install_app_config_dir(in)),
 			  F_OK) == 0;
 	sbuf_release(&want);
 	sbuf_release(&have);
 	return ok;
+}
+
+void install_state_refresh(struct install *in)
+{
+	struct sbuf want = SBUF_INIT, have = SBUF_INIT;
+	const char *dir = install_app_config_dir(in);
+
+	fin_state_text(in, &want);
+	install_snapshot_render(in, &want);
+	if (fs_read_file(arena_printf(&in->arena, "%s/scint.state", dir), &have, 65536) < 0 ||
+	    have.len != want.len || memcmp(have.buf, want.buf, want.len)) {
+		int dfd = fs_open_dir(dir);
+		if (dfd >= 0) {
+			(void)fs_write_atomic(dfd, "scint.state", want.buf, want.len, 0644);
+			(void)close(dfd);
+		}
+	}
+	sbuf_release(&want);
+	sbuf_release(&have);
 }
 
 /* Require paths of a gem installed by someone else: from the spec's stub line. */
@@ -457,7 +478,7 @@ static void fin_submit(struct install *in, struct ioq_op *op)
 
 static void fin_start(struct install *in)
 {
-	const char *dir = fin_app_config_dir(in);
+	const char *dir = install_app_config_dir(in);
 	bool any = false;
 
 	F->files[0].name = "config";
@@ -469,6 +490,7 @@ static void fin_start(struct install *in)
 			    &F->files[0].text);
 	fin_marshal(in, &F->files[1].text);
 	fin_state_text(in, &F->files[2].text);
+	install_snapshot_render(in, &F->files[2].text);
 
 	F->dirfd = fs_open_dir(dir);
 	for (int i = 0; i < FIN_FILES; i++) {

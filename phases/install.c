@@ -534,6 +534,8 @@ int install_run(struct install *in, struct sbuf *err)
 	}
 	if (!work && !in->stats.unsupported && install_state_current(in)) {
 		trace_event(&install_ctx, "noop", "every gem is installed and nothing changed");
+		/* The next no-op answers from a snapshot (snapshot.c). */
+		install_state_refresh(in);
 		return 0;
 	}
 	if (work) {
