@@ -9,13 +9,19 @@
  *  "io_backend":"io_uring","link_mode":"hardlink",
  *  "phases":{"fetch":{"jobs":..,"done":..,"failed":..,"start_ms":..,"end_ms":..,
  *                     "busy_ms":..,"max_running":..},...},
- *  "ops":{"linkat":..,...},"http":{"requests":..,"bytes":..},"processes":..}
- * Times are milliseconds since the command started.
+ *  "ops":{"linkat":..,...},"http":{"requests":..,"bytes":..},"processes":..,
+ *  "maxrss_kb":..,"children_maxrss_kb":..}
+ * Times are milliseconds since the command started. maxrss_kb is scint's own
+ * peak RSS, children_maxrss_kb the largest of its children reaped so far
+ * (getrusage: the Ruby helper, builds). A child started by vfork-style spawn
+ * reports at least scint's RSS at its exec (the kernel counts the parent's
+ * pages it shared until then).
  */
 #include "cli/stats.h"
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/json.h"
@@ -99,6 +105,10 @@ int stats_write(const char *path, struct install *in, const struct stats_counts 
 	if (in->children)
 		sbuf_addf(&j, ",\"processes\":%llu",
 			  (unsigned long long)child_mgr_spawned(in->children));
+	struct rusage self, kids;
+	if (getrusage(RUSAGE_SELF, &self) == 0 && getrusage(RUSAGE_CHILDREN, &kids) == 0)
+		sbuf_addf(&j, ",\"maxrss_kb\":%ld,\"children_maxrss_kb\":%ld", self.ru_maxrss,
+			  kids.ru_maxrss);
 	sbuf_addlit(&j, "}\n");
 	int r = fs_write_atomic(AT_FDCWD, path, j.buf, j.len, 0644);
 	sbuf_release(&j);
