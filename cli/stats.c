@@ -10,12 +10,13 @@
  *  "phases":{"fetch":{"jobs":..,"done":..,"failed":..,"start_ms":..,"end_ms":..,
  *                     "busy_ms":..,"max_running":..},...},
  *  "ops":{"linkat":..,...},"http":{"requests":..,"bytes":..},"processes":..,
- *  "maxrss_kb":..,"children_maxrss_kb":..}
+ *  "maxrss_kb":..,"children_maxrss_kb":..,"helper_maxrss_kb":..}
  * Times are milliseconds since the command started. maxrss_kb is scint's own
  * peak RSS, children_maxrss_kb the largest of its children reaped so far
  * (getrusage: the Ruby helper, builds). A child started by vfork-style spawn
  * reports at least scint's RSS at its exec (the kernel counts the parent's
- * pages it shared until then).
+ * pages it shared until then); helper_maxrss_kb is the Ruby helper's own
+ * VmHWM, read just before it is stopped (0: no helper ran).
  */
 #include "cli/stats.h"
 
@@ -109,6 +110,7 @@ int stats_write(const char *path, struct install *in, const struct stats_counts 
 	if (getrusage(RUSAGE_SELF, &self) == 0 && getrusage(RUSAGE_CHILDREN, &kids) == 0)
 		sbuf_addf(&j, ",\"maxrss_kb\":%ld,\"children_maxrss_kb\":%ld", self.ru_maxrss,
 			  kids.ru_maxrss);
+	sbuf_addf(&j, ",\"helper_maxrss_kb\":%llu", (unsigned long long)in->stats.helper_maxrss_kb);
 	sbuf_addlit(&j, "}\n");
 	int r = fs_write_atomic(AT_FDCWD, path, j.buf, j.len, 0644);
 	sbuf_release(&j);

@@ -560,11 +560,29 @@ int install_run(struct install *in, struct sbuf *err)
 	return r;
 }
 
+/* VmHWM of a live process (its own peak RSS, which getrusage of a child cannot give apart). */
+static uint64_t install_peak_rss_kb(int pid)
+{
+	char path[64];
+	struct sbuf text = SBUF_INIT;
+	uint64_t kb = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (pid > 0 && fs_read_file(path, &text, 1 << 16) == 0) {
+		const char *p = strstr(sbuf_cstr(&text), "\nVmHWM:");
+		if (p)
+			kb = strtoull(p + 8, NULL, 10);
+	}
+	sbuf_release(&text);
+	return kb;
+}
+
 /* Lets the helper exit on EOF (it is done when stdin closes); kills it if it lingers. */
 static void install_stop_helper(struct install *in)
 {
 	if (!in->helper_started || !rpc_running(&in->helper))
 		return;
+	in->stats.helper_maxrss_kb = install_peak_rss_kb(in->helper.child.pid);
 	rpc_stop(&in->helper);
 	uint64_t deadline = clock_now_ns() + 2000000000u;
 	while (rpc_running(&in->helper) && clock_now_ns() < deadline)

@@ -205,6 +205,7 @@ struct install_stats {
 	unsigned failed, unsupported;
 	uint64_t bytes_fetched, files_materialized, bytes_materialized, files_unpacked;
 	uint64_t bytes_unpacked;
+	uint64_t helper_maxrss_kb; /* the Ruby helper's peak RSS, read before it is stopped */
 };
 
 struct install {
