@@ -1,5 +1,7 @@
 /*
  * cmd_install.c: `scint install`: options, the session, output and exit code.
+ * A no-op is answered from the snapshot of the last install (phases/snapshot.c)
+ * before the lockfile is read or the engine set up.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -6,8 +6,9 @@
  * (reactor, op queue, HTTP, children, scheduler). With install_opts.readonly
  * (the read-only commands: check, list, info, clean) install_prepare opens the
  * install root only if it exists and creates nothing. install_run() plans, stops
- * early when nothing changed (no Ruby, no writes), else submits the job graph
- * and runs the loop. Directory creation here is synchronous and happens once
+ * early when nothing changed (no Ruby; the only write is scint.state when its
+ * snapshot, phases/snapshot.c, is stale), else submits the job graph and runs
+ * the loop. A no-op whose snapshot holds never gets here (cli/cmd_install.c). Directory creation here is synchronous and happens once
  * per run; everything per gem goes through the phases.
  */
 #include "phases/install.h"
