@@ -132,7 +132,8 @@ class TestBench < ScintTest::Case
       v = f["floors"].fetch(floor)
       assert_equal 1, v["runs"], "#{scen} #{floor}"
       assert_operator v["median_s"], :>, 0
-      assert_in_delta f["scint_median_s"] / v["median_s"], v["ratio"], 0.002
+      # Both medians are rounded to ms in the JSON, the ratio is not.
+      assert_in_epsilon f["scint_median_s"] / v["median_s"], v["ratio"], 0.05
       line = r.stdout.lines.find { |l| l =~ re }
       assert line, "no #{floor} floor row"
       assert_equal [fmt(v["median_s"], "%.3f"), fmt(f["scint_median_s"], "%.3f"), fmt(v["ratio"], "%.3fx")], line.split[-3..]
