@@ -9,13 +9,25 @@
  *  "io_backend":"io_uring","link_mode":"hardlink",
  *  "phases":{"fetch":{"jobs":..,"done":..,"failed":..,"start_ms":..,"end_ms":..,
  *                     "busy_ms":..,"max_running":..},...},
- *  "ops":{"linkat":..,...},"http":{"requests":..,"bytes":..},"processes":..}
- * Times are milliseconds since the command started.
+ *  "ops":{"linkat":..,...},"http":{"requests":..,"bytes":..},"processes":..,
+ *  "maxrss_kb":..,"children_maxrss_kb":..,"helper_maxrss_kb":..,
+ *  "rss_anon_kb":..,"rss_file_kb":..}
+ * Times are milliseconds since the command started. maxrss_kb is scint's own
+ * peak RSS, children_maxrss_kb the largest of its children reaped so far
+ * (getrusage: the Ruby helper, builds). A child started by vfork-style spawn
+ * reports at least scint's RSS at its exec (the kernel counts the parent's
+ * pages it shared until then); helper_maxrss_kb is the Ruby helper's own
+ * VmHWM, read just before it is stopped (0: no helper ran); rss_anon_kb and
+ * rss_file_kb split scint's RSS at exit into its own memory and mapped
+ * files (the libraries loaded on demand).
  */
 #include "cli/stats.h"
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/json.h"
@@ -99,6 +111,24 @@ int stats_write(const char *path, struct install *in, const struct stats_counts 
 	if (in->children)
 		sbuf_addf(&j, ",\"processes\":%llu",
 			  (unsigned long long)child_mgr_spawned(in->children));
+	struct rusage self, kids;
+	if (getrusage(RUSAGE_SELF, &self) == 0 && getrusage(RUSAGE_CHILDREN, &kids) == 0)
+		sbuf_addf(&j, ",\"maxrss_kb\":%ld,\"children_maxrss_kb\":%ld", self.ru_maxrss,
+			  kids.ru_maxrss);
+	sbuf_addf(&j, ",\"helper_maxrss_kb\":%llu", (unsigned long long)in->stats.helper_maxrss_kb);
+	/* What scint's RSS is made of at exit: its own memory, and mapped files (libraries). */
+	struct sbuf status = SBUF_INIT;
+	if (fs_read_file("/proc/self/status", &status, 1 << 16) == 0) {
+		static const char *const keys[][2] = { { "\nRssAnon:", "rss_anon_kb" },
+							{ "\nRssFile:", "rss_file_kb" } };
+		for (size_t i = 0; i < SC_ARRAY_SIZE(keys); i++) {
+			const char *p = strstr(sbuf_cstr(&status), keys[i][0]);
+			if (p)
+				sbuf_addf(&j, ",\"%s\":%llu", keys[i][1],
+					  strtoull(p + strlen(keys[i][0]), NULL, 10));
+		}
+	}
+	sbuf_release(&status);
 	sbuf_addlit(&j, "}\n");
 	int r = fs_write_atomic(AT_FDCWD, path, j.buf, j.len, 0644);
 	sbuf_release(&j);

@@ -1,8 +1,8 @@
 /*
  * finalize.c: the project-level files, once every gem is in place.
  *
- *   FIN_START --> FIN_WRITE --> FIN_RENAME --> FIN_DONE
- *       \--nothing changed------------------> FIN_DONE
+ *   FIN_START --> FIN_WRITE --> FIN_RENAME --> FIN_WRITE_STATE --> FIN_DONE
+ *                                       \--state unchanged---------> FIN_DONE
  *
  * FIN_START   renders what the project should hold and compares it with what
  *             it holds: <app config>/config (BUNDLE_PATH, so that a plain
@@ -11,10 +11,13 @@
  *             Marshal format; a git gem's paths are in its checkout) and
  *             <app config>/scint.state (the fingerprint a
  *             later no-op run compares, and the few lines `scint exec` reads:
- *             root, bundle_path, lockfile_sha256, bundler_*). Files that
- *             would not change are not written.
- * FIN_WRITE   writes the changed files under temporary names;
- * FIN_RENAME  renames them into place (state last).
+ *             root, bundle_path, lockfile_sha256, bundler_*; then the
+ *             snapshot of phases/snapshot.c). Files that would not change
+ *             are not written.
+ * FIN_WRITE   writes the changed config and runtime lock under temporary names;
+ * FIN_RENAME  renames them into place, then renders the state (its snapshot
+ *             sees them as they stay) and writes it if it changed;
+ * FIN_WRITE_STATE renames the state into place, last.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +46,7 @@ enum fin_state {
 	FIN_START,
 	FIN_WRITE,
 	FIN_RENAME,
+	FIN_WRITE_STATE,
 	FIN_DONE,
 	FIN_FAILED,
 	FIN_STATE__COUNT,
@@ -66,7 +70,7 @@ struct finalize_state {
 };
 
 
-static const char *fin_app_config_dir(struct install *in)
+const char *install_app_config_dir(struct install *in)
 {
 	const char *p = in->config->local.path;
 	const char *slash = p ? strrchr(p, '/') : NULL;
@@ -115,18 +119,39 @@ bool install_state_current(struct install *in)
 {
 	struct sbuf want = SBUF_INIT, have = SBUF_INIT;
 	char *path = arena_printf(&in->arena, "%s/scint.state",
-				  fin_app_config_dir(in));
+				  install_app_config_dir(in));
 	bool ok;
 
 	fin_state_text(in, &want);
-	ok = fs_read_file(path, &have, 16384) == 0 && have.len == want.len &&
+	/* The snapshot section (snapshot.c) is not part of what must match. */
+	ok = fs_read_file(path, &have, 65536) == 0 &&
+	     install_state_base_len(have.buf ? have.buf : "", have.len) == want.len &&
 	     !memcmp(have.buf, want.buf, want.len);
 	/* A removed runtime lock is written again (`scint exec` rebuilds it so). */
-	ok = ok && access(arena_printf(&in->arena, "%s/scint.lock.marshal", fin_app_config_dir(in)),
+	ok = ok && access(arena_printf(&in->arena, "%s/scint.lock.marshal", install_app_config_dir(in)),
 			  F_OK) == 0;
 	sbuf_release(&want);
 	sbuf_release(&have);
 	return ok;
+}
+
+void install_state_refresh(struct install *in)
+{
+	struct sbuf want = SBUF_INIT, have = SBUF_INIT;
+	const char *dir = install_app_config_dir(in);
+
+	fin_state_text(in, &want);
+	install_snapshot_render(in, &want);
+	if (fs_read_file(arena_printf(&in->arena, "%s/scint.state", dir), &have, 65536) < 0 ||
+	    have.len != want.len || memcmp(have.buf, want.buf, want.len)) {
+		int dfd = fs_open_dir(dir);
+		if (dfd >= 0) {
+			(void)fs_write_atomic(dfd, "scint.state", want.buf, want.len, 0644);
+			(void)close(dfd);
+		}
+	}
+	sbuf_release(&want);
+	sbuf_release(&have);
 }
 
 /* Require paths of a gem installed by someone else: from the spec's stub line. */
@@ -457,11 +482,35 @@ static void fin_submit(struct install *in, struct ioq_op *op)
 	ioq_submit(in->ioq, op);
 }
 
+/* The app config dir, created when missing; false (the job failed) when it cannot be. */
+static bool fin_open_dir(struct install *in)
+{
+	const char *dir = install_app_config_dir(in);
+
+	if (F->dirfd >= 0)
+		return true;
+	int r = fs_mkdir_p(dir, 0755);
+	F->dirfd = r < 0 ? r : fs_open_dir(dir);
+	if (F->dirfd < 0) {
+		job_fail(&in->finalize_job, F->dirfd, "cannot create %s: %s", dir,
+			 sc_strerror(F->dirfd));
+		F->state = FIN_FAILED;
+		job_wake(&in->finalize_job);
+		return false;
+	}
+	trace_name_fd(F->dirfd, dir);
+	return true;
+}
+
+static void fin_write_tmp(struct install *in, struct fin_file *f)
+{
+	snprintf(f->tmp, sizeof(f->tmp), ".%s.tmp-%d", f->name, (int)getpid());
+	ioq_prep_write_file(&f->op, F->dirfd, f->tmp, 0644, f->text.buf, f->text.len);
+	fin_submit(in, &f->op);
+}
+
 static void fin_start(struct install *in)
 {
-	const char *dir = fin_app_config_dir(in);
-	bool any = false;
-
 	F->files[0].name = "config";
 	F->files[1].name = "scint.lock.marshal";
 	F->files[2].name = "scint.state";
@@ -470,40 +519,44 @@ static void fin_start(struct install *in)
 	bconfig_render_with(&in->config->local, "BUNDLE_PATH", fin_bundle_path_value(in),
 			    &F->files[0].text);
 	fin_marshal(in, &F->files[1].text);
-	fin_state_text(in, &F->files[2].text);
 
-	F->dirfd = fs_open_dir(dir);
-	for (int i = 0; i < FIN_FILES; i++) {
+	F->dirfd = fs_open_dir(install_app_config_dir(in));
+	if (F->dirfd >= 0)
+		trace_name_fd(F->dirfd, install_app_config_dir(in));
+	F->state = FIN_WRITE;
+	/* The state file is rendered once the others are in place (fin_state_start). */
+	for (int i = 0; i < FIN_FILES - 1; i++) {
 		struct fin_file *f = &F->files[i];
 		f->changed = F->dirfd < 0 || fin_differs(F->dirfd, f->name, &f->text);
-		any |= f->changed;
+		if (f->changed && !fin_open_dir(in))
+			return;
+		if (f->changed)
+			fin_write_tmp(in, f);
 	}
-	if (!any) {
+	if (!F->ops_left)
+		job_wake(&in->finalize_job);
+}
+
+/*
+ * The state file last: it vouches for everything before it, and its
+ * snapshot (snapshot.c) must see the config dir's files as they stay.
+ */
+static void fin_state_start(struct install *in)
+{
+	struct fin_file *f = &F->files[FIN_FILES - 1];
+
+	fin_state_text(in, &f->text);
+	install_snapshot_render(in, &f->text);
+	f->changed = F->dirfd < 0 || fin_differs(F->dirfd, f->name, &f->text);
+	if (!f->changed) {
 		F->state = FIN_DONE;
 		job_wake(&in->finalize_job);
 		return;
 	}
-	if (F->dirfd < 0) {
-		int r = fs_mkdir_p(dir, 0755);
-		F->dirfd = r < 0 ? r : fs_open_dir(dir);
-		if (F->dirfd < 0) {
-			job_fail(&in->finalize_job, F->dirfd, "cannot create %s: %s", dir,
-				 sc_strerror(F->dirfd));
-			F->state = FIN_FAILED;
-			job_wake(&in->finalize_job);
-			return;
-		}
-	}
-	trace_name_fd(F->dirfd, dir);
-	for (int i = 0; i < FIN_FILES; i++) {
-		struct fin_file *f = &F->files[i];
-		if (!f->changed)
-			continue;
-		snprintf(f->tmp, sizeof(f->tmp), ".%s.tmp-%d", f->name, (int)getpid());
-		ioq_prep_write_file(&f->op, F->dirfd, f->tmp, 0644, f->text.buf, f->text.len);
-		fin_submit(in, &f->op);
-	}
-	F->state = FIN_WRITE;
+	if (!fin_open_dir(in))
+		return;
+	F->state = FIN_WRITE_STATE;
+	fin_write_tmp(in, f);
 }
 
 static bool fin_check(struct install *in, const char *what)
@@ -528,23 +581,26 @@ static void fin_step(struct job *j)
 	case FIN_WRITE:
 		if (F->ops_left || fin_check(in, "write"))
 			break;
-		/* The state file goes last: it vouches for everything before it. */
-		for (int i = 0; i < FIN_FILES; i++) {
+		F->state = FIN_RENAME;
+		for (int i = 0; i < FIN_FILES - 1; i++) {
 			struct fin_file *f = &F->files[i];
 			if (!f->changed)
 				continue;
 			ioq_prep_renameat(&f->op, F->dirfd, f->tmp, F->dirfd, f->name, 0);
 			fin_submit(in, &f->op);
-			if (i == FIN_FILES - 2)
-				break;
 		}
-		F->state = FIN_RENAME;
+		if (!F->ops_left)
+			job_wake(j);
 		break;
 	case FIN_RENAME:
 		if (F->ops_left || fin_check(in, "rename"))
 			break;
-		if (F->files[FIN_FILES - 1].changed &&
-		    F->files[FIN_FILES - 1].op.opcode == IOQ_WRITE_FILE) {
+		fin_state_start(in);
+		break;
+	case FIN_WRITE_STATE:
+		if (F->ops_left || fin_check(in, "write"))
+			break;
+		if (F->files[FIN_FILES - 1].op.opcode == IOQ_WRITE_FILE) {
 			struct fin_file *f = &F->files[FIN_FILES - 1];
 			ioq_prep_renameat(&f->op, F->dirfd, f->tmp, F->dirfd, f->name, 0);
 			fin_submit(in, &f->op);

@@ -6,8 +6,9 @@
  * (reactor, op queue, HTTP, children, scheduler). With install_opts.readonly
  * (the read-only commands: check, list, info, clean) install_prepare opens the
  * install root only if it exists and creates nothing. install_run() plans, stops
- * early when nothing changed (no Ruby, no writes), else submits the job graph
- * and runs the loop. Directory creation here is synchronous and happens once
+ * early when nothing changed (no Ruby; the only write is scint.state when its
+ * snapshot, phases/snapshot.c, is stale), else submits the job graph and runs
+ * the loop. A no-op whose snapshot holds never gets here (cli/cmd_install.c). Directory creation here is synchronous and happens once
  * per run; everything per gem goes through the phases.
  */
 #include "phases/install.h"
@@ -538,6 +539,8 @@ int install_run(struct install *in, struct sbuf *err)
 	}
 	if (!work && !in->stats.unsupported && install_state_current(in)) {
 		trace_event(&install_ctx, "noop", "every gem is installed and nothing changed");
+		/* The next no-op answers from a snapshot (snapshot.c). */
+		install_state_refresh(in);
 		return 0;
 	}
 	if (work) {
@@ -562,11 +565,29 @@ int install_run(struct install *in, struct sbuf *err)
 	return r;
 }
 
+/* VmHWM of a live process (its own peak RSS, which getrusage of a child cannot give apart). */
+static uint64_t install_peak_rss_kb(int pid)
+{
+	char path[64];
+	struct sbuf text = SBUF_INIT;
+	uint64_t kb = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (pid > 0 && fs_read_file(path, &text, 1 << 16) == 0) {
+		const char *p = strstr(sbuf_cstr(&text), "\nVmHWM:");
+		if (p)
+			kb = strtoull(p + 8, NULL, 10);
+	}
+	sbuf_release(&text);
+	return kb;
+}
+
 /* Lets the helper exit on EOF (it is done when stdin closes); kills it if it lingers. */
 static void install_stop_helper(struct install *in)
 {
 	if (!in->helper_started || !rpc_running(&in->helper))
 		return;
+	in->stats.helper_maxrss_kb = install_peak_rss_kb(in->helper.child.pid);
 	rpc_stop(&in->helper);
 	uint64_t deadline = clock_now_ns() + 2000000000u;
 	while (rpc_running(&in->helper) && clock_now_ns() < deadline)

@@ -205,6 +205,7 @@ struct install_stats {
 	unsigned failed, unsupported;
 	uint64_t bytes_fetched, files_materialized, bytes_materialized, files_unpacked;
 	uint64_t bytes_unpacked;
+	uint64_t helper_maxrss_kb; /* the Ruby helper's peak RSS, read before it is stopped */
 };
 
 struct install {
@@ -436,6 +437,27 @@ void promote_depends_on(struct gem *g, struct job *j);
 void install_fingerprint(const struct install *in, char ret_hex[65]);
 /* True when <app config dir>/scint.state holds this fingerprint. */
 bool install_state_current(struct install *in);
+/* The directory of scint.state and the runtime lock (Bundler's app config dir). */
+const char *install_app_config_dir(struct install *in);
+/*
+ * A full no-op run: writes scint.state again when its snapshot
+ * (snapshot.c) no longer matches. Best effort; nothing is reported.
+ */
+void install_state_refresh(struct install *in);
+
+/*
+ * snapshot.c: the no-op install answered from a snapshot of what the last
+ * install wrote. install_snapshot_render appends the snapshot section of
+ * scint.state ("snapshot -" when none can be taken); install_state_base_len
+ * is the length of a state text without it. install_snapshot_current, with
+ * only the options and the config loaded (no lockfile, no engine), says
+ * whether the snapshot in state_path still holds, and the gem counts it
+ * recorded.
+ */
+void install_snapshot_render(struct install *in, struct sbuf *out);
+size_t install_state_base_len(const char *text, size_t len);
+bool install_snapshot_current(struct install *in, const char *state_path, unsigned *ret_gems,
+			      unsigned *ret_defaults);
 
 /* compile.c: the last line a running build printed (for the live display); "" if none. */
 void compile_output_tail(const struct job *j, char *buf, size_t size);

@@ -126,6 +126,26 @@ class TestBench < ScintTest::Case
     assert_equal 28, json["scenarios"]["warm"]["phases"]["materialize"]["gems"]
     refute json["scenarios"]["warm"]["phases"].key?("fetch"), "a warm install fetches nothing"
 
+    # The floors, measured in the same run, as ratios in the table and the JSON.
+    { "cold" => ["tar", /\Acold\s+tar x data\.tar\.gz/], "warm" => ["cp_al", /\Awarm\s+cp -al \.bundle/] }.each do |scen, (floor, re)|
+      f = json["floors"].fetch(scen)
+      v = f["floors"].fetch(floor)
+      assert_equal 1, v["runs"], "#{scen} #{floor}"
+      assert_operator v["median_s"], :>, 0
+      # Both medians are rounded to ms in the JSON, the ratio is not.
+      assert_in_epsilon f["scint_median_s"] / v["median_s"], v["ratio"], 0.05
+      line = r.stdout.lines.find { |l| l =~ re }
+      assert line, "no #{floor} floor row"
+      assert_equal [fmt(v["median_s"], "%.3f"), fmt(f["scint_median_s"], "%.3f"), fmt(v["ratio"], "%.3fx")], line.split[-3..]
+    end
+    reflink = json["floors"]["warm"]["floors"].fetch("cp_reflink")
+    assert_match(/^warm\s+cp -a --reflink=always \.bundle\s+n\/a\s+\S+\s+n\/a$/, r.stdout) unless reflink["supported"]
+    # Peak RSS: scint and the Ruby helper that built the gemspecs of the cold run.
+    rss = json["rss"].fetch("cold")
+    assert_operator rss["self_mb"], :>, 0
+    assert_operator rss["helper_mb"], :>, 0, "the cold run started the Ruby helper"
+    assert_in_delta rss["self_mb"] + rss["helper_mb"], rss["sum_mb"], 0.2
+
     # Nothing is left behind (the run dirs went to the trash, then away)
     # but the note of when that happened.
     assert_equal [".last-cleanup"], Dir.children(File.join(tmp, "work"))
