@@ -24,6 +24,7 @@
 #include "engine/trace.h"
 #include "fsops/fsops.h"
 #include "phases/install.h"
+#include "phases/remote.h"
 
 extern char **environ;
 
@@ -45,6 +46,7 @@ static void install_usage(FILE *f)
 		"      --fail-fast        stop at the first failure\n"
 		"      --force            re-install every gem into the bundle path\n"
 		"      --frozen           never change Gemfile.lock (also BUNDLE_FROZEN, BUNDLE_DEPLOYMENT)\n"
+		"      --remote-cache MODE read|write|off: the remote artifact cache (SCINT_REMOTE_CACHE)\n"
 		"  -v, --verbose          more output\n"
 		"  -q, --quiet            only errors and the summary\n"
 		"\n"
@@ -222,6 +224,12 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 	for (size_t i = 0; i < in->ngems; i++)
 		if (in->gems[i]->warning)
 			cli_warn("%s", in->gems[i]->warning);
+	for (const char *w = in->remote_warnings.buf, *e; w && *w; w = e + 1) {
+		e = strchr(w, '\n');
+		if (!e)
+			break;
+		cli_warn("%.*s", (int)(e - w), w);
+	}
 	unsigned from_cache = 0, fetched = 0, installed = 0;
 	for (size_t i = 0; i < in->ngems; i++) {
 		struct gem *g = in->gems[i];
@@ -243,6 +251,11 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 	       failed + (r && !failed ? 1 : 0));
 	*ret = (struct stats_counts){ installed, fetched, from_cache, compiled,
 				      failed + (r && !failed ? 1 : 0) };
+	if (in->remote)
+		printf("Remote cache: %u hits (%.1f KiB), %u refused, %u uploaded (%.1f KiB)\n",
+		       in->stats.remote_hits, (double)in->stats.remote_bytes_down / 1024.0,
+		       in->stats.remote_refused, in->stats.remote_uploads,
+		       (double)in->stats.remote_bytes_up / 1024.0);
 	if (ui->verbose)
 		printf("link mode: %s, io: %s, into %s\n", link_mode_name[in->link_mode],
 		       ioq_backend_name(in->ioq), in->install_root);
@@ -259,6 +272,7 @@ static int install_main_with(int argc, char **argv, bool local_only)
 		{ "fail-fast", no_argument, NULL, 'F' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "frozen", no_argument, NULL, 'Z' },
+		{ "remote-cache", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -304,6 +318,13 @@ static int install_main_with(int argc, char **argv, bool local_only)
 			break;
 		case 'Z':
 			o->frozen = true;
+			break;
+		case 'R':
+			if (remote_mode_parse(optarg) < 0) {
+				cli_error("--remote-cache takes read, write or off");
+				return CLI_USAGE;
+			}
+			o->remote_mode = remote_mode_parse(optarg);
 			break;
 		case 'v':
 			o->verbose = true;
