@@ -252,9 +252,9 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 	*ret = (struct stats_counts){ installed, fetched, from_cache, compiled,
 				      failed + (r && !failed ? 1 : 0) };
 	if (in->remote)
-		printf("Remote cache: %u hits (%.1f KiB), %u refused, %u uploaded (%.1f KiB)\n",
-		       in->stats.remote_hits, (double)in->stats.remote_bytes_down / 1024.0,
-		       in->stats.remote_refused, in->stats.remote_uploads,
+		printf("Remote cache: %u hits, %u refused, %u uploaded; %.1f KiB down, %.1f KiB up\n",
+		       in->stats.remote_hits, in->stats.remote_refused, in->stats.remote_uploads,
+		       (double)in->stats.remote_bytes_down / 1024.0,
 		       (double)in->stats.remote_bytes_up / 1024.0);
 	if (ui->verbose)
 		printf("link mode: %s, io: %s, into %s\n", link_mode_name[in->link_mode],

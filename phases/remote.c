@@ -166,6 +166,7 @@ static struct {
 	__typeof__(archive_write_new) *write_new;
 	__typeof__(archive_write_open) *write_open;
 	__typeof__(archive_write_set_format_pax_restricted) *write_set_format_pax_restricted;
+	__typeof__(archive_write_set_bytes_in_last_block) *write_set_bytes_in_last_block;
 } ra;
 
 #define RA_SYM(fn) { "archive_" #fn, (void **)&ra.fn }
@@ -199,6 +200,7 @@ static const struct dl_sym ra_syms[] = {
 	RA_SYM(write_new),
 	RA_SYM(write_open),
 	RA_SYM(write_set_format_pax_restricted),
+	RA_SYM(write_set_bytes_in_last_block),
 };
 
 static void *ra_handle;
@@ -717,6 +719,8 @@ static int remote_pack(struct install *in, struct gem *g, struct sbuf *out, stru
 	}
 	struct archive *a = ra.write_new();
 	(void)ra.write_set_format_pax_restricted(a);
+	/* No zero padding after the compressed stream (a zstd reader takes it for a frame). */
+	(void)ra.write_set_bytes_in_last_block(a, 1);
 	if (ra.write_add_filter_zstd(a) != ARCHIVE_OK)
 		(void)ra.write_add_filter_gzip(a);
 	if (ra.write_open(a, out, NULL, remote_write_cb, NULL) != ARCHIVE_OK) {
