@@ -2,7 +2,7 @@
  * remote.c: the shared remote artifact cache (design.md §9).
  *
  * Objects, under <remote>/scint-1/:
- *   <key>.artifact  a tar (zstd where libarchive has it, else gzip) of one
+ *   <key>-<16 hex of its SHA-256>.artifact  a tar (zstd where libarchive has it, else gzip) of one
  *                   promoted entry: "scint.manifest", "scint.gemspec", then
  *                   "tree/<path>" for every file row of the manifest
  *                   (directories and symlinks come from the manifest alone);
@@ -1064,13 +1064,13 @@ static void remote_http_done(struct http_req *req)
 	job_wake(&j->job);
 }
 
-static int remote_request(struct remote_job *j, const char *suffix, const char *method,
+static int remote_request(struct remote_job *j, const char *name, const char *method,
 			  const struct sbuf *body, uint64_t max_bytes)
 {
 	struct remote *rm = j->in->remote;
 
 	http_req_release(&j->req);
-	j->url = arena_printf(&j->in->arena, "%s/scint-1/%s.%s", rm->base, j->key, suffix);
+	j->url = arena_printf(&j->in->arena, "%s/scint-1/%s", rm->base, name);
 	j->req = (struct http_req){
 		.url = j->url,
 		.userpwd = rm->userpwd,
@@ -1091,6 +1091,16 @@ static int remote_request(struct remote_job *j, const char *suffix, const char *
 	}
 	j->waiting = true;
 	return 0;
+}
+
+/*
+ * Artifacts are named by their content: two machines uploading one entry
+ * at once each write their own artifact, and the index (written last, the
+ * last writer wins) always names one that is complete.
+ */
+static const char *remote_artifact_name(struct remote_job *j)
+{
+	return arena_printf(&j->in->arena, "%s-%.16s.artifact", j->key, j->sha256);
 }
 
 /* A transfer's outcome: 0 for a 2xx, else the remote is down (or, for a pull, a 404: a miss). */
@@ -1130,7 +1140,8 @@ static void remote_pull_start(struct remote_job *j)
 		return;
 	}
 	remote_key(j->in, g, g->checksum, j->key);
-	if (remote_request(j, "index", NULL, NULL, REMOTE_INDEX_MAX) < 0)
+	if (remote_request(j, arena_printf(&j->in->arena, "%s.index", j->key), NULL, NULL,
+			   REMOTE_INDEX_MAX) < 0)
 		remote_enter(j, RJ_DONE);
 	else
 		remote_enter(j, RJ_FIRST);
@@ -1159,7 +1170,7 @@ static void remote_pull_index(struct remote_job *j)
 		return;
 	}
 	sbuf_release(&why);
-	if (remote_request(j, "artifact", NULL, NULL, j->size) < 0)
+	if (remote_request(j, remote_artifact_name(j), NULL, NULL, j->size) < 0)
 		remote_enter(j, RJ_DONE);
 	else
 		remote_enter(j, RJ_SECOND);
@@ -1208,7 +1219,8 @@ static void remote_push_start(struct remote_job *j)
 		return;
 	}
 	sbuf_release(&why);
-	if (remote_request(j, "artifact", "PUT", &j->data, 0) < 0)
+	sha256_hex(j->data.buf, j->data.len, j->sha256);
+	if (remote_request(j, remote_artifact_name(j), "PUT", &j->data, 0) < 0)
 		remote_enter(j, RJ_DONE);
 	else
 		remote_enter(j, RJ_FIRST);
@@ -1218,7 +1230,7 @@ static void remote_push_index(struct remote_job *j)
 {
 	struct install *in = j->in;
 	struct remote *rm = in->remote;
-	char sha[DIGEST_SHA256_HEX], mac[DIGEST_SHA256_HEX];
+	char mac[DIGEST_SHA256_HEX];
 
 	if (j->waiting)
 		return;
@@ -1226,16 +1238,15 @@ static void remote_push_index(struct remote_job *j)
 		remote_enter(j, RJ_DONE);
 		return;
 	}
-	sha256_hex(j->data.buf, j->data.len, sha);
 	sbuf_addf(&j->index, "scint-remote 1\nkey %s\nfull_name %s\nabi %s\nsize %zu\nsha256 %s\n",
-		  j->key, j->gem->full_name, in->abi.abi, j->data.len, sha);
+		  j->key, j->gem->full_name, in->abi.abi, j->data.len, j->sha256);
 	if (rm->keylen) {
 		remote_hmac(rm, j->index.buf, j->index.len, mac);
 		sbuf_addf(&j->index, "hmac %s\n", mac);
 	} else {
 		sbuf_addstr(&j->index, "hmac unsigned\n");
 	}
-	if (remote_request(j, "index", "PUT", &j->index, 0) < 0)
+	if (remote_request(j, arena_printf(&in->arena, "%s.index", j->key), "PUT", &j->index, 0) < 0)
 		remote_enter(j, RJ_DONE);
 	else
 		remote_enter(j, RJ_SECOND);

@@ -202,6 +202,15 @@ class TestRemoteCache < ScintTest::Case
     out
   end
 
+  # Publishes bytes as the artifact of the index, validly signed.
+  def publish(index, bytes)
+    sha = Digest::SHA256.hexdigest(bytes)
+    key = File.read(index)[/^key (\h+)$/, 1]
+    File.binwrite(File.join(File.dirname(index), "#{key}-#{sha[0, 16]}.artifact"), bytes)
+    text = File.read(index).sub(/^size \d+$/, "size #{bytes.bytesize}").sub(/^sha256 \h+$/, "sha256 #{sha}")
+    File.write(index, sign(text))
+  end
+
   def repack(entries)
     io = StringIO.new("".b)
     Gem::Package::TarWriter.new(io) do |t|
@@ -242,18 +251,12 @@ class TestRemoteCache < ScintTest::Case
     refute_equal so, patched
     manifest = entries[0][1].sub(Digest::SHA256.hexdigest(so), Digest::SHA256.hexdigest(patched))
     entries = entries.map { |n, d| n == so_name ? [n, patched] : n == "scint.manifest" ? [n, manifest] : [n, d] }
-    bytes = repack(entries)
-    File.binwrite(artifact, bytes)
-    text = File.read(index).sub(/^size \d+$/, "size #{bytes.bytesize}").sub(/^sha256 \h+$/, "sha256 #{Digest::SHA256.hexdigest(bytes)}")
-    File.write(index, sign(text))
+    publish(index, repack(entries))
     assert_refused(/refused \((ext|gem)\/\S+\.so: it needs GLIBC_9\.[\d.]+, newer than this host's glibc/)
 
     # A file the manifest does not list (path escape attempt), validly signed.
     entries = tar_entries(@good.values_at(*@good.keys.grep(/\.artifact\z/)).first)
-    bytes = repack(entries + [["tree/../../escape.rb", "puts 1\n"]])
-    File.binwrite(artifact, bytes)
-    text = File.read(index).sub(/^size \d+$/, "size #{bytes.bytesize}").sub(/^sha256 \h+$/, "sha256 #{Digest::SHA256.hexdigest(bytes)}")
-    File.write(index, sign(text))
+    publish(index, repack(entries + [["tree/../../escape.rb", "puts 1\n"]]))
     assert_refused(/refused \(its entry 'tree\/\.\.\/\.\.\/escape\.rb' is not a file of its manifest/)
     refute File.exist?(File.join(tmp, "escape.rb"))
 
@@ -262,6 +265,24 @@ class TestRemoteCache < ScintTest::Case
     r, builds, = fresh_install(down)
     assert_equal 1, builds.size
     assert_equal 1, r.stderr.scan(/the remote cache http:\/\/127\.0\.0\.1:\d+\/fleet is not used for the rest of this run/).size, r.stderr
+  end
+
+  # Done-when 2: two fresh runners at the same moment both succeed; the
+  # entry is uploaded once or harmlessly twice, and a third runner uses it.
+  def test_two_runners_at_once
+    apps = [@app, @app.copy_to(File.join(tmp, "app2"))]
+    results = apps.each_with_index.map do |a, i|
+      Thread.new { a.scint("install", env: remote_env("SCINT_CACHE" => File.join(tmp, "together-#{i}"))) }
+    end.map(&:value)
+    results.each { |r| assert_success r }
+    refute_match(/warning/i, results.map(&:stderr).join)
+    uploads = results.sum { |r| r.stdout[/(\d+) uploaded/, 1].to_i }
+    assert_includes [1, 2], uploads
+    assert_includes [2, 3], objects.size, "the index and one artifact per upload (named by content)"
+    apps.each { |a| assert_success a.bundle("exec", "ruby", "-e", "require 'rc_ext'; puts RcExt.ext_token") }
+    _r, builds, cache = fresh_install
+    assert_empty builds
+    assert_loads(cache)
   end
 
   # No signing key and no opt-out: the remote is not used at all; credentials never shown.
