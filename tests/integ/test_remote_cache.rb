@@ -148,8 +148,19 @@ class TestRemoteCache < ScintTest::Case
     assert_equal 2, objects.size, "one artifact and its index (only native entries are pushed): #{objects}"
     refute_match(/warning/i, r.stderr)
     assert_loads(cache)
-    3.times do
-      r, builds, cache = fresh_install
+    3.times do |i|
+      env = remote_env
+      if i == 1
+        # The same settings from ~/.bundle/config, the key from a file.
+        File.write(File.join(tmp, "hmac.key"), "#{KEY}\n")
+        FileUtils.mkdir_p(File.join(@app.home, ".bundle"))
+        File.write(File.join(@app.home, ".bundle", "config"),
+                   "---\nSCINT_REMOTE_CACHE: \"#{@dav.url}/fleet\"\n" \
+                   "SCINT_REMOTE_CACHE_HMAC_KEY_FILE: \"#{File.join(tmp, "hmac.key")}\"\n")
+        env = {}
+      end
+      r, builds, cache = fresh_install(env)
+      FileUtils.rm_f(File.join(@app.home, ".bundle", "config"))
       assert_empty builds, "a runner after the first builds nothing: #{r.stderr} #{r.stdout}"
       assert_match(/Remote cache: 1 hits, 0 refused, 0 uploaded; [1-9][\d.]* KiB down/, r.stdout)
       assert_match(/0 compiled/, r.stdout)
