@@ -595,6 +595,7 @@ void install_release(struct install *in)
 	}
 	if (in->reactor)
 		install_stop_helper(in);
+	remote_release(in);
 	sched_free(in->sched);
 	http_free(in->http);
 	child_mgr_free(in->children);

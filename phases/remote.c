@@ -14,9 +14,11 @@
  *                     abi <abi>
  *                     size <bytes of the artifact>
  *                     sha256 <64 hex of the artifact>
- *                     hmac <64 hex>|unsigned
- *                   the HMAC-SHA-256 (shared secret) covers every byte before
- *                   the "hmac " line. A reader sees an entry once its index
+ *                     signature hmac-sha256 <64 hex>  (a shared secret)
+ *                             or ed25519 <128 hex>      (a key pair)
+ *                             or unsigned
+ *                   the signature covers every byte before the "signature "
+ *                   line. A reader sees an entry once its index
  *                   exists, so uploads are atomic from its view.
  * <key> is the SHA-256 of everything that decides the artifact's bytes: the
  * Ruby ABI (engine, version, extension API, platform), the gem's full name
@@ -73,6 +75,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +105,8 @@ struct remote {
 	const char *token;    /* SCINT_REMOTE_CACHE_TOKEN, or NULL */
 	unsigned char key[REMOTE_KEY_MAX];
 	size_t keylen;
+	EVP_PKEY *sign_key;   /* Ed25519 private key (SCINT_REMOTE_CACHE_SIGNING_KEY_FILE), or NULL */
+	EVP_PKEY *verify_key; /* Ed25519 public key (SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE), or NULL */
 	bool unsigned_ok;
 	bool write;
 	bool down; /* a transfer failed: no more requests this run */
@@ -273,6 +278,58 @@ static int remote_read_key(struct install *in, struct remote *rm, struct sbuf *e
 	return r;
 }
 
+/* An Ed25519 key from a PEM file: private (want_private) or public. */
+static int remote_read_pem(const char *setting, const char *file, bool want_private,
+			   EVP_PKEY **ret, struct sbuf *err)
+{
+	FILE *f = fopen(file, "re");
+	EVP_PKEY *k = NULL;
+
+	if (!f) {
+		sbuf_addf(err, "cannot read %s %s: %s", setting, file, strerror(errno));
+		return -SC_ECONFIG;
+	}
+	k = want_private ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	(void)fclose(f);
+	if (!k || EVP_PKEY_id(k) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(k);
+		sbuf_addf(err, "%s %s: not an Ed25519 %s key in PEM", setting, file,
+			  want_private ? "private" : "public");
+		return -SC_ECONFIG;
+	}
+	*ret = k;
+	return 0;
+}
+
+static int remote_read_keypair(struct install *in, struct remote *rm, struct sbuf *err)
+{
+	const char *priv = remote_setting(in, "SCINT_REMOTE_CACHE_SIGNING_KEY_FILE");
+	const char *pub = remote_setting(in, "SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE");
+	int r = 0;
+
+	if (priv)
+		r = remote_read_pem("SCINT_REMOTE_CACHE_SIGNING_KEY_FILE", priv, true, &rm->sign_key,
+				    err);
+	if (r == 0 && pub)
+		r = remote_read_pem("SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE", pub, false,
+				    &rm->verify_key, err);
+	if (r == 0 && rm->sign_key && !rm->verify_key) {
+		/* The signer checks what it pulls with its own public half. */
+		EVP_PKEY_up_ref(rm->sign_key);
+		rm->verify_key = rm->sign_key;
+	}
+	return r;
+}
+
+void remote_release(struct install *in)
+{
+	if (!in->remote)
+		return;
+	EVP_PKEY_free(in->remote->sign_key);
+	EVP_PKEY_free(in->remote->verify_key);
+	in->remote->sign_key = in->remote->verify_key = NULL;
+}
+
 int remote_setup(struct install *in, struct sbuf *err)
 {
 	const char *url = remote_setting(in, "SCINT_REMOTE_CACHE");
@@ -312,12 +369,18 @@ int remote_setup(struct install *in, struct sbuf *err)
 	rm->write = mode != REMOTE_MODE_READ;
 	rm->glibc = gnu_get_libc_version();
 	int r = remote_read_key(in, rm, err);
-	if (r < 0)
+	if (r == 0)
+		r = remote_read_keypair(in, rm, err);
+	if (r < 0) {
+		EVP_PKEY_free(rm->sign_key);
+		EVP_PKEY_free(rm->verify_key);
 		return r;
-	if (!rm->keylen && !rm->unsigned_ok) {
+	}
+	if (!rm->keylen && !rm->verify_key && !rm->unsigned_ok) {
 		remote_warn(in,
 			    "the remote cache %s is not used: no signing key "
-			    "(SCINT_REMOTE_CACHE_HMAC_KEY or SCINT_REMOTE_CACHE_HMAC_KEY_FILE; "
+			    "(SCINT_REMOTE_CACHE_HMAC_KEY or SCINT_REMOTE_CACHE_HMAC_KEY_FILE, "
+			    "SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE; "
 			    "SCINT_REMOTE_CACHE_UNSIGNED=1 accepts unsigned artifacts)",
 			    rm->redacted);
 		return 0;
@@ -407,6 +470,69 @@ static bool remote_index_line(struct strv text, size_t *pos, const char *key, st
 	return true;
 }
 
+static int remote_unhex(struct strv hex, unsigned char *out, size_t n)
+{
+	if (hex.len != 2 * n)
+		return -1;
+	for (size_t i = 0; i < 2 * n; i++) {
+		char c = hex.p[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (v < 0)
+			return -1;
+		out[i / 2] = (unsigned char)(i % 2 ? (out[i / 2] << 4) | v : v);
+	}
+	return 0;
+}
+
+/* "hmac-sha256 <hex>", "ed25519 <hex>" or "unsigned", checked against the configured keys. */
+static int remote_signature_verify(const struct remote *rm, struct strv sig, struct strv msg,
+				   struct sbuf *why)
+{
+	static const char hm[] = "hmac-sha256 ", ed[] = "ed25519 ";
+
+	if (strv_eq_cstr(sig, "unsigned")) {
+		if (rm->unsigned_ok)
+			return 0;
+		sbuf_addstr(why, "the artifact is unsigned (SCINT_REMOTE_CACHE_UNSIGNED=1 accepts "
+				 "unsigned artifacts)");
+		return -SC_EUNSAFE;
+	}
+	if (sig.len > sizeof(hm) - 1 && !memcmp(sig.p, hm, sizeof(hm) - 1)) {
+		struct strv mac = strv_make(sig.p + sizeof(hm) - 1, sig.len - (sizeof(hm) - 1));
+		char want[DIGEST_SHA256_HEX];
+		if (!rm->keylen) {
+			sbuf_addstr(why, "it is signed with an HMAC key, and none is configured");
+			return -SC_EUNSAFE;
+		}
+		remote_hmac(rm, msg.p, msg.len, want);
+		if (mac.len == 64 && CRYPTO_memcmp(want, mac.p, 64) == 0)
+			return 0;
+		sbuf_addstr(why, "its signature does not verify with the configured key");
+		return -SC_EUNSAFE;
+	}
+	if (sig.len > sizeof(ed) - 1 && !memcmp(sig.p, ed, sizeof(ed) - 1)) {
+		unsigned char raw[64];
+		if (!rm->verify_key) {
+			sbuf_addstr(why, "it is signed with an Ed25519 key, and no public key is "
+					 "configured (SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE)");
+			return -SC_EUNSAFE;
+		}
+		struct strv hex = strv_make(sig.p + sizeof(ed) - 1, sig.len - (sizeof(ed) - 1));
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		int ok = ctx && remote_unhex(hex, raw, sizeof(raw)) == 0 &&
+			 EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, rm->verify_key) == 1 &&
+			 EVP_DigestVerify(ctx, raw, sizeof(raw), (const unsigned char *)msg.p,
+					  msg.len) == 1;
+		EVP_MD_CTX_free(ctx);
+		if (ok)
+			return 0;
+		sbuf_addstr(why, "its signature does not verify with the configured key");
+		return -SC_EUNSAFE;
+	}
+	sbuf_addstr(why, "its index object has an unknown signature scheme");
+	return -SC_EUNSAFE;
+}
+
 /* Checks a pulled index object; sets j->size and j->sha256. */
 static int remote_index_verify(struct remote_job *j, struct strv text, struct sbuf *why)
 {
@@ -430,7 +556,7 @@ static int remote_index_verify(struct remote_job *j, struct strv text, struct sb
 		return -SC_EUNSAFE;
 	}
 	size_t signed_len = pos;
-	if (!remote_index_line(text, &pos, "hmac", &mac) || pos != text.len) {
+	if (!remote_index_line(text, &pos, "signature", &mac) || pos != text.len) {
 		sbuf_addstr(why, "its index object is malformed");
 		return -SC_EUNSAFE;
 	}
@@ -439,24 +565,9 @@ static int remote_index_verify(struct remote_job *j, struct strv text, struct sb
 		sbuf_addstr(why, "its index object describes another artifact");
 		return -SC_EUNSAFE;
 	}
-	if (strv_eq_cstr(mac, "unsigned")) {
-		if (!rm->unsigned_ok) {
-			sbuf_addstr(why, "the artifact is unsigned (SCINT_REMOTE_CACHE_UNSIGNED=1 "
-					 "accepts unsigned artifacts)");
-			return -SC_EUNSAFE;
-		}
-	} else {
-		char want[DIGEST_SHA256_HEX];
-		if (!rm->keylen) {
-			sbuf_addstr(why, "the artifact is signed, and no key to check it is set");
-			return -SC_EUNSAFE;
-		}
-		remote_hmac(rm, text.p, signed_len, want);
-		if (mac.len != 64 || CRYPTO_memcmp(want, mac.p, 64) != 0) {
-			sbuf_addstr(why, "its signature does not verify with the configured key");
-			return -SC_EUNSAFE;
-		}
-	}
+	int r = remote_signature_verify(rm, mac, strv_make(text.p, signed_len), why);
+	if (r < 0)
+		return r;
 	char num[32];
 	char *end;
 	if (!size.len || size.len >= sizeof(num)) {
@@ -1240,11 +1351,30 @@ static void remote_push_index(struct remote_job *j)
 	}
 	sbuf_addf(&j->index, "scint-remote 1\nkey %s\nfull_name %s\nabi %s\nsize %zu\nsha256 %s\n",
 		  j->key, j->gem->full_name, in->abi.abi, j->data.len, j->sha256);
-	if (rm->keylen) {
+	if (rm->sign_key) {
+		unsigned char sig[64];
+		size_t siglen = sizeof(sig);
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		int ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, rm->sign_key) == 1 &&
+			 EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)j->index.buf,
+					j->index.len) == 1 &&
+			 siglen == sizeof(sig);
+		EVP_MD_CTX_free(ctx);
+		if (!ok) {
+			remote_warn(in, "cannot sign the artifact of %s for the remote cache",
+				    j->gem->full_name);
+			remote_enter(j, RJ_DONE);
+			return;
+		}
+		sbuf_addstr(&j->index, "signature ed25519 ");
+		for (size_t i = 0; i < sizeof(sig); i++)
+			sbuf_addf(&j->index, "%02x", sig[i]);
+		sbuf_addch(&j->index, '\n');
+	} else if (rm->keylen) {
 		remote_hmac(rm, j->index.buf, j->index.len, mac);
-		sbuf_addf(&j->index, "hmac %s\n", mac);
+		sbuf_addf(&j->index, "signature hmac-sha256 %s\n", mac);
 	} else {
-		sbuf_addstr(&j->index, "hmac unsigned\n");
+		sbuf_addstr(&j->index, "signature unsigned\n");
 	}
 	if (remote_request(j, arena_printf(&in->arena, "%s.index", j->key), "PUT", &j->index, 0) < 0)
 		remote_enter(j, RJ_DONE);
@@ -1306,7 +1436,7 @@ static void remote_cancel(struct job *jb)
 		http_cancel(sched_http(jb->sched), &j->req);
 }
 
-static void remote_release(struct job *jb)
+static void remote_job_release(struct job *jb)
 {
 	struct remote_job *j = container_of(jb, struct remote_job, job);
 
@@ -1319,7 +1449,7 @@ static const struct job_ops remote_ops = {
 	.kind = JOB_REMOTE,
 	.step = remote_step,
 	.cancel = remote_cancel,
-	.release = remote_release,
+	.release = remote_job_release,
 };
 
 static struct remote_job *remote_job_new(struct install *in, struct gem *g, bool push)

@@ -36,6 +36,9 @@ int remote_mode_parse(const char *s);
  */
 int remote_setup(struct install *in, struct sbuf *err);
 
+/* Frees the keys remote_setup loaded (NULL-safe on in->remote). */
+void remote_release(struct install *in);
+
 /* The pull job of a gem (none without a remote in read mode): after index (may be NULL). */
 struct job *remote_pull_job_new(struct install *in, struct gem *g, struct job *index);
 /* The push job of a gem, after its promotion (none unless writing). */

@@ -166,9 +166,6 @@ class TestRemoteCache < ScintTest::Case
       assert_match(/0 compiled/, r.stdout)
       assert_loads(cache)
     end
-    # read mode pulls; off ignores the remote.
-    _r, builds, = fresh_install(remote_env, args: %w[--remote-cache off])
-    assert_equal 1, builds.size
     # No secret anywhere in what scint printed.
     refute_match(/#{KEY}/, r.stdout + r.stderr)
   end
@@ -190,8 +187,8 @@ class TestRemoteCache < ScintTest::Case
   end
 
   def sign(text, key = KEY)
-    body = text.sub(/^hmac .*\n\z/, "")
-    body + "hmac #{OpenSSL::HMAC.hexdigest("SHA256", key, body)}\n"
+    body = text.sub(/^signature .*\n\z/, "")
+    body + "signature hmac-sha256 #{OpenSSL::HMAC.hexdigest("SHA256", key, body)}\n"
   end
 
   # Refused with a warning matching why, built here, and the cache holds the local build.
@@ -247,7 +244,7 @@ class TestRemoteCache < ScintTest::Case
     assert_refused(/refused \(its signature does not verify with the configured key\)/)
 
     # Unsigned, without the opt-out.
-    File.write(index, File.read(index).sub(/^hmac .*$/, "hmac unsigned"))
+    File.write(index, File.read(index).sub(/^signature .*$/, "signature unsigned"))
     assert_refused(/refused \(the artifact is unsigned/)
 
     # Truncated.
@@ -296,11 +293,38 @@ class TestRemoteCache < ScintTest::Case
     assert_loads(cache)
   end
 
-  # No signing key and no opt-out: the remote is not used at all; credentials never shown.
+  # Ed25519: the builder signs with the private key, runners hold only the
+  # public key; another key pair's signature is refused.
+  def test_ed25519_key_pair
+    pair = OpenSSL::PKey.generate_key("ED25519")
+    other = OpenSSL::PKey.generate_key("ED25519")
+    files = { "priv.pem" => pair.private_to_pem, "pub.pem" => pair.public_to_pem, "other.pem" => other.public_to_pem }
+    files.each { |n, pem| File.write(File.join(tmp, n), pem) }
+    base = { "SCINT_REMOTE_CACHE" => "#{@dav.url}/fleet" }
+    r, builds, = fresh_install(base.merge("SCINT_REMOTE_CACHE_SIGNING_KEY_FILE" => File.join(tmp, "priv.pem")))
+    assert_equal 1, builds.size
+    assert_match(/1 uploaded/, r.stdout)
+    index = File.join(@dav.root, objects.grep(/\.index\z/).first)
+    assert_match(/^signature ed25519 \h{128}$/, File.read(index))
+    r, builds, cache = fresh_install(base.merge("SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE" => File.join(tmp, "pub.pem")),
+                                     args: %w[--remote-cache read])
+    assert_empty builds
+    assert_match(/Remote cache: 1 hits/, r.stdout)
+    assert_loads(cache)
+    r, builds, = fresh_install(base.merge("SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE" => File.join(tmp, "other.pem"),
+                                          "SCINT_REMOTE_CACHE_MODE" => "read"))
+    assert_equal 1, builds.size
+    assert_match(/refused \(its signature does not verify with the configured key\)/, r.stderr)
+    assert_match(/0 uploaded/, r.stdout, "read mode uploads nothing")
+  end
+
+  # No signing key and no opt-out: the remote is not used at all; credentials
+  # never shown. --remote-cache off: not even asked.
   def test_without_a_key_the_remote_is_not_used
     env = { "SCINT_REMOTE_CACHE" => "http://user:s3cret-pass@127.0.0.1:#{@dav.port}/fleet" }
     r, builds, = fresh_install(env)
     assert_equal 1, builds.size
+    refute_match(/Remote cache:/, fresh_install(remote_env, args: %w[--remote-cache off])[0].stdout)
     assert_match(/the remote cache http:\/\/127\.0\.0\.1:\d+\/fleet is not used: no signing key/, r.stderr)
     refute_match(/s3cret/, r.stdout + r.stderr)
     assert_empty objects
