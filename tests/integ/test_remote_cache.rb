@@ -164,6 +164,7 @@ class TestRemoteCache < ScintTest::Case
       assert_empty builds, "a runner after the first builds nothing: #{r.stderr} #{r.stdout}"
       assert_match(/Remote cache: 1 hits, 0 refused, 0 uploaded; [1-9][\d.]* KiB down/, r.stdout)
       assert_match(/0 compiled/, r.stdout)
+      assert_match(/^Using the remote cache.s build of rc_ext 1\.0\.0$/, r.stdout)
       assert_loads(cache)
     end
     # No secret anywhere in what scint printed.
