@@ -93,9 +93,9 @@
 #include "fsops/fsops.h"
 
 #define REMOTE_INDEX_MAX    4096
-#define REMOTE_META_MAX     ((size_t)64 << 20)
-#define REMOTE_KEY_MAX      4096
-#define REMOTE_KEY_MIN      16
+#define REMOTE_META_MAX	    ((size_t)64 << 20)
+#define REMOTE_KEY_MAX	    4096
+#define REMOTE_KEY_MIN	    16
 #define REMOTE_ELF_ITER_MAX 65536
 
 struct remote {
@@ -105,7 +105,7 @@ struct remote {
 	const char *token;    /* SCINT_REMOTE_CACHE_TOKEN, or NULL */
 	unsigned char key[REMOTE_KEY_MAX];
 	size_t keylen;
-	EVP_PKEY *sign_key;   /* Ed25519 private key (SCINT_REMOTE_CACHE_SIGNING_KEY_FILE), or NULL */
+	EVP_PKEY *sign_key; /* Ed25519 private key (SCINT_REMOTE_CACHE_SIGNING_KEY_FILE), or NULL */
 	EVP_PKEY *verify_key; /* Ed25519 public key (SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE), or NULL */
 	bool unsigned_ok;
 	bool write;
@@ -122,7 +122,7 @@ enum remote_state {
 };
 
 static const char *const remote_state_name[RJ_STATE__COUNT] = { "START", "FIRST", "SECOND",
-								 "DONE" };
+								"DONE" };
 
 struct remote_job {
 	struct job job;
@@ -136,7 +136,7 @@ struct remote_job {
 	char *url;
 	struct sbuf data;  /* push: the artifact */
 	struct sbuf index; /* push: the index object */
-	uint64_t size;     /* pull: the artifact's size as the index says */
+	uint64_t size;	   /* pull: the artifact's size as the index says */
 	char sha256[DIGEST_SHA256_HEX];
 };
 
@@ -174,7 +174,10 @@ static struct {
 	__typeof__(archive_write_set_bytes_in_last_block) *write_set_bytes_in_last_block;
 } ra;
 
-#define RA_SYM(fn) { "archive_" #fn, (void **)&ra.fn }
+#define RA_SYM(fn)                              \
+	{                                       \
+		"archive_" #fn, (void **)&ra.fn \
+	}
 
 static const struct dl_sym ra_syms[] = {
 	RA_SYM(entry_filetype),
@@ -267,8 +270,8 @@ static int remote_read_key(struct install *in, struct remote *rm, struct sbuf *e
 	}
 	int r = 0;
 	if (k && (strlen(k) < REMOTE_KEY_MIN || strlen(k) > REMOTE_KEY_MAX)) {
-		sbuf_addf(err, "the remote cache's HMAC key must have %d to %d bytes", REMOTE_KEY_MIN,
-			  REMOTE_KEY_MAX);
+		sbuf_addf(err, "the remote cache's HMAC key must have %d to %d bytes",
+			  REMOTE_KEY_MIN, REMOTE_KEY_MAX);
 		r = -SC_ECONFIG;
 	} else if (k) {
 		rm->keylen = strlen(k);
@@ -279,8 +282,8 @@ static int remote_read_key(struct install *in, struct remote *rm, struct sbuf *e
 }
 
 /* An Ed25519 key from a PEM file: private (want_private) or public. */
-static int remote_read_pem(const char *setting, const char *file, bool want_private,
-			   EVP_PKEY **ret, struct sbuf *err)
+static int remote_read_pem(const char *setting, const char *file, bool want_private, EVP_PKEY **ret,
+			   struct sbuf *err)
 {
 	FILE *f = fopen(file, "re");
 	EVP_PKEY *k = NULL;
@@ -289,7 +292,8 @@ static int remote_read_pem(const char *setting, const char *file, bool want_priv
 		sbuf_addf(err, "cannot read %s %s: %s", setting, file, strerror(errno));
 		return -SC_ECONFIG;
 	}
-	k = want_private ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	k = want_private ? PEM_read_PrivateKey(f, NULL, NULL, NULL)
+			 : PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	(void)fclose(f);
 	if (!k || EVP_PKEY_id(k) != EVP_PKEY_ED25519) {
 		EVP_PKEY_free(k);
@@ -308,8 +312,8 @@ static int remote_read_keypair(struct install *in, struct remote *rm, struct sbu
 	int r = 0;
 
 	if (priv)
-		r = remote_read_pem("SCINT_REMOTE_CACHE_SIGNING_KEY_FILE", priv, true, &rm->sign_key,
-				    err);
+		r = remote_read_pem("SCINT_REMOTE_CACHE_SIGNING_KEY_FILE", priv, true,
+				    &rm->sign_key, err);
 	if (r == 0 && pub)
 		r = remote_read_pem("SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE", pub, false,
 				    &rm->verify_key, err);
@@ -341,7 +345,9 @@ int remote_setup(struct install *in, struct sbuf *err)
 	if (mode == REMOTE_MODE_DEFAULT && m) {
 		mode = remote_mode_parse(m);
 		if (mode < 0) {
-			sbuf_addf(err, "SCINT_REMOTE_CACHE_MODE must be read, write or off, not '%s'", m);
+			sbuf_addf(err,
+				  "SCINT_REMOTE_CACHE_MODE must be read, write or off, not '%s'",
+				  m);
 			return -SC_ECONFIG;
 		}
 	}
@@ -666,7 +672,8 @@ int remote_elf_check(const unsigned char *p, size_t n, const char *host_glibc,
 		struct elf_sh str;
 		memcpy(&str, p + shoff + (uint64_t)sh.link * 64, sizeof(str));
 		if (sh.type == ELF_SHT_DYNAMIC) {
-			for (uint64_t o = 0; o + 16 <= sh.size && o < REMOTE_ELF_ITER_MAX * 16; o += 16) {
+			for (uint64_t o = 0; o + 16 <= sh.size && o < REMOTE_ELF_ITER_MAX * 16;
+			     o += 16) {
 				int64_t tag;
 				uint64_t val;
 				memcpy(&tag, p + sh.offset + o, 8);
@@ -681,14 +688,17 @@ int remote_elf_check(const unsigned char *p, size_t n, const char *host_glibc,
 					return -SC_EUNSAFE;
 				}
 				if (!lib_found(lib, data)) {
-					sbuf_addf(why, "it needs the shared library %s, which this "
-						       "host does not have", lib);
+					sbuf_addf(why,
+						  "it needs the shared library %s, which this "
+						  "host does not have",
+						  lib);
 					return -SC_EUNSAFE;
 				}
 			}
 			continue;
 		}
-		/* Elf64_Verneed: version, cnt, file, aux, next; Elf64_Vernaux: hash, flags, other, name, next. */
+		/* Elf64_Verneed: version, cnt, file, aux, next; Elf64_Vernaux: hash, flags, other,
+		 * name, next. */
 		uint64_t off = sh.offset, end = sh.offset + sh.size;
 		for (unsigned k = 0; k < sh.info && k < REMOTE_ELF_ITER_MAX; k++) {
 			if (off > end || end - off < 16) {
@@ -716,7 +726,8 @@ int remote_elf_check(const unsigned char *p, size_t n, const char *host_glibc,
 				}
 				if (!strncmp(v, "GLIBC_", 6) && v[6] >= '0' && v[6] <= '9' &&
 				    remote_glibc_newer(v + 6, host_glibc)) {
-					sbuf_addf(why, "it needs %s, newer than this host's glibc %s", v,
+					sbuf_addf(why,
+						  "it needs %s, newer than this host's glibc %s", v,
 						  host_glibc);
 					return -SC_EUNSAFE;
 				}
@@ -732,7 +743,8 @@ int remote_elf_check(const unsigned char *p, size_t n, const char *host_glibc,
 	return 0;
 }
 
-/* Is a needed library on this host? The loader's default directories, LD_LIBRARY_PATH, the entry. */
+/* Is a needed library on this host? The loader's default directories, LD_LIBRARY_PATH, the entry.
+ */
 struct remote_libs {
 	struct install *in;
 	const struct manifest *m;
@@ -849,8 +861,9 @@ static int remote_pack(struct install *in, struct gem *g, struct sbuf *out, stru
 		if (e->type != MF_FILE)
 			continue;
 		sbuf_reset(&file);
-		r = fs_read_fileat(in->cached_fd, arena_printf(&in->arena, "%s/%s", g->entry, e->path),
-				   &file, (size_t)max_file);
+		r = fs_read_fileat(in->cached_fd,
+				   arena_printf(&in->arena, "%s/%s", g->entry, e->path), &file,
+				   (size_t)max_file);
 		if (r < 0) {
 			sbuf_addf(why, "cannot read %s of the cache entry: %s", e->path,
 				  sc_strerror(r));
@@ -861,7 +874,8 @@ static int remote_pack(struct install *in, struct gem *g, struct sbuf *out, stru
 	if (r == 0 && ra.write_close(a) != ARCHIVE_OK)
 		r = -EIO;
 	if (r == -EIO)
-		sbuf_addf(why, "cannot pack the artifact: %s", ra.error_string(a) ? ra.error_string(a) : "");
+		sbuf_addf(why, "cannot pack the artifact: %s",
+			  ra.error_string(a) ? ra.error_string(a) : "");
 	ra.write_free(a);
 out:
 	sbuf_release(&mf);
@@ -918,8 +932,8 @@ static int remote_make_dirs(int efd, const struct manifest *m, struct sbuf *why)
 		const struct mf_entry *e = &m->entries[i];
 		if (e->type != MF_DIR)
 			continue;
-		if (mkdirat(efd, e->path, 0700) < 0 && !(errno == EEXIST && (!strcmp(e->path, "gem") ||
-									   !strcmp(e->path, "ext")))) {
+		if (mkdirat(efd, e->path, 0700) < 0 &&
+		    !(errno == EEXIST && (!strcmp(e->path, "gem") || !strcmp(e->path, "ext")))) {
 			sbuf_addf(why, "cannot create %s: %s", e->path, strerror(errno));
 			return -errno;
 		}
@@ -1071,8 +1085,10 @@ static int remote_unpack_tar(struct install *in, struct gem *g, struct archive *
 		}
 		hmap_put(&rows, strv_from(name + 5), NULL); /* once */
 		if ((uint64_t)ra.entry_size(ae) != e->size || e->size > max_file) {
-			sbuf_addf(why, "%s does not have its manifest's size (or is over "
-				       "SCINT_GEM_MAX_FILE_BYTES)", e->path);
+			sbuf_addf(why,
+				  "%s does not have its manifest's size (or is over "
+				  "SCINT_GEM_MAX_FILE_BYTES)",
+				  e->path);
 			r = -SC_EUNSAFE;
 			goto out;
 		}
@@ -1376,7 +1392,8 @@ static void remote_push_index(struct remote_job *j)
 	} else {
 		sbuf_addstr(&j->index, "signature unsigned\n");
 	}
-	if (remote_request(j, arena_printf(&in->arena, "%s.index", j->key), "PUT", &j->index, 0) < 0)
+	if (remote_request(j, arena_printf(&in->arena, "%s.index", j->key), "PUT", &j->index, 0) <
+	    0)
 		remote_enter(j, RJ_DONE);
 	else
 		remote_enter(j, RJ_SECOND);

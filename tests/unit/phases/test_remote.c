@@ -70,7 +70,8 @@ SC_TEST(elf_not_elf_passes)
 	assert_int_equal(remote_elf_check((const unsigned char *)"#!/bin/sh\n", 10, "2.36", NULL,
 					  NULL, &why),
 			 0);
-	assert_int_equal(remote_elf_check((const unsigned char *)"", 0, "2.36", NULL, NULL, &why), 0);
+	assert_int_equal(remote_elf_check((const unsigned char *)"", 0, "2.36", NULL, NULL, &why),
+			 0);
 	sbuf_release(&why);
 }
 
