@@ -68,6 +68,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gnu/libc-version.h>
@@ -628,17 +629,6 @@ static const char *remote_elf_str(const unsigned char *p, size_t n, uint64_t str
 	return s;
 }
 
-#define ELF_SHT_DYNAMIC	    6
-#define ELF_SHT_GNU_VERNEED 0x6ffffffe
-#define ELF_DT_NEEDED	    1
-
-struct elf_sh {
-	uint32_t name, type;
-	uint64_t flags, addr, offset, size;
-	uint32_t link, info;
-	uint64_t addralign, entsize;
-};
-
 int remote_elf_check(const unsigned char *p, size_t n, const char *host_glibc,
 		     remote_lib_found_fn *lib_found, void *data, struct sbuf *why)
 {
@@ -661,28 +651,29 @@ int remote_elf_check(const unsigned char *p, size_t n, const char *host_glibc,
 		return -SC_EUNSAFE;
 	}
 	for (unsigned i = 0; i < shnum; i++) {
-		struct elf_sh sh;
+		Elf64_Shdr sh;
 		memcpy(&sh, p + shoff + (uint64_t)i * 64, sizeof(sh));
-		if (sh.type != ELF_SHT_GNU_VERNEED && sh.type != ELF_SHT_DYNAMIC)
+		if (sh.sh_type != SHT_GNU_verneed && sh.sh_type != SHT_DYNAMIC)
 			continue;
-		if (sh.offset > n || sh.size > n - sh.offset || sh.link >= shnum) {
+		if (sh.sh_offset > n || sh.sh_size > n - sh.sh_offset || sh.sh_link >= shnum) {
 			sbuf_addstr(why, "a malformed ELF file (section bounds)");
 			return -SC_EUNSAFE;
 		}
-		struct elf_sh str;
-		memcpy(&str, p + shoff + (uint64_t)sh.link * 64, sizeof(str));
-		if (sh.type == ELF_SHT_DYNAMIC) {
-			for (uint64_t o = 0; o + 16 <= sh.size && o < REMOTE_ELF_ITER_MAX * 16;
+		Elf64_Shdr str;
+		memcpy(&str, p + shoff + (uint64_t)sh.sh_link * 64, sizeof(str));
+		if (sh.sh_type == SHT_DYNAMIC) {
+			for (uint64_t o = 0; o + 16 <= sh.sh_size && o < REMOTE_ELF_ITER_MAX * 16;
 			     o += 16) {
 				int64_t tag;
 				uint64_t val;
-				memcpy(&tag, p + sh.offset + o, 8);
-				memcpy(&val, p + sh.offset + o + 8, 8);
+				memcpy(&tag, p + sh.sh_offset + o, 8);
+				memcpy(&val, p + sh.sh_offset + o + 8, 8);
 				if (tag == 0)
 					break;
-				if (tag != ELF_DT_NEEDED || !lib_found)
+				if (tag != DT_NEEDED || !lib_found)
 					continue;
-				const char *lib = remote_elf_str(p, n, str.offset, str.size, val);
+				const char *lib =
+					remote_elf_str(p, n, str.sh_offset, str.sh_size, val);
 				if (!lib) {
 					sbuf_addstr(why, "a malformed ELF file (needed library)");
 					return -SC_EUNSAFE;
@@ -699,8 +690,8 @@ int remote_elf_check(const unsigned char *p, size_t n, const char *host_glibc,
 		}
 		/* Elf64_Verneed: version, cnt, file, aux, next; Elf64_Vernaux: hash, flags, other,
 		 * name, next. */
-		uint64_t off = sh.offset, end = sh.offset + sh.size;
-		for (unsigned k = 0; k < sh.info && k < REMOTE_ELF_ITER_MAX; k++) {
+		uint64_t off = sh.sh_offset, end = sh.sh_offset + sh.sh_size;
+		for (unsigned k = 0; k < sh.sh_info && k < REMOTE_ELF_ITER_MAX; k++) {
 			if (off > end || end - off < 16) {
 				sbuf_addstr(why, "a malformed ELF file (version needs)");
 				return -SC_EUNSAFE;
@@ -719,7 +710,8 @@ int remote_elf_check(const unsigned char *p, size_t n, const char *host_glibc,
 				uint32_t name, anext;
 				memcpy(&name, p + a + 8, 4);
 				memcpy(&anext, p + a + 12, 4);
-				const char *v = remote_elf_str(p, n, str.offset, str.size, name);
+				const char *v =
+					remote_elf_str(p, n, str.sh_offset, str.sh_size, name);
 				if (!v) {
 					sbuf_addstr(why, "a malformed ELF file (version name)");
 					return -SC_EUNSAFE;
@@ -746,7 +738,6 @@ int remote_elf_check(const unsigned char *p, size_t n, const char *host_glibc,
 /* Is a needed library on this host? The loader's default directories, LD_LIBRARY_PATH, the entry.
  */
 struct remote_libs {
-	struct install *in;
 	const struct manifest *m;
 };
 
@@ -959,7 +950,7 @@ static int remote_place_file(struct install *in, int efd, const struct manifest 
 			     const struct mf_entry *e, const struct sbuf *data, struct sbuf *why)
 {
 	char hex[DIGEST_SHA256_HEX];
-	struct remote_libs libs = { in, m };
+	struct remote_libs libs = { m };
 
 	if (data->len != e->size) {
 		sbuf_addf(why, "%s has %zu bytes, its manifest says %" PRIu64, e->path, data->len,
