@@ -159,8 +159,12 @@ class TestRemoteCache < ScintTest::Case
                    "SCINT_REMOTE_CACHE_HMAC_KEY_FILE: \"#{File.join(tmp, "hmac.key")}\"\n")
         env = {}
       end
-      r, builds, cache = fresh_install(env)
+      stats = File.join(tmp, "stats.json")
+      r, builds, cache = fresh_install(env.merge("SCINT_STATS" => stats))
       FileUtils.rm_f(File.join(@app.home, ".bundle", "config"))
+      remote = JSON.parse(File.read(stats))["remote"]
+      assert_equal 1, remote["hits"]
+      assert_operator remote["bytes_down"], :>, 0
       assert_empty builds, "a runner after the first builds nothing: #{r.stderr} #{r.stdout}"
       assert_match(/Remote cache: 1 hits, 0 refused, 0 uploaded; [1-9][\d.]* KiB down/, r.stdout)
       assert_match(/0 compiled/, r.stdout)
