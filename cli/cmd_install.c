@@ -261,7 +261,7 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 		       ioq_backend_name(in->ioq), in->install_root);
 }
 
-static int install_main_with(int argc, char **argv, bool local_only)
+static int install_main_with(int argc, char **argv, bool local_only, bool push)
 {
 	static const struct option longopts[] = {
 		{ "jobs", required_argument, NULL, 'j' },
@@ -340,7 +340,11 @@ static int install_main_with(int argc, char **argv, bool local_only)
 			return CLI_USAGE;
 		}
 	}
-	if (optind < argc) {
+	if (push) {
+		o->remote_push_cached = true;
+		o->push_only = argv + optind;
+		o->npush_only = (size_t)(argc - optind);
+	} else if (optind < argc) {
 		cli_error("unexpected argument '%s'", argv[optind]);
 		return CLI_USAGE;
 	}
@@ -452,12 +456,17 @@ out:
 
 static int install_main(int argc, char **argv)
 {
-	return install_main_with(argc, argv, false);
+	return install_main_with(argc, argv, false, false);
+}
+
+int cli_install_push(int argc, char **argv)
+{
+	return install_main_with(argc, argv, false, true);
 }
 
 int cli_install_local(int argc, char **argv)
 {
-	return install_main_with(argc, argv, true);
+	return install_main_with(argc, argv, true, false);
 }
 
 const struct cli_cmd cmd_install = {

@@ -534,7 +534,8 @@ int install_run(struct install *in, struct sbuf *err)
 			  first, missing > 1 ? ", ..." : "");
 		return -SC_ENOTFOUND;
 	}
-	if (!work && !in->stats.unsupported && install_state_current(in)) {
+	if (!work && !in->stats.unsupported && !in->opts.remote_push_cached &&
+	    install_state_current(in)) {
 		trace_event(&install_ctx, "noop", "every gem is installed and nothing changed");
 		return 0;
 	}

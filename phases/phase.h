@@ -206,6 +206,10 @@ struct install_opts {
 	bool may_resolve; /* resolve when the lockfile is missing or stale (lock.c) */
 	bool frozen;	  /* --frozen: never change the lockfile */
 	int remote_mode;  /* enum remote_mode (remote.h): --remote-cache */
+	/* `scint cache push [GEMS]`: also upload the native entries already cached (these gems; all if none) */
+	bool remote_push_cached;
+	char *const *push_only;
+	size_t npush_only;
 };
 
 struct install_stats {

@@ -537,6 +537,8 @@ int plan_submit(struct install *in)
 			(void)remote_push_job_new(in, g, last);
 			/* fall through */
 		case PLAN_MATERIALIZE:
+			if (g->plan == PLAN_MATERIALIZE)
+				(void)remote_push_job_new(in, g, NULL);
 			last = materialize_job_new(in, g, last);
 			job_depends(&in->finalize_job, last);
 			break;
@@ -546,9 +548,11 @@ int plan_submit(struct install *in)
 			last = materialize_job_new(in, g, last);
 			job_depends(&in->finalize_job, last);
 			break;
+		case PLAN_INSTALLED:
+			(void)remote_push_job_new(in, g, NULL);
+			break;
 		case PLAN_DEFAULT_GEM:
 		case PLAN_PATH:
-		case PLAN_INSTALLED:
 		case PLAN_GIT_MEMBER:
 		case PLAN_UNSUPPORTED:
 		case GEM_PLAN__COUNT:

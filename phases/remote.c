@@ -130,6 +130,7 @@ struct remote_job {
 	struct install *in;
 	struct gem *gem;
 	bool push;
+	bool cached;  /* push: an entry already cached (scint cache push), not one promoted now */
 	bool waiting; /* a transfer is in flight */
 	enum remote_state state;
 	struct http_req req;
@@ -1323,7 +1324,7 @@ static void remote_push_start(struct remote_job *j)
 	struct gem *g = j->gem;
 	struct sbuf why = SBUF_INIT;
 
-	if (!in->remote || !in->remote->write || in->remote->down || !g->promoted ||
+	if (!in->remote || !in->remote->write || in->remote->down || !(g->promoted || j->cached) ||
 	    g->remote_hit || !g->manifest || !g->manifest->has_ext || !g->manifest->gem_sha256) {
 		remote_enter(j, RJ_DONE);
 		return;
@@ -1482,12 +1483,31 @@ struct job *remote_pull_job_new(struct install *in, struct gem *g, struct job *i
 	return &j->job;
 }
 
+/* `scint cache push [GEMS]`: is g's cached entry to be uploaded? (Loads its manifest.) */
+static bool remote_push_cached(struct install *in, struct gem *g)
+{
+	bool named = !in->opts.npush_only;
+
+	for (size_t i = 0; i < in->opts.npush_only && !named; i++)
+		named = !strcmp(in->opts.push_only[i], g->name) ||
+			!strcmp(in->opts.push_only[i], g->full_name);
+	if (!named || g->git)
+		return false;
+	if (!g->manifest && cache_load_manifest(in, g) < 0)
+		return false;
+	return g->manifest->has_ext;
+}
+
 struct job *remote_push_job_new(struct install *in, struct gem *g, struct job *promote)
 {
 	if (!in->remote || !in->remote->write)
 		return NULL;
+	if (!promote && !(in->opts.remote_push_cached && remote_push_cached(in, g)))
+		return NULL;
 	struct remote_job *j = remote_job_new(in, g, true);
-	job_depends(&j->job, promote);
+	j->cached = !promote;
+	if (promote)
+		job_depends(&j->job, promote);
 	g->push = j;
 	return &j->job;
 }

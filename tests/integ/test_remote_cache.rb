@@ -329,9 +329,18 @@ class TestRemoteCache < ScintTest::Case
     env = { "SCINT_REMOTE_CACHE" => "http://user:s3cret-pass@127.0.0.1:#{@dav.port}/fleet" }
     r, builds, = fresh_install(env)
     assert_equal 1, builds.size
-    refute_match(/Remote cache:/, fresh_install(remote_env, args: %w[--remote-cache off])[0].stdout)
     assert_match(/the remote cache http:\/\/127\.0\.0\.1:\d+\/fleet is not used: no signing key/, r.stderr)
     refute_match(/s3cret/, r.stdout + r.stderr)
     assert_empty objects
+    r, _builds, cache = fresh_install(remote_env, args: %w[--remote-cache off])
+    refute_match(/Remote cache:/, r.stdout)
+    assert_empty objects
+    # `scint cache push` uploads what this cache already built (warm: nothing else runs).
+    r = @app.scint("cache", "push", "rc_ext", env: remote_env("SCINT_CACHE" => cache))
+    assert_success r
+    assert_match(/Remote cache: 0 hits, 0 refused, 1 uploaded/, r.stdout)
+    assert_equal 2, objects.size
+    _r, builds, = fresh_install
+    assert_empty builds
   end
 end
