@@ -1,5 +1,6 @@
 /*
- * cmd_cache.c: `scint cache dir|list|clear|verify [--repair]`.
+ * cmd_cache.c: `scint cache dir|list|clear|verify [--repair]|push [GEMS]`
+ * (push is an install that also uploads cached entries: cmd_install.c).
  *
  * verify runs the full check of phases/cache.h on every entry of every ABI
  * (every file's SHA-256 against its manifest) and exits non-zero when one is

@@ -55,7 +55,9 @@
  * runs as for a local build. Any refusal removes the tree, records one
  * warning and the gem is built locally.
  *
- * The push job runs after a promotion this run built (not one it pulled):
+ * The push job runs after a promotion this run built (not one it pulled),
+ * and, for `scint cache push [GEMS]`, for every native entry of the bundle
+ * already cached (no dependency):
  *   RJ_START --PUT artifact--> RJ_FIRST --PUT index--> RJ_SECOND --> RJ_DONE
  * A failed upload is one warning; the install goes on.
  *
