@@ -346,6 +346,8 @@ int remote_setup(struct install *in, struct sbuf *err)
 	struct sbuf red = SBUF_INIT;
 
 	sbuf_init(&in->remote_warnings, 0);
+	if (in->opts.readonly || in->opts.local_only)
+		return 0; /* check, list, exec...: nothing is built or fetched */
 	if (mode == REMOTE_MODE_DEFAULT && m) {
 		mode = remote_mode_parse(m);
 		if (mode < 0) {
@@ -354,6 +356,14 @@ int remote_setup(struct install *in, struct sbuf *err)
 				  m);
 			return -SC_ECONFIG;
 		}
+	}
+	if (in->opts.remote_push_cached &&
+	    (!url || mode == REMOTE_MODE_OFF || mode == REMOTE_MODE_READ)) {
+		sbuf_addstr(
+			err,
+			"scint cache push needs a remote cache to write to (SCINT_REMOTE_CACHE, "
+			"not in read or off mode)");
+		return -SC_ECONFIG;
 	}
 	if (!url || mode == REMOTE_MODE_OFF || in->opts.readonly || in->opts.local_only)
 		return 0;

@@ -335,6 +335,9 @@ class TestRemoteCache < ScintTest::Case
     r, _builds, cache = fresh_install(remote_env, args: %w[--remote-cache off])
     refute_match(/Remote cache:/, r.stdout)
     assert_empty objects
+    r = @app.scint("cache", "push", env: { "SCINT_CACHE" => cache })
+    refute r.success?
+    assert_match(/scint cache push needs a remote cache to write to/, r.stderr)
     # `scint cache push` uploads what this cache already built (warm: nothing else runs).
     r = @app.scint("cache", "push", "rc_ext", env: remote_env("SCINT_CACHE" => cache))
     assert_success r
