@@ -79,3 +79,5 @@ int cli_open_config(struct install *in, const char *path_opt, const char *cache_
  * fetch or build anything: what `scint exec` runs to rebuild the runtime lock.
  */
 int cli_install_local(int argc, char **argv);
+/* `scint cache push [GEMS] [install options]`: an install that also uploads cached native entries. */
+int cli_install_push(int argc, char **argv);

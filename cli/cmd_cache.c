@@ -1,5 +1,6 @@
 /*
- * cmd_cache.c: `scint cache dir|list|clear|verify [--repair]`.
+ * cmd_cache.c: `scint cache dir|list|clear|verify [--repair]|push [GEMS]`
+ * (push is an install that also uploads cached entries: cmd_install.c).
  *
  * verify runs the full check of phases/cache.h on every entry of every ABI
  * (every file's SHA-256 against its manifest) and exits non-zero when one is
@@ -262,15 +263,21 @@ static int cache_main(int argc, char **argv)
 	int rc;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		printf("usage: scint cache dir|list|clear|verify [--repair]\n\n"
+		printf("usage: scint cache dir|list|clear|verify [--repair]|push [GEMS]\n\n"
 		       "  dir     print the cache root\n"
 		       "  list    list the cached gems per Ruby ABI\n"
 		       "  clear   remove everything in the cache\n"
 		       "  verify  check every cached file against its manifest's digest; exits\n"
 		       "          non-zero when an entry is damaged. --repair moves damaged\n"
-		       "          entries to quarantine/ so that the next install rebuilds them\n");
+		       "          entries to quarantine/ so that the next install rebuilds them\n"
+		       "  push    install (as scint install, same options), then upload the\n"
+		       "          bundle's compiled entries (of GEMS, or all) to SCINT_REMOTE_CACHE\n");
 		free(root);
 		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	if (!strcmp(argv[1], "push")) {
+		free(root);
+		return cli_install_push(argc - 1, argv + 1);
 	}
 	if (!strcmp(argv[1], "dir")) {
 		printf("%s\n", root);
@@ -286,7 +293,7 @@ static int cache_main(int argc, char **argv)
 		cli_error("usage: scint cache verify [--repair]");
 		rc = CLI_USAGE;
 	} else {
-		cli_error("unknown cache command '%s' (dir, list, clear, verify)", argv[1]);
+		cli_error("unknown cache command '%s' (dir, list, clear, verify, push)", argv[1]);
 		rc = CLI_USAGE;
 	}
 	free(root);

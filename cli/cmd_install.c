@@ -26,6 +26,7 @@
 #include "engine/trace.h"
 #include "fsops/fsops.h"
 #include "phases/install.h"
+#include "phases/remote.h"
 
 extern char **environ;
 
@@ -47,6 +48,7 @@ static void install_usage(FILE *f)
 		"      --fail-fast        stop at the first failure\n"
 		"      --force            re-install every gem into the bundle path\n"
 		"      --frozen           never change Gemfile.lock (also BUNDLE_FROZEN, BUNDLE_DEPLOYMENT)\n"
+		"      --remote-cache MODE read|write|off: the remote artifact cache (SCINT_REMOTE_CACHE)\n"
 		"  -v, --verbose          more output\n"
 		"  -q, --quiet            only errors and the summary\n"
 		"\n"
@@ -258,6 +260,12 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 	for (size_t i = 0; i < in->ngems; i++)
 		if (in->gems[i]->warning)
 			cli_warn("%s", in->gems[i]->warning);
+	for (const char *w = in->remote_warnings.buf, *e; w && *w; w = e + 1) {
+		e = strchr(w, '\n');
+		if (!e)
+			break;
+		cli_warn("%.*s", (int)(e - w), w);
+	}
 	unsigned from_cache = 0, fetched = 0, installed = 0;
 	for (size_t i = 0; i < in->ngems; i++) {
 		struct gem *g = in->gems[i];
@@ -279,12 +287,17 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 	       failed + (r && !failed ? 1 : 0));
 	*ret = (struct stats_counts){ installed, fetched, from_cache, compiled,
 				      failed + (r && !failed ? 1 : 0) };
+	if (in->remote)
+		printf("Remote cache: %u hits, %u refused, %u uploaded; %.1f KiB down, %.1f KiB up\n",
+		       in->stats.remote_hits, in->stats.remote_refused, in->stats.remote_uploads,
+		       (double)in->stats.remote_bytes_down / 1024.0,
+		       (double)in->stats.remote_bytes_up / 1024.0);
 	if (ui->verbose)
 		printf("link mode: %s, io: %s, into %s\n", link_mode_name[in->link_mode],
 		       ioq_backend_name(in->ioq), in->install_root);
 }
 
-static int install_main_with(int argc, char **argv, bool local_only)
+static int install_main_with(int argc, char **argv, bool local_only, bool push)
 {
 	static const struct option longopts[] = {
 		{ "jobs", required_argument, NULL, 'j' },
@@ -295,6 +308,7 @@ static int install_main_with(int argc, char **argv, bool local_only)
 		{ "fail-fast", no_argument, NULL, 'F' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "frozen", no_argument, NULL, 'Z' },
+		{ "remote-cache", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -341,6 +355,13 @@ static int install_main_with(int argc, char **argv, bool local_only)
 		case 'Z':
 			o->frozen = true;
 			break;
+		case 'R':
+			if (remote_mode_parse(optarg) < 0) {
+				cli_error("--remote-cache takes read, write or off");
+				return CLI_USAGE;
+			}
+			o->remote_mode = remote_mode_parse(optarg);
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -355,7 +376,11 @@ static int install_main_with(int argc, char **argv, bool local_only)
 			return CLI_USAGE;
 		}
 	}
-	if (optind < argc) {
+	if (push) {
+		o->remote_push_cached = true;
+		o->push_only = argv + optind;
+		o->npush_only = (size_t)(argc - optind);
+	} else if (optind < argc) {
 		cli_error("unexpected argument '%s'", argv[optind]);
 		return CLI_USAGE;
 	}
@@ -471,12 +496,17 @@ out:
 
 static int install_main(int argc, char **argv)
 {
-	return install_main_with(argc, argv, false);
+	return install_main_with(argc, argv, false, false);
+}
+
+int cli_install_push(int argc, char **argv)
+{
+	return install_main_with(argc, argv, false, true);
 }
 
 int cli_install_local(int argc, char **argv)
 {
-	return install_main_with(argc, argv, true);
+	return install_main_with(argc, argv, true, false);
 }
 
 const struct cli_cmd cmd_install = {

@@ -6,6 +6,7 @@
  *  "fetched":..,"from_cache":..,"compiled":..,"already":..,"defaults":..,"failed":..,
  *  "bytes_fetched":..,"files_unpacked":..,"bytes_unpacked":..,
  *  "files_materialized":..,"bytes_materialized":..,
+ *  "remote":{"hits":..,"refused":..,"uploads":..,"bytes_down":..,"bytes_up":..} (with a remote cache),
  *  "io_backend":"io_uring","link_mode":"hardlink",
  *  "phases":{"fetch":{"jobs":..,"done":..,"failed":..,"start_ms":..,"end_ms":..,
  *                     "busy_ms":..,"max_running":..},...},
@@ -67,6 +68,13 @@ int stats_write(const char *path, struct install *in, const struct stats_counts 
 		  (unsigned long long)in->stats.bytes_unpacked,
 		  (unsigned long long)in->stats.files_materialized,
 		  (unsigned long long)in->stats.bytes_materialized);
+	if (in->remote)
+		sbuf_addf(&j,
+			  ",\"remote\":{\"hits\":%u,\"refused\":%u,\"uploads\":%u,"
+			  "\"bytes_down\":%llu,\"bytes_up\":%llu}",
+			  in->stats.remote_hits, in->stats.remote_refused, in->stats.remote_uploads,
+			  (unsigned long long)in->stats.remote_bytes_down,
+			  (unsigned long long)in->stats.remote_bytes_up);
 	sbuf_addlit(&j, ",\"io_backend\":");
 	json_add_cstr(&j, in->ioq ? ioq_backend_name(in->ioq) : NULL);
 	sbuf_addlit(&j, ",\"link_mode\":");

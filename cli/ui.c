@@ -166,6 +166,8 @@ static void ui_event(struct install *in, struct gem *g, const char *what)
 		verb = "Waiting for another scint process building";
 	else if (!strcmp(what, "compile"))
 		verb = "Compiling";
+	else if (!strcmp(what, "remote"))
+		verb = "Using the remote cache's build of";
 	if (!verb)
 		return;
 	ui_gem_name(g, name, sizeof(name));

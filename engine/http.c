@@ -429,6 +429,23 @@ int http_start(struct http *h, struct http_req *req)
 	}
 	if (req->range)
 		cu.easy_setopt(e, CURLOPT_RANGE, req->range);
+	if (req->method && !strcmp(req->method, "HEAD")) {
+		cu.easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else if (req->method && !strcmp(req->method, "PUT")) {
+		/* The body is in memory: a POST with the PUT verb sends it as is. */
+		cu.easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
+		cu.easy_setopt(e, CURLOPT_POSTFIELDS, req->upload);
+		cu.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->upload_len);
+		cu.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+		hdrs = cu.slist_append(hdrs, "Content-Type: application/octet-stream");
+		hdrs = cu.slist_append(hdrs, "Expect:");
+	}
+	if (req->bearer) {
+		struct sbuf hv = SBUF_INIT;
+		sbuf_addf(&hv, "Authorization: Bearer %s", req->bearer);
+		hdrs = cu.slist_append(hdrs, hv.buf);
+		sbuf_release(&hv);
+	}
 	if (req->if_none_match) {
 		struct sbuf hv = SBUF_INIT;
 		sbuf_addf(&hv, "If-None-Match: %s", req->if_none_match);

@@ -60,6 +60,10 @@ struct http_req {
 	const char *if_none_match; /* ETag to revalidate, or NULL */
 	const char *range;         /* "123-" or NULL */
 	const char *extra_header;  /* one more request header ("Name: value"), or NULL */
+	const char *bearer;        /* "Authorization: Bearer <token>" is sent (never traced), or NULL */
+	const char *method;        /* "PUT" or "HEAD"; NULL: GET */
+	const void *upload;        /* PUT: the request body (caller-owned, valid until done) */
+	size_t upload_len;
 	uint64_t max_bytes;        /* body limit; 0 = 1 GiB */
 	long connect_timeout_ms;   /* 0: the http's connect_timeout_ms */
 	bool want_sha256;

@@ -19,6 +19,7 @@ const char *const job_kind_name[JOB_KIND__COUNT] = {
 	[JOB_ASSEMBLE] = "assemble",   [JOB_COMPILE] = "compile",
 	[JOB_PROMOTE] = "promote",     [JOB_MATERIALIZE] = "materialize",
 	[JOB_FINALIZE] = "finalize",   [JOB_GIT] = "git",
+	[JOB_REMOTE] = "remote",
 };
 
 const char *const job_state_name[JOB_STATE__COUNT] = {
@@ -29,7 +30,7 @@ const char *const job_state_name[JOB_STATE__COUNT] = {
 /* The order in which kinds get slots when several have queued jobs. */
 static const enum job_kind sched_kind_order[JOB_KIND__COUNT] = {
 	JOB_FINALIZE, JOB_MATERIALIZE, JOB_PROMOTE, JOB_COMPILE,
-	JOB_ASSEMBLE, JOB_INDEX,       JOB_FETCH,	JOB_GIT,
+	JOB_ASSEMBLE, JOB_INDEX,       JOB_FETCH,	JOB_GIT,	JOB_REMOTE,
 };
 
 struct sched {

@@ -57,6 +57,7 @@ enum job_kind {
 	JOB_MATERIALIZE,
 	JOB_FINALIZE,
 	JOB_GIT, /* a git source: fetch and export (phases/git.c) */
+	JOB_REMOTE, /* the remote artifact cache: pull or push (phases/remote.c) */
 	JOB_KIND__COUNT,
 };
 

@@ -14,7 +14,9 @@
  *   (any state) --error--> ASM_FAILED (waits for its ops,       ASM_DONE
  *                          removes the tree)
  *
- * ASM_LOCK      the cache entry lock (already held when fetch ran).
+ * ASM_LOCK      the cache entry lock (already held when fetch ran). A
+ *               verified remote artifact (remote.c) is unpacked here in
+ *               place of the .gem: the job is then done, nothing is built.
  * ASM_LOAD      the package: the bytes fetch kept in memory, else
  *               inbound/gems/<full_name>.gem read in bounded blocks while
  *               unpacking (its SHA-256 is checked when the outer tar ends).
@@ -102,6 +104,7 @@
 #include "engine/rpc.h"
 #include "fsops/fsops.h"
 #include "phases/phase.h"
+#include "phases/remote.h"
 
 #define ASM_WRITES_MAX	     64
 #define ASM_BYTES_MAX	     ((size_t)2 << 20)
@@ -522,6 +525,21 @@ static void asm_lock(struct assemble_job *a)
 		cache_unlock_entry(in, g);
 		asm_enter(a, ASM_DONE);
 		return;
+	}
+	if (g->remote_artifact.len) {
+		/* A verified artifact of the remote cache: checked and unpacked in its place. */
+		struct sbuf why = SBUF_INIT;
+		r = remote_unpack(in, g, &why);
+		if (r < 0)
+			remote_warn(in,
+				    "the remote cache's artifact of %s is refused (%s); building it here",
+				    g->full_name, sbuf_cstr(&why));
+		sbuf_release(&why);
+		if (r == 0) {
+			install_event(in, g, "remote");
+			asm_enter(a, ASM_DONE);
+			return;
+		}
 	}
 	asm_enter(a, ASM_LOAD);
 }

@@ -31,6 +31,7 @@
 #include "engine/reactor.h"
 #include "fsops/fsops.h"
 #include "phases/abi.h"
+#include "phases/remote.h"
 #include "phases/retry.h"
 
 extern char **environ;
@@ -254,11 +255,12 @@ int install_setup(struct install *in, struct sbuf *err)
 	lim.max_running[JOB_MATERIALIZE] = 32;
 	lim.max_running[JOB_FINALIZE] = 1;
 	lim.max_running[JOB_GIT] = 8;
+	lim.max_running[JOB_REMOTE] = 8; /* transfers to and from the remote artifact cache */
 	in->sched = sched_new(&in->arena, in->reactor, in->ioq, in->http, in->children, &lim,
 			      in->opts.fail_fast);
 	if (in->opts.link_mode != LINK_AUTO)
 		in->link_mode = in->opts.link_mode;
-	return 0;
+	return remote_setup(in, err);
 }
 
 static bool install_setting_true(struct install *in, const char *key)
@@ -537,7 +539,8 @@ int install_run(struct install *in, struct sbuf *err)
 			  first, missing > 1 ? ", ..." : "");
 		return -SC_ENOTFOUND;
 	}
-	if (!work && !in->stats.unsupported && install_state_current(in)) {
+	if (!work && !in->stats.unsupported && !in->opts.remote_push_cached &&
+	    install_state_current(in)) {
 		trace_event(&install_ctx, "noop", "every gem is installed and nothing changed");
 		/* The next no-op answers from a snapshot (snapshot.c). */
 		install_state_refresh(in);
@@ -612,11 +615,13 @@ void install_release(struct install *in)
 	for (size_t i = 0; i < in->ngems; i++) {
 		sbuf_release(&in->gems[i]->pkg);
 		sbuf_release(&in->gems[i]->metadata_gz);
+		sbuf_release(&in->gems[i]->remote_artifact);
 		if (in->gems[i]->lock_fd >= 0)
 			(void)close(in->gems[i]->lock_fd);
 	}
 	if (in->reactor)
 		install_stop_helper(in);
+	remote_release(in);
 	sched_free(in->sched);
 	http_free(in->http);
 	child_mgr_free(in->children);
@@ -630,5 +635,6 @@ void install_release(struct install *in)
 	hmap_release(&in->abi.default_gems);
 	sbuf_release(&in->lock_text);
 	sbuf_release(&in->gemfile_digest);
+	sbuf_release(&in->remote_warnings);
 	arena_release(&in->arena);
 }

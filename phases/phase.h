@@ -134,6 +134,8 @@ struct promote_job;
 struct materialize_job;
 struct finalize_state;
 struct promote_sync;
+struct remote;
+struct remote_job;
 struct jobserver;
 
 struct gem {
@@ -166,6 +168,10 @@ struct gem {
 	bool promoted;            /* its entry reached cached/ in this run */
 	const char *damage;       /* why its cached entry was unusable (cache.c), or NULL */
 	const char *quarantined;  /* where the damaged entry went, or NULL */
+	/* the remote artifact cache (remote.c) */
+	struct sbuf remote_artifact; /* a downloaded, signature-checked artifact, until unpacked */
+	bool remote_hit;  /* its entry came from the remote (nothing was built) */
+	bool remote_miss; /* the remote answered that it has no such entry */
 
 	struct index_job *index;
 	struct fetch_job *fetch;
@@ -173,6 +179,7 @@ struct gem {
 	struct compile_job *compile;
 	struct promote_job *promote;
 	struct materialize_job *materialize;
+	struct remote_job *pull, *push;
 	struct job *last; /* the job materialize waits for */
 };
 
@@ -198,6 +205,11 @@ struct install_opts {
 	int io_backend; /* enum ioq_backend */
 	bool may_resolve; /* resolve when the lockfile is missing or stale (lock.c) */
 	bool frozen;	  /* --frozen: never change the lockfile */
+	int remote_mode;  /* enum remote_mode (remote.h): --remote-cache */
+	/* `scint cache push [GEMS]`: also upload the native entries already cached (these gems; all if none) */
+	bool remote_push_cached;
+	char *const *push_only;
+	size_t npush_only;
 };
 
 struct install_stats {
@@ -206,6 +218,8 @@ struct install_stats {
 	uint64_t bytes_fetched, files_materialized, bytes_materialized, files_unpacked;
 	uint64_t bytes_unpacked;
 	uint64_t helper_maxrss_kb; /* the Ruby helper's peak RSS, read before it is stopped */
+	unsigned remote_hits, remote_uploads, remote_refused;
+	uint64_t remote_bytes_down, remote_bytes_up;
 };
 
 struct install {
@@ -260,6 +274,8 @@ struct install {
 	struct job finalize_job;
 	struct finalize_state *fin;
 	struct promote_sync *psync; /* promote.c: the batched syncfs before manifests */
+	struct remote *remote;      /* remote.c: the remote artifact cache, or NULL */
+	struct sbuf remote_warnings; /* remote.c: lines for the CLI to print after the run */
 	struct install_stats stats;
 	void (*on_event)(struct install *in, struct gem *g, const char *what);
 	void *ui;

@@ -17,7 +17,9 @@
  *     Bundler's message. A GIT source's options are checked (git.c) and
  *     its checkout planned once, on its first gem (see plan_git).
  *  4. Build the job graph: index -> fetch -> assemble -> [compile] ->
- *     promote -> materialize (git: git -> [compile] -> promote ->
+ *     promote -> materialize, with a remote artifact cache (remote.c) a pull
+ *     job beside the fetch (assemble waits for both) and a push job after
+ *     promote (git: git -> [compile] -> promote ->
  *     materialize), and finalize after every materialize.
  *
  * Planning runs before the reactor and makes only bounded synchronous calls:
@@ -41,6 +43,7 @@
 #include "fsops/fsops.h"
 #include "phases/index_sync.h"
 #include "phases/phase.h"
+#include "phases/remote.h"
 
 const char *const gem_plan_name[GEM_PLAN__COUNT] = {
 	[PLAN_DEFAULT_GEM] = "default", [PLAN_PATH] = "path",
@@ -516,18 +519,26 @@ int plan_submit(struct install *in)
 	finalize_job_init(in);
 	for (size_t i = 0; i < in->ngems; i++) {
 		struct gem *g = in->gems[i];
-		struct job *last = NULL;
+		struct job *last = NULL, *pull = NULL;
 		switch (g->plan) {
 		case PLAN_FETCH: {
 			struct job *ix = g->checksum ? NULL : index_job_new(in, g);
 			last = fetch_job_new(in, g, ix);
+			pull = remote_pull_job_new(in, g, ix);
 		}
 			/* fall through */
 		case PLAN_ASSEMBLE:
+			if (g->plan == PLAN_ASSEMBLE)
+				pull = remote_pull_job_new(in, g, NULL);
 			last = assemble_job_new(in, g, last);
+			if (pull) /* a remote hit takes the place of unpacking and building */
+				job_depends(last, pull);
 			last = promote_job_new(in, g, last);
+			(void)remote_push_job_new(in, g, last);
 			/* fall through */
 		case PLAN_MATERIALIZE:
+			if (g->plan == PLAN_MATERIALIZE)
+				(void)remote_push_job_new(in, g, NULL);
 			last = materialize_job_new(in, g, last);
 			job_depends(&in->finalize_job, last);
 			break;
@@ -537,9 +548,11 @@ int plan_submit(struct install *in)
 			last = materialize_job_new(in, g, last);
 			job_depends(&in->finalize_job, last);
 			break;
+		case PLAN_INSTALLED:
+			(void)remote_push_job_new(in, g, NULL);
+			break;
 		case PLAN_DEFAULT_GEM:
 		case PLAN_PATH:
-		case PLAN_INSTALLED:
 		case PLAN_GIT_MEMBER:
 		case PLAN_UNSUPPORTED:
 		case GEM_PLAN__COUNT:

@@ -1,0 +1,1525 @@
+/*
+ * remote.c: the shared remote artifact cache (design.md §9).
+ *
+ * Objects, under <remote>/scint-1/:
+ *   <key>-<16 hex of its SHA-256>.artifact  a tar (zstd where libarchive has it, else gzip) of one
+ *                   promoted entry: "scint.manifest", "scint.gemspec", then
+ *                   "tree/<path>" for every file row of the manifest
+ *                   (directories and symlinks come from the manifest alone);
+ *   <key>.index     written last, after the artifact: what the artifact is and
+ *                   its signature:
+ *                     scint-remote 1
+ *                     key <64 hex>
+ *                     full_name <full name>
+ *                     abi <abi>
+ *                     size <bytes of the artifact>
+ *                     sha256 <64 hex of the artifact>
+ *                     signature hmac-sha256 <64 hex>  (a shared secret)
+ *                             or ed25519 <128 hex>      (a key pair)
+ *                             or unsigned
+ *                   the signature covers every byte before the "signature "
+ *                   line. A reader sees an entry once its index
+ *                   exists, so uploads are atomic from its view.
+ * <key> is the SHA-256 of everything that decides the artifact's bytes: the
+ * Ruby ABI (engine, version, extension API, platform), the gem's full name
+ * and .gem SHA-256, the build arguments, and the build environment (glibc
+ * version). The shared libraries an extension links are not known before a
+ * build: they are checked when an artifact is pulled (ELF check below).
+ * Only entries with compiled extensions are pushed: a pure-Ruby gem unpacks
+ * from its .gem (fetched anyway, Bundler keeps it in the bundle's cache/)
+ * faster than a second download.
+ *
+ * The pull job, per gem to fetch or assemble, runs beside the .gem's fetch
+ * (after the index job when the checksum is learnt there):
+ *
+ *   RJ_START --GET index--> RJ_FIRST --GET artifact--> RJ_SECOND --> RJ_DONE
+ *       \---- no remote / down / no checksum / miss / refused ------/
+ *
+ * RJ_FIRST   404: a miss (the push job uploads after the local build);
+ *            another status or a transport error: the remote is down for
+ *            the rest of the run (one warning); 200: the index must parse,
+ *            name this key, gem and ABI, and carry a valid HMAC (unless
+ *            SCINT_REMOTE_CACHE_UNSIGNED=1 accepts unsigned ones).
+ * RJ_SECOND  the artifact's size and SHA-256 must be the index's (a
+ *            truncated or altered download is refused). The verified bytes
+ *            wait in g->remote_artifact for the assemble job.
+ * The assemble job (entry lock held) calls remote_unpack(): the manifest
+ * must parse and pass manifest_check() (the hostile-archive rules: no "..",
+ * no absolute path, no control character, symlinks inside the entry, no row
+ * beneath a symlink), name this gem, ABI and .gem digest, and stay within
+ * SCINT_GEM_MAX_* limits; every tar entry must be the file of one file row,
+ * once, with its size and SHA-256; every ELF file must need no GLIBC_x.y
+ * symbol version newer than the host's and no shared library the host lacks.
+ * Files are created O_EXCL|O_NOFOLLOW beneath assembling/<abi>/<entry>/ in
+ * directories made from the manifest's rows; symlinks last. Then promote
+ * runs as for a local build. Any refusal removes the tree, records one
+ * warning and the gem is built locally.
+ *
+ * The push job runs after a promotion this run built (not one it pulled),
+ * and, for `scint cache push [GEMS]`, for every native entry of the bundle
+ * already cached (no dependency):
+ *   RJ_START --PUT artifact--> RJ_FIRST --PUT index--> RJ_SECOND --> RJ_DONE
+ * A failed upload is one warning; the install goes on.
+ *
+ * Unpacking and packing run synchronously within one step (bounded by the
+ * gem limits); the transfers are libcurl multi transfers on the reactor.
+ * This file includes <archive.h> besides assemble.c: artifact tars are a
+ * format of their own (written here too), checked against their manifest.
+ */
+#include "phases/remote.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "base/digest.h"
+#include "base/dl.h"
+#include "base/err.h"
+#include "base/hmap.h"
+#include "bundle/config.h"
+#include "engine/http.h"
+#include "fsops/fsops.h"
+
+#define REMOTE_INDEX_MAX    4096
+#define REMOTE_META_MAX	    ((size_t)64 << 20)
+#define REMOTE_KEY_MAX	    4096
+#define REMOTE_KEY_MIN	    16
+#define REMOTE_ELF_ITER_MAX 65536
+
+struct remote {
+	const char *base;     /* without a trailing '/', credentials included: never printed */
+	const char *redacted; /* for messages */
+	const char *userpwd;  /* SCINT_REMOTE_CACHE_CREDENTIALS, or NULL */
+	const char *token;    /* SCINT_REMOTE_CACHE_TOKEN, or NULL */
+	unsigned char key[REMOTE_KEY_MAX];
+	size_t keylen;
+	EVP_PKEY *sign_key; /* Ed25519 private key (SCINT_REMOTE_CACHE_SIGNING_KEY_FILE), or NULL */
+	EVP_PKEY *verify_key; /* Ed25519 public key (SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE), or NULL */
+	bool unsigned_ok;
+	bool write;
+	bool down; /* a transfer failed: no more requests this run */
+	const char *glibc;
+};
+
+enum remote_state {
+	RJ_START,
+	RJ_FIRST,
+	RJ_SECOND,
+	RJ_DONE,
+	RJ_STATE__COUNT,
+};
+
+static const char *const remote_state_name[RJ_STATE__COUNT] = { "START", "FIRST", "SECOND",
+								"DONE" };
+
+struct remote_job {
+	struct job job;
+	struct install *in;
+	struct gem *gem;
+	bool push;
+	bool cached;  /* push: an entry already cached (scint cache push), not one promoted now */
+	bool waiting; /* a transfer is in flight */
+	enum remote_state state;
+	struct http_req req;
+	char key[DIGEST_SHA256_HEX];
+	char *url;
+	struct sbuf data;  /* push: the artifact */
+	struct sbuf index; /* push: the index object */
+	uint64_t size;	   /* pull: the artifact's size as the index says */
+	char sha256[DIGEST_SHA256_HEX];
+};
+
+/* ---- libarchive, loaded on first use (as in assemble.c) ---- */
+
+static struct {
+	__typeof__(archive_entry_filetype) *entry_filetype;
+	__typeof__(archive_entry_free) *entry_free;
+	__typeof__(archive_entry_new) *entry_new;
+	__typeof__(archive_entry_pathname) *entry_pathname;
+	__typeof__(archive_entry_set_filetype) *entry_set_filetype;
+	__typeof__(archive_entry_set_pathname) *entry_set_pathname;
+	__typeof__(archive_entry_set_perm) *entry_set_perm;
+	__typeof__(archive_entry_set_size) *entry_set_size;
+	__typeof__(archive_entry_size) *entry_size;
+	__typeof__(archive_entry_size_is_set) *entry_size_is_set;
+	__typeof__(archive_error_string) *error_string;
+	__typeof__(archive_read_data) *read_data;
+	__typeof__(archive_read_free) *read_free;
+	__typeof__(archive_read_new) *read_new;
+	__typeof__(archive_read_next_header) *read_next_header;
+	__typeof__(archive_read_open_memory) *read_open_memory;
+	__typeof__(archive_read_support_filter_gzip) *read_support_filter_gzip;
+	__typeof__(archive_read_support_filter_zstd) *read_support_filter_zstd;
+	__typeof__(archive_read_support_format_tar) *read_support_format_tar;
+	__typeof__(archive_write_add_filter_gzip) *write_add_filter_gzip;
+	__typeof__(archive_write_add_filter_zstd) *write_add_filter_zstd;
+	__typeof__(archive_write_close) *write_close;
+	__typeof__(archive_write_data) *write_data;
+	__typeof__(archive_write_free) *write_free;
+	__typeof__(archive_write_header) *write_header;
+	__typeof__(archive_write_new) *write_new;
+	__typeof__(archive_write_open) *write_open;
+	__typeof__(archive_write_set_format_pax_restricted) *write_set_format_pax_restricted;
+	__typeof__(archive_write_set_bytes_in_last_block) *write_set_bytes_in_last_block;
+} ra;
+
+#define RA_SYM(fn)                              \
+	{                                       \
+		"archive_" #fn, (void **)&ra.fn \
+	}
+
+static const struct dl_sym ra_syms[] = {
+	RA_SYM(entry_filetype),
+	RA_SYM(entry_free),
+	RA_SYM(entry_new),
+	RA_SYM(entry_pathname),
+	RA_SYM(entry_set_filetype),
+	RA_SYM(entry_set_pathname),
+	RA_SYM(entry_set_perm),
+	RA_SYM(entry_set_size),
+	RA_SYM(entry_size),
+	RA_SYM(entry_size_is_set),
+	RA_SYM(error_string),
+	RA_SYM(read_data),
+	RA_SYM(read_free),
+	RA_SYM(read_new),
+	RA_SYM(read_next_header),
+	RA_SYM(read_open_memory),
+	RA_SYM(read_support_filter_gzip),
+	RA_SYM(read_support_filter_zstd),
+	RA_SYM(read_support_format_tar),
+	RA_SYM(write_add_filter_gzip),
+	RA_SYM(write_add_filter_zstd),
+	RA_SYM(write_close),
+	RA_SYM(write_data),
+	RA_SYM(write_free),
+	RA_SYM(write_header),
+	RA_SYM(write_new),
+	RA_SYM(write_open),
+	RA_SYM(write_set_format_pax_restricted),
+	RA_SYM(write_set_bytes_in_last_block),
+};
+
+static void *ra_handle;
+
+static int remote_load_archive(struct sbuf *why)
+{
+	return dl_load(&ra_handle, "libarchive.so.13", ra_syms, SC_ARRAY_SIZE(ra_syms), why);
+}
+
+/* ---- settings ---- */
+
+int remote_mode_parse(const char *s)
+{
+	if (!strcmp(s, "off"))
+		return REMOTE_MODE_OFF;
+	if (!strcmp(s, "read"))
+		return REMOTE_MODE_READ;
+	if (!strcmp(s, "write"))
+		return REMOTE_MODE_WRITE;
+	return -1;
+}
+
+/* The environment wins over .bundle/config and ~/.bundle/config (as for BUNDLE_* keys). */
+static const char *remote_setting(struct install *in, const char *key)
+{
+	const char *v = getenv(key);
+
+	if (!v && in->config)
+		v = bconfig_get(in->config, key);
+	return v && *v ? v : NULL;
+}
+
+void remote_warn(struct install *in, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sbuf_vaddf(&in->remote_warnings, fmt, ap);
+	va_end(ap);
+	sbuf_addch(&in->remote_warnings, '\n');
+}
+
+static int remote_read_key(struct install *in, struct remote *rm, struct sbuf *err)
+{
+	const char *k = remote_setting(in, "SCINT_REMOTE_CACHE_HMAC_KEY");
+	const char *file = remote_setting(in, "SCINT_REMOTE_CACHE_HMAC_KEY_FILE");
+	struct sbuf text = SBUF_INIT;
+
+	if (!k && file) {
+		int r = fs_read_file(file, &text, REMOTE_KEY_MAX + 2);
+		if (r < 0) {
+			sbuf_addf(err, "cannot read SCINT_REMOTE_CACHE_HMAC_KEY_FILE %s: %s", file,
+				  sc_strerror(r));
+			sbuf_release(&text);
+			return -SC_ECONFIG;
+		}
+		sbuf_rtrim(&text);
+		k = sbuf_cstr(&text);
+	}
+	int r = 0;
+	if (k && (strlen(k) < REMOTE_KEY_MIN || strlen(k) > REMOTE_KEY_MAX)) {
+		sbuf_addf(err, "the remote cache's HMAC key must have %d to %d bytes",
+			  REMOTE_KEY_MIN, REMOTE_KEY_MAX);
+		r = -SC_ECONFIG;
+	} else if (k) {
+		rm->keylen = strlen(k);
+		memcpy(rm->key, k, rm->keylen);
+	}
+	sbuf_release(&text);
+	return r;
+}
+
+/* An Ed25519 key from a PEM file: private (want_private) or public. */
+static int remote_read_pem(const char *setting, const char *file, bool want_private, EVP_PKEY **ret,
+			   struct sbuf *err)
+{
+	FILE *f = fopen(file, "re");
+	EVP_PKEY *k = NULL;
+
+	if (!f) {
+		sbuf_addf(err, "cannot read %s %s: %s", setting, file, strerror(errno));
+		return -SC_ECONFIG;
+	}
+	k = want_private ? PEM_read_PrivateKey(f, NULL, NULL, NULL)
+			 : PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	(void)fclose(f);
+	if (!k || EVP_PKEY_id(k) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(k);
+		sbuf_addf(err, "%s %s: not an Ed25519 %s key in PEM", setting, file,
+			  want_private ? "private" : "public");
+		return -SC_ECONFIG;
+	}
+	*ret = k;
+	return 0;
+}
+
+static int remote_read_keypair(struct install *in, struct remote *rm, struct sbuf *err)
+{
+	const char *priv = remote_setting(in, "SCINT_REMOTE_CACHE_SIGNING_KEY_FILE");
+	const char *pub = remote_setting(in, "SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE");
+	int r = 0;
+
+	if (priv)
+		r = remote_read_pem("SCINT_REMOTE_CACHE_SIGNING_KEY_FILE", priv, true,
+				    &rm->sign_key, err);
+	if (r == 0 && pub)
+		r = remote_read_pem("SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE", pub, false,
+				    &rm->verify_key, err);
+	if (r == 0 && rm->sign_key && !rm->verify_key) {
+		/* The signer checks what it pulls with its own public half. */
+		EVP_PKEY_up_ref(rm->sign_key);
+		rm->verify_key = rm->sign_key;
+	}
+	return r;
+}
+
+void remote_release(struct install *in)
+{
+	if (!in->remote)
+		return;
+	EVP_PKEY_free(in->remote->sign_key);
+	EVP_PKEY_free(in->remote->verify_key);
+	in->remote->sign_key = in->remote->verify_key = NULL;
+}
+
+int remote_setup(struct install *in, struct sbuf *err)
+{
+	const char *url = remote_setting(in, "SCINT_REMOTE_CACHE");
+	const char *m = remote_setting(in, "SCINT_REMOTE_CACHE_MODE");
+	int mode = in->opts.remote_mode;
+	struct sbuf red = SBUF_INIT;
+
+	sbuf_init(&in->remote_warnings, 0);
+	if (in->opts.readonly || in->opts.local_only)
+		return 0; /* check, list, exec...: nothing is built or fetched */
+	if (mode == REMOTE_MODE_DEFAULT && m) {
+		mode = remote_mode_parse(m);
+		if (mode < 0) {
+			sbuf_addf(err,
+				  "SCINT_REMOTE_CACHE_MODE must be read, write or off, not '%s'",
+				  m);
+			return -SC_ECONFIG;
+		}
+	}
+	if (in->opts.remote_push_cached &&
+	    (!url || mode == REMOTE_MODE_OFF || mode == REMOTE_MODE_READ)) {
+		sbuf_addstr(
+			err,
+			"scint cache push needs a remote cache to write to (SCINT_REMOTE_CACHE, "
+			"not in read or off mode)");
+		return -SC_ECONFIG;
+	}
+	if (!url || mode == REMOTE_MODE_OFF || in->opts.readonly || in->opts.local_only)
+		return 0;
+	url_redact(url, &red);
+	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+		sbuf_addf(err,
+			  "SCINT_REMOTE_CACHE %s: only http:// and https:// remotes are supported",
+			  red.buf);
+		sbuf_release(&red);
+		return -SC_ECONFIG;
+	}
+	struct remote *rm = arena_alloc(&in->arena, sizeof(*rm));
+	size_t n = strlen(url);
+	while (n && url[n - 1] == '/')
+		n--;
+	rm->base = arena_strv(&in->arena, strv_make(url, n));
+	rm->redacted = arena_strdup(&in->arena, red.buf);
+	sbuf_release(&red);
+	rm->userpwd = remote_setting(in, "SCINT_REMOTE_CACHE_CREDENTIALS");
+	rm->token = remote_setting(in, "SCINT_REMOTE_CACHE_TOKEN");
+	const char *u = remote_setting(in, "SCINT_REMOTE_CACHE_UNSIGNED");
+	rm->unsigned_ok = u && (!strcmp(u, "1") || !strcmp(u, "true"));
+	rm->write = mode != REMOTE_MODE_READ;
+	rm->glibc = gnu_get_libc_version();
+	int r = remote_read_key(in, rm, err);
+	if (r == 0)
+		r = remote_read_keypair(in, rm, err);
+	if (r < 0) {
+		EVP_PKEY_free(rm->sign_key);
+		EVP_PKEY_free(rm->verify_key);
+		return r;
+	}
+	if (!rm->keylen && !rm->verify_key && !rm->unsigned_ok) {
+		remote_warn(in,
+			    "the remote cache %s is not used: no signing key "
+			    "(SCINT_REMOTE_CACHE_HMAC_KEY or SCINT_REMOTE_CACHE_HMAC_KEY_FILE, "
+			    "SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE; "
+			    "SCINT_REMOTE_CACHE_UNSIGNED=1 accepts unsigned artifacts)",
+			    rm->redacted);
+		return 0;
+	}
+	in->remote = rm;
+	return 0;
+}
+
+/* The remote failed: one warning, no more requests this run. */
+static void remote_down(struct install *in, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void remote_down(struct install *in, const char *fmt, ...)
+{
+	struct remote *rm = in->remote;
+	struct sbuf msg = SBUF_INIT;
+	va_list ap;
+
+	if (rm->down)
+		return;
+	rm->down = true;
+	va_start(ap, fmt);
+	sbuf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	remote_warn(in, "the remote cache %s is not used for the rest of this run: %s",
+		    rm->redacted, msg.buf);
+	sbuf_release(&msg);
+}
+
+/* ---- keys and signatures ---- */
+
+static void remote_key(struct install *in, const struct gem *g, const char *gem_sha256,
+		       char ret_hex[DIGEST_SHA256_HEX])
+{
+	const struct ruby_abi *a = &in->abi;
+	struct sbuf k = SBUF_INIT;
+
+	sbuf_addf(&k,
+		  "scint-remote-key 1\nabi %s\nengine %s\nversion %s\next_api %s\nplatform %s\n"
+		  "full_name %s\ngem_sha256 %s\nbuild_args %zu\n",
+		  a->abi, a->engine, a->version, a->ext_api, a->platform, g->full_name, gem_sha256,
+		  g->nbuild_args);
+	for (size_t i = 0; i < g->nbuild_args; i++)
+		sbuf_add(&k, g->build_args[i], strlen(g->build_args[i]) + 1);
+	sbuf_addf(&k, "\nglibc %s\n", in->remote->glibc);
+	sha256_hex(k.buf, k.len, ret_hex);
+	sbuf_release(&k);
+}
+
+static void remote_hmac(const struct remote *rm, const char *p, size_t n,
+			char ret_hex[DIGEST_SHA256_HEX])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	static const char hex[] = "0123456789abcdef";
+
+	(void)HMAC(EVP_sha256(), rm->key, (int)rm->keylen, (const unsigned char *)p, n, mac, &len);
+	for (unsigned i = 0; i < 32; i++) {
+		ret_hex[2 * i] = hex[mac[i] >> 4];
+		ret_hex[2 * i + 1] = hex[mac[i] & 15];
+	}
+	ret_hex[64] = '\0';
+}
+
+static bool remote_is_hex64(struct strv v)
+{
+	if (v.len != 64)
+		return false;
+	for (size_t i = 0; i < 64; i++)
+		if (!((v.p[i] >= '0' && v.p[i] <= '9') || (v.p[i] >= 'a' && v.p[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Next line of text at *pos, which must be "<key> <value>"; the value in *ret. */
+static bool remote_index_line(struct strv text, size_t *pos, const char *key, struct strv *ret)
+{
+	size_t kl = strlen(key), p = *pos;
+	const char *nl = memchr(text.p + p, '\n', text.len - p);
+
+	if (!nl)
+		return false;
+	size_t len = (size_t)(nl - (text.p + p));
+	if (len <= kl || memcmp(text.p + p, key, kl) || text.p[p + kl] != ' ')
+		return false;
+	*ret = strv_make(text.p + p + kl + 1, len - kl - 1);
+	*pos = p + len + 1;
+	return true;
+}
+
+static int remote_unhex(struct strv hex, unsigned char *out, size_t n)
+{
+	if (hex.len != 2 * n)
+		return -1;
+	for (size_t i = 0; i < 2 * n; i++) {
+		char c = hex.p[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (v < 0)
+			return -1;
+		out[i / 2] = (unsigned char)(i % 2 ? (out[i / 2] << 4) | v : v);
+	}
+	return 0;
+}
+
+/* "hmac-sha256 <hex>", "ed25519 <hex>" or "unsigned", checked against the configured keys. */
+static int remote_signature_verify(const struct remote *rm, struct strv sig, struct strv msg,
+				   struct sbuf *why)
+{
+	static const char hm[] = "hmac-sha256 ", ed[] = "ed25519 ";
+
+	if (strv_eq_cstr(sig, "unsigned")) {
+		if (rm->unsigned_ok)
+			return 0;
+		sbuf_addstr(why, "the artifact is unsigned (SCINT_REMOTE_CACHE_UNSIGNED=1 accepts "
+				 "unsigned artifacts)");
+		return -SC_EUNSAFE;
+	}
+	if (sig.len > sizeof(hm) - 1 && !memcmp(sig.p, hm, sizeof(hm) - 1)) {
+		struct strv mac = strv_make(sig.p + sizeof(hm) - 1, sig.len - (sizeof(hm) - 1));
+		char want[DIGEST_SHA256_HEX];
+		if (!rm->keylen) {
+			sbuf_addstr(why, "it is signed with an HMAC key, and none is configured");
+			return -SC_EUNSAFE;
+		}
+		remote_hmac(rm, msg.p, msg.len, want);
+		if (mac.len == 64 && CRYPTO_memcmp(want, mac.p, 64) == 0)
+			return 0;
+		sbuf_addstr(why, "its signature does not verify with the configured key");
+		return -SC_EUNSAFE;
+	}
+	if (sig.len > sizeof(ed) - 1 && !memcmp(sig.p, ed, sizeof(ed) - 1)) {
+		unsigned char raw[64];
+		if (!rm->verify_key) {
+			sbuf_addstr(why, "it is signed with an Ed25519 key, and no public key is "
+					 "configured (SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE)");
+			return -SC_EUNSAFE;
+		}
+		struct strv hex = strv_make(sig.p + sizeof(ed) - 1, sig.len - (sizeof(ed) - 1));
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		int ok = ctx && remote_unhex(hex, raw, sizeof(raw)) == 0 &&
+			 EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, rm->verify_key) == 1 &&
+			 EVP_DigestVerify(ctx, raw, sizeof(raw), (const unsigned char *)msg.p,
+					  msg.len) == 1;
+		EVP_MD_CTX_free(ctx);
+		if (ok)
+			return 0;
+		sbuf_addstr(why, "its signature does not verify with the configured key");
+		return -SC_EUNSAFE;
+	}
+	sbuf_addstr(why, "its index object has an unknown signature scheme");
+	return -SC_EUNSAFE;
+}
+
+/* Checks a pulled index object; sets j->size and j->sha256. */
+static int remote_index_verify(struct remote_job *j, struct strv text, struct sbuf *why)
+{
+	struct remote *rm = j->in->remote;
+	struct strv key, full_name, abi, size, sha, mac;
+	size_t pos = 0;
+	static const char head[] = "scint-remote 1\n";
+
+	if (text.len < sizeof(head) - 1 || memcmp(text.p, head, sizeof(head) - 1) ||
+	    memchr(text.p, '\0', text.len)) {
+		sbuf_addstr(why, "its index object is not a scint remote index");
+		return -SC_EUNSAFE;
+	}
+	pos = sizeof(head) - 1;
+	if (!remote_index_line(text, &pos, "key", &key) ||
+	    !remote_index_line(text, &pos, "full_name", &full_name) ||
+	    !remote_index_line(text, &pos, "abi", &abi) ||
+	    !remote_index_line(text, &pos, "size", &size) ||
+	    !remote_index_line(text, &pos, "sha256", &sha)) {
+		sbuf_addstr(why, "its index object is malformed");
+		return -SC_EUNSAFE;
+	}
+	size_t signed_len = pos;
+	if (!remote_index_line(text, &pos, "signature", &mac) || pos != text.len) {
+		sbuf_addstr(why, "its index object is malformed");
+		return -SC_EUNSAFE;
+	}
+	if (!strv_eq_cstr(key, j->key) || !strv_eq_cstr(full_name, j->gem->full_name) ||
+	    !strv_eq_cstr(abi, j->in->abi.abi) || !remote_is_hex64(sha)) {
+		sbuf_addstr(why, "its index object describes another artifact");
+		return -SC_EUNSAFE;
+	}
+	int r = remote_signature_verify(rm, mac, strv_make(text.p, signed_len), why);
+	if (r < 0)
+		return r;
+	char num[32];
+	char *end;
+	if (!size.len || size.len >= sizeof(num)) {
+		sbuf_addstr(why, "its index object is malformed");
+		return -SC_EUNSAFE;
+	}
+	memcpy(num, size.p, size.len);
+	num[size.len] = '\0';
+	errno = 0;
+	unsigned long long sz = strtoull(num, &end, 10);
+	uint64_t max_gem = 0, max_file = 0, max_entries = 0;
+	const char *bad;
+	(void)assemble_limits(&max_gem, &max_file, &max_entries, &bad);
+	if (*end || errno || num[0] < '0' || num[0] > '9' || sz == 0 || sz > max_gem) {
+		sbuf_addstr(why, "its artifact's size is out of bounds (SCINT_GEM_MAX_BYTES)");
+		return -SC_EUNSAFE;
+	}
+	j->size = sz;
+	memcpy(j->sha256, sha.p, 64);
+	j->sha256[64] = '\0';
+	return 0;
+}
+
+/* ---- the ELF check ---- */
+
+static bool remote_glibc_newer(const char *need, const char *host)
+{
+	while (*need || *host) {
+		char *e1, *e2;
+		unsigned long a = strtoul(need, &e1, 10), b = strtoul(host, &e2, 10);
+		if (a != b)
+			return a > b;
+		if (e1 == need && e2 == host)
+			return false;
+		need = *e1 == '.' ? e1 + 1 : e1;
+		host = *e2 == '.' ? e2 + 1 : e2;
+		if (e1 == need && *need && !(*need >= '0' && *need <= '9'))
+			return false; /* trailing garbage: compared as far as it is numeric */
+	}
+	return false;
+}
+
+/* A NUL-terminated string at off within [str_off, str_off + str_size) of p, or NULL. */
+static const char *remote_elf_str(const unsigned char *p, size_t n, uint64_t str_off,
+				  uint64_t str_size, uint64_t off)
+{
+	if (str_off > n || str_size > n - str_off || off >= str_size)
+		return NULL;
+	const char *s = (const char *)p + str_off + off;
+	if (!memchr(s, '\0', str_size - off))
+		return NULL;
+	return s;
+}
+
+int remote_elf_check(const unsigned char *p, size_t n, const char *host_glibc,
+		     remote_lib_found_fn *lib_found, void *data, struct sbuf *why)
+{
+	if (n < 4 || memcmp(p, "\177ELF", 4))
+		return 0;
+	/* Only 64-bit little-endian objects are loaded here (x86_64, aarch64). */
+	if (n < 64 || p[4] != 2 || p[5] != 1) {
+		sbuf_addstr(why, "an ELF file of another class or byte order");
+		return -SC_EUNSAFE;
+	}
+	uint64_t shoff;
+	uint16_t shentsize, shnum;
+	memcpy(&shoff, p + 0x28, 8);
+	memcpy(&shentsize, p + 0x3a, 2);
+	memcpy(&shnum, p + 0x3c, 2);
+	if (shnum == 0)
+		return 0;
+	if (shentsize != 64 || shoff > n || (uint64_t)shnum * 64 > n - shoff) {
+		sbuf_addstr(why, "a malformed ELF file (section headers)");
+		return -SC_EUNSAFE;
+	}
+	for (unsigned i = 0; i < shnum; i++) {
+		Elf64_Shdr sh;
+		memcpy(&sh, p + shoff + (uint64_t)i * 64, sizeof(sh));
+		if (sh.sh_type != SHT_GNU_verneed && sh.sh_type != SHT_DYNAMIC)
+			continue;
+		if (sh.sh_offset > n || sh.sh_size > n - sh.sh_offset || sh.sh_link >= shnum) {
+			sbuf_addstr(why, "a malformed ELF file (section bounds)");
+			return -SC_EUNSAFE;
+		}
+		Elf64_Shdr str;
+		memcpy(&str, p + shoff + (uint64_t)sh.sh_link * 64, sizeof(str));
+		if (sh.sh_type == SHT_DYNAMIC) {
+			for (uint64_t o = 0; o + 16 <= sh.sh_size && o < REMOTE_ELF_ITER_MAX * 16;
+			     o += 16) {
+				int64_t tag;
+				uint64_t val;
+				memcpy(&tag, p + sh.sh_offset + o, 8);
+				memcpy(&val, p + sh.sh_offset + o + 8, 8);
+				if (tag == 0)
+					break;
+				if (tag != DT_NEEDED || !lib_found)
+					continue;
+				const char *lib =
+					remote_elf_str(p, n, str.sh_offset, str.sh_size, val);
+				if (!lib) {
+					sbuf_addstr(why, "a malformed ELF file (needed library)");
+					return -SC_EUNSAFE;
+				}
+				if (!lib_found(lib, data)) {
+					sbuf_addf(why,
+						  "it needs the shared library %s, which this "
+						  "host does not have",
+						  lib);
+					return -SC_EUNSAFE;
+				}
+			}
+			continue;
+		}
+		/* Elf64_Verneed: version, cnt, file, aux, next; Elf64_Vernaux: hash, flags, other,
+		 * name, next. */
+		uint64_t off = sh.sh_offset, end = sh.sh_offset + sh.sh_size;
+		for (unsigned k = 0; k < sh.sh_info && k < REMOTE_ELF_ITER_MAX; k++) {
+			if (off > end || end - off < 16) {
+				sbuf_addstr(why, "a malformed ELF file (version needs)");
+				return -SC_EUNSAFE;
+			}
+			uint16_t cnt;
+			uint32_t aux, next;
+			memcpy(&cnt, p + off + 2, 2);
+			memcpy(&aux, p + off + 8, 4);
+			memcpy(&next, p + off + 12, 4);
+			uint64_t a = off + aux;
+			for (unsigned x = 0; x < cnt; x++) {
+				if (a > end || end - a < 16) {
+					sbuf_addstr(why, "a malformed ELF file (version needs)");
+					return -SC_EUNSAFE;
+				}
+				uint32_t name, anext;
+				memcpy(&name, p + a + 8, 4);
+				memcpy(&anext, p + a + 12, 4);
+				const char *v =
+					remote_elf_str(p, n, str.sh_offset, str.sh_size, name);
+				if (!v) {
+					sbuf_addstr(why, "a malformed ELF file (version name)");
+					return -SC_EUNSAFE;
+				}
+				if (!strncmp(v, "GLIBC_", 6) && v[6] >= '0' && v[6] <= '9' &&
+				    remote_glibc_newer(v + 6, host_glibc)) {
+					sbuf_addf(why,
+						  "it needs %s, newer than this host's glibc %s", v,
+						  host_glibc);
+					return -SC_EUNSAFE;
+				}
+				if (!anext)
+					break;
+				a += anext;
+			}
+			if (!next)
+				break;
+			off += next;
+		}
+	}
+	return 0;
+}
+
+/* Is a needed library on this host? The loader's default directories, LD_LIBRARY_PATH, the entry.
+ */
+struct remote_libs {
+	const struct manifest *m;
+};
+
+static bool remote_lib_found(const char *soname, void *data)
+{
+	struct remote_libs *l = data;
+	struct utsname u;
+	char path[4096];
+
+	if (!*soname || strchr(soname, '/'))
+		return false;
+	/* A library the entry ships itself (found through its RUNPATH). */
+	for (size_t i = 0; i < l->m->nentries; i++) {
+		const char *b = strrchr(l->m->entries[i].path, '/');
+		if (b && !strcmp(b + 1, soname))
+			return true;
+	}
+	const char *dirs[16];
+	size_t nd = 0;
+	char multi1[128] = "", multi2[128] = "";
+	if (uname(&u) == 0) {
+		snprintf(multi1, sizeof(multi1), "/lib/%s-linux-gnu", u.machine);
+		snprintf(multi2, sizeof(multi2), "/usr/lib/%s-linux-gnu", u.machine);
+		dirs[nd++] = multi1;
+		dirs[nd++] = multi2;
+	}
+	static const char *const std[] = { "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+					   "/usr/local/lib" };
+	for (size_t i = 0; i < SC_ARRAY_SIZE(std); i++)
+		dirs[nd++] = std[i];
+	for (size_t i = 0; i < nd; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], soname);
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	const char *llp = getenv("LD_LIBRARY_PATH");
+	while (llp && *llp) {
+		const char *c = strchr(llp, ':');
+		size_t len = c ? (size_t)(c - llp) : strlen(llp);
+		if (len && len < 2048) {
+			snprintf(path, sizeof(path), "%.*s/%s", (int)len, llp, soname);
+			if (access(path, F_OK) == 0)
+				return true;
+		}
+		llp = c ? c + 1 : NULL;
+	}
+	return false;
+}
+
+/* ---- packing (push) ---- */
+
+static la_ssize_t remote_write_cb(struct archive *a, void *data, const void *buf, size_t n)
+{
+	(void)a;
+	if (sbuf_add(data, buf, n) < 0)
+		return -1;
+	return (la_ssize_t)n;
+}
+
+static int remote_add(struct archive *a, const char *name, const void *p, size_t n)
+{
+	struct archive_entry *e = ra.entry_new();
+	int r = 0;
+
+	ra.entry_set_pathname(e, name);
+	ra.entry_set_filetype(e, AE_IFREG);
+	ra.entry_set_perm(e, 0644);
+	ra.entry_set_size(e, (la_int64_t)n);
+	if (ra.write_header(a, e) != ARCHIVE_OK || (n && ra.write_data(a, p, n) != (la_ssize_t)n))
+		r = -EIO;
+	ra.entry_free(e);
+	return r;
+}
+
+static int remote_pack(struct install *in, struct gem *g, struct sbuf *out, struct sbuf *why)
+{
+	struct sbuf mf = SBUF_INIT, spec = SBUF_INIT, file = SBUF_INIT;
+	uint64_t max_gem, max_file, max_entries;
+	const char *bad;
+	int r;
+
+	(void)assemble_limits(&max_gem, &max_file, &max_entries, &bad);
+	if ((r = remote_load_archive(why)) < 0)
+		return r;
+	r = fs_read_fileat(in->cached_fd, arena_printf(&in->arena, "%s.manifest", g->entry), &mf,
+			   REMOTE_META_MAX);
+	if (r == 0)
+		r = fs_read_fileat(in->cached_fd, arena_printf(&in->arena, "%s.gemspec", g->entry),
+				   &spec, REMOTE_META_MAX);
+	if (r < 0) {
+		sbuf_addf(why, "cannot read the cache entry: %s", sc_strerror(r));
+		goto out;
+	}
+	struct archive *a = ra.write_new();
+	(void)ra.write_set_format_pax_restricted(a);
+	/* No zero padding after the compressed stream (a zstd reader takes it for a frame). */
+	(void)ra.write_set_bytes_in_last_block(a, 1);
+	if (ra.write_add_filter_zstd(a) != ARCHIVE_OK)
+		(void)ra.write_add_filter_gzip(a);
+	if (ra.write_open(a, out, NULL, remote_write_cb, NULL) != ARCHIVE_OK) {
+		sbuf_addf(why, "cannot pack the artifact: %s", ra.error_string(a));
+		ra.write_free(a);
+		r = -EIO;
+		goto out;
+	}
+	r = remote_add(a, "scint.manifest", mf.buf, mf.len);
+	if (r == 0)
+		r = remote_add(a, "scint.gemspec", spec.buf, spec.len);
+	const struct manifest *m = g->manifest;
+	for (size_t i = 0; r == 0 && i < m->nentries; i++) {
+		const struct mf_entry *e = &m->entries[i];
+		if (e->type != MF_FILE)
+			continue;
+		sbuf_reset(&file);
+		r = fs_read_fileat(in->cached_fd,
+				   arena_printf(&in->arena, "%s/%s", g->entry, e->path), &file,
+				   (size_t)max_file);
+		if (r < 0) {
+			sbuf_addf(why, "cannot read %s of the cache entry: %s", e->path,
+				  sc_strerror(r));
+			break;
+		}
+		r = remote_add(a, arena_printf(&in->arena, "tree/%s", e->path), file.buf, file.len);
+	}
+	if (r == 0 && ra.write_close(a) != ARCHIVE_OK)
+		r = -EIO;
+	if (r == -EIO)
+		sbuf_addf(why, "cannot pack the artifact: %s",
+			  ra.error_string(a) ? ra.error_string(a) : "");
+	ra.write_free(a);
+out:
+	sbuf_release(&mf);
+	sbuf_release(&spec);
+	sbuf_release(&file);
+	return r;
+}
+
+/* ---- unpacking (pull) ---- */
+
+static int remote_read_entry(struct archive *a, struct sbuf *out, uint64_t size, size_t max)
+{
+	char buf[65536];
+
+	if (size > max)
+		return -SC_ETOOBIG;
+	sbuf_reset(out);
+	for (;;) {
+		la_ssize_t k = ra.read_data(a, buf, sizeof(buf));
+		if (k < 0)
+			return -EIO;
+		if (k == 0)
+			break;
+		if (out->len + (size_t)k > size)
+			return -SC_ETOOBIG;
+		if (sbuf_add(out, buf, (size_t)k) < 0)
+			return -ENOMEM;
+	}
+	return out->len == size ? 0 : -SC_ETRUNCATED;
+}
+
+static int remote_write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Creates the manifest's directories beneath efd (rows sorted: parents first). */
+static int remote_make_dirs(int efd, const struct manifest *m, struct sbuf *why)
+{
+	if (mkdirat(efd, "gem", 0755) < 0 || (m->has_ext && mkdirat(efd, "ext", 0755) < 0)) {
+		sbuf_addf(why, "cannot create the entry: %s", strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < m->nentries; i++) {
+		const struct mf_entry *e = &m->entries[i];
+		if (e->type != MF_DIR)
+			continue;
+		if (mkdirat(efd, e->path, 0700) < 0 &&
+		    !(errno == EEXIST && (!strcmp(e->path, "gem") || !strcmp(e->path, "ext")))) {
+			sbuf_addf(why, "cannot create %s: %s", e->path, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/* Modes of the manifest's directories, once their files are in (deepest first). */
+static int remote_dir_modes(int efd, const struct manifest *m, struct sbuf *why)
+{
+	for (size_t i = m->nentries; i-- > 0;) {
+		const struct mf_entry *e = &m->entries[i];
+		if (e->type == MF_DIR &&
+		    fchmodat(efd, e->path, (e->mode & 0755) | 0700, AT_SYMLINK_NOFOLLOW) < 0) {
+			sbuf_addf(why, "cannot set the mode of %s: %s", e->path, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int remote_place_file(struct install *in, int efd, const struct manifest *m,
+			     const struct mf_entry *e, const struct sbuf *data, struct sbuf *why)
+{
+	char hex[DIGEST_SHA256_HEX];
+	struct remote_libs libs = { m };
+
+	if (data->len != e->size) {
+		sbuf_addf(why, "%s has %zu bytes, its manifest says %" PRIu64, e->path, data->len,
+			  e->size);
+		return -SC_EUNSAFE;
+	}
+	sha256_hex(data->buf ? data->buf : "", data->len, hex);
+	if (strcmp(hex, e->sha256)) {
+		sbuf_addf(why, "%s does not match its manifest digest", e->path);
+		return -SC_EUNSAFE;
+	}
+	struct sbuf elf = SBUF_INIT;
+	int r = remote_elf_check((const unsigned char *)(data->buf ? data->buf : ""), data->len,
+				 in->remote->glibc, remote_lib_found, &libs, &elf);
+	if (r < 0) {
+		sbuf_addf(why, "%s: %s", e->path, elf.buf);
+		sbuf_release(&elf);
+		return r;
+	}
+	sbuf_release(&elf);
+	int fd = openat(efd, e->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			(e->mode & 0755) | 0400);
+	if (fd < 0) {
+		r = -errno;
+		sbuf_addf(why, "cannot create %s: %s", e->path, sc_strerror(r));
+		return r;
+	}
+	r = remote_write_all(fd, data->buf ? data->buf : "", data->len);
+	if (r == 0 && fchmod(fd, (e->mode & 0755) | 0400) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		sbuf_addf(why, "cannot write %s: %s", e->path, sc_strerror(r));
+	return r;
+}
+
+/* The artifact's tar, checked entry by entry against its manifest (see the top). */
+static int remote_unpack_tar(struct install *in, struct gem *g, struct archive *a, int efd,
+			     struct sbuf *why)
+{
+	struct archive_entry *ae;
+	struct sbuf buf = SBUF_INIT;
+	struct manifest *m = arena_alloc(&in->arena, sizeof(*m));
+	struct hmap rows;
+	uint64_t max_gem, max_file, max_entries, nseen = 0;
+	const char *bad;
+	int r;
+
+	hmap_init(&rows);
+	(void)assemble_limits(&max_gem, &max_file, &max_entries, &bad);
+	/* 1. the manifest */
+	if (ra.read_next_header(a, &ae) != ARCHIVE_OK ||
+	    strcmp(ra.entry_pathname(ae) ? ra.entry_pathname(ae) : "", "scint.manifest") ||
+	    ra.entry_filetype(ae) != AE_IFREG || !ra.entry_size_is_set(ae)) {
+		sbuf_addstr(why, "the artifact does not begin with its manifest");
+		r = -SC_EUNSAFE;
+		goto out;
+	}
+	if ((r = remote_read_entry(a, &buf, (uint64_t)ra.entry_size(ae), REMOTE_META_MAX)) < 0) {
+		sbuf_addf(why, "cannot read the artifact's manifest: %s", sc_strerror(r));
+		goto out;
+	}
+	struct sbuf perr = SBUF_INIT;
+	r = manifest_parse(&in->arena, sbuf_strv(&buf), m, &perr);
+	if (r < 0) {
+		sbuf_addf(why, "its manifest is refused: %s", perr.len ? perr.buf : sc_strerror(r));
+		sbuf_release(&perr);
+		r = -SC_EUNSAFE;
+		goto out;
+	}
+	sbuf_release(&perr);
+	if (strcmp(m->full_name, g->full_name) || !m->abi || strcmp(m->abi, in->abi.abi) ||
+	    !m->gem_sha256 || (g->checksum && strcmp(m->gem_sha256, g->checksum))) {
+		sbuf_addstr(why, "its manifest describes another gem, ABI or package");
+		r = -SC_EUNSAFE;
+		goto out;
+	}
+	if (m->total_bytes > max_gem || m->nentries > max_entries) {
+		sbuf_addstr(why, "it is larger than SCINT_GEM_MAX_BYTES or SCINT_GEM_MAX_ENTRIES");
+		r = -SC_ETOOBIG;
+		goto out;
+	}
+	/* 2. the gemspec */
+	if (ra.read_next_header(a, &ae) != ARCHIVE_OK ||
+	    strcmp(ra.entry_pathname(ae) ? ra.entry_pathname(ae) : "", "scint.gemspec") ||
+	    ra.entry_filetype(ae) != AE_IFREG || !ra.entry_size_is_set(ae) ||
+	    (r = remote_read_entry(a, &buf, (uint64_t)ra.entry_size(ae), REMOTE_META_MAX)) < 0) {
+		sbuf_addstr(why, "the artifact has no gemspec after its manifest");
+		r = -SC_EUNSAFE;
+		goto out;
+	}
+	if (memchr(buf.buf ? buf.buf : "", '\0', buf.len)) {
+		sbuf_addstr(why, "its gemspec holds a NUL byte");
+		r = -SC_EUNSAFE;
+		goto out;
+	}
+	g->gemspec = strv_make(arena_strv(&in->arena, sbuf_strv(&buf)), buf.len);
+	/* 3. the tree */
+	if ((r = remote_make_dirs(efd, m, why)) < 0)
+		goto out;
+	for (size_t i = 0; i < m->nentries; i++)
+		if (m->entries[i].type == MF_FILE)
+			hmap_put(&rows, strv_from(m->entries[i].path), &m->entries[i]);
+	for (;;) {
+		int k = ra.read_next_header(a, &ae);
+		if (k == ARCHIVE_EOF)
+			break;
+		if (k != ARCHIVE_OK) {
+			sbuf_addf(why, "the artifact is damaged: %s", ra.error_string(a));
+			r = -SC_EUNSAFE;
+			goto out;
+		}
+		const char *name = ra.entry_pathname(ae);
+		struct mf_entry *e = name && !strncmp(name, "tree/", 5)
+					     ? hmap_get(&rows, strv_from(name + 5))
+					     : NULL;
+		if (!e || ra.entry_filetype(ae) != AE_IFREG || !ra.entry_size_is_set(ae)) {
+			sbuf_addf(why, "its entry '%s' is not a file of its manifest (or repeated)",
+				  name ? name : "");
+			r = -SC_EUNSAFE;
+			goto out;
+		}
+		hmap_put(&rows, strv_from(name + 5), NULL); /* once */
+		if ((uint64_t)ra.entry_size(ae) != e->size || e->size > max_file) {
+			sbuf_addf(why,
+				  "%s does not have its manifest's size (or is over "
+				  "SCINT_GEM_MAX_FILE_BYTES)",
+				  e->path);
+			r = -SC_EUNSAFE;
+			goto out;
+		}
+		if ((r = remote_read_entry(a, &buf, e->size, (size_t)max_file)) < 0) {
+			sbuf_addf(why, "cannot read %s from the artifact: %s", e->path,
+				  sc_strerror(r));
+			r = -SC_EUNSAFE;
+			goto out;
+		}
+		if ((r = remote_place_file(in, efd, m, e, &buf, why)) < 0)
+			goto out;
+		nseen++;
+	}
+	if (nseen != m->nfiles) {
+		sbuf_addstr(why, "the artifact lacks files its manifest lists");
+		r = -SC_EUNSAFE;
+		goto out;
+	}
+	/* 4. symlinks last: nothing is ever written through one */
+	for (size_t i = 0; i < m->nentries; i++) {
+		const struct mf_entry *e = &m->entries[i];
+		if (e->type == MF_SYMLINK && symlinkat(e->target, efd, e->path) < 0) {
+			r = -errno;
+			sbuf_addf(why, "cannot create the link %s: %s", e->path, sc_strerror(r));
+			goto out;
+		}
+	}
+	if ((r = remote_dir_modes(efd, m, why)) < 0)
+		goto out;
+	g->manifest = m;
+out:
+	hmap_release(&rows);
+	sbuf_release(&buf);
+	return r;
+}
+
+int remote_unpack(struct install *in, struct gem *g, struct sbuf *why)
+{
+	struct archive *a;
+	int r;
+
+	if ((r = remote_load_archive(why)) < 0)
+		goto out_drop;
+	(void)fs_rmtree_at(in->assembling_fd, g->entry);
+	if (mkdirat(in->assembling_fd, g->entry, 0755) < 0) {
+		r = -errno;
+		sbuf_addf(why, "cannot create its assembling directory: %s", sc_strerror(r));
+		goto out_drop;
+	}
+	int efd = fs_open_dirat(in->assembling_fd, g->entry);
+	if (efd < 0) {
+		r = efd;
+		sbuf_addf(why, "cannot open its assembling directory: %s", sc_strerror(r));
+		goto out_remove;
+	}
+	a = ra.read_new();
+	(void)ra.read_support_filter_gzip(a);
+	(void)ra.read_support_filter_zstd(a);
+	(void)ra.read_support_format_tar(a);
+	if (ra.read_open_memory(a, g->remote_artifact.buf, g->remote_artifact.len) != ARCHIVE_OK) {
+		sbuf_addf(why, "cannot read the artifact: %s", ra.error_string(a));
+		r = -SC_EUNSAFE;
+	} else {
+		r = remote_unpack_tar(in, g, a, efd, why);
+	}
+	ra.read_free(a);
+	(void)close(efd);
+	if (r == 0) {
+		g->unpacked = true;
+		g->remote_hit = true;
+		g->needs_build = false;
+		in->stats.remote_hits++;
+		goto out_drop;
+	}
+out_remove:
+	(void)fs_rmtree_at(in->assembling_fd, g->entry);
+	g->manifest = NULL;
+	g->gemspec = (struct strv){ 0 };
+	in->stats.remote_refused++;
+out_drop:
+	sbuf_release(&g->remote_artifact);
+	sbuf_init(&g->remote_artifact, 0);
+	return r;
+}
+
+/* ---- the jobs ---- */
+
+static void remote_enter(struct remote_job *j, enum remote_state to)
+{
+	trace_state(&j->job.ctx, remote_state_name[j->state], remote_state_name[to]);
+	j->state = to;
+	job_wake(&j->job);
+}
+
+static void remote_http_done(struct http_req *req)
+{
+	struct remote_job *j = req->data;
+
+	j->waiting = false;
+	job_wake(&j->job);
+}
+
+static int remote_request(struct remote_job *j, const char *name, const char *method,
+			  const struct sbuf *body, uint64_t max_bytes)
+{
+	struct remote *rm = j->in->remote;
+
+	http_req_release(&j->req);
+	j->url = arena_printf(&j->in->arena, "%s/scint-1/%s", rm->base, name);
+	j->req = (struct http_req){
+		.url = j->url,
+		.userpwd = rm->userpwd,
+		.bearer = rm->token,
+		.method = method,
+		.upload = body ? body->buf : NULL,
+		.upload_len = body ? body->len : 0,
+		.max_bytes = max_bytes,
+		.want_sha256 = !body,
+		.done = remote_http_done,
+		.data = j,
+		.ctx = &j->job.ctx,
+	};
+	int r = http_start(sched_http(j->job.sched), &j->req);
+	if (r < 0) {
+		remote_down(j->in, "%s", j->req.errmsg[0] ? j->req.errmsg : sc_strerror(r));
+		return r;
+	}
+	j->waiting = true;
+	return 0;
+}
+
+/*
+ * Artifacts are named by their content: two machines uploading one entry
+ * at once each write their own artifact, and the index (written last, the
+ * last writer wins) always names one that is complete.
+ */
+static const char *remote_artifact_name(struct remote_job *j)
+{
+	return arena_printf(&j->in->arena, "%s-%.16s.artifact", j->key, j->sha256);
+}
+
+/* A transfer's outcome: 0 for a 2xx, else the remote is down (or, for a pull, a 404: a miss). */
+static int remote_response(struct remote_job *j, const char *what)
+{
+	struct http_req *q = &j->req;
+
+	if (q->res < 0) {
+		remote_down(j->in, "%s %s: %s", what, j->gem->full_name,
+			    q->errmsg[0] ? q->errmsg : sc_strerror(q->res));
+		return q->res;
+	}
+	if (q->status >= 200 && q->status < 300)
+		return 0;
+	if (!j->push && (q->status == 404 || q->status == 410))
+		return -SC_ENOTFOUND;
+	remote_down(j->in, "%s %s: HTTP %ld", what, j->gem->full_name, q->status);
+	return -SC_ENET;
+}
+
+static void remote_refuse(struct remote_job *j, const char *why)
+{
+	struct install *in = j->in;
+
+	in->stats.remote_refused++;
+	remote_warn(in, "the remote cache's artifact of %s is refused (%s); building it here",
+		    j->gem->full_name, why);
+	trace_event(&j->job.ctx, "remote-refused", why);
+}
+
+static void remote_pull_start(struct remote_job *j)
+{
+	struct gem *g = j->gem;
+
+	if (!j->in->remote || j->in->remote->down || !g->checksum) {
+		remote_enter(j, RJ_DONE);
+		return;
+	}
+	remote_key(j->in, g, g->checksum, j->key);
+	if (remote_request(j, arena_printf(&j->in->arena, "%s.index", j->key), NULL, NULL,
+			   REMOTE_INDEX_MAX) < 0)
+		remote_enter(j, RJ_DONE);
+	else
+		remote_enter(j, RJ_FIRST);
+}
+
+static void remote_pull_index(struct remote_job *j)
+{
+	struct sbuf why = SBUF_INIT;
+
+	if (j->waiting)
+		return;
+	int r = remote_response(j, "asking for");
+	if (r == -SC_ENOTFOUND) {
+		j->gem->remote_miss = true;
+		trace_event(&j->job.ctx, "remote-miss", j->key);
+	}
+	if (r < 0) {
+		remote_enter(j, RJ_DONE);
+		return;
+	}
+	r = remote_index_verify(j, sbuf_strv(&j->req.body), &why);
+	if (r < 0) {
+		remote_refuse(j, why.buf);
+		sbuf_release(&why);
+		remote_enter(j, RJ_DONE);
+		return;
+	}
+	sbuf_release(&why);
+	if (remote_request(j, remote_artifact_name(j), NULL, NULL, j->size) < 0)
+		remote_enter(j, RJ_DONE);
+	else
+		remote_enter(j, RJ_SECOND);
+}
+
+static void remote_pull_artifact(struct remote_job *j)
+{
+	struct http_req *q = &j->req;
+	struct gem *g = j->gem;
+
+	if (j->waiting)
+		return;
+	if (q->res == -SC_ETOOBIG || q->res == -SC_ETRUNCATED ||
+	    (q->res == 0 && q->status == 200 && q->received != j->size)) {
+		remote_refuse(j, "the download's size is not the index's (truncated?)");
+	} else if (remote_response(j, "downloading") < 0) {
+		/* warned (down) */
+	} else if (strcmp(q->sha256, j->sha256)) {
+		remote_refuse(j, "the download's SHA-256 is not the signed one");
+	} else {
+		g->remote_artifact = q->body;
+		sbuf_init(&q->body, 0);
+		j->in->stats.remote_bytes_down += j->size;
+		trace_event(&j->job.ctx, "remote-hit", j->key);
+	}
+	remote_enter(j, RJ_DONE);
+}
+
+static void remote_push_start(struct remote_job *j)
+{
+	struct install *in = j->in;
+	struct gem *g = j->gem;
+	struct sbuf why = SBUF_INIT;
+
+	if (!in->remote || !in->remote->write || in->remote->down || !(g->promoted || j->cached) ||
+	    g->remote_hit || !g->manifest || !g->manifest->has_ext || !g->manifest->gem_sha256) {
+		remote_enter(j, RJ_DONE);
+		return;
+	}
+	remote_key(in, g, g->manifest->gem_sha256, j->key);
+	if (remote_pack(in, g, &j->data, &why) < 0) {
+		remote_warn(in, "cannot upload %s to the remote cache: %s", g->full_name,
+			    why.buf ? why.buf : "");
+		sbuf_release(&why);
+		remote_enter(j, RJ_DONE);
+		return;
+	}
+	sbuf_release(&why);
+	sha256_hex(j->data.buf, j->data.len, j->sha256);
+	if (remote_request(j, remote_artifact_name(j), "PUT", &j->data, 0) < 0)
+		remote_enter(j, RJ_DONE);
+	else
+		remote_enter(j, RJ_FIRST);
+}
+
+static void remote_push_index(struct remote_job *j)
+{
+	struct install *in = j->in;
+	struct remote *rm = in->remote;
+	char mac[DIGEST_SHA256_HEX];
+
+	if (j->waiting)
+		return;
+	if (remote_response(j, "uploading") < 0) {
+		remote_enter(j, RJ_DONE);
+		return;
+	}
+	sbuf_addf(&j->index, "scint-remote 1\nkey %s\nfull_name %s\nabi %s\nsize %zu\nsha256 %s\n",
+		  j->key, j->gem->full_name, in->abi.abi, j->data.len, j->sha256);
+	if (rm->sign_key) {
+		unsigned char sig[64];
+		size_t siglen = sizeof(sig);
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		int ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, rm->sign_key) == 1 &&
+			 EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)j->index.buf,
+					j->index.len) == 1 &&
+			 siglen == sizeof(sig);
+		EVP_MD_CTX_free(ctx);
+		if (!ok) {
+			remote_warn(in, "cannot sign the artifact of %s for the remote cache",
+				    j->gem->full_name);
+			remote_enter(j, RJ_DONE);
+			return;
+		}
+		sbuf_addstr(&j->index, "signature ed25519 ");
+		for (size_t i = 0; i < sizeof(sig); i++)
+			sbuf_addf(&j->index, "%02x", sig[i]);
+		sbuf_addch(&j->index, '\n');
+	} else if (rm->keylen) {
+		remote_hmac(rm, j->index.buf, j->index.len, mac);
+		sbuf_addf(&j->index, "signature hmac-sha256 %s\n", mac);
+	} else {
+		sbuf_addstr(&j->index, "signature unsigned\n");
+	}
+	if (remote_request(j, arena_printf(&in->arena, "%s.index", j->key), "PUT", &j->index, 0) <
+	    0)
+		remote_enter(j, RJ_DONE);
+	else
+		remote_enter(j, RJ_SECOND);
+}
+
+static void remote_push_done(struct remote_job *j)
+{
+	if (j->waiting)
+		return;
+	if (remote_response(j, "uploading the index of") == 0) {
+		j->in->stats.remote_uploads++;
+		j->in->stats.remote_bytes_up += j->data.len;
+		trace_event(&j->job.ctx, "remote-upload", j->key);
+	}
+	remote_enter(j, RJ_DONE);
+}
+
+static void remote_step(struct job *jb)
+{
+	struct remote_job *j = container_of(jb, struct remote_job, job);
+
+	if (jb->canceled && !j->waiting && j->state != RJ_DONE)
+		j->state = RJ_DONE;
+	switch (j->state) {
+	case RJ_START:
+		if (j->push)
+			remote_push_start(j);
+		else
+			remote_pull_start(j);
+		break;
+	case RJ_FIRST:
+		if (j->push)
+			remote_push_index(j);
+		else
+			remote_pull_index(j);
+		break;
+	case RJ_SECOND:
+		if (j->push)
+			remote_push_done(j);
+		else
+			remote_pull_artifact(j);
+		break;
+	case RJ_DONE:
+		if (!j->waiting)
+			job_finish(jb);
+		break;
+	case RJ_STATE__COUNT:
+		SC_ASSERT(!"bad state");
+	}
+}
+
+static void remote_cancel(struct job *jb)
+{
+	struct remote_job *j = container_of(jb, struct remote_job, job);
+
+	if (j->waiting)
+		http_cancel(sched_http(jb->sched), &j->req);
+}
+
+static void remote_job_release(struct job *jb)
+{
+	struct remote_job *j = container_of(jb, struct remote_job, job);
+
+	http_req_release(&j->req);
+	sbuf_release(&j->data);
+	sbuf_release(&j->index);
+}
+
+static const struct job_ops remote_ops = {
+	.kind = JOB_REMOTE,
+	.step = remote_step,
+	.cancel = remote_cancel,
+	.release = remote_job_release,
+};
+
+static struct remote_job *remote_job_new(struct install *in, struct gem *g, bool push)
+{
+	struct remote_job *j = arena_alloc(&in->arena, sizeof(*j));
+
+	j->in = in;
+	j->gem = g;
+	j->push = push;
+	job_init(&j->job, in->sched, &remote_ops, g->full_name, (int)g->ndependents);
+	return j;
+}
+
+struct job *remote_pull_job_new(struct install *in, struct gem *g, struct job *index)
+{
+	if (!in->remote)
+		return NULL;
+	struct remote_job *j = remote_job_new(in, g, false);
+	if (index)
+		job_depends(&j->job, index);
+	g->pull = j;
+	return &j->job;
+}
+
+/* `scint cache push [GEMS]`: is g's cached entry to be uploaded? (Loads its manifest.) */
+static bool remote_push_cached(struct install *in, struct gem *g)
+{
+	bool named = !in->opts.npush_only;
+
+	for (size_t i = 0; i < in->opts.npush_only && !named; i++)
+		named = !strcmp(in->opts.push_only[i], g->name) ||
+			!strcmp(in->opts.push_only[i], g->full_name);
+	if (!named || g->git)
+		return false;
+	if (!g->manifest && cache_load_manifest(in, g) < 0)
+		return false;
+	return g->manifest->has_ext;
+}
+
+struct job *remote_push_job_new(struct install *in, struct gem *g, struct job *promote)
+{
+	if (!in->remote || !in->remote->write)
+		return NULL;
+	if (!promote && !(in->opts.remote_push_cached && remote_push_cached(in, g)))
+		return NULL;
+	struct remote_job *j = remote_job_new(in, g, true);
+	j->cached = !promote;
+	if (promote)
+		job_depends(&j->job, promote);
+	g->push = j;
+	return &j->job;
+}

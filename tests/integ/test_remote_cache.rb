@@ -1,0 +1,349 @@
+# frozen_string_literal: true
+
+# Issue 12: the shared remote artifact cache over plain HTTP (WebDAV PUT on a
+# real nginx). A fleet of fresh caches compiles each native gem once in
+# total; a tampered, foreign-signed, unsigned, truncated or too-new artifact
+# and a remote that is down are refused or skipped with a warning, the gem is
+# built here, and nothing unverified reaches cached/.
+
+require_relative "install_support"
+require "openssl"
+require "rubygems/package"
+require "stringio"
+require "zlib"
+
+class TestRemoteCache < ScintTest::Case
+  include InstallSupport
+
+  KEY = "fleet-shared-secret-0123456789"
+
+  # nginx with the DAV module (PUT creates the path), in its own temp dir.
+  class DavServer
+    attr_reader :root, :port
+
+    def initialize(root)
+      @root = root
+      FileUtils.mkdir_p(root)
+    end
+
+    def url
+      "http://127.0.0.1:#{@port}"
+    end
+
+    def start
+      @tmp = Dir.mktmpdir("scint-dav-")
+      FileUtils.mkdir_p(%W[#{@tmp}/logs #{@tmp}/tmp])
+      3.times do
+        @port = Scint.free_port
+        File.write("#{@tmp}/nginx.conf", <<~NGINX)
+          daemon off;
+          master_process off;
+          worker_processes 1;
+          pid "#{@tmp}/nginx.pid";
+          error_log "#{@tmp}/logs/error.log" notice;
+          events { worker_connections 64; }
+          http {
+            client_body_temp_path "#{@tmp}/tmp/body";
+            proxy_temp_path "#{@tmp}/tmp/proxy";
+            fastcgi_temp_path "#{@tmp}/tmp/fastcgi";
+            uwsgi_temp_path "#{@tmp}/tmp/uwsgi";
+            scgi_temp_path "#{@tmp}/tmp/scgi";
+            client_max_body_size 0;
+            access_log "#{@tmp}/logs/access.log";
+            server {
+              listen 127.0.0.1:#{@port};
+              root "#{@root}";
+              location / {
+                dav_methods PUT DELETE MKCOL;
+                create_full_put_path on;
+                dav_access user:rw group:r all:r;
+              }
+            }
+          }
+        NGINX
+        @pid = Process.spawn(Scint.nginx_path, "-p", @tmp, "-c", "#{@tmp}/nginx.conf", "-e", "#{@tmp}/logs/error.log",
+                             in: File::NULL, out: File::NULL, err: File::NULL)
+        return self if ready?
+
+        @pid = nil
+      end
+      raise "nginx (dav) did not start: #{File.read("#{@tmp}/logs/error.log") rescue ""}"
+    end
+
+    def ready?
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 10
+      while Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
+        return false if Process.wait(@pid, Process::WNOHANG)
+
+        begin
+          TCPSocket.new("127.0.0.1", @port).close
+          return true
+        rescue SystemCallError
+          sleep 0.01
+        end
+      end
+      false
+    end
+
+    def stop
+      if @pid
+        Process.kill("TERM", @pid) rescue nil
+        Process.wait(@pid) rescue nil
+        @pid = nil
+      end
+      FileUtils.rm_rf(@tmp) if @tmp
+    end
+  end
+
+  def setup
+    super
+    require_nginx!
+    require_toolchain!
+    c = Scint::Gemgen::Corpus.new(File.join(tmp, "corpus"), so_cache: File.join(ScintTest::CORPUS_DIR, "so-cache"))
+    c.add(name: "rc_ext", version: "1.0.0", ext: "extconf")
+    c.add(name: "rc_pure", version: "1.0.0", files: 2)
+    c.build!
+    @source = serve(c.dir)
+    @dav = DavServer.new(File.join(tmp, "remote")).start
+    @servers << @dav
+    @app = app("app", gems: { "rc_ext" => [], "rc_pure" => [] }, source: @source.url)
+    @app.bundle_lock!
+    @runs = 0
+  end
+
+  def remote_env(extra = {})
+    { "SCINT_REMOTE_CACHE" => "#{@dav.url}/fleet/", "SCINT_REMOTE_CACHE_HMAC_KEY" => KEY }.merge(extra)
+  end
+
+  # A fresh runner: its own cache, no .bundle. Returns [result, builds, cache].
+  def fresh_install(env = remote_env, args: [])
+    @runs += 1
+    cache = File.join(tmp, "runner-#{@runs}")
+    trace = File.join(tmp, "trace-#{@runs}.jsonl")
+    FileUtils.rm_rf(@app.path(".bundle"))
+    r = @app.scint("install", *args, env: { "SCINT_CACHE" => cache, "SCINT_IO_TRACE" => trace }.merge(env))
+    assert_success r
+    builds = read_trace(trace).select { |t| t["op"] == "spawn" && t["argv"]&.include?("--build") }
+    [r, builds, cache]
+  end
+
+  def objects
+    Dir.glob("fleet/scint-1/*", base: @dav.root).sort
+  end
+
+  def assert_loads(cache)
+    assert_success @app.bundle("check")
+    r = @app.bundle("exec", "ruby", "-e", "require 'rc_ext'; require 'rc_pure'; puts RcExt.ext_token")
+    assert_success r
+    assert_equal "rc_ext-1.0.0:extconf", r.stdout.strip
+    assert File.file?(File.join(cache, "cached", ABI, "rc_ext-1.0.0.manifest"))
+  end
+
+  # Done-when 1: four fresh runners; the first compiles and uploads, the
+  # other three compile nothing and load the extension.
+  def test_fleet_compiles_each_native_gem_once
+    r, builds, cache = fresh_install
+    assert_equal 1, builds.size, "the first runner compiles"
+    assert_match(/Remote cache: 0 hits, 0 refused, 1 uploaded; 0\.0 KiB down, [1-9][\d.]* KiB up/, r.stdout)
+    assert_equal 2, objects.size, "one artifact and its index (only native entries are pushed): #{objects}"
+    refute_match(/warning/i, r.stderr)
+    assert_loads(cache)
+    3.times do |i|
+      env = remote_env
+      if i == 1
+        # The same settings from ~/.bundle/config, the key from a file.
+        File.write(File.join(tmp, "hmac.key"), "#{KEY}\n")
+        FileUtils.mkdir_p(File.join(@app.home, ".bundle"))
+        File.write(File.join(@app.home, ".bundle", "config"),
+                   "---\nSCINT_REMOTE_CACHE: \"#{@dav.url}/fleet\"\n" \
+                   "SCINT_REMOTE_CACHE_HMAC_KEY_FILE: \"#{File.join(tmp, "hmac.key")}\"\n")
+        env = {}
+      end
+      stats = File.join(tmp, "stats.json")
+      r, builds, cache = fresh_install(env.merge("SCINT_STATS" => stats))
+      FileUtils.rm_f(File.join(@app.home, ".bundle", "config"))
+      remote = JSON.parse(File.read(stats))["remote"]
+      assert_equal 1, remote["hits"]
+      assert_operator remote["bytes_down"], :>, 0
+      assert_empty builds, "a runner after the first builds nothing: #{r.stderr} #{r.stdout}"
+      assert_match(/Remote cache: 1 hits, 0 refused, 0 uploaded; [1-9][\d.]* KiB down/, r.stdout)
+      assert_match(/0 compiled/, r.stdout)
+      assert_match(/^Using the remote cache.s build of rc_ext 1\.0\.0$/, r.stdout)
+      assert_loads(cache)
+    end
+    # No secret anywhere in what scint printed.
+    refute_match(/#{KEY}/, r.stdout + r.stderr)
+  end
+
+  # --- the attacks: each one starts from a good upload ---------------------
+
+  def seed
+    _r, builds, = fresh_install
+    assert_equal 1, builds.size
+    @good = objects.to_h { |o| [o, File.binread(File.join(@dav.root, o))] }
+  end
+
+  def restore
+    @good.each { |o, b| File.binwrite(File.join(@dav.root, o), b) }
+  end
+
+  def object(ext)
+    File.join(@dav.root, @good.keys.find { |o| o.end_with?(ext) })
+  end
+
+  def sign(text, key = KEY)
+    body = text.sub(/^signature .*\n\z/, "")
+    body + "signature hmac-sha256 #{OpenSSL::HMAC.hexdigest("SHA256", key, body)}\n"
+  end
+
+  # Refused with a warning matching why, built here, and the cache holds the local build.
+  def assert_refused(why, env = remote_env)
+    r, builds, cache = fresh_install(env)
+    assert_match(why, r.stderr)
+    assert_equal 1, builds.size, "built here instead"
+    assert_match(/Remote cache: 0 hits/, r.stdout)
+    # What reached cached/ is the local build: its manifest matches the good artifact's.
+    assert File.file?(File.join(cache, "cached", ABI, "rc_ext-1.0.0.manifest"))
+    refute_empty Dir.glob("cached/#{ABI}/rc_ext-1.0.0/ext/**/*.so", base: cache)
+    restore
+  end
+
+  def tar_entries(bytes)
+    raw = bytes.start_with?("\x28\xB5\x2F\xFD".b) ? IO.popen(%w[zstd -dc], "r+b") { |io| io.write(bytes); io.close_write; io.read } : Zlib.gunzip(bytes)
+    out = []
+    Gem::Package::TarReader.new(StringIO.new(raw)).each { |e| out << [e.full_name, e.read || ""] }
+    out
+  end
+
+  # Publishes bytes as the artifact of the index, validly signed.
+  def publish(index, bytes)
+    sha = Digest::SHA256.hexdigest(bytes)
+    key = File.read(index)[/^key (\h+)$/, 1]
+    File.binwrite(File.join(File.dirname(index), "#{key}-#{sha[0, 16]}.artifact"), bytes)
+    text = File.read(index).sub(/^size \d+$/, "size #{bytes.bytesize}").sub(/^sha256 \h+$/, "sha256 #{sha}")
+    File.write(index, sign(text))
+  end
+
+  def repack(entries)
+    io = StringIO.new("".b)
+    Gem::Package::TarWriter.new(io) do |t|
+      entries.each { |name, data| t.add_file_simple(name, 0o644, data.bytesize) { |f| f.write(data) } }
+    end
+    Zlib.gzip(io.string)
+  end
+
+  def test_hostile_artifacts_are_refused
+    require_command!("zstd")
+    seed
+    artifact = object(".artifact")
+    index = object(".index")
+
+    # One byte changed in the artifact.
+    b = File.binread(artifact)
+    b.setbyte(b.bytesize / 2, b.getbyte(b.bytesize / 2) ^ 1)
+    File.binwrite(artifact, b)
+    assert_refused(/artifact of rc_ext-1\.0\.0 is refused \(the download's SHA-256 is not the signed one\)/)
+
+    # Signed with another key.
+    File.write(index, sign(File.read(index), "another-key-of-someone-else"))
+    assert_refused(/refused \(its signature does not verify with the configured key\)/)
+
+    # Unsigned, without the opt-out.
+    File.write(index, File.read(index).sub(/^signature .*$/, "signature unsigned"))
+    assert_refused(/refused \(the artifact is unsigned/)
+
+    # Truncated.
+    File.binwrite(artifact, File.binread(artifact)[0, File.size(artifact) / 2])
+    assert_refused(/refused \(the download's size is not the index's \(truncated\?\)\)/)
+
+    # Validly signed, but its extension needs a glibc newer than this host's.
+    entries = tar_entries(File.binread(artifact))
+    so_name, so = entries.find { |n, d| n.start_with?("tree/") && d.start_with?("\x7FELF".b) }
+    refute_nil so_name, "the artifact carries the built extension"
+    patched = so.b.sub(/GLIBC_2\.(\d+)/) { "GLIBC_9.#{$1}" }
+    refute_equal so, patched
+    manifest = entries[0][1].sub(Digest::SHA256.hexdigest(so), Digest::SHA256.hexdigest(patched))
+    entries = entries.map { |n, d| n == so_name ? [n, patched] : n == "scint.manifest" ? [n, manifest] : [n, d] }
+    publish(index, repack(entries))
+    assert_refused(/refused \((ext|gem)\/\S+\.so: it needs GLIBC_9\.[\d.]+, newer than this host's glibc/)
+
+    # A file the manifest does not list (path escape attempt), validly signed.
+    entries = tar_entries(@good.values_at(*@good.keys.grep(/\.artifact\z/)).first)
+    publish(index, repack(entries + [["tree/../../escape.rb", "puts 1\n"]]))
+    assert_refused(/refused \(its entry 'tree\/\.\.\/\.\.\/escape\.rb' is not a file of its manifest/)
+    refute File.exist?(File.join(tmp, "escape.rb"))
+
+    # The remote is down: one warning, the install goes on.
+    down = remote_env("SCINT_REMOTE_CACHE" => "http://127.0.0.1:#{Scint.free_port}/fleet")
+    r, builds, = fresh_install(down)
+    assert_equal 1, builds.size
+    assert_equal 1, r.stderr.scan(/the remote cache http:\/\/127\.0\.0\.1:\d+\/fleet is not used for the rest of this run/).size, r.stderr
+  end
+
+  # Done-when 2: two fresh runners at the same moment both succeed; the
+  # entry is uploaded once or harmlessly twice, and a third runner uses it.
+  def test_two_runners_at_once
+    apps = [@app, @app.copy_to(File.join(tmp, "app2"))]
+    results = apps.each_with_index.map do |a, i|
+      Thread.new { a.scint("install", env: remote_env("SCINT_CACHE" => File.join(tmp, "together-#{i}"))) }
+    end.map(&:value)
+    results.each { |r| assert_success r }
+    refute_match(/warning/i, results.map(&:stderr).join)
+    uploads = results.sum { |r| r.stdout[/(\d+) uploaded/, 1].to_i }
+    assert_includes [1, 2], uploads
+    assert_includes [2, 3], objects.size, "the index and one artifact per upload (named by content)"
+    apps.each { |a| assert_success a.bundle("exec", "ruby", "-e", "require 'rc_ext'; puts RcExt.ext_token") }
+    _r, builds, cache = fresh_install
+    assert_empty builds
+    assert_loads(cache)
+  end
+
+  # Ed25519: the builder signs with the private key, runners hold only the
+  # public key; another key pair's signature is refused.
+  def test_ed25519_key_pair
+    pair = OpenSSL::PKey.generate_key("ED25519")
+    other = OpenSSL::PKey.generate_key("ED25519")
+    files = { "priv.pem" => pair.private_to_pem, "pub.pem" => pair.public_to_pem, "other.pem" => other.public_to_pem }
+    files.each { |n, pem| File.write(File.join(tmp, n), pem) }
+    base = { "SCINT_REMOTE_CACHE" => "#{@dav.url}/fleet" }
+    r, builds, = fresh_install(base.merge("SCINT_REMOTE_CACHE_SIGNING_KEY_FILE" => File.join(tmp, "priv.pem")))
+    assert_equal 1, builds.size
+    assert_match(/1 uploaded/, r.stdout)
+    index = File.join(@dav.root, objects.grep(/\.index\z/).first)
+    assert_match(/^signature ed25519 \h{128}$/, File.read(index))
+    r, builds, cache = fresh_install(base.merge("SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE" => File.join(tmp, "pub.pem")),
+                                     args: %w[--remote-cache read])
+    assert_empty builds
+    assert_match(/Remote cache: 1 hits/, r.stdout)
+    assert_loads(cache)
+    r, builds, = fresh_install(base.merge("SCINT_REMOTE_CACHE_PUBLIC_KEY_FILE" => File.join(tmp, "other.pem"),
+                                          "SCINT_REMOTE_CACHE_MODE" => "read"))
+    assert_equal 1, builds.size
+    assert_match(/refused \(its signature does not verify with the configured key\)/, r.stderr)
+    assert_match(/0 uploaded/, r.stdout, "read mode uploads nothing")
+  end
+
+  # No signing key and no opt-out: the remote is not used at all; credentials
+  # never shown. --remote-cache off: not even asked.
+  def test_without_a_key_the_remote_is_not_used
+    env = { "SCINT_REMOTE_CACHE" => "http://user:s3cret-pass@127.0.0.1:#{@dav.port}/fleet" }
+    r, builds, = fresh_install(env)
+    assert_equal 1, builds.size
+    assert_match(/the remote cache http:\/\/127\.0\.0\.1:\d+\/fleet is not used: no signing key/, r.stderr)
+    refute_match(/s3cret/, r.stdout + r.stderr)
+    assert_empty objects
+    r, _builds, cache = fresh_install(remote_env, args: %w[--remote-cache off])
+    refute_match(/Remote cache:/, r.stdout)
+    assert_empty objects
+    r = @app.scint("cache", "push", env: { "SCINT_CACHE" => cache })
+    refute r.success?
+    assert_match(/scint cache push needs a remote cache to write to/, r.stderr)
+    # `scint cache push` uploads what this cache already built (warm: nothing else runs).
+    r = @app.scint("cache", "push", "rc_ext", env: remote_env("SCINT_CACHE" => cache))
+    assert_success r
+    assert_match(/Remote cache: 0 hits, 0 refused, 1 uploaded/, r.stdout)
+    assert_equal 2, objects.size
+    _r, builds, = fresh_install
+    assert_empty builds
+  end
+end
