@@ -49,6 +49,10 @@
  * naming it, before anything is written. One GEM section per rubygems
  * source, a PATH section per path source, the kept GIT sections.
  *
+ * For `scint outdated` (lock_request.outdated, keep_git): git gems stay at
+ * their revision under a full update, and what the index lists for each
+ * picked gem and the rounds of Bundler's metadata lookup are handed back.
+ *
  * Where Bundler 2.4+ (PubGrub) and 2.3.15 (Molinillo) differ on ordinary
  * graphs, this follows 2.3.15, whose lockfiles the tests compare: 2.3 may
  * pick a prerelease when nothing else fits (2.4 refuses), and 2.3 pins the
@@ -182,6 +186,38 @@ static int lk_best_variant(const struct lk_version *v, const char *platform)
 	return best;
 }
 
+/*
+ * The text of info/<name> from the gem's source (several global remotes:
+ * their files one after the other, the later one winning a repeated line).
+ * 0, -ENOENT when no copy has it, or another -errno.
+ */
+static int lk_read_info(struct lk *k, const char *name, struct sbuf *body)
+{
+	int r;
+
+	uintptr_t si = (uintptr_t)hmap_get(&k->srcof, strv_from(name));
+	int info_fd = k->info_fds ? k->info_fds[si ? si - 1 : 0] : -1;
+	r = info_fd >= 0
+		    ? fs_read_fileat(info_fd, name, body, (size_t)net_policy()->max_index_bytes)
+		    : -ENOENT;
+	/* several global remotes: one index, their versions together (the later one wins) */
+	for (size_t m = 1; si <= 1 && m < k->ngfds && (r >= 0 || r == -ENOENT); m++) {
+		struct sbuf more = SBUF_INIT;
+		int r2 = k->gfds[m] >= 0 ? fs_read_fileat(k->gfds[m], name, &more,
+							  (size_t)net_policy()->max_index_bytes)
+					 : -ENOENT;
+		if (r2 >= 0) {
+			sbuf_addch(body, '\n');
+			sbuf_add(body, more.buf ? more.buf : "", more.len);
+			r = 0;
+		} else if (r2 != -ENOENT) {
+			r = r2;
+		}
+		sbuf_release(&more);
+	}
+	return r;
+}
+
 /* Parses info/<name> into g; a missing file leaves g without versions. */
 static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 {
@@ -194,26 +230,7 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 		sbuf_addf(err, "invalid gem name '%s': %s", g->name, why);
 		return -SC_EUNSAFE;
 	}
-	uintptr_t si = (uintptr_t)hmap_get(&k->srcof, strv_from(g->name));
-	int info_fd = k->info_fds ? k->info_fds[si ? si - 1 : 0] : -1;
-	r = info_fd >= 0
-		    ? fs_read_fileat(info_fd, g->name, &body, (size_t)net_policy()->max_index_bytes)
-		    : -ENOENT;
-	/* several global remotes: one index, their versions together (the later one wins) */
-	for (size_t m = 1; si <= 1 && m < k->ngfds && (r >= 0 || r == -ENOENT); m++) {
-		struct sbuf more = SBUF_INIT;
-		int r2 = k->gfds[m] >= 0 ? fs_read_fileat(k->gfds[m], g->name, &more,
-							  (size_t)net_policy()->max_index_bytes)
-					 : -ENOENT;
-		if (r2 >= 0) {
-			sbuf_addch(&body, '\n');
-			sbuf_add(&body, more.buf ? more.buf : "", more.len);
-			r = 0;
-		} else if (r2 != -ENOENT) {
-			r = r2;
-		}
-		sbuf_release(&more);
-	}
+	r = lk_read_info(k, g->name, &body);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
@@ -359,7 +376,6 @@ out:
 	hmap_release(&byver);
 	return r;
 }
-
 
 /*
  * The dependencies of a version for the resolver: the union over the variants
@@ -743,6 +759,166 @@ static size_t lk_dep_source(const struct gemfile_source **gsrc, size_t ngsrc,
 	return 0;
 }
 
+/* Bounds of lk_rounds: Bundler's lookup ends by itself; a hostile index must not loop. */
+#define LOCK_ROUNDS_MAX 1000
+
+/*
+ * The rounds of Bundler 2.3's CompactIndex#specs_for_names from roots over
+ * the info files of dirfd: each round looks up the remaining names; the
+ * next round's are the dependencies of every version found, less the names
+ * found so far.
+ */
+static int lk_rounds(struct lk *k, int dirfd, const char *const *roots, size_t nroots,
+		     unsigned *ret, struct sbuf *err)
+{
+	struct arena *a = &k->in->arena;
+	struct hmap complete, seen;
+	const char **cur = arena_alloc(a, (nroots + 1) * sizeof(*cur)), **next = NULL;
+	size_t ncur = 0, nnext = 0, capnext = 0;
+	int r = 0;
+
+	hmap_init(&complete);
+	hmap_init(&seen);
+	for (size_t i = 0; i < nroots; i++)
+		if (!hmap_get(&seen, strv_from(roots[i]))) {
+			hmap_put(&seen, strv_from(roots[i]), lk_mark);
+			cur[ncur++] = roots[i];
+		}
+	*ret = 0;
+	while (ncur && *ret < LOCK_ROUNDS_MAX) {
+		(*ret)++;
+		hmap_release(&seen);
+		hmap_init(&seen);
+		next = NULL;
+		nnext = capnext = 0;
+		for (size_t i = 0; i < ncur; i++) {
+			struct sbuf body = SBUF_INIT;
+			const char *why;
+			if (names_check_gem(strv_from(cur[i]), &why) < 0)
+				continue;
+			r = dirfd >= 0 ? fs_read_fileat(dirfd, cur[i], &body,
+							(size_t)net_policy()->max_index_bytes)
+				       : -ENOENT;
+			if (r == -ENOENT) {
+				sbuf_release(&body);
+				r = 0;
+				continue;
+			}
+			if (r < 0) {
+				sbuf_addf(err, "cannot read the index file of %s: %s", cur[i],
+					  sc_strerror(r));
+				sbuf_release(&body);
+				goto out;
+			}
+			struct strv rest = sbuf_strv(&body), line, dn, dr;
+			bool found = false;
+			while (strv_next_line(&rest, &line)) {
+				struct index_info_line il;
+				if (!line.len || strv_eq_cstr(line, "---") ||
+				    index_info_parse_line(line, &il) < 0)
+					continue;
+				found = true;
+				struct strv c = il.deps;
+				while (index_deps_next(&c, &dn, &dr) > 0) {
+					if (hmap_get(&seen, dn))
+						continue;
+					char *nm = arena_strv(a, dn);
+					hmap_put(&seen, strv_from(nm), lk_mark);
+					next = arena_grow_array(a, next, sizeof(*next), nnext,
+								&capnext);
+					next[nnext++] = nm;
+				}
+			}
+			sbuf_release(&body);
+			if (found)
+				hmap_put(&complete, strv_from(cur[i]), lk_mark);
+		}
+		ncur = 0;
+		cur = arena_alloc(a, (nnext + 1) * sizeof(*cur));
+		for (size_t i = 0; i < nnext; i++)
+			if (!hmap_get(&complete, strv_from(next[i])))
+				cur[ncur++] = next[i];
+	}
+	r = 0;
+out:
+	hmap_release(&complete);
+	hmap_release(&seen);
+	return r;
+}
+
+/* Fills *ret for `scint outdated` (phase.h, struct lock_outdated). */
+static int lk_outdated(struct lk *k, const struct gemfile *gf, const struct gemfile_source **gsrc,
+		       size_t ngsrc, struct gem_source **ggs, size_t nglobal,
+		       const struct resolve_result *res, struct lock_outdated *ret,
+		       struct sbuf *err)
+{
+	struct arena *a = &k->in->arena;
+	const struct lockfile *old = &k->in->lock;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->avail = arena_alloc(a, (res->npicks + 1) * sizeof(*ret->avail));
+	for (size_t i = 0; i < res->npicks; i++) {
+		const char *name = res->picks[i].name;
+		uintptr_t si = (uintptr_t)hmap_get(&k->srcof, strv_from(name));
+		if (!strcmp(name, "bundler") || hmap_get(&k->gitspec, strv_from(name)) ||
+		    (k->paths && k->paths[si ? si - 1 : 0].is_path))
+			continue;
+		struct sbuf body = SBUF_INIT;
+		r = lk_read_info(k, name, &body);
+		if (r < 0 && r != -ENOENT) {
+			sbuf_addf(err, "cannot read the index file of %s: %s", name,
+				  sc_strerror(r));
+			sbuf_release(&body);
+			return r;
+		}
+		struct outdated_avail *av = &ret->avail[ret->navail++];
+		size_t cap = 0;
+		*av = (struct outdated_avail){ .name = name };
+		char *text = arena_strndup(a, body.buf ? body.buf : "", body.len);
+		sbuf_release(&body);
+		struct strv rest = strv_from(text), line;
+		while (strv_next_line(&rest, &line)) {
+			struct index_info_line il;
+			if (!line.len || strv_eq_cstr(line, "---") ||
+			    index_info_parse_line(line, &il) < 0 || av->n >= LOCK_VERSIONS_MAX)
+				continue;
+			size_t c2 = cap;
+			av->versions = arena_grow_array(a, av->versions, sizeof(*av->versions),
+							av->n, &cap);
+			av->platforms = arena_grow_array(a, av->platforms, sizeof(*av->platforms),
+							 av->n, &c2);
+			av->versions[av->n] = arena_strv(a, il.version);
+			av->platforms[av->n++] = arena_strv(a, il.platform);
+		}
+	}
+	/* the roots of Bundler's lookup, per source */
+	size_t nroots = 0, cap = 0;
+	const char **roots = NULL;
+	for (size_t i = 0; i < gf->ndeps; i++) {
+		if (lk_dep_source(gsrc, ngsrc, &gf->deps[i]) || gf->deps[i].source)
+			continue;
+		roots = arena_grow_array(a, roots, sizeof(*roots), nroots, &cap);
+		roots[nroots++] = gf->deps[i].name;
+	}
+	for (size_t s = 0; !k->req->update_all && s < old->nsources; s++)
+		for (size_t i = 0;
+		     old->sources[s].kind == LOCK_SRC_GEM && i < old->sources[s].nspecs; i++) {
+			roots = arena_grow_array(a, roots, sizeof(*roots), nroots, &cap);
+			roots[nroots++] = old->sources[s].specs[i].name;
+		}
+	ret->remotes = arena_alloc(a, (nglobal + 1) * sizeof(*ret->remotes));
+	ret->rounds = arena_alloc(a, (nglobal + 1) * sizeof(*ret->rounds));
+	for (size_t m = nglobal; m-- > 0;) {
+		int fd = m ? k->gfds[m] : k->info_fds[0];
+		r = lk_rounds(k, fd, roots, nroots, &ret->rounds[ret->nremotes], err);
+		if (r < 0)
+			return r;
+		ret->remotes[ret->nremotes++] = ggs[m]->redacted;
+	}
+	return 0;
+}
+
 int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf *ret_text,
 		 struct sbuf *err)
 {
@@ -926,7 +1102,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	for (size_t s = 0; s < ngits; s++) {
 		for (size_t i = 0; i < gits[s]->nspecs; i++) {
 			const struct lock_spec *sp = &gits[s]->specs[i];
-			bool moved = req && req->update_all;
+			bool moved = req && req->update_all && !req->keep_git;
 			for (size_t u = 0; req && u < req->nupdate; u++)
 				moved |= !strcmp(req->update[u], sp->name);
 			if (moved) {
@@ -1153,6 +1329,12 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	}
 	if (r < 0)
 		goto out;
+
+	if (req && req->outdated) {
+		r = lk_outdated(&k, gf, gsrc, ngsrc, ggs, nglobal, &res, req->outdated, err);
+		if (r < 0)
+			goto out;
+	}
 
 	/* the lockfile */
 	struct lockfile lf = { 0 };
