@@ -769,7 +769,7 @@ static size_t lk_dep_source(const struct gemfile_source **gsrc, size_t ngsrc,
  * found so far.
  */
 static int lk_rounds(struct lk *k, int dirfd, const char *const *roots, size_t nroots,
-		     unsigned *ret, struct sbuf *err)
+		     struct hmap *ret_deps, unsigned *ret, struct sbuf *err)
 {
 	struct arena *a = &k->in->arena;
 	struct hmap complete, seen;
@@ -820,6 +820,10 @@ static int lk_rounds(struct lk *k, int dirfd, const char *const *roots, size_t n
 				found = true;
 				struct strv c = il.deps;
 				while (index_deps_next(&c, &dn, &dr) > 0) {
+					if (ret_deps && !hmap_get(ret_deps, dn)) {
+						char *dup = arena_strv(a, dn);
+						hmap_put(ret_deps, strv_from(dup), dup);
+					}
 					if (hmap_get(&seen, dn))
 						continue;
 					char *nm = arena_strv(a, dn);
@@ -901,22 +905,56 @@ static int lk_outdated(struct lk *k, const struct gemfile *gf, const struct gemf
 		roots = arena_grow_array(a, roots, sizeof(*roots), nroots, &cap);
 		roots[nroots++] = gf->deps[i].name;
 	}
-	for (size_t s = 0; !k->req->update_all && s < old->nsources; s++)
+	/*
+	 * Bundler's lockfile source knows every locked name; with several
+	 * remotes its Gemfile source (the Gemfile's names only) is the one
+	 * used (as bundle outdated GEM shows).
+	 */
+	for (size_t s = 0; !k->req->update_all && nglobal == 1 && s < old->nsources; s++)
 		for (size_t i = 0;
 		     old->sources[s].kind == LOCK_SRC_GEM && i < old->sources[s].nspecs; i++) {
 			roots = arena_grow_array(a, roots, sizeof(*roots), nroots, &cap);
 			roots[nroots++] = old->sources[s].specs[i].name;
 		}
-	ret->remotes = arena_alloc(a, (nglobal + 1) * sizeof(*ret->remotes));
-	ret->rounds = arena_alloc(a, (nglobal + 1) * sizeof(*ret->rounds));
-	for (size_t m = nglobal; m-- > 0;) {
+	ret->remotes = arena_alloc(a, (2 * nglobal + 1) * sizeof(*ret->remotes));
+	ret->rounds = arena_alloc(a, (2 * nglobal + 1) * sizeof(*ret->rounds));
+	struct hmap deps;
+	hmap_init(&deps);
+	for (size_t m = 0; m < nglobal; m++) {
 		int fd = m ? k->gfds[m] : k->info_fds[0];
-		r = lk_rounds(k, fd, roots, nroots, &ret->rounds[ret->nremotes], err);
+		r = lk_rounds(k, fd, roots, nroots, &deps, &ret->rounds[ret->nremotes], err);
 		if (r < 0)
-			return r;
+			goto out;
 		ret->remotes[ret->nremotes++] = ggs[m]->redacted;
 	}
-	return 0;
+	/*
+	 * Several remotes: Bundler's double_check_for_index looks up, from every
+	 * remote again, the dependencies of everything found that the Gemfile
+	 * does not name (one remote alone skips the names it already has).
+	 */
+	const char **more = NULL;
+	size_t nmore = 0, capmore = 0;
+	for (size_t i = 0; nglobal > 1 && i < deps.cap; i++) {
+		const char *nm = deps.slots ? deps.slots[i].value : NULL;
+		bool named = false;
+		for (size_t d = 0; nm && d < gf->ndeps && !named; d++)
+			named = !strcmp(gf->deps[d].name, nm);
+		if (!nm || named)
+			continue;
+		more = arena_grow_array(a, more, sizeof(*more), nmore, &capmore);
+		more[nmore++] = nm;
+	}
+	for (size_t m = 0; nmore && m < nglobal; m++) {
+		int fd = m ? k->gfds[m] : k->info_fds[0];
+		r = lk_rounds(k, fd, more, nmore, NULL, &ret->rounds[ret->nremotes], err);
+		if (r < 0)
+			goto out;
+		ret->remotes[ret->nremotes++] = ggs[m]->redacted;
+	}
+	r = 0;
+out:
+	hmap_release(&deps);
+	return r;
 }
 
 int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf *ret_text,

@@ -289,10 +289,11 @@ bool gemfile_source_matches(const struct gemfile_source *gs, const struct lock_s
  * What `scint outdated` needs besides the new resolution, filled by
  * lock_resolve when lock_request.outdated is set: the index lines of every
  * gem it picked from a rubygems source, and for each global remote (in the
- * order Bundler 2.3 fetches them: the last `source` first) the number of
- * rounds of Bundler's breadth-first lookup from the Gemfile's names (with
- * every locked name too unless the whole bundle is unlocked): its "Fetching
- * gem metadata" line prints one dot per round.
+ * order Bundler 2.3 fetches them) the number of rounds of Bundler's
+ * breadth-first lookup from the Gemfile's names (with every locked name too
+ * when GEMS are named and there is one remote): its "Fetching gem metadata"
+ * line prints one dot per round. With several remotes a second line per
+ * remote follows, for Bundler's double check of the dependencies found.
  */
 struct lock_outdated {
 	struct outdated_avail *avail; /* sorted by name */

@@ -123,4 +123,39 @@ class TestOutdated < ScintTest::Case
     assert_equal expected, r.stdout
     assert_equal bundler.lockfile, scint.lockfile # nothing written
   end
+
+  # Two global sources: a "Fetching gem metadata" line per remote, then
+  # Bundler's double check of the dependencies from each remote again; the
+  # newest version of a gem from any of them.
+  def test_outdated_with_several_remotes
+    sh = ->(name, gems) { Scint::Shapes::Shape.new(name: name, gems: gems, gemfile_deps: {}, locked: gems) }
+    _, a = corpus(sh.call("outdated-ra", [
+                            G.new(name: "od_app", version: "1.0.0", files: 1, deps: { "od_base" => "~> 1.0" }),
+                            G.new(name: "od_base", version: "1.0.0", files: 1),
+                            G.new(name: "od_base", version: "1.1.0", files: 1),
+                            G.new(name: "od_dup", version: "1.0.0", files: 1, seed: "a"),
+                            G.new(name: "od_dup", version: "1.2.0", files: 1, seed: "a")
+                          ]))
+    _, b = corpus(sh.call("outdated-rb", [
+                            G.new(name: "od_priv", version: "1.0.0", files: 1, deps: { "od_x" => ">= 0" }),
+                            G.new(name: "od_x", version: "1.0.0", files: 1),
+                            G.new(name: "od_dup", version: "1.0.0", files: 1, seed: "b")
+                          ]))
+    sa = serve(a.dir)
+    sb = serve(b.dir)
+    text = "source #{sa.url.inspect}\nsource #{sb.url.inspect}\n\ngem \"od_app\"\ngem \"od_priv\"\ngem \"od_dup\"\n"
+    # locked at the old versions, then the pins dropped
+    pinned = text.sub(%(gem "od_dup"\n), %(gem "od_dup", "1.0.0"\ngem "od_base", "1.0.0"\n))
+    bundler = app("bundler", gems: {}, source: sa.url, gemfile: pinned)
+    bundler.bundle!("install")
+    bundler.write_file("Gemfile", text)
+    bundler.bundle!("install")
+    scint = app("scint", gems: {}, source: sa.url, gemfile: text)
+    scint.write_file("Gemfile.lock", bundler.lockfile)
+    r = assert_same_outdated(bundler, scint)
+    assert_equal 4, r.stdout.scan(/^Fetching gem metadata/).size
+    assert_includes r.stdout, "od_dup   1.0.0    1.2.0   >= 0       default\n"
+    assert_same_outdated(bundler, scint, "od_base")
+    assert_same_outdated(bundler, scint, "--parseable")
+  end
 end
