@@ -30,6 +30,9 @@
  *    pass;
  *  - `bundler` resolves to the running Bundler and is never a spec line;
  *    BUNDLED WITH is that Bundler's version.
+ * With --local, the gems installed in the bundle path whose cache entry
+ * records their dependencies (cached/<abi>/<full_name>.manifest) are
+ * candidates too, where the cached index lacks their version and platform.
  * The index is synced first (phases/index_sync.h: the Gemfile's names and
  * their closure; --local reads only the cache, --prefer-local goes to the
  * network only for what the cache lacks), then read from the cache.
@@ -139,6 +142,10 @@ struct lk {
 	const char *bundler_version;
 	long cooldown_days; /* 0: off */
 	int64_t now;
+
+	/* --local: name -> struct lk_inst list (lk_installed_load) */
+	struct hmap installed;
+	bool installed_loaded;
 };
 
 static char lk_mark[] = "";
@@ -218,6 +225,81 @@ static int lk_read_info(struct lk *k, const char *name, struct sbuf *body)
 	return r;
 }
 
+/* A gem installed in the bundle path that scint's cache describes (--local). */
+struct lk_inst {
+	struct gem_summary spec;
+	struct lk_inst *next;
+};
+
+#define LOCK_INSTALLED_MAX 100000
+#define LOCK_MANIFEST_MAX  (256u << 20)
+
+struct lk_inst_scan {
+	struct lk *k;
+	const char *cached_dir;
+	size_t n;
+};
+
+static void lk_installed_one(int dirfd, const char *fname, void *data)
+{
+	struct lk_inst_scan *sc = data;
+	struct lk *k = sc->k;
+	struct arena *a = &k->in->arena;
+	size_t len = strlen(fname);
+	struct sbuf text = SBUF_INIT;
+	struct manifest m = { 0 };
+	const char *why;
+
+	(void)dirfd;
+	if (len <= 8 || strcmp(fname + len - 8, ".gemspec") || sc->n >= LOCK_INSTALLED_MAX)
+		return;
+	char *full = arena_strndup(a, fname, len - 8);
+	if (names_check_component(strv_from(full), &why) < 0)
+		return;
+	/* its dependencies: from the cache entry it was materialized from */
+	if (fs_read_file(arena_printf(a, "%s/%s.manifest", sc->cached_dir, full), &text,
+			 LOCK_MANIFEST_MAX) < 0 ||
+	    manifest_parse(a, sbuf_strv(&text), &m, NULL) < 0 ||
+	    gem_summary_check(&m.spec, NULL) < 0)
+		goto out;
+	const char *plat = m.spec.platform && *m.spec.platform ? m.spec.platform : "ruby";
+	const char *expect =
+		strcmp(plat, "ruby")
+			? arena_printf(a, "%s-%s-%s", m.spec.name, m.spec.version, plat)
+			: arena_printf(a, "%s-%s", m.spec.name, m.spec.version);
+	if (strcmp(expect, full))
+		goto out;
+	struct lk_inst *it = arena_alloc(a, sizeof(*it));
+	it->spec = m.spec;
+	it->spec.platform = plat;
+	it->next = hmap_get(&k->installed, strv_from(m.spec.name));
+	hmap_put(&k->installed, strv_from(m.spec.name), it);
+	sc->n++;
+out:
+	sbuf_release(&text);
+}
+
+/*
+ * --local: the gems installed in the bundle path (specifications/), with
+ * the dependencies scint's cache entry of each records, are candidates
+ * beside the cached index, as Bundler 2.3's installed specs are.
+ */
+static void lk_installed_load(struct lk *k)
+{
+	struct install *in = k->in;
+	struct lk_inst_scan sc = { .k = k };
+
+	k->installed_loaded = true;
+	if (!in->opts.bundle_path || !in->abi.ruby_version_dir || !in->abi.abi ||
+	    !in->opts.cache_root)
+		return;
+	sc.cached_dir = arena_printf(&in->arena, "%s/cached/%s", in->opts.cache_root, in->abi.abi);
+	(void)fs_list_dirat(AT_FDCWD,
+			    arena_printf(&in->arena, "%s/ruby/%s/specifications",
+					 in->opts.bundle_path, in->abi.ruby_version_dir),
+			    lk_installed_one, &sc);
+}
+
 /* Parses info/<name> into g; a missing file leaves g without versions. */
 static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 {
@@ -231,8 +313,13 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 		return -SC_EUNSAFE;
 	}
 	r = lk_read_info(k, g->name, &body);
-	if (r == -ENOENT)
+	bool local = k->req && k->req->index_mode == 1;
+	if (local && !k->installed_loaded)
+		lk_installed_load(k);
+	if (r == -ENOENT && !(local && hmap_get(&k->installed, strv_from(g->name))))
 		return 0;
+	if (r == -ENOENT)
+		r = 0;
 	if (r < 0) {
 		sbuf_addf(err, "cannot read the index file of %s: %s", g->name, sc_strerror(r));
 		return r;
@@ -328,6 +415,40 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 		var->sha256 = arena_strv(a, il.checksum);
 		var->deps = deps;
 		var->ndeps = ndeps;
+	}
+	/* --local: installed gems the cached index lacks */
+	for (const struct lk_inst *it = local ? hmap_get(&k->installed, strv_from(g->name)) : NULL;
+	     it; it = it->next) {
+		const struct gem_summary *sp = &it->spec;
+		if (!version_valid(strv_from(sp->version)) || !lk_platform_usable(k, sp->platform))
+			continue;
+		uintptr_t slot = (uintptr_t)hmap_get(&byver, strv_from(sp->version));
+		struct lk_version *v = slot ? &g->vers[slot - 1] : NULL;
+		bool have = false;
+		for (size_t i = 0; v && i < v->nvar && !have; i++)
+			have = !strcmp(v->var[i].platform, sp->platform);
+		if (have || sp->ndeps > LOCK_DEPS_MAX || (v && v->nvar >= LOCK_VARIANTS_MAX) ||
+		    (!v && g->nvers >= LOCK_VERSIONS_MAX))
+			continue;
+		if (!v) {
+			g->vers = arena_grow_array(a, g->vers, sizeof(*g->vers), g->nvers, &cap);
+			v = &g->vers[g->nvers++];
+			memset(v, 0, sizeof(*v));
+			v->version = sp->version;
+			hmap_put(&byver, strv_from(sp->version), (void *)(uintptr_t)g->nvers);
+		}
+		v->var = arena_grow_array(a, v->var, sizeof(*v->var), v->nvar, &v->capvar);
+		struct lk_variant *var = &v->var[v->nvar++];
+		*var = (struct lk_variant){ .platform = sp->platform, .sha256 = "" };
+		var->deps = arena_alloc(a, (sp->ndeps + 1) * sizeof(*var->deps));
+		for (size_t d = 0; d < sp->ndeps; d++)
+			var->deps[var->ndeps++] =
+				(struct resolve_dep){ sp->deps[d].name,
+						      sp->deps[d].reqs && strcmp(sp->deps[d].reqs,
+										 ">= 0")
+							      ? sp->deps[d].reqs
+							      : "",
+						      NULL };
 	}
 	/*
 	 * Bundler 2.3 tries a version as the best variant for every platform of
@@ -976,6 +1097,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	hmap_init(&k.gitspec);
 	hmap_init(&k.srcof);
 	hmap_init(&k.gwant);
+	hmap_init(&k.installed);
 	r = gemfile_load(in, err);
 	if (r < 0)
 		goto out;
@@ -1506,6 +1628,7 @@ out:
 			close(k.info_fds[j]);
 	hmap_release(&k.srcof);
 	hmap_release(&k.gwant);
+	hmap_release(&k.installed);
 	for (size_t m = 1; m < k.ngfds; m++)
 		if (k.gfds[m] >= 0)
 			close(k.gfds[m]);

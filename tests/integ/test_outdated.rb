@@ -124,6 +124,30 @@ class TestOutdated < ScintTest::Case
     assert_equal bundler.lockfile, scint.lockfile # nothing written
   end
 
+  # `scint lock --local` without a cached index: the gems installed in the
+  # bundle path (their dependencies from scint's cache entries) are the
+  # candidates, as Bundler 2.3's installed specs are for `bundle lock --local`.
+  def test_lock_local_uses_installed_gems
+    _, a = corpus(od_shape("outdated-a", false))
+    server = serve(a.dir)
+    scint = app("scint", gems: {}, source: server.url, gemfile: format(GEMFILE, server.url))
+    assert_success scint.scint("install")
+    locked = scint.lockfile
+    server.stop
+    FileUtils.rm_rf(File.join(scint.cache, "index"))
+    File.delete(scint.path("Gemfile.lock"))
+    r = scint.scint("lock")
+    refute r.success?, "no index and no server: nothing to resolve from"
+    r = scint.scint("lock", "--local")
+    assert_success r
+    assert_equal locked, scint.lockfile
+    bundler = app("bundler", gems: {}, source: server.url, gemfile: format(GEMFILE, server.url))
+    FileUtils.cp_r(scint.path(".bundle"), bundler.dir)
+    FileUtils.rm_f(bundler.path(".bundle/config"))
+    bundler.bundle!("lock", "--local")
+    assert_equal bundler.lockfile, scint.lockfile
+  end
+
   # Two global sources: a "Fetching gem metadata" line per remote, then
   # Bundler's double check of the dependencies from each remote again; the
   # newest version of a gem from any of them.
