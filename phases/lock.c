@@ -973,8 +973,8 @@ out:
 
 /* Fills *ret for `scint outdated` (phase.h, struct lock_outdated). */
 static int lk_outdated(struct lk *k, const struct gemfile *gf, const struct gemfile_source **gsrc,
-		       size_t ngsrc, struct gem_source **ggs, size_t nglobal,
-		       const struct resolve_result *res, struct lock_outdated *ret,
+		       size_t ngsrc, struct gem_source **gs, struct gem_source **ggs,
+		       size_t nglobal, const struct resolve_result *res, struct lock_outdated *ret,
 		       struct sbuf *err)
 {
 	struct arena *a = &k->in->arena;
@@ -1017,28 +1017,63 @@ static int lk_outdated(struct lk *k, const struct gemfile *gf, const struct gemf
 			av->platforms[av->n++] = arena_strv(a, il.platform);
 		}
 	}
-	/* the roots of Bundler's lookup, per source */
+	/*
+	 * The roots of Bundler's lookup, per source: the Gemfile's names of the
+	 * source, and with GEMS named the names of its lockfile section (with
+	 * several global remotes Bundler uses the Gemfile's source, without
+	 * them, as bundle outdated GEM shows). Source blocks come first (Bundler's
+	 * all_sources order); the names a block's gems need and it lacks go to
+	 * the global source.
+	 */
 	size_t nroots = 0, cap = 0;
 	const char **roots = NULL;
-	for (size_t i = 0; i < gf->ndeps; i++) {
-		if (lk_dep_source(gsrc, ngsrc, &gf->deps[i]) || gf->deps[i].source)
+	ret->remotes = arena_alloc(a, (2 * nglobal + ngsrc + 1) * sizeof(*ret->remotes));
+	ret->rounds = arena_alloc(a, (2 * nglobal + ngsrc + 1) * sizeof(*ret->rounds));
+	for (size_t j = 0; j < ngsrc; j++) {
+		size_t nb = 0, capb = 0;
+		const char **b = NULL;
+		if (k->paths && k->paths[j].is_path)
 			continue;
-		roots = arena_grow_array(a, roots, sizeof(*roots), nroots, &cap);
-		roots[nroots++] = gf->deps[i].name;
-	}
-	/*
-	 * Bundler's lockfile source knows every locked name; with several
-	 * remotes its Gemfile source (the Gemfile's names only) is the one
-	 * used (as bundle outdated GEM shows).
-	 */
-	for (size_t s = 0; !k->req->update_all && nglobal == 1 && s < old->nsources; s++)
-		for (size_t i = 0;
-		     old->sources[s].kind == LOCK_SRC_GEM && i < old->sources[s].nspecs; i++) {
-			roots = arena_grow_array(a, roots, sizeof(*roots), nroots, &cap);
-			roots[nroots++] = old->sources[s].specs[i].name;
+		for (size_t i = 0; i < gf->ndeps; i++) {
+			if (lk_dep_source(gsrc, ngsrc, &gf->deps[i]) != j ||
+			    (!j && gf->deps[i].source))
+				continue;
+			b = arena_grow_array(a, b, sizeof(*b), nb, &capb);
+			b[nb++] = gf->deps[i].name;
 		}
-	ret->remotes = arena_alloc(a, (2 * nglobal + 1) * sizeof(*ret->remotes));
-	ret->rounds = arena_alloc(a, (2 * nglobal + 1) * sizeof(*ret->rounds));
+		for (size_t s = 0; !k->req->update_all && (j || nglobal == 1) && s < old->nsources;
+		     s++) {
+			if (old->sources[s].kind != LOCK_SRC_GEM || !gsrc[j] ||
+			    !gemfile_source_matches(gsrc[j], &old->sources[s]))
+				continue;
+			for (size_t i = 0; i < old->sources[s].nspecs; i++) {
+				b = arena_grow_array(a, b, sizeof(*b), nb, &capb);
+				b[nb++] = old->sources[s].specs[i].name;
+			}
+		}
+		if (!j) {
+			for (size_t i = 0; i < nb; i++) {
+				roots = arena_grow_array(a, roots, sizeof(*roots), nroots, &cap);
+				roots[nroots++] = b[i];
+			}
+			continue;
+		}
+		struct hmap bdeps;
+		hmap_init(&bdeps);
+		r = lk_rounds(k, k->info_fds[j], b, nb, &bdeps, &ret->rounds[ret->nremotes], err);
+		for (size_t i = 0; r == 0 && i < bdeps.cap; i++) {
+			const char *nm = bdeps.slots ? bdeps.slots[i].value : NULL;
+			if (!nm ||
+			    (k->info_fds[j] >= 0 && faccessat(k->info_fds[j], nm, F_OK, 0) == 0))
+				continue;
+			roots = arena_grow_array(a, roots, sizeof(*roots), nroots, &cap);
+			roots[nroots++] = nm;
+		}
+		hmap_release(&bdeps);
+		if (r < 0)
+			return r;
+		ret->remotes[ret->nremotes++] = gs[j]->redacted;
+	}
 	struct hmap deps;
 	hmap_init(&deps);
 	for (size_t m = 0; m < nglobal; m++) {
@@ -1491,7 +1526,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 		goto out;
 
 	if (req && req->outdated) {
-		r = lk_outdated(&k, gf, gsrc, ngsrc, ggs, nglobal, &res, req->outdated, err);
+		r = lk_outdated(&k, gf, gsrc, ngsrc, gs, ggs, nglobal, &res, req->outdated, err);
 		if (r < 0)
 			goto out;
 	}

@@ -97,10 +97,10 @@ class TestOutdated < ScintTest::Case
     assert_includes r.stdout, "od_tz    1.2.2    9.0.0   >= 1.0            default\n"
     assert_includes r.stdout, "od_json  2.0.0    2.1.0   ~> 2.0            default\n"
     refute_includes r.stdout, "od_test"
-    [%w[--parseable], %w[--porcelain], %w[--groups], %w[--group test], %w[--group nogroup],
-     %w[--parseable --group test], %w[--patch], %w[--minor --strict], %w[--major],
+    [%w[--porcelain], %w[--groups], %w[--group test], %w[--group nogroup],
+     %w[--parseable --group test], %w[--patch], %w[--minor --strict],
      %w[--filter-minor], %w[--filter-patch], %w[--filter-major], %w[--filter-minor --filter-patch],
-     %w[--only-explicit], %w[--pre], %w[--strict], %w[--filter-strict], %w[--parseable --filter-strict],
+     %w[--only-explicit], %w[--pre], %w[--filter-strict], %w[--parseable --filter-strict],
      %w[od_rack], %w[od_rack od_web], %w[--filter-minor od_util], %w[--parseable --filter-minor od_util]].each do |args|
       assert_same_outdated(bundler, scint, *args)
     end
@@ -173,7 +173,7 @@ class TestOutdated < ScintTest::Case
     bundler = app("bundler", gems: {}, source: sa.url, gemfile: pinned)
     bundler.bundle!("install")
     bundler.write_file("Gemfile", text)
-    bundler.bundle!("install")
+    bundler.bundle!("lock")
     scint = app("scint", gems: {}, source: sa.url, gemfile: text)
     scint.write_file("Gemfile.lock", bundler.lockfile)
     r = assert_same_outdated(bundler, scint)
@@ -181,5 +181,18 @@ class TestOutdated < ScintTest::Case
     assert_includes r.stdout, "od_dup   1.0.0    1.2.0   >= 0       default\n"
     assert_same_outdated(bundler, scint, "od_base")
     assert_same_outdated(bundler, scint, "--parseable")
+
+    # A `source ... do` block: its line first, then the global source's.
+    block = "source #{sa.url.inspect}\n\ngem \"od_app\"\nsource #{sb.url.inspect} do\n  gem \"od_priv\"\nend\n"
+    bundler = app("bundler-block", gems: {}, source: sa.url, gemfile: block.sub(%(gem "od_app"\n), %(gem "od_app"\ngem "od_base", "1.0.0"\n)))
+    bundler.bundle!("install")
+    bundler.write_file("Gemfile", block)
+    bundler.bundle!("lock")
+    scint = app("scint-block", gems: {}, source: sa.url, gemfile: block)
+    scint.write_file("Gemfile.lock", bundler.lockfile)
+    r = assert_same_outdated(bundler, scint)
+    assert_equal ["Fetching gem metadata from #{sb.url}/..", "Fetching gem metadata from #{sa.url}/.."],
+                 r.stdout.lines.first(2).map(&:chomp)
+    assert_same_outdated(bundler, scint, "od_base")
   end
 end
