@@ -5,7 +5,9 @@
  * exit 1 when one is listed and 0 otherwise. The index is synced and the
  * bundle resolved with the gems unlocked exactly as `scint lock --update`
  * does (phases/lock.c, which also reads what the index lists for each
- * gem); bundle/outdated.h decides and formats. Nothing is written.
+ * gem); bundle/outdated.h decides and formats. Nothing is written. When
+ * the Gemfile changed since the lockfile, the current gems are the
+ * lockfile's brought up to date first (as Bundler's definition resolves).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -215,6 +217,31 @@ static int outdated_main(int argc, char **argv)
 	req.update_all = !oo.ngems;
 	req.outdated = &od;
 	r = abi_load(&in, &err);
+	/*
+	 * A Gemfile changed since the lockfile: the current gems are those of
+	 * the lockfile brought up to date (only what changed moves), and
+	 * Bundler's lookup of GEMS says it resolved.
+	 */
+	const struct lockfile *cur = &in.lock;
+	struct lockfile relocked = { 0 };
+	bool stale = false;
+	int gc = r == 0 ? gemfile_check(&in, &err) : 0;
+	if (gc < 0 && in.gemfile_stale) {
+		struct lock_request creq = { .level = 'M',
+					     .cooldown_days = -1,
+					     .keep_git = true,
+					     .index_mode = req.index_mode };
+		struct sbuf ctext = SBUF_INIT;
+		sbuf_reset(&err);
+		stale = true;
+		r = lock_resolve(&in, &creq, &ctext, &err);
+		if (r == 0)
+			r = lockfile_parse(&in.arena, sbuf_strv(&ctext), &relocked, &err);
+		sbuf_release(&ctext);
+		cur = &relocked;
+	} else if (gc < 0) {
+		r = gc;
+	}
 	if (r == 0)
 		r = lock_resolve(&in, &req, &text, &err);
 	if (r < 0) {
@@ -241,8 +268,10 @@ static int outdated_main(int argc, char **argv)
 		sbuf_release(&g);
 	}
 	struct outdated_row *rows;
-	size_t nrows = outdated_rows(&in.arena, &in.lock, &next, od.avail, od.navail, deps,
-				     gf->ndeps, &oo, &rows);
+	size_t nrows = outdated_rows(&in.arena, cur, &next, od.avail, od.navail, deps, gf->ndeps,
+				     &oo, &rows);
+	if (stale && oo.ngems)
+		sbuf_addstr(&out, "Resolving dependencies...\n");
 	/* what Bundler prints while it resolves (silenced with --parseable) */
 	if (!oo.parseable) {
 		for (size_t i = 0; req.index_mode != 1 && i < od.nremotes; i++) {

@@ -105,6 +105,14 @@ class TestOutdated < ScintTest::Case
       assert_same_outdated(bundler, scint, *args)
     end
 
+    # A Gemfile changed since the lockfile (a requirement the locked version
+    # still meets): the current gems are the lockfile's brought up to date.
+    [bundler, scint].each { |x| x.write_file("Gemfile", x.read_file("Gemfile").sub('"od_tz", ">= 1.0"', '"od_tz", ">= 1.1"')) }
+    assert_same_outdated(bundler, scint)
+    assert_same_outdated(bundler, scint, "od_tz")
+    assert_same_outdated(bundler, scint, "--parseable", "od_tz")
+    [bundler, scint].each { |x| x.write_file("Gemfile", format(GEMFILE, server.url)) }
+
     r = scint.scint("outdated", "od_nope")
     assert_equal 7, r.exitstatus
     assert_equal "Could not find gem 'od_nope'.\n", r.stderr
