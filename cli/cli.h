@@ -19,6 +19,7 @@ extern const struct cli_cmd cmd_install;
 extern const struct cli_cmd cmd_cache;
 extern const struct cli_cmd cmd_lock;
 extern const struct cli_cmd cmd_update;
+extern const struct cli_cmd cmd_outdated;
 extern const struct cli_cmd cmd_index;
 extern const struct cli_cmd cmd_check;
 extern const struct cli_cmd cmd_list;

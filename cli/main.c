@@ -23,6 +23,7 @@ static const struct cli_cmd *const cli_cmds[] = {
 	&cmd_remove,
 	&cmd_lock,
 	&cmd_update,
+	&cmd_outdated,
 	&cmd_cache,
 	&cmd_index,
 	&cmd_exec,

@@ -30,6 +30,9 @@
  *    pass;
  *  - `bundler` resolves to the running Bundler and is never a spec line;
  *    BUNDLED WITH is that Bundler's version.
+ * With --local, the gems installed in the bundle path whose cache entry
+ * records their dependencies (cached/<abi>/<full_name>.manifest) are
+ * candidates too, where the cached index lacks their version and platform.
  * The index is synced first (phases/index_sync.h: the Gemfile's names and
  * their closure; --local reads only the cache, --prefer-local goes to the
  * network only for what the cache lacks), then read from the cache.
@@ -50,6 +53,10 @@
  * (those deps come from the global source), and each GIT section is written
  * with the specs the resolution uses. One GEM section per rubygems source,
  * a PATH section per path source, the GIT sections.
+ *
+ * For `scint outdated` (lock_request.outdated, keep_git): git gems stay at
+ * their revision under a full update, and what the index lists for each
+ * picked gem and the rounds of Bundler's metadata lookup are handed back.
  *
  * Where Bundler 2.4+ (PubGrub) and 2.3.15 (Molinillo) differ on ordinary
  * graphs, this follows 2.3.15, whose lockfiles the tests compare: 2.3 may
@@ -137,6 +144,10 @@ struct lk {
 	const char *bundler_version;
 	long cooldown_days; /* 0: off */
 	int64_t now;
+
+	/* --local: name -> struct lk_inst list (lk_installed_load) */
+	struct hmap installed;
+	bool installed_loaded;
 };
 
 static char lk_mark[] = "";
@@ -184,6 +195,113 @@ static int lk_best_variant(const struct lk_version *v, const char *platform)
 	return best;
 }
 
+/*
+ * The text of info/<name> from the gem's source (several global remotes:
+ * their files one after the other, the later one winning a repeated line).
+ * 0, -ENOENT when no copy has it, or another -errno.
+ */
+static int lk_read_info(struct lk *k, const char *name, struct sbuf *body)
+{
+	int r;
+
+	uintptr_t si = (uintptr_t)hmap_get(&k->srcof, strv_from(name));
+	int info_fd = k->info_fds ? k->info_fds[si ? si - 1 : 0] : -1;
+	r = info_fd >= 0
+		    ? fs_read_fileat(info_fd, name, body, (size_t)net_policy()->max_index_bytes)
+		    : -ENOENT;
+	/* several global remotes: one index, their versions together (the later one wins) */
+	for (size_t m = 1; si <= 1 && m < k->ngfds && (r >= 0 || r == -ENOENT); m++) {
+		struct sbuf more = SBUF_INIT;
+		int r2 = k->gfds[m] >= 0 ? fs_read_fileat(k->gfds[m], name, &more,
+							  (size_t)net_policy()->max_index_bytes)
+					 : -ENOENT;
+		if (r2 >= 0) {
+			sbuf_addch(body, '\n');
+			sbuf_add(body, more.buf ? more.buf : "", more.len);
+			r = 0;
+		} else if (r2 != -ENOENT) {
+			r = r2;
+		}
+		sbuf_release(&more);
+	}
+	return r;
+}
+
+/* A gem installed in the bundle path that scint's cache describes (--local). */
+struct lk_inst {
+	struct gem_summary spec;
+	struct lk_inst *next;
+};
+
+#define LOCK_INSTALLED_MAX 100000
+#define LOCK_MANIFEST_MAX  (256u << 20)
+
+struct lk_inst_scan {
+	struct lk *k;
+	const char *cached_dir;
+	size_t n;
+};
+
+static void lk_installed_one(int dirfd, const char *fname, void *data)
+{
+	struct lk_inst_scan *sc = data;
+	struct lk *k = sc->k;
+	struct arena *a = &k->in->arena;
+	size_t len = strlen(fname);
+	struct sbuf text = SBUF_INIT;
+	struct manifest m = { 0 };
+	const char *why;
+
+	(void)dirfd;
+	if (len <= 8 || strcmp(fname + len - 8, ".gemspec") || sc->n >= LOCK_INSTALLED_MAX)
+		return;
+	char *full = arena_strndup(a, fname, len - 8);
+	if (names_check_component(strv_from(full), &why) < 0)
+		return;
+	/* its dependencies: from the cache entry it was materialized from */
+	if (fs_read_file(arena_printf(a, "%s/%s.manifest", sc->cached_dir, full), &text,
+			 LOCK_MANIFEST_MAX) < 0 ||
+	    manifest_parse(a, sbuf_strv(&text), &m, NULL) < 0 ||
+	    gem_summary_check(&m.spec, NULL) < 0)
+		goto out;
+	const char *plat = m.spec.platform && *m.spec.platform ? m.spec.platform : "ruby";
+	const char *expect =
+		strcmp(plat, "ruby")
+			? arena_printf(a, "%s-%s-%s", m.spec.name, m.spec.version, plat)
+			: arena_printf(a, "%s-%s", m.spec.name, m.spec.version);
+	if (strcmp(expect, full))
+		goto out;
+	struct lk_inst *it = arena_alloc(a, sizeof(*it));
+	it->spec = m.spec;
+	it->spec.platform = plat;
+	it->next = hmap_get(&k->installed, strv_from(m.spec.name));
+	hmap_put(&k->installed, strv_from(m.spec.name), it);
+	sc->n++;
+out:
+	sbuf_release(&text);
+}
+
+/*
+ * --local: the gems installed in the bundle path (specifications/), with
+ * the dependencies scint's cache entry of each records, are candidates
+ * beside the cached index, as Bundler 2.3's installed specs are.
+ */
+static void lk_installed_load(struct lk *k)
+{
+	struct install *in = k->in;
+	struct lk_inst_scan sc = { .k = k };
+
+	k->installed_loaded = true;
+	if (!in->opts.bundle_path || !in->abi.ruby_version_dir || !in->abi.abi ||
+	    !in->opts.cache_root)
+		return;
+	sc.cached_dir = arena_printf(&in->arena, "%s/cached/%s", in->opts.cache_root, in->abi.abi);
+	(void)fs_list_dirat(AT_FDCWD,
+			    arena_printf(&in->arena, "%s/ruby/%s/specifications",
+					 in->opts.bundle_path, in->abi.ruby_version_dir),
+			    lk_installed_one, &sc);
+}
+
 /* Parses info/<name> into g; a missing file leaves g without versions. */
 static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 {
@@ -196,28 +314,14 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 		sbuf_addf(err, "invalid gem name '%s': %s", g->name, why);
 		return -SC_EUNSAFE;
 	}
-	uintptr_t si = (uintptr_t)hmap_get(&k->srcof, strv_from(g->name));
-	int info_fd = k->info_fds ? k->info_fds[si ? si - 1 : 0] : -1;
-	r = info_fd >= 0
-		    ? fs_read_fileat(info_fd, g->name, &body, (size_t)net_policy()->max_index_bytes)
-		    : -ENOENT;
-	/* several global remotes: one index, their versions together (the later one wins) */
-	for (size_t m = 1; si <= 1 && m < k->ngfds && (r >= 0 || r == -ENOENT); m++) {
-		struct sbuf more = SBUF_INIT;
-		int r2 = k->gfds[m] >= 0 ? fs_read_fileat(k->gfds[m], g->name, &more,
-							  (size_t)net_policy()->max_index_bytes)
-					 : -ENOENT;
-		if (r2 >= 0) {
-			sbuf_addch(&body, '\n');
-			sbuf_add(&body, more.buf ? more.buf : "", more.len);
-			r = 0;
-		} else if (r2 != -ENOENT) {
-			r = r2;
-		}
-		sbuf_release(&more);
-	}
-	if (r == -ENOENT)
+	r = lk_read_info(k, g->name, &body);
+	bool local = k->req && k->req->index_mode == 1;
+	if (local && !k->installed_loaded)
+		lk_installed_load(k);
+	if (r == -ENOENT && !(local && hmap_get(&k->installed, strv_from(g->name))))
 		return 0;
+	if (r == -ENOENT)
+		r = 0;
 	if (r < 0) {
 		sbuf_addf(err, "cannot read the index file of %s: %s", g->name, sc_strerror(r));
 		return r;
@@ -314,6 +418,40 @@ static int lk_load(struct lk *k, struct lk_gem *g, struct sbuf *err)
 		var->deps = deps;
 		var->ndeps = ndeps;
 	}
+	/* --local: installed gems the cached index lacks */
+	for (const struct lk_inst *it = local ? hmap_get(&k->installed, strv_from(g->name)) : NULL;
+	     it; it = it->next) {
+		const struct gem_summary *sp = &it->spec;
+		if (!version_valid(strv_from(sp->version)) || !lk_platform_usable(k, sp->platform))
+			continue;
+		uintptr_t slot = (uintptr_t)hmap_get(&byver, strv_from(sp->version));
+		struct lk_version *v = slot ? &g->vers[slot - 1] : NULL;
+		bool have = false;
+		for (size_t i = 0; v && i < v->nvar && !have; i++)
+			have = !strcmp(v->var[i].platform, sp->platform);
+		if (have || sp->ndeps > LOCK_DEPS_MAX || (v && v->nvar >= LOCK_VARIANTS_MAX) ||
+		    (!v && g->nvers >= LOCK_VERSIONS_MAX))
+			continue;
+		if (!v) {
+			g->vers = arena_grow_array(a, g->vers, sizeof(*g->vers), g->nvers, &cap);
+			v = &g->vers[g->nvers++];
+			memset(v, 0, sizeof(*v));
+			v->version = sp->version;
+			hmap_put(&byver, strv_from(sp->version), (void *)(uintptr_t)g->nvers);
+		}
+		v->var = arena_grow_array(a, v->var, sizeof(*v->var), v->nvar, &v->capvar);
+		struct lk_variant *var = &v->var[v->nvar++];
+		*var = (struct lk_variant){ .platform = sp->platform, .sha256 = "" };
+		var->deps = arena_alloc(a, (sp->ndeps + 1) * sizeof(*var->deps));
+		for (size_t d = 0; d < sp->ndeps; d++)
+			var->deps[var->ndeps++] =
+				(struct resolve_dep){ sp->deps[d].name,
+						      sp->deps[d].reqs && strcmp(sp->deps[d].reqs,
+										 ">= 0")
+							      ? sp->deps[d].reqs
+							      : "",
+						      NULL };
+	}
 	/*
 	 * Bundler 2.3 tries a version as the best variant for every platform of
 	 * the lock, then as its ruby variant alone: when a platform's best
@@ -361,7 +499,6 @@ out:
 	hmap_release(&byver);
 	return r;
 }
-
 
 /*
  * The dependencies of a version for the resolver: the union over the variants
@@ -793,7 +930,7 @@ static size_t lk_dep_source(const struct gemfile_source **gsrc, size_t ngsrc,
 /* Is name kept at its locked version (Bundler's converged base, less what is unlocked)? */
 static bool lk_git_spec_stays(struct lk *k, const char *name)
 {
-	if (k->req && k->req->update_all)
+	if (k->req && k->req->update_all && !k->req->keep_git)
 		return false;
 	return hmap_get(&k->kept, strv_from(name)) && !hmap_get(&k->unlock, strv_from(name));
 }
@@ -962,6 +1099,239 @@ static int lk_git_sources(struct lk *k, const struct gemfile_source **gitsrc,
 	return 0;
 }
 
+/* Bounds of lk_rounds: Bundler's lookup ends by itself; a hostile index must not loop. */
+#define LOCK_ROUNDS_MAX 1000
+
+/*
+ * The rounds of Bundler 2.3's CompactIndex#specs_for_names from roots over
+ * the info files of dirfd: each round looks up the remaining names; the
+ * next round's are the dependencies of every version found, less the names
+ * found so far.
+ */
+static int lk_rounds(struct lk *k, int dirfd, const char *const *roots, size_t nroots,
+		     struct hmap *ret_deps, unsigned *ret, struct sbuf *err)
+{
+	struct arena *a = &k->in->arena;
+	struct hmap complete, seen;
+	const char **cur = arena_alloc(a, (nroots + 1) * sizeof(*cur)), **next = NULL;
+	size_t ncur = 0, nnext = 0, capnext = 0;
+	int r = 0;
+
+	hmap_init(&complete);
+	hmap_init(&seen);
+	for (size_t i = 0; i < nroots; i++)
+		if (!hmap_get(&seen, strv_from(roots[i]))) {
+			hmap_put(&seen, strv_from(roots[i]), lk_mark);
+			cur[ncur++] = roots[i];
+		}
+	*ret = 0;
+	while (ncur && *ret < LOCK_ROUNDS_MAX) {
+		(*ret)++;
+		hmap_release(&seen);
+		hmap_init(&seen);
+		next = NULL;
+		nnext = capnext = 0;
+		for (size_t i = 0; i < ncur; i++) {
+			struct sbuf body = SBUF_INIT;
+			const char *why;
+			if (names_check_gem(strv_from(cur[i]), &why) < 0)
+				continue;
+			r = dirfd >= 0 ? fs_read_fileat(dirfd, cur[i], &body,
+							(size_t)net_policy()->max_index_bytes)
+				       : -ENOENT;
+			if (r == -ENOENT) {
+				sbuf_release(&body);
+				r = 0;
+				continue;
+			}
+			if (r < 0) {
+				sbuf_addf(err, "cannot read the index file of %s: %s", cur[i],
+					  sc_strerror(r));
+				sbuf_release(&body);
+				goto out;
+			}
+			struct strv rest = sbuf_strv(&body), line, dn, dr;
+			bool found = false;
+			while (strv_next_line(&rest, &line)) {
+				struct index_info_line il;
+				if (!line.len || strv_eq_cstr(line, "---") ||
+				    index_info_parse_line(line, &il) < 0)
+					continue;
+				found = true;
+				struct strv c = il.deps;
+				while (index_deps_next(&c, &dn, &dr) > 0) {
+					if (ret_deps && !hmap_get(ret_deps, dn)) {
+						char *dup = arena_strv(a, dn);
+						hmap_put(ret_deps, strv_from(dup), dup);
+					}
+					if (hmap_get(&seen, dn))
+						continue;
+					char *nm = arena_strv(a, dn);
+					hmap_put(&seen, strv_from(nm), lk_mark);
+					next = arena_grow_array(a, next, sizeof(*next), nnext,
+								&capnext);
+					next[nnext++] = nm;
+				}
+			}
+			sbuf_release(&body);
+			if (found)
+				hmap_put(&complete, strv_from(cur[i]), lk_mark);
+		}
+		ncur = 0;
+		cur = arena_alloc(a, (nnext + 1) * sizeof(*cur));
+		for (size_t i = 0; i < nnext; i++)
+			if (!hmap_get(&complete, strv_from(next[i])))
+				cur[ncur++] = next[i];
+	}
+	r = 0;
+out:
+	hmap_release(&complete);
+	hmap_release(&seen);
+	return r;
+}
+
+/* Fills *ret for `scint outdated` (phase.h, struct lock_outdated). */
+static int lk_outdated(struct lk *k, const struct gemfile *gf, const struct gemfile_source **gsrc,
+		       size_t ngsrc, struct gem_source **gs, struct gem_source **ggs,
+		       size_t nglobal, const struct resolve_result *res, struct lock_outdated *ret,
+		       struct sbuf *err)
+{
+	struct arena *a = &k->in->arena;
+	const struct lockfile *old = &k->in->lock;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->avail = arena_alloc(a, (res->npicks + 1) * sizeof(*ret->avail));
+	for (size_t i = 0; i < res->npicks; i++) {
+		const char *name = res->picks[i].name;
+		uintptr_t si = (uintptr_t)hmap_get(&k->srcof, strv_from(name));
+		if (!strcmp(name, "bundler") || hmap_get(&k->gitspec, strv_from(name)) ||
+		    (k->paths && k->paths[si ? si - 1 : 0].is_path))
+			continue;
+		struct sbuf body = SBUF_INIT;
+		r = lk_read_info(k, name, &body);
+		if (r < 0 && r != -ENOENT) {
+			sbuf_addf(err, "cannot read the index file of %s: %s", name,
+				  sc_strerror(r));
+			sbuf_release(&body);
+			return r;
+		}
+		struct outdated_avail *av = &ret->avail[ret->navail++];
+		size_t cap = 0;
+		*av = (struct outdated_avail){ .name = name };
+		char *text = arena_strndup(a, body.buf ? body.buf : "", body.len);
+		sbuf_release(&body);
+		struct strv rest = strv_from(text), line;
+		while (strv_next_line(&rest, &line)) {
+			struct index_info_line il;
+			if (!line.len || strv_eq_cstr(line, "---") ||
+			    index_info_parse_line(line, &il) < 0 || av->n >= LOCK_VERSIONS_MAX)
+				continue;
+			size_t c2 = cap;
+			av->versions = arena_grow_array(a, av->versions, sizeof(*av->versions),
+							av->n, &cap);
+			av->platforms = arena_grow_array(a, av->platforms, sizeof(*av->platforms),
+							 av->n, &c2);
+			av->versions[av->n] = arena_strv(a, il.version);
+			av->platforms[av->n++] = arena_strv(a, il.platform);
+		}
+	}
+	/*
+	 * The roots of Bundler's lookup, per source: the Gemfile's names of the
+	 * source, and with GEMS named the names of its lockfile section (with
+	 * several global remotes Bundler uses the Gemfile's source, without
+	 * them, as bundle outdated GEM shows). Source blocks come first (Bundler's
+	 * all_sources order); the names a block's gems need and it lacks go to
+	 * the global source.
+	 */
+	size_t nroots = 0, cap = 0;
+	const char **roots = NULL;
+	ret->remotes = arena_alloc(a, (2 * nglobal + ngsrc + 1) * sizeof(*ret->remotes));
+	ret->rounds = arena_alloc(a, (2 * nglobal + ngsrc + 1) * sizeof(*ret->rounds));
+	for (size_t j = 0; j < ngsrc; j++) {
+		size_t nb = 0, capb = 0;
+		const char **b = NULL;
+		if (k->paths && k->paths[j].is_path)
+			continue;
+		for (size_t i = 0; i < gf->ndeps; i++) {
+			if (lk_dep_source(gsrc, ngsrc, &gf->deps[i]) != j ||
+			    (!j && gf->deps[i].source))
+				continue;
+			b = arena_grow_array(a, b, sizeof(*b), nb, &capb);
+			b[nb++] = gf->deps[i].name;
+		}
+		for (size_t s = 0; !k->req->update_all && (j || nglobal == 1) && s < old->nsources;
+		     s++) {
+			if (old->sources[s].kind != LOCK_SRC_GEM || !gsrc[j] ||
+			    !gemfile_source_matches(gsrc[j], &old->sources[s]))
+				continue;
+			for (size_t i = 0; i < old->sources[s].nspecs; i++) {
+				b = arena_grow_array(a, b, sizeof(*b), nb, &capb);
+				b[nb++] = old->sources[s].specs[i].name;
+			}
+		}
+		if (!j) {
+			for (size_t i = 0; i < nb; i++) {
+				roots = arena_grow_array(a, roots, sizeof(*roots), nroots, &cap);
+				roots[nroots++] = b[i];
+			}
+			continue;
+		}
+		struct hmap bdeps;
+		hmap_init(&bdeps);
+		r = lk_rounds(k, k->info_fds[j], b, nb, &bdeps, &ret->rounds[ret->nremotes], err);
+		for (size_t i = 0; r == 0 && i < bdeps.cap; i++) {
+			const char *nm = bdeps.slots ? bdeps.slots[i].value : NULL;
+			if (!nm ||
+			    (k->info_fds[j] >= 0 && faccessat(k->info_fds[j], nm, F_OK, 0) == 0))
+				continue;
+			roots = arena_grow_array(a, roots, sizeof(*roots), nroots, &cap);
+			roots[nroots++] = nm;
+		}
+		hmap_release(&bdeps);
+		if (r < 0)
+			return r;
+		ret->remotes[ret->nremotes++] = gs[j]->redacted;
+	}
+	struct hmap deps;
+	hmap_init(&deps);
+	for (size_t m = 0; m < nglobal; m++) {
+		int fd = m ? k->gfds[m] : k->info_fds[0];
+		r = lk_rounds(k, fd, roots, nroots, &deps, &ret->rounds[ret->nremotes], err);
+		if (r < 0)
+			goto out;
+		ret->remotes[ret->nremotes++] = ggs[m]->redacted;
+	}
+	/*
+	 * Several remotes: Bundler's double_check_for_index looks up, from every
+	 * remote again, the dependencies of everything found that the Gemfile
+	 * does not name (one remote alone skips the names it already has).
+	 */
+	const char **more = NULL;
+	size_t nmore = 0, capmore = 0;
+	for (size_t i = 0; nglobal > 1 && i < deps.cap; i++) {
+		const char *nm = deps.slots ? deps.slots[i].value : NULL;
+		bool named = false;
+		for (size_t d = 0; nm && d < gf->ndeps && !named; d++)
+			named = !strcmp(gf->deps[d].name, nm);
+		if (!nm || named)
+			continue;
+		more = arena_grow_array(a, more, sizeof(*more), nmore, &capmore);
+		more[nmore++] = nm;
+	}
+	for (size_t m = 0; nmore && m < nglobal; m++) {
+		int fd = m ? k->gfds[m] : k->info_fds[0];
+		r = lk_rounds(k, fd, more, nmore, NULL, &ret->rounds[ret->nremotes], err);
+		if (r < 0)
+			goto out;
+		ret->remotes[ret->nremotes++] = ggs[m]->redacted;
+	}
+	r = 0;
+out:
+	hmap_release(&deps);
+	return r;
+}
+
 int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf *ret_text,
 		 struct sbuf *err)
 {
@@ -981,6 +1351,7 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	hmap_init(&k.gitspec);
 	hmap_init(&k.srcof);
 	hmap_init(&k.gwant);
+	hmap_init(&k.installed);
 	r = gemfile_load(in, err);
 	if (r < 0)
 		goto out;
@@ -1338,6 +1709,12 @@ int lock_resolve(struct install *in, const struct lock_request *req, struct sbuf
 	if (r < 0)
 		goto out;
 
+	if (req && req->outdated) {
+		r = lk_outdated(&k, gf, gsrc, ngsrc, gs, ggs, nglobal, &res, req->outdated, err);
+		if (r < 0)
+			goto out;
+	}
+
 	/* the lockfile */
 	struct lockfile lf = { 0 };
 	struct lock_source *lss = arena_alloc(a, (ngsrc + ngits) * sizeof(*lss));
@@ -1470,6 +1847,7 @@ out:
 			close(k.info_fds[j]);
 	hmap_release(&k.srcof);
 	hmap_release(&k.gwant);
+	hmap_release(&k.installed);
 	for (size_t m = 1; m < k.ngfds; m++)
 		if (k.gfds[m] >= 0)
 			close(k.gfds[m]);

@@ -34,6 +34,7 @@
 #include "bundle/gemfile.h"
 #include "bundle/lockfile.h"
 #include "bundle/manifest.h"
+#include "bundle/outdated.h"
 #include "engine/rpc.h"
 #include "engine/sched.h"
 #include "phases/mirror.h"
@@ -302,7 +303,27 @@ bool gemfile_source_matches(const struct gemfile_source *gs, const struct lock_s
  * the lockfile (see lock.c for the rules). req may be NULL (install: only
  * what the Gemfile changed is unlocked).
  */
+/*
+ * What `scint outdated` needs besides the new resolution, filled by
+ * lock_resolve when lock_request.outdated is set: the index lines of every
+ * gem it picked from a rubygems source, and for each global remote (in the
+ * order Bundler 2.3 fetches them) the number of rounds of Bundler's
+ * breadth-first lookup from the Gemfile's names (with every locked name too
+ * when GEMS are named and there is one remote): its "Fetching gem metadata"
+ * line prints one dot per round. With several remotes a second line per
+ * remote follows, for Bundler's double check of the dependencies found.
+ */
+struct lock_outdated {
+	struct outdated_avail *avail; /* sorted by name */
+	size_t navail;
+	const char **remotes; /* redacted */
+	unsigned *rounds;
+	size_t nremotes;
+};
+
 struct lock_request {
+	struct lock_outdated *outdated; /* filled when set (see above) */
+	bool keep_git;			/* update_all keeps git gems at their revision */
 	bool update_all;	 /* unlock every gem */
 	const char **update;	 /* gems to unlock */
 	size_t nupdate;

@@ -16,6 +16,12 @@
  *     A PATH gem whose directory is missing fails the install with
  *     Bundler's message. A GIT source's options are checked (git.c) and
  *     its checkout planned once, on its first gem (see plan_git).
+ *     A gem to fetch from a GEM section with several remotes comes from
+ *     the remote whose index lists its version and platform, the last
+ *     remote of the section first (Bundler 2.3 fetches its remotes in that
+ *     order and keeps the first spec it finds: a later `source` line wins);
+ *     the indexes of those remotes are synced first (plan_remotes), and
+ *     the checksum comes from the chosen remote's line.
  *  4. Build the job graph: index -> fetch -> assemble -> [compile] ->
  *     promote -> materialize, with a remote artifact cache (remote.c) a pull
  *     job beside the fetch (assemble waits for both) and a push job after
@@ -38,6 +44,7 @@
 #include "base/err.h"
 #include "base/shell.h"
 #include "bundle/config.h"
+#include "bundle/index.h"
 #include "bundle/platform.h"
 #include "engine/trace.h"
 #include "fsops/fsops.h"
@@ -474,6 +481,109 @@ static void plan_decide(struct install *in, struct gem *g)
 	g->plan = fs_exists_at(in->inbound_fd, name) ? PLAN_ASSEMBLE : PLAN_FETCH;
 }
 
+static size_t plan_nremotes(const struct lock_source *src)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < src->nopts; i++)
+		n += !strcmp(src->opts[i].key, "remote");
+	return n;
+}
+
+/*
+ * Does an info body list version/platform? Copies its sha256 (or "") into
+ * ret_hex. The last such line wins, as in index_info_checksum.
+ */
+static bool plan_info_has(struct strv body, const char *version, const char *platform,
+			  char ret_hex[65])
+{
+	struct strv line;
+	bool found = false;
+
+	while (strv_next_line(&body, &line)) {
+		struct index_info_line il;
+		if (!line.len || strv_eq_cstr(line, "---") || index_info_parse_line(line, &il) < 0 ||
+		    !strv_eq_cstr(il.version, version) || !strv_eq_cstr(il.platform, platform))
+			continue;
+		found = true;
+		ret_hex[0] = '\0';
+		if (il.checksum.len == 64) {
+			for (size_t i = 0; i < 64; i++)
+				ret_hex[i] = (char)(il.checksum.p[i] | 0x20);
+			ret_hex[64] = '\0';
+		}
+	}
+	return found;
+}
+
+/*
+ * The gems to fetch from GEM sections with several remotes: syncs those
+ * remotes' indexes for them, then gives each gem the remote that lists it
+ * (the last one first) and that line's checksum when the lockfile has none.
+ */
+static int plan_remotes(struct install *in, struct sbuf *err)
+{
+	struct index_sync *sync = NULL;
+	size_t nwant = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		if (g->plan == PLAN_FETCH && g->spec->source->kind == LOCK_SRC_GEM &&
+		    plan_nremotes(g->spec->source) > 1)
+			nwant++;
+	}
+	if (!nwant || in->opts.readonly)
+		return 0;
+	struct index_sync_opts so = {
+		.cache_root = in->opts.cache_root,
+		.config = in->config,
+		.mode = INDEX_SYNC_NETWORK,
+		.io_backend = in->opts.io_backend,
+	};
+	if ((r = index_sync_new(&so, &sync, err)) < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		const struct lock_source *src = g->spec->source;
+		if (g->plan != PLAN_FETCH || src->kind != LOCK_SRC_GEM || plan_nremotes(src) < 2)
+			continue;
+		for (size_t o = 0; r == 0 && o < src->nopts; o++) {
+			if (strcmp(src->opts[o].key, "remote"))
+				continue;
+			int sid = index_sync_add_source(sync, src->opts[o].value, err);
+			r = sid < 0 ? sid : index_sync_want(sync, sid, g->name, err);
+		}
+	}
+	if (r == 0)
+		r = index_sync_run(sync, err);
+	for (size_t i = 0; r == 0 && i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		const struct lock_source *src = g->spec->source;
+		if (g->plan != PLAN_FETCH || src->kind != LOCK_SRC_GEM || plan_nremotes(src) < 2)
+			continue;
+		for (size_t o = src->nopts; o-- > 0;) {
+			if (strcmp(src->opts[o].key, "remote"))
+				continue;
+			int sid = index_sync_add_source(sync, src->opts[o].value, err);
+			const struct index_sync_info *info =
+				sid < 0 ? NULL : index_sync_info(sync, sid, g->name);
+			char hex[65];
+			if (!info || !info->present ||
+			    !plan_info_has(info->body, g->version, g->platform, hex))
+				continue;
+			struct gem_source *gs = plan_source_remote(in, src->opts[o].value);
+			if (gs)
+				g->source = gs;
+			if (!g->checksum && hex[0])
+				g->checksum = arena_strdup(&in->arena, hex);
+			break;
+		}
+	}
+	index_sync_free(sync);
+	return r;
+}
+
 int plan_build(struct install *in, struct sbuf *err)
 {
 	int r;
@@ -503,7 +613,7 @@ int plan_build(struct install *in, struct sbuf *err)
 		}
 	}
 	in->stats.gems = (unsigned)in->ngems;
-	return 0;
+	return plan_remotes(in, err);
 }
 
 /* Priority: gems many others depend on first (they gate compiles). */

@@ -9,7 +9,8 @@
 # `bundle lock`, and `scint install` of it passes `bundle check`.
 # `path:` and `gemspec` give PATH sections from the gemspecs (loaded by the
 # Ruby helper as Bundler loads them). Several global sources make one index and one GEM section, as Bundler 2.3
-# does. A git source the lockfile lacks is refused with a message naming it
+# does, and `scint install` fetches each gem from the remote that has it
+# (the later `source` line first). A git source the lockfile lacks is refused with a message naming it
 # (test_lock_git covers the locked ones).
 
 require "scint_test"
@@ -183,8 +184,46 @@ class TestLockSources < ScintTest::Case
     assert_equal bundler.lockfile, scint.lockfile
     assert_includes scint.lockfile, "    sc_shared (3.0.0)\n"
     assert_includes scint.lockfile, "    sc_common (2.0.0)\n"
-    # (scint install from a GEM section with several remotes fetches every
-    # gem from the first one: not covered here yet.)
+  end
+
+  # Installing from a GEM section with several remotes: each gem comes from
+  # the remote whose index has it, and a gem both have (with different
+  # bytes) from the later `source` line, as Bundler 2.3 installs it; its
+  # checksum is the one that remote's index lists.
+  def test_install_from_several_remotes
+    _, a = corpus(shape("lkmulti-a", [
+                          G.new(name: "sc_app", version: "1.0.0", files: 1, deps: { "sc_base" => "~> 1.0" }),
+                          G.new(name: "sc_base", version: "1.0.0", files: 1),
+                          G.new(name: "sc_dup", version: "1.0.0", files: 1, seed: "from-a")
+                        ], {}))
+    _, b = corpus(shape("lkmulti-b", [
+                          G.new(name: "sc_priv", version: "1.0.0", files: 1),
+                          G.new(name: "sc_dup", version: "1.0.0", files: 1, seed: "from-b")
+                        ], {}))
+    sa = serve(a.dir)
+    sb = serve(b.dir)
+    text = <<~GEMFILE
+      source #{sa.url.inspect}
+      source #{sb.url.inspect}
+
+      gem "sc_app"
+      gem "sc_priv"
+      gem "sc_dup"
+    GEMFILE
+    scint = app("multi-scint", gems: {}, source: sa.url, gemfile: text)
+    scint.bundle!("lock")
+    [sa, sb].each(&:reset_log)
+    r = scint.scint("install")
+    assert_success r
+    assert_equal %w[sc_app-1.0.0 sc_base-1.0.0], gem_downloads(sa).sort
+    assert_equal %w[sc_dup-1.0.0 sc_priv-1.0.0], gem_downloads(sb).sort
+    scint.bundle_check!
+    oracle = oracle_install(scint)
+    assert_same_tree oracle.tree_snapshot, scint.tree_snapshot,
+                     ignore: [/\Ascint\.(lock\.marshal|state|shim-[^\/]+\.iseq)\z/, /\Aconfig\z/]
+    dup = File.join(scint.install_root, "cache", "sc_dup-1.0.0.gem")
+    assert_equal Digest::SHA256.file(File.join(b.dir, "gems", "sc_dup-1.0.0.gem")).hexdigest,
+                 Digest::SHA256.file(dup).hexdigest
   end
 
   def test_unsupported_sources_are_refused
