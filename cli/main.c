@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/compiler.h"
+#include "base/env.h"
 #include "cli/cli.h"
 
 static const struct cli_cmd *const cli_cmds[] = {
@@ -149,6 +150,13 @@ int main(int argc, char **argv)
 		return CLI_OK;
 	}
 	const struct cli_cmd *c = cli_find(argv[1]);
+	/*
+	 * The remote cache's settings (keys, token, credentials) stay in scint:
+	 * no build, helper or git it starts sees them. `exec` hands the
+	 * environment to the user's own command, as `bundle exec` does.
+	 */
+	if (c && strcmp(c->name, "exec"))
+		env_hide("SCINT_REMOTE_CACHE");
 	if (c)
 		return c->run(argc - 1, argv + 1);
 	cli_error("unknown command '%s'", argv[1]);

@@ -88,6 +88,7 @@
 #include <unistd.h>
 
 #include "base/digest.h"
+#include "base/env.h"
 #include "base/dl.h"
 #include "base/err.h"
 #include "base/hmap.h"
@@ -238,7 +239,7 @@ int remote_mode_parse(const char *s)
 /* The environment wins over .bundle/config and ~/.bundle/config (as for BUNDLE_* keys). */
 static const char *remote_setting(struct install *in, const char *key)
 {
-	const char *v = getenv(key);
+	const char *v = env_get(key); /* hidden from children by cli/main.c */
 
 	if (!v && in->config)
 		v = bconfig_get(in->config, key);

@@ -100,7 +100,13 @@ class TestRemoteCache < ScintTest::Case
     require_nginx!
     require_toolchain!
     c = Scint::Gemgen::Corpus.new(File.join(tmp, "corpus"), so_cache: File.join(ScintTest::CORPUS_DIR, "so-cache"))
-    c.add(name: "rc_ext", version: "1.0.0", ext: "extconf")
+    # Its build fails if the remote cache's settings (the signing key, the
+    # credentials) reach it: third-party build code must never see them.
+    extconf = "# frozen_string_literal: true\n\nrequire \"mkmf\"\n" \
+              "leak = ENV.keys.grep(/\\ASCINT_REMOTE_CACHE/)\n" \
+              "abort \"extconf.rb sees \#{leak.join(\", \")}\" unless leak.empty?\n" \
+              "create_makefile(\"rc_ext/rc_ext_ext\")\n"
+    c.add(name: "rc_ext", version: "1.0.0", ext: "extconf", extra_files: { "ext/rc_ext/extconf.rb" => extconf })
     c.add(name: "rc_pure", version: "1.0.0", files: 2)
     c.build!
     @source = serve(c.dir)

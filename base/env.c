@@ -1,0 +1,57 @@
+/*
+ * env.c: see env.h. The table is process-wide and never freed (a handful of
+ * strings, held for the process's life, as environ itself is).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/env.h"
+
+extern char **environ;
+
+#define ENV_HIDDEN_MAX 32
+
+static struct {
+	char *name, *value;
+} hidden[ENV_HIDDEN_MAX];
+static size_t nhidden;
+static char blank[] = "SCINT_HIDDEN_="; /* stands in for one that could not be copied */
+
+void env_hide(const char *prefix)
+{
+	size_t plen = strlen(prefix);
+
+	for (;;) {
+		char **e = environ;
+		while (e && *e && (strncmp(*e, prefix, plen) || !strchr(*e, '=')))
+			e++;
+		if (!e || !*e)
+			return;
+		const char *eq = strchr(*e, '=');
+		char *name = strndup(*e, (size_t)(eq - *e));
+		char *value = strdup(eq + 1);
+		if (!name || !value || nhidden == ENV_HIDDEN_MAX) {
+			/* hidden or not, it must leave the environment */
+			free(value);
+			value = NULL;
+		}
+		if (name && value) {
+			hidden[nhidden].name = name;
+			hidden[nhidden++].value = value;
+		}
+		if (name)
+			unsetenv(name);
+		else
+			*e = blank;
+		if (!value)
+			free(name);
+	}
+}
+
+const char *env_get(const char *name)
+{
+	for (size_t i = 0; i < nhidden; i++)
+		if (!strcmp(hidden[i].name, name))
+			return hidden[i].value;
+	return getenv(name);
+}
