@@ -427,7 +427,8 @@ static int install_main_with(int argc, char **argv, bool local_only, bool push)
 		cli_warn("cannot open the profile %s: %s", pf, sc_strerror(r));
 
 	/* Nothing changed since the last install: answered from its snapshot (phases/snapshot.c). */
-	if (!o->force && !o->verbose && !profile_enabled && install_snapshot_fast(&in, t0))
+	if (!o->force && !o->verbose && !profile_enabled && !o->remote_push_cached &&
+	    install_snapshot_fast(&in, t0))
 		return CLI_OK;
 
 	/* Installs share the cache; `scint cache clear` takes it exclusively. */

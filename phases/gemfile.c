@@ -140,6 +140,34 @@ static bool gemfile_still_valid(struct install *in, const struct gemfile *gf, co
 }
 
 /*
+ * Are the inputs this install used still the ones on disk: the Gemfile and
+ * the gemspecs beside it (the evaluation's key), the lockfile's bytes, and
+ * every file and ENV variable the evaluation read? The no-op snapshot is
+ * written only then (phases/snapshot.c): an edit made while the install ran
+ * must not be recorded as installed.
+ */
+bool gemfile_inputs_current(struct install *in)
+{
+	struct sbuf gemfile = SBUF_INIT, lock = SBUF_INIT;
+	char hex[DIGEST_SHA256_HEX];
+	const char *why;
+	bool ok = in->gemfile_digest.len == DIGEST_SHA256_HEX - 1 &&
+		  fs_read_file(in->opts.gemfile, &gemfile, GEMFILE_MAX) == 0;
+
+	if (ok) {
+		gemfile_key(in, &gemfile, hex);
+		ok = !strcmp(hex, sbuf_cstr(&in->gemfile_digest));
+	}
+	ok = ok && fs_read_file(in->opts.lockfile, &lock, in->lock_text.len + 1) == 0 &&
+	     lock.len == in->lock_text.len &&
+	     !memcmp(lock.buf ? lock.buf : "", in->lock_text.buf ? in->lock_text.buf : "", lock.len);
+	ok = ok && gemfile_still_valid(in, &in->gemfile, &why);
+	sbuf_release(&gemfile);
+	sbuf_release(&lock);
+	return ok;
+}
+
+/*
  * Reads the cached evaluation when it still holds, or evaluates the Gemfile
  * with the helper and caches it; parses the answer into in->gemfile.
  */

@@ -288,6 +288,8 @@ struct install {
  * in->gemfile_stale.
  */
 int gemfile_check(struct install *in, struct sbuf *err);
+/* The Gemfile, lockfile and what the evaluation read are still what this install used. */
+bool gemfile_inputs_current(struct install *in);
 
 /* Evaluates the Gemfile into in->gemfile (cached, see gemfile.c). */
 int gemfile_load(struct install *in, struct sbuf *err);

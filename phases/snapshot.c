@@ -27,8 +27,11 @@
  * Timestamps have a granularity: a change made in the same clock tick as
  * the snapshot's stat would keep the mtime. So the snapshot is stat'ed, the
  * coarse clock is waited past the newest timestamp (at most a few ms; a
- * filesystem with whole-second times or a timestamp in the future gives no
- * snapshot), and stat'ed again: only an unchanged second look is written.
+ * path with whole-second times or a timestamp in the future gives no
+ * snapshot), and stat'ed again: only an unchanged second look is written,
+ * and only when the Gemfile, lockfile and what the Gemfile's evaluation read
+ * still hold what this install used (gemfile_inputs_current): an edit made
+ * while it ran is never recorded as installed.
  *
  * Only bundles of gem-server gems get a snapshot (PATH and GIT gems are
  * checked in full every time), and only when no gem left a warning to print.
@@ -124,7 +127,17 @@ static void snap_stat(const char *path, struct sbuf *out, int64_t *newest, bool 
 		int64_t c = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
 		*newest = m > *newest ? m : *newest;
 		*newest = c > *newest ? c : *newest;
-		*whole_seconds = *whole_seconds && !st.st_mtim.tv_nsec && !st.st_ctim.tv_nsec;
+		/*
+		 * A path with whole-second times changed in this second or the last
+		 * could change again unseen: one is enough to distrust the look.
+		 * (An old one, as packaged interpreters have, cannot.)
+		 */
+		struct timespec now;
+		if (!st.st_mtim.tv_nsec && !st.st_ctim.tv_nsec &&
+		    (clock_gettime(CLOCK_REALTIME, &now) < 0 ||
+		     now.tv_sec - (st.st_mtim.tv_sec > st.st_ctim.tv_sec ? st.st_mtim.tv_sec
+									 : st.st_ctim.tv_sec) < 2))
+			*whole_seconds = true;
 	}
 }
 
@@ -207,7 +220,7 @@ static bool snap_eligible(const struct install *in)
 /* One look at everything; false when something cannot be written down. */
 static bool snap_look(struct install *in, struct sbuf *out, int64_t *newest, bool *whole)
 {
-	struct snap_render r = { .in = in, .out = out, .whole_seconds = true };
+	struct snap_render r = { .in = in, .out = out, .whole_seconds = false };
 	unsigned defaults = 0;
 
 	for (size_t i = 0; i < in->ngems; i++)
@@ -268,7 +281,8 @@ void install_snapshot_render(struct install *in, struct sbuf *out)
 
 	if (snap_eligible(in) && snap_look(in, &first, &newest, &whole) && !whole &&
 	    snap_wait_past(newest) && snap_look(in, &second, &newest2, &whole2) &&
-	    first.len == second.len && !memcmp(first.buf, second.buf, first.len))
+	    first.len == second.len && !memcmp(first.buf, second.buf, first.len) &&
+	    gemfile_inputs_current(in))
 		sbuf_add(out, first.buf, first.len);
 	else
 		sbuf_addlit(out, "snapshot -\n");

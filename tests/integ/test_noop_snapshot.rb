@@ -74,4 +74,30 @@ class TestNoopSnapshot < ScintTest::Case
     scint!(@app, env: env.merge("BUNDLE_WITHOUT" => "nothing_here"))
     refute(read_trace(trace).any? { |t| t["detail"] == SNAPSHOT_HOLDS })
   end
+
+  # A Gemfile edited while an install runs (here by a gem's build, after
+  # scint read the Gemfile) is not recorded as installed: that install writes
+  # no snapshot, and the next one takes the full way and sees the edit.
+  def test_an_edit_during_the_install_is_not_recorded
+    require_toolchain!
+    c = Scint::Gemgen::Corpus.new(File.join(tmp, "corpus"), so_cache: File.join(ScintTest::CORPUS_DIR, "so-cache"))
+    extconf = "require \"mkmf\"\nf = ENV[\"SC_EDIT_GEMFILE\"]\n" \
+              "File.write(f, File.read(f) + \"\\n# edited while installing\\n\") if f\n" \
+              "create_makefile(\"ed_ext/ed_ext_ext\")\n"
+    c.add(name: "ed_ext", version: "1.0.0", ext: "extconf", extra_files: { "ext/ed_ext/extconf.rb" => extconf })
+    c.build!
+    a = app("edit", gems: { "ed_ext" => [] }, source: serve(c.dir).url)
+    a.bundle_lock!
+    state = a.path(".bundle/scint.state")
+    assert_success a.scint("install", env: { "SC_EDIT_GEMFILE" => a.path("Gemfile") })
+    assert_includes a.read_file("Gemfile"), "# edited while installing"
+    assert_match(/^snapshot -$/, File.read(state))
+    runs = 2.times.map do
+      env, trace = trace_env(a)
+      assert_success a.scint("install", env: env)
+      read_trace(trace).any? { |t| t["what"] == "noop" && t["detail"] == SNAPSHOT_HOLDS }
+    end
+    assert_equal [false, true], runs, "the edit is seen, then the snapshot holds"
+    assert_match(/^snapshot \h{16} 1 0$/, File.read(state))
+  end
 end
