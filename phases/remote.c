@@ -270,7 +270,16 @@ static int remote_read_key(struct install *in, struct remote *rm, struct sbuf *e
 			sbuf_release(&text);
 			return -SC_ECONFIG;
 		}
-		sbuf_rtrim(&text);
+		/* the file's bytes, less one final newline; a NUL would cut the key short */
+		if (text.len && text.buf[text.len - 1] == '\n')
+			sbuf_setlen(&text, text.len - 1);
+		if (text.len && text.buf[text.len - 1] == '\r')
+			sbuf_setlen(&text, text.len - 1);
+		if (memchr(text.buf ? text.buf : "", '\0', text.len)) {
+			sbuf_addf(err, "SCINT_REMOTE_CACHE_HMAC_KEY_FILE %s holds a NUL byte", file);
+			sbuf_release(&text);
+			return -SC_ECONFIG;
+		}
 		k = sbuf_cstr(&text);
 	}
 	int r = 0;
@@ -1088,7 +1097,7 @@ static int remote_unpack_tar(struct install *in, struct gem *g, struct archive *
 			r = -SC_EUNSAFE;
 			goto out;
 		}
-		hmap_put(&rows, strv_from(name + 5), NULL); /* once */
+		hmap_put(&rows, strv_from(e->path), NULL); /* once; the key stays the manifest's string */
 		if ((uint64_t)ra.entry_size(ae) != e->size || e->size > max_file) {
 			sbuf_addf(why,
 				  "%s does not have its manifest's size (or is over "

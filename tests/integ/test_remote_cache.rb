@@ -279,6 +279,12 @@ class TestRemoteCache < ScintTest::Case
     assert_refused(/refused \(its entry 'tree\/\.\.\/\.\.\/escape\.rb' is not a file of its manifest/)
     refute File.exist?(File.join(tmp, "escape.rb"))
 
+    # A file of the manifest twice (with another between), validly signed.
+    entries = tar_entries(@good.values_at(*@good.keys.grep(/\.artifact\z/)).first)
+    tree = entries.select { |n, _| n.start_with?("tree/") }
+    publish(index, repack(entries + [tree.max_by { |n, _| n.size }, tree.min_by { |n, _| n.size }]))
+    assert_refused(/refused \(its entry 'tree\/\S+' is not a file of its manifest \(or repeated\)/)
+
     # The remote is down: one warning, the install goes on.
     down = remote_env("SCINT_REMOTE_CACHE" => "http://127.0.0.1:#{Scint.free_port}/fleet")
     r, builds, = fresh_install(down)
