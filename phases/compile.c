@@ -161,9 +161,14 @@ static void cc_start(struct compile_job *c)
 {
 	struct install *in = c->in;
 	struct gem *g = c->gem;
-	const char *base = arena_printf(&in->arena, "%s/assembling/%s/%s", in->opts.cache_root,
-					in->abi.abi, g->entry);
 	size_t i = 0;
+
+	/* Built where the entry will live: the paths it records stay valid (promote.c). */
+	if (promote_move_tree(in, g) < 0) {
+		cc_enter(c, CC_FAILED);
+		return;
+	}
+	const char *base = promote_tree_dir(in, g);
 
 	c->argv = arena_alloc(&in->arena, (g->nbuild_args + 6) * sizeof(*c->argv));
 	c->argv[i++] = in->ruby_exe;
@@ -355,8 +360,8 @@ static void cc_walk_dir(struct cc_walk *w, int dfd, const char *rel, int depth)
 	closedir(d);
 }
 
-int compile_scan_tree(struct install *in, const char *entry, struct manifest *m, bool with_ext,
-		      const char **ret_err_path)
+int compile_scan_tree(struct install *in, int dirfd, const char *entry, struct manifest *m,
+		      bool with_ext, const char **ret_err_path)
 {
 	struct cc_walk w = { .in = in, .m = m };
 	static const char *const roots[] = { "gem", "ext" };
@@ -367,8 +372,7 @@ int compile_scan_tree(struct install *in, const char *entry, struct manifest *m,
 	m->nfiles = 0;
 	m->total_bytes = 0;
 	for (size_t i = 0; i < (with_ext ? 2u : 1u) && !w.err; i++) {
-		int fd = fs_open_dirat(in->assembling_fd,
-				       arena_printf(&in->arena, "%s/%s", entry, roots[i]));
+		int fd = fs_open_dirat(dirfd, arena_printf(&in->arena, "%s/%s", entry, roots[i]));
 		if (fd < 0) {
 			w.err = fd;
 			w.err_path = roots[i];
@@ -388,16 +392,18 @@ static void cc_scan(struct compile_job *c)
 	struct manifest *m = g->manifest;
 	struct cc_walk w = { .in = in, .m = m };
 
-	if (!fs_exists_at(in->assembling_fd, arena_printf(&in->arena, "%s/%s/gem.build_complete",
-							   g->entry, g->ext_rel ? g->ext_rel : "ext"))) {
+	int tfd = promote_tree_fd(in, g);
+
+	if (!fs_exists_at(tfd, arena_printf(&in->arena, "%s/%s/gem.build_complete", g->entry,
+					    g->ext_rel ? g->ext_rel : "ext"))) {
 		job_fail(&c->job, -SC_EBUILD, "the build of %s did not complete (no gem.build_complete)",
 			 g->full_name);
 		cc_enter(c, CC_FAILED);
 		return;
 	}
 	/* A git gem in a directory of its checkout builds into gem/ (git_ext_entry_rel). */
-	bool ext = fs_is_dir_at(in->assembling_fd, arena_printf(&in->arena, "%s/ext", g->entry));
-	w.err = compile_scan_tree(in, g->entry, m, ext, &w.err_path);
+	bool ext = fs_is_dir_at(tfd, arena_printf(&in->arena, "%s/ext", g->entry));
+	w.err = compile_scan_tree(in, tfd, g->entry, m, ext, &w.err_path);
 	if (w.err) {
 		job_fail(&c->job, w.err, "cannot read the build of %s: %s: %s", g->full_name,
 			 w.err_path, sc_strerror(w.err));
@@ -420,7 +426,7 @@ static void cc_failed(struct compile_job *c)
 		c->have_token = false;
 	}
 	jobserver_cancel(in->jobserver, &c->waiter);
-	(void)fs_rmtree_at(in->assembling_fd, c->gem->entry);
+	promote_discard_tree(in, c->gem);
 	cache_unlock_entry(in, c->gem);
 	job_finish(&c->job);
 }
