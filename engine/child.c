@@ -142,7 +142,10 @@ int child_spawn(struct child_mgr *m, struct child *c)
 		r = -errno;
 		goto out_close_pipes;
 	}
-	SC_ASSERT(!c->proto_fds || (c->stdin_pipe && !c->nkeep_fds));
+	SC_ASSERT(!c->proto_fds || c->stdin_pipe);
+	/* The protocol takes fds 3 and 4: an fd kept beside it must not be one of them. */
+	for (size_t i = 0; c->proto_fds && i < c->nkeep_fds; i++)
+		SC_ASSERT(c->keep_fds[i] > 4);
 	if (c->proto_fds &&
 	    ((r = child_fd_above_4(&inp[0])) < 0 || (r = child_fd_above_4(&outp[1])) < 0))
 		goto out_close_pipes;

@@ -45,6 +45,7 @@
 #include "base/err.h"
 #include "engine/child.h"
 #include "engine/jobserver.h"
+#include "engine/rpc.h"
 #include "fsops/fsops.h"
 #include "phases/phase.h"
 
@@ -66,6 +67,25 @@ static const char *const cc_state_name[CC_STATE__COUNT] = {
 	"START", "TOKEN", "RUN", "SCAN", "DONE", "FAILED",
 };
 
+/*
+ * The build servers: `ruby helper.rb --build-server 3 4` children (rpc.h),
+ * at most one per compile slot (--jobs), started when a build first needs
+ * one and kept for the rest of the run; each runs one build at a time.
+ */
+#define CC_SERVERS_MAX 64
+
+struct cc_server {
+	struct rpc rpc;
+	bool busy;
+};
+
+struct compile_pool {
+	struct cc_server servers[CC_SERVERS_MAX];
+	unsigned n;
+	const char *argv[6];
+	const char **envp;
+};
+
 struct compile_job {
 	struct job job;
 	struct install *in;
@@ -73,11 +93,16 @@ struct compile_job {
 	enum cc_state state;
 	struct js_waiter waiter;
 	bool have_token;
-	bool spawned;
-	bool child_done;
-	struct child child;
-	const char **argv;
-	const char **envp;
+	bool spawned;    /* the build call is out */
+	bool child_done; /* its answer is in */
+	struct cc_server *server;
+	struct rpc_call call;
+	struct sbuf out; /* what the build printed, bounded as a child's output */
+	size_t dropped;
+	int exit_code, term_signal;
+	uint64_t t_start_ns;
+	const char **argv; /* as `helper.rb --build` would take it: for traces */
+	struct sbuf payload;
 };
 
 static bool cc_edge_ok(enum cc_state from, enum cc_state to)
@@ -122,10 +147,9 @@ static bool cc_env_dropped(const char *kv)
 	return false;
 }
 
-/* The build's environment: ours, with RubyGems pointed at the bundle and make at the jobserver. */
-static const char **cc_env(struct compile_job *c)
+/* The builds' environment: ours, with RubyGems pointed at the bundle and make at the jobserver. */
+static const char **cc_env(struct install *in)
 {
-	struct install *in = c->in;
 	size_t n = 0, k = 0;
 
 	while (environ[n])
@@ -149,12 +173,97 @@ static void cc_granted(struct js_waiter *w)
 	job_wake(&c->job);
 }
 
-static void cc_child_done(struct child *ch)
-{
-	struct compile_job *c = ch->data;
+#define CC_OUT_MAX ((size_t)16 << 20)
 
+/* Keeps the head (how it started) and the newest tail (how it failed), as child.c does. */
+static void cc_output(struct rpc_call *call, const char *p, size_t n)
+{
+	struct compile_job *c = call->data;
+	struct sbuf *out = &c->out;
+
+	if (out->len + n > CC_OUT_MAX) {
+		size_t head = CC_OUT_MAX / 4, tail = CC_OUT_MAX / 2;
+		if (out->len > head + tail) {
+			size_t drop = out->len - head - tail;
+			memmove(out->buf + head, out->buf + head + drop, tail);
+			sbuf_setlen(out, head + tail);
+			c->dropped += drop;
+		}
+		if (n > tail) {
+			c->dropped += n - tail;
+			p += n - tail;
+			n = tail;
+		}
+	}
+	sbuf_add(out, p, n);
+}
+
+static void cc_call_done(struct rpc_call *call)
+{
+	struct compile_job *c = call->data;
+	int code = 0;
+
+	c->server->busy = false;
+	if (call->res == 0 && sscanf(sbuf_cstr(&call->result), "exit %d", &code) == 1) {
+		c->exit_code = code;
+	} else if (call->res == 0 && sscanf(sbuf_cstr(&call->result), "signal %d", &code) == 1 &&
+		   code > 0) {
+		c->term_signal = code;
+	} else {
+		/* The server died (a signal, scint's cancel) or answered nonsense. */
+		sbuf_rtrim(&call->result);
+		sbuf_addf(&c->out, "\n%s\n",
+			  call->res < 0 ? sbuf_cstr(&call->result) : "a malformed build result");
+		c->exit_code = 1;
+	}
+	trace_proc(&c->job.ctx, "build", c->argv, c->server->rpc.child.pid,
+		   c->term_signal ? 128 + c->term_signal : c->exit_code, 0, c->t_start_ns,
+		   clock_now_ns());
 	c->child_done = true;
 	job_wake(&c->job);
+}
+
+/* An idle build server, started if every running one is busy; NULL when none can start. */
+static struct cc_server *cc_server_get(struct compile_job *c, const char **ret_why)
+{
+	static const struct trace_ctx server_ctx = { .phase = "compile" };
+	struct install *in = c->in;
+	struct compile_pool *p = in->builders;
+
+	if (!p) {
+		p = in->builders = arena_alloc(&in->arena, sizeof(*p));
+		p->argv[0] = in->ruby_exe;
+		p->argv[1] = in->helper_path;
+		p->argv[2] = "--build-server"; /* calls on fd 3, results on fd 4 (rpc.h) */
+		p->argv[3] = "3";
+		p->argv[4] = "4";
+		p->envp = cc_env(in);
+	}
+	for (unsigned i = 0; i < p->n; i++)
+		if (!p->servers[i].busy && rpc_running(&p->servers[i].rpc) &&
+		    !p->servers[i].rpc.dead)
+			return &p->servers[i];
+	/* Reuse the slot of one that died, else take a new one. */
+	struct cc_server *s = NULL;
+	for (unsigned i = 0; i < p->n && !s; i++)
+		if (!p->servers[i].busy && !rpc_running(&p->servers[i].rpc))
+			s = &p->servers[i];
+	if (!s) {
+		SC_ASSERT(p->n < CC_SERVERS_MAX); /* builds at once <= jobserver tokens <= --jobs */
+		s = &p->servers[p->n++];
+	}
+	/* No time or memory limit: a build may take long, and compilers need memory. */
+	struct rpc_options ro = {
+		.envp = p->envp,
+		.keep_fds = jobserver_fds(in->jobserver),
+		.nkeep_fds = 2,
+	};
+	int r = rpc_start(&s->rpc, in->children, p->argv, &ro, &server_ctx);
+	if (r < 0) {
+		*ret_why = s->rpc.why;
+		return NULL;
+	}
+	return s;
 }
 
 static void cc_start(struct compile_job *c)
@@ -181,7 +290,14 @@ static void cc_start(struct compile_job *c)
 	for (size_t k = 0; k < g->nbuild_args; k++)
 		c->argv[i++] = g->build_args[k];
 	c->argv[i] = NULL;
-	c->envp = cc_env(c);
+	/* The build call: "<nargs>\0<gem dir>\0<ext dir>\0<args>\0...<metadata.gz>" (helper.rb). */
+	sbuf_addf(&c->payload, "%zu", g->nbuild_args);
+	sbuf_add(&c->payload, "", 1);
+	for (size_t k = 3; k < i; k++) {
+		sbuf_addstr(&c->payload, c->argv[k]);
+		sbuf_add(&c->payload, "", 1);
+	}
+	sbuf_add(&c->payload, g->metadata_gz.buf, g->metadata_gz.len);
 	c->have_token = jobserver_acquire(in->jobserver, &c->waiter);
 	cc_enter(c, CC_TOKEN);
 }
@@ -190,33 +306,31 @@ static void cc_spawn(struct compile_job *c)
 {
 	struct install *in = c->in;
 	struct gem *g = c->gem;
+	const char *why = NULL;
 
 	if (!c->have_token)
 		return;
-	c->child = (struct child){
-		.argv = c->argv,
-		.envp = c->envp,
-		.cwd = NULL,
-		.stdin_pipe = true,
-		.stderr_fd = -1,
-		.keep_fds = jobserver_fds(in->jobserver),
-		.nkeep_fds = 2,
-		.done = cc_child_done,
-		.data = c,
-		.ctx = &c->job.ctx,
-	};
-	int r = child_spawn(in->children, &c->child);
-	if (r < 0) {
-		job_fail(&c->job, r, "cannot start the build of %s: %s", g->full_name,
-			 c->child.out.len ? c->child.out.buf : sc_strerror(r));
+	c->server = cc_server_get(c, &why);
+	if (!c->server) {
+		job_fail(&c->job, -SC_EEXEC, "cannot start the build of %s: %s", g->full_name,
+			 why && *why ? why : "no build server");
 		cc_enter(c, CC_FAILED);
 		return;
 	}
+	c->server->busy = true;
 	c->spawned = true;
+	c->t_start_ns = clock_now_ns();
+	c->call = (struct rpc_call){
+		.method = "build",
+		.payload = c->payload.buf,
+		.len = c->payload.len,
+		.done = cc_call_done,
+		.output = cc_output,
+		.data = c,
+	};
 	install_event(in, g, "compile");
-	child_write(&c->child, g->metadata_gz.buf, g->metadata_gz.len);
-	child_close_stdin(&c->child);
 	cc_enter(c, CC_RUN);
+	rpc_call(&c->server->rpc, &c->call);
 }
 
 /* Writes the build output to <cache>/logs/<abi>/<entry>.log; returns its path or NULL. */
@@ -231,8 +345,7 @@ static const char *cc_keep_log(struct compile_job *c)
 	int dfd = fs_open_dir(dir);
 	if (dfd < 0)
 		return NULL;
-	int r = fs_write_atomic(dfd, name, c->child.out.buf ? c->child.out.buf : "",
-				c->child.out.len, 0644);
+	int r = fs_write_atomic(dfd, name, c->out.buf ? c->out.buf : "", c->out.len, 0644);
 	(void)close(dfd);
 	return r < 0 ? NULL : arena_printf(&in->arena, "%s/%s", dir, name);
 }
@@ -246,17 +359,22 @@ static void cc_run(struct compile_job *c)
 		return;
 	jobserver_release(in->jobserver);
 	c->have_token = false;
-	if (c->child.exit_code == 0 && !c->child.term_signal) {
+	if (c->exit_code == 0 && !c->term_signal) {
 		cc_enter(c, CC_SCAN);
 		return;
 	}
+	char status[32];
+	if (c->term_signal)
+		snprintf(status, sizeof(status), "killed by signal %d", c->term_signal);
+	else
+		snprintf(status, sizeof(status), "exit %d", c->exit_code);
 	const char *log = cc_keep_log(c);
-	sbuf_rtrim(&c->child.out);
+	sbuf_rtrim(&c->out);
 	job_fail(&c->job, -SC_EBUILD,
 		 "cannot build the native extension of %s (%s); the build's output follows%s%s\n"
 		 "%s",
-		 g->full_name, child_status_str(&c->child), log ? ", also kept in " : "",
-		 log ? log : "", c->child.out.buf ? c->child.out.buf : "");
+		 g->full_name, status, log ? ", also kept in " : "", log ? log : "",
+		 c->out.buf ? c->out.buf : "");
 	cc_enter(c, CC_FAILED);
 }
 
@@ -468,15 +586,18 @@ static void compile_cancel(struct job *j)
 {
 	struct compile_job *c = container_of(j, struct compile_job, job);
 
+	/* The server and its build share a process group: both end, the call fails. */
 	if (c->spawned && !c->child_done)
-		(void)child_kill(&c->child, SIGTERM);
+		(void)child_kill(&c->server->rpc.child, SIGTERM);
 }
 
 static void compile_release(struct job *j)
 {
 	struct compile_job *c = container_of(j, struct compile_job, job);
 
-	child_release(&c->child);
+	sbuf_release(&c->out);
+	sbuf_release(&c->payload);
+	sbuf_release(&c->call.result);
 	sbuf_release(&c->gem->metadata_gz);
 }
 
@@ -536,7 +657,7 @@ struct job *compile_job_new(struct install *in, struct gem *g, struct job *after
 void compile_output_tail(const struct job *j, char *buf, size_t size)
 {
 	const struct compile_job *c = container_of_const(j, struct compile_job, job);
-	const struct sbuf *out = &c->child.out;
+	const struct sbuf *out = &c->out;
 	size_t end = out->len, start;
 
 	buf[0] = '\0';
@@ -553,4 +674,25 @@ void compile_output_tail(const struct job *j, char *buf, size_t size)
 		buf[i] = (ch < 0x20 || ch == 0x7f) ? ' ' : ch;
 	}
 	buf[n] = '\0';
+}
+
+void compile_stop_servers(struct install *in)
+{
+	struct compile_pool *p = in->builders;
+
+	if (!p)
+		return;
+	for (unsigned i = 0; i < p->n; i++)
+		rpc_stop(&p->servers[i].rpc);
+	uint64_t deadline = clock_now_ns() + 2000000000u;
+	for (unsigned i = 0; i < p->n; i++) {
+		struct rpc *r = &p->servers[i].rpc;
+		while (rpc_running(r) && clock_now_ns() < deadline)
+			reactor_poll(in->reactor, 50);
+		if (rpc_running(r)) {
+			(void)child_kill(&r->child, SIGKILL);
+			while (rpc_running(r))
+				reactor_poll(in->reactor, 50);
+		}
+	}
 }

@@ -571,6 +571,7 @@ int install_run(struct install *in, struct sbuf *err)
 		}
 	}
 	install_stop_helper(in);
+	compile_stop_servers(in);
 	return r;
 }
 
@@ -606,8 +607,10 @@ void install_release(struct install *in)
 		if (in->gems[i]->lock_fd >= 0)
 			(void)close(in->gems[i]->lock_fd);
 	}
-	if (in->reactor)
+	if (in->reactor) {
 		install_stop_helper(in);
+		compile_stop_servers(in);
+	}
 	sched_free(in->sched);
 	http_free(in->http);
 	child_mgr_free(in->children);

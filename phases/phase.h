@@ -254,6 +254,7 @@ struct install {
 	struct sched *sched;
 	struct rpc helper;
 	bool helper_started;
+	struct compile_pool *builders; /* compile.c: the build servers, once a build ran */
 
 	struct job finalize_job;
 	struct finalize_state *fin;
@@ -419,6 +420,9 @@ void promote_discard_tree(struct install *in, struct gem *g);
 void install_fingerprint(const struct install *in, char ret_hex[65]);
 /* True when <app config dir>/scint.state holds this fingerprint. */
 bool install_state_current(struct install *in);
+
+/* compile.c: stops the build servers (they exit on EOF; killed if they linger). */
+void compile_stop_servers(struct install *in);
 
 /* compile.c: the last line a running build printed (for the live display); "" if none. */
 void compile_output_tail(const struct job *j, char *buf, size_t size);

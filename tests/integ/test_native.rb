@@ -61,7 +61,7 @@ class TestNative < ScintTest::Case
   end
 
   def builds_in(trace)
-    read_trace(trace).select { |t| t["op"] == "spawn" && t["argv"]&.include?("--build") }
+    read_trace(trace).select { |t| t["op"] == "build" && t["argv"]&.include?("--build") }
   end
 
   # Done-when 1 and 5: every extension loads under bundle exec with no
