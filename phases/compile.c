@@ -12,12 +12,22 @@
  * CC_TOKEN  takes a jobserver token: the build's first job. make's further
  *           parallel jobs take tokens through MAKEFLAGS, so all builds together
  *           never run more compiler jobs than --jobs.
- * CC_RUN    `ruby helper.rb --build <gem dir> <ext dir> [BUNDLE_BUILD args]`: a
- *           child watched by a pidfd whose output is read through the loop;
- *           RubyGems' own Gem::Ext::Builder runs the extconf/rake/cmake/
- *           configure builder, writes gem_make.out and mkmf.log, copies the
- *           built files into the require path and writes gem.build_complete
- *           last. The job completes when both the exit and EOF are in.
+ * CC_START  also moves the assembled tree to cached/<abi>/<entry>/ (no
+ *           manifest yet, so no entry: promote.c), where the build runs: the
+ *           paths it records (Makefile, gem_make.out, mkmf.log, an rpath or
+ *           a data dir compiled in) are those of the shared entry that every
+ *           project's files come from, and stay valid after promote.
+ * CC_RUN    the build call `build <gem dir> <ext dir> [BUNDLE_BUILD args]` to
+ *           an idle build server (`ruby helper.rb --build-server`, a child
+ *           speaking rpc.h, started on first need, at most one per compile
+ *           slot, kept for the run): it forks a copy of itself with
+ *           RubyGems' builders loaded, in which Gem::Ext::Builder runs the
+ *           extconf/rake/cmake/configure builder, writes gem_make.out and
+ *           mkmf.log, copies the built files into the require path and
+ *           writes gem.build_complete last. The output comes as it is
+ *           printed (OUT frames), the exit status as the call's answer; a
+ *           trace record "build" stands for the build. Cancel ends the
+ *           server's process group (the build's make and compilers with it).
  * CC_SCAN   walks the built tree into the manifest (gem/ and ext/), so that
  *           promote publishes exactly what the build produced.
  * CC_FAILED keeps the whole output in <cache>/logs/<abi>/<entry>.log, shows it,
@@ -273,7 +283,7 @@ static void cc_start(struct compile_job *c)
 	size_t i = 0;
 
 	/* Built where the entry will live: the paths it records stay valid (promote.c). */
-	if (promote_move_tree(in, g) < 0) {
+	if (promote_move_tree(in, g, &c->job) < 0) {
 		cc_enter(c, CC_FAILED);
 		return;
 	}

@@ -406,10 +406,10 @@ void promote_depends_on(struct gem *g, struct job *j);
  * entry there is quarantined, an incomplete one removed) after writing the
  * marker assembling/<abi>/<entry>.building; no manifest yet, so the tree is
  * no complete entry. Once per entry (git members share it). Returns 0 or
- * -errno with the job failed.
+ * -errno with `who` failed.
  */
 #define PROMOTE_MARKER_SUFFIX ".building"
-int promote_move_tree(struct install *in, struct gem *g);
+int promote_move_tree(struct install *in, struct gem *g, struct job *who);
 /* The dirfd (assembling or cached) and absolute path the tree g->entry is under now. */
 int promote_tree_fd(const struct install *in, const struct gem *g);
 const char *promote_tree_dir(struct install *in, const struct gem *g);

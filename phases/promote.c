@@ -411,7 +411,7 @@ static int promote_fix_modes(struct promote_job *p)
  * manifest there is a damaged one (the fetch or assemble re-check refused
  * it) and goes to quarantine, a tree without one is a killed run's leftover.
  */
-static int promote_clear_slot(struct promote_job *p)
+static int promote_clear_slot(struct promote_job *p, struct job *who)
 {
 	struct install *in = p->in;
 	struct gem *g = p->gem;
@@ -420,12 +420,12 @@ static int promote_clear_slot(struct promote_job *p)
 	if (fs_exists_at(in->cached_fd, p->manifest_name)) {
 		r = cache_quarantine_gem(in, g);
 		if (r < 0)
-			job_fail(&p->job, r, "cannot move the damaged cache entry of %s away: %s",
+			job_fail(who, r, "cannot move the damaged cache entry of %s away: %s",
 				 g->full_name, sc_strerror(r));
 	} else {
 		r = fs_rmtree_at(in->cached_fd, g->entry);
 		if (r < 0)
-			job_fail(&p->job, r, "cannot remove an incomplete cache entry of %s: %s",
+			job_fail(who, r, "cannot remove an incomplete cache entry of %s: %s",
 				 g->full_name, sc_strerror(r));
 	}
 	return r;
@@ -454,7 +454,7 @@ static void promote_start(struct promote_job *p)
 		promote_enter(p, PRO_FAILED);
 		return;
 	}
-	r = p->in_place ? 0 : promote_clear_slot(p);
+	r = p->in_place ? 0 : promote_clear_slot(p, &p->job);
 	if (r < 0 || promote_fix_modes(p) < 0) {
 		promote_enter(p, PRO_FAILED);
 		return;
@@ -617,26 +617,27 @@ const char *promote_tree_dir(struct install *in, const struct gem *g)
 			    cached ? "cached" : "assembling", in->abi.abi, g->entry);
 }
 
-int promote_move_tree(struct install *in, struct gem *g)
+int promote_move_tree(struct install *in, struct gem *g, struct job *who)
 {
 	struct promote_job *p = g->promote;
 	int r;
 
-	SC_ASSERT(p && g->lock_fd >= 0);
+	/* A git checkout's gems share its promotion, and its gem holds the lock. */
+	SC_ASSERT(p && p->gem->lock_fd >= 0);
 	if (p->in_place)
 		return 0;
 	/* The marker first: whatever the next step leaves behind, a later run finds it. */
 	r = fs_write_atomic(in->assembling_fd, p->marker_name, "", 0, 0644);
 	if (r < 0) {
-		job_fail(&p->job, r, "cannot write %s: %s", p->marker_name, sc_strerror(r));
+		job_fail(who, r, "cannot write %s: %s", p->marker_name, sc_strerror(r));
 		return r;
 	}
-	r = promote_clear_slot(p);
+	r = promote_clear_slot(p, who);
 	if (r < 0)
 		return r;
 	if (renameat(in->assembling_fd, g->entry, in->cached_fd, g->entry) < 0) {
 		r = -errno;
-		job_fail(&p->job, r, "cannot move the tree of %s into cached/: %s", g->full_name,
+		job_fail(who, r, "cannot move the tree of %s into cached/: %s", g->full_name,
 			 sc_strerror(r));
 		return r;
 	}
