@@ -82,16 +82,14 @@ static const char *const cc_state_name[CC_STATE__COUNT] = {
  * at most one per compile slot (--jobs), started when a build first needs
  * one and kept for the rest of the run; each runs one build at a time.
  */
-#define CC_SERVERS_MAX 64
-
 struct cc_server {
 	struct rpc rpc;
 	bool busy;
 };
 
 struct compile_pool {
-	struct cc_server servers[CC_SERVERS_MAX];
-	unsigned n;
+	struct cc_server *servers; /* max of them: builds at once <= jobserver tokens = --jobs */
+	unsigned n, max;
 	const char *argv[6];
 	const char **envp;
 };
@@ -242,6 +240,8 @@ static struct cc_server *cc_server_get(struct compile_job *c, const char **ret_w
 
 	if (!p) {
 		p = in->builders = arena_alloc(&in->arena, sizeof(*p));
+		p->max = in->opts.jobs ? in->opts.jobs : 1;
+		p->servers = arena_alloc(&in->arena, p->max * sizeof(*p->servers));
 		p->argv[0] = in->ruby_exe;
 		p->argv[1] = in->helper_path;
 		p->argv[2] = "--build-server"; /* calls on fd 3, results on fd 4 (rpc.h) */
@@ -259,7 +259,11 @@ static struct cc_server *cc_server_get(struct compile_job *c, const char **ret_w
 		if (!p->servers[i].busy && !rpc_running(&p->servers[i].rpc))
 			s = &p->servers[i];
 	if (!s) {
-		SC_ASSERT(p->n < CC_SERVERS_MAX); /* builds at once <= jobserver tokens <= --jobs */
+		/* Only servers killed and not yet gone can fill the pool: not for long. */
+		if (p->n == p->max) {
+			*ret_why = "every build server is busy or stopping";
+			return NULL;
+		}
 		s = &p->servers[p->n++];
 	}
 	/* No time or memory limit: a build may take long, and compilers need memory. */
