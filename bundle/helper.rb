@@ -38,8 +38,14 @@
 # gem's native extensions exactly as RubyGems does (Gem::Ext::Builder with its
 # extconf/rake/cmake/configure builders, gem_make.out, mkmf.log, the copy into
 # the require path and gem.build_complete written last), for the gem unpacked
-# in gem_dir, into extension_dir. The gem's metadata.gz comes on stdin. One
-# process per build; scint runs it as a child and captures its output.
+# in gem_dir, into extension_dir. The gem's metadata.gz comes on stdin.
+#
+# `ruby helper.rb --build-server 3 4` serves the same builds over the
+# protocol, one after the other, as the method
+#   build <nargs>\0<gem_dir>\0<ext_dir>\0<args...>\0<metadata.gz>
+#        -> OUT frames with the build's output, then "exit <n>" or "signal <n>"
+# (rpc.h). It loads RubyGems' builders once and forks a child per build, so
+# a run pays one Ruby start per build slot instead of one per gem.
 
 require "rubygems"
 require "zlib"
@@ -237,6 +243,53 @@ module ScintHelper
     "the helper's limit is #{lim >> 20} MiB: raise SCINT_HELPER_MEMORY_MB to allow more"
   end
 
+  # A build server's "build" call: payload "<nargs>\0<gem_dir>\0<ext_dir>\0<arg>\0...<metadata.gz>".
+  # Runs the build in a forked child (a fresh copy of this warmed-up process:
+  # nothing one build changes, Dir.chdir or ENV, reaches the next), streams
+  # what it prints as OUT frames, and answers "exit <n>" or "signal <n>".
+  def build_forked(id, payload, input, output)
+    n, rest = payload.b.split("\0", 2)
+    n = Integer(n)
+    raise ArgumentError, "bad build call" if n.negative? || n > 10_000 || rest.nil?
+
+    fields = rest.split("\0", n + 3)
+    raise ArgumentError, "bad build call" unless fields.size == n + 3
+
+    gem_dir, ext_dir, *args = fields[0, n + 2]
+    metadata = fields[n + 2]
+    rd, wr = IO.pipe
+    pid = fork do
+      rd.close
+      input.close
+      output.close
+      $stdin.reopen(File::NULL)
+      $stdout.reopen(wr)
+      $stderr.reopen(wr)
+      wr.close
+      die_with_parent
+      code = begin
+        build(gem_dir, ext_dir, args, StringIO.new(metadata))
+      rescue Exception => e # rubocop:disable Lint/RescueException
+        $stderr.puts "#{e.class}: #{e.message}", *e.backtrace
+        1
+      end
+      $stdout.flush
+      $stderr.flush
+      exit!(code)
+    end
+    wr.close
+    begin
+      while (chunk = rd.readpartial(65_536))
+        output.write("OUT #{id} #{chunk.bytesize}\n", chunk)
+      end
+    rescue EOFError
+      nil
+    end
+    rd.close
+    _, status = Process.wait2(pid)
+    status.exited? ? "exit #{status.exitstatus}\n" : "signal #{status.termsig}\n"
+  end
+
   def serve(input, output)
     input.binmode
     output.binmode
@@ -246,7 +299,7 @@ module ScintHelper
       raise "protocol error: #{line.inspect}" unless verb == "CALL" && nbytes
       payload = nbytes.to_i.positive? ? input.read(nbytes.to_i) : +""
       begin
-        result = dispatch(method, payload).b
+        result = (method == "build" ? build_forked(id, payload, input, output) : dispatch(method, payload)).b
         output.write("RESULT #{id} ok #{result.bytesize}\n", result)
       rescue Exception => e # rubocop:disable Lint/RescueException
         raise if e.is_a?(SystemExit) || e.is_a?(SignalException) # SIGTERM from scint: exit
@@ -281,12 +334,19 @@ module ScintHelper
     end
   end
 
-  def build(gem_dir, extension_dir, args)
+  # What every build loads: loaded once by a build server, before it forks.
+  def build_prepare
     require "rubygems/ext"
     require "fileutils"
     require "open3"
-    Open3.singleton_class.prepend(TeeCapture)
-    spec = load_spec(gunzip_metadata($stdin.binmode))
+    require "tempfile"
+    require "shellwords"
+    Open3.singleton_class.prepend(TeeCapture) unless Open3.singleton_class.include?(TeeCapture)
+  end
+
+  def build(gem_dir, extension_dir, args, metadata_io = $stdin)
+    build_prepare
+    spec = load_spec(gunzip_metadata(metadata_io.binmode))
     # Point RubyGems at the assembling tree instead of an installed gem.
     spec.instance_variable_set(:@full_gem_path, File.expand_path(gem_dir))
     spec.instance_variable_set(:@extension_dir, File.expand_path(extension_dir))
@@ -515,7 +575,8 @@ end
 ScintHelper.die_with_parent
 if ARGV.first == "--build"
   exit ScintHelper.build(ARGV[1], ARGV[2], ARGV[3..])
-elsif ARGV.first == "--serve"
+elsif ARGV.first == "--serve" || ARGV.first == "--build-server"
+  ScintHelper.build_prepare if ARGV.first == "--build-server"
   calls = IO.new(Integer(ARGV[1]), "rb")
   results = IO.new(Integer(ARGV[2]), "wb")
   [calls, results].each { |io| io.close_on_exec = true } # not for what a Gemfile runs

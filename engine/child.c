@@ -142,7 +142,10 @@ int child_spawn(struct child_mgr *m, struct child *c)
 		r = -errno;
 		goto out_close_pipes;
 	}
-	SC_ASSERT(!c->proto_fds || (c->stdin_pipe && !c->nkeep_fds));
+	SC_ASSERT(!c->proto_fds || c->stdin_pipe);
+	/* The protocol takes fds 3 and 4: an fd kept beside it must not be one of them. */
+	for (size_t i = 0; c->proto_fds && i < c->nkeep_fds; i++)
+		SC_ASSERT(c->keep_fds[i] > 4);
 	if (c->proto_fds &&
 	    ((r = child_fd_above_4(&inp[0])) < 0 || (r = child_fd_above_4(&outp[1])) < 0))
 		goto out_close_pipes;
@@ -189,6 +192,16 @@ int child_spawn(struct child_mgr *m, struct child *c)
 	}
 	m->nspawned++;
 	c->pid = pid;
+	/*
+	 * From here on a failure must not leave the child running unwatched:
+	 * its group is killed and the leader reaped before returning (git's
+	 * run-command cleans up the same way).
+	 */
+	c->pid_wake.fd = pidfd_open(pid, 0);
+	if (c->pid_wake.fd < 0) {
+		r = -errno;
+		goto out_kill;
+	}
 	if (c->as_limit) {
 		/* posix_spawn has no hook before exec: limit the child right after it. */
 		struct rlimit lim = { .rlim_cur = c->as_limit, .rlim_max = c->as_limit };
@@ -196,6 +209,8 @@ int child_spawn(struct child_mgr *m, struct child *c)
 	}
 	(void)close(outp[1]);
 	outp[1] = -1;
+	c->out_wake.fd = outp[0];
+	outp[0] = -1;
 	if (c->stdin_pipe) {
 		(void)close(inp[0]);
 		inp[0] = -1;
@@ -203,17 +218,36 @@ int child_spawn(struct child_mgr *m, struct child *c)
 		inp[1] = -1;
 		(void)fcntl(c->in_fd, F_SETFL, O_NONBLOCK);
 	}
-	c->pid_wake.fd = pidfd_open(pid, 0);
-	SC_ASSERT(c->pid_wake.fd >= 0); /* our unreaped child: cannot fail but for EMFILE */
-	c->out_wake.fd = outp[0];
-	outp[0] = -1;
-	SC_ASSERT(reactor_add(m->r, &c->pid_wake, EPOLLIN) == 0);
-	SC_ASSERT(reactor_add(m->r, &c->out_wake, EPOLLIN) == 0);
+	if ((r = reactor_add(m->r, &c->pid_wake, EPOLLIN)) < 0)
+		goto out_kill;
+	if ((r = reactor_add(m->r, &c->out_wake, EPOLLIN)) < 0) {
+		reactor_del(m->r, &c->pid_wake);
+		goto out_kill;
+	}
 	list_add_tail(&c->link, &m->running);
 	m->nrunning++;
 	trace_proc(c->ctx, "spawn", c->argv, pid, 0, 0, c->t_start_ns, clock_now_ns());
 	return 0;
 
+out_kill:
+	sbuf_addf(&c->out, "cannot watch '%s' (stopped it): %s\n", c->argv[0], sc_strerror(r));
+	trace_proc(c->ctx, "spawn", c->argv, pid, -1, r, c->t_start_ns, clock_now_ns());
+	(void)kill(-pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	c->pid = -1;
+	if (c->pid_wake.fd >= 0) {
+		(void)close(c->pid_wake.fd);
+		c->pid_wake.fd = -1;
+	}
+	if (c->out_wake.fd >= 0) {
+		(void)close(c->out_wake.fd);
+		c->out_wake.fd = -1;
+	}
+	if (c->in_fd >= 0) {
+		(void)close(c->in_fd);
+		c->in_fd = -1;
+	}
 out_close_pipes:
 	for (int i = 0; i < 2; i++) {
 		if (outp[i] >= 0)

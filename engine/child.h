@@ -90,6 +90,10 @@ uint64_t child_mgr_spawned(const struct child_mgr *m);
 /*
  * Starts c. Returns 0, or -SC_EEXEC/-errno when the program cannot be
  * started (c->out then holds the reason); done is not called in that case.
+ * A failure after the program started (no pidfd, the reactor refuses a
+ * watcher) kills its process group and reaps it before returning -errno:
+ * nothing started by a failed call keeps running, and every fd it opened
+ * is closed.
  */
 int child_spawn(struct child_mgr *m, struct child *c);
 /* Signals the child's process group (SIGTERM/SIGKILL). Returns 0 or -errno. */

@@ -32,6 +32,17 @@ struct jobserver *jobserver_new(struct reactor *r, unsigned tokens)
 	list_init(&js->waiters);
 	if (pipe2(js->fds, O_CLOEXEC) < 0)
 		goto out_free;
+	/* Above 4: a helper that speaks its protocol on fds 3 and 4 inherits these too. */
+	for (int i = 0; i < 2; i++)
+		if (js->fds[i] <= 4) {
+			int k = fcntl(js->fds[i], F_DUPFD_CLOEXEC, 5);
+			if (k < 0) {
+				js->wake.fd = -1;
+				goto out_close;
+			}
+			(void)close(js->fds[i]);
+			js->fds[i] = k;
+		}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", js->fds[0]);
 	js->wake = (struct wake){ .kind = WAKE_JOBSERVER,
 				  .fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) };

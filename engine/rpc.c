@@ -87,6 +87,20 @@ static void rpc_on_read(struct child *ch)
 		size_t hlen = (size_t)(nl - p);
 		memcpy(hdr, p, hlen);
 		hdr[hlen] = '\0';
+		if (sscanf(hdr, "OUT %u %llu%n", &id, &n, &end) == 2 && (size_t)end == hlen) {
+			struct rpc_call *c = list_empty(&r->waiting)
+						     ? NULL
+						     : list_first_entry(&r->waiting, struct rpc_call, link);
+			if (!c || c->id != id || !c->output || n > RPC_RESULT_MAX) {
+				rpc_abandon(r, "the Ruby helper broke the protocol (output for no call)");
+				break;
+			}
+			if (avail - hlen - 1 < n)
+				break;
+			r->parsed += hlen + 1 + (size_t)n;
+			c->output(c, nl + 1, (size_t)n);
+			continue;
+		}
 		if (sscanf(hdr, "RESULT %u %7s %llu%n", &id, status, &n, &end) != 3 ||
 		    (size_t)end != hlen || (strcmp(status, "ok") && strcmp(status, "err"))) {
 			rpc_abandon(r, "the Ruby helper broke the protocol (a malformed result)");
@@ -143,6 +157,9 @@ int rpc_start(struct rpc *r, struct child_mgr *m, const char *const *argv,
 	r->reactor = child_mgr_reactor(m);
 	timer_init(&r->timer, rpc_timeout);
 	r->child.argv = argv;
+	r->child.envp = r->opts.envp;
+	r->child.keep_fds = r->opts.keep_fds;
+	r->child.nkeep_fds = r->opts.nkeep_fds;
 	r->child.stdin_pipe = true;
 	r->child.proto_fds = true;
 	r->child.stderr_fd = 2;

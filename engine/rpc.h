@@ -14,6 +14,11 @@
  * from the reactor's dispatch when its RESULT has arrived (it only records).
  * If the helper dies, every outstanding and later call fails with -SC_ERUBY
  * and the helper's exit status in `result`.
+ *
+ * A call with an output callback may be answered in several frames: any
+ * number of `OUT <id> <n>\n<bytes>` (what a native build prints, as it
+ * prints it), then its RESULT. OUT frames are for the oldest outstanding
+ * call only, and refused (the helper is stopped) for a call without one.
  */
 #pragma once
 
@@ -26,6 +31,7 @@
 
 struct rpc_call;
 typedef void rpc_done_fn(struct rpc_call *call);
+typedef void rpc_output_fn(struct rpc_call *call, const char *p, size_t n);
 
 struct rpc_call {
 	/* inputs, owned by the caller until done */
@@ -33,6 +39,7 @@ struct rpc_call {
 	const void *payload;
 	size_t len;
 	rpc_done_fn *done;
+	rpc_output_fn *output; /* NULL: the call may not stream output */
 	void *data;
 	/* outputs */
 	int res;           /* 0, or -SC_ERUBY (the helper raised or died) */
@@ -46,6 +53,9 @@ struct rpc_options {
 	uint64_t call_timeout_ms; /* 0: none */
 	uint64_t mem_limit;       /* RLIMIT_AS in bytes; 0: none */
 	const char *timeout_setting; /* named in the timeout message */
+	const char *const *envp;     /* NULL: scint's environment */
+	const int *keep_fds;         /* fds (>= 5) the helper inherits, e.g. a make jobserver */
+	size_t nkeep_fds;
 };
 
 struct rpc {

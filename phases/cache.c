@@ -3,8 +3,10 @@
  * and manifest loading. The layout itself (design.md §4):
  *
  *   inbound/gems/<full_name>.gem       verified downloads
- *   assembling/<abi>/<full_name>/      unpack and compile happen only here
- *   cached/<abi>/<full_name>/gem/      the promoted gem tree
+ *   assembling/<abi>/<full_name>/      unpack happens only here
+ *   assembling/<abi>/<full_name>.building  a native build runs in cached/ (promote.c)
+ *   cached/<abi>/<full_name>/gem/      the promoted gem tree (a native gem's is built
+ *                                      here, under the entry lock, before its manifest)
  *   cached/<abi>/<full_name>/ext/      its built extensions (if any)
  *   cached/<abi>/<full_name>.gemspec   the installed gemspec
  *   cached/<abi>/<full_name>.manifest  written last: the entry is valid iff present
@@ -19,7 +21,7 @@
  *
  * Readers take no lock: a manifest is renamed into place only after the
  * entry's tree is complete and durable (promote.c), so a present manifest
- * means a complete entry. Whether it is still intact is another matter:
+ * means a complete entry, and a tree without one is never read. Whether it is still intact is another matter:
  * loading an entry runs the cheap check of cache.h, and a damaged entry is
  * quarantined and rebuilt (plan.c, promote.c).
  */

@@ -12,12 +12,22 @@
  * CC_TOKEN  takes a jobserver token: the build's first job. make's further
  *           parallel jobs take tokens through MAKEFLAGS, so all builds together
  *           never run more compiler jobs than --jobs.
- * CC_RUN    `ruby helper.rb --build <gem dir> <ext dir> [BUNDLE_BUILD args]`: a
- *           child watched by a pidfd whose output is read through the loop;
- *           RubyGems' own Gem::Ext::Builder runs the extconf/rake/cmake/
- *           configure builder, writes gem_make.out and mkmf.log, copies the
- *           built files into the require path and writes gem.build_complete
- *           last. The job completes when both the exit and EOF are in.
+ * CC_START  also moves the assembled tree to cached/<abi>/<entry>/ (no
+ *           manifest yet, so no entry: promote.c), where the build runs: the
+ *           paths it records (Makefile, gem_make.out, mkmf.log, an rpath or
+ *           a data dir compiled in) are those of the shared entry that every
+ *           project's files come from, and stay valid after promote.
+ * CC_RUN    the build call `build <gem dir> <ext dir> [BUNDLE_BUILD args]` to
+ *           an idle build server (`ruby helper.rb --build-server`, a child
+ *           speaking rpc.h, started on first need, at most one per compile
+ *           slot, kept for the run): it forks a copy of itself with
+ *           RubyGems' builders loaded, in which Gem::Ext::Builder runs the
+ *           extconf/rake/cmake/configure builder, writes gem_make.out and
+ *           mkmf.log, copies the built files into the require path and
+ *           writes gem.build_complete last. The output comes as it is
+ *           printed (OUT frames), the exit status as the call's answer; a
+ *           trace record "build" stands for the build. Cancel ends the
+ *           server's process group (the build's make and compilers with it).
  * CC_SCAN   walks the built tree into the manifest (gem/ and ext/), so that
  *           promote publishes exactly what the build produced.
  * CC_FAILED keeps the whole output in <cache>/logs/<abi>/<entry>.log, shows it,
@@ -45,6 +55,7 @@
 #include "base/err.h"
 #include "engine/child.h"
 #include "engine/jobserver.h"
+#include "engine/rpc.h"
 #include "fsops/fsops.h"
 #include "phases/phase.h"
 
@@ -66,6 +77,23 @@ static const char *const cc_state_name[CC_STATE__COUNT] = {
 	"START", "TOKEN", "RUN", "SCAN", "DONE", "FAILED",
 };
 
+/*
+ * The build servers: `ruby helper.rb --build-server 3 4` children (rpc.h),
+ * at most one per compile slot (--jobs), started when a build first needs
+ * one and kept for the rest of the run; each runs one build at a time.
+ */
+struct cc_server {
+	struct rpc rpc;
+	bool busy;
+};
+
+struct compile_pool {
+	struct cc_server *servers; /* max of them: builds at once <= jobserver tokens = --jobs */
+	unsigned n, max;
+	const char *argv[6];
+	const char **envp;
+};
+
 struct compile_job {
 	struct job job;
 	struct install *in;
@@ -73,11 +101,16 @@ struct compile_job {
 	enum cc_state state;
 	struct js_waiter waiter;
 	bool have_token;
-	bool spawned;
-	bool child_done;
-	struct child child;
-	const char **argv;
-	const char **envp;
+	bool spawned;    /* the build call is out */
+	bool child_done; /* its answer is in */
+	struct cc_server *server;
+	struct rpc_call call;
+	struct sbuf out; /* what the build printed, bounded as a child's output */
+	size_t dropped;
+	int exit_code, term_signal;
+	uint64_t t_start_ns;
+	const char **argv; /* as `helper.rb --build` would take it: for traces */
+	struct sbuf payload;
 };
 
 static bool cc_edge_ok(enum cc_state from, enum cc_state to)
@@ -122,10 +155,9 @@ static bool cc_env_dropped(const char *kv)
 	return false;
 }
 
-/* The build's environment: ours, with RubyGems pointed at the bundle and make at the jobserver. */
-static const char **cc_env(struct compile_job *c)
+/* The builds' environment: ours, with RubyGems pointed at the bundle and make at the jobserver. */
+static const char **cc_env(struct install *in)
 {
-	struct install *in = c->in;
 	size_t n = 0, k = 0;
 
 	while (environ[n])
@@ -149,21 +181,117 @@ static void cc_granted(struct js_waiter *w)
 	job_wake(&c->job);
 }
 
-static void cc_child_done(struct child *ch)
-{
-	struct compile_job *c = ch->data;
+#define CC_OUT_MAX ((size_t)16 << 20)
 
+/* Keeps the head (how it started) and the newest tail (how it failed), as child.c does. */
+static void cc_output(struct rpc_call *call, const char *p, size_t n)
+{
+	struct compile_job *c = call->data;
+	struct sbuf *out = &c->out;
+
+	if (out->len + n > CC_OUT_MAX) {
+		size_t head = CC_OUT_MAX / 4, tail = CC_OUT_MAX / 2;
+		if (out->len > head + tail) {
+			size_t drop = out->len - head - tail;
+			memmove(out->buf + head, out->buf + head + drop, tail);
+			sbuf_setlen(out, head + tail);
+			c->dropped += drop;
+		}
+		if (n > tail) {
+			c->dropped += n - tail;
+			p += n - tail;
+			n = tail;
+		}
+	}
+	sbuf_add(out, p, n);
+}
+
+static void cc_call_done(struct rpc_call *call)
+{
+	struct compile_job *c = call->data;
+	int code = 0;
+
+	c->server->busy = false;
+	if (call->res == 0 && sscanf(sbuf_cstr(&call->result), "exit %d", &code) == 1) {
+		c->exit_code = code;
+	} else if (call->res == 0 && sscanf(sbuf_cstr(&call->result), "signal %d", &code) == 1 &&
+		   code > 0) {
+		c->term_signal = code;
+	} else {
+		/* The server died (a signal, scint's cancel) or answered nonsense. */
+		sbuf_rtrim(&call->result);
+		sbuf_addf(&c->out, "\n%s\n",
+			  call->res < 0 ? sbuf_cstr(&call->result) : "a malformed build result");
+		c->exit_code = 1;
+	}
+	trace_proc(&c->job.ctx, "build", c->argv, c->server->rpc.child.pid,
+		   c->term_signal ? 128 + c->term_signal : c->exit_code, 0, c->t_start_ns,
+		   clock_now_ns());
 	c->child_done = true;
 	job_wake(&c->job);
+}
+
+/* An idle build server, started if every running one is busy; NULL when none can start. */
+static struct cc_server *cc_server_get(struct compile_job *c, const char **ret_why)
+{
+	static const struct trace_ctx server_ctx = { .phase = "compile" };
+	struct install *in = c->in;
+	struct compile_pool *p = in->builders;
+
+	if (!p) {
+		p = in->builders = arena_alloc(&in->arena, sizeof(*p));
+		p->max = in->opts.jobs ? in->opts.jobs : 1;
+		p->servers = arena_alloc(&in->arena, p->max * sizeof(*p->servers));
+		p->argv[0] = in->ruby_exe;
+		p->argv[1] = in->helper_path;
+		p->argv[2] = "--build-server"; /* calls on fd 3, results on fd 4 (rpc.h) */
+		p->argv[3] = "3";
+		p->argv[4] = "4";
+		p->envp = cc_env(in);
+	}
+	for (unsigned i = 0; i < p->n; i++)
+		if (!p->servers[i].busy && rpc_running(&p->servers[i].rpc) &&
+		    !p->servers[i].rpc.dead)
+			return &p->servers[i];
+	/* Reuse the slot of one that died, else take a new one. */
+	struct cc_server *s = NULL;
+	for (unsigned i = 0; i < p->n && !s; i++)
+		if (!p->servers[i].busy && !rpc_running(&p->servers[i].rpc))
+			s = &p->servers[i];
+	if (!s) {
+		/* Only servers killed and not yet gone can fill the pool: not for long. */
+		if (p->n == p->max) {
+			*ret_why = "every build server is busy or stopping";
+			return NULL;
+		}
+		s = &p->servers[p->n++];
+	}
+	/* No time or memory limit: a build may take long, and compilers need memory. */
+	struct rpc_options ro = {
+		.envp = p->envp,
+		.keep_fds = jobserver_fds(in->jobserver),
+		.nkeep_fds = 2,
+	};
+	int r = rpc_start(&s->rpc, in->children, p->argv, &ro, &server_ctx);
+	if (r < 0) {
+		*ret_why = s->rpc.why;
+		return NULL;
+	}
+	return s;
 }
 
 static void cc_start(struct compile_job *c)
 {
 	struct install *in = c->in;
 	struct gem *g = c->gem;
-	const char *base = arena_printf(&in->arena, "%s/assembling/%s/%s", in->opts.cache_root,
-					in->abi.abi, g->entry);
 	size_t i = 0;
+
+	/* Built where the entry will live: the paths it records stay valid (promote.c). */
+	if (promote_move_tree(in, g, &c->job) < 0) {
+		cc_enter(c, CC_FAILED);
+		return;
+	}
+	const char *base = promote_tree_dir(in, g);
 
 	c->argv = arena_alloc(&in->arena, (g->nbuild_args + 6) * sizeof(*c->argv));
 	c->argv[i++] = in->ruby_exe;
@@ -176,7 +304,14 @@ static void cc_start(struct compile_job *c)
 	for (size_t k = 0; k < g->nbuild_args; k++)
 		c->argv[i++] = g->build_args[k];
 	c->argv[i] = NULL;
-	c->envp = cc_env(c);
+	/* The build call: "<nargs>\0<gem dir>\0<ext dir>\0<args>\0...<metadata.gz>" (helper.rb). */
+	sbuf_addf(&c->payload, "%zu", g->nbuild_args);
+	sbuf_add(&c->payload, "", 1);
+	for (size_t k = 3; k < i; k++) {
+		sbuf_addstr(&c->payload, c->argv[k]);
+		sbuf_add(&c->payload, "", 1);
+	}
+	sbuf_add(&c->payload, g->metadata_gz.buf, g->metadata_gz.len);
 	c->have_token = jobserver_acquire(in->jobserver, &c->waiter);
 	cc_enter(c, CC_TOKEN);
 }
@@ -185,33 +320,31 @@ static void cc_spawn(struct compile_job *c)
 {
 	struct install *in = c->in;
 	struct gem *g = c->gem;
+	const char *why = NULL;
 
 	if (!c->have_token)
 		return;
-	c->child = (struct child){
-		.argv = c->argv,
-		.envp = c->envp,
-		.cwd = NULL,
-		.stdin_pipe = true,
-		.stderr_fd = -1,
-		.keep_fds = jobserver_fds(in->jobserver),
-		.nkeep_fds = 2,
-		.done = cc_child_done,
-		.data = c,
-		.ctx = &c->job.ctx,
-	};
-	int r = child_spawn(in->children, &c->child);
-	if (r < 0) {
-		job_fail(&c->job, r, "cannot start the build of %s: %s", g->full_name,
-			 c->child.out.len ? c->child.out.buf : sc_strerror(r));
+	c->server = cc_server_get(c, &why);
+	if (!c->server) {
+		job_fail(&c->job, -SC_EEXEC, "cannot start the build of %s: %s", g->full_name,
+			 why && *why ? why : "no build server");
 		cc_enter(c, CC_FAILED);
 		return;
 	}
+	c->server->busy = true;
 	c->spawned = true;
+	c->t_start_ns = clock_now_ns();
+	c->call = (struct rpc_call){
+		.method = "build",
+		.payload = c->payload.buf,
+		.len = c->payload.len,
+		.done = cc_call_done,
+		.output = cc_output,
+		.data = c,
+	};
 	install_event(in, g, "compile");
-	child_write(&c->child, g->metadata_gz.buf, g->metadata_gz.len);
-	child_close_stdin(&c->child);
 	cc_enter(c, CC_RUN);
+	rpc_call(&c->server->rpc, &c->call);
 }
 
 /* Writes the build output to <cache>/logs/<abi>/<entry>.log; returns its path or NULL. */
@@ -226,8 +359,7 @@ static const char *cc_keep_log(struct compile_job *c)
 	int dfd = fs_open_dir(dir);
 	if (dfd < 0)
 		return NULL;
-	int r = fs_write_atomic(dfd, name, c->child.out.buf ? c->child.out.buf : "",
-				c->child.out.len, 0644);
+	int r = fs_write_atomic(dfd, name, c->out.buf ? c->out.buf : "", c->out.len, 0644);
 	(void)close(dfd);
 	return r < 0 ? NULL : arena_printf(&in->arena, "%s/%s", dir, name);
 }
@@ -241,17 +373,22 @@ static void cc_run(struct compile_job *c)
 		return;
 	jobserver_release(in->jobserver);
 	c->have_token = false;
-	if (c->child.exit_code == 0 && !c->child.term_signal) {
+	if (c->exit_code == 0 && !c->term_signal) {
 		cc_enter(c, CC_SCAN);
 		return;
 	}
+	char status[32];
+	if (c->term_signal)
+		snprintf(status, sizeof(status), "killed by signal %d", c->term_signal);
+	else
+		snprintf(status, sizeof(status), "exit %d", c->exit_code);
 	const char *log = cc_keep_log(c);
-	sbuf_rtrim(&c->child.out);
+	sbuf_rtrim(&c->out);
 	job_fail(&c->job, -SC_EBUILD,
 		 "cannot build the native extension of %s (%s); the build's output follows%s%s\n"
 		 "%s",
-		 g->full_name, child_status_str(&c->child), log ? ", also kept in " : "",
-		 log ? log : "", c->child.out.buf ? c->child.out.buf : "");
+		 g->full_name, status, log ? ", also kept in " : "", log ? log : "",
+		 c->out.buf ? c->out.buf : "");
 	cc_enter(c, CC_FAILED);
 }
 
@@ -355,8 +492,8 @@ static void cc_walk_dir(struct cc_walk *w, int dfd, const char *rel, int depth)
 	closedir(d);
 }
 
-int compile_scan_tree(struct install *in, const char *entry, struct manifest *m, bool with_ext,
-		      const char **ret_err_path)
+int compile_scan_tree(struct install *in, int dirfd, const char *entry, struct manifest *m,
+		      bool with_ext, const char **ret_err_path)
 {
 	struct cc_walk w = { .in = in, .m = m };
 	static const char *const roots[] = { "gem", "ext" };
@@ -367,8 +504,7 @@ int compile_scan_tree(struct install *in, const char *entry, struct manifest *m,
 	m->nfiles = 0;
 	m->total_bytes = 0;
 	for (size_t i = 0; i < (with_ext ? 2u : 1u) && !w.err; i++) {
-		int fd = fs_open_dirat(in->assembling_fd,
-				       arena_printf(&in->arena, "%s/%s", entry, roots[i]));
+		int fd = fs_open_dirat(dirfd, arena_printf(&in->arena, "%s/%s", entry, roots[i]));
 		if (fd < 0) {
 			w.err = fd;
 			w.err_path = roots[i];
@@ -388,16 +524,18 @@ static void cc_scan(struct compile_job *c)
 	struct manifest *m = g->manifest;
 	struct cc_walk w = { .in = in, .m = m };
 
-	if (!fs_exists_at(in->assembling_fd, arena_printf(&in->arena, "%s/%s/gem.build_complete",
-							   g->entry, g->ext_rel ? g->ext_rel : "ext"))) {
+	int tfd = promote_tree_fd(in, g);
+
+	if (!fs_exists_at(tfd, arena_printf(&in->arena, "%s/%s/gem.build_complete", g->entry,
+					    g->ext_rel ? g->ext_rel : "ext"))) {
 		job_fail(&c->job, -SC_EBUILD, "the build of %s did not complete (no gem.build_complete)",
 			 g->full_name);
 		cc_enter(c, CC_FAILED);
 		return;
 	}
 	/* A git gem in a directory of its checkout builds into gem/ (git_ext_entry_rel). */
-	bool ext = fs_is_dir_at(in->assembling_fd, arena_printf(&in->arena, "%s/ext", g->entry));
-	w.err = compile_scan_tree(in, g->entry, m, ext, &w.err_path);
+	bool ext = fs_is_dir_at(tfd, arena_printf(&in->arena, "%s/ext", g->entry));
+	w.err = compile_scan_tree(in, tfd, g->entry, m, ext, &w.err_path);
 	if (w.err) {
 		job_fail(&c->job, w.err, "cannot read the build of %s: %s: %s", g->full_name,
 			 w.err_path, sc_strerror(w.err));
@@ -420,7 +558,7 @@ static void cc_failed(struct compile_job *c)
 		c->have_token = false;
 	}
 	jobserver_cancel(in->jobserver, &c->waiter);
-	(void)fs_rmtree_at(in->assembling_fd, c->gem->entry);
+	promote_discard_tree(in, c->gem);
 	cache_unlock_entry(in, c->gem);
 	job_finish(&c->job);
 }
@@ -462,15 +600,18 @@ static void compile_cancel(struct job *j)
 {
 	struct compile_job *c = container_of(j, struct compile_job, job);
 
+	/* The server and its build share a process group: both end, the call fails. */
 	if (c->spawned && !c->child_done)
-		(void)child_kill(&c->child, SIGTERM);
+		(void)child_kill(&c->server->rpc.child, SIGTERM);
 }
 
 static void compile_release(struct job *j)
 {
 	struct compile_job *c = container_of(j, struct compile_job, job);
 
-	child_release(&c->child);
+	sbuf_release(&c->out);
+	sbuf_release(&c->payload);
+	sbuf_release(&c->call.result);
 	sbuf_release(&c->gem->metadata_gz);
 }
 
@@ -530,7 +671,7 @@ struct job *compile_job_new(struct install *in, struct gem *g, struct job *after
 void compile_output_tail(const struct job *j, char *buf, size_t size)
 {
 	const struct compile_job *c = container_of_const(j, struct compile_job, job);
-	const struct sbuf *out = &c->child.out;
+	const struct sbuf *out = &c->out;
 	size_t end = out->len, start;
 
 	buf[0] = '\0';
@@ -547,4 +688,25 @@ void compile_output_tail(const struct job *j, char *buf, size_t size)
 		buf[i] = (ch < 0x20 || ch == 0x7f) ? ' ' : ch;
 	}
 	buf[n] = '\0';
+}
+
+void compile_stop_servers(struct install *in)
+{
+	struct compile_pool *p = in->builders;
+
+	if (!p)
+		return;
+	for (unsigned i = 0; i < p->n; i++)
+		rpc_stop(&p->servers[i].rpc);
+	uint64_t deadline = clock_now_ns() + 2000000000u;
+	for (unsigned i = 0; i < p->n; i++) {
+		struct rpc *r = &p->servers[i].rpc;
+		while (rpc_running(r) && clock_now_ns() < deadline)
+			reactor_poll(in->reactor, 50);
+		if (rpc_running(r)) {
+			(void)child_kill(&r->child, SIGKILL);
+			while (rpc_running(r))
+				reactor_poll(in->reactor, 50);
+		}
+	}
 }

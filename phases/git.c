@@ -1535,7 +1535,7 @@ static void git_specs_wait(struct git_job *a)
 			       arena_printf(&in->arena, "%s/index-%zu", g->entry, i), 0);
 	struct manifest *m = arena_alloc(&in->arena, sizeof(*m));
 	const char *bad = NULL;
-	int r = compile_scan_tree(in, g->entry, m, false, &bad);
+	int r = compile_scan_tree(in, in->assembling_fd, g->entry, m, false, &bad);
 	if (r < 0) {
 		sbuf_release(&list);
 		git_fail(a, r, "cannot read the checkout of %s: %s: %s", g->name, bad ? bad : "?",

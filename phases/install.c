@@ -478,21 +478,37 @@ static void install_sweep_index_entry(int dirfd, const char *name, void *data)
 	(void)fs_list_dirat(dirfd, path, install_sweep_tmp_entry, NULL);
 }
 
-/* An assembling/ tree (or side file) no live process is building: removed. */
+/*
+ * An assembling/ tree (or side file) no live process is building: removed;
+ * for a .building marker also the tree in cached/ it stands for, unless its
+ * manifest made it an entry (promote.c).
+ */
 static void install_sweep_assembling_entry(int dirfd, const char *n, void *data)
 {
 	struct install *in = data;
 	size_t len = strlen(n);
-	char lock[512];
+	const size_t mlen = sizeof(PROMOTE_MARKER_SUFFIX) - 1;
+	char lock[512], name[512];
 
-	/* Entry trees and their .gemspec/.manifest side files share a lock. */
+	/* Entry trees and their .gemspec/.manifest/.building side files share a lock. */
 	const char *dot = len > 8 && !strcmp(n + len - 8, ".gemspec")	 ? n + len - 8
 			  : len > 9 && !strcmp(n + len - 9, ".manifest") ? n + len - 9
-									 : NULL;
-	snprintf(lock, sizeof(lock), "%.*s.lock", (int)(dot ? (size_t)(dot - n) : len), n);
+			  : len > mlen && !strcmp(n + len - mlen, PROMOTE_MARKER_SUFFIX)
+				  ? n + len - mlen
+				  : NULL;
+	int base = (int)(dot ? (size_t)(dot - n) : len);
+	snprintf(lock, sizeof(lock), "%.*s.lock", base, n);
 	int lfd = fs_lock_try(in->locks_fd, lock);
 	if (lfd < 0)
 		return;
+	if (dot && !strcmp(dot, PROMOTE_MARKER_SUFFIX)) {
+		/* A build in cached/ (promote.c) that never got its manifest: not an entry. */
+		snprintf(name, sizeof(name), "%.*s.manifest", base, n);
+		if (!fs_exists_at(in->cached_fd, name)) {
+			snprintf(name, sizeof(name), "%.*s", base, n);
+			(void)fs_rmtree_at(in->cached_fd, name);
+		}
+	}
 	(void)fs_rmtree_at(dirfd, n);
 	(void)close(lfd);
 }
@@ -560,11 +576,12 @@ int install_run(struct install *in, struct sbuf *err)
 	for (size_t i = 0; i < in->ngems; i++) {
 		struct gem *g = in->gems[i];
 		if (g->unpacked && !g->promoted && g->lock_fd >= 0) {
-			(void)fs_rmtree_at(in->assembling_fd, g->entry);
+			promote_discard_tree(in, g);
 			cache_unlock_entry(in, g);
 		}
 	}
 	install_stop_helper(in);
+	compile_stop_servers(in);
 	return r;
 }
 
@@ -619,8 +636,10 @@ void install_release(struct install *in)
 		if (in->gems[i]->lock_fd >= 0)
 			(void)close(in->gems[i]->lock_fd);
 	}
-	if (in->reactor)
+	if (in->reactor) {
 		install_stop_helper(in);
+		compile_stop_servers(in);
+	}
 	remote_release(in);
 	sched_free(in->sched);
 	http_free(in->http);

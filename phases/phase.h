@@ -271,6 +271,7 @@ struct install {
 	struct sched *sched;
 	struct rpc helper;
 	bool helper_started;
+	struct compile_pool *builders; /* compile.c: the build servers, once a build ran */
 
 	struct job finalize_job;
 	struct finalize_state *fin;
@@ -432,8 +433,8 @@ const char *git_gem_dir(struct install *in, const struct gem *g);
 int install_git_gems_fd(struct install *in);
 int install_git_ext_fd(struct install *in);
 /* compile.c: the entry's gem/ and ext/ trees (ext/ if with_ext) into m's rows. */
-int compile_scan_tree(struct install *in, const char *entry, struct manifest *m, bool with_ext,
-		      const char **ret_err_path);
+int compile_scan_tree(struct install *in, int dirfd, const char *entry, struct manifest *m,
+		      bool with_ext, const char **ret_err_path);
 
 /* extensions/<platform>/<api>, created on first use; -errno on failure. */
 int install_ext_fd(struct install *in);
@@ -472,6 +473,22 @@ static inline void install_event(struct install *in, struct gem *g, const char *
 /* promote.c: makes the gem's promotion wait for j too (compile inserts itself). */
 void promote_depends_on(struct gem *g, struct job *j);
 
+/*
+ * promote.c: native gems are built where their entry will live. Under the
+ * entry lock, moves the assembled tree to cached/<abi>/<entry>/ (a damaged
+ * entry there is quarantined, an incomplete one removed) after writing the
+ * marker assembling/<abi>/<entry>.building; no manifest yet, so the tree is
+ * no complete entry. Once per entry (git members share it). Returns 0 or
+ * -errno with `who` failed.
+ */
+#define PROMOTE_MARKER_SUFFIX ".building"
+int promote_move_tree(struct install *in, struct gem *g, struct job *who);
+/* The dirfd (assembling or cached) and absolute path the tree g->entry is under now. */
+int promote_tree_fd(const struct install *in, const struct gem *g);
+const char *promote_tree_dir(struct install *in, const struct gem *g);
+/* Removes an unpromoted tree, wherever it is, and its marker. */
+void promote_discard_tree(struct install *in, struct gem *g);
+
 /* finalize.c: the fingerprint of everything a no-op run must match. */
 void install_fingerprint(const struct install *in, char ret_hex[65]);
 /* True when <app config dir>/scint.state holds this fingerprint. */
@@ -497,6 +514,9 @@ void install_snapshot_render(struct install *in, struct sbuf *out);
 size_t install_state_base_len(const char *text, size_t len);
 bool install_snapshot_current(struct install *in, const char *state_path, unsigned *ret_gems,
 			      unsigned *ret_defaults);
+
+/* compile.c: stops the build servers (they exit on EOF; killed if they linger). */
+void compile_stop_servers(struct install *in);
 
 /* compile.c: the last line a running build printed (for the live display); "" if none. */
 void compile_output_tail(const struct job *j, char *buf, size_t size);

@@ -10,7 +10,7 @@
  *              we waited. We hold the entry lock: a cached/ entry with a
  *              manifest is a damaged one (the fetch or assemble re-check
  *              refused it) and goes to quarantine (cache.h), one without is a
- *              killed run's leftover and is removed. Group and other write
+ *              killed run's leftover and is removed (promote_clear_slot). Group and other write
  *              bits are taken off the tree (the manifest keeps the modes
  *              that copies get). Writes assembling/<abi>/<entry>.gemspec.
  * PRO_SPEC     writes the manifest next to it, after the gemspec and after
@@ -27,6 +27,20 @@
  *              (a promotion is not lost on power loss). Then the entry lock is
  *              released.
  * A failed build never reaches this phase (promote depends on compile).
+ *
+ * Native gems are built where their entry will live (promote_move_tree):
+ * compile moves the assembled tree to cached/<abi>/<entry>/ before the build
+ * starts, so the paths the build records (Makefile, mkmf.log, gem_make.out,
+ * an rpath into the gem, a data dir compiled into the extension) are those
+ * of the shared entry that every project's hardlinks or copies come from,
+ * and stay valid after promote and materialize. A path under a project's
+ * .bundle could not be right: one entry's bytes serve every project. Such a
+ * tree is not a complete entry, since only the manifest (renamed last, as
+ * always) makes one; the marker assembling/<abi>/<entry>.building, written
+ * before the move and removed once the manifest is durable or the tree is
+ * discarded, lets the next run's sweep (install.c) remove a tree a killed
+ * run left in cached/ without a manifest. PRO_START then leaves the tree
+ * where it is, and PRO_SPEC renames only the gemspec.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,7 +83,8 @@ struct promote_job {
 	int op_err;
 	const char *op_err_path;
 	struct sbuf manifest_text;
-	char *gemspec_name, *manifest_name;
+	char *gemspec_name, *manifest_name, *marker_name;
+	bool in_place;      /* the tree already sits in cached/ (promote_move_tree) */
 	bool sync_waiting;  /* in the pending sync batch */
 	bool sync_inflight; /* in the batch being synced (cannot leave it) */
 	bool synced;        /* the batch this job waited for has run */
@@ -380,7 +395,8 @@ static int promote_fix_modes(struct promote_job *p)
 		if (e->type == MF_SYMLINK || !(e->mode & 022))
 			continue;
 		char *path = arena_printf(&in->arena, "%s/%s", p->gem->entry, e->path);
-		if (fchmodat(in->assembling_fd, path, e->mode & 07755 & ~(mode_t)022, 0) < 0) {
+		if (fchmodat(promote_tree_fd(in, p->gem), path, e->mode & 07755 & ~(mode_t)022, 0) <
+		    0) {
 			int r = -errno;
 			job_fail(&p->job, r, "cannot change the mode of %s of %s: %s", path,
 				 p->gem->full_name, sc_strerror(r));
@@ -388,6 +404,31 @@ static int promote_fix_modes(struct promote_job *p)
 		}
 	}
 	return 0;
+}
+
+/*
+ * Makes room in cached/ for the entry, under the entry lock: an entry with a
+ * manifest there is a damaged one (the fetch or assemble re-check refused
+ * it) and goes to quarantine, a tree without one is a killed run's leftover.
+ */
+static int promote_clear_slot(struct promote_job *p, struct job *who)
+{
+	struct install *in = p->in;
+	struct gem *g = p->gem;
+	int r;
+
+	if (fs_exists_at(in->cached_fd, p->manifest_name)) {
+		r = cache_quarantine_gem(in, g);
+		if (r < 0)
+			job_fail(who, r, "cannot move the damaged cache entry of %s away: %s",
+				 g->full_name, sc_strerror(r));
+	} else {
+		r = fs_rmtree_at(in->cached_fd, g->entry);
+		if (r < 0)
+			job_fail(who, r, "cannot remove an incomplete cache entry of %s: %s",
+				 g->full_name, sc_strerror(r));
+	}
+	return r;
 }
 
 static void promote_start(struct promote_job *p)
@@ -413,19 +454,7 @@ static void promote_start(struct promote_job *p)
 		promote_enter(p, PRO_FAILED);
 		return;
 	}
-	if (fs_exists_at(in->cached_fd, p->manifest_name)) {
-		/* A damaged entry, refused under the lock that we still hold. */
-		r = cache_quarantine_gem(in, g);
-		if (r < 0)
-			job_fail(&p->job, r, "cannot move the damaged cache entry of %s away: %s",
-				 g->full_name, sc_strerror(r));
-	} else {
-		/* No manifest: a leftover is incomplete. */
-		r = fs_rmtree_at(in->cached_fd, g->entry);
-		if (r < 0)
-			job_fail(&p->job, r, "cannot remove an incomplete cache entry of %s: %s",
-				 g->full_name, sc_strerror(r));
-	}
+	r = p->in_place ? 0 : promote_clear_slot(p, &p->job);
 	if (r < 0 || promote_fix_modes(p) < 0) {
 		promote_enter(p, PRO_FAILED);
 		return;
@@ -446,10 +475,12 @@ static void promote_spec(struct promote_job *p)
 	manifest_write(g->manifest, &p->manifest_text);
 	ioq_prep_write_file(&p->ops[0], in->assembling_fd, p->manifest_name, 0644,
 			    p->manifest_text.buf, p->manifest_text.len);
-	ioq_prep_renameat(&p->ops[1], in->assembling_fd, g->entry, in->cached_fd, g->entry, 0);
-	ioq_prep_renameat(&p->ops[2], in->assembling_fd, p->gemspec_name, in->cached_fd,
+	ioq_prep_renameat(&p->ops[1], in->assembling_fd, p->gemspec_name, in->cached_fd,
 			  p->gemspec_name, 0);
-	for (int i = 0; i < 3; i++)
+	if (!p->in_place)
+		ioq_prep_renameat(&p->ops[2], in->assembling_fd, g->entry, in->cached_fd, g->entry,
+				  0);
+	for (int i = 0; i < (p->in_place ? 2 : 3); i++)
 		promote_submit(p, &p->ops[i]);
 	promote_enter(p, PRO_RENAME);
 }
@@ -487,6 +518,8 @@ static void promote_dirsync(struct promote_job *p)
 {
 	if (!promote_synced(p))
 		return;
+	if (p->in_place)
+		(void)unlinkat(p->in->assembling_fd, p->marker_name, 0);
 	cache_unlock_entry(p->in, p->gem);
 	promote_enter(p, PRO_DONE);
 }
@@ -499,7 +532,7 @@ static void promote_failed(struct promote_job *p)
 	promote_sync_leave(p);
 	if (p->ops_left || p->sync_inflight)
 		return;
-	(void)fs_rmtree_at(in->assembling_fd, g->entry);
+	promote_discard_tree(in, g);
 	(void)unlinkat(in->assembling_fd, p->gemspec_name, 0);
 	(void)unlinkat(in->assembling_fd, p->manifest_name, 0);
 	cache_unlock_entry(in, g);
@@ -564,10 +597,67 @@ struct job *promote_job_new(struct install *in, struct gem *g, struct job *after
 	p->gem = g;
 	p->gemspec_name = arena_printf(&in->arena, "%s.gemspec", g->entry);
 	p->manifest_name = arena_printf(&in->arena, "%s.manifest", g->entry);
+	p->marker_name = arena_printf(&in->arena, "%s" PROMOTE_MARKER_SUFFIX, g->entry);
 	job_init(&p->job, in->sched, &promote_ops, g->full_name, (int)g->ndependents);
 	job_depends(&p->job, after);
 	g->promote = p;
 	return &p->job;
+}
+
+int promote_tree_fd(const struct install *in, const struct gem *g)
+{
+	return g->promote && g->promote->in_place ? in->cached_fd : in->assembling_fd;
+}
+
+const char *promote_tree_dir(struct install *in, const struct gem *g)
+{
+	bool cached = g->promote && g->promote->in_place;
+
+	return arena_printf(&in->arena, "%s/%s/%s/%s", in->opts.cache_root,
+			    cached ? "cached" : "assembling", in->abi.abi, g->entry);
+}
+
+int promote_move_tree(struct install *in, struct gem *g, struct job *who)
+{
+	struct promote_job *p = g->promote;
+	int r;
+
+	/* A git checkout's gems share its promotion, and its gem holds the lock. */
+	SC_ASSERT(p && p->gem->lock_fd >= 0);
+	if (p->in_place)
+		return 0;
+	/* The marker first: whatever the next step leaves behind, a later run finds it. */
+	r = fs_write_atomic(in->assembling_fd, p->marker_name, "", 0, 0644);
+	if (r < 0) {
+		job_fail(who, r, "cannot write %s: %s", p->marker_name, sc_strerror(r));
+		return r;
+	}
+	r = promote_clear_slot(p, who);
+	if (r < 0)
+		return r;
+	if (renameat(in->assembling_fd, g->entry, in->cached_fd, g->entry) < 0) {
+		r = -errno;
+		job_fail(who, r, "cannot move the tree of %s into cached/: %s", g->full_name,
+			 sc_strerror(r));
+		return r;
+	}
+	p->in_place = true;
+	return 0;
+}
+
+void promote_discard_tree(struct install *in, struct gem *g)
+{
+	struct promote_job *p = g->promote;
+
+	if (p && p->in_place) {
+		(void)fs_rmtree_at(in->cached_fd, g->entry);
+		(void)unlinkat(in->assembling_fd, p->marker_name, 0);
+		p->in_place = false;
+	} else {
+		(void)fs_rmtree_at(in->assembling_fd, g->entry);
+		if (p)
+			(void)unlinkat(in->assembling_fd, p->marker_name, 0);
+	}
 }
 
 void promote_depends_on(struct gem *g, struct job *j)

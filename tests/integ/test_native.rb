@@ -61,7 +61,7 @@ class TestNative < ScintTest::Case
   end
 
   def builds_in(trace)
-    read_trace(trace).select { |t| t["op"] == "spawn" && t["argv"]&.include?("--build") }
+    read_trace(trace).select { |t| t["op"] == "build" && t["argv"]&.include?("--build") }
   end
 
   # Done-when 1 and 5: every extension loads under bundle exec with no
@@ -86,10 +86,28 @@ class TestNative < ScintTest::Case
     end
     assert_match(/using np_portile/, File.read(File.join(ext, "np_json-1.0.0", "gem_make.out")))
     refute File.exist?(File.join(ext, "np_fast-2.0.0-#{Gem::Platform.local}"))
-    # Same files as Bundler's own install (build products differ only in content:
-    # they embed the directory they were built in).
+    # Same files as Bundler's own install. Bundler builds in the project's
+    # .bundle, scint where the shared entry lives (cached/<abi>/<entry>/): the
+    # build's text records (Makefile, gem_make.out, mkmf.log) are the same
+    # with those two directories named alike; the compiled .o and .so embed
+    # the directory in their debug information and are compared by name.
     oracle = oracle_install(app)
     products = %r{(\.o|\.so|Makefile|gem_make\.out|mkmf\.log)\z}
+    NATIVE.each do |n|
+      full = "#{n}-#{n == "np_json" ? "1.0.0" : "1.1.0"}"
+      entry = File.join(cached_dir(app), full)
+      ext_rel = File.join("extensions", Gem::Platform.local.to_s, Gem.extension_api_version, full)
+      norm = lambda do |text, gem_dir, ext_dir|
+        # (RubyGems names its make destination and siteconf file afresh each time)
+        text.gsub(gem_dir, "<GEM>").gsub(ext_dir, "<EXT>").gsub(/(\.gem\.|siteconf)\d{8}-\d+-\w+/, "\\1<TMP>")
+      end
+      Dir.glob(["gems/#{full}/**/{Makefile,mkmf.log}", "#{ext_rel}/**/{gem_make.out,mkmf.log}"], base: app.install_root).each do |rel|
+        theirs = norm.call(File.read(File.join(oracle.install_root, rel)), File.join(oracle.install_root, "gems", full),
+                           File.join(oracle.install_root, ext_rel))
+        ours = norm.call(File.read(File.join(app.install_root, rel)), File.join(entry, "gem"), File.join(entry, "ext"))
+        assert_equal theirs, ours, "#{rel}, its directories named alike"
+      end
+    end
     assert_equal(oracle.tree_snapshot.reject { |r| INSTALLER_SPECIFIC.any? { |re| re.match?(r[0]) } }.map { |r| r[0, 2] },
                  app.tree_snapshot.reject { |r| INSTALLER_SPECIFIC.any? { |re| re.match?(r[0]) } }.map { |r| r[0, 2] })
     diff = ScintTest.tree_diff(oracle.tree_snapshot, app.tree_snapshot)
@@ -229,6 +247,131 @@ class TestNative < ScintTest::Case
     # And the next run finishes the job.
     scint!(app)
     assert_extensions_load(app)
+  end
+
+  # A gem whose build records where it ran, as real ones do (an rpath into
+  # the gem's own ports/, a data dir compiled in, a generated .rb): the
+  # extconf compiles its own directory into the extension and writes a Ruby
+  # file naming it and the directory make ran in.
+  WHERE_EXTCONF = <<~'RUBY'
+    require "mkmf"
+    File.write(File.join(__dir__, "data.txt"), "np_where data\n")
+    File.write(File.expand_path("../../lib/np_where/where.rb", __dir__),
+               "module NpWhere\n  EXT_DIR = #{__dir__.dump}\n  BUILD_DIR = #{Dir.pwd.dump}\nend\n")
+    $defs << %(-DNP_WHERE_DIR='"#{__dir__}"')
+    create_makefile("np_where/np_where_ext")
+  RUBY
+  WHERE_C = <<~'C'
+    #include <ruby.h>
+    static VALUE np_where_dir(VALUE self) { (void)self; return rb_str_new_cstr(NP_WHERE_DIR); }
+    static VALUE np_where_token(VALUE self) { (void)self; return rb_str_new_cstr("np_where"); }
+    void Init_np_where_ext(void)
+    {
+        VALUE m = rb_define_module("NpWhere");
+        rb_define_singleton_method(m, "ext_dir", np_where_dir, 0);
+        rb_define_singleton_method(m, "ext_token", np_where_token, 0);
+    }
+  C
+
+  def where_corpus
+    native_corpus do |c|
+      c.add(name: "np_plain", version: "1.0.0", files: 2)
+      c.add(name: "np_where", version: "1.0.0", ext: "extconf",
+            extra_files: { "ext/np_where/extconf.rb" => { content: WHERE_EXTCONF },
+                           "ext/np_where/np_where_ext.c" => { content: WHERE_C } })
+    end
+  end
+
+  WHERE_SCRIPT = 'require "np_where"; require "np_where/where"; ' \
+                 'puts NpWhere.ext_dir, NpWhere::EXT_DIR, NpWhere::BUILD_DIR, File.read(File.join(NpWhere.ext_dir, "data.txt"))'
+
+  # The directories the extension of np_where reports under bundle exec in app.
+  def where_dirs(app)
+    r = app.bundle("exec", "ruby", "-e", WHERE_SCRIPT)
+    assert_success r
+    refute_match(/extensions are not built/, r.stderr)
+    lines = r.stdout.lines(chomp: true)
+    assert_equal "np_where data", lines[3]
+    lines[0, 3]
+  end
+
+  # Done-when 5 of the engine issue: a build runs where its entry lives
+  # (cached/<abi>/<entry>/, shared by every project), so what it records
+  # names directories that exist after promote, and after materializing into
+  # another project that shares the cache; a path under one project's .bundle
+  # would be wrong for the next one, whose files are the same inodes.
+  def test_paths_a_build_records_stay_valid
+    corpus = where_corpus
+    shared = File.join(tmp, "shared-cache")
+    _server, app = native_app(corpus, { "np_where" => [] }, cache: shared)
+    r = scint!(app)
+    assert_match(/1 compiled/, r.stdout)
+    entry = File.join(shared, "cached", ABI, "np_where-1.0.0")
+    dirs = where_dirs(app)
+    assert_equal [File.join(entry, "gem/ext/np_where")] * 3, dirs.map { |d| File.realpath(d) }
+    dirs.each { |d| assert File.directory?(d), "#{d} exists after promote" }
+    assert_empty Dir.children(File.join(shared, "assembling", ABI)), "no marker or tree is left"
+    # Every directory of the cache that the build's own records name exists.
+    ext = File.join(app.install_root, "extensions", Gem::Platform.local.to_s, Gem.extension_api_version, "np_where-1.0.0")
+    recorded = Dir.glob(["gems/np_where-1.0.0/**/{Makefile,mkmf.log}", "#{ext.delete_prefix("#{app.install_root}/")}/**/*"],
+                        base: app.install_root).map { |f| File.join(app.install_root, f) }.select { |f| File.file?(f) && !f.end_with?(".so") }
+    assert_empty %w[Makefile gem_make.out] - recorded.map { |f| File.basename(f) }
+    named = recorded.flat_map { |f| File.read(f).scan(%r{#{Regexp.escape(shared)}/[^\s"':;)]*}) }.uniq
+    refute_empty named
+    named.each { |p| assert File.exist?(p.chomp("/")), "#{p} (recorded by the build) exists" }
+    refute named.any? { |p| p.include?("/assembling/") }
+
+    # Another project on the same cache: materialized, not built, same valid paths.
+    _server2, other = native_app(corpus, { "np_where" => [], "np_plain" => [] }, name: "other", cache: shared)
+    r = scint!(other)
+    assert_match(/0 compiled/, r.stdout)
+    assert_equal dirs, where_dirs(other)
+    other.bundle_check!
+  end
+
+  # Processes of the scint run that carries mark (every child inherits it).
+  def marked_processes(mark)
+    needle = "#{mark.keys.first}=#{mark.values.first}\0"
+    Dir.glob("/proc/[0-9]*/environ").count do |f|
+      File.binread(f).include?(needle) && !File.read(File.join(File.dirname(f), "stat")).match?(/\A\d+ \(.*\) Z/)
+    rescue SystemCallError
+      false
+    end
+  end
+
+  # kill -9 during a build in cached/: the tree there has no manifest, so no
+  # run takes it for an entry; the next run with any work removes it (its
+  # marker in assembling/ names it), and the gem then builds and loads.
+  def test_killed_build_in_cached_is_no_entry_and_is_swept
+    corpus = where_corpus
+    shared = File.join(tmp, "shared-cache")
+    _server, app = native_app(corpus, { "np_where" => [], "np_pg" => [] }, cache: shared)
+    mark = compiler_mark
+    env = ScintTest.isolated_env(app.home, { "SCINT_CACHE" => shared }.merge(mark))
+    out = File.join(tmp, "out")
+    pid = Process.spawn(env, ScintTest.scint_bin, "install", "--jobs", "1", chdir: app.dir, out: out, err: out)
+    deadline = Time.now + 60
+    sleep 0.01 until compilers(mark).positive? || Time.now > deadline
+    assert compilers(mark).positive?, "a build was running"
+    Process.kill("KILL", pid)
+    Process.wait(pid)
+    sleep 0.05 while marked_processes(mark).positive? && Time.now < deadline
+    assert_equal 0, marked_processes(mark), "the orphaned build ended"
+    cached = File.join(shared, "cached", ABI)
+    building = Dir.children(File.join(shared, "assembling", ABI)).grep(/\.building\z/).map { |n| n.delete_suffix(".building") }
+    refute_empty building, "a build was running in cached/"
+    building.each do |e|
+      assert File.directory?(File.join(cached, e)), "#{e} is built in cached/"
+      refute File.exist?(File.join(cached, "#{e}.manifest")), "#{e} is no entry"
+    end
+    # bundle check on a project of the same cache: nothing half-built is used.
+    _server2, plain = native_app(corpus, { "np_plain" => [] }, name: "plain", cache: shared)
+    scint!(plain)
+    building.each { |e| refute File.exist?(File.join(cached, e)), "the next run removed #{e}" }
+    assert_empty Dir.children(File.join(shared, "assembling", ABI))
+    scint!(app)
+    app.bundle_check!
+    assert File.directory?(where_dirs(app).first)
   end
 
   # Done-when 6: Rakefile and CMake builders, as RubyGems runs them.

@@ -5,9 +5,12 @@
  */
 #include "sc_test.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,4 +80,55 @@ SC_TEST(child_writing_faster_than_we_read_does_not_fail)
 	assert_int_equal(c.out.len, 4194304 + 5);
 	assert_memory_equal(c.out.buf + c.out.len - 5, "done\n", 5);
 	child_release(&c);
+}
+
+/*
+ * A failure after the spawn (here: no fd left for the pidfd, a real
+ * RLIMIT_NOFILE) returns -errno with the child killed and reaped and every
+ * fd child_spawn opened closed; nothing keeps running unwatched.
+ */
+SC_TEST(child_spawn_failure_after_spawn_stops_the_child)
+{
+	struct reactor *r = reactor_new();
+	struct child_mgr *m = child_mgr_new(r);
+	const char *argv[] = { "sleep", "30", NULL };
+	struct rlimit old, lim;
+	struct child c;
+	int fd, fillers[256], nfill = 0;
+	bool done = false;
+
+	assert_non_null(r);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	/* Every fd below `fd` in use: the 4 pipe fds fit under the limit, the pidfd does not. */
+	while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0 && fd < 64 && nfill < 256)
+		fillers[nfill++] = fd;
+	assert_true(fd >= 64);
+	(void)close(fd);
+	lim = (struct rlimit){ .rlim_cur = (rlim_t)fd + 4, .rlim_max = old.rlim_max };
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	memset(&c, 0, sizeof(c));
+	c.argv = argv;
+	c.stderr_fd = -1;
+	c.stdin_pipe = true;
+	c.done = child_done;
+	c.data = &done;
+	int ret = child_spawn(m, &c);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(ret, -EMFILE);
+	assert_int_equal(c.pid, -1);
+	assert_non_null(strstr(sbuf_cstr(&c.out), "cannot watch 'sleep'"));
+	/* The sleep was killed and reaped: this process has no child left. */
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	/* Its pipes are closed: the lowest free fd is the first one they took. */
+	int again = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(again, fd);
+	(void)close(again);
+	for (int i = 0; i < nfill; i++)
+		(void)close(fillers[i]);
+	assert_int_equal(child_mgr_running(m), 0);
+	assert_false(done);
+	child_release(&c);
+	child_mgr_free(m);
+	reactor_free(r);
 }
