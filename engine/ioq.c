@@ -96,6 +96,20 @@ bool ioq_submit_after(struct ioq *q, struct ioq_op *prev, struct ioq_op *op)
 	return true;
 }
 
+struct ioq_op *ioq_chain_tail(struct ioq_op *op)
+{
+	if (!op->in_flight || (op->qstate != IOQ_S_QUEUED && op->qstate != IOQ_S_CHAINED))
+		return NULL;
+	while (op->chain_next && op->chain_next->qstate == IOQ_S_CHAINED)
+		op = op->chain_next;
+	return op->chain_next ? NULL : op;
+}
+
+unsigned ioq_flush_if(struct ioq *q, unsigned min)
+{
+	return q->nqueued >= min ? ioq_flush(q) : 0;
+}
+
 bool ioq__sync_budget_take(struct ioq *q, const struct ioq_op *op)
 {
 	if (op->opcode != IOQ_COPY_FILE && op->opcode != IOQ_CLONE_FILE)

@@ -136,6 +136,10 @@ void ioq_submit(struct ioq *q, struct ioq_op *op);
  * caller then waits for prev's done, or submits op on its own.
  */
 bool ioq_submit_after(struct ioq *q, struct ioq_op *prev, struct ioq_op *op);
+/* The last op of op's chain while op has not started yet, else NULL. */
+struct ioq_op *ioq_chain_tail(struct ioq_op *op);
+/* Flushes when at least min ops are queued (a producer's mid-tick submit). */
+unsigned ioq_flush_if(struct ioq *q, unsigned min);
 /*
  * io_uring only: no fixed-file chains for WRITE_FILE (the three-step path
  * old kernels get). For tests; a no-op on the sync backend.
