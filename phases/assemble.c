@@ -112,7 +112,7 @@
 #include "phases/phase.h"
 
 #define ASM_WRITES_MAX	     256
-#define ASM_BYTES_MAX	     ((size_t)4 << 20)
+#define ASM_BYTES_MAX	     ((size_t)2 << 20)
 #define ASM_CHUNK	     ((size_t)512 << 10)
 #define ASM_STEP_BYTES	     ((uint64_t)256 << 10)
 #define ASM_ENTRY_COST	     512 /* bytes a step is charged per entry, beside its data */
