@@ -29,7 +29,10 @@
  * -EINTR/-EAGAIN resubmit the op alone; -EOPNOTSUPP (and opcodes the probe
  * did not find) go to the sync path.
  *
- * The SQEs of each submit are counted (ioq__count_enter) for ioq_ring_stats().
+ * Fewer than IOQ_BATCH_MIN queued ops while at least as many are in the
+ * kernel are held back for up to IOQ_HOLD_TICKS flushes, to join the next
+ * batch. The SQEs of each submit are counted (ioq__count_enter) for
+ * ioq_ring_stats().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +55,7 @@ struct ioq__uring {
 	bool direct; /* WRITE_FILE as one chain through a fixed-file slot */
 	int *free_slots;
 	unsigned nfree, nslots;
+	unsigned held; /* flushes held back in a row (see ioq__uring_flush) */
 };
 
 /* user_data: the op, its low bits the SQE's place in a WRITE_FILE chain. */
@@ -64,6 +68,8 @@ enum {
 };
 
 #define IOQ_SLOTS_MAX 1024u
+#define IOQ_BATCH_MIN 16u
+#define IOQ_HOLD_TICKS 4u
 #define IOQ_WRITE_MAX ((size_t)1 << 30)
 
 enum {
@@ -303,6 +309,18 @@ unsigned ioq__uring_flush(struct ioq *q)
 	struct list_head *prev = &q->queued;
 	unsigned n = 0, mask = 0;
 
+	/*
+	 * A few ops while the kernel is busy with others wait for the next
+	 * tick (a completion of those wakes the loop), up to IOQ_HOLD_TICKS
+	 * ticks: they then go in with what comes next rather than in an
+	 * io_uring_enter of their own.
+	 */
+	if (q->nqueued && q->nqueued < IOQ_BATCH_MIN && q->in_kernel >= IOQ_BATCH_MIN &&
+	    u->held < IOQ_HOLD_TICKS) {
+		u->held++;
+		return 0;
+	}
+	u->held = 0;
 	while (prev->next != &q->queued) {
 		struct ioq_op *op = list_entry(prev->next, struct ioq_op, link);
 		if (ioq_uring_sync(q, op)) {
