@@ -10,7 +10,8 @@
  *  "io_backend":"io_uring","link_mode":"hardlink",
  *  "phases":{"fetch":{"jobs":..,"done":..,"failed":..,"start_ms":..,"end_ms":..,
  *                     "busy_ms":..,"max_running":..},...},
- *  "ops":{"linkat":..,...},"http":{"requests":..,"bytes":..},"processes":..,
+ *  "ops":{"linkat":..,...},"sync_fallbacks":..,"io_uring":{...} (see stats_ring),
+ *  "http":{"requests":..,"bytes":..},"processes":..,
  *  "maxrss_kb":..,"children_maxrss_kb":..,"helper_maxrss_kb":..,
  *  "rss_anon_kb":..,"rss_file_kb":..}
  * Times are milliseconds since the command started. maxrss_kb is scint's own
@@ -43,6 +44,40 @@
 static double stats_ms(uint64_t t, uint64_t t0)
 {
 	return t > t0 ? (double)(t - t0) / 1e6 : 0.0;
+}
+
+/*
+ * "io_uring":{"direct":true,"chains":..,"linked_sqes":..,"enter_ms":..,
+ *   "all":{"enters":..,"sqes":..,"median":..,"mean":..,"max":..},
+ *   "assemble":{...},"materialize":{...}}: SQEs per submitting
+ * io_uring_enter, over every call and over the calls that carried ops of
+ * each phase (ioq_ring_stats). null on the sync backend.
+ */
+static void stats_ring(struct sbuf *j, const struct ioq *q)
+{
+	static const char *const phases[] = { NULL, "assemble", "materialize", "fetch", "promote" };
+	struct ioq_ring_stats rs;
+
+	if (!ioq_ring_stats(q, NULL, &rs)) {
+		sbuf_addlit(j, ",\"io_uring\":null");
+		return;
+	}
+	sbuf_addf(j,
+		  ",\"io_uring\":{\"direct\":%s,\"chains\":%llu,\"linked_sqes\":%llu,"
+		  "\"enter_ms\":%.3f",
+		  ioq_uses_direct(q) ? "true" : "false", (unsigned long long)rs.chains,
+		  (unsigned long long)rs.linked_sqes, (double)rs.enter_ns / 1e6);
+	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+		ioq_ring_stats(q, phases[i], &rs);
+		if (!rs.enters)
+			continue;
+		sbuf_addf(j,
+			  ",\"%s\":{\"enters\":%llu,\"sqes\":%llu,\"median\":%u,\"mean\":%.1f,"
+			  "\"max\":%u}",
+			  phases[i] ? phases[i] : "all", (unsigned long long)rs.enters,
+			  (unsigned long long)rs.sqes, rs.median, rs.mean, rs.max);
+	}
+	sbuf_addch(j, '}');
 }
 
 int stats_write(const char *path, struct install *in, const struct stats_counts *c, uint64_t t0,
@@ -108,6 +143,7 @@ int stats_write(const char *path, struct install *in, const struct stats_counts 
 			first = false;
 		}
 		sbuf_addf(&j, "},\"sync_fallbacks\":%llu", (unsigned long long)qs.sync_fallbacks);
+		stats_ring(&j, in->ioq);
 	} else {
 		sbuf_addch(&j, '}');
 	}

@@ -49,6 +49,8 @@ void ioq_free(struct ioq *q)
 		return;
 	SC_ASSERT(q->in_kernel == 0);
 	ioq__uring_free(q);
+	for (unsigned i = 0; i <= IOQ_PHASES_MAX; i++)
+		free(q->hist[i].count);
 	free(q);
 }
 
@@ -57,7 +59,7 @@ const char *ioq_backend_name(const struct ioq *q)
 	return q->backend == IOQ_BACKEND_URING ? "io_uring" : "sync";
 }
 
-void ioq_submit(struct ioq *q, struct ioq_op *op)
+static void ioq_start(struct ioq *q, struct ioq_op *op)
 {
 	SC_ASSERT(!op->in_flight);
 	SC_ASSERT(op->opcode < IOQ_OPCODE__COUNT);
@@ -68,10 +70,68 @@ void ioq_submit(struct ioq *q, struct ioq_op *op)
 	op->saved_err = 0;
 	op->done_bytes = 0;
 	op->tmp_fd = -1;
+	op->slot = -1;
+	op->cqes_left = 0;
+	op->chain_next = NULL;
 	op->t_start_ns = trace_enabled ? clock_now_ns() : 0;
 	q->stats.submitted[op->opcode]++;
-	list_add_tail(&op->link, &q->queued);
 	q->nqueued++;
+}
+
+void ioq_submit(struct ioq *q, struct ioq_op *op)
+{
+	ioq_start(q, op);
+	op->qstate = IOQ_S_QUEUED;
+	list_add_tail(&op->link, &q->queued);
+}
+
+bool ioq_submit_after(struct ioq *q, struct ioq_op *prev, struct ioq_op *op)
+{
+	if (!prev->in_flight || (prev->qstate != IOQ_S_QUEUED && prev->qstate != IOQ_S_CHAINED))
+		return false;
+	SC_ASSERT(!prev->chain_next);
+	ioq_start(q, op);
+	op->qstate = IOQ_S_CHAINED;
+	prev->chain_next = op;
+	return true;
+}
+
+struct ioq_op *ioq_chain_tail(struct ioq_op *op)
+{
+	if (!op->in_flight || (op->qstate != IOQ_S_QUEUED && op->qstate != IOQ_S_CHAINED))
+		return NULL;
+	while (op->chain_next && op->chain_next->qstate == IOQ_S_CHAINED)
+		op = op->chain_next;
+	return op->chain_next ? NULL : op;
+}
+
+unsigned ioq_flush_if(struct ioq *q, unsigned min)
+{
+	return q->nqueued >= min ? ioq_flush(q) : 0;
+}
+
+bool ioq__sync_budget_take(struct ioq *q, const struct ioq_op *op)
+{
+	if (op->opcode != IOQ_COPY_FILE && op->opcode != IOQ_CLONE_FILE)
+		return true;
+	return q->sync_budget > 0;
+}
+
+/* Runs op with plain syscalls and finishes it, charging copies and clones to the budget. */
+static void ioq_run_sync(struct ioq *q, struct ioq_op *op)
+{
+	int res = ioq__sync_run(op);
+
+	if (op->opcode == IOQ_COPY_FILE || op->opcode == IOQ_CLONE_FILE) {
+		uint64_t cost = IOQ_SYNC_OP_COST + op->done_bytes;
+		q->sync_budget = q->sync_budget > cost ? q->sync_budget - cost : 0;
+	}
+	ioq__finish(q, op, res);
+}
+
+void ioq__run_sync(struct ioq *q, struct ioq_op *op)
+{
+	ioq_run_sync(q, op);
 }
 
 unsigned ioq_flush(struct ioq *q)
@@ -79,17 +139,23 @@ unsigned ioq_flush(struct ioq *q)
 	unsigned n = 0;
 
 	q->stats.flushes++;
+	q->sync_budget = IOQ_SYNC_BUDGET;
 	if (q->backend == IOQ_BACKEND_URING)
 		return ioq__uring_flush(q);
 	/*
-	 * Sync backend: run everything queued now. Ops queued by done callbacks
-	 * run at the next flush, so a callback never runs inside submit.
+	 * Sync backend: run what is queued now, in order (an op chained behind
+	 * another is queued when that one finishes, and runs in this flush).
+	 * Ops queued by done callbacks run at the next flush, so a callback
+	 * never runs inside submit. Copies and clones stop at the budget.
 	 */
 	while (!list_empty(&q->queued)) {
 		struct ioq_op *op = list_first_entry(&q->queued, struct ioq_op, link);
+		if (!ioq__sync_budget_take(q, op))
+			break;
 		list_del(&op->link);
 		q->nqueued--;
-		ioq__finish(q, op, ioq__sync_run(op));
+		op->qstate = IOQ_S_STARTED;
+		ioq_run_sync(q, op);
 		n++;
 	}
 	return n;
@@ -127,7 +193,15 @@ void ioq__finish(struct ioq *q, struct ioq_op *op, int res)
 		q->stats.bytes_written += (uint64_t)res;
 	if (trace_enabled)
 		ioq_trace(op);
+	op->qstate = IOQ_S_IDLE;
 	list_add_tail(&op->link, &q->completed);
+	struct ioq_op *next = op->chain_next;
+	op->chain_next = NULL;
+	if (next && next->qstate == IOQ_S_CHAINED) {
+		/* Its turn: queued at the tail, so this very flush may start it. */
+		next->qstate = IOQ_S_QUEUED;
+		list_add_tail(&next->link, &q->queued);
+	}
 }
 
 unsigned ioq_complete(struct ioq *q)
@@ -171,6 +245,72 @@ void ioq_get_stats(const struct ioq *q, struct ioq_stats *ret)
 	ret->in_kernel = q->in_kernel;
 }
 
+unsigned ioq__phase_bit(struct ioq *q, const struct ioq_op *op)
+{
+	const char *phase = op->ctx ? op->ctx->phase : NULL;
+
+	if (!phase)
+		return 0;
+	for (unsigned i = 1; i <= q->nhist; i++)
+		if (q->hist[i].phase == phase || !strcmp(q->hist[i].phase, phase))
+			return 1u << (i - 1);
+	if (q->nhist == IOQ_PHASES_MAX)
+		return 0;
+	q->hist[++q->nhist].phase = phase;
+	return 1u << (q->nhist - 1);
+}
+
+static void ioq_hist_add(struct ioq__hist *h, unsigned n)
+{
+	if (!h->count)
+		h->count = sc_xcalloc(IOQ_HIST_MAX + 1, sizeof(*h->count));
+	h->count[SC_MIN(n, (unsigned)IOQ_HIST_MAX)]++;
+	h->enters++;
+	h->sqes += n;
+	if (n > h->max)
+		h->max = n;
+}
+
+void ioq__count_enter(struct ioq *q, unsigned n, unsigned mask)
+{
+	ioq_hist_add(&q->hist[0], n);
+	for (unsigned i = 1; i <= q->nhist; i++)
+		if (mask & (1u << (i - 1)))
+			ioq_hist_add(&q->hist[i], n);
+}
+
+bool ioq_ring_stats(const struct ioq *q, const char *phase, struct ioq_ring_stats *ret)
+{
+	const struct ioq__hist *h = NULL;
+
+	*ret = (struct ioq_ring_stats){ 0 };
+	if (q->backend != IOQ_BACKEND_URING)
+		return false;
+	if (!phase)
+		h = &q->hist[0];
+	for (unsigned i = 1; !h && i <= q->nhist; i++)
+		if (!strcmp(q->hist[i].phase, phase))
+			h = &q->hist[i];
+	ret->chains = q->chains;
+	ret->linked_sqes = q->linked_sqes;
+	ret->enter_ns = q->enter_ns;
+	if (!h || !h->enters)
+		return true;
+	ret->enters = h->enters;
+	ret->sqes = h->sqes;
+	ret->max = h->max;
+	ret->mean = (double)h->sqes / (double)h->enters;
+	uint64_t seen = 0, half = (h->enters + 1) / 2;
+	for (unsigned k = 0; k <= IOQ_HIST_MAX; k++) {
+		seen += h->count[k];
+		if (seen >= half) {
+			ret->median = k;
+			break;
+		}
+	}
+	return true;
+}
+
 static void ioq_prep(struct ioq_op *op, enum ioq_opcode opcode)
 {
 	SC_ASSERT(!op->in_flight);
@@ -185,6 +325,8 @@ static void ioq_prep(struct ioq_op *op, enum ioq_opcode opcode)
 	op->off = 0;
 	op->stx = NULL;
 	op->sync_only = false;
+	op->chain_next = NULL;
+	op->slot = -1;
 }
 
 void ioq_prep_openat(struct ioq_op *op, int dirfd, const char *path, int flags, mode_t mode)

@@ -22,9 +22,24 @@
  * else -errno. Every completion is reported to trace.h.
  *
  * Compound ops: WRITE_FILE is openat(O_CREAT|O_TRUNC|O_NOFOLLOW) + writes
- * (short writes requeued) + close, with the exact mode applied even under a
- * restrictive umask. COPY_FILE and CLONE_FILE have no io_uring opcode and
- * always run synchronously (bounded by one file).
+ * + close, with the exact mode applied even under a restrictive umask. On
+ * io_uring it is one linked chain of SQEs (openat into a fixed-file slot,
+ * write, close of the slot: one submit, no round trip between them) when
+ * the kernel lets us register a sparse file table; else three dependent
+ * steps (short writes requeued). A chain whose write came back short is
+ * done again with plain syscalls. COPY_FILE and CLONE_FILE have no io_uring
+ * opcode and always run synchronously at flush time, at most
+ * IOQ_SYNC_BUDGET bytes' worth per flush (each op costs its bytes plus
+ * 64 KiB; at least one op per flush): the rest waits for the next tick, so
+ * a tree of clones or copies never holds the loop for long.
+ *
+ * Ordering: ioq_submit_after() queues an op behind another that has not
+ * started yet. The second starts once the first has completed, whatever its
+ * result (io_uring: IOSQE_IO_HARDLINK; sync: run in order). Chains go to
+ * the kernel as linked SQEs in one submit (a chain longer than the ring
+ * holds, or holding an op that cannot be linked, continues from user space
+ * when the op before completes). Only ordering is promised: the ops of a
+ * chain keep their own results. Independent ops have no order.
  */
 #pragma once
 
@@ -83,6 +98,10 @@ struct ioq_op {
 	struct statx *stx;
 
 	/* private: */
+	struct ioq_op *chain_next; /* starts after this op (ioq_submit_after) */
+	uint8_t qstate;
+	uint8_t cqes_left;
+	int slot; /* fixed-file slot of a linked WRITE_FILE, else -1 */
 	uint8_t step;
 	bool sync_only;
 	int tmp_fd;
@@ -110,6 +129,22 @@ const char *ioq_backend_name(const struct ioq *q);
 
 /* Queues op; its done runs later from ioq_complete(). */
 void ioq_submit(struct ioq *q, struct ioq_op *op);
+/*
+ * Queues op to start once prev has completed (see "Ordering" above). prev
+ * must be the last op of its chain (nothing submitted after it yet). Returns
+ * false, queueing nothing, when prev has already started or completed: the
+ * caller then waits for prev's done, or submits op on its own.
+ */
+bool ioq_submit_after(struct ioq *q, struct ioq_op *prev, struct ioq_op *op);
+/* The last op of op's chain while op has not started yet, else NULL. */
+struct ioq_op *ioq_chain_tail(struct ioq_op *op);
+/* Flushes when at least min ops are queued (a producer's mid-tick submit). */
+unsigned ioq_flush_if(struct ioq *q, unsigned min);
+/*
+ * io_uring only: no fixed-file chains for WRITE_FILE (the three-step path
+ * old kernels get). For tests; a no-op on the sync backend.
+ */
+void ioq_disable_direct(struct ioq *q);
 /* Moves queued ops into the kernel (or runs them, sync backend). Returns ops started. */
 unsigned ioq_flush(struct ioq *q);
 /* Runs the done callbacks of completed ops. Returns how many ran. */
@@ -127,6 +162,23 @@ struct ioq_stats {
 	unsigned queued, in_kernel;
 };
 void ioq_get_stats(const struct ioq *q, struct ioq_stats *ret);
+
+/*
+ * What the ring was given: io_uring_enter calls that submitted SQEs, the
+ * SQEs, their sizes per call (median, mean, largest), linked chains (2+
+ * SQEs linked together) and the SQEs in them, time spent in the submitting
+ * io_uring_enter calls. phase NULL: every call; else the calls that carried
+ * at least one SQE of an op whose ctx names that phase (the first 8 phases
+ * seen are kept). Returns false (ret zeroed) on the sync backend.
+ */
+struct ioq_ring_stats {
+	uint64_t enters, sqes, chains, linked_sqes, enter_ns;
+	unsigned median, max;
+	double mean;
+};
+bool ioq_ring_stats(const struct ioq *q, const char *phase, struct ioq_ring_stats *ret);
+/* Whether WRITE_FILE goes to the ring as one linked chain (fixed-file slots). */
+bool ioq_uses_direct(const struct ioq *q);
 
 /* Fillers: reset the op and set its arguments. The op's done/data/ctx are kept. */
 void ioq_prep_openat(struct ioq_op *op, int dirfd, const char *path, int flags, mode_t mode);

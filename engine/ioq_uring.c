@@ -4,24 +4,46 @@
  * The ring's fd is registered in the reactor (it becomes readable when CQEs
  * are posted), so io_uring shares the single epoll wait point with curl and
  * the children (as h2o does). ioq__uring_flush() turns queued ops into SQEs
- * until the SQ or the depth bound is full (the rest stays queued, h2o's
- * backlog) and submits once. Completions are drained by the reactor
- * dispatcher into the completed list.
+ * until the SQ, the depth bound (SQEs in the kernel) or the fixed-file
+ * slots run out (the rest stays queued, h2o's backlog) and submits once.
+ * Completions are drained by the reactor dispatcher into the completed list.
  *
- * WRITE_FILE is a small state machine on the op itself:
- *   step 0 OPENAT -> step 1 WRITE (requeued while short) -> step 2 CLOSE.
- * An error after the open is saved and reported after the close.
- * -EINTR/-EAGAIN resubmit; -EOPNOTSUPP (and opcodes the probe did not find)
- * go to the sync path.
+ * WRITE_FILE, when a sparse fixed-file table could be registered (5.19+):
+ * one chain, openat into a slot we pick (IORING_FILE_INDEX_ALLOC would pick
+ * it at completion, too late for the write linked behind it) -> write from
+ * the slot -> close of the slot, each SQE hard-linked to the next (a failed
+ * open leaves the slot empty: the write and close fail with -EBADF and the
+ * open's error is reported). O_CLOEXEC is left out: the kernel refuses it
+ * for direct descriptors, which never reach the fd table anyway. The slot is
+ * reused once the close's CQE is in. A short write, or -EAGAIN/-EOPNOTSUPP
+ * from the open, makes the whole op run again with plain syscalls.
+ * Without fixed files it is a small state machine on the op itself:
+ *   step 0 OPENAT -> step 1 WRITE (requeued while short) -> step 2 CLOSE,
+ * an error after the open saved and reported after the close.
+ *
+ * Chains (ioq_submit_after): a queued op and the ops chained behind it go
+ * into consecutive SQEs, IOSQE_IO_HARDLINK between them, as far as the SQ
+ * and the depth allow; what does not fit, or follows an op that cannot be
+ * linked (a plain WRITE, a three-step WRITE_FILE, a copy or clone), stays
+ * behind the last op that went in and is queued when that one completes.
+ * -EINTR/-EAGAIN resubmit the op alone; -EOPNOTSUPP (and opcodes the probe
+ * did not find) go to the sync path.
+ *
+ * Fewer than IOQ_BATCH_MIN queued ops while at least as many are in the
+ * kernel are held back for up to IOQ_HOLD_TICKS flushes, to join the next
+ * batch. The SQEs of each submit are counted (ioq__count_enter) for
+ * ioq_ring_stats().
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/compiler.h"
 #include "engine/ioq_internal.h"
 #include "fsops/fsops.h"
@@ -30,7 +52,25 @@ struct ioq__uring {
 	struct io_uring ring;
 	struct wake wake;
 	struct ioq *q;
+	bool direct; /* WRITE_FILE as one chain through a fixed-file slot */
+	int *free_slots;
+	unsigned nfree, nslots;
+	unsigned held; /* flushes held back in a row (see ioq__uring_flush) */
 };
+
+/* user_data: the op, its low bits the SQE's place in a WRITE_FILE chain. */
+enum {
+	TAG_OP = 0,
+	TAG_OPEN = 1,
+	TAG_WRITE = 2,
+	TAG_CLOSE = 3,
+	TAG_MASK = 3,
+};
+
+#define IOQ_SLOTS_MAX 1024u
+#define IOQ_BATCH_MIN 16u
+#define IOQ_HOLD_TICKS 4u
+#define IOQ_WRITE_MAX ((size_t)1 << 30)
 
 enum {
 	WF_OPEN = 0,
@@ -83,12 +123,32 @@ int ioq__uring_init(struct ioq *q, unsigned depth)
 		io_uring_free_probe(probe);
 	if (q->uring_op_ok[IOQ_WRITE_FILE])
 		q->uring_op_ok[IOQ_WRITE_FILE] = q->uring_op_ok[IOQ_WRITE] && q->uring_op_ok[IOQ_CLOSE];
+	/*
+	 * Fixed-file slots for WRITE_FILE chains: as many as chains can be in
+	 * the kernel, within the fd limit (the kernel refuses more). A kernel
+	 * without sparse registration (before 5.19) keeps the three-step path.
+	 */
+	struct rlimit rl;
+	unsigned nslots = SC_MIN(depth, IOQ_SLOTS_MAX);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 2 < nslots)
+		nslots = (unsigned)(rl.rlim_cur / 2);
+	const char *direct = getenv("SCINT_IO_URING_DIRECT");
+	if (q->uring_op_ok[IOQ_WRITE_FILE] && nslots >= 4 && !(direct && direct[0] == '0') &&
+	    io_uring_register_files_sparse(&u->ring, nslots) == 0) {
+		u->direct = true;
+		u->nslots = u->nfree = nslots;
+		u->free_slots = sc_xmalloc(nslots * sizeof(*u->free_slots));
+		for (unsigned i = 0; i < nslots; i++)
+			u->free_slots[i] = (int)(nslots - 1 - i);
+	}
 	u->q = q;
 	u->wake = (struct wake){ .kind = WAKE_IOQ, .fd = u->ring.ring_fd };
 	reactor_set_dispatch(q->r, WAKE_IOQ, ioq_uring_dispatch, q);
 	k = reactor_add(q->r, &u->wake, EPOLLIN);
 	if (k < 0) {
 		io_uring_queue_exit(&u->ring);
+		free(u->free_slots);
 		free(u);
 		return k;
 	}
@@ -104,6 +164,7 @@ void ioq__uring_free(struct ioq *q)
 		return;
 	reactor_del(q->r, &u->wake);
 	io_uring_queue_exit(&u->ring);
+	free(u->free_slots);
 	free(u);
 	q->uring = NULL;
 }
@@ -164,46 +225,217 @@ static void ioq_uring_prep_sqe(struct io_uring_sqe *sqe, struct ioq_op *op)
 	case IOQ_OPCODE__COUNT:
 		SC_ASSERT(!"opcode has no io_uring form");
 	}
-	io_uring_sqe_set_data(sqe, op);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op);
+}
+
+void ioq_disable_direct(struct ioq *q)
+{
+	if (q->uring)
+		q->uring->direct = false;
+}
+
+bool ioq_uses_direct(const struct ioq *q)
+{
+	return q->uring && q->uring->direct;
+}
+
+/* The op runs with plain syscalls (no opcode, or told to). */
+static bool ioq_uring_sync(const struct ioq *q, const struct ioq_op *op)
+{
+	return op->sync_only || !q->uring_op_ok[op->opcode];
+}
+
+/* A WRITE_FILE that goes in as one chain through a slot. */
+static bool ioq_uring_is_direct(const struct ioq__uring *u, const struct ioq_op *op)
+{
+	return u->direct && op->opcode == IOQ_WRITE_FILE && op->step == WF_OPEN &&
+	       op->len <= IOQ_WRITE_MAX;
+}
+
+static unsigned ioq_uring_sqes(const struct ioq__uring *u, const struct ioq_op *op)
+{
+	if (ioq_uring_is_direct(u, op))
+		return op->len ? 3 : 2;
+	return 1;
+}
+
+/* Whether an op chained behind op may go into the same chain of SQEs. */
+static bool ioq_uring_linkable(const struct ioq__uring *u, const struct ioq_op *op)
+{
+	if (op->opcode == IOQ_WRITE)
+		return false; /* a short write is requeued: its successor would overtake it */
+	return op->opcode != IOQ_WRITE_FILE || ioq_uring_is_direct(u, op);
+}
+
+/* Fills op's SQE(s); returns the last one. */
+static struct io_uring_sqe *ioq_uring_emit(struct ioq *q, struct ioq_op *op, unsigned nsqe)
+{
+	struct ioq__uring *u = q->uring;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	SC_ASSERT(sqe);
+	op->qstate = IOQ_S_STARTED;
+	q->nqueued--;
+	q->in_kernel += nsqe;
+	if (!ioq_uring_is_direct(u, op)) {
+		ioq_uring_prep_sqe(sqe, op);
+		op->cqes_left = 1;
+		return sqe;
+	}
+	SC_ASSERT(u->nfree > 0);
+	int slot = u->free_slots[--u->nfree];
+	op->slot = slot;
+	op->cqes_left = (uint8_t)nsqe;
+	op->tmp_fd = 0; /* the open's result, once known */
+	io_uring_prep_openat_direct(sqe, op->dirfd, op->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
+				    op->mode, (unsigned)slot);
+	sqe->flags |= IOSQE_IO_HARDLINK;
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | TAG_OPEN);
+	if (op->len) {
+		sqe = io_uring_get_sqe(&u->ring);
+		io_uring_prep_write(sqe, slot, op->buf, (unsigned)op->len, 0);
+		sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK;
+		io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | TAG_WRITE);
+	}
+	sqe = io_uring_get_sqe(&u->ring);
+	io_uring_prep_close_direct(sqe, (unsigned)slot);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | TAG_CLOSE);
+	return sqe;
 }
 
 unsigned ioq__uring_flush(struct ioq *q)
 {
 	struct ioq__uring *u = q->uring;
-	unsigned n = 0;
+	struct list_head *prev = &q->queued;
+	unsigned n = 0, mask = 0;
 
-	while (!list_empty(&q->queued) && q->in_kernel < q->depth) {
-		struct ioq_op *op = list_first_entry(&q->queued, struct ioq_op, link);
-		if (op->sync_only || !q->uring_op_ok[op->opcode]) {
+	/*
+	 * A few ops while the kernel is busy with others wait for the next
+	 * tick (a completion of those wakes the loop), up to IOQ_HOLD_TICKS
+	 * ticks: they then go in with what comes next rather than in an
+	 * io_uring_enter of their own.
+	 */
+	if (q->nqueued && q->nqueued < IOQ_BATCH_MIN && q->in_kernel >= IOQ_BATCH_MIN &&
+	    u->held < IOQ_HOLD_TICKS) {
+		u->held++;
+		return 0;
+	}
+	u->held = 0;
+	while (prev->next != &q->queued) {
+		struct ioq_op *op = list_entry(prev->next, struct ioq_op, link);
+		if (ioq_uring_sync(q, op)) {
+			if (!ioq__sync_budget_take(q, op)) {
+				prev = prev->next; /* next flush */
+				continue;
+			}
 			list_del(&op->link);
 			q->nqueued--;
+			op->qstate = IOQ_S_STARTED;
 			q->stats.sync_fallbacks++;
-			ioq__finish(q, op, ioq__sync_run(op));
+			ioq__run_sync(q, op);
 			continue;
 		}
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-		if (!sqe)
+		unsigned limit = io_uring_sq_space_left(&u->ring);
+		if (q->in_kernel || n)
+			limit = SC_MIN(limit, q->depth > q->in_kernel ? q->depth - q->in_kernel : 0);
+		unsigned need = ioq_uring_sqes(u, op);
+		if (need > limit)
 			break;
+		if (ioq_uring_is_direct(u, op) && !u->nfree) {
+			prev = prev->next; /* waits for a slot; others may go */
+			continue;
+		}
 		list_del(&op->link);
-		q->nqueued--;
-		ioq_uring_prep_sqe(sqe, op);
-		q->in_kernel++;
-		n++;
+		unsigned seg = 0;
+		for (;;) {
+			struct io_uring_sqe *last = ioq_uring_emit(q, op, need);
+			seg += need;
+			n += need;
+			limit -= need;
+			mask |= ioq__phase_bit(q, op);
+			struct ioq_op *nx = op->chain_next;
+			if (!nx || nx->qstate != IOQ_S_CHAINED || !ioq_uring_linkable(u, op) ||
+			    ioq_uring_sync(q, nx))
+				break;
+			need = ioq_uring_sqes(u, nx);
+			if (need > limit || (ioq_uring_is_direct(u, nx) && !u->nfree))
+				break; /* continues from user space when op completes */
+			last->flags |= IOSQE_IO_HARDLINK;
+			op->chain_next = NULL;
+			op = nx;
+		}
+		if (seg > 1) {
+			q->chains++;
+			q->linked_sqes += seg;
+		}
 	}
 	if (n) {
+		uint64_t t0 = clock_now_ns();
 		int k;
 		do
 			k = io_uring_submit(&u->ring);
 		while (k == -EINTR || k == -EAGAIN);
 		SC_ASSERT(k >= 0);
+		q->enter_ns += clock_now_ns() - t0;
+		ioq__count_enter(q, n, mask);
 	}
 	return n;
 }
 
 static void ioq_uring_requeue(struct ioq *q, struct ioq_op *op)
 {
+	op->qstate = IOQ_S_QUEUED;
 	list_add(&op->link, &q->queued);
 	q->nqueued++;
+}
+
+/* An op the ring could not do after all: plain syscalls, now. */
+static void ioq_uring_redo_sync(struct ioq *q, struct ioq_op *op)
+{
+	q->stats.sync_fallbacks++;
+	op->done_bytes = 0;
+	op->saved_err = 0;
+	ioq__run_sync(q, op);
+}
+
+/* One CQE of a WRITE_FILE chain; the op finishes with the last. */
+static void ioq_uring_direct_cqe(struct ioq *q, struct ioq_op *op, unsigned tag, int res)
+{
+	struct ioq__uring *u = q->uring;
+
+	switch (tag) {
+	case TAG_OPEN:
+		op->tmp_fd = res < 0 ? res : 0;
+		break;
+	case TAG_WRITE:
+		if (res < 0 && !op->saved_err)
+			op->saved_err = res;
+		else if (res >= 0)
+			op->done_bytes = (size_t)res;
+		break;
+	default:
+		if (res < 0 && !op->saved_err && op->tmp_fd == 0)
+			op->saved_err = res;
+		break;
+	}
+	if (--op->cqes_left)
+		return;
+	u->free_slots[u->nfree++] = op->slot;
+	op->slot = -1;
+	int open_res = op->tmp_fd, err = op->saved_err;
+	op->tmp_fd = -1;
+	if (open_res == -EAGAIN || open_res == -EINTR || open_res == -EOPNOTSUPP ||
+	    (open_res == 0 && (err == -EAGAIN || err == -EINTR || err == -EOPNOTSUPP ||
+			       (!err && op->done_bytes < op->len)))) {
+		ioq_uring_redo_sync(q, op);
+		return;
+	}
+	int r = open_res < 0 ? open_res : err;
+	/* io_uring has no fchmod: apply an exact mode the umask would strip. */
+	if (r >= 0 && (op->mode & ~fs_umask()) != op->mode &&
+	    fchmodat(op->dirfd, op->path, op->mode, 0) < 0)
+		r = -errno;
+	ioq__finish(q, op, r < 0 ? r : (int)SC_MIN(op->done_bytes, (size_t)INT32_MAX));
 }
 
 /* WRITE_FILE's transitions; returns true when the op is finished. */
@@ -283,10 +515,14 @@ static void ioq_uring_dispatch(struct wake *w, uint32_t events, void *data)
 	(void)events;
 	io_uring_for_each_cqe(&u->ring, head, cqe)
 	{
-		struct ioq_op *op = io_uring_cqe_get_data(cqe);
+		uint64_t ud = io_uring_cqe_get_data64(cqe);
+		struct ioq_op *op = (struct ioq_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
 		SC_ASSERT(op && op->in_flight);
 		q->in_kernel--;
-		ioq_uring_cqe(q, op, cqe->res);
+		if (ud & TAG_MASK)
+			ioq_uring_direct_cqe(q, op, (unsigned)(ud & TAG_MASK), cqe->res);
+		else
+			ioq_uring_cqe(q, op, cqe->res);
 		n++;
 	}
 	io_uring_cq_advance(&u->ring, n);

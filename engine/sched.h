@@ -8,7 +8,7 @@
  *
  *   1. start queued jobs while their kind has free slots (highest prio first),
  *      then run up to SCHED_STEPS_PER_TICK ready jobs' step()
- *   2. ioq_flush()
+ *   2. ioq_flush() (also after any step that leaves SCHED_FLUSH_OPS ops queued)
  *   3. epoll_wait: timeout 0 when work is ready, else the nearest timer
  *   4. dispatch (ring, curl sockets, pidfds, pipes) - callbacks only record
  *   5. fire timers; http_drain()
@@ -47,6 +47,8 @@ struct sched;
 struct job;
 
 #define SCHED_STEPS_PER_TICK 64
+/* Ops queued by steps that make the op queue flush before the tick ends. */
+#define SCHED_FLUSH_OPS 64
 
 enum job_kind {
 	JOB_INDEX,

@@ -28,14 +28,22 @@
  *               checked (bundle/gempath.h) and placed in the model of the
  *               tree (see below). Files up to ASM_CHUNK are read into a
  *               buffer that grows as data arrives and written by one
- *               WRITE_FILE op; at most ASM_WRITES_MAX ops / ASM_BYTES_MAX
- *               bytes are in flight, and a step handles at most
- *               ASM_ENTRIES_PER_STEP entries before yielding to other jobs.
+ *               WRITE_FILE op (on io_uring one linked chain: open into a
+ *               fixed slot, write, close); at most ASM_WRITES_MAX ops /
+ *               ASM_BYTES_MAX bytes are in flight, and a step inflates at
+ *               most ASM_STEP_BYTES (each entry counted as its size plus
+ *               ASM_ENTRY_COST) before yielding to other jobs.
+ *               Missing directories are queued as mkdirat ops and the
+ *               reader goes on: an op below a directory still on its way
+ *               is chained behind its mkdirat (ioq_submit_after) while that
+ *               is queued, or parked on it once it is in the kernel and
+ *               queued when it completes (asm_cursor_for).
  * ASM_REPLACE   the entry's path already holds something (a later entry of
  *               the same path wins, as in tar and RubyGems): waits until no
  *               op is in flight, removes the old one, then places the entry.
- * ASM_DIRS      missing parent directories are created one by one (each
- *               mkdirat completes before its child's).
+ * ASM_DIRS      waits for write slots for the entry's directories and op,
+ *               or (a directory entry changing a mode, a large file) for a
+ *               directory this job is still creating.
  * ASM_STREAM    a file larger than ASM_CHUNK: OPENAT, then WRITE ops of
  *               ASM_CHUNK bytes as the data is inflated (within the same
  *               window), then fchmod/close; memory stays bounded whatever
@@ -106,10 +114,11 @@
 #include "phases/phase.h"
 #include "phases/remote.h"
 
-#define ASM_WRITES_MAX	     64
+#define ASM_WRITES_MAX	     256
 #define ASM_BYTES_MAX	     ((size_t)2 << 20)
 #define ASM_CHUNK	     ((size_t)512 << 10)
-#define ASM_ENTRIES_PER_STEP 64
+#define ASM_STEP_BYTES	     ((uint64_t)256 << 10)
+#define ASM_ENTRY_COST	     512 /* bytes a step is charged per entry, beside its data */
 #define ASM_PKG_BLOCK	     ((size_t)128 << 10)
 #define ASM_DEPTH_MAX	     (GEMPATH_MAX / 2 + 1)
 #define LOCK_RETRY_NS	     (100u * 1000000u)
@@ -221,6 +230,7 @@ struct asm_node {
 	const char *rel;     /* gem-relative: a suffix of op_path ("" for the root) */
 	const char *target;  /* symlinks */
 	struct asm_node *parent, *first, *next, *prev;
+	struct asm_write *mk; /* directories: its mkdirat until that completes */
 };
 
 struct asm_write {
@@ -230,6 +240,17 @@ struct asm_write {
 	size_t len;
 	const char *what; /* the op path (arena), for errors */
 	struct asm_write *next_free;
+	struct asm_node *node; /* mkdirat: the directory it creates */
+	/* parked behind a mkdirat already in the kernel (see asm_queue) */
+	struct asm_write *park_root;		    /* the mkdirat it waits for */
+	struct asm_write *park_head, *park_tail; /* a root: the writes waiting for it */
+	struct asm_write *park_next;
+};
+
+/* Where the next op of an entry goes: a fresh chain, behind tail, or parked on root. */
+struct asm_cursor {
+	struct ioq_op *tail;
+	struct asm_write *root;
 };
 
 /* The inner entry being placed. */
@@ -278,11 +299,12 @@ struct assemble_job {
 
 	struct asm_entry *cur;  /* job lifetime, from ASM_PREPARE */
 	struct asm_node **dirq; /* ASM_DEPTH_MAX, from ASM_PREPARE */
-	size_t ndirq, dirq_next;
-	struct ioq_op dir_op;
+	size_t ndirq;
+	unsigned need_slots;
+	bool wait_slots; /* ASM_DIRS: for write slots (else for cur's directory) */
 	struct ioq_op open_op;
 
-	struct asm_write writes[ASM_WRITES_MAX];
+	struct asm_write *writes; /* ASM_WRITES_MAX, from ASM_PREPARE */
 	struct asm_write *free_writes;
 	unsigned writes_inflight;
 	size_t bytes_inflight;
@@ -314,7 +336,7 @@ static bool asm_edge_ok(enum asm_state from, enum asm_state to)
 	case ASM_REPLACE:
 		return to == ASM_DIRS || to == ASM_STREAM || to == ASM_UNPACK;
 	case ASM_DIRS:
-		return to == ASM_STREAM || to == ASM_UNPACK;
+		return to == ASM_STREAM || to == ASM_UNPACK || to == ASM_DIRS;
 	case ASM_STREAM:
 		return to == ASM_UNPACK;
 	case ASM_DRAIN:
@@ -652,6 +674,11 @@ static void asm_prepare(struct assemble_job *a)
 		return;
 	}
 	a->tree_created = true;
+	a->writes = sc_xcalloc(ASM_WRITES_MAX, sizeof(*a->writes));
+	for (int i = ASM_WRITES_MAX - 1; i >= 0; i--) {
+		a->writes[i].next_free = a->free_writes;
+		a->free_writes = &a->writes[i];
+	}
 	a->cur = sc_xmalloc(sizeof(*a->cur));
 	*a->cur = (struct asm_entry){ .fd = -1 };
 	a->dirq = sc_xmalloc(ASM_DEPTH_MAX * sizeof(*a->dirq));
@@ -803,6 +830,24 @@ static void asm_write_done(struct ioq_op *op)
 		a->io_err = op->res;
 		a->io_err_path = w->what;
 	}
+	if (w->node) {
+		/* A directory is there (or failed: what waits for it fails the same way). */
+		w->node->mk = NULL;
+		w->node = NULL;
+	}
+	if (w->park_head) {
+		/* What waited for this directory goes in now, as one chain, in order. */
+		struct ioq_op *tail = NULL;
+		for (struct asm_write *p = w->park_head, *nx; p; p = nx) {
+			nx = p->park_next;
+			p->park_next = NULL;
+			p->park_root = NULL;
+			if (!tail || !ioq_submit_after(a->in->ioq, tail, &p->op))
+				ioq_submit(a->in->ioq, &p->op);
+			tail = &p->op;
+		}
+		w->park_head = w->park_tail = NULL;
+	}
 	free(w->buf);
 	w->buf = NULL;
 	a->writes_inflight--;
@@ -826,6 +871,8 @@ static struct asm_write *asm_write_get(struct assemble_job *a, const char *what,
 	w->buf = buf;
 	w->len = len;
 	w->what = what;
+	w->node = NULL;
+	w->park_root = w->park_head = w->park_tail = w->park_next = NULL;
 	w->op.done = asm_write_done;
 	w->op.data = a;
 	w->op.ctx = &a->job.ctx;
@@ -835,6 +882,55 @@ static struct asm_write *asm_write_get(struct assemble_job *a, const char *what,
 static bool asm_window_full(const struct assemble_job *a)
 {
 	return !a->free_writes || a->bytes_inflight >= ASM_BYTES_MAX;
+}
+
+/*
+ * Where the ops of an entry whose directory is dir go. Nothing is ever
+ * waited for here; a directory created by this job may still be on its way:
+ *   - done (no mkdirat pending): a fresh chain (or a lone op);
+ *   - its mkdirat is still queued (not in the kernel yet): behind the last
+ *     op of that chain, so the kernel creates the directory first;
+ *   - its mkdirat is in the kernel: parked on it (or on the mkdirat the
+ *     directory's own mkdirat is parked on) and queued, in order, when it
+ *     completes (asm_write_done).
+ * The tar reader goes on with the next entry in every case.
+ */
+static struct asm_cursor asm_cursor_for(struct asm_node *dir)
+{
+	struct asm_write *mk = dir->mk;
+	struct asm_cursor cur = { 0 };
+
+	if (!mk)
+		return cur;
+	if (mk->park_root) {
+		cur.root = mk->park_root;
+		return cur;
+	}
+	cur.tail = ioq_chain_tail(&mk->op);
+	if (!cur.tail)
+		cur.root = mk;
+	return cur;
+}
+
+static void asm_queue(struct assemble_job *a, struct asm_cursor *cur, struct asm_write *w)
+{
+	if (cur->root) {
+		w->park_root = cur->root;
+		if (cur->root->park_tail)
+			cur->root->park_tail->park_next = w;
+		else
+			cur->root->park_head = w;
+		cur->root->park_tail = w;
+		return;
+	}
+	if (!cur->tail || !ioq_submit_after(a->in->ioq, cur->tail, &w->op))
+		ioq_submit(a->in->ioq, &w->op);
+	cur->tail = &w->op;
+}
+
+static unsigned asm_free_writes(const struct assemble_job *a)
+{
+	return ASM_WRITES_MAX - a->writes_inflight;
 }
 
 /* Fails the job when a write failed. Returns true if it did. */
@@ -1130,8 +1226,24 @@ static int asm_node_budget(struct assemble_job *a, size_t path_len)
 	return 0;
 }
 
-static bool asm_emit(struct assemble_job *a);
+static bool asm_emit(struct assemble_job *a, struct asm_cursor *cur);
 static bool asm_make_dirs(struct assemble_job *a);
+
+/* A directory entry over an existing directory: the later mode. Returns true if failed. */
+static bool asm_dir_chmod(struct assemble_job *a)
+{
+	struct asm_node *d = a->cur->node;
+	mode_t mode = asm_dir_mode(a->cur->mode);
+
+	if (fchmodat(a->in->assembling_fd, d->op_path, mode, 0) < 0) {
+		int r = -errno;
+		asm_fail(a, r, "cannot change the mode of %s while unpacking %s: %s", d->op_path,
+			 a->gem->full_name, sc_strerror(r));
+		return true;
+	}
+	d->mode = mode;
+	return false;
+}
 
 /* Leaves the waiting states once the entry is placed. */
 static void asm_entry_done(struct assemble_job *a)
@@ -1219,23 +1331,13 @@ static void asm_replace(struct assemble_job *a)
 		asm_entry_done(a);
 }
 
-static void asm_dir_done(struct ioq_op *op)
-{
-	job_wake(&((struct assemble_job *)op->data)->job);
-}
-
-static void asm_dirs_next(struct assemble_job *a)
-{
-	struct asm_node *d = a->dirq[a->dirq_next];
-
-	ioq_prep_mkdirat(&a->dir_op, a->in->assembling_fd, d->op_path, d->mode);
-	a->dir_op.done = asm_dir_done;
-	a->dir_op.data = a;
-	a->dir_op.ctx = &a->job.ctx;
-	ioq_submit(a->in->ioq, &a->dir_op);
-}
-
-/* Queues (in the model too) the missing directories of the entry. Returns true if waiting. */
+/*
+ * Queues the missing directories of the entry (in the model too), then its
+ * own op, without waiting for any of them (see asm_cursor_for). Waits
+ * (ASM_DIRS) only for write slots, or for a directory still on its way
+ * when the entry changes its mode or is a large file (ASM_STREAM writes
+ * through a plain fd). Returns true if waiting (or failed).
+ */
 static bool asm_make_dirs(struct assemble_job *a)
 {
 	struct asm_entry *c = a->cur;
@@ -1253,9 +1355,20 @@ static bool asm_make_dirs(struct assemble_job *a)
 			 a->gem->full_name, c->name, ASM_TREE_DEPTH_MAX);
 		return true;
 	}
-	a->ndirq = a->dirq_next = 0;
 	struct asm_node *parent = asm_deepest(a, c->path, end, &i);
 	SC_ASSERT(parent->type == MF_DIR);
+	/* A slot for every op of the entry first: nothing is created until they are free. */
+	size_t missing = i < end && i == 0;
+	for (size_t k = i; k < end; k++)
+		missing += c->path[k] == '/';
+	if (missing + 1 > asm_free_writes(a)) {
+		a->need_slots = (unsigned)missing + 1;
+		a->wait_slots = true;
+		asm_enter(a, ASM_DIRS);
+		return true;
+	}
+	struct asm_cursor cur = asm_cursor_for(parent);
+	a->ndirq = 0;
 	while (i < end) {
 		size_t start = i ? i + 1 : 0;
 		for (i = start; i < end && c->path[i] != '/'; i++)
@@ -1271,48 +1384,51 @@ static bool asm_make_dirs(struct assemble_job *a)
 		a->dirq[a->ndirq++] = d;
 		parent = d;
 	}
+	c->node = parent; /* files and links: the directory; asm_emit adds the entry below it */
 	if (c->type == MF_DIR) {
-		c->node = parent;
 		mode_t mode = asm_dir_mode(c->mode);
 		if (a->ndirq && a->dirq[a->ndirq - 1] == parent) {
 			parent->mode = mode;
 		} else if (parent->mode != mode) {
 			/* A directory entry over a directory: it keeps its contents, takes the mode. */
-			if (fchmodat(a->in->assembling_fd, parent->op_path, mode, 0) < 0) {
-				int r = -errno;
-				asm_fail(a, r, "cannot change the mode of %s while unpacking %s: %s",
-					 parent->op_path, a->gem->full_name, sc_strerror(r));
+			if (parent->mk) {
+				a->wait_slots = false;
+				asm_enter(a, ASM_DIRS);
 				return true;
 			}
-			parent->mode = mode;
+			return asm_dir_chmod(a);
 		}
-	} else {
-		c->node = parent; /* the directory; asm_emit adds the entry below it */
 	}
-	if (a->ndirq) {
-		asm_dirs_next(a);
-		asm_enter(a, ASM_DIRS);
-		return true;
+	for (size_t k = 0; k < a->ndirq; k++) {
+		struct asm_node *d = a->dirq[k];
+		struct asm_write *w = asm_write_get(a, d->op_path, NULL, 0);
+		ioq_prep_mkdirat(&w->op, a->in->assembling_fd, d->op_path, d->mode);
+		w->node = d;
+		d->mk = w;
+		asm_queue(a, &cur, w);
 	}
-	return asm_emit(a);
+	return asm_emit(a, &cur);
 }
 
-/* ASM_DIRS: one mkdirat completed. */
+/* ASM_DIRS: write slots have come back, or the entry's directory is there. */
 static void asm_dirs(struct assemble_job *a)
 {
-	if (a->dir_op.in_flight)
+	struct asm_entry *c = a->cur;
+
+	if (asm_check_io(a))
 		return;
-	if (a->dir_op.res < 0) {
-		asm_fail(a, a->dir_op.res, "cannot create %s while unpacking %s: %s",
-			 a->dirq[a->dirq_next]->op_path, a->gem->full_name,
-			 sc_strerror(a->dir_op.res));
+	if (a->wait_slots) {
+		if (asm_free_writes(a) < a->need_slots)
+			return;
+		a->wait_slots = false;
+		if (!asm_make_dirs(a))
+			asm_entry_done(a);
 		return;
 	}
-	if (++a->dirq_next < a->ndirq) {
-		asm_dirs_next(a);
+	if (c->node->mk)
 		return;
-	}
-	if (!asm_emit(a))
+	struct asm_cursor none = { 0 };
+	if (c->type == MF_DIR ? !asm_dir_chmod(a) : !asm_emit(a, &none))
 		asm_entry_done(a);
 }
 
@@ -1358,8 +1474,11 @@ static void asm_open_done(struct ioq_op *op)
 	job_wake(&a->job);
 }
 
-/* Issues the op(s) of the entry, whose directories exist. Returns true if waiting. */
-static bool asm_emit(struct assemble_job *a)
+/*
+ * Issues the op of the entry (cur: see asm_cursor_for). Returns true if
+ * waiting (or failed).
+ */
+static bool asm_emit(struct assemble_job *a, struct asm_cursor *cur)
 {
 	struct install *in = a->in;
 	struct asm_entry *c = a->cur;
@@ -1387,11 +1506,17 @@ static bool asm_emit(struct assemble_job *a)
 		a->nlinks++;
 		w = asm_write_get(a, n->op_path, NULL, 0);
 		ioq_prep_symlinkat(&w->op, n->target, in->assembling_fd, n->op_path);
-		ioq_submit(in->ioq, &w->op);
+		asm_queue(a, cur, w);
 		return false;
 	}
 	case MF_FILE:
 		break;
+	}
+	if (c->size > ASM_CHUNK && parent->mk) {
+		/* Streamed through a plain fd: its directory must be there first. */
+		a->wait_slots = false;
+		asm_enter(a, ASM_DIRS);
+		return true;
 	}
 	if (asm_node_budget(a, strlen(c->path)) < 0)
 		return true;
@@ -1408,7 +1533,7 @@ static bool asm_emit(struct assemble_job *a)
 		w = asm_write_get(a, n->op_path, buf, (size_t)c->size);
 		ioq_prep_write_file(&w->op, in->assembling_fd, n->op_path, n->mode, buf,
 				    (size_t)c->size);
-		ioq_submit(in->ioq, &w->op);
+		asm_queue(a, cur, w);
 		return false;
 	}
 	c->fd = -1;
@@ -1483,11 +1608,11 @@ static void asm_stream(struct assemble_job *a)
 
 static void asm_unpack(struct assemble_job *a)
 {
-	unsigned n = 0;
+	uint64_t spent = 0;
 
 	if (asm_check_io(a))
 		return;
-	while (n < ASM_ENTRIES_PER_STEP) {
+	while (spent < ASM_STEP_BYTES) {
 		if (asm_window_full(a))
 			return; /* a write completion wakes us */
 		if (!a->inner) {
@@ -1496,7 +1621,7 @@ static void asm_unpack(struct assemble_job *a)
 				asm_enter(a, ASM_DRAIN);
 			if (r <= 0)
 				return;
-			n++;
+			spent += ASM_ENTRY_COST;
 			continue;
 		}
 		int r = asm_inner_header(a);
@@ -1506,7 +1631,7 @@ static void asm_unpack(struct assemble_job *a)
 		}
 		if (r < 0)
 			return;
-		n++;
+		spent += ASM_ENTRY_COST + a->cur->size;
 		if (asm_place(a))
 			return;
 	}
@@ -1750,7 +1875,7 @@ static void asm_failed(struct assemble_job *a)
 {
 	struct install *in = a->in;
 
-	if (a->writes_inflight || a->dir_op.in_flight || a->open_op.in_flight)
+	if (a->writes_inflight || a->open_op.in_flight)
 		return;
 	if (a->state == ASM_SPEC_WAIT && !a->call_done)
 		return;
@@ -1851,6 +1976,9 @@ static void asm_release(struct job *j)
 	}
 	free(a->dirq);
 	a->dirq = NULL;
+	free(a->writes);
+	a->writes = NULL;
+	a->free_writes = NULL;
 	sbuf_release(&a->metadata_gz);
 	sbuf_release(&a->checksums_gz);
 	sbuf_release(&a->call.result);
@@ -1876,10 +2004,6 @@ struct job *assemble_job_new(struct install *in, struct gem *g, struct job *afte
 	a->pkg_fd = -1;
 	a->m = arena_alloc(&in->arena, sizeof(*a->m));
 	hmap_init(&a->nodes);
-	for (int i = ASM_WRITES_MAX - 1; i >= 0; i--) {
-		a->writes[i].next_free = a->free_writes;
-		a->free_writes = &a->writes[i];
-	}
 	timer_init(&a->timer, asm_timer_fire);
 	job_init(&a->job, in->sched, &assemble_ops, g->full_name, (int)g->ndependents);
 	if (after)

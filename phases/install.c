@@ -224,7 +224,7 @@ int install_setup(struct install *in, struct sbuf *err)
 		sbuf_addf(err, "cannot create the event loop: %s", strerror(errno));
 		return -errno;
 	}
-	in->ioq = ioq_new(in->reactor, (enum ioq_backend)in->opts.io_backend, 256);
+	in->ioq = ioq_new(in->reactor, (enum ioq_backend)in->opts.io_backend, 1024);
 	if (!in->ioq) {
 		sbuf_addf(err, "cannot set up io_uring: %s", strerror(errno));
 		return -errno;

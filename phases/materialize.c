@@ -2,16 +2,21 @@
  * materialize.c: place one cached entry into .bundle/ruby/<M.m.0>/ (design.md
  * §1, "Materialize"), driven by its manifest alone.
  *
- *   MAT_START --> MAT_DIRS (depth 1..n) --> MAT_FILES --> MAT_STUBS --> MAT_SPEC --> MAT_DONE
+ *   MAT_START --> MAT_DIRS --> MAT_FILES --> MAT_STUBS --> MAT_SPEC --> MAT_DONE
  *       \--symlink mode-----------------------------------^
  *   (any error) --> MAT_FAILED (waits for its ops)
  *
  * MAT_START  clears what a killed run may have left (gems/<full_name>,
  *            its extension dir, a stale gemspec), then creates the roots.
- * MAT_DIRS   mkdirat for the manifest's directories, one depth level per
- *            round (a child's mkdirat never races its parent's).
+ * MAT_DIRS   mkdirat for the manifest's directories in one round: one
+ *            chain per subtree (ioq_submit_after), so a child's mkdirat
+ *            never races its parent's.
  * MAT_FILES  one op per file: linkat (hardlink), FICLONE (clone) or
- *            copy_file_range (copy), at most MAT_WINDOW in flight. In auto
+ *            copy_file_range (copy), at most MAT_WINDOW in flight, queued
+ *            in batches of MAT_BATCH or more and chained MAT_CHAIN at a time
+ *            (one io-wq worker runs a chain's links back to back; each op
+ *            keeps its own result). Clones and copies run at flush time,
+ *            within the op queue's budget per tick (engine/ioq.h). In auto
  *            mode the first file of the run decides (reflink, else hardlink,
  *            else copy); a cache on another filesystem ends up copying. A
  *            link refused for one file (EMLINK, EXDEV) falls back to a copy.
@@ -44,6 +49,10 @@
 #include "phases/phase.h"
 
 #define MAT_WINDOW 128
+/* Files are queued in batches of at least this many ops (a submit's worth). */
+#define MAT_BATCH 64
+/* Links per chain: one io-wq worker runs a chain's links back to back. */
+#define MAT_CHAIN 16
 
 enum mat_state {
 	MAT_START,
@@ -74,8 +83,7 @@ struct materialize_job {
 	struct gem *gem;
 	enum mat_state state;
 	const struct manifest *mf;
-	size_t next;
-	unsigned depth, max_depth;
+	size_t next, next_dir;
 	struct mat_op ops[MAT_WINDOW];
 	struct mat_op *free_ops;
 	unsigned inflight;
@@ -124,15 +132,6 @@ static void mat_enter(struct materialize_job *m, enum mat_state to)
 static bool mat_is_ext(const struct mf_entry *e)
 {
 	return e->path[0] == 'e'; /* "ext/..." (else "gem/...") */
-}
-
-static unsigned mat_depth(const char *path)
-{
-	unsigned d = 0;
-
-	for (; *path; path++)
-		d += *path == '/';
-	return d;
 }
 
 /*
@@ -292,9 +291,6 @@ static void mat_start(struct materialize_job *m)
 		mat_enter(m, MAT_FAILED);
 		return;
 	}
-	for (size_t i = 0; i < mf->nentries; i++)
-		if (mf->entries[i].type == MF_DIR && mat_depth(mf->entries[i].path) > m->max_depth)
-			m->max_depth = mat_depth(mf->entries[i].path);
 	/* Leftovers of an interrupted install (the spec is missing, or --force). */
 	r = fs_rmtree_at(mat_gems_fd(in, g), mat_name(g));
 	if (r == 0 && mf->has_ext)
@@ -338,39 +334,64 @@ static void mat_start(struct materialize_job *m)
 		ioq_prep_mkdirat(&o->op, mat_ext_fd(in, g), mat_name(g), 0755);
 		mat_submit(m, o);
 	}
-	m->depth = 1;
 	mat_enter(m, MAT_DIRS);
 }
 
+/* The first two components ("gem/lib"): the subtree a directory belongs to. */
+static size_t mat_top_len(const char *path)
+{
+	const char *p = strchr(path, '/');
+
+	p = p ? strchr(p + 1, '/') : NULL;
+	return p ? (size_t)(p - path) : strlen(path);
+}
+
+/*
+ * Every directory of the manifest in one round: the manifest is sorted, so
+ * a directory comes after its parent; each subtree of the roots is one
+ * chain of mkdirat ops (a parent's mkdirat completes before its child's
+ * starts), the subtrees run side by side. A manifest with more directories
+ * than the window takes one round per window.
+ */
 static void mat_dirs(struct materialize_job *m)
 {
+	struct ioq_op *tail = NULL;
+	const char *top = NULL;
+	size_t top_len = 0;
+
 	if (m->inflight || mat_failed_batch(m))
 		return;
-	if (m->depth > m->max_depth) {
-		mat_enter(m, MAT_FILES);
-		return;
-	}
-	for (size_t i = 0; i < m->mf->nentries; i++) {
-		const struct mf_entry *e = &m->mf->entries[i];
-		if (e->type != MF_DIR || mat_depth(e->path) != m->depth)
+	while (m->next_dir < m->mf->nentries && m->free_ops) {
+		const struct mf_entry *e = &m->mf->entries[m->next_dir++];
+		if (e->type != MF_DIR)
 			continue;
 		const char *dst;
 		int dfd = mat_dst(m, e, &dst);
-		if (!m->free_ops)
-			return; /* wait for room; depth stays, done dirs are skipped by EEXIST */
 		struct mat_op *o = mat_op_get(m);
 		ioq_prep_mkdirat(&o->op, dfd, dst, e->mode ? e->mode : 0755);
-		mat_submit(m, o);
+		size_t len = mat_top_len(e->path);
+		bool same = top && len == top_len && !memcmp(top, e->path, len);
+		if (!same || !tail || !ioq_submit_after(m->in->ioq, tail, &o->op))
+			mat_submit(m, o);
+		tail = &o->op;
+		top = e->path;
+		top_len = len;
 	}
-	m->depth++;
-	mat_enter(m, MAT_DIRS);
+	if (m->next_dir >= m->mf->nentries && !m->inflight)
+		mat_enter(m, MAT_FILES);
 }
 
 static void mat_files(struct materialize_job *m)
 {
 	struct install *in = m->in;
 
+	struct ioq_op *tail = NULL;
+	unsigned nchain = 0, nfree = MAT_WINDOW - m->inflight;
+
 	if (mat_failed_batch(m))
+		return;
+	/* Refill in batches: a few completions do not make a submit of their own. */
+	if (m->inflight && nfree < MAT_BATCH && m->next < m->mf->nentries)
 		return;
 	while (m->next < m->mf->nentries && m->free_ops) {
 		const struct mf_entry *e = &m->mf->entries[m->next++];
@@ -412,7 +433,14 @@ static void mat_files(struct materialize_job *m)
 			ioq_prep_copy_file(&o->op, in->cached_fd, src, dfd, dst, e->mode);
 			break;
 		}
-		mat_submit(m, o);
+		/* Links and clones in chains of MAT_CHAIN (independent results). */
+		if (tail && nchain < MAT_CHAIN && ioq_submit_after(in->ioq, tail, &o->op)) {
+			nchain++;
+		} else {
+			mat_submit(m, o);
+			nchain = 1;
+		}
+		tail = &o->op;
 	}
 	if (m->next < m->mf->nentries || m->inflight)
 		return;

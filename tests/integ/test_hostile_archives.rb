@@ -319,6 +319,31 @@ class TestHostileArchives < ScintTest::Case
     assert_equal 0o755, File.stat(File.join(cached_dir(@app), VICTIM, "gem/lib/p")).mode & 0o777
   end
 
+  # A wide tree: the reader does not wait for each directory. Files below a
+  # directory whose mkdirat is still queued or already in the kernel go in
+  # behind it, in order, with the entries that touch such a directory again
+  # (a link into it, a file through that link, a large file in a fresh
+  # directory) landing as RubyGems' extractor puts them.
+  def test_a_wide_tree_lands_whole_while_its_directories_are_made
+    big = Random.new(3).bytes(600 << 10)
+    plant do |entries|
+      wide = (0...240).flat_map do |i|
+        (0...4).map { |j| { name: "lib/w#{i % 8}/d#{i}/s#{j % 2}/f#{j}.rb", body: "F_#{i}_#{j} = #{i * j}\n" * (j + 1) } }
+      end
+      entries + wide +
+        [{ name: "lib/w4/alias", type: :symlink, linkname: "d4/s0" },
+         { name: "lib/w4/alias/through.rb", body: "T = 1\n" },
+         { name: "data/fresh/deep/blob.bin", body: big },
+         { name: "lib/w6/d6/s1/f1.rb", body: "LAST = 1\n" }]
+    end
+    assert_installed_like_rubygems
+    assert_equal "F_200_3 = 600\n" * 4, File.read(File.join(gem_dir, "lib/w0/d200/s1/f3.rb"))
+    assert_equal "LAST = 1\n", File.read(File.join(gem_dir, "lib/w6/d6/s1/f1.rb"))
+    assert_equal "T = 1\n", File.read(File.join(gem_dir, "lib/w4/d4/s0/through.rb"))
+    assert_equal big, File.binread(File.join(gem_dir, "data/fresh/deep/blob.bin"))
+    assert_equal 240 * 4 + 1, Dir.glob("lib/w*/d*/**/*.rb", base: gem_dir).size
+  end
+
   # ---------------------------------------------------------------- permissions
 
   def test_permissions_drop_world_write_and_special_bits
