@@ -129,7 +129,7 @@ class TestRemoteCache < ScintTest::Case
     FileUtils.rm_rf(@app.path(".bundle"))
     r = @app.scint("install", *args, env: { "SCINT_CACHE" => cache, "SCINT_IO_TRACE" => trace }.merge(env))
     assert_success r
-    builds = read_trace(trace).select { |t| t["op"] == "spawn" && t["argv"]&.include?("--build") }
+    builds = read_trace(trace).select { |t| t["op"] == "build" && t["argv"]&.include?("--build") }
     [r, builds, cache]
   end
 
