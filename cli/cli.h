@@ -75,6 +75,8 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int cli_open_config(struct install *in, const char *path_opt, const char *cache_opt,
 		    struct sbuf *err);
+/* Shares the cache, sets up the engine, watches signals; prints what failed. 0 or -errno. */
+int cli_engine_start(struct install *in);
 /*
  * `scint install` with these arguments (argv[0] is "install"), refusing to
  * fetch or build anything: what `scint exec` runs to rebuild the runtime lock.

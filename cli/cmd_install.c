@@ -297,6 +297,35 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 		       ioq_backend_name(in->ioq), in->install_root);
 }
 
+/*
+ * The engine of a command that works on the cache (install, lock, update,
+ * outdated): the cache shared (`scint cache clear` takes it exclusively), the
+ * reactor and its watchers set up, and from then on every child dies with
+ * the run (evaluating the Gemfile may start Ruby). Prints what failed.
+ */
+int cli_engine_start(struct install *in)
+{
+	struct sbuf err = SBUF_INIT;
+	int cfd, r;
+
+	if (fs_mkdir_p(in->opts.cache_root, 0755) == 0 && (cfd = fs_open_dir(in->opts.cache_root)) >= 0) {
+		int lfd = openat(cfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (lfd >= 0)
+			(void)flock(lfd, LOCK_SH); /* released at exit */
+		close(cfd);
+	}
+	r = install_setup(in, &err);
+	if (r < 0) {
+		cli_error("%s", err.len ? err.buf : sc_strerror(r));
+		sbuf_release(&err);
+		return r;
+	}
+	sbuf_release(&err);
+	if ((r = signals_watch(in->reactor, in->sched, in->children)) < 0)
+		cli_warn("cannot watch for interrupts: %s", sc_strerror(r));
+	return 0;
+}
+
 static int install_main_with(int argc, char **argv, bool local_only, bool push)
 {
 	static const struct option longopts[] = {
@@ -431,27 +460,8 @@ static int install_main_with(int argc, char **argv, bool local_only, bool push)
 	    install_snapshot_fast(&in, t0))
 		return CLI_OK;
 
-	/* Installs share the cache; `scint cache clear` takes it exclusively. */
-	char lockpath[PATH_MAX + 16];
-	snprintf(lockpath, sizeof(lockpath), "%s", o->cache_root);
-	if (fs_mkdir_p(lockpath, 0755) == 0) {
-		int cfd = fs_open_dir(lockpath);
-		if (cfd >= 0) {
-			int lfd = openat(cfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-			if (lfd >= 0)
-				(void)flock(lfd, LOCK_SH); /* released at exit */
-			close(cfd);
-		}
-	}
-
-	r = install_setup(&in, &err);
-	if (r < 0) {
-		cli_error("%s", err.len ? err.buf : sc_strerror(r));
+	if ((r = cli_engine_start(&in)) < 0)
 		goto out;
-	}
-	/* From here every child dies with the run (evaluating the Gemfile may start Ruby). */
-	if ((r = signals_watch(in.reactor, in.sched, in.children)) < 0)
-		cli_warn("cannot watch for interrupts: %s", sc_strerror(r));
 	r = install_prepare(&in, &err);
 	if (r < 0) {
 		if (signals_received()) {

@@ -233,13 +233,8 @@ static int lock_main_common(int argc, char **argv, bool update)
 		goto out;
 	}
 
-	r = install_setup(&in, &err);
-	if (r < 0) {
-		cli_error("%s", err.len ? err.buf : sc_strerror(r));
+	if ((r = cli_engine_start(&in)) < 0)
 		goto out;
-	}
-	if ((r = signals_watch(in.reactor, in.sched, in.children)) < 0)
-		cli_warn("cannot watch for interrupts: %s", sc_strerror(r));
 	/* `update GEM` names gems of the lockfile, as Bundler checks. */
 	for (size_t i = 0; i < req.nupdate; i++) {
 		bool found = false;

@@ -175,13 +175,8 @@ static int outdated_main(int argc, char **argv)
 		cli_error("%s", err.buf);
 		goto out;
 	}
-	r = install_setup(&in, &err);
-	if (r < 0) {
-		cli_error("%s", err.len ? err.buf : sc_strerror(r));
+	if ((r = cli_engine_start(&in)) < 0)
 		goto out;
-	}
-	if ((r = signals_watch(in.reactor, in.sched, in.children)) < 0)
-		cli_warn("cannot watch for interrupts: %s", sc_strerror(r));
 	for (int k = 0; k < 2; k++) {
 		const char *key = k ? "BUNDLE_DEPLOYMENT" : "BUNDLE_FROZEN";
 		const char *v = bconfig_get(in.config, key);
