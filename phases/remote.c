@@ -394,7 +394,14 @@ int remote_setup(struct install *in, struct sbuf *err)
 	sbuf_release(&red);
 	rm->userpwd = remote_setting(in, "SCINT_REMOTE_CACHE_CREDENTIALS");
 	rm->token = remote_setting(in, "SCINT_REMOTE_CACHE_TOKEN");
-	const char *u = remote_setting(in, "SCINT_REMOTE_CACHE_UNSIGNED");
+	/*
+	 * The opt-out is the user's, never the project's: the environment or
+	 * ~/.bundle/config only (a repository's .bundle/config could ship it).
+	 */
+	const char *u = env_get("SCINT_REMOTE_CACHE_UNSIGNED");
+	for (size_t i = 0; !u && in->config && i < in->config->global.n; i++)
+		if (!strcmp(in->config->global.entries[i].key, "SCINT_REMOTE_CACHE_UNSIGNED"))
+			u = in->config->global.entries[i].value;
 	rm->unsigned_ok = u && (!strcmp(u, "1") || !strcmp(u, "true"));
 	rm->write = mode != REMOTE_MODE_READ;
 	rm->glibc = gnu_get_libc_version();
@@ -521,10 +528,13 @@ static int remote_signature_verify(const struct remote *rm, struct strv sig, str
 	static const char hm[] = "hmac-sha256 ", ed[] = "ed25519 ";
 
 	if (strv_eq_cstr(sig, "unsigned")) {
-		if (rm->unsigned_ok)
+		/* with a key configured, its signature is required: no downgrade */
+		if (rm->unsigned_ok && !rm->keylen && !rm->verify_key)
 			return 0;
-		sbuf_addstr(why, "the artifact is unsigned (SCINT_REMOTE_CACHE_UNSIGNED=1 accepts "
-				 "unsigned artifacts)");
+		sbuf_addstr(why, rm->keylen || rm->verify_key
+					 ? "the artifact is unsigned, and a key is configured"
+					 : "the artifact is unsigned (SCINT_REMOTE_CACHE_UNSIGNED=1 accepts "
+					   "unsigned artifacts)");
 		return -SC_EUNSAFE;
 	}
 	if (sig.len > sizeof(hm) - 1 && !memcmp(sig.p, hm, sizeof(hm) - 1)) {

@@ -257,6 +257,10 @@ class TestRemoteCache < ScintTest::Case
     # Unsigned, without the opt-out.
     File.write(index, File.read(index).sub(/^signature .*$/, "signature unsigned"))
     assert_refused(/refused \(the artifact is unsigned/)
+    # The opt-out does not downgrade a configured key.
+    File.write(index, File.read(index).sub(/^signature .*$/, "signature unsigned"))
+    assert_refused(/refused \(the artifact is unsigned, and a key is configured\)/,
+                   remote_env("SCINT_REMOTE_CACHE_UNSIGNED" => "1"))
 
     # Truncated.
     File.binwrite(artifact, File.binread(artifact)[0, File.size(artifact) / 2])
