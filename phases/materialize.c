@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -84,7 +85,7 @@ struct materialize_job {
 	enum mat_state state;
 	const struct manifest *mf;
 	size_t next, next_dir;
-	struct mat_op ops[MAT_WINDOW];
+	struct mat_op *ops; /* MAT_WINDOW of them, while the job runs (mat_step .. mat_release) */
 	struct mat_op *free_ops;
 	unsigned inflight;
 	int err;
@@ -562,6 +563,14 @@ static void mat_step(struct job *j)
 
 	if (j->canceled && m->state != MAT_DONE && m->state != MAT_FAILED)
 		m->state = MAT_FAILED;
+	if (!m->ops && m->state == MAT_START) {
+		/* the window of a job that runs, not of every job planned */
+		m->ops = sc_xcalloc(MAT_WINDOW, sizeof(*m->ops));
+		for (int i = MAT_WINDOW - 1; i >= 0; i--) {
+			m->ops[i].next_free = m->free_ops;
+			m->free_ops = &m->ops[i];
+		}
+	}
 	switch (m->state) {
 	case MAT_START:
 		mat_start(m);
@@ -596,6 +605,9 @@ static void mat_release(struct job *j)
 
 	sbuf_release(&m->stubs);
 	sbuf_release(&m->build_info);
+	free(m->ops); /* released at reap: no op of the job is in flight */
+	m->ops = NULL;
+	m->free_ops = NULL;
 }
 
 static const struct job_ops materialize_ops = {
@@ -613,10 +625,6 @@ struct job *materialize_job_new(struct install *in, struct gem *g, struct job *a
 	m->spec_name = arena_printf(&in->arena, "%s.gemspec", g->full_name);
 	m->cached_spec = arena_printf(&in->arena, "%s.gemspec", g->entry);
 	sbuf_init(&m->build_info, 0);
-	for (int i = MAT_WINDOW - 1; i >= 0; i--) {
-		m->ops[i].next_free = m->free_ops;
-		m->free_ops = &m->ops[i];
-	}
 	sbuf_init(&m->stubs, 0);
 	job_init(&m->job, in->sched, &materialize_ops, g->full_name, (int)g->ndependents);
 	if (after)
