@@ -427,6 +427,21 @@ int http_start(struct http *h, struct http_req *req)
 		cu.easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		cu.easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
 	}
+	if (req->aws_sigv4) {
+		/* after USERPWD: this sets CURLOPT_HTTPAUTH to CURLAUTH_AWS_SIGV4 */
+		char sum[DIGEST_SHA256_HEX];
+		struct sbuf hv = SBUF_INIT;
+		cu.easy_setopt(e, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+		sha256_hex(req->upload ? req->upload : "", req->upload ? req->upload_len : 0, sum);
+		sbuf_addf(&hv, "x-amz-content-sha256: %s", sum);
+		hdrs = cu.slist_append(hdrs, hv.buf);
+		sbuf_release(&hv);
+		if (req->aws_token) {
+			sbuf_addf(&hv, "x-amz-security-token: %s", req->aws_token);
+			hdrs = cu.slist_append(hdrs, hv.buf);
+			sbuf_release(&hv);
+		}
+	}
 	if (req->range)
 		cu.easy_setopt(e, CURLOPT_RANGE, req->range);
 	if (req->method && !strcmp(req->method, "HEAD")) {

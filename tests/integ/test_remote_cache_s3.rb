@@ -1,0 +1,174 @@
+# frozen_string_literal: true
+
+# Issue 12, done-when 4: the remote artifact cache on S3-compatible storage
+# (s3rver on 127.0.0.1, path-style, requests signed with AWS SigV4 by
+# libcurl). s3rver is installed from the npm registry once into
+# CORPUS_DIR/s3rver and reused; without npm (or without the network on the
+# first run) the test is skipped. s3rver checks the access key id but not
+# the signature itself: the wrong-credentials case uses an unknown key id.
+
+require_relative "install_support"
+
+class TestRemoteCacheS3 < ScintTest::Case
+  include InstallSupport
+
+  KEY = "fleet-shared-secret-0123456789"
+  BUCKET = "scint-fleet"
+  SECRET = "S3RVER"
+  WRONG_SECRET = "not-the-secret-f00dfeed"
+
+  # s3rver in a node process of its own, with a temp data directory.
+  class S3Server
+    attr_reader :port, :dir
+
+    def initialize(bin, dir)
+      @bin = bin
+      @dir = dir
+      FileUtils.mkdir_p(dir)
+    end
+
+    def endpoint
+      "http://127.0.0.1:#{@port}"
+    end
+
+    def start
+      @out = File.join(@dir, "..", "s3rver.log")
+      @pid = Process.spawn("node", @bin, "-d", @dir, "-a", "127.0.0.1", "-p", "0", "--configure-bucket", BUCKET,
+                           in: File::NULL, out: @out, err: @out)
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 20
+      while Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
+        raise "s3rver exited: #{File.read(@out)}" if Process.wait(@pid, Process::WNOHANG)
+
+        if (m = File.read(@out).match(/listening on 127\.0\.0\.1:(\d+)/))
+          @port = m[1].to_i
+          return self
+        end
+        sleep 0.05
+      end
+      raise "s3rver did not start: #{File.read(@out)}"
+    end
+
+    def stop
+      return unless @pid
+
+      Process.kill("TERM", @pid) rescue nil
+      Process.wait(@pid) rescue nil
+      @pid = nil
+    end
+  end
+
+  # s3rver 3 from the npm registry, installed once under CORPUS_DIR.
+  def s3rver_bin
+    dir = File.join(ScintTest::CORPUS_DIR, "s3rver")
+    bin = File.join(dir, "node_modules", "s3rver", "bin", "s3rver.js")
+    return bin if File.file?(bin)
+
+    skip "node and npm are needed for the S3 remote test (s3rver)" unless command?("node") && command?("npm")
+    FileUtils.mkdir_p(dir)
+    ok = system("npm", "install", "--prefix", dir, "--no-audit", "--no-fund", "--silent", "s3rver@3",
+                in: File::NULL, out: File::NULL, err: File::NULL)
+    skip "cannot install s3rver with npm (no network?)" unless ok && File.file?(bin)
+    bin
+  end
+
+  def command?(name)
+    ENV["PATH"].split(File::PATH_SEPARATOR).any? { |d| File.executable?(File.join(d, name)) }
+  end
+
+  def setup
+    super
+    require_toolchain!
+    bin = s3rver_bin
+    c = Scint::Gemgen::Corpus.new(File.join(tmp, "corpus"), so_cache: File.join(ScintTest::CORPUS_DIR, "so-cache"))
+    # Its build fails if the AWS credentials or the remote's settings reach it.
+    extconf = "# frozen_string_literal: true\n\nrequire \"mkmf\"\n" \
+              "leak = ENV.keys.grep(/\\A(SCINT_REMOTE_CACHE|AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN))/)\n" \
+              "abort \"extconf.rb sees \#{leak.join(\", \")}\" unless leak.empty?\n" \
+              "create_makefile(\"rc_ext/rc_ext_ext\")\n"
+    c.add(name: "rc_ext", version: "1.0.0", ext: "extconf", extra_files: { "ext/rc_ext/extconf.rb" => extconf })
+    c.build!
+    @source = serve(c.dir)
+    @s3 = S3Server.new(bin, File.join(tmp, "s3data")).start
+    @servers << @s3
+    @app = app("app", gems: { "rc_ext" => [] }, source: @source.url)
+    @app.bundle_lock!
+    @runs = 0
+  end
+
+  def s3_env(extra = {})
+    { "SCINT_REMOTE_CACHE" => "s3://#{BUCKET}/ci/fleet",
+      "SCINT_REMOTE_CACHE_S3_ENDPOINT" => @s3.endpoint,
+      "SCINT_REMOTE_CACHE_S3_REGION" => "eu-west-3",
+      "SCINT_REMOTE_CACHE_HMAC_KEY" => KEY,
+      "AWS_ACCESS_KEY_ID" => "S3RVER",
+      "AWS_SECRET_ACCESS_KEY" => SECRET,
+      "AWS_SESSION_TOKEN" => "session-token-4b1d" }.merge(extra)
+  end
+
+  # A fresh runner: its own cache, no .bundle. Returns [result, builds, cache, trace].
+  def fresh_install(env)
+    @runs += 1
+    cache = File.join(tmp, "runner-#{@runs}")
+    trace = File.join(tmp, "trace-#{@runs}.jsonl")
+    FileUtils.rm_rf(@app.path(".bundle"))
+    r = @app.scint("install", env: { "SCINT_CACHE" => cache, "SCINT_IO_TRACE" => trace }.merge(env))
+    assert_success r
+    builds = read_trace(trace).select { |t| t["op"] == "build" && t["argv"]&.include?("--build") }
+    [r, builds, cache, File.read(trace)]
+  end
+
+  # The objects s3rver stores under the prefix, by key (its file store
+  # keeps each object as <key>._S3rver_object beside its metadata).
+  def object_keys
+    Dir.glob("#{BUCKET}/ci/fleet/scint-1/*._S3rver_object", base: @s3.dir)
+       .map { |p| File.basename(p, "._S3rver_object") }.sort
+  end
+
+  def object_mtime(key)
+    File.mtime(File.join(@s3.dir, BUCKET, "ci/fleet/scint-1", "#{key}._S3rver_object"))
+  end
+
+  def assert_loads(cache)
+    assert_success @app.bundle("check")
+    r = @app.bundle("exec", "ruby", "-e", "require 'rc_ext'; puts RcExt.ext_token")
+    assert_success r
+    assert_equal "rc_ext-1.0.0:extconf", r.stdout.strip
+    assert File.file?(File.join(cache, "cached", ABI, "rc_ext-1.0.0.manifest"))
+  end
+
+  def test_s3_remote_path_style_and_wrong_credentials
+    # Runner 1 compiles and uploads the artifact, then its index.
+    r, builds, cache, trace = fresh_install(s3_env)
+    assert_equal 1, builds.size, "the first runner compiles"
+    refute_match(/warning/i, r.stderr)
+    assert_match(/Remote cache: 0 hits, 0 refused, 1 uploaded/, r.stdout)
+    keys = object_keys
+    assert_equal 2, keys.size, "an artifact and its index under the bucket's prefix: #{keys}"
+    artifact = keys.find { |k| k.end_with?(".artifact") }
+    index = keys.find { |k| k.end_with?(".index") }
+    assert artifact && index
+    assert_operator object_mtime(index), :>=, object_mtime(artifact), "the index is written last"
+    assert_loads(cache)
+    secrets = [SECRET, "session-token-4b1d", KEY]
+    secrets.each { |s| refute_includes r.stdout + r.stderr + trace, s }
+
+    # Runner 2, a fresh cache: compiles nothing and loads the extension.
+    r, builds, cache, = fresh_install(s3_env)
+    assert_empty builds, "the second runner builds nothing: #{r.stderr} #{r.stdout}"
+    assert_match(/Remote cache: 1 hits, 0 refused, 0 uploaded/, r.stdout)
+    refute_match(/warning/i, r.stderr)
+    assert_loads(cache)
+
+    # Wrong credentials (s3rver answers 403 to an unknown key id): one clear
+    # warning naming the remote, no secret, built here, the install succeeds.
+    r, builds, cache, trace = fresh_install(s3_env("AWS_ACCESS_KEY_ID" => "AKIAWRONGWRONGWRONG",
+                                                   "AWS_SECRET_ACCESS_KEY" => WRONG_SECRET))
+    assert_equal 1, builds.size, "built here"
+    warnings = r.stderr.lines.grep(/remote cache/i)
+    assert_equal 1, warnings.size, r.stderr
+    assert_match(%r{s3://#{BUCKET}/ci/fleet\b.*HTTP 403}, warnings.first)
+    assert_match(/credentials/, warnings.first)
+    (secrets + [WRONG_SECRET]).each { |s| refute_includes r.stdout + r.stderr + trace, s }
+    assert_loads(cache)
+  end
+end
