@@ -4,8 +4,10 @@
 # (s3rver on 127.0.0.1, path-style, requests signed with AWS SigV4 by
 # libcurl). s3rver is installed from the npm registry once into
 # CORPUS_DIR/s3rver and reused; without npm (or without the network on the
-# first run) the test is skipped. s3rver checks the access key id but not
-# the signature itself: the wrong-credentials case uses an unknown key id.
+# first run) the test is skipped. s3rver 3 checks the access key id but not
+# the signature: it runs behind tests/helpers/s3rver_sigv4.js, which
+# refuses (403) a request whose SigV4 signature, scope, session token or
+# x-amz-content-sha256 is not right.
 
 require_relative "install_support"
 
@@ -14,15 +16,18 @@ class TestRemoteCacheS3 < ScintTest::Case
 
   KEY = "fleet-shared-secret-0123456789"
   BUCKET = "scint-fleet"
-  SECRET = "S3RVER"
+  REGION = "eu-west-3"
+  KEY_ID = "S3RVER"
+  SECRET = "s3-secret-9e1c7a"
+  TOKEN = "session-token-4b1d"
   WRONG_SECRET = "not-the-secret-f00dfeed"
 
-  # s3rver in a node process of its own, with a temp data directory.
+  # s3rver and its SigV4 front in a node process of their own, with a temp data directory.
   class S3Server
     attr_reader :port, :dir
 
-    def initialize(bin, dir)
-      @bin = bin
+    def initialize(module_dir, dir)
+      @module_dir = module_dir
       @dir = dir
       FileUtils.mkdir_p(dir)
     end
@@ -33,7 +38,8 @@ class TestRemoteCacheS3 < ScintTest::Case
 
     def start
       @out = File.join(@dir, "..", "s3rver.log")
-      @pid = Process.spawn("node", @bin, "-d", @dir, "-a", "127.0.0.1", "-p", "0", "--configure-bucket", BUCKET,
+      front = File.expand_path("../helpers/s3rver_sigv4.js", __dir__)
+      @pid = Process.spawn("node", front, @module_dir, @dir, BUCKET, REGION, KEY_ID, SECRET, TOKEN,
                            in: File::NULL, out: @out, err: @out)
       deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 20
       while Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
@@ -58,17 +64,18 @@ class TestRemoteCacheS3 < ScintTest::Case
   end
 
   # s3rver 3 from the npm registry, installed once under CORPUS_DIR.
-  def s3rver_bin
+  def s3rver_module
     dir = File.join(ScintTest::CORPUS_DIR, "s3rver")
-    bin = File.join(dir, "node_modules", "s3rver", "bin", "s3rver.js")
-    return bin if File.file?(bin)
+    mod = File.join(dir, "node_modules", "s3rver")
+    bin = File.join(mod, "bin", "s3rver.js")
+    return mod if File.file?(bin)
 
     skip "node and npm are needed for the S3 remote test (s3rver)" unless command?("node") && command?("npm")
     FileUtils.mkdir_p(dir)
     ok = system("npm", "install", "--prefix", dir, "--no-audit", "--no-fund", "--silent", "s3rver@3",
                 in: File::NULL, out: File::NULL, err: File::NULL)
     skip "cannot install s3rver with npm (no network?)" unless ok && File.file?(bin)
-    bin
+    mod
   end
 
   def command?(name)
@@ -78,7 +85,7 @@ class TestRemoteCacheS3 < ScintTest::Case
   def setup
     super
     require_toolchain!
-    bin = s3rver_bin
+    mod = s3rver_module
     c = Scint::Gemgen::Corpus.new(File.join(tmp, "corpus"), so_cache: File.join(ScintTest::CORPUS_DIR, "so-cache"))
     # Its build fails if the AWS credentials or the remote's settings reach it.
     extconf = "# frozen_string_literal: true\n\nrequire \"mkmf\"\n" \
@@ -88,7 +95,7 @@ class TestRemoteCacheS3 < ScintTest::Case
     c.add(name: "rc_ext", version: "1.0.0", ext: "extconf", extra_files: { "ext/rc_ext/extconf.rb" => extconf })
     c.build!
     @source = serve(c.dir)
-    @s3 = S3Server.new(bin, File.join(tmp, "s3data")).start
+    @s3 = S3Server.new(mod, File.join(tmp, "s3data")).start
     @servers << @s3
     @app = app("app", gems: { "rc_ext" => [] }, source: @source.url)
     @app.bundle_lock!
@@ -98,11 +105,11 @@ class TestRemoteCacheS3 < ScintTest::Case
   def s3_env(extra = {})
     { "SCINT_REMOTE_CACHE" => "s3://#{BUCKET}/ci/fleet",
       "SCINT_REMOTE_CACHE_S3_ENDPOINT" => @s3.endpoint,
-      "SCINT_REMOTE_CACHE_S3_REGION" => "eu-west-3",
+      "SCINT_REMOTE_CACHE_S3_REGION" => REGION,
       "SCINT_REMOTE_CACHE_HMAC_KEY" => KEY,
-      "AWS_ACCESS_KEY_ID" => "S3RVER",
+      "AWS_ACCESS_KEY_ID" => KEY_ID,
       "AWS_SECRET_ACCESS_KEY" => SECRET,
-      "AWS_SESSION_TOKEN" => "session-token-4b1d" }.merge(extra)
+      "AWS_SESSION_TOKEN" => TOKEN }.merge(extra)
   end
 
   # A fresh runner: its own cache, no .bundle. Returns [result, builds, cache, trace].
@@ -149,7 +156,7 @@ class TestRemoteCacheS3 < ScintTest::Case
     assert artifact && index
     assert_operator object_mtime(index), :>=, object_mtime(artifact), "the index is written last"
     assert_loads(cache)
-    secrets = [SECRET, "session-token-4b1d", KEY]
+    secrets = [SECRET, TOKEN, KEY]
     secrets.each { |s| refute_includes r.stdout + r.stderr + trace, s }
 
     # Runner 2, a fresh cache: compiles nothing and loads the extension.
@@ -159,10 +166,10 @@ class TestRemoteCacheS3 < ScintTest::Case
     refute_match(/warning/i, r.stderr)
     assert_loads(cache)
 
-    # Wrong credentials (s3rver answers 403 to an unknown key id): one clear
-    # warning naming the remote, no secret, built here, the install succeeds.
-    r, builds, cache, trace = fresh_install(s3_env("AWS_ACCESS_KEY_ID" => "AKIAWRONGWRONGWRONG",
-                                                   "AWS_SECRET_ACCESS_KEY" => WRONG_SECRET))
+    # A wrong secret (the front answers 403 SignatureDoesNotMatch): one
+    # clear warning naming the remote, no secret, built here, the install
+    # succeeds.
+    r, builds, cache, trace = fresh_install(s3_env("AWS_SECRET_ACCESS_KEY" => WRONG_SECRET))
     assert_equal 1, builds.size, "built here"
     warnings = r.stderr.lines.grep(/remote cache/i)
     assert_equal 1, warnings.size, r.stderr
