@@ -1,6 +1,11 @@
 /*
  * remote.c: the shared remote artifact cache (design.md §9).
  *
+ * A remote is http(s)://host/path, or s3://bucket/prefix: the same objects
+ * under <endpoint>/<bucket>/<prefix> (path-style) or
+ * https://<bucket>.<endpoint host>/<prefix> (virtual-hosted), each request
+ * signed with AWS SigV4 by libcurl (remote_setup_s3).
+ *
  * Objects, under <remote>/scint-1/:
  *   <key>-<16 hex of its SHA-256>.artifact  a tar (zstd where libarchive has it, else gzip) of one
  *                   promoted entry: "scint.manifest", "scint.gemspec", then

@@ -177,5 +177,18 @@ class TestRemoteCacheS3 < ScintTest::Case
     assert_match(/credentials/, warnings.first)
     (secrets + [WRONG_SECRET]).each { |s| refute_includes r.stdout + r.stderr + trace, s }
     assert_loads(cache)
+
+    # Settings that would build a wrong URL or header are refused up front.
+    { "s3://Bad_Bucket/x" => /not a valid bucket name/,
+      "s3://#{BUCKET}/ci/../other" => /the prefix must be segments/,
+      "s3://#{BUCKET}/ci%2fx" => /the prefix must be segments/ }.each do |url, why|
+      r = @app.scint("install", env: s3_env("SCINT_REMOTE_CACHE" => url, "SCINT_CACHE" => File.join(tmp, "bad")))
+      refute r.success?, url
+      assert_match(why, r.stderr)
+    end
+    r = @app.scint("install", env: s3_env("AWS_SESSION_TOKEN" => "tok\r\nX-Evil: 1", "SCINT_CACHE" => File.join(tmp, "bad")))
+    refute r.success?
+    assert_match(/AWS_SESSION_TOKEN holds a character that cannot be sent/, r.stderr)
+    refute_match(/tok|Evil/, r.stderr)
   end
 end
