@@ -71,9 +71,19 @@ class TestRemoteCacheS3 < ScintTest::Case
     return mod if File.file?(bin)
 
     skip "node and npm are needed for the S3 remote test (s3rver)" unless command?("node") && command?("npm")
-    FileUtils.mkdir_p(dir)
-    ok = system("npm", "install", "--prefix", dir, "--no-audit", "--no-fund", "--silent", "s3rver@3",
+    # Into a directory of its own, renamed into place: runs sharing CORPUS_DIR never see half an install.
+    FileUtils.mkdir_p(ScintTest::CORPUS_DIR)
+    part = Dir.mktmpdir("s3rver-", ScintTest::CORPUS_DIR)
+    ok = system("npm", "install", "--prefix", part, "--no-audit", "--no-fund", "--silent", "--fetch-retries=1",
+                "--fetch-timeout=20000", "s3rver@3",
                 in: File::NULL, out: File::NULL, err: File::NULL)
+    begin
+      File.rename(part, dir) if ok
+    rescue SystemCallError
+      nil # another run put it there first
+    ensure
+      FileUtils.rm_rf(part)
+    end
     skip "cannot install s3rver with npm (no network?)" unless ok && File.file?(bin)
     mod
   end
