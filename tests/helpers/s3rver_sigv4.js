@@ -3,6 +3,8 @@
 // signature). Usage:
 //   node s3rver_sigv4.js S3RVER_MODULE_DIR DATA_DIR BUCKET REGION KEY_ID SECRET [TOKEN]
 // Prints "listening on 127.0.0.1:<port>" (the front) once both listen.
+// Buckets are addressed path-style, or virtual-hosted as
+// <bucket>.s3.localhost:<port>.
 // A request is refused with 403 unless it carries an AWS4-HMAC-SHA256
 // Authorization for KEY_ID in REGION and service s3, signing host,
 // x-amz-date and x-amz-content-sha256 (and x-amz-security-token = TOKEN
@@ -55,7 +57,11 @@ function check(req, body) {
 }
 
 async function main() {
-  const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: dataDir, silent: true, configureBuckets: [{ name: bucket }] });
+  // Virtual-hosted requests go to <bucket>.s3.localhost (libcurl resolves *.localhost to loopback).
+  const s3 = new S3rver({
+    address: '127.0.0.1', port: 0, directory: dataDir, silent: true, serviceEndpoint: 'localhost',
+    configureBuckets: [{ name: bucket }],
+  });
   const inner = await s3.run();
   const front = http.createServer((req, res) => {
     const chunks = [];
@@ -64,7 +70,8 @@ async function main() {
       const body = Buffer.concat(chunks);
       const bad = check(req, body);
       if (bad) return deny(res, bad[0], bad[1]);
-      const headers = { ...req.headers, host: `127.0.0.1:${inner.port}`, 'content-length': String(body.length) };
+      // the Host header stays: s3rver reads a virtual-hosted bucket from it
+      const headers = { ...req.headers, 'content-length': String(body.length) };
       const p = http.request({ host: '127.0.0.1', port: inner.port, method: req.method, path: req.url, headers }, (r) => {
         res.writeHead(r.statusCode, r.headers);
         r.pipe(res);

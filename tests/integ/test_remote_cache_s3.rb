@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
 # Issue 12, done-when 4: the remote artifact cache on S3-compatible storage
-# (s3rver on 127.0.0.1, path-style, requests signed with AWS SigV4 by
+# (s3rver on 127.0.0.1, path-style and virtual-hosted, requests signed with AWS SigV4 by
 # libcurl). s3rver is installed from the npm registry once into
 # CORPUS_DIR/s3rver and reused; without npm (or without the network on the
 # first run) the test is skipped. s3rver 3 checks the access key id but not
@@ -166,6 +166,7 @@ class TestRemoteCacheS3 < ScintTest::Case
     assert artifact && index
     assert_operator object_mtime(index), :>=, object_mtime(artifact), "the index is written last"
     assert_loads(cache)
+    assert_match(%r{#{@s3.endpoint}/#{BUCKET}/ci/fleet/scint-1/\h{64}\.index}, trace, "path-style")
     secrets = [SECRET, TOKEN, KEY]
     secrets.each { |s| refute_includes r.stdout + r.stderr + trace, s }
 
@@ -174,6 +175,15 @@ class TestRemoteCacheS3 < ScintTest::Case
     assert_empty builds, "the second runner builds nothing: #{r.stderr} #{r.stdout}"
     assert_match(/Remote cache: 1 hits, 0 refused, 0 uploaded/, r.stdout)
     refute_match(/warning/i, r.stderr)
+    assert_loads(cache)
+
+    # Virtual-hosted addressing (<bucket>.s3.localhost, which libcurl
+    # resolves to the loopback): the same objects, a hit.
+    r, builds, cache, trace = fresh_install(s3_env("SCINT_REMOTE_CACHE_S3_ENDPOINT" => "http://s3.localhost:#{@s3.port}",
+                                                   "SCINT_REMOTE_CACHE_S3_PATH_STYLE" => "0"))
+    assert_empty builds, "virtual-hosted: #{r.stderr} #{r.stdout}"
+    assert_match(%r{http://#{BUCKET}\.s3\.localhost:#{@s3.port}/ci/fleet/scint-1/\h{64}\.index}, trace)
+    assert_match(/Remote cache: 1 hits, 0 refused, 0 uploaded/, r.stdout)
     assert_loads(cache)
 
     # A wrong secret (the front answers 403 SignatureDoesNotMatch): one
