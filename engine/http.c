@@ -408,7 +408,8 @@ int http_start(struct http *h, struct http_req *req)
 	cu.easy_setopt(e, CURLOPT_USERAGENT, h->opts.user_agent ? h->opts.user_agent : "scint");
 	cu.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
 	cu.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	if (h->opts.verbose)
+	/* curl's verbose log shows request headers: not those carrying a token or a signature */
+	if (h->opts.verbose && !req->bearer && !req->aws_sigv4)
 		cu.easy_setopt(e, CURLOPT_VERBOSE, 1L);
 	if (h->opts.ca_file)
 		cu.easy_setopt(e, CURLOPT_CAINFO, h->opts.ca_file);

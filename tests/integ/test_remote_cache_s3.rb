@@ -171,8 +171,11 @@ class TestRemoteCacheS3 < ScintTest::Case
     secrets.each { |s| refute_includes r.stdout + r.stderr + trace, s }
 
     # Runner 2, a fresh cache: compiles nothing and loads the extension.
-    r, builds, cache, = fresh_install(s3_env)
+    # (SCINT_HTTP_VERBOSE logs curl's headers, but not those of signed requests.)
+    r, builds, cache, trace = fresh_install(s3_env("SCINT_HTTP_VERBOSE" => "1"))
     assert_empty builds, "the second runner builds nothing: #{r.stderr} #{r.stdout}"
+    secrets.each { |s| refute_includes r.stdout + r.stderr + trace, s }
+    refute_match(/AWS4-HMAC-SHA256|x-amz-security-token/i, r.stderr)
     assert_match(/Remote cache: 1 hits, 0 refused, 0 uploaded/, r.stdout)
     refute_match(/warning/i, r.stderr)
     assert_loads(cache)
