@@ -14,8 +14,8 @@
  * the body is bounded by max_bytes: a Content-Length above it fails the
  * transfer before any body byte is taken, a body that grows past it is cut
  * off (res = -SC_ETOOBIG). The SHA-256 is computed while the body streams
- * in. Requests may be signed with AWS SigV4 (S3). Credentials go to curl only (never to messages, traces or files);
- * messages use the redacted URL.
+ * in. Requests may be signed with AWS SigV4 (S3). Credentials go to curl
+ * only (never to messages, traces or files); messages use the redacted URL.
  */
 #pragma once
 

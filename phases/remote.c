@@ -108,11 +108,11 @@
 #define REMOTE_ELF_ITER_MAX 65536
 
 struct remote {
-	const char *base;     /* without a trailing '/', credentials included: never printed */
-	const char *redacted; /* for messages */
-	const char *userpwd;  /* SCINT_REMOTE_CACHE_CREDENTIALS, or NULL */
-	const char *token;    /* SCINT_REMOTE_CACHE_TOKEN, or NULL */
-	const char *sigv4;    /* S3: "aws:amz:<region>:s3" (userpwd is "key id:secret"), or NULL */
+	const char *base;      /* without a trailing '/', credentials included: never printed */
+	const char *redacted;  /* for messages */
+	const char *userpwd;   /* SCINT_REMOTE_CACHE_CREDENTIALS, or NULL */
+	const char *token;     /* SCINT_REMOTE_CACHE_TOKEN, or NULL */
+	const char *sigv4;     /* S3: "aws:amz:<region>:s3" (userpwd is "key id:secret"), or NULL */
 	const char *aws_token; /* S3: AWS_SESSION_TOKEN, or NULL */
 	bool s3;
 	unsigned char key[REMOTE_KEY_MAX];
@@ -367,10 +367,11 @@ static bool remote_printable(const char *p)
 
 static bool remote_s3_chars(const char *p, size_t n, const char *extra)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') ||
-		      strchr(extra, p[i])) || !p[i])
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c && strchr(extra, c))))
 			return false;
+	}
 	return true;
 }
 
@@ -385,8 +386,7 @@ static bool remote_s3_chars(const char *p, size_t n, const char *extra)
  * and AWS_SESSION_TOKEN (hidden from children by cli/main.c); without
  * them requests are anonymous (a public bucket).
  */
-static int remote_setup_s3(struct install *in, struct remote *rm, const char *url,
-			   struct sbuf *err)
+static int remote_setup_s3(struct install *in, struct remote *rm, const char *url, struct sbuf *err)
 {
 	const char *b = url + 5, *slash = strchr(b, '/');
 	size_t blen = slash ? (size_t)(slash - b) : strlen(b);
