@@ -151,12 +151,17 @@ int main(int argc, char **argv)
 	}
 	const struct cli_cmd *c = cli_find(argv[1]);
 	/*
-	 * The remote cache's settings (keys, token, credentials) stay in scint:
+	 * The remote cache's settings (keys, token, credentials, the AWS
+	 * credentials of an S3 remote) stay in scint:
 	 * no build, helper or git it starts sees them. `exec` hands the
 	 * environment to the user's own command, as `bundle exec` does.
 	 */
-	if (c && strcmp(c->name, "exec"))
+	if (c && strcmp(c->name, "exec")) {
 		env_hide("SCINT_REMOTE_CACHE");
+		env_hide("AWS_ACCESS_KEY_ID");
+		env_hide("AWS_SECRET_ACCESS_KEY");
+		env_hide("AWS_SESSION_TOKEN");
+	}
 	if (c)
 		return c->run(argc - 1, argv + 1);
 	cli_error("unknown command '%s'", argv[1]);

@@ -408,7 +408,8 @@ int http_start(struct http *h, struct http_req *req)
 	cu.easy_setopt(e, CURLOPT_USERAGENT, h->opts.user_agent ? h->opts.user_agent : "scint");
 	cu.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
 	cu.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	if (h->opts.verbose)
+	/* curl's verbose log shows request headers: not those carrying a token or a signature */
+	if (h->opts.verbose && !req->bearer && !req->aws_sigv4)
 		cu.easy_setopt(e, CURLOPT_VERBOSE, 1L);
 	if (h->opts.ca_file)
 		cu.easy_setopt(e, CURLOPT_CAINFO, h->opts.ca_file);
@@ -426,6 +427,21 @@ int http_start(struct http *h, struct http_req *req)
 		cu.easy_setopt(e, CURLOPT_USERPWD, req->userpwd);
 		cu.easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		cu.easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
+	}
+	if (req->aws_sigv4) {
+		/* after USERPWD: this sets CURLOPT_HTTPAUTH to CURLAUTH_AWS_SIGV4 */
+		char sum[DIGEST_SHA256_HEX];
+		struct sbuf hv = SBUF_INIT;
+		cu.easy_setopt(e, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+		sha256_hex(req->upload ? req->upload : "", req->upload ? req->upload_len : 0, sum);
+		sbuf_addf(&hv, "x-amz-content-sha256: %s", sum);
+		hdrs = cu.slist_append(hdrs, hv.buf);
+		sbuf_release(&hv);
+		if (req->aws_token) {
+			sbuf_addf(&hv, "x-amz-security-token: %s", req->aws_token);
+			hdrs = cu.slist_append(hdrs, hv.buf);
+			sbuf_release(&hv);
+		}
 	}
 	if (req->range)
 		cu.easy_setopt(e, CURLOPT_RANGE, req->range);

@@ -14,8 +14,8 @@
  * the body is bounded by max_bytes: a Content-Length above it fails the
  * transfer before any body byte is taken, a body that grows past it is cut
  * off (res = -SC_ETOOBIG). The SHA-256 is computed while the body streams
- * in. Credentials go to curl only (never to messages, traces or files);
- * messages use the redacted URL.
+ * in. Requests may be signed with AWS SigV4 (S3). Credentials go to curl
+ * only (never to messages, traces or files); messages use the redacted URL.
  */
 #pragma once
 
@@ -61,6 +61,14 @@ struct http_req {
 	const char *range;         /* "123-" or NULL */
 	const char *extra_header;  /* one more request header ("Name: value"), or NULL */
 	const char *bearer;        /* "Authorization: Bearer <token>" is sent (never traced), or NULL */
+	/*
+	 * AWS SigV4 ("aws:amz:<region>:s3"), or NULL: the request is signed by
+	 * libcurl with userpwd as "key id:secret" (no Basic auth then), with an
+	 * x-amz-content-sha256 header of the body's SHA-256 (libcurl 7.88 sends
+	 * none, S3 requires one) and, when aws_token is set, x-amz-security-token.
+	 */
+	const char *aws_sigv4;
+	const char *aws_token;
 	const char *method;        /* "PUT" or "HEAD"; NULL: GET */
 	const void *upload;        /* PUT: the request body (caller-owned, valid until done) */
 	size_t upload_len;

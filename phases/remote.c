@@ -1,6 +1,11 @@
 /*
  * remote.c: the shared remote artifact cache (design.md §9).
  *
+ * A remote is http(s)://host/path, or s3://bucket/prefix: the same objects
+ * under <endpoint>/<bucket>/<prefix> (path-style) or
+ * https://<bucket>.<endpoint host>/<prefix> (virtual-hosted), each request
+ * signed with AWS SigV4 by libcurl (remote_setup_s3).
+ *
  * Objects, under <remote>/scint-1/:
  *   <key>-<16 hex of its SHA-256>.artifact  a tar (zstd where libarchive has it, else gzip) of one
  *                   promoted entry: "scint.manifest", "scint.gemspec", then
@@ -103,10 +108,13 @@
 #define REMOTE_ELF_ITER_MAX 65536
 
 struct remote {
-	const char *base;     /* without a trailing '/', credentials included: never printed */
-	const char *redacted; /* for messages */
-	const char *userpwd;  /* SCINT_REMOTE_CACHE_CREDENTIALS, or NULL */
-	const char *token;    /* SCINT_REMOTE_CACHE_TOKEN, or NULL */
+	const char *base;      /* without a trailing '/', credentials included: never printed */
+	const char *redacted;  /* for messages */
+	const char *userpwd;   /* SCINT_REMOTE_CACHE_CREDENTIALS, or NULL */
+	const char *token;     /* SCINT_REMOTE_CACHE_TOKEN, or NULL */
+	const char *sigv4;     /* S3: "aws:amz:<region>:s3" (userpwd is "key id:secret"), or NULL */
+	const char *aws_token; /* S3: AWS_SESSION_TOKEN, or NULL */
+	bool s3;
 	unsigned char key[REMOTE_KEY_MAX];
 	size_t keylen;
 	EVP_PKEY *sign_key; /* Ed25519 private key (SCINT_REMOTE_CACHE_SIGNING_KEY_FILE), or NULL */
@@ -348,6 +356,123 @@ void remote_release(struct install *in)
 	in->remote->sign_key = in->remote->verify_key = NULL;
 }
 
+/* Visible ASCII only: what goes into a request header. */
+static bool remote_printable(const char *p)
+{
+	for (; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return false;
+	return true;
+}
+
+static bool remote_s3_chars(const char *p, size_t n, const char *extra)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c && strchr(extra, c))))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * s3://bucket[/prefix]: the base URL is <endpoint>/<bucket>/<prefix>
+ * (path-style) or <scheme>://<bucket>.<endpoint host>/<prefix>
+ * (virtual-hosted). The endpoint is SCINT_REMOTE_CACHE_S3_ENDPOINT, else
+ * https://s3.<region>.amazonaws.com; path-style is the default with an
+ * explicit endpoint (S3-compatible servers), virtual-hosted without one
+ * (and for a bucket with a dot), unless SCINT_REMOTE_CACHE_S3_PATH_STYLE
+ * says 1 or 0. Credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+ * and AWS_SESSION_TOKEN (hidden from children by cli/main.c); without
+ * them requests are anonymous (a public bucket).
+ */
+static int remote_setup_s3(struct install *in, struct remote *rm, const char *url, struct sbuf *err)
+{
+	const char *b = url + 5, *slash = strchr(b, '/');
+	size_t blen = slash ? (size_t)(slash - b) : strlen(b);
+	const char *prefix = slash ? slash + 1 : "";
+	size_t plen = strlen(prefix);
+	const char *region = remote_setting(in, "SCINT_REMOTE_CACHE_S3_REGION");
+	const char *endpoint = remote_setting(in, "SCINT_REMOTE_CACHE_S3_ENDPOINT");
+	const char *ps = remote_setting(in, "SCINT_REMOTE_CACHE_S3_PATH_STYLE");
+	const char *id = env_get("AWS_ACCESS_KEY_ID"), *secret = env_get("AWS_SECRET_ACCESS_KEY");
+	const char *token = env_get("AWS_SESSION_TOKEN");
+
+	if (!region)
+		region = getenv("AWS_REGION");
+	if (!region || !*region)
+		region = getenv("AWS_DEFAULT_REGION");
+	if (!region || !*region)
+		region = "us-east-1";
+	while (plen && prefix[plen - 1] == '/')
+		plen--;
+	/* S3's bucket rules; a prefix of plain segments (it is a URL path, unescaped) */
+	if (blen < 3 || blen > 63 || !remote_s3_chars(b, blen, ".-") || b[0] == '.' ||
+	    b[0] == '-' || b[blen - 1] == '.' || b[blen - 1] == '-') {
+		sbuf_addf(err, "SCINT_REMOTE_CACHE s3://%.*s: not a valid bucket name",
+			  (int)(blen > 80 ? 80 : blen), b);
+		return -SC_ECONFIG;
+	}
+	if (plen > 512 || !remote_s3_chars(prefix, plen, "ABCDEFGHIJKLMNOPQRSTUVWXYZ._-/") ||
+	    (plen && prefix[0] == '/') || strstr(prefix, "//") || strstr(prefix, "/./") ||
+	    strstr(prefix, "/../") || !strncmp(prefix, "./", 2) || !strncmp(prefix, "../", 3) ||
+	    (plen == 1 && prefix[0] == '.') || (plen == 2 && !strncmp(prefix, "..", 2))) {
+		sbuf_addf(err,
+			  "SCINT_REMOTE_CACHE s3://%.*s/...: the prefix must be segments of "
+			  "letters, digits, '.', '_' and '-'",
+			  (int)blen, b);
+		return -SC_ECONFIG;
+	}
+	if (strlen(region) > 64 || !remote_s3_chars(region, strlen(region), "-")) {
+		sbuf_addstr(err, "the S3 region must be letters, digits and '-' "
+				 "(SCINT_REMOTE_CACHE_S3_REGION, AWS_REGION)");
+		return -SC_ECONFIG;
+	}
+	if (ps && strcmp(ps, "0") && strcmp(ps, "1") && strcmp(ps, "true") && strcmp(ps, "false")) {
+		sbuf_addf(err, "SCINT_REMOTE_CACHE_S3_PATH_STYLE must be 1 or 0, not '%s'", ps);
+		return -SC_ECONFIG;
+	}
+	bool path_style = ps ? (!strcmp(ps, "1") || !strcmp(ps, "true")) : endpoint != NULL;
+	if (memchr(b, '.', blen))
+		path_style = true; /* a dotted bucket does not match the endpoint's certificate */
+	const char *ep = endpoint ? endpoint
+				  : arena_printf(&in->arena, "https://s3.%s.amazonaws.com", region);
+	size_t elen = strlen(ep);
+	while (elen && ep[elen - 1] == '/')
+		elen--;
+	size_t skip = !strncmp(ep, "http://", 7) ? 7 : !strncmp(ep, "https://", 8) ? 8 : 0;
+	if (!skip || elen <= skip || strpbrk(ep, "@?# \t\r\n")) {
+		sbuf_addstr(err, "SCINT_REMOTE_CACHE_S3_ENDPOINT must be an http:// or https:// "
+				 "URL without credentials");
+		return -SC_ECONFIG;
+	}
+	if (path_style)
+		rm->base = arena_printf(&in->arena, "%.*s/%.*s%s%.*s", (int)elen, ep, (int)blen, b,
+					plen ? "/" : "", (int)plen, prefix);
+	else
+		rm->base = arena_printf(&in->arena, "%.*s%.*s.%.*s%s%.*s", (int)skip, ep, (int)blen,
+					b, (int)(elen - skip), ep + skip, plen ? "/" : "",
+					(int)plen, prefix);
+	rm->redacted = arena_printf(&in->arena, "s3://%.*s%s%.*s", (int)blen, b, plen ? "/" : "",
+				    (int)plen, prefix);
+	rm->s3 = true;
+	rm->sigv4 = arena_printf(&in->arena, "aws:amz:%s:s3", region);
+	if (id && *id && secret && *secret) {
+		if (strchr(id, ':') || !remote_printable(id) || !remote_printable(secret) ||
+		    (token && !remote_printable(token))) {
+			/* never the values: they are secrets */
+			sbuf_addstr(err, "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or "
+					 "AWS_SESSION_TOKEN holds a character that cannot be sent");
+			return -SC_ECONFIG;
+		}
+		rm->userpwd = arena_printf(&in->arena, "%s:%s", id, secret);
+		rm->aws_token = token && *token ? token : NULL;
+	} else {
+		rm->sigv4 = NULL; /* anonymous: a public bucket */
+	}
+	return 0;
+}
+
 int remote_setup(struct install *in, struct sbuf *err)
 {
 	const char *url = remote_setting(in, "SCINT_REMOTE_CACHE");
@@ -377,23 +502,30 @@ int remote_setup(struct install *in, struct sbuf *err)
 	}
 	if (!url || mode == REMOTE_MODE_OFF || in->opts.readonly || in->opts.local_only)
 		return 0;
-	url_redact(url, &red);
-	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
-		sbuf_addf(err,
-			  "SCINT_REMOTE_CACHE %s: only http:// and https:// remotes are supported",
-			  red.buf);
-		sbuf_release(&red);
-		return -SC_ECONFIG;
-	}
 	struct remote *rm = arena_alloc(&in->arena, sizeof(*rm));
-	size_t n = strlen(url);
-	while (n && url[n - 1] == '/')
-		n--;
-	rm->base = arena_strv(&in->arena, strv_make(url, n));
-	rm->redacted = arena_strdup(&in->arena, red.buf);
-	sbuf_release(&red);
-	rm->userpwd = remote_setting(in, "SCINT_REMOTE_CACHE_CREDENTIALS");
-	rm->token = remote_setting(in, "SCINT_REMOTE_CACHE_TOKEN");
+	if (!strncmp(url, "s3://", 5)) {
+		int r = remote_setup_s3(in, rm, url, err);
+		if (r < 0)
+			return r;
+	} else {
+		url_redact(url, &red);
+		if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+			sbuf_addf(err,
+				  "SCINT_REMOTE_CACHE %s: only s3://, http:// and https:// remotes "
+				  "are supported",
+				  red.buf);
+			sbuf_release(&red);
+			return -SC_ECONFIG;
+		}
+		size_t n = strlen(url);
+		while (n && url[n - 1] == '/')
+			n--;
+		rm->base = arena_strv(&in->arena, strv_make(url, n));
+		rm->redacted = arena_strdup(&in->arena, red.buf);
+		sbuf_release(&red);
+		rm->userpwd = remote_setting(in, "SCINT_REMOTE_CACHE_CREDENTIALS");
+		rm->token = remote_setting(in, "SCINT_REMOTE_CACHE_TOKEN");
+	}
 	/*
 	 * The opt-out is the user's, never the project's: the environment or
 	 * ~/.bundle/config only (a repository's .bundle/config could ship it).
@@ -1226,6 +1358,8 @@ static int remote_request(struct remote_job *j, const char *name, const char *me
 		.url = j->url,
 		.userpwd = rm->userpwd,
 		.bearer = rm->token,
+		.aws_sigv4 = rm->sigv4,
+		.aws_token = rm->aws_token,
 		.method = method,
 		.upload = body ? body->buf : NULL,
 		.upload_len = body ? body->len : 0,
@@ -1268,7 +1402,10 @@ static int remote_response(struct remote_job *j, const char *what)
 		return 0;
 	if (!j->push && (q->status == 404 || q->status == 410))
 		return -SC_ENOTFOUND;
-	remote_down(j->in, "%s %s: HTTP %ld", what, j->gem->full_name, q->status);
+	remote_down(j->in, "%s %s: HTTP %ld%s", what, j->gem->full_name, q->status,
+		    q->status == 403 && j->in->remote->s3
+			    ? " (access denied: check the AWS credentials and the bucket's policy)"
+			    : "");
 	return -SC_ENET;
 }
 

@@ -2,7 +2,7 @@
  * remote.h: the shared remote artifact cache (see remote.c).
  *
  * A promoted cache entry with compiled extensions is pushed to a remote
- * (plain HTTP: GET/PUT, e.g. WebDAV) after a local build, and pulled by
+ * (plain HTTP: GET/PUT, e.g. WebDAV; or S3 with SigV4) after a local build, and pulled by
  * other machines in place of assemble + compile. Configured by
  * SCINT_REMOTE_CACHE (or the same key in .bundle/config / ~/.bundle/config)
  * and --remote-cache read|write|off. Nothing from the remote reaches
