@@ -555,8 +555,8 @@ static void http_finish(struct http *h, struct http_req *req, int res)
 	list_del(&req->link);
 	h->stats.in_flight--;
 	h->stats.bytes += req->received;
-	trace_http(req->ctx, req->method ? req->method : "GET", req->redacted_url, req->status, (int64_t)req->received, res,
-		   req->t_start_ns, clock_now_ns());
+	trace_http(req->ctx, req->method ? req->method : "GET", req->redacted_url, req->status,
+		   (int64_t)req->received, res, req->t_start_ns, clock_now_ns());
 	free(req->redacted_url);
 	req->redacted_url = NULL;
 	req->done(req);
