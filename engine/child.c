@@ -1,7 +1,9 @@
 #include "engine/child.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -106,6 +108,36 @@ uint64_t child_mgr_spawned(const struct child_mgr *m)
 	return m->nspawned;
 }
 
+/*
+ * Closes in the child every fd above 2 that would survive exec (no
+ * FD_CLOEXEC) but the ones it is given: libcurl's sockets (a live connection
+ * to a gem server) and anything else a library opened without the flag must
+ * never reach a build, git or the helper. Queued before the dup2s, which
+ * give the child its own fds. Best effort: without /proc nothing is closed.
+ */
+static void child_close_inherited(const struct child *c, posix_spawn_file_actions_t *fa)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (*end || end == de->d_name || fd <= 2 || fd > INT_MAX || fd == dirfd(d) ||
+		    fd == c->stderr_fd)
+			continue;
+		bool keep = false;
+		for (size_t i = 0; i < c->nkeep_fds; i++)
+			keep |= c->keep_fds[i] == fd;
+		int fl = fcntl((int)fd, F_GETFD);
+		if (!keep && fl >= 0 && !(fl & FD_CLOEXEC))
+			posix_spawn_file_actions_addclose(fa, (int)fd);
+	}
+	closedir(d);
+}
+
 int child_spawn(struct child_mgr *m, struct child *c)
 {
 	posix_spawn_file_actions_t fa;
@@ -150,6 +182,7 @@ int child_spawn(struct child_mgr *m, struct child *c)
 	    ((r = child_fd_above_4(&inp[0])) < 0 || (r = child_fd_above_4(&outp[1])) < 0))
 		goto out_close_pipes;
 	posix_spawn_file_actions_init(&fa);
+	child_close_inherited(c, &fa);
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 						POSIX_SPAWN_SETSIGDEF);

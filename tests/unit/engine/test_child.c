@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -80,6 +81,44 @@ SC_TEST(child_writing_faster_than_we_read_does_not_fail)
 	assert_int_equal(c.out.len, 4194304 + 5);
 	assert_memory_equal(c.out.buf + c.out.len - 5, "done\n", 5);
 	child_release(&c);
+}
+
+/*
+ * An fd scint holds without FD_CLOEXEC (as libcurl's sockets are) does not
+ * reach the child; one it is told to keep does, at the same number.
+ */
+SC_TEST(child_inherits_only_what_it_is_given)
+{
+	int leak = open("/dev/null", O_RDONLY); /* no O_CLOEXEC */
+	int kept = open("/dev/null", O_RDONLY);
+	struct reactor *r = reactor_new();
+	struct child_mgr *m = child_mgr_new(r);
+	char script[128];
+	struct child c;
+	bool done = false;
+
+	assert_true(leak > 2 && kept > 2);
+	snprintf(script, sizeof(script), "test -e /proc/self/fd/%d && echo leak; "
+		 "test -e /proc/self/fd/%d && echo kept; true", leak, kept);
+	const char *argv[] = { "sh", "-c", script, NULL };
+	int keep[] = { kept };
+	memset(&c, 0, sizeof(c));
+	c.argv = argv;
+	c.stderr_fd = -1;
+	c.keep_fds = keep;
+	c.nkeep_fds = 1;
+	c.done = child_done;
+	c.data = &done;
+	assert_int_equal(child_spawn(m, &c), 0);
+	while (!done)
+		assert_true(reactor_poll(r, 5000) >= 0);
+	assert_int_equal(c.exit_code, 0);
+	assert_string_equal(sbuf_cstr(&c.out), "kept\n");
+	child_release(&c);
+	child_mgr_free(m);
+	reactor_free(r);
+	close(leak);
+	close(kept);
 }
 
 /*
