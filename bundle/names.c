@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/sbuf.h"
 #include "bundle/version.h"
@@ -54,6 +55,24 @@ int names_check_gem(struct strv name, const char **ret_why)
 	return 0;
 }
 
+/*
+ * A version or platform that ends like one of the cache's side files
+ * (<entry>.gemspec, .manifest, .building, .lock) would make an entry's name
+ * another entry's side file: "foo-1.manifest" is both foo 1's manifest and
+ * the tree of foo 1.manifest. Nobody publishes such a version; refused.
+ */
+static bool names_side_file_suffix(struct strv s)
+{
+	static const char *const suffix[] = { ".gemspec", ".manifest", ".building", ".lock" };
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		size_t n = strlen(suffix[i]);
+		if (s.len >= n && !strncasecmp(s.p + s.len - n, suffix[i], n))
+			return true;
+	}
+	return false;
+}
+
 int names_check_version(struct strv version, const char **ret_why)
 {
 	if (version.len == 0)
@@ -68,6 +87,9 @@ int names_check_version(struct strv version, const char **ret_why)
 	}
 	if (!version_valid(version))
 		return names_fail(ret_why, "not a valid version");
+	if (names_side_file_suffix(version))
+		return names_fail(ret_why, "a version ends like a cache file (.gemspec, .manifest, "
+					   ".building, .lock)");
 	return 0;
 }
 
@@ -96,6 +118,9 @@ int names_check_platform(struct strv platform, const char **ret_why)
 	}
 	if (part == 0)
 		return names_fail(ret_why, "empty part in platform");
+	if (names_side_file_suffix(platform))
+		return names_fail(ret_why, "a platform ends like a cache file (.gemspec, .manifest, "
+					   ".building, .lock)");
 	return 0;
 }
 

@@ -53,6 +53,10 @@ struct sbuf;
 #define NAMES_PATH_MAX 4096
 
 int names_check_gem(struct strv name, const char **ret_why);
+/*
+ * Versions and platforms: neither may end like a cache side file (.gemspec,
+ * .manifest, .building, .lock), or an entry could be named as another's.
+ */
 int names_check_version(struct strv version, const char **ret_why);
 /* "ruby" is a valid platform. */
 int names_check_platform(struct strv platform, const char **ret_why);

@@ -60,6 +60,12 @@ SC_TEST(versions_and_platforms)
 	assert_refused(names_check_version, " 1.0", "only letters");
 	assert_refused(names_check_version, "1..0", "not a valid version");
 	assert_refused(names_check_version, "x", "not a valid version");
+	/* an entry named like another entry's side file in the cache */
+	assert_refused(names_check_version, "1.manifest", "ends like a cache file");
+	assert_refused(names_check_version, "1.0.building", "ends like a cache file");
+	assert_refused(names_check_version, "1.GEMSPEC", "ends like a cache file");
+	assert_refused(names_check_version, "2.lock", "ends like a cache file");
+	assert_ok(names_check_version, "1.0.locked");
 
 	assert_ok(names_check_platform, "ruby");
 	assert_ok(names_check_platform, "x86_64-linux");
@@ -74,6 +80,7 @@ SC_TEST(versions_and_platforms)
 	assert_refused(names_check_platform, "-linux", "empty part");
 	assert_refused(names_check_platform, "linux-", "empty part");
 	assert_refused(names_check_platform, "java\t", "only letters");
+	assert_refused(names_check_platform, "x86_64-linux.building", "ends like a cache file");
 }
 
 SC_TEST(executables_are_one_file_name)
