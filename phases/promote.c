@@ -650,8 +650,10 @@ void promote_discard_tree(struct install *in, struct gem *g)
 	struct promote_job *p = g->promote;
 
 	if (p && p->in_place) {
-		(void)fs_rmtree_at(in->cached_fd, g->entry);
-		(void)unlinkat(in->assembling_fd, p->marker_name, 0);
+		/* the marker goes only with the tree: a tree left behind stays swept */
+		int r = fs_rmtree_at(in->cached_fd, g->entry);
+		if (r == 0 || r == -ENOENT)
+			(void)unlinkat(in->assembling_fd, p->marker_name, 0);
 		p->in_place = false;
 	} else {
 		(void)fs_rmtree_at(in->assembling_fd, g->entry);
