@@ -41,8 +41,10 @@ module ScintTest
   require "scint/shapes"
 
   # Variables that must not leak from the outside into scint or Bundler:
-  # they would change where gems are looked up or installed.
-  LEAKY_ENV = /\A(BUNDLE_|BUNDLER_|GEM_|RUBYGEMS_|SCINT_)|\A(RUBYOPT|RUBYLIB|XDG_CACHE_HOME|XDG_CONFIG_HOME)\z/.freeze
+  # they would change where gems are looked up or installed, and make's own
+  # (the suite runs under `make test-all`: Bundler would hand them to the
+  # builds, while scint runs builds on its own jobserver).
+  LEAKY_ENV = /\A(BUNDLE_|BUNDLER_|GEM_|RUBYGEMS_|SCINT_)|\A(RUBYOPT|RUBYLIB|XDG_CACHE_HOME|XDG_CONFIG_HOME|MAKEFLAGS|MFLAGS|MAKELEVEL)\z/.freeze
 
   # Install root under BUNDLE_PATH: <engine>/<RbConfig ruby_version> (ruby/3.1.0).
   RUBY_DIR = File.join(RUBY_ENGINE, RbConfig::CONFIG["ruby_version"])
