@@ -258,8 +258,16 @@ static int exec_main(int argc, char **argv)
 	r = exec_read_state(&a, dir, &st);
 	if (r == 0 && stat(lock, &mst) < 0)
 		r = -ENOENT;
-	if (r == 0 && exec_gemfile_changed(o.gemfile, &mst, st.gemfile_sha256)) {
-		/* As Bundler.setup re-resolves an edited Gemfile: locally, nothing fetched. */
+	bool edited = r == 0 && exec_gemfile_changed(o.gemfile, &mst, st.gemfile_sha256);
+	if (edited || r == -ENOENT) {
+		/*
+		 * An edited Gemfile is re-resolved as Bundler.setup does; a missing
+		 * runtime lock is written again from Gemfile.lock and the installed
+		 * gems. Both by a local install: nothing fetched.
+		 */
+		if (!edited)
+			cli_warn("%s is missing: rebuilding it from %s and the installed gems",
+				 lock, o.lockfile);
 		rc = exec_rebuild(&a, o.gemfile);
 		if (rc != CLI_OK)
 			goto out;
@@ -272,18 +280,6 @@ static int exec_main(int argc, char **argv)
 				  strerror(errno));
 			goto out;
 		}
-	}
-	if (r == -ENOENT) {
-		/* No runtime lock: written again from Gemfile.lock and the installed gems. */
-		cli_warn("%s is missing: rebuilding it from %s and the installed gems", lock,
-			 o.lockfile);
-		rc = exec_rebuild(&a, o.gemfile);
-		if (rc != CLI_OK)
-			goto out;
-		rc = CLI_FAILED;
-		r = exec_read_state(&a, dir, &st);
-		if (r == 0 && stat(lock, &mst) < 0)
-			r = -errno;
 	}
 	if (r < 0) {
 		cli_error("cannot use the install recorded in %s/scint.state: %s (run `scint "

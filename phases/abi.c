@@ -49,6 +49,13 @@ static const char *abi_which(struct arena *a, const char *name)
 	return NULL;
 }
 
+const char *abi_which_ruby(struct arena *a)
+{
+	const char *ruby = getenv("SCINT_RUBY");
+
+	return abi_which(a, ruby && *ruby ? ruby : "ruby");
+}
+
 static int abi_parse(struct arena *a, struct strv text, struct ruby_abi *abi)
 {
 	struct strv rest = text, line, key, val;
@@ -120,13 +127,13 @@ out_release_gems:
 int abi_load(struct install *in, struct sbuf *err)
 {
 	struct arena *a = &in->arena;
-	const char *ruby = getenv("SCINT_RUBY");
+	const char *ruby;
 	char real[PATH_MAX], hex[DIGEST_SHA256_HEX];
 	struct stat st;
 	struct sbuf key = SBUF_INIT, text = SBUF_INIT;
 	int r;
 
-	ruby = abi_which(a, ruby && *ruby ? ruby : "ruby");
+	ruby = abi_which_ruby(a);
 	if (!ruby || !realpath(ruby, real) || stat(real, &st) < 0) {
 		sbuf_addstr(err, "cannot find ruby (install Ruby, put it on PATH or set SCINT_RUBY)");
 		return -SC_ENOTFOUND;

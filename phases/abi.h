@@ -11,3 +11,5 @@
  * negative error with a message in err.
  */
 int abi_load(struct install *in, struct sbuf *err);
+/* `ruby` ($SCINT_RUBY, else on PATH) as abi_load finds it: an arena path, or NULL. */
+const char *abi_which_ruby(struct arena *a);

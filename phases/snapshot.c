@@ -47,6 +47,7 @@
 
 #include "bundle/config.h"
 #include "fsops/fsops.h"
+#include "phases/abi.h"
 #include "phases/phase.h"
 
 extern char **environ;
@@ -141,27 +142,12 @@ static void snap_stat(const char *path, struct sbuf *out, int64_t *newest, bool 
 	}
 }
 
-/* `ruby` (or $SCINT_RUBY) as abi.c finds it: a path, or "-". */
+/* `ruby` as abi.c finds it: a path, or "-". */
 static const char *snap_which_ruby(struct arena *a)
 {
-	const char *name = getenv("SCINT_RUBY"), *path = getenv("PATH");
+	const char *ruby = abi_which_ruby(a);
 
-	if (!name || !*name)
-		name = "ruby";
-	if (strchr(name, '/'))
-		return access(name, X_OK) == 0 ? name : "-";
-	if (!path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		char *cand = arena_printf(a, "%.*s/%s", (int)n, n ? path : ".", name);
-		if (access(cand, X_OK) == 0)
-			return cand;
-		path += n;
-		if (*path == ':')
-			path++;
-	}
-	return "-";
+	return ruby ? ruby : "-";
 }
 
 static void snap_env_line(struct sbuf *out, const char *name)
@@ -227,7 +213,8 @@ static bool snap_look(struct install *in, struct sbuf *out, int64_t *newest, boo
 		defaults += in->gems[i]->plan == PLAN_DEFAULT_GEM;
 	sbuf_addf(out, "snapshot %016llx %zu %u\n", (unsigned long long)snap_key(in), in->ngems,
 		  defaults);
-	sbuf_addf(out, "snapruby %s\n", snap_which_ruby(&in->arena));
+	const char *ruby = snap_which_ruby(&in->arena);
+	sbuf_addf(out, "snapruby %s\n", ruby);
 	snap_add(&r, in->opts.gemfile);
 	snap_add(&r, in->opts.lockfile);
 	if (in->config->local.path)
@@ -240,7 +227,6 @@ static bool snap_look(struct install *in, struct sbuf *out, int64_t *newest, boo
 		const char *p = in->gemfile.files[i].path;
 		snap_add(&r, p[0] == '/' ? p : arena_printf(&in->arena, "%s/%s", in->opts.app_dir, p));
 	}
-	const char *ruby = snap_which_ruby(&in->arena);
 	if (strcmp(ruby, "-"))
 		snap_add(&r, ruby);
 	snap_add(&r, in->install_root);
