@@ -492,6 +492,12 @@ int remote_setup(struct install *in, struct sbuf *err)
 			return -SC_ECONFIG;
 		}
 	}
+	if ((in->opts.remote_pull || in->opts.remote_list) && (!url || mode == REMOTE_MODE_OFF)) {
+		sbuf_addf(err, "scint cache %s needs a remote cache to read from (SCINT_REMOTE_CACHE, "
+			       "not in off mode)",
+			  in->opts.remote_pull ? "pull" : "list --remote");
+		return -SC_ECONFIG;
+	}
 	if (in->opts.remote_push_cached &&
 	    (!url || mode == REMOTE_MODE_OFF || mode == REMOTE_MODE_READ)) {
 		sbuf_addstr(
@@ -535,7 +541,8 @@ int remote_setup(struct install *in, struct sbuf *err)
 		if (!strcmp(in->config->global.entries[i].key, "SCINT_REMOTE_CACHE_UNSIGNED"))
 			u = in->config->global.entries[i].value;
 	rm->unsigned_ok = u && (!strcmp(u, "1") || !strcmp(u, "true"));
-	rm->write = mode != REMOTE_MODE_READ;
+	/* pull and list --remote only read, whatever the mode. */
+	rm->write = mode != REMOTE_MODE_READ && !in->opts.remote_pull && !in->opts.remote_list;
 	rm->glibc = gnu_get_libc_version();
 	int r = remote_read_key(in, rm, err);
 	if (r == 0)
@@ -1321,6 +1328,7 @@ int remote_unpack(struct install *in, struct gem *g, struct sbuf *why)
 	}
 out_remove:
 	(void)fs_rmtree_at(in->assembling_fd, g->entry);
+	g->remote_refused = arena_strdup(&in->arena, sbuf_cstr(why));
 	g->manifest = NULL;
 	g->gemspec = (struct strv){ 0 };
 	in->stats.remote_refused++;
@@ -1414,8 +1422,11 @@ static void remote_refuse(struct remote_job *j, const char *why)
 	struct install *in = j->in;
 
 	in->stats.remote_refused++;
-	remote_warn(in, "the remote cache's artifact of %s is refused (%s); building it here",
-		    j->gem->full_name, why);
+	j->gem->remote_refused = arena_strdup(&in->arena, why);
+	remote_warn(in, "the remote cache's artifact of %s is refused (%s); %s", j->gem->full_name,
+		    why,
+		    in->opts.remote_pull ? "not built (scint cache pull builds nothing)"
+					 : "building it here");
 	trace_event(&j->job.ctx, "remote-refused", why);
 }
 
@@ -1423,11 +1434,15 @@ static void remote_pull_start(struct remote_job *j)
 {
 	struct gem *g = j->gem;
 
-	if (!j->in->remote || j->in->remote->down || !g->checksum) {
+	/* `scint cache pull` without a known checksum: the fetched .gem's own (plan.c). */
+	const char *sha = g->checksum			       ? g->checksum
+			  : j->in->opts.remote_pull && g->pkg_sha256[0] ? g->pkg_sha256
+								       : NULL;
+	if (!j->in->remote || j->in->remote->down || !sha) {
 		remote_enter(j, RJ_DONE);
 		return;
 	}
-	remote_key(j->in, g, g->checksum, j->key);
+	remote_key(j->in, g, sha, j->key);
 	if (remote_request(j, arena_printf(&j->in->arena, "%s.index", j->key), NULL, NULL,
 			   REMOTE_INDEX_MAX) < 0)
 		remote_enter(j, RJ_DONE);
@@ -1462,6 +1477,55 @@ static void remote_pull_index(struct remote_job *j)
 		remote_enter(j, RJ_DONE);
 	else
 		remote_enter(j, RJ_SECOND);
+}
+
+/*
+ * `scint cache list --remote`: the index object alone, verified as a pull
+ * verifies it (the artifact is never asked for); records on the gem what
+ * the CLI lists: remote_listed with the artifact's size and signature kind,
+ * remote_miss, or remote_refused.
+ */
+static void remote_list_index(struct remote_job *j)
+{
+	struct install *in = j->in;
+	struct gem *g = j->gem;
+	struct sbuf why = SBUF_INIT;
+	struct strv text, line;
+
+	if (j->waiting)
+		return;
+	int r = remote_response(j, "asking for");
+	if (r == -SC_ENOTFOUND)
+		g->remote_miss = true;
+	if (r < 0) {
+		remote_enter(j, RJ_DONE);
+		return;
+	}
+	text = sbuf_strv(&j->req.body);
+	r = remote_index_verify(j, text, &why);
+	if (r < 0) {
+		g->remote_refused = arena_strdup(&in->arena, sbuf_cstr(&why));
+	} else {
+		g->remote_listed = true;
+		g->remote_size = j->size;
+		g->remote_sig = "?";
+		while (strv_next_line(&text, &line)) {
+			if (line.len > 10 && !memcmp(line.p, "signature ", 10)) {
+				struct strv kind = strv_make(line.p + 10, line.len - 10);
+				const char *sp = memchr(kind.p, ' ', kind.len);
+				if (sp)
+					kind.len = (size_t)(sp - kind.p);
+				g->remote_sig = arena_strv(&in->arena, kind);
+			}
+		}
+	}
+	sbuf_release(&why);
+	remote_enter(j, RJ_DONE);
+}
+
+bool remote_unusable(const struct install *in)
+{
+	return !in->remote || in->remote->down;
 }
 
 static void remote_pull_artifact(struct remote_job *j)
@@ -1588,6 +1652,8 @@ static void remote_step(struct job *jb)
 	case RJ_FIRST:
 		if (j->push)
 			remote_push_index(j);
+		else if (j->in->opts.remote_list)
+			remote_list_index(j);
 		else
 			remote_pull_index(j);
 		break;
