@@ -60,6 +60,16 @@
  * runs as for a local build. Any refusal removes the tree, records one
  * warning and the gem is built locally.
  *
+ * `scint cache pull [GEMS]` (opts.remote_pull) runs the same pull job in a
+ * graph of fetch, pull, assemble and promote only (plan.c); when no
+ * checksum is known the pull job waits for the fetch and keys on the
+ * .gem's own SHA-256. Without a usable artifact, assemble drops a gem with
+ * extensions (g->remote_unbuilt) instead of compiling it; nothing is pushed.
+ * `scint cache list --remote` (opts.remote_list) runs the pull job alone,
+ * and in RJ_FIRST remote_list_index() verifies the index object as above
+ * and records on the gem what the CLI lists (remote_listed, remote_size,
+ * remote_sig; remote_miss; remote_refused): the artifact is never asked for.
+ *
  * The push job runs after a promotion this run built (not one it pulled),
  * and, for `scint cache push [GEMS]`, for every native entry of the bundle
  * already cached (no dependency):
