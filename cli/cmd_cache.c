@@ -283,10 +283,28 @@ static void cache_remote_warnings(struct install *in)
 	}
 }
 
+/* Prints the run's failed jobs (not those that only followed another's failure); their count. */
+static unsigned cache_remote_failures(struct install *in)
+{
+	unsigned failed = 0;
+	size_t n;
+	struct job *const *jobs = sched_jobs(in->sched, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct job *j = jobs[i];
+		if (j->state != JOB_FAILED || j->err == -SC_EDEPFAILED || j->err == -SC_ECANCELED)
+			continue;
+		failed++;
+		cli_error("%s", j->errmsg.len ? j->errmsg.buf : sc_strerror(j->err));
+	}
+	return failed;
+}
+
 /* `scint cache list --remote`: one line per gem with extensions (or with an entry). */
-static int cache_list_remote_report(struct install *in)
+static int cache_list_remote_report(struct install *in, int r)
 {
 	unsigned unknown = 0, hits = 0, misses = 0, refused = 0;
+	unsigned failed = cache_remote_failures(in);
 
 	for (size_t i = 0; i < in->ngems; i++) {
 		const struct gem *g = in->gems[i];
@@ -320,23 +338,14 @@ static int cache_list_remote_report(struct install *in)
 		       "built yet)",
 		       unknown, unknown == 1 ? "" : "s", unknown == 1 ? "has" : "have");
 	printf("\n");
-	return CLI_OK;
+	return r == 0 && !failed ? CLI_OK : CLI_FAILED;
 }
 
 /* `scint cache pull`: what each gem with extensions got, then one summary line. */
 static int cache_pull_report(struct install *in, int r, double secs)
 {
-	unsigned hits = 0, missing = 0, refused = 0, cached = 0, pure = 0, failed = 0;
-	size_t n;
-	struct job *const *jobs = sched_jobs(in->sched, &n);
-
-	for (size_t i = 0; i < n; i++) {
-		const struct job *j = jobs[i];
-		if (j->state != JOB_FAILED || j->err == -SC_EDEPFAILED || j->err == -SC_ECANCELED)
-			continue;
-		failed++;
-		cli_error("%s", j->errmsg.len ? j->errmsg.buf : sc_strerror(j->err));
-	}
+	unsigned hits = 0, missing = 0, refused = 0, cached = 0, pure = 0;
+	unsigned failed = cache_remote_failures(in);
 	for (size_t i = 0; i < in->ngems; i++) {
 		const struct gem *g = in->gems[i];
 		if (!cache_remote_gem(in, g))
@@ -363,7 +372,8 @@ static int cache_pull_report(struct install *in, int r, double secs)
 			found = !strcmp(in->opts.push_only[i], in->gems[k]->name) ||
 				!strcmp(in->opts.push_only[i], in->gems[k]->full_name);
 		if (!found) {
-			cli_error("%s is not a gem of %s", in->opts.push_only[i], in->opts.lockfile);
+			cli_error("%s is not a gem of %s", in->opts.push_only[i],
+				  in->opts.lockfile);
 			failed++;
 		}
 	}
@@ -378,7 +388,7 @@ static int cache_pull_report(struct install *in, int r, double secs)
 int cli_cache_remote_report(struct install *in, int r, double secs)
 {
 	if (in->opts.remote_list)
-		return cache_list_remote_report(in);
+		return cache_list_remote_report(in, r);
 	return cache_pull_report(in, r, secs);
 }
 
@@ -400,7 +410,8 @@ static int cache_main(int argc, char **argv)
 		       "          non-zero when an entry is damaged. --repair moves damaged\n"
 		       "          entries to quarantine/ so that the next install rebuilds them\n"
 		       "  push    install (as scint install, same options), then upload the\n"
-		       "          bundle's compiled entries (of GEMS, or all) to SCINT_REMOTE_CACHE\n"
+		       "          bundle's compiled entries (of GEMS, or all) to "
+		       "SCINT_REMOTE_CACHE\n"
 		       "  pull    fill the cache from SCINT_REMOTE_CACHE for the bundle's locked\n"
 		       "          gems (GEMS, or all), verified as an install verifies them;\n"
 		       "          compiles nothing and leaves the bundle path alone (takes\n"
@@ -445,6 +456,7 @@ static int cache_main(int argc, char **argv)
 
 const struct cli_cmd cmd_cache = {
 	.name = "cache",
-	.summary = "show, list, verify or clear the global cache, or push/pull it to/from the remote",
+	.summary =
+		"show, list, verify or clear the global cache, or push/pull it to/from the remote",
 	.run = cache_main,
 };

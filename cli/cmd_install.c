@@ -423,9 +423,10 @@ static int install_main_with(int argc, char **argv, bool local_only, enum instal
 		o->push_only = argv + optind;
 		o->npush_only = (size_t)(argc - optind);
 		if (remote_only && o->remote_mode == REMOTE_MODE_OFF) {
-			cli_error("scint cache %s reads the remote cache: --remote-cache off leaves "
-				  "nothing to do",
-				  kind == RUN_PULL ? "pull" : "list --remote");
+			cli_error(
+				"scint cache %s reads the remote cache: --remote-cache off leaves "
+				"nothing to do",
+				kind == RUN_PULL ? "pull" : "list --remote");
 			return CLI_USAGE;
 		}
 	} else if (optind < argc) {

@@ -557,8 +557,9 @@ static void asm_lock(struct assemble_job *a)
 		if (r < 0)
 			remote_warn(in, "the remote cache's artifact of %s is refused (%s); %s",
 				    g->full_name, sbuf_cstr(&why),
-				    in->opts.remote_pull ? "not built (scint cache pull builds nothing)"
-							 : "building it here");
+				    in->opts.remote_pull
+					    ? "not built (scint cache pull builds nothing)"
+					    : "building it here");
 		sbuf_release(&why);
 		if (r == 0) {
 			install_event(in, g, "remote");
@@ -1863,13 +1864,14 @@ static void asm_spec_wait(struct assemble_job *a)
 	g->unpacked = true;
 	g->needs_build = a->m->spec.nextensions > 0;
 	if (g->needs_build && in->opts.remote_pull) {
-		/* `scint cache pull` compiles nothing: without the remote's artifact it stays uncached. */
+		/* `scint cache pull` compiles nothing: no artifact, no entry. */
 		(void)fs_rmtree_at(in->assembling_fd, a->root);
 		g->manifest = NULL;
 		g->unpacked = false;
 		g->remote_unbuilt = true;
 		cache_unlock_entry(in, g);
-		trace_event(&a->job.ctx, "remote-unbuilt", "not built: cache pull compiles nothing");
+		trace_event(&a->job.ctx, "remote-unbuilt",
+			    "not built: cache pull compiles nothing");
 		asm_enter(a, ASM_DONE);
 		return;
 	}

@@ -7,11 +7,12 @@
  * (the read-only commands: check, list, info, clean) install_prepare opens the
  * install root only if it exists and creates nothing; with remote_pull or
  * remote_list (`scint cache pull`, `scint cache list --remote`) it opens the
- * cache only and never the install root. install_run() plans, stops
- * early when nothing changed (no Ruby; the only write is scint.state when its
+ * cache only and never the install root. install_run() plans, stops early
+ * when nothing changed (no Ruby; the only write is scint.state when its
  * snapshot, phases/snapshot.c, is stale), else submits the job graph and runs
- * the loop. A no-op whose snapshot holds never gets here (cli/cmd_install.c). Directory creation here is synchronous and happens once
- * per run; everything per gem goes through the phases.
+ * the loop. A no-op whose snapshot holds never gets here (cli/cmd_install.c).
+ * Directory creation here is synchronous and happens once per run;
+ * everything per gem goes through the phases.
  */
 #include "phases/install.h"
 
@@ -380,7 +381,7 @@ int install_prepare(struct install *in, struct sbuf *err)
 		return 0;
 	}
 	if (in->opts.remote_pull || in->opts.remote_list) {
-		/* `scint cache pull` / `list --remote`: the cache only, the bundle path untouched. */
+		/* cache pull / list --remote: the cache only, never the bundle path. */
 		in->install_root = arena_printf(&in->arena, "%s/ruby/%s", in->opts.bundle_path,
 						in->abi.ruby_version_dir);
 		in->ext_dir = arena_printf(&in->arena, "extensions/%s/%s", in->abi.platform,

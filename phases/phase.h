@@ -177,8 +177,8 @@ struct gem {
 	bool remote_unbuilt; /* `scint cache pull`: has extensions, no usable artifact, not built */
 	/* `scint cache list --remote`: the verified index object of its entry */
 	bool remote_listed;
-	uint64_t remote_size;	  /* the artifact's size, as the index says */
-	const char *remote_sig;	  /* its signature kind: hmac-sha256, ed25519, unsigned */
+	uint64_t remote_size;	/* the artifact's size, as the index says */
+	const char *remote_sig; /* its signature kind: hmac-sha256, ed25519, unsigned */
 
 	struct index_job *index;
 	struct fetch_job *fetch;

@@ -438,7 +438,7 @@ static void promote_start(struct promote_job *p)
 	int r;
 
 	if (g->plan == PLAN_MATERIALIZE || g->remote_unbuilt) {
-		/* Another process promoted it while we waited for the lock (or cache pull dropped it). */
+		/* Promoted by another process while we waited (or dropped by cache pull). */
 		promote_enter(p, PRO_DONE);
 		return;
 	}

@@ -503,8 +503,9 @@ int remote_setup(struct install *in, struct sbuf *err)
 		}
 	}
 	if ((in->opts.remote_pull || in->opts.remote_list) && (!url || mode == REMOTE_MODE_OFF)) {
-		sbuf_addf(err, "scint cache %s needs a remote cache to read from (SCINT_REMOTE_CACHE, "
-			       "not in off mode)",
+		sbuf_addf(err,
+			  "scint cache %s needs a remote cache to read from (SCINT_REMOTE_CACHE, "
+			  "not in off mode)",
 			  in->opts.remote_pull ? "pull" : "list --remote");
 		return -SC_ECONFIG;
 	}
@@ -1445,9 +1446,9 @@ static void remote_pull_start(struct remote_job *j)
 	struct gem *g = j->gem;
 
 	/* `scint cache pull` without a known checksum: the fetched .gem's own (plan.c). */
-	const char *sha = g->checksum			       ? g->checksum
+	const char *sha = g->checksum					? g->checksum
 			  : j->in->opts.remote_pull && g->pkg_sha256[0] ? g->pkg_sha256
-								       : NULL;
+									: NULL;
 	if (!j->in->remote || j->in->remote->down || !sha) {
 		remote_enter(j, RJ_DONE);
 		return;
