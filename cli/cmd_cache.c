@@ -361,7 +361,10 @@ static int cache_pull_report(struct install *in, int r, double secs)
 		} else if (g->remote_unbuilt) {
 			missing++;
 			printf("Missing %s: %s; not built\n", g->full_name,
-			       g->remote_miss ? "not on the remote" : "the remote was not asked");
+			       g->remote_miss ? "not on the remote"
+			       : remote_unusable(in)
+				       ? "the remote cache could not be asked"
+				       : "its checksum was not known to ask the remote");
 		} else if (g->promoted) {
 			pure++;
 		}
@@ -378,6 +381,11 @@ static int cache_pull_report(struct install *in, int r, double secs)
 		}
 	}
 	cache_remote_warnings(in);
+	if (remote_unusable(in)) {
+		/* A transfer failed (the warning says which): not the same as a miss. */
+		cli_error("the remote cache failed: not everything it has was pulled");
+		failed++;
+	}
 	printf("Remote cache: %u hits, %u missing, %u refused, %u already cached, %u without "
 	       "extensions cached; %.1f KiB down in %.2fs\n",
 	       hits, missing, refused, cached, pure, (double)in->stats.remote_bytes_down / 1024.0,

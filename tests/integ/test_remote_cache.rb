@@ -438,6 +438,14 @@ class TestRemoteCache < ScintTest::Case
       assert_empty Dir.glob("{cached,assembling}/#{ABI}/rc_ext*", base: cache), "nothing of rc_ext is cached"
       assert File.file?(File.join(cache, "cached", ABI, "rc_pure-1.0.0.manifest"))
     end
+    # A remote that is down is an error for pull (a miss is not).
+    cache = File.join(tmp, "pull-down")
+    r = pull(cache, env: remote_env("SCINT_REMOTE_CACHE" => "http://127.0.0.1:#{Scint.free_port}/fleet"))
+    refute r.success?
+    assert_match(/is not used for the rest of this run/, r.stderr)
+    assert_match(/the remote cache failed: not everything it has was pulled/, r.stderr)
+    assert_match(/^Missing rc_ext-1\.0\.0: the remote cache could not be asked; not built$/, r.stdout)
+    assert_empty Dir.glob("cached/#{ABI}/rc_ext*", base: cache)
   end
 
   # list --remote reads only index objects: miss before a push, hit after,
