@@ -58,6 +58,22 @@ static void install_usage(FILE *f)
 		"SCINT_RUBY=PATH, NO_COLOR.\n");
 }
 
+static void remote_usage(bool pull)
+{
+	if (pull)
+		printf("usage: scint cache pull [GEMS] [--gemfile FILE] [--cache DIR] [--jobs N]\n"
+		       "\n"
+		       "Fills the cache from SCINT_REMOTE_CACHE for the lockfile's gems (GEMS,\n"
+		       "or all): verified artifacts of the gems with extensions, the others\n"
+		       "from their .gem. Compiles nothing; writes neither the lockfile nor the\n"
+		       "bundle path.\n");
+	else
+		printf("usage: scint cache list --remote [GEMS] [--gemfile FILE] [--cache DIR]\n"
+		       "\n"
+		       "For the lockfile's gems with extensions: hit, miss or refused on\n"
+		       "SCINT_REMOTE_CACHE for this Ruby (only the index objects are read).\n");
+}
+
 char *cli_abs_path(struct arena *a, const char *base, const char *p)
 {
 	char buf[PATH_MAX * 2];
@@ -409,7 +425,10 @@ static int install_main_with(int argc, char **argv, bool local_only, enum instal
 			o->quiet = true;
 			break;
 		case 'h':
-			install_usage(stdout);
+			if (kind == RUN_PULL || kind == RUN_LIST_REMOTE)
+				remote_usage(kind == RUN_PULL);
+			else
+				install_usage(stdout);
 			return CLI_OK;
 		default:
 			install_usage(stderr);
