@@ -408,9 +408,10 @@ class TestRemoteCache < ScintTest::Case
     refute r.success?
   end
 
-  # A tampered artifact (checked at download) and one whose extension needs
-  # a newer glibc (checked at unpack): refused, reported, not built, and
-  # nothing of rc_ext reaches cached/; the exit status stays 0.
+  # A tampered artifact (checked at download), an index signed with another
+  # key and an artifact whose extension needs a newer glibc (checked at
+  # unpack): refused, reported, not built, and nothing of rc_ext reaches
+  # cached/; the exit status stays 0.
   def test_pull_refuses_tampered_artifacts
     require_command!("zstd")
     seed
@@ -419,7 +420,13 @@ class TestRemoteCache < ScintTest::Case
     b = File.binread(artifact)
     b.setbyte(b.bytesize / 2, b.getbyte(b.bytesize / 2) ^ 1)
     File.binwrite(artifact, b)
-    [[/the download's SHA-256 is not the signed one/, "tampered"], [/it needs GLIBC_9\.[\d.]+, newer than this host's glibc/, "glibc"]].each do |why, name|
+    [[/the download's SHA-256 is not the signed one/, "tampered"],
+     [/its signature does not verify with the configured key/, "foreign-key"],
+     [/it needs GLIBC_9\.[\d.]+, newer than this host's glibc/, "glibc"]].each do |why, name|
+      if name == "foreign-key"
+        restore
+        File.write(index, sign(File.read(index), "another-key-of-someone-else"))
+      end
       if name == "glibc"
         restore
         entries = tar_entries(File.binread(artifact))
