@@ -62,8 +62,8 @@
  *
  * `scint cache pull [GEMS]` (opts.remote_pull) runs the same pull job in a
  * graph of fetch, pull, assemble and promote only (plan.c); when no
- * checksum is known the pull job waits for the fetch and keys on the
- * .gem's own SHA-256. Without a usable artifact, assemble drops a gem with
+ * checksum is known the pull job keys on the .gem's own SHA-256 (after its
+ * fetch, or hashed from inbound/ when an earlier run left it there). Without a usable artifact, assemble drops a gem with
  * extensions (g->remote_unbuilt) instead of compiling it; nothing is pushed.
  * `scint cache list --remote` (opts.remote_list) runs the pull job alone,
  * and in RJ_FIRST remote_list_index() verifies the index object as above
@@ -1441,11 +1441,39 @@ static void remote_refuse(struct remote_job *j, const char *why)
 	trace_event(&j->job.ctx, "remote-refused", why);
 }
 
+/*
+ * `scint cache pull`, a .gem already in inbound/ and no checksum known (no
+ * index job runs for it): its SHA-256, read in blocks. false when unreadable.
+ */
+static bool remote_inbound_sha256(struct install *in, struct gem *g)
+{
+	char name[600], buf[1 << 16];
+	struct digest d;
+	ssize_t k;
+
+	snprintf(name, sizeof(name), "%s.gem", g->full_name);
+	int fd = openat(in->inbound_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	digest_init(&d, DIGEST_SHA256);
+	while ((k = read(fd, buf, sizeof(buf))) > 0 || (k < 0 && errno == EINTR))
+		if (k > 0)
+			digest_update(&d, buf, (size_t)k);
+	if (k == 0)
+		digest_final_hex(&d, g->pkg_sha256);
+	digest_release(&d);
+	(void)close(fd);
+	return k == 0;
+}
+
 static void remote_pull_start(struct remote_job *j)
 {
 	struct gem *g = j->gem;
 
 	/* `scint cache pull` without a known checksum: the fetched .gem's own (plan.c). */
+	if (j->in->opts.remote_pull && j->in->remote && !g->checksum && !g->pkg_sha256[0] &&
+	    g->plan == PLAN_ASSEMBLE)
+		(void)remote_inbound_sha256(j->in, g);
 	const char *sha = g->checksum					? g->checksum
 			  : j->in->opts.remote_pull && g->pkg_sha256[0] ? g->pkg_sha256
 									: NULL;

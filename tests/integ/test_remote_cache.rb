@@ -453,6 +453,12 @@ class TestRemoteCache < ScintTest::Case
     assert_match(/the remote cache failed: not everything it has was pulled/, r.stderr)
     assert_match(/^Missing rc_ext-1\.0\.0: the remote cache could not be asked; not built$/, r.stdout)
     assert_empty Dir.glob("cached/#{ABI}/rc_ext*", base: cache)
+    # Pulled again once it is up: the .gem left in inbound/ gives the key.
+    restore
+    r = pull(cache)
+    assert_success r
+    assert_match(/^Pulled rc_ext-1\.0\.0$/, r.stdout)
+    assert File.file?(File.join(cache, "cached", ABI, "rc_ext-1.0.0.manifest"))
   end
 
   # list --remote reads only index objects: miss before a push, hit after,
