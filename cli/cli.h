@@ -84,3 +84,12 @@ int cli_engine_start(struct install *in);
 int cli_install_local(int argc, char **argv);
 /* `scint cache push [GEMS] [install options]`: an install that also uploads cached native entries. */
 int cli_install_push(int argc, char **argv);
+/*
+ * `scint cache pull [GEMS] [options]` and `scint cache list --remote
+ * [options]`: install-shaped runs that fill the cache from the remote (no
+ * build, no bundle path) or ask it for the entries' index objects.
+ */
+int cli_install_pull(int argc, char **argv);
+int cli_install_list_remote(int argc, char **argv);
+/* What a pull or list --remote run found (cmd_cache.c); returns the exit code. */
+int cli_cache_remote_report(struct install *in, int r, double secs);

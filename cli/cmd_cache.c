@@ -1,6 +1,8 @@
 /*
- * cmd_cache.c: `scint cache dir|list|clear|verify [--repair]|push [GEMS]`
- * (push is an install that also uploads cached entries: cmd_install.c).
+ * cmd_cache.c: `scint cache dir|list [--remote]|clear|verify [--repair]|push
+ * [GEMS]|pull [GEMS]` (push is an install that also uploads cached entries;
+ * pull and list --remote are install-shaped runs on the cache only, all in
+ * cmd_install.c; their report is here: cli_cache_remote_report).
  *
  * verify runs the full check of phases/cache.h on every entry of every ABI
  * (every file's SHA-256 against its manifest) and exits non-zero when one is
@@ -23,6 +25,7 @@
 #include "cli/cli.h"
 #include "fsops/fsops.h"
 #include "phases/cache.h"
+#include "phases/remote.h"
 
 static int cache_cmp(const void *a, const void *b)
 {
@@ -257,27 +260,185 @@ static int cache_verify(const char *root, bool repair)
 	return rc;
 }
 
+/* A gem `scint cache pull|list --remote` looked at: of a GEM source, named (or all named). */
+static bool cache_remote_gem(const struct install *in, const struct gem *g)
+{
+	if (g->plan != PLAN_FETCH && g->plan != PLAN_ASSEMBLE && g->plan != PLAN_MATERIALIZE)
+		return false;
+	if (!in->opts.npush_only)
+		return true;
+	for (size_t i = 0; i < in->opts.npush_only; i++)
+		if (!strcmp(in->opts.push_only[i], g->name) ||
+		    !strcmp(in->opts.push_only[i], g->full_name))
+			return true;
+	return false;
+}
+
+static void cache_remote_warnings(struct install *in)
+{
+	for (const char *w = in->remote_warnings.buf, *e; w && *w; w = e + 1) {
+		if (!(e = strchr(w, '\n')))
+			break;
+		cli_warn("%.*s", (int)(e - w), w);
+	}
+}
+
+/* Prints the run's failed jobs (not those that only followed another's failure); their count. */
+static unsigned cache_remote_failures(struct install *in)
+{
+	unsigned failed = 0;
+	size_t n;
+	struct job *const *jobs = sched_jobs(in->sched, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct job *j = jobs[i];
+		if (j->state != JOB_FAILED || j->err == -SC_EDEPFAILED || j->err == -SC_ECANCELED)
+			continue;
+		failed++;
+		cli_error("%s", j->errmsg.len ? j->errmsg.buf : sc_strerror(j->err));
+	}
+	return failed;
+}
+
+/* `scint cache list --remote`: one line per gem with extensions (or with an entry). */
+static int cache_list_remote_report(struct install *in, int r)
+{
+	unsigned unknown = 0, hits = 0, misses = 0, refused = 0;
+	unsigned failed = cache_remote_failures(in);
+
+	for (size_t i = 0; i < in->ngems; i++) {
+		const struct gem *g = in->gems[i];
+		if (!cache_remote_gem(in, g))
+			continue;
+		bool native = g->manifest && g->manifest->has_ext;
+		if (g->remote_listed) {
+			hits++;
+			printf("%s\thit\t%llu bytes\t%s\n", g->full_name,
+			       (unsigned long long)g->remote_size, g->remote_sig);
+		} else if (g->remote_refused) {
+			refused++;
+			printf("%s\trefused (%s)\n", g->full_name, g->remote_refused);
+		} else if (g->remote_miss && native) {
+			misses++;
+			printf("%s\tmiss\n", g->full_name);
+		} else if (g->remote_miss && !g->manifest) {
+			unknown++; /* not cached here: whether it has extensions is not known */
+		} else if (!g->remote_miss && !remote_unusable(in)) {
+			printf("%s\tnot asked (its .gem checksum is unknown)\n", g->full_name);
+		}
+	}
+	cache_remote_warnings(in);
+	if (remote_unusable(in)) {
+		cli_error("the remote cache could not be listed");
+		return CLI_FAILED;
+	}
+	printf("Remote cache: %u hits, %u misses, %u refused", hits, misses, refused);
+	if (unknown)
+		printf("; %u more gem%s not cached here %s no entry (without extensions, or not "
+		       "built yet)",
+		       unknown, unknown == 1 ? "" : "s", unknown == 1 ? "has" : "have");
+	printf("\n");
+	return r == 0 && !failed ? CLI_OK : CLI_FAILED;
+}
+
+/* `scint cache pull`: what each gem with extensions got, then one summary line. */
+static int cache_pull_report(struct install *in, int r, double secs)
+{
+	unsigned hits = 0, missing = 0, refused = 0, cached = 0, pure = 0;
+	unsigned failed = cache_remote_failures(in);
+	for (size_t i = 0; i < in->ngems; i++) {
+		const struct gem *g = in->gems[i];
+		if (!cache_remote_gem(in, g))
+			continue;
+		if (g->plan == PLAN_MATERIALIZE && !g->remote_hit && !g->unpacked) {
+			cached++;
+		} else if (g->remote_hit && g->promoted) {
+			hits++;
+			printf("Pulled %s\n", g->full_name);
+		} else if (g->remote_unbuilt && g->remote_refused) {
+			refused++;
+			printf("Refused %s (%s): not built\n", g->full_name, g->remote_refused);
+		} else if (g->remote_unbuilt) {
+			missing++;
+			printf("Missing %s: %s; not built\n", g->full_name,
+			       g->remote_miss ? "not on the remote"
+			       : remote_unusable(in)
+				       ? "the remote cache could not be asked"
+				       : "its checksum was not known to ask the remote");
+		} else if (g->promoted) {
+			pure++;
+		}
+	}
+	for (size_t i = 0; i < in->opts.npush_only; i++) {
+		bool found = false;
+		for (size_t k = 0; k < in->ngems && !found; k++)
+			found = !strcmp(in->opts.push_only[i], in->gems[k]->name) ||
+				!strcmp(in->opts.push_only[i], in->gems[k]->full_name);
+		if (!found) {
+			cli_error("%s is not a gem of %s", in->opts.push_only[i],
+				  in->opts.lockfile);
+			failed++;
+		}
+	}
+	cache_remote_warnings(in);
+	if (remote_unusable(in)) {
+		/* A transfer failed (the warning says which): not the same as a miss. */
+		cli_error("the remote cache failed: not everything it has was pulled");
+		failed++;
+	}
+	printf("Remote cache: %u hits, %u missing, %u refused, %u already cached, %u without "
+	       "extensions cached; %.1f KiB down in %.2fs\n",
+	       hits, missing, refused, cached, pure, (double)in->stats.remote_bytes_down / 1024.0,
+	       secs);
+	return r == 0 && !failed ? CLI_OK : CLI_FAILED;
+}
+
+int cli_cache_remote_report(struct install *in, int r, double secs)
+{
+	if (in->opts.remote_list)
+		return cache_list_remote_report(in, r);
+	return cache_pull_report(in, r, secs);
+}
+
 static int cache_main(int argc, char **argv)
 {
 	char *root = cli_cache_root();
 	int rc;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		printf("usage: scint cache dir|list|clear|verify [--repair]|push [GEMS]\n\n"
+		printf("usage: scint cache dir|list [--remote]|clear|verify [--repair]|push [GEMS]|"
+		       "pull [GEMS]\n\n"
 		       "  dir     print the cache root\n"
-		       "  list    list the cached gems per Ruby ABI\n"
+		       "  list    list the cached gems per Ruby ABI. --remote: for the bundle's\n"
+		       "          gems with extensions, whether SCINT_REMOTE_CACHE has an entry\n"
+		       "          for this Ruby (hit, miss or refused, with its size and\n"
+		       "          signature kind); only the small index objects are read\n"
 		       "  clear   remove everything in the cache\n"
 		       "  verify  check every cached file against its manifest's digest; exits\n"
 		       "          non-zero when an entry is damaged. --repair moves damaged\n"
 		       "          entries to quarantine/ so that the next install rebuilds them\n"
 		       "  push    install (as scint install, same options), then upload the\n"
-		       "          bundle's compiled entries (of GEMS, or all) to SCINT_REMOTE_CACHE\n");
+		       "          bundle's compiled entries (of GEMS, or all) to "
+		       "SCINT_REMOTE_CACHE\n"
+		       "  pull    fill the cache from SCINT_REMOTE_CACHE for the bundle's locked\n"
+		       "          gems (GEMS, or all), verified as an install verifies them;\n"
+		       "          compiles nothing and leaves the bundle path alone (takes\n"
+		       "          --gemfile, --cache, --jobs, --remote-cache read|write)\n");
 		free(root);
 		return argc < 2 ? CLI_USAGE : CLI_OK;
 	}
 	if (!strcmp(argv[1], "push")) {
 		free(root);
 		return cli_install_push(argc - 1, argv + 1);
+	}
+	if (!strcmp(argv[1], "pull")) {
+		free(root);
+		return cli_install_pull(argc - 1, argv + 1);
+	}
+	if (!strcmp(argv[1], "list") && argc >= 3 && !strcmp(argv[2], "--remote")) {
+		/* argv[2] stands in for the command name getopt skips. */
+		free(root);
+		return cli_install_list_remote(argc - 2, argv + 2);
 	}
 	if (!strcmp(argv[1], "dir")) {
 		printf("%s\n", root);
@@ -293,7 +454,8 @@ static int cache_main(int argc, char **argv)
 		cli_error("usage: scint cache verify [--repair]");
 		rc = CLI_USAGE;
 	} else {
-		cli_error("unknown cache command '%s' (dir, list, clear, verify, push)", argv[1]);
+		cli_error("unknown cache command '%s' (dir, list, clear, verify, push, pull)",
+			  argv[1]);
 		rc = CLI_USAGE;
 	}
 	free(root);
@@ -302,6 +464,7 @@ static int cache_main(int argc, char **argv)
 
 const struct cli_cmd cmd_cache = {
 	.name = "cache",
-	.summary = "show, list, verify or clear the global cache (dir, list, verify, clear)",
+	.summary =
+		"show, list, verify or clear the global cache, or push/pull it to/from the remote",
 	.run = cache_main,
 };

@@ -1,7 +1,9 @@
 /*
  * cmd_install.c: `scint install`: options, the session, output and exit code.
  * A no-op is answered from the snapshot of the last install (phases/snapshot.c)
- * before the lockfile is read or the engine set up.
+ * before the lockfile is read or the engine set up. `scint cache push`, `pull`
+ * and `list --remote` are install-shaped runs of this same function (pull and
+ * list: the cache only, no live display, reported by cmd_cache.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +56,22 @@ static void install_usage(FILE *f)
 		"\n"
 		"Environment: SCINT_IO_URING=0 (plain syscalls), SCINT_IO_TRACE=FILE,\n"
 		"SCINT_RUBY=PATH, NO_COLOR.\n");
+}
+
+static void remote_usage(bool pull)
+{
+	if (pull)
+		printf("usage: scint cache pull [GEMS] [--gemfile FILE] [--cache DIR] [--jobs N]\n"
+		       "\n"
+		       "Fills the cache from SCINT_REMOTE_CACHE for the lockfile's gems (GEMS,\n"
+		       "or all): verified artifacts of the gems with extensions, the others\n"
+		       "from their .gem. Compiles nothing; writes neither the lockfile nor the\n"
+		       "bundle path.\n");
+	else
+		printf("usage: scint cache list --remote [GEMS] [--gemfile FILE] [--cache DIR]\n"
+		       "\n"
+		       "For the lockfile's gems with extensions: hit, miss or refused on\n"
+		       "SCINT_REMOTE_CACHE for this Ruby (only the index objects are read).\n");
 }
 
 char *cli_abs_path(struct arena *a, const char *base, const char *p)
@@ -326,8 +344,17 @@ int cli_engine_start(struct install *in)
 	return 0;
 }
 
-static int install_main_with(int argc, char **argv, bool local_only, bool push)
+enum install_kind {
+	RUN_INSTALL,
+	RUN_PUSH,	 /* scint cache push */
+	RUN_PULL,	 /* scint cache pull */
+	RUN_LIST_REMOTE, /* scint cache list --remote */
+};
+
+static int install_main_with(int argc, char **argv, bool local_only, enum install_kind kind)
 {
+	bool push = kind == RUN_PUSH;
+	bool remote_only = kind == RUN_PULL || kind == RUN_LIST_REMOTE;
 	static const struct option longopts[] = {
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "link-mode", required_argument, NULL, 'L' },
@@ -398,23 +425,35 @@ static int install_main_with(int argc, char **argv, bool local_only, bool push)
 			o->quiet = true;
 			break;
 		case 'h':
-			install_usage(stdout);
+			if (kind == RUN_PULL || kind == RUN_LIST_REMOTE)
+				remote_usage(kind == RUN_PULL);
+			else
+				install_usage(stdout);
 			return CLI_OK;
 		default:
 			install_usage(stderr);
 			return CLI_USAGE;
 		}
 	}
-	if (push) {
-		o->remote_push_cached = true;
+	if (push || remote_only) {
+		o->remote_push_cached = push;
+		o->remote_pull = kind == RUN_PULL;
+		o->remote_list = kind == RUN_LIST_REMOTE;
 		o->push_only = argv + optind;
 		o->npush_only = (size_t)(argc - optind);
+		if (remote_only && o->remote_mode == REMOTE_MODE_OFF) {
+			cli_error(
+				"scint cache %s reads the remote cache: --remote-cache off leaves "
+				"nothing to do",
+				kind == RUN_PULL ? "pull" : "list --remote");
+			return CLI_USAGE;
+		}
 	} else if (optind < argc) {
 		cli_error("unexpected argument '%s'", argv[optind]);
 		return CLI_USAGE;
 	}
 	o->link_mode = LINK_AUTO;
-	o->may_resolve = true;
+	o->may_resolve = !remote_only; /* pull and list never write the lockfile */
 	if (mode && *mode) {
 		int m = -1;
 		for (int i = 0; i < LINK_MODE__COUNT; i++)
@@ -457,11 +496,22 @@ static int install_main_with(int argc, char **argv, bool local_only, bool push)
 
 	/* Nothing changed since the last install: answered from its snapshot (phases/snapshot.c). */
 	if (!o->force && !o->verbose && !profile_enabled && !o->remote_push_cached &&
-	    install_snapshot_fast(&in, t0))
+	    !remote_only && install_snapshot_fast(&in, t0))
 		return CLI_OK;
 
 	if ((r = cli_engine_start(&in)) < 0)
 		goto out;
+	if (remote_only && !in.remote) {
+		/* Configured, but not usable (no signing key): the warning says why. */
+		for (const char *w = in.remote_warnings.buf, *e; w && *w; w = e + 1) {
+			if (!(e = strchr(w, '\n')))
+				break;
+			cli_warn("%.*s", (int)(e - w), w);
+		}
+		cli_error("no usable remote cache: nothing to %s",
+			  kind == RUN_PULL ? "pull" : "list");
+		goto out;
+	}
 	r = install_prepare(&in, &err);
 	if (r < 0) {
 		if (signals_received()) {
@@ -470,6 +520,19 @@ static int install_main_with(int argc, char **argv, bool local_only, bool push)
 		} else {
 			cli_error("%s", err.len ? err.buf : sc_strerror(r));
 		}
+		goto out;
+	}
+	if (remote_only) {
+		/* No live display: the report lists what happened per gem. */
+		r = install_run(&in, &err);
+		signals_release(in.reactor);
+		if (err.len) {
+			cli_error("%s", err.buf);
+			goto out;
+		}
+		rc = cli_cache_remote_report(&in, r, (double)(clock_now_ns() - t0) / 1e9);
+		if (signals_received())
+			rc = 128 + signals_received();
 		goto out;
 	}
 	struct ui ui;
@@ -507,17 +570,27 @@ out:
 
 static int install_main(int argc, char **argv)
 {
-	return install_main_with(argc, argv, false, false);
+	return install_main_with(argc, argv, false, RUN_INSTALL);
 }
 
 int cli_install_push(int argc, char **argv)
 {
-	return install_main_with(argc, argv, false, true);
+	return install_main_with(argc, argv, false, RUN_PUSH);
+}
+
+int cli_install_pull(int argc, char **argv)
+{
+	return install_main_with(argc, argv, false, RUN_PULL);
+}
+
+int cli_install_list_remote(int argc, char **argv)
+{
+	return install_main_with(argc, argv, false, RUN_LIST_REMOTE);
 }
 
 int cli_install_local(int argc, char **argv)
 {
-	return install_main_with(argc, argv, true, false);
+	return install_main_with(argc, argv, true, RUN_INSTALL);
 }
 
 const struct cli_cmd cmd_install = {

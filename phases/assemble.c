@@ -52,7 +52,9 @@
  *               final tree; builds the manifest from the model; verifies
  *               checksums.yaml.gz and the inflated size of metadata.gz.
  * ASM_SPEC      asks the Ruby helper for the spec summary and the installed
- *               gemspec text; gems with extensions get a compile job.
+ *               gemspec text; gems with extensions get a compile job (under
+ *               `scint cache pull`, which compiles nothing, their tree is
+ *               removed instead and the gem marked remote_unbuilt).
  *
  * The model: every directory, file and symlink this job created, keyed by
  * gem-relative path. Nothing else writes into the fresh tree (we hold the
@@ -553,9 +555,11 @@ static void asm_lock(struct assemble_job *a)
 		struct sbuf why = SBUF_INIT;
 		r = remote_unpack(in, g, &why);
 		if (r < 0)
-			remote_warn(in,
-				    "the remote cache's artifact of %s is refused (%s); building it here",
-				    g->full_name, sbuf_cstr(&why));
+			remote_warn(in, "the remote cache's artifact of %s is refused (%s); %s",
+				    g->full_name, sbuf_cstr(&why),
+				    in->opts.remote_pull
+					    ? "not built (scint cache pull builds nothing)"
+					    : "building it here");
 		sbuf_release(&why);
 		if (r == 0) {
 			install_event(in, g, "remote");
@@ -1859,6 +1863,18 @@ static void asm_spec_wait(struct assemble_job *a)
 	g->manifest = a->m;
 	g->unpacked = true;
 	g->needs_build = a->m->spec.nextensions > 0;
+	if (g->needs_build && in->opts.remote_pull) {
+		/* `scint cache pull` compiles nothing: no artifact, no entry. */
+		(void)fs_rmtree_at(in->assembling_fd, a->root);
+		g->manifest = NULL;
+		g->unpacked = false;
+		g->remote_unbuilt = true;
+		cache_unlock_entry(in, g);
+		trace_event(&a->job.ctx, "remote-unbuilt",
+			    "not built: cache pull compiles nothing");
+		asm_enter(a, ASM_DONE);
+		return;
+	}
 	if (g->needs_build) {
 		/* The build reads the spec too: hand the metadata over. */
 		sbuf_release(&g->metadata_gz);

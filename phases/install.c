@@ -5,11 +5,14 @@
  * facts, opens the cache and install directories and creates the engine
  * (reactor, op queue, HTTP, children, scheduler). With install_opts.readonly
  * (the read-only commands: check, list, info, clean) install_prepare opens the
- * install root only if it exists and creates nothing. install_run() plans, stops
- * early when nothing changed (no Ruby; the only write is scint.state when its
+ * install root only if it exists and creates nothing; with remote_pull or
+ * remote_list (`scint cache pull`, `scint cache list --remote`) it opens the
+ * cache only and never the install root. install_run() plans, stops early
+ * when nothing changed (no Ruby; the only write is scint.state when its
  * snapshot, phases/snapshot.c, is stale), else submits the job graph and runs
- * the loop. A no-op whose snapshot holds never gets here (cli/cmd_install.c). Directory creation here is synchronous and happens once
- * per run; everything per gem goes through the phases.
+ * the loop. A no-op whose snapshot holds never gets here (cli/cmd_install.c).
+ * Directory creation here is synchronous and happens once per run;
+ * everything per gem goes through the phases.
  */
 #include "phases/install.h"
 
@@ -377,6 +380,14 @@ int install_prepare(struct install *in, struct sbuf *err)
 		}
 		return 0;
 	}
+	if (in->opts.remote_pull || in->opts.remote_list) {
+		/* cache pull / list --remote: the cache only, never the bundle path. */
+		in->install_root = arena_printf(&in->arena, "%s/ruby/%s", in->opts.bundle_path,
+						in->abi.ruby_version_dir);
+		in->ext_dir = arena_printf(&in->arena, "extensions/%s/%s", in->abi.platform,
+					   in->abi.ext_api);
+		return install_open_cache(in, err);
+	}
 	if ((r = install_open_cache(in, err)) < 0 || (r = install_open_root(in, err)) < 0)
 		return r;
 	return 0;
@@ -556,7 +567,7 @@ int install_run(struct install *in, struct sbuf *err)
 		return -SC_ENOTFOUND;
 	}
 	if (!work && !in->stats.unsupported && !in->opts.remote_push_cached &&
-	    install_state_current(in)) {
+	    !in->opts.remote_pull && !in->opts.remote_list && install_state_current(in)) {
 		trace_event(&install_ctx, "noop", "every gem is installed and nothing changed");
 		/* The next no-op answers from a snapshot (snapshot.c). */
 		install_state_refresh(in);

@@ -173,6 +173,12 @@ struct gem {
 	struct sbuf remote_artifact; /* a downloaded, signature-checked artifact, until unpacked */
 	bool remote_hit;  /* its entry came from the remote (nothing was built) */
 	bool remote_miss; /* the remote answered that it has no such entry */
+	const char *remote_refused; /* why the remote's entry was refused, or NULL */
+	bool remote_unbuilt; /* `scint cache pull`: has extensions, no usable artifact, not built */
+	/* `scint cache list --remote`: the verified index object of its entry */
+	bool remote_listed;
+	uint64_t remote_size;	/* the artifact's size, as the index says */
+	const char *remote_sig; /* its signature kind: hmac-sha256, ed25519, unsigned */
 
 	struct index_job *index;
 	struct fetch_job *fetch;
@@ -209,7 +215,14 @@ struct install_opts {
 	int remote_mode;  /* enum remote_mode (remote.h): --remote-cache */
 	/* `scint cache push [GEMS]`: also upload the native entries already cached (these gems; all if none) */
 	bool remote_push_cached;
-	char *const *push_only;
+	/*
+	 * `scint cache pull [GEMS]`: only fill cached/ (remote artifacts, pure
+	 * gems unpacked; nothing compiled, the bundle path untouched).
+	 * `scint cache list --remote`: only ask for the entries' index objects.
+	 */
+	bool remote_pull;
+	bool remote_list;
+	char *const *push_only; /* push/pull: the named gems (all if none) */
 	size_t npush_only;
 };
 

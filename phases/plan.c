@@ -622,9 +622,75 @@ static int plan_prio(const struct gem *g)
 	return (int)g->ndependents;
 }
 
+/* `scint cache pull|list --remote [GEMS]`: is g one of the gems named (all when none)? */
+static bool plan_named(const struct install *in, const struct gem *g)
+{
+	if (!in->opts.npush_only)
+		return true;
+	for (size_t i = 0; i < in->opts.npush_only; i++)
+		if (!strcmp(in->opts.push_only[i], g->name) ||
+		    !strcmp(in->opts.push_only[i], g->full_name))
+			return true;
+	return false;
+}
+
+/*
+ * The job graph of `scint cache pull` and `scint cache list --remote`: no
+ * materialize, no finalize, no push; nothing reaches the bundle path.
+ *   pull: for a gem the cache lacks, fetch (when not in inbound/) beside the
+ *         remote's pull job (after the fetch when no checksum is known: the
+ *         .gem's SHA-256 is part of the key), assemble (a verified artifact
+ *         is unpacked in place of the .gem; a gem with extensions and no
+ *         artifact is dropped there, not built: assemble.c) and promote.
+ *   list: for every gem of a GEM source, the pull job alone, which asks for
+ *         the index object only (remote.c); the checksum comes from the
+ *         lockfile, the cached entry's manifest or the compact index.
+ */
+static int plan_submit_remote(struct install *in)
+{
+	struct sched *s = in->sched;
+
+	for (size_t i = 0; i < in->ngems; i++) {
+		struct gem *g = in->gems[i];
+		struct job *last = NULL, *pull = NULL, *ix = NULL;
+		bool gem_source = g->plan == PLAN_FETCH || g->plan == PLAN_ASSEMBLE ||
+				  g->plan == PLAN_MATERIALIZE;
+		if (!gem_source || !plan_named(in, g))
+			continue;
+		if (in->opts.remote_list) {
+			if (!g->checksum && g->manifest && g->manifest->gem_sha256)
+				g->checksum = g->manifest->gem_sha256;
+			ix = g->checksum ? NULL : index_job_new(in, g);
+			(void)remote_pull_job_new(in, g, ix);
+			continue;
+		}
+		if (g->plan == PLAN_MATERIALIZE)
+			continue; /* cached already */
+		if (g->plan == PLAN_FETCH) {
+			ix = g->checksum ? NULL : index_job_new(in, g);
+			last = fetch_job_new(in, g, ix);
+		}
+		/* Without a checksum the key waits for the .gem's own SHA-256. */
+		pull = remote_pull_job_new(in, g, g->checksum || !last ? ix : last);
+		last = assemble_job_new(in, g, last);
+		if (pull)
+			job_depends(last, pull);
+		last = promote_job_new(in, g, last);
+		g->last = last;
+	}
+	size_t n;
+	struct job *const *jobs = sched_jobs(s, &n);
+	for (size_t i = 0; i < n; i++)
+		sched_submit(s, jobs[i]);
+	return 0;
+}
+
 int plan_submit(struct install *in)
 {
 	struct sched *s = in->sched;
+
+	if (in->opts.remote_pull || in->opts.remote_list)
+		return plan_submit_remote(in);
 
 	finalize_job_init(in);
 	for (size_t i = 0; i < in->ngems; i++) {

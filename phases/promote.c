@@ -437,8 +437,8 @@ static void promote_start(struct promote_job *p)
 	struct gem *g = p->gem;
 	int r;
 
-	if (g->plan == PLAN_MATERIALIZE) {
-		/* Another process promoted it while we waited for the lock. */
+	if (g->plan == PLAN_MATERIALIZE || g->remote_unbuilt) {
+		/* Promoted by another process while we waited (or dropped by cache pull). */
 		promote_enter(p, PRO_DONE);
 		return;
 	}

@@ -60,6 +60,16 @@
  * runs as for a local build. Any refusal removes the tree, records one
  * warning and the gem is built locally.
  *
+ * `scint cache pull [GEMS]` (opts.remote_pull) runs the same pull job in a
+ * graph of fetch, pull, assemble and promote only (plan.c); when no
+ * checksum is known the pull job keys on the .gem's own SHA-256 (after its
+ * fetch, or hashed from inbound/ when an earlier run left it there). Without a usable artifact, assemble drops a gem with
+ * extensions (g->remote_unbuilt) instead of compiling it; nothing is pushed.
+ * `scint cache list --remote` (opts.remote_list) runs the pull job alone,
+ * and in RJ_FIRST remote_list_index() verifies the index object as above
+ * and records on the gem what the CLI lists (remote_listed, remote_size,
+ * remote_sig; remote_miss; remote_refused): the artifact is never asked for.
+ *
  * The push job runs after a promotion this run built (not one it pulled),
  * and, for `scint cache push [GEMS]`, for every native entry of the bundle
  * already cached (no dependency):
@@ -492,6 +502,13 @@ int remote_setup(struct install *in, struct sbuf *err)
 			return -SC_ECONFIG;
 		}
 	}
+	if ((in->opts.remote_pull || in->opts.remote_list) && (!url || mode == REMOTE_MODE_OFF)) {
+		sbuf_addf(err,
+			  "scint cache %s needs a remote cache to read from (SCINT_REMOTE_CACHE, "
+			  "not in off mode)",
+			  in->opts.remote_pull ? "pull" : "list --remote");
+		return -SC_ECONFIG;
+	}
 	if (in->opts.remote_push_cached &&
 	    (!url || mode == REMOTE_MODE_OFF || mode == REMOTE_MODE_READ)) {
 		sbuf_addstr(
@@ -535,7 +552,8 @@ int remote_setup(struct install *in, struct sbuf *err)
 		if (!strcmp(in->config->global.entries[i].key, "SCINT_REMOTE_CACHE_UNSIGNED"))
 			u = in->config->global.entries[i].value;
 	rm->unsigned_ok = u && (!strcmp(u, "1") || !strcmp(u, "true"));
-	rm->write = mode != REMOTE_MODE_READ;
+	/* pull and list --remote only read, whatever the mode. */
+	rm->write = mode != REMOTE_MODE_READ && !in->opts.remote_pull && !in->opts.remote_list;
 	rm->glibc = gnu_get_libc_version();
 	int r = remote_read_key(in, rm, err);
 	if (r == 0)
@@ -1321,6 +1339,7 @@ int remote_unpack(struct install *in, struct gem *g, struct sbuf *why)
 	}
 out_remove:
 	(void)fs_rmtree_at(in->assembling_fd, g->entry);
+	g->remote_refused = arena_strdup(&in->arena, sbuf_cstr(why));
 	g->manifest = NULL;
 	g->gemspec = (struct strv){ 0 };
 	in->stats.remote_refused++;
@@ -1414,20 +1433,55 @@ static void remote_refuse(struct remote_job *j, const char *why)
 	struct install *in = j->in;
 
 	in->stats.remote_refused++;
-	remote_warn(in, "the remote cache's artifact of %s is refused (%s); building it here",
-		    j->gem->full_name, why);
+	j->gem->remote_refused = arena_strdup(&in->arena, why);
+	remote_warn(in, "the remote cache's artifact of %s is refused (%s); %s", j->gem->full_name,
+		    why,
+		    in->opts.remote_pull ? "not built (scint cache pull builds nothing)"
+					 : "building it here");
 	trace_event(&j->job.ctx, "remote-refused", why);
+}
+
+/*
+ * `scint cache pull`, a .gem already in inbound/ and no checksum known (no
+ * index job runs for it): its SHA-256, read in blocks. false when unreadable.
+ */
+static bool remote_inbound_sha256(struct install *in, struct gem *g)
+{
+	char name[600], buf[1 << 16];
+	struct digest d;
+	ssize_t k;
+
+	snprintf(name, sizeof(name), "%s.gem", g->full_name);
+	int fd = openat(in->inbound_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	digest_init(&d, DIGEST_SHA256);
+	while ((k = read(fd, buf, sizeof(buf))) > 0 || (k < 0 && errno == EINTR))
+		if (k > 0)
+			digest_update(&d, buf, (size_t)k);
+	if (k == 0)
+		digest_final_hex(&d, g->pkg_sha256);
+	digest_release(&d);
+	(void)close(fd);
+	return k == 0;
 }
 
 static void remote_pull_start(struct remote_job *j)
 {
 	struct gem *g = j->gem;
 
-	if (!j->in->remote || j->in->remote->down || !g->checksum) {
+	/* `scint cache pull` without a known checksum: the fetched .gem's own (plan.c). */
+	if (j->in->opts.remote_pull && j->in->remote && !g->checksum && !g->pkg_sha256[0] &&
+	    g->plan == PLAN_ASSEMBLE)
+		(void)remote_inbound_sha256(j->in, g);
+	const char *sha = g->checksum					? g->checksum
+			  : j->in->opts.remote_pull && g->pkg_sha256[0] ? g->pkg_sha256
+									: NULL;
+	if (!j->in->remote || j->in->remote->down || !sha) {
 		remote_enter(j, RJ_DONE);
 		return;
 	}
-	remote_key(j->in, g, g->checksum, j->key);
+	remote_key(j->in, g, sha, j->key);
 	if (remote_request(j, arena_printf(&j->in->arena, "%s.index", j->key), NULL, NULL,
 			   REMOTE_INDEX_MAX) < 0)
 		remote_enter(j, RJ_DONE);
@@ -1462,6 +1516,55 @@ static void remote_pull_index(struct remote_job *j)
 		remote_enter(j, RJ_DONE);
 	else
 		remote_enter(j, RJ_SECOND);
+}
+
+/*
+ * `scint cache list --remote`: the index object alone, verified as a pull
+ * verifies it (the artifact is never asked for); records on the gem what
+ * the CLI lists: remote_listed with the artifact's size and signature kind,
+ * remote_miss, or remote_refused.
+ */
+static void remote_list_index(struct remote_job *j)
+{
+	struct install *in = j->in;
+	struct gem *g = j->gem;
+	struct sbuf why = SBUF_INIT;
+	struct strv text, line;
+
+	if (j->waiting)
+		return;
+	int r = remote_response(j, "asking for");
+	if (r == -SC_ENOTFOUND)
+		g->remote_miss = true;
+	if (r < 0) {
+		remote_enter(j, RJ_DONE);
+		return;
+	}
+	text = sbuf_strv(&j->req.body);
+	r = remote_index_verify(j, text, &why);
+	if (r < 0) {
+		g->remote_refused = arena_strdup(&in->arena, sbuf_cstr(&why));
+	} else {
+		g->remote_listed = true;
+		g->remote_size = j->size;
+		g->remote_sig = "?";
+		while (strv_next_line(&text, &line)) {
+			if (line.len > 10 && !memcmp(line.p, "signature ", 10)) {
+				struct strv kind = strv_make(line.p + 10, line.len - 10);
+				const char *sp = memchr(kind.p, ' ', kind.len);
+				if (sp)
+					kind.len = (size_t)(sp - kind.p);
+				g->remote_sig = arena_strv(&in->arena, kind);
+			}
+		}
+	}
+	sbuf_release(&why);
+	remote_enter(j, RJ_DONE);
+}
+
+bool remote_unusable(const struct install *in)
+{
+	return !in->remote || in->remote->down;
 }
 
 static void remote_pull_artifact(struct remote_job *j)
@@ -1588,6 +1691,8 @@ static void remote_step(struct job *jb)
 	case RJ_FIRST:
 		if (j->push)
 			remote_push_index(j);
+		else if (j->in->opts.remote_list)
+			remote_list_index(j);
 		else
 			remote_pull_index(j);
 		break;

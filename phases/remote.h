@@ -52,6 +52,9 @@ struct job *remote_push_job_new(struct install *in, struct gem *g, struct job *p
  */
 int remote_unpack(struct install *in, struct gem *g, struct sbuf *why);
 
+/* No remote, or it failed this run (no more requests): what `cache list --remote` reports. */
+bool remote_unusable(const struct install *in);
+
 /* Records a warning about the remote (printed by the CLI after the run). */
 void remote_warn(struct install *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -362,4 +362,136 @@ class TestRemoteCache < ScintTest::Case
     _r, builds, = fresh_install
     assert_empty builds
   end
+
+  # --- scint cache pull / scint cache list --remote -------------------------
+
+  def pull(cache, *args, env: remote_env)
+    trace = File.join(tmp, "pull-trace-#{@runs += 1}.jsonl")
+    r = @app.scint("cache", "pull", *args, env: { "SCINT_CACHE" => cache, "SCINT_IO_TRACE" => trace }.merge(env))
+    builds = read_trace(trace).select { |t| t["op"] == "build" && t["argv"]&.include?("--build") }
+    assert_empty builds, "cache pull compiles nothing"
+    r
+  end
+
+  # A Bundler-moving user's flow: pull into a fresh cache, then an install
+  # with the remote off compiles nothing. pull never touches the bundle path.
+  def test_pull_fills_a_fresh_cache
+    seed
+    FileUtils.rm_rf(@app.path(".bundle"))
+    cache = File.join(tmp, "pulled")
+    r = pull(cache)
+    assert_success r
+    assert_match(/^Pulled rc_ext-1\.0\.0$/, r.stdout)
+    assert_match(/^Remote cache: 1 hits, 0 missing, 0 refused, 0 already cached, 1 without extensions cached; [1-9][\d.]* KiB down/, r.stdout)
+    refute_match(/warning/i, r.stderr)
+    refute File.exist?(@app.path(".bundle")), "cache pull leaves the bundle path alone"
+    assert File.file?(File.join(cache, "cached", ABI, "rc_ext-1.0.0.manifest"))
+    assert_success @app.scint("cache", "verify", env: { "SCINT_CACHE" => cache })
+    trace = File.join(tmp, "after-pull.jsonl")
+    r = @app.scint("install", "--remote-cache", "off", env: remote_env("SCINT_CACHE" => cache, "SCINT_IO_TRACE" => trace))
+    assert_success r
+    assert_empty read_trace(trace).select { |t| t["op"] == "build" }, "nothing is built after a pull"
+    assert_match(/0 fetched, 2 from cache, 0 compiled/, r.stdout)
+    assert_loads(cache)
+    # Again: everything is cached; a named gem only; a name not in the bundle.
+    r = pull(cache, "rc_ext")
+    assert_success r
+    assert_match(/^Remote cache: 0 hits, 0 missing, 0 refused, 1 already cached, 0 without/, r.stdout)
+    r = pull(cache, "nosuch")
+    refute r.success?
+    assert_match(/nosuch is not a gem of/, r.stderr)
+    # Real errors: no remote configured, or switched off.
+    r = @app.scint("cache", "pull", env: { "SCINT_CACHE" => cache })
+    refute r.success?
+    assert_match(/scint cache pull needs a remote cache to read from/, r.stderr)
+    r = @app.scint("cache", "pull", "--remote-cache", "off", env: remote_env("SCINT_CACHE" => cache))
+    refute r.success?
+  end
+
+  # A tampered artifact (checked at download), an index signed with another
+  # key and an artifact whose extension needs a newer glibc (checked at
+  # unpack): refused, reported, not built, and nothing of rc_ext reaches
+  # cached/; the exit status stays 0.
+  def test_pull_refuses_tampered_artifacts
+    require_command!("zstd")
+    seed
+    artifact = object(".artifact")
+    index = object(".index")
+    b = File.binread(artifact)
+    b.setbyte(b.bytesize / 2, b.getbyte(b.bytesize / 2) ^ 1)
+    File.binwrite(artifact, b)
+    [[/the download's SHA-256 is not the signed one/, "tampered"],
+     [/its signature does not verify with the configured key/, "foreign-key"],
+     [/it needs GLIBC_9\.[\d.]+, newer than this host's glibc/, "glibc"]].each do |why, name|
+      if name == "foreign-key"
+        restore
+        File.write(index, sign(File.read(index), "another-key-of-someone-else"))
+      end
+      if name == "glibc"
+        restore
+        entries = tar_entries(File.binread(artifact))
+        so_name, so = entries.find { |n, d| n.start_with?("tree/") && d.start_with?("\x7FELF".b) }
+        patched = so.b.sub(/GLIBC_2\.(\d+)/) { "GLIBC_9.#{$1}" }
+        manifest = entries[0][1].sub(Digest::SHA256.hexdigest(so), Digest::SHA256.hexdigest(patched))
+        entries = entries.map { |n, d| n == so_name ? [n, patched] : n == "scint.manifest" ? [n, manifest] : [n, d] }
+        publish(index, repack(entries))
+      end
+      cache = File.join(tmp, "pull-#{name}")
+      r = pull(cache)
+      assert_success r
+      assert_match(/^Refused rc_ext-1\.0\.0 \(.*#{why.source}.*\): not built$/, r.stdout)
+      assert_match(/artifact of rc_ext-1\.0\.0 is refused .*not built \(scint cache pull builds nothing\)/, r.stderr)
+      assert_match(/^Remote cache: 0 hits, 0 missing, 1 refused, 0 already cached, 1 without/, r.stdout)
+      assert_empty Dir.glob("{cached,assembling}/#{ABI}/rc_ext*", base: cache), "nothing of rc_ext is cached"
+      assert File.file?(File.join(cache, "cached", ABI, "rc_pure-1.0.0.manifest"))
+    end
+    # A remote that is down is an error for pull (a miss is not).
+    cache = File.join(tmp, "pull-down")
+    r = pull(cache, env: remote_env("SCINT_REMOTE_CACHE" => "http://127.0.0.1:#{Scint.free_port}/fleet"))
+    refute r.success?
+    assert_match(/is not used for the rest of this run/, r.stderr)
+    assert_match(/the remote cache failed: not everything it has was pulled/, r.stderr)
+    assert_match(/^Missing rc_ext-1\.0\.0: the remote cache could not be asked; not built$/, r.stdout)
+    assert_empty Dir.glob("cached/#{ABI}/rc_ext*", base: cache)
+    # Pulled again once it is up: the .gem left in inbound/ gives the key.
+    restore
+    r = pull(cache)
+    assert_success r
+    assert_match(/^Pulled rc_ext-1\.0\.0$/, r.stdout)
+    assert File.file?(File.join(cache, "cached", ABI, "rc_ext-1.0.0.manifest"))
+  end
+
+  # list --remote reads only index objects: miss before a push, hit after,
+  # refused with another key; a fresh cache still sees the remote's entry.
+  def test_list_remote_before_and_after_a_push
+    _r, builds, cache = fresh_install(remote_env, args: %w[--remote-cache read])
+    assert_equal 1, builds.size
+    list = ->(c, env = remote_env) { @app.scint("cache", "list", "--remote", env: env.merge("SCINT_CACHE" => c)) }
+    r = list.(cache)
+    assert_success r
+    assert_equal "rc_ext-1.0.0\tmiss", r.stdout.lines.first.chomp
+    assert_match(/^Remote cache: 0 hits, 1 misses, 0 refused$/, r.stdout)
+    refute_match(/rc_pure/, r.stdout, "gems without extensions are not listed")
+    assert_success @app.scint("cache", "push", "rc_ext", env: remote_env("SCINT_CACHE" => cache))
+    artifact = File.join(@dav.root, objects.grep(/\.artifact\z/).first)
+    log = File.join(@dav.instance_variable_get(:@tmp), "logs", "access.log")
+    before = File.read(log).lines.size
+    r = list.(cache)
+    assert_success r
+    assert_match(/^rc_ext-1\.0\.0\thit\t#{File.size(artifact)} bytes\thmac-sha256$/, r.stdout)
+    assert_match(/^Remote cache: 1 hits, 0 misses, 0 refused$/, r.stdout)
+    requests = File.read(log).lines.drop(before)
+    refute_empty requests
+    assert requests.all? { |l| l.include?(".index HTTP") }, "only index objects are read: #{requests}"
+    r = list.(File.join(tmp, "fresh-list"))
+    assert_success r
+    assert_match(/^rc_ext-1\.0\.0\thit\t\d+ bytes\thmac-sha256$/, r.stdout)
+    assert_match(/1 more gem not cached here has no entry/, r.stdout)
+    r = list.(cache, remote_env("SCINT_REMOTE_CACHE_HMAC_KEY" => "another-key-of-someone-else"))
+    assert_success r
+    assert_match(/^rc_ext-1\.0\.0\trefused \(its signature does not verify with the configured key\)$/, r.stdout)
+    r = list.(cache, remote_env("SCINT_REMOTE_CACHE" => "http://127.0.0.1:#{Scint.free_port}/fleet"))
+    refute r.success?, "a remote that is down cannot be listed"
+    assert_match(/is not used for the rest of this run/, r.stderr)
+  end
 end

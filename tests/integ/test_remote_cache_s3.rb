@@ -179,6 +179,11 @@ class TestRemoteCacheS3 < ScintTest::Case
     assert_match(/Remote cache: 1 hits, 0 refused, 0 uploaded/, r.stdout)
     refute_match(/warning/i, r.stderr)
     assert_loads(cache)
+    # `scint cache list --remote` through the same signed requests: a hit.
+    r = @app.scint("cache", "list", "--remote", env: s3_env("SCINT_CACHE" => cache))
+    assert_success r
+    assert_match(/^rc_ext-1\.0\.0\thit\t\d+ bytes\thmac-sha256$/, r.stdout)
+    secrets.each { |s| refute_includes r.stdout + r.stderr, s }
 
     # Virtual-hosted addressing (<bucket>.s3.localhost, which libcurl
     # resolves to the loopback): the same objects, a hit.
