@@ -315,7 +315,14 @@ static void cc_start(struct compile_job *c)
 		sbuf_add(&c->payload, "", 1);
 	}
 	sbuf_add(&c->payload, g->metadata_gz.buf, g->metadata_gz.len);
-	c->have_token = jobserver_acquire(in->jobserver, &c->waiter);
+	int r = jobserver_acquire(in->jobserver, &c->waiter);
+	if (r < 0) {
+		job_fail(&c->job, r, "cannot wait for a build slot for %s: %s", g->full_name,
+			 sc_strerror(r));
+		cc_enter(c, CC_FAILED);
+		return;
+	}
+	c->have_token = r > 0;
 	cc_enter(c, CC_TOKEN);
 }
 
