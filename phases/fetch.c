@@ -508,7 +508,7 @@ static void fetch_step(struct job *j)
 {
 	struct fetch_job *f = container_of(j, struct fetch_job, job);
 
-	if (j->canceled && f->state != FETCH_FAILED) {
+	if (j->canceled && f->state != FETCH_FAILED && f->state != FETCH_DONE) {
 		if (!fetch_busy(f)) {
 			fetch_enter(f, FETCH_FAILED);
 			fetch_failed(f);
