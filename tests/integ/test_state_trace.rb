@@ -4,16 +4,19 @@
 # funnel, which writes one SCINT_IO_TRACE record per change
 # ({"op":"event","what":"state","detail":"FROM -> TO"}). This test reads the
 # trace of real installs and checks each record against the transitions
-# the phases' header diagrams allow (the tables below are written from
-# those diagrams, not from the code's edge checks), that each job's records
+# each phase documents (the tables below restate its header diagram and
+# its edge check: a new transition has to be added here too), that each job's records
 # chain from its first state, and that in a debug build each record carries
 # the line of the funnel's caller ("line":N pointing at an `_enter(` call in
-# the phase's file).
+# the phase's file). Installs: cold with a native build and a retried fetch,
+# a git source with a submodule, and a failing one with --fail-fast.
 
 require_relative "install_support"
+require "git_server"
 
 class TestStateTrace < ScintTest::Case
   include InstallSupport
+  include GitServer
 
   # phase => { from => [to, ...] }; FAILED from every state but the terminal ones.
   def self.machine(edges, failed: true, terminal: %w[DONE FAILED], no_fail_from: [])
@@ -50,15 +53,24 @@ class TestStateTrace < ScintTest::Case
   # phases/remote.c: no FAILED state (a miss or a refusal is DONE).
   REMOTE = machine({ "START" => %w[FIRST DONE], "FIRST" => %w[SECOND DONE], "SECOND" => %w[DONE] }, failed: false)
 
+  # phases/git.c (install jobs start at LOCK; lock's probes at REPO_LOCK).
+  GIT = machine({ "LOCK" => %w[REPO_LOCK DONE], "REPO_LOCK" => %w[REPO_INIT REPO_HAVE REPO_RESOLVE],
+                  "REPO_INIT" => %w[REPO_HAVE REPO_RESOLVE], "REPO_RESOLVE" => %w[REPO_HAVE REPO_FETCH_ALL],
+                  "REPO_REVPARSE" => %w[REPO_HAVE2], "REPO_HAVE" => %w[REPO_FETCH REPO_EXPORT],
+                  "REPO_FETCH" => %w[REPO_HAVE2 REPO_FETCH_ALL], "REPO_FETCH_ALL" => %w[REPO_HAVE2 REPO_REVPARSE],
+                  "REPO_HAVE2" => %w[REPO_EXPORT REPO_FETCH_ALL], "REPO_EXPORT" => %w[REPO_LSTREE REPO_LOCK SPECS],
+                  "REPO_LSTREE" => %w[REPO_MODULES REPO_LOCK SPECS], "REPO_MODULES" => %w[REPO_LOCK SPECS],
+                  "SPECS" => %w[SPECS_WAIT], "SPECS_WAIT" => %w[DONE] })
+
   MACHINES = { "fetch" => FETCH, "index" => INDEX, "assemble" => ASSEMBLE, "compile" => COMPILE,
                "promote" => PROMOTE, "materialize" => MATERIALIZE, "finalize" => FINALIZE,
-               "remote" => REMOTE }.freeze
+               "remote" => REMOTE, "git" => GIT }.freeze
   FIRST = { "fetch" => %w[LOCK], "index" => %w[LOCAL], "assemble" => %w[LOCK], "compile" => %w[START],
             "promote" => %w[START], "materialize" => %w[START], "finalize" => %w[START],
-            "remote" => %w[START] }.freeze
+            "remote" => %w[START], "git" => %w[LOCK REPO_LOCK] }.freeze
   FILES = { "fetch" => %w[fetch.c], "index" => %w[index.c index_sync.c], "assemble" => %w[assemble.c],
             "compile" => %w[compile.c], "promote" => %w[promote.c], "materialize" => %w[materialize.c],
-            "finalize" => %w[finalize.c], "remote" => %w[remote.c] }.freeze
+            "finalize" => %w[finalize.c], "remote" => %w[remote.c], "git" => %w[git.c] }.freeze
 
   # The Makefile compiles with -DSC_RELEASE only for BUILD=release
   # (build/release, build/release-san): every other build traces lines.
@@ -135,6 +147,26 @@ class TestStateTrace < ScintTest::Case
     retry_recs = trace.select { |t| t["what"] == "state" && t["phase"] == "fetch" && t["gem"] == "st_retry-1.2.0" }
     assert_includes retry_recs.map { |t| t["detail"] }, "CLOSE -> OPEN", "the retry reopened the file through the funnel"
     app.bundle_check!
+  end
+
+  # A git source with a submodule (export, ls-tree, modules, the
+  # submodule's own lock and export, gemspecs): legal edges, ending DONE.
+  def test_git_install_states_are_legal_edges
+    start_daemon
+    repo("inner", { "inner.rb" => "module Inner; ANSWER = \"inner\"; end\n" })
+    sub = repo("gsub", pure_files("gsub"))
+    git!(sub, "-c", "protocol.allow=always", "submodule", "add", "-q", url("inner"), "vendor/inner")
+    git!(sub, "commit", "-q", "-m", "submodule")
+    publish!("gsub")
+    app = git_app("gitapp", "gem \"gsub\", git: #{url("gsub").dump}, submodules: true\n")
+    path = File.join(tmp, "git-trace.jsonl")
+    scint_install(app, env: { "SCINT_IO_TRACE" => path })
+    by_job = check_states(read_trace(path))
+    git = by_job.values.select { |recs| recs.first["phase"] == "git" }
+    assert_equal 1, git.size
+    details = git.first.map { |t| t["detail"] }
+    assert_includes details, "REPO_MODULES -> REPO_LOCK", "the submodule went through the machine"
+    assert_equal "DONE", details.last.split(" -> ").last
   end
 
   # A failing install (a package the server does not have, --fail-fast):
