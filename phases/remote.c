@@ -1332,7 +1332,10 @@ out_drop:
 
 /* ---- the jobs ---- */
 
-/* RJ_START -> RJ_FIRST -> RJ_SECOND -> RJ_DONE; RJ_DONE from any other state (a miss, a refusal, cancel). */
+/*
+ * RJ_START -> RJ_FIRST -> RJ_SECOND -> RJ_DONE; RJ_DONE also from START and
+ * FIRST (nothing to do, a miss, a refusal) and on cancel.
+ */
 static bool remote_edge_ok(enum remote_state from, enum remote_state to)
 {
 	switch (from) {
