@@ -159,6 +159,7 @@ struct ioq_stats {
 	uint64_t sync_fallbacks;
 	uint64_t flushes;
 	uint64_t bytes_written;
+	uint64_t submit_errors; /* io_uring_enter calls that failed (their ops got the error) */
 	unsigned queued, in_kernel;
 };
 void ioq_get_stats(const struct ioq *q, struct ioq_stats *ret);

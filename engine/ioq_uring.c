@@ -29,6 +29,11 @@
  * -EINTR/-EAGAIN resubmit the op alone; -EOPNOTSUPP (and opcodes the probe
  * did not find) go to the sync path.
  *
+ * A submit that fails (io_uring_enter's -errno other than -EINTR/-EAGAIN,
+ * and -EBUSY after reaping the CQ ring twice) takes its SQEs back from the
+ * SQ ring and finishes each op they carried with that error; nothing is
+ * asserted about the kernel's answers.
+ *
  * Fewer than IOQ_BATCH_MIN queued ops while at least as many are in the
  * kernel are held back for up to IOQ_HOLD_TICKS flushes, to join the next
  * batch. The SQEs of each submit are counted (ioq__count_enter) for
@@ -303,6 +308,56 @@ static struct io_uring_sqe *ioq_uring_emit(struct ioq *q, struct ioq_op *op, uns
 	return sqe;
 }
 
+/* One SQE the kernel did not take: its op ends with err once all its SQEs are counted. */
+static void ioq_uring_fail_sqe(struct ioq *q, struct ioq_op *op, unsigned tag, int err)
+{
+	struct ioq__uring *u = q->uring;
+
+	if (tag != TAG_OP) {
+		/* a WRITE_FILE chain through a slot: nothing of it ran, the slot is empty */
+		if (--op->cqes_left)
+			return;
+		u->free_slots[u->nfree++] = op->slot;
+		op->slot = -1;
+		op->tmp_fd = -1;
+		ioq__finish(q, op, err);
+		return;
+	}
+	if (op->opcode == IOQ_WRITE_FILE && op->step != WF_OPEN && op->tmp_fd >= 0) {
+		/* the three-step path had opened the file: failure path, plain close */
+		(void)close(op->tmp_fd);
+		op->tmp_fd = -1;
+	}
+	ioq__finish(q, op, err);
+}
+
+/*
+ * io_uring_enter refused the batch (the fd is no ring, no memory, a bad
+ * address...). The SQEs it did not take are taken back from the SQ ring,
+ * so that no later submit runs them (scint never uses SQPOLL: the kernel
+ * reads the SQ tail only inside io_uring_enter), and each op they carried
+ * finishes with the error, as if its CQE had brought it: the phases take
+ * their ordinary error path.
+ */
+static void ioq_uring_fail_unsubmitted(struct ioq *q, int err)
+{
+	struct io_uring_sq *sq = &q->uring->ring.sq;
+	unsigned head = io_uring_smp_load_acquire(sq->khead);
+	unsigned tail = sq->sqe_tail;
+
+	for (unsigned i = head; i != tail; i++) {
+		const struct io_uring_sqe *sqe = &sq->sqes[i & sq->ring_mask];
+		uint64_t ud = sqe->user_data;
+		struct ioq_op *op = (struct ioq_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
+		SC_ASSERT(op && op->in_flight);
+		q->in_kernel--;
+		ioq_uring_fail_sqe(q, op, (unsigned)(ud & TAG_MASK), err);
+	}
+	sq->sqe_head = sq->sqe_tail = head;
+	io_uring_smp_store_release(sq->ktail, head);
+	q->stats.submit_errors++;
+}
+
 unsigned ioq__uring_flush(struct ioq *q)
 {
 	struct ioq__uring *u = q->uring;
@@ -369,15 +424,26 @@ unsigned ioq__uring_flush(struct ioq *q)
 			q->linked_sqes += seg;
 		}
 	}
-	if (n) {
+	/* SQEs a short submit left in the SQ ring go in with this batch (or alone). */
+	if (n || io_uring_sq_ready(&u->ring)) {
 		uint64_t t0 = clock_now_ns();
-		int k;
-		do
+		int k, busy = 0;
+		for (;;) {
 			k = io_uring_submit(&u->ring);
-		while (k == -EINTR || k == -EAGAIN);
-		SC_ASSERT(k >= 0);
+			if (k == -EINTR || k == -EAGAIN)
+				continue;
+			/* The CQ ring is full: reap (done callbacks run later), then once more. */
+			if (k == -EBUSY && busy++ < 2) {
+				ioq_uring_dispatch(&u->wake, 0, q);
+				continue;
+			}
+			break;
+		}
 		q->enter_ns += clock_now_ns() - t0;
-		ioq__count_enter(q, n, mask);
+		if (k < 0)
+			ioq_uring_fail_unsubmitted(q, k);
+		else if (n)
+			ioq__count_enter(q, n, mask);
 	}
 	return n;
 }

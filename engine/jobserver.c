@@ -91,25 +91,33 @@ static bool jobserver_take(struct jobserver *js)
 	}
 }
 
-static void jobserver_watch(struct jobserver *js)
+/* Watches the pipe while someone waits; 0, or -errno when epoll refuses it. */
+static int jobserver_watch(struct jobserver *js)
 {
 	bool want = !list_empty(&js->waiters);
 
 	if (want && !js->wake.events)
-		SC_ASSERT(reactor_add(js->r, &js->wake, EPOLLIN) == 0);
-	else if (!want && js->wake.events)
+		return reactor_add(js->r, &js->wake, EPOLLIN);
+	if (!want && js->wake.events)
 		reactor_del(js->r, &js->wake);
+	return 0;
 }
 
-bool jobserver_acquire(struct jobserver *js, struct js_waiter *w)
+int jobserver_acquire(struct jobserver *js, struct js_waiter *w)
 {
 	SC_ASSERT(!w->queued);
 	if (list_empty(&js->waiters) && jobserver_take(js))
-		return true;
+		return 1;
 	list_add_tail(&w->link, &js->waiters);
 	w->queued = true;
-	jobserver_watch(js);
-	return false;
+	int r = jobserver_watch(js);
+	if (r < 0) {
+		/* nobody would ever grant it */
+		list_del(&w->link);
+		w->queued = false;
+		return r;
+	}
+	return 0;
 }
 
 void jobserver_cancel(struct jobserver *js, struct js_waiter *w)
@@ -118,7 +126,7 @@ void jobserver_cancel(struct jobserver *js, struct js_waiter *w)
 		return;
 	list_del(&w->link);
 	w->queued = false;
-	jobserver_watch(js);
+	(void)jobserver_watch(js); /* fewer waiters: only stops watching */
 }
 
 void jobserver_release(struct jobserver *js)
@@ -144,7 +152,7 @@ static void jobserver_dispatch(struct wake *w, uint32_t events, void *data)
 		jw->queued = false;
 		jw->granted(jw);
 	}
-	jobserver_watch(js);
+	(void)jobserver_watch(js); /* only stops watching here: waiters never grow */
 }
 
 const char *jobserver_makeflags(const struct jobserver *js)

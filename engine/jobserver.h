@@ -38,8 +38,11 @@ struct jobserver;
 struct jobserver *jobserver_new(struct reactor *r, unsigned tokens);
 void jobserver_free(struct jobserver *js);
 
-/* Takes a token: returns true when taken now, false when w is queued (granted later). */
-bool jobserver_acquire(struct jobserver *js, struct js_waiter *w);
+/*
+ * Takes a token: returns 1 when taken now, 0 when w is queued (granted
+ * later), or -errno when the token pipe cannot be watched (w not queued).
+ */
+int jobserver_acquire(struct jobserver *js, struct js_waiter *w);
 /* Forgets a queued waiter (NULL-safe, no-op when not queued). */
 void jobserver_cancel(struct jobserver *js, struct js_waiter *w);
 /* Gives a token back. */

@@ -397,12 +397,20 @@ void trace_event(const struct trace_ctx *ctx, const char *what, const char *deta
 	trace_end(ctx, 0, now, now);
 }
 
-void trace_state(const struct trace_ctx *ctx, const char *from, const char *to)
+void trace_state(const struct trace_ctx *ctx, const char *from, const char *to, int line)
 {
-	char buf[96];
-
 	if (!trace_enabled)
 		return;
-	snprintf(buf, sizeof(buf), "%s -> %s", from, to);
-	trace_event(ctx, "state", buf);
+	uint64_t now = clock_now_ns();
+	trace_begin("event", now);
+	TRACE_LIT(",\"what\":\"state\",\"detail\":\"");
+	trace_str_body(from, strlen(from));
+	TRACE_LIT(" -> ");
+	trace_str_body(to, strlen(to));
+	TRACE_LIT("\"");
+	if (line > 0) {
+		TRACE_LIT(",\"line\":");
+		trace_i64(line);
+	}
+	trace_end(ctx, 0, now, now);
 }

@@ -11,7 +11,8 @@
  *
  * Record fields: t (us since start), op, path, path2, url, bytes, res (0 or
  * the -errno), err (errno name), dur_us, phase, job, gem; for processes also
- * pid, argv, status.
+ * pid, argv, status; for state changes also line (debug builds, see
+ * trace_state).
  */
 #pragma once
 
@@ -50,5 +51,16 @@ void trace_proc(const struct trace_ctx *ctx, const char *op, const char *const *
 		int status, int res, uint64_t t_start_ns, uint64_t t_end_ns);
 /* A free-form event (state transitions, plan decisions): {"op":"event","what":...}. */
 void trace_event(const struct trace_ctx *ctx, const char *what, const char *detail);
-/* A state machine's transition: {"op":"event","what":"state","detail":"FROM -> TO"}. */
-void trace_state(const struct trace_ctx *ctx, const char *from, const char *to);
+/*
+ * A state machine's transition, {"op":"event","what":"state","detail":"FROM -> TO"},
+ * with "line":N when line > 0: the source line that asked for the change.
+ * Each phase's `<phase>_enter()` funnel is a macro passing TRACE_LINE, which
+ * is the caller's __LINE__ in debug builds and 0 in release builds (curl's
+ * multistate()).
+ */
+void trace_state(const struct trace_ctx *ctx, const char *from, const char *to, int line);
+#ifdef SC_RELEASE
+#define TRACE_LINE 0
+#else
+#define TRACE_LINE __LINE__
+#endif

@@ -355,13 +355,16 @@ static bool asm_edge_ok(enum asm_state from, enum asm_state to)
 	return false;
 }
 
-static void asm_enter(struct assemble_job *a, enum asm_state to)
+static void asm_enter_at(struct assemble_job *a, enum asm_state to, int line)
 {
 	SC_ASSERT(asm_edge_ok(a->state, to));
-	trace_state(&a->job.ctx, asm_state_name[a->state], asm_state_name[to]);
+	trace_state(&a->job.ctx, asm_state_name[a->state], asm_state_name[to], line);
 	a->state = to;
 	job_wake(&a->job);
 }
+
+/* Every state change goes through here; debug builds trace the caller's line. */
+#define asm_enter(a, to) asm_enter_at((a), (to), TRACE_LINE)
 
 static sc_printf(3, 4) void asm_fail(struct assemble_job *a, int err, const char *fmt, ...)
 {
@@ -1914,7 +1917,7 @@ static void asm_step(struct job *j)
 	if (j->canceled && a->state != ASM_FAILED && a->state != ASM_DONE) {
 		if (a->state == ASM_SPEC_WAIT && !a->call_done)
 			return;
-		a->state = ASM_FAILED;
+		asm_enter(a, ASM_FAILED);
 	}
 	switch (a->state) {
 	case ASM_LOCK:

@@ -134,13 +134,16 @@ static bool cc_edge_ok(enum cc_state from, enum cc_state to)
 	return false;
 }
 
-static void cc_enter(struct compile_job *c, enum cc_state to)
+static void cc_enter_at(struct compile_job *c, enum cc_state to, int line)
 {
 	SC_ASSERT(cc_edge_ok(c->state, to));
-	trace_state(&c->job.ctx, cc_state_name[c->state], cc_state_name[to]);
+	trace_state(&c->job.ctx, cc_state_name[c->state], cc_state_name[to], line);
 	c->state = to;
 	job_wake(&c->job);
 }
+
+/* Every state change goes through here; debug builds trace the caller's line. */
+#define cc_enter(c, to) cc_enter_at((c), (to), TRACE_LINE)
 
 static bool cc_env_dropped(const char *kv)
 {
@@ -312,7 +315,14 @@ static void cc_start(struct compile_job *c)
 		sbuf_add(&c->payload, "", 1);
 	}
 	sbuf_add(&c->payload, g->metadata_gz.buf, g->metadata_gz.len);
-	c->have_token = jobserver_acquire(in->jobserver, &c->waiter);
+	int r = jobserver_acquire(in->jobserver, &c->waiter);
+	if (r < 0) {
+		job_fail(&c->job, r, "cannot wait for a build slot for %s: %s", g->full_name,
+			 sc_strerror(r));
+		cc_enter(c, CC_FAILED);
+		return;
+	}
+	c->have_token = r > 0;
 	cc_enter(c, CC_TOKEN);
 }
 
@@ -570,7 +580,7 @@ static void compile_step(struct job *j)
 	if (j->canceled && c->state != CC_DONE && c->state != CC_FAILED) {
 		if (c->spawned && !c->child_done)
 			return; /* compile_cancel signalled it; wait for the exit */
-		c->state = CC_FAILED;
+		cc_enter(c, CC_FAILED);
 	}
 	switch (c->state) {
 	case CC_START:

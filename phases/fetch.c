@@ -32,7 +32,8 @@
  *                errors and truncation, never for 4xx or a body over
  *                SCINT_MAX_DOWNLOAD; the digest must equal the lockfile
  *                CHECKSUMS entry or the compact index checksum.
- * FETCH_CLOSE    closes the temp file (then a retry, or the rename);
+ * FETCH_CLOSE    closes the temp file (then a retry once the retry timer has
+ *                fired, or the rename);
  * FETCH_RENAME   renames it to <full_name>.gem: only verified packages ever
  *                carry the final name. Assemble reads the package from there.
  */
@@ -95,6 +96,7 @@ struct fetch_job {
 	bool waited_for_lock;
 	bool retrying;   /* FETCH_CLOSE leads to another attempt, not the rename */
 	bool timer_armed;
+	bool retry_due;  /* the retry timer fired: FETCH_CLOSE opens the file again */
 	bool fall_back;  /* the retry goes to the source at once (a mirror did not answer) */
 	struct mirror_target target; /* where the request in flight went */
 	struct ioq_op op; /* open, close, rename */
@@ -134,13 +136,16 @@ static bool fetch_edge_ok(enum fetch_state from, enum fetch_state to)
 	return false;
 }
 
-static void fetch_enter(struct fetch_job *f, enum fetch_state to)
+static void fetch_enter_at(struct fetch_job *f, enum fetch_state to, int line)
 {
 	SC_ASSERT(fetch_edge_ok(f->state, to));
-	trace_state(&f->job.ctx, fetch_state_name[f->state], fetch_state_name[to]);
+	trace_state(&f->job.ctx, fetch_state_name[f->state], fetch_state_name[to], line);
 	f->state = to;
 	job_wake(&f->job);
 }
+
+/* Every state change goes through here; debug builds trace the caller's line. */
+#define fetch_enter(f, to) fetch_enter_at((f), (to), TRACE_LINE)
 
 static void fetch_op_done(struct ioq_op *op)
 {
@@ -175,11 +180,11 @@ static void fetch_timer_fire(struct timer *t)
 {
 	struct fetch_job *f = container_of(t, struct fetch_job, timer);
 
+	/* A callback only records: the step starts the retry (fetch_closed). */
 	f->timer_armed = false;
 	if (f->state == FETCH_CLOSE && f->retrying)
-		fetch_open(f);
-	else
-		job_wake(&f->job);
+		f->retry_due = true;
+	job_wake(&f->job);
 }
 
 static void fetch_lock(struct fetch_job *f)
@@ -447,6 +452,11 @@ static void fetch_closed(struct fetch_job *f)
 		fetch_enter(f, FETCH_FAILED);
 		return;
 	}
+	if (f->retrying && f->retry_due) {
+		f->retry_due = false;
+		fetch_open(f);
+		return;
+	}
 	if (f->retrying) {
 		http_req_release(&f->req);
 		f->timer_armed = true;
@@ -498,9 +508,9 @@ static void fetch_step(struct job *j)
 {
 	struct fetch_job *f = container_of(j, struct fetch_job, job);
 
-	if (j->canceled && f->state != FETCH_FAILED) {
+	if (j->canceled && f->state != FETCH_FAILED && f->state != FETCH_DONE) {
 		if (!fetch_busy(f)) {
-			f->state = FETCH_FAILED;
+			fetch_enter(f, FETCH_FAILED);
 			fetch_failed(f);
 		}
 		return;

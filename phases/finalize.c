@@ -2,7 +2,11 @@
  * finalize.c: the project-level files, once every gem is in place.
  *
  *   FIN_START --> FIN_WRITE --> FIN_RENAME --> FIN_WRITE_STATE --> FIN_DONE
- *                                       \--state unchanged---------> FIN_DONE
+ *                     |             |   \--state unchanged---------> FIN_DONE
+ *                     \-------------+--------------+---------------> FIN_FAILED
+ *                                      (a write, rename or mkdir failed)
+ *
+ * Every change of state goes through fin_enter() (the edges of fin_edge_ok).
  *
  * FIN_START   renders what the project should hold and compares it with what
  *             it holds: <app config>/config (BUNDLE_PATH, so that a plain
@@ -50,6 +54,10 @@ enum fin_state {
 	FIN_DONE,
 	FIN_FAILED,
 	FIN_STATE__COUNT,
+};
+
+static const char *const fin_state_name[FIN_STATE__COUNT] = {
+	"START", "WRITE", "RENAME", "WRITE_STATE", "DONE", "FAILED",
 };
 
 struct fin_file {
@@ -461,6 +469,38 @@ static bool fin_differs(int dirfd, const char *name, const struct sbuf *want)
 	return differs;
 }
 
+static bool fin_edge_ok(enum fin_state from, enum fin_state to)
+{
+	if (to == FIN_FAILED)
+		return from != FIN_START && from != FIN_DONE && from != FIN_FAILED;
+	switch (from) {
+	case FIN_START:
+		return to == FIN_WRITE;
+	case FIN_WRITE:
+		return to == FIN_RENAME;
+	case FIN_RENAME:
+		return to == FIN_WRITE_STATE || to == FIN_DONE;
+	case FIN_WRITE_STATE:
+		return to == FIN_DONE;
+	case FIN_DONE:
+	case FIN_FAILED:
+	case FIN_STATE__COUNT:
+		break;
+	}
+	return false;
+}
+
+static void fin_enter_at(struct install *in, enum fin_state to, int line)
+{
+	SC_ASSERT(fin_edge_ok(F->state, to));
+	trace_state(&in->finalize_job.ctx, fin_state_name[F->state], fin_state_name[to], line);
+	F->state = to;
+	job_wake(&in->finalize_job);
+}
+
+/* Every state change goes through here; debug builds trace the caller's line. */
+#define fin_enter(in, to) fin_enter_at((in), (to), TRACE_LINE)
+
 static void fin_op_done(struct ioq_op *op)
 {
 	struct install *in = op->data;
@@ -494,8 +534,7 @@ static bool fin_open_dir(struct install *in)
 	if (F->dirfd < 0) {
 		job_fail(&in->finalize_job, F->dirfd, "cannot create %s: %s", dir,
 			 sc_strerror(F->dirfd));
-		F->state = FIN_FAILED;
-		job_wake(&in->finalize_job);
+		fin_enter(in, FIN_FAILED);
 		return false;
 	}
 	trace_name_fd(F->dirfd, dir);
@@ -523,7 +562,7 @@ static void fin_start(struct install *in)
 	F->dirfd = fs_open_dir(install_app_config_dir(in));
 	if (F->dirfd >= 0)
 		trace_name_fd(F->dirfd, install_app_config_dir(in));
-	F->state = FIN_WRITE;
+	fin_enter(in, FIN_WRITE);
 	/* The state file is rendered once the others are in place (fin_state_start). */
 	for (int i = 0; i < FIN_FILES - 1; i++) {
 		struct fin_file *f = &F->files[i];
@@ -533,8 +572,6 @@ static void fin_start(struct install *in)
 		if (f->changed)
 			fin_write_tmp(in, f);
 	}
-	if (!F->ops_left)
-		job_wake(&in->finalize_job);
 }
 
 /*
@@ -549,13 +586,12 @@ static void fin_state_start(struct install *in)
 	install_snapshot_render(in, &f->text);
 	f->changed = F->dirfd < 0 || fin_differs(F->dirfd, f->name, &f->text);
 	if (!f->changed) {
-		F->state = FIN_DONE;
-		job_wake(&in->finalize_job);
+		fin_enter(in, FIN_DONE);
 		return;
 	}
 	if (!fin_open_dir(in))
 		return;
-	F->state = FIN_WRITE_STATE;
+	fin_enter(in, FIN_WRITE_STATE);
 	fin_write_tmp(in, f);
 }
 
@@ -565,8 +601,7 @@ static bool fin_check(struct install *in, const char *what)
 		return false;
 	job_fail(&in->finalize_job, F->err, "cannot %s %s: %s", what, F->err_name,
 		 sc_strerror(F->err));
-	F->state = FIN_FAILED;
-	job_wake(&in->finalize_job);
+	fin_enter(in, FIN_FAILED);
 	return true;
 }
 
@@ -581,7 +616,7 @@ static void fin_step(struct job *j)
 	case FIN_WRITE:
 		if (F->ops_left || fin_check(in, "write"))
 			break;
-		F->state = FIN_RENAME;
+		fin_enter(in, FIN_RENAME);
 		for (int i = 0; i < FIN_FILES - 1; i++) {
 			struct fin_file *f = &F->files[i];
 			if (!f->changed)
@@ -589,8 +624,6 @@ static void fin_step(struct job *j)
 			ioq_prep_renameat(&f->op, F->dirfd, f->tmp, F->dirfd, f->name, 0);
 			fin_submit(in, &f->op);
 		}
-		if (!F->ops_left)
-			job_wake(j);
 		break;
 	case FIN_RENAME:
 		if (F->ops_left || fin_check(in, "rename"))
@@ -606,8 +639,7 @@ static void fin_step(struct job *j)
 			fin_submit(in, &f->op);
 			break;
 		}
-		F->state = FIN_DONE;
-		job_wake(j);
+		fin_enter(in, FIN_DONE);
 		break;
 	case FIN_DONE:
 	case FIN_FAILED:

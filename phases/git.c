@@ -476,13 +476,16 @@ static bool git_edge_ok(enum git_state from, enum git_state to)
 	return false;
 }
 
-static void git_enter(struct git_job *a, enum git_state to)
+static void git_enter_at(struct git_job *a, enum git_state to, int line)
 {
 	SC_ASSERT(git_edge_ok(a->state, to));
-	trace_state(&a->job.ctx, git_state_name[a->state], git_state_name[to]);
+	trace_state(&a->job.ctx, git_state_name[a->state], git_state_name[to], line);
 	a->state = to;
 	job_wake(&a->job);
 }
+
+/* Every state change goes through here; debug builds trace the caller's line. */
+#define git_enter(a, to) git_enter_at((a), (to), TRACE_LINE)
 
 /* Replaces every occurrence of the credentials (and of the password alone) in s by "***". */
 static void git_scrub(const char *secret, struct sbuf *s)
@@ -1637,7 +1640,7 @@ static void git_step(struct job *j)
 			return;
 		if (a->running && !a->child_done)
 			return; /* git_cancel signalled it */
-		a->state = GIT_FAILED;
+		git_enter(a, GIT_FAILED);
 	}
 	switch (a->state) {
 	case GIT_LOCK:

@@ -97,13 +97,16 @@ static bool index_edge_ok(enum index_state from, enum index_state to)
 	return false;
 }
 
-static void index_enter(struct index_job *x, enum index_state to)
+static void index_enter_at(struct index_job *x, enum index_state to, int line)
 {
 	SC_ASSERT(index_edge_ok(x->state, to));
-	trace_state(&x->job.ctx, index_state_name[x->state], index_state_name[to]);
+	trace_state(&x->job.ctx, index_state_name[x->state], index_state_name[to], line);
 	x->state = to;
 	job_wake(&x->job);
 }
+
+/* Every state change goes through here; debug builds trace the caller's line. */
+#define index_enter(x, to) index_enter_at((x), (to), TRACE_LINE)
 
 static int index_source_dir(struct install *in, struct gem_source *src)
 {

@@ -338,13 +338,16 @@ static bool sync_edge_ok(enum sync_state from, enum sync_state to)
 	return false;
 }
 
-static void sync_enter(struct sync_job *x, enum sync_state to)
+static void sync_enter_at(struct sync_job *x, enum sync_state to, int line)
 {
 	SC_ASSERT(sync_edge_ok(x->state, to));
-	trace_state(&x->job.ctx, sync_state_name[x->state], sync_state_name[to]);
+	trace_state(&x->job.ctx, sync_state_name[x->state], sync_state_name[to], line);
 	x->state = to;
 	job_wake(&x->job);
 }
+
+/* Every state change goes through here; debug builds trace the caller's line. */
+#define sync_enter(x, to) sync_enter_at((x), (to), TRACE_LINE)
 
 static void sync_fail(struct sync_job *x, int err, const char *fmt, ...) sc_printf(3, 4);
 static void sync_fail(struct sync_job *x, int err, const char *fmt, ...)

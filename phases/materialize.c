@@ -121,14 +121,17 @@ static bool mat_edge_ok(enum mat_state from, enum mat_state to)
 	return false;
 }
 
-static void mat_enter(struct materialize_job *m, enum mat_state to)
+static void mat_enter_at(struct materialize_job *m, enum mat_state to, int line)
 {
 	SC_ASSERT(mat_edge_ok(m->state, to));
 	if (m->state != to)
-		trace_state(&m->job.ctx, mat_state_name[m->state], mat_state_name[to]);
+		trace_state(&m->job.ctx, mat_state_name[m->state], mat_state_name[to], line);
 	m->state = to;
 	job_wake(&m->job);
 }
+
+/* Every state change goes through here; debug builds trace the caller's line. */
+#define mat_enter(m, to) mat_enter_at((m), (to), TRACE_LINE)
 
 static bool mat_is_ext(const struct mf_entry *e)
 {
@@ -562,7 +565,7 @@ static void mat_step(struct job *j)
 	struct materialize_job *m = container_of(j, struct materialize_job, job);
 
 	if (j->canceled && m->state != MAT_DONE && m->state != MAT_FAILED)
-		m->state = MAT_FAILED;
+		mat_enter(m, MAT_FAILED);
 	if (!m->ops && m->state == MAT_START) {
 		/* the window of a job that runs, not of every job planned */
 		m->ops = sc_xcalloc(MAT_WINDOW, sizeof(*m->ops));

@@ -145,13 +145,16 @@ static bool promote_edge_ok(enum promote_state from, enum promote_state to)
 	return false;
 }
 
-static void promote_enter(struct promote_job *p, enum promote_state to)
+static void promote_enter_at(struct promote_job *p, enum promote_state to, int line)
 {
 	SC_ASSERT(promote_edge_ok(p->state, to));
-	trace_state(&p->job.ctx, promote_state_name[p->state], promote_state_name[to]);
+	trace_state(&p->job.ctx, promote_state_name[p->state], promote_state_name[to], line);
 	p->state = to;
 	job_wake(&p->job);
 }
+
+/* Every state change goes through here; debug builds trace the caller's line. */
+#define promote_enter(p, to) promote_enter_at((p), (to), TRACE_LINE)
 
 static void promote_op_done(struct ioq_op *op)
 {
@@ -545,7 +548,7 @@ static void promote_step(struct job *j)
 
 	if (j->canceled && p->state != PRO_DONE && p->state != PRO_FAILED && !p->ops_left &&
 	    !p->sync_inflight)
-		p->state = PRO_FAILED;
+		promote_enter(p, PRO_FAILED);
 	switch (p->state) {
 	case PRO_START:
 		promote_start(p);

@@ -1351,12 +1351,36 @@ out_drop:
 
 /* ---- the jobs ---- */
 
-static void remote_enter(struct remote_job *j, enum remote_state to)
+/*
+ * RJ_START -> RJ_FIRST -> RJ_SECOND -> RJ_DONE; RJ_DONE also from START and
+ * FIRST (nothing to do, a miss, a refusal) and on cancel.
+ */
+static bool remote_edge_ok(enum remote_state from, enum remote_state to)
 {
-	trace_state(&j->job.ctx, remote_state_name[j->state], remote_state_name[to]);
+	switch (from) {
+	case RJ_START:
+		return to == RJ_FIRST || to == RJ_DONE;
+	case RJ_FIRST:
+		return to == RJ_SECOND || to == RJ_DONE;
+	case RJ_SECOND:
+		return to == RJ_DONE;
+	case RJ_DONE:
+	case RJ_STATE__COUNT:
+		break;
+	}
+	return false;
+}
+
+static void remote_enter_at(struct remote_job *j, enum remote_state to, int line)
+{
+	SC_ASSERT(remote_edge_ok(j->state, to));
+	trace_state(&j->job.ctx, remote_state_name[j->state], remote_state_name[to], line);
 	j->state = to;
 	job_wake(&j->job);
 }
+
+/* Every state change goes through here; debug builds trace the caller's line. */
+#define remote_enter(j, to) remote_enter_at((j), (to), TRACE_LINE)
 
 static void remote_http_done(struct http_req *req)
 {
@@ -1680,7 +1704,7 @@ static void remote_step(struct job *jb)
 	struct remote_job *j = container_of(jb, struct remote_job, job);
 
 	if (jb->canceled && !j->waiting && j->state != RJ_DONE)
-		j->state = RJ_DONE;
+		remote_enter(j, RJ_DONE);
 	switch (j->state) {
 	case RJ_START:
 		if (j->push)
