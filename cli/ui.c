@@ -16,7 +16,7 @@
 
 #define UI_REDRAW_MS 80
 
-static const enum job_kind ui_shown[] = { JOB_INDEX,    JOB_FETCH,   JOB_REMOTE,     JOB_GIT,
+static const enum job_kind ui_shown[] = { JOB_INDEX,	JOB_FETCH,   JOB_REMOTE,     JOB_GIT,
 					  JOB_ASSEMBLE, JOB_COMPILE, JOB_MATERIALIZE };
 static const char *const ui_label[] = { "index",  "fetch",   "remote", "git",
 					"unpack", "compile", "install" };
@@ -116,8 +116,8 @@ static void ui_draw(struct ui *ui, struct sched *s)
 		tail[0] = '\0';
 		if (k == JOB_REMOTE && ui->in)
 			ui_remote_tail(ui->in, tail, sizeof(tail));
-		snprintf(text, sizeof(text), "%-8s %4u/%-4u %s%s%s", ui_label[i], finished, ks->total,
-			 ks->running && ui->current[k] ? ui->current[k] : "",
+		snprintf(text, sizeof(text), "%-8s %4u/%-4u %s%s%s", ui_label[i], finished,
+			 ks->total, ks->running && ui->current[k] ? ui->current[k] : "",
 			 tail[0] && ks->running && ui->current[k] ? "  " : "", tail);
 		ui_row(ui, &f, cols, "\033[1m", text);
 		rows++;

@@ -1496,7 +1496,8 @@ uint64_t remote_bytes_receiving(const struct install *in)
 
 	for (size_t i = 0; in->remote && i < in->ngems; i++) {
 		const struct remote_job *j = in->gems[i]->pull;
-		if (j && j->waiting && j->state == RJ_SECOND)
+		/* Until its step takes the bytes (stats) or refuses them. */
+		if (j && j->state == RJ_SECOND)
 			n += j->req.received;
 	}
 	return n;
