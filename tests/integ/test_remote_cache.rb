@@ -414,7 +414,7 @@ class TestRemoteCache < ScintTest::Case
     assert_match(/Remote cache: 1 hits, 0 refused, 0 uploaded; [1-9][\d.]* KiB down/, out)
     out, status = pty_install({ "SCINT_REMOTE_CACHE_MODE" => "off" })
     assert status.success?, out
-    assert_match(%r{\r\e\[2Kcompile +\d+/\d+}, out, "the live area is drawn")
+    assert_match(%r{\r\e\[2Kinstall +\d+/\d+}, out, "the live area is drawn (its first frame: every install job waits)")
     refute_match(/remote +\d+/, out, "no remote row without a remote")
   end
 end
