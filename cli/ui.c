@@ -1,6 +1,7 @@
 #include "cli/ui.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,14 @@
 #include "base/sbuf.h"
 #include "cli/cli.h"
 #include "phases/phase.h"
+#include "phases/remote.h"
 
 #define UI_REDRAW_MS 80
 
-static const enum job_kind ui_shown[] = { JOB_INDEX,   JOB_FETCH,	     JOB_GIT,
+static const enum job_kind ui_shown[] = { JOB_INDEX,	JOB_FETCH,   JOB_REMOTE,     JOB_GIT,
 					  JOB_ASSEMBLE, JOB_COMPILE, JOB_MATERIALIZE };
-static const char *const ui_label[] = { "index", "fetch", "git", "unpack", "compile", "install" };
+static const char *const ui_label[] = { "index",  "fetch",   "remote", "git",
+					"unpack", "compile", "install" };
 
 void ui_init(struct ui *ui, bool quiet, bool verbose)
 {
@@ -65,6 +68,34 @@ static void ui_row(struct ui *ui, struct sbuf *f, unsigned cols, const char *sty
 	sbuf_addch(f, '\n');
 }
 
+/* "1.2 MiB": a byte count as the remote row shows it. */
+static void ui_bytes(char *buf, size_t n, uint64_t bytes)
+{
+	if (bytes < 1024)
+		snprintf(buf, n, "%" PRIu64 " B", bytes);
+	else if (bytes < (uint64_t)1 << 20)
+		snprintf(buf, n, "%.1f KiB", (double)bytes / 1024.0);
+	else
+		snprintf(buf, n, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
+}
+
+/*
+ * What the remote cache did so far: "2 hits, 1 uploaded, 1.2 MiB down,
+ * 340.0 KiB up" (refusals only when there are some). Bytes down count
+ * the artifact downloads in flight too; bytes up count finished uploads.
+ */
+static void ui_remote_tail(const struct install *in, char *buf, size_t n)
+{
+	char down[32], up[32], refused[32] = "";
+
+	ui_bytes(down, sizeof(down), in->stats.remote_bytes_down + remote_bytes_receiving(in));
+	ui_bytes(up, sizeof(up), in->stats.remote_bytes_up);
+	if (in->stats.remote_refused)
+		snprintf(refused, sizeof(refused), ", %u refused", in->stats.remote_refused);
+	snprintf(buf, n, "%u hits%s, %u uploaded, %s down, %s up", in->stats.remote_hits, refused,
+		 in->stats.remote_uploads, down, up);
+}
+
 static void ui_draw(struct ui *ui, struct sched *s)
 {
 	struct sched_stats st;
@@ -82,8 +113,12 @@ static void ui_draw(struct ui *ui, struct sched *s)
 		unsigned finished = ks->done + ks->failed;
 		if (!ks->total || finished == ks->total)
 			continue;
-		snprintf(text, sizeof(text), "%-8s %4u/%-4u %s", ui_label[i], finished, ks->total,
-			 ks->running && ui->current[k] ? ui->current[k] : "");
+		tail[0] = '\0';
+		if (k == JOB_REMOTE && ui->in)
+			ui_remote_tail(ui->in, tail, sizeof(tail));
+		snprintf(text, sizeof(text), "%-8s %4u/%-4u %s%s%s", ui_label[i], finished,
+			 ks->total, ks->running && ui->current[k] ? ui->current[k] : "",
+			 tail[0] && ks->running && ui->current[k] ? "  " : "", tail);
 		ui_row(ui, &f, cols, "\033[1m", text);
 		rows++;
 		if (k != JOB_COMPILE)
@@ -168,10 +203,12 @@ static void ui_event(struct install *in, struct gem *g, const char *what)
 		verb = "Compiling";
 	else if (!strcmp(what, "remote"))
 		verb = "Using the remote cache's build of";
+	else if (!strcmp(what, "upload"))
+		verb = "Uploading";
 	if (!verb)
 		return;
 	ui_gem_name(g, name, sizeof(name));
-	printf("%s %s\n", verb, name);
+	printf("%s %s%s\n", verb, name, !strcmp(what, "upload") ? " to the remote cache" : "");
 }
 
 void ui_attach(struct ui *ui, struct install *in)

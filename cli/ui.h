@@ -2,10 +2,14 @@
  * ui.h: what `scint install` shows while it works.
  *
  * Without a terminal (CI), or with SCINT_PLAIN set: one plain line per gem
- * event, Bundler-style ("Fetching rack 3.0.0", "Installing rack 3.0.0").
+ * event, Bundler-style ("Fetching rack 3.0.0", "Installing rack 3.0.0";
+ * with a remote cache "Using the remote cache's build of pg 1.5.0" and
+ * "Uploading pg 1.5.0 to the remote cache").
  * On a terminal: a live area redrawn in place, at most every UI_REDRAW_MS,
  * one row per active phase (done/total and the gem in progress) and, under
- * the compile row, the last line of each running build's output. A frame is
+ * the compile row, the last line of each running build's output. The remote
+ * row (pull and push jobs) adds the remote's hits, refusals, uploads and
+ * bytes down (in-flight downloads included) and up. A frame is
  * written with one write(2), rows are cut to the terminal's width so that
  * nothing wraps, and the cursor is hidden while drawing: no flicker.
  * NO_COLOR is honoured.

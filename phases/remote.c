@@ -74,7 +74,10 @@
  * and, for `scint cache push [GEMS]`, for every native entry of the bundle
  * already cached (no dependency):
  *   RJ_START --PUT artifact--> RJ_FIRST --PUT index--> RJ_SECOND --> RJ_DONE
- * A failed upload is one warning; the install goes on.
+ * A failed upload is one warning; the install goes on. Once the artifact's
+ * PUT is under way the push job reports the "upload" event (install_event),
+ * as assemble.c reports "remote" for an entry that came from the remote; the
+ * live display reads in->stats and remote_bytes_receiving().
  *
  * Unpacking and packing run synchronously within one step (bounded by the
  * gem limits); the transfers are libcurl multi transfers on the reactor.
@@ -1614,6 +1617,19 @@ static void remote_pull_artifact(struct remote_job *j)
 	remote_enter(j, RJ_DONE);
 }
 
+uint64_t remote_bytes_receiving(const struct install *in)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; in->remote && i < in->ngems; i++) {
+		const struct remote_job *j = in->gems[i]->pull;
+		/* Until its step takes the bytes (stats) or refuses them. */
+		if (j && j->state == RJ_SECOND)
+			n += j->req.received;
+	}
+	return n;
+}
+
 static void remote_push_start(struct remote_job *j)
 {
 	struct install *in = j->in;
@@ -1635,10 +1651,12 @@ static void remote_push_start(struct remote_job *j)
 	}
 	sbuf_release(&why);
 	sha256_hex(j->data.buf, j->data.len, j->sha256);
-	if (remote_request(j, remote_artifact_name(j), "PUT", &j->data, 0) < 0)
+	if (remote_request(j, remote_artifact_name(j), "PUT", &j->data, 0) < 0) {
 		remote_enter(j, RJ_DONE);
-	else
-		remote_enter(j, RJ_FIRST);
+		return;
+	}
+	install_event(in, g, "upload");
+	remote_enter(j, RJ_FIRST);
 }
 
 static void remote_push_index(struct remote_job *j)

@@ -43,6 +43,8 @@ void remote_release(struct install *in);
 struct job *remote_pull_job_new(struct install *in, struct gem *g, struct job *index);
 /* The push job of a gem, after its promotion (none unless writing). */
 struct job *remote_push_job_new(struct install *in, struct gem *g, struct job *promote);
+/* Body bytes of artifact downloads still in flight (for the live display). */
+uint64_t remote_bytes_receiving(const struct install *in);
 
 /*
  * Unpacks the verified artifact the pull job left in g->remote_artifact into

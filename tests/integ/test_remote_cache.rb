@@ -7,7 +7,9 @@
 # built here, and nothing unverified reaches cached/.
 
 require_relative "install_support"
+require "io/console"
 require "openssl"
+require "pty"
 require "rubygems/package"
 require "stringio"
 require "zlib"
@@ -358,6 +360,7 @@ class TestRemoteCache < ScintTest::Case
     r = @app.scint("cache", "push", "rc_ext", env: remote_env("SCINT_CACHE" => cache))
     assert_success r
     assert_match(/Remote cache: 0 hits, 0 refused, 1 uploaded/, r.stdout)
+    assert_match(/^Uploading rc_ext 1\.0\.0 to the remote cache$/, r.stdout)
     assert_equal 2, objects.size
     _r, builds, = fresh_install
     assert_empty builds
@@ -493,5 +496,57 @@ class TestRemoteCache < ScintTest::Case
     r = list.(cache, remote_env("SCINT_REMOTE_CACHE" => "http://127.0.0.1:#{Scint.free_port}/fleet"))
     refute r.success?, "a remote that is down cannot be listed"
     assert_match(/is not used for the rest of this run/, r.stderr)
+  end
+
+  # `scint install` with stdout on a pseudo-terminal, from a fresh cache.
+  # Returns [everything it wrote, its Process::Status].
+  def pty_install(env)
+    FileUtils.rm_rf(@app.path(".bundle"))
+    @runs += 1
+    env = @app.env({ "SCINT_CACHE" => File.join(tmp, "runner-#{@runs}"), "NO_COLOR" => "1",
+                     "SCINT_PLAIN" => nil, "TERM" => "xterm" }.merge(env))
+    master, slave = PTY.open
+    slave.winsize = [50, 200]
+    pid = Process.spawn(env, ScintTest.scint_bin, "install", chdir: @app.dir, in: File::NULL, out: slave,
+                                                                err: slave, pgroup: true)
+    slave.close
+    out = +""
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 300
+    loop do
+      break unless master.wait_readable([deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC), 0].max)
+
+      out << master.readpartial(65_536)
+    rescue EOFError, Errno::EIO # the slave side is closed: scint is done
+      break
+    end
+    ScintTest.kill_group(pid) if Process.clock_gettime(Process::CLOCK_MONOTONIC) >= deadline
+    _, status = Process.wait2(pid)
+    [out, status]
+  ensure
+    master&.close
+  end
+
+  # Without a terminal: a line per upload and per hit. On a terminal: no
+  # such lines, but the live area's remote row with the remote's counts (the
+  # first frame has it: the pull jobs wait for the index at the first tick).
+  def test_progress_shows_uploads_and_hits
+    r, builds, = fresh_install
+    assert_equal 1, builds.size
+    assert_match(/^Uploading rc_ext 1\.0\.0 to the remote cache$/, r.stdout)
+    refute_match(/^Uploading rc_pure/, r.stdout, "only native entries are uploaded")
+    refute_match(/^Using the remote cache/, r.stdout)
+    r, builds, = fresh_install
+    assert_empty builds
+    assert_match(/^Using the remote cache.s build of rc_ext 1\.0\.0$/, r.stdout)
+    refute_match(/^Uploading/, r.stdout, "an entry pulled from the remote is not uploaded again")
+    out, status = pty_install(remote_env)
+    assert status.success?, out
+    assert_match(%r{\r\e\[2Kremote +\d+/\d+ .*\d+ hits, \d+ uploaded, \d[\d.]* (B|KiB|MiB) down, \d[\d.]* (B|KiB|MiB) up\r?\n}, out)
+    refute_match(/Using the remote cache|Uploading/, out, "on a terminal the live area replaces the per-gem lines")
+    assert_match(/Remote cache: 1 hits, 0 refused, 0 uploaded; [1-9][\d.]* KiB down/, out)
+    out, status = pty_install({ "SCINT_REMOTE_CACHE_MODE" => "off" })
+    assert status.success?, out
+    assert_match(%r{\r\e\[2Kinstall +\d+/\d+}, out, "the live area is drawn (its first frame: every install job waits)")
+    refute_match(/remote +\d+/, out, "no remote row without a remote")
   end
 end
