@@ -27,9 +27,15 @@
  *                   exists, so uploads are atomic from its view.
  * <key> is the SHA-256 of everything that decides the artifact's bytes: the
  * Ruby ABI (engine, version, extension API, platform), the gem's full name
- * and .gem SHA-256, the build arguments, and the build environment (glibc
- * version). The shared libraries an extension links are not known before a
- * build: they are checked when an artifact is pulled (ELF check below).
+ * and .gem SHA-256, the build arguments, the build environment (glibc
+ * version), and the entry's absolute directory <cache root>/cached/<abi>/
+ * <entry> (remote_entry_dir): a build writes it into gem_make.out, the
+ * objects' debug information and sometimes the extension's data, so an
+ * artifact is shared only between machines with the same cache root (a
+ * fleet's shared layout); another root misses and builds its own rather
+ * than getting files that name another machine's directory. The shared
+ * libraries an extension links are not known before a build: they are
+ * checked when an artifact is pulled (ELF check below).
  * Only entries with compiled extensions are pushed: a pure-Ruby gem unpacks
  * from its .gem (fetched anyway, Bundler keeps it in the bundle's cache/)
  * faster than a second download.
@@ -53,8 +59,13 @@
  * no absolute path, no control character, symlinks inside the entry, no row
  * beneath a symlink), name this gem, ABI and .gem digest, and stay within
  * SCINT_GEM_MAX_* limits; every tar entry must be the file of one file row,
- * once, with its size and SHA-256; every ELF file must need no GLIBC_x.y
- * symbol version newer than the host's and no shared library the host lacks.
+ * once, with its size and SHA-256; every ELF file must pass
+ * remote_elf_check() (remote_elf.c): the host's class, byte order and
+ * machine, and, read through its program headers as the loader reads it,
+ * no GLIBC_x.y symbol version newer than the host's and no DT_NEEDED
+ * library the loader's search would not find (RUNPATH/RPATH with $ORIGIN
+ * into the entry, LD_LIBRARY_PATH, the interpreter's lib/, ld.so.conf, the
+ * default directories; made once a run, remote_libs()).
  * Files are created O_EXCL|O_NOFOLLOW beneath assembling/<abi>/<entry>/ in
  * directories made from the manifest's rows; symlinks last. Then promote
  * runs as for a local build. Any refusal removes the tree, records one
@@ -99,10 +110,10 @@
 #include "fsops/fsops.h"
 #include "phases/remote_elf.h"
 
-#define REMOTE_INDEX_MAX    4096
-#define REMOTE_META_MAX	    ((size_t)64 << 20)
-#define REMOTE_KEY_MAX	    4096
-#define REMOTE_KEY_MIN	    16
+#define REMOTE_INDEX_MAX 4096
+#define REMOTE_META_MAX	 ((size_t)64 << 20)
+#define REMOTE_KEY_MAX	 4096
+#define REMOTE_KEY_MIN	 16
 
 struct remote {
 	const char *base;      /* without a trailing '/', credentials included: never printed */
@@ -120,8 +131,8 @@ struct remote {
 	bool write;
 	bool down; /* a transfer failed: no more requests this run */
 	const char *glibc;
-	struct remote_elf_host host;	/* the ELF check: what this host loads */
-	struct remote_libsearch libs;	/* where it finds needed libraries (made on first use) */
+	struct remote_elf_host host;  /* the ELF check: what this host loads */
+	struct remote_libsearch libs; /* where it finds needed libraries (made on first use) */
 	bool libs_ready;
 };
 
@@ -952,9 +963,10 @@ static struct remote_libsearch *remote_libs(struct install *in, const char *entr
 		size_t nextra = 0;
 		const char *ruby = in->abi.ruby, *s1 = ruby ? strrchr(ruby, '/') : NULL;
 		const char *s2 = s1 ? memrchr(ruby, '/', (size_t)(s1 - ruby)) : NULL;
+		const char *llp = getenv("LD_LIBRARY_PATH");
 		if (s2)
 			extra[nextra++] = arena_printf(&in->arena, "%.*s/lib", (int)(s2 - ruby), ruby);
-		if (remote_libsearch_init(&rm->libs, "", getenv("LD_LIBRARY_PATH"), extra, nextra) < 0)
+		if (remote_libsearch_init(&rm->libs, "", llp, extra, nextra) < 0)
 			return NULL; /* out of memory: every needed library counts as missing */
 		rm->libs_ready = true;
 	}

@@ -186,8 +186,7 @@ struct elf_dyn {
 	uint64_t strtab, strsz, verneed, runpath, rpath;
 };
 
-static int elf_dynamic(const struct elf_file *f, uint64_t addr, struct elf_dyn *d,
-		       struct sbuf *why)
+static int elf_dynamic(const struct elf_file *f, uint64_t addr, struct elf_dyn *d, struct sbuf *why)
 {
 	size_t dsz = f->is64 ? sizeof(Elf64_Dyn) : sizeof(Elf32_Dyn);
 	uint64_t off, avail;
@@ -273,7 +272,8 @@ static int elf_verneed(const struct elf_file *f, const struct elf_dyn *d,
 			if (++naux > REMOTE_ELF_VERNAUX_MAX)
 				return elf_bad(why, "too many version need entries");
 			if (!elf_map(f, a, sizeof(Elf64_Vernaux), &aoff, NULL))
-				return elf_bad(why, "version need entries outside the loaded segments");
+				return elf_bad(why,
+					       "version need entries outside the loaded segments");
 			Elf64_Vernaux va;
 			memcpy(&va, f->p + aoff, sizeof(va));
 			const char *v = elf_str(f, st, va.vna_name);
@@ -311,7 +311,8 @@ int remote_elf_check(const unsigned char *p, size_t n, const struct remote_elf_h
 	    (p[EI_DATA] != ELFDATA2LSB && p[EI_DATA] != ELFDATA2MSB))
 		return elf_bad(why, "identification");
 	if (p[EI_CLASS] != host->elf_class || p[EI_DATA] != host->elf_data) {
-		sbuf_addf(why, "an ELF file of another class or byte order (%d-bit %s) than this host's",
+		sbuf_addf(why,
+			  "an ELF file of another class or byte order (%d-bit %s) than this host's",
 			  p[EI_CLASS] == ELFCLASS64 ? 64 : 32,
 			  p[EI_DATA] == ELFDATA2LSB ? "little-endian" : "big-endian");
 		return -SC_EUNSAFE;
@@ -386,7 +387,8 @@ int remote_elf_check(const unsigned char *p, size_t n, const struct remote_elf_h
 		if (!libs)
 			continue;
 		if (strchr(lib, '/') || !remote_libsearch_find(libs, path, runpath, lib)) {
-			sbuf_addf(why, "it needs the shared library %s, which this host does not have",
+			sbuf_addf(why,
+				  "it needs the shared library %s, which this host does not have",
 				  lib);
 			r = -SC_EUNSAFE;
 			goto out;
@@ -634,8 +636,8 @@ static bool ls_runpath_dir(const struct remote_libsearch *ls, const char *dir, c
 	return ls_host_has(ls, dir, strlen(dir), soname);
 }
 
-bool remote_libsearch_find(const struct remote_libsearch *ls, const char *path,
-			   const char *runpath, const char *soname)
+bool remote_libsearch_find(const struct remote_libsearch *ls, const char *path, const char *runpath,
+			   const char *soname)
 {
 	for (const char *q = runpath; q && *q;) {
 		const char *e = strchrnul(q, ':');
@@ -656,8 +658,8 @@ bool remote_libsearch_find(const struct remote_libsearch *ls, const char *path,
 				break;
 			}
 			const char *slash = strrchr(path, '/');
-			sbuf_addf(&dir, "%s/%.*s", ls->entry_dir,
-				  slash ? (int)(slash - path) : 0, path);
+			sbuf_addf(&dir, "%s/%.*s", ls->entry_dir, slash ? (int)(slash - path) : 0,
+				  path);
 			s += tl;
 		}
 		if (ok && dir.len && dir.buf[0] == '/') {

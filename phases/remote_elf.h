@@ -70,8 +70,8 @@ void remote_libsearch_release(struct remote_libsearch *ls);
  * Would the loader find soname for the file at path (relative to the entry)
  * whose run path (DT_RUNPATH, else DT_RPATH; NULL if none) is runpath?
  */
-bool remote_libsearch_find(const struct remote_libsearch *ls, const char *path,
-			   const char *runpath, const char *soname);
+bool remote_libsearch_find(const struct remote_libsearch *ls, const char *path, const char *runpath,
+			   const char *soname);
 
 /*
  * The check of one file's bytes p[0..n). Non-ELF bytes pass. An ELF file

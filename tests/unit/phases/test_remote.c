@@ -280,7 +280,7 @@ static int check(const unsigned char *p, size_t n, const char *glibc,
 	struct remote_elf_host h = host(glibc);
 
 	sbuf_reset(why);
-	if (p[EI_CLASS] == ELFCLASS32) {
+	if (n >= 20 && p[EI_CLASS] == ELFCLASS32) {
 		h.elf_class = ELFCLASS32;
 		memcpy(&h.machine, p + 18, 2);
 	}
