@@ -29,7 +29,7 @@
  * Ruby ABI (engine, version, extension API, platform), the gem's full name
  * and .gem SHA-256, the build arguments, the build environment (glibc
  * version), and the entry's absolute directory <cache root>/cached/<abi>/
- * <entry> (remote_entry_dir): a build writes it into gem_make.out, the
+ * <entry> with symlinks resolved (remote_entry_dir): a build writes it into gem_make.out, the
  * objects' debug information and sometimes the extension's data, so an
  * artifact is shared only between machines with the same cache root (a
  * fleet's shared layout); another root misses and builds its own rather
@@ -89,6 +89,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -134,6 +135,7 @@ struct remote {
 	struct remote_elf_host host;  /* the ELF check: what this host loads */
 	struct remote_libsearch libs; /* where it finds needed libraries (made on first use) */
 	bool libs_ready;
+	const char *cache_root; /* resolved, for the key (remote_entry_dir) */
 };
 
 enum remote_state {
@@ -602,8 +604,15 @@ static void remote_down(struct install *in, const char *fmt, ...)
  */
 static const char *remote_entry_dir(struct install *in, const struct gem *g)
 {
-	return arena_printf(&in->arena, "%s/cached/%s/%s", in->opts.cache_root, in->abi.abi,
-			    g->entry);
+	struct remote *rm = in->remote;
+
+	if (!rm->cache_root) {
+		/* As a build sees it (its getcwd()): symlinks resolved, no trailing '/'. */
+		char buf[PATH_MAX];
+		const char *real = realpath(in->opts.cache_root, buf);
+		rm->cache_root = arena_strdup(&in->arena, real ? real : in->opts.cache_root);
+	}
+	return arena_printf(&in->arena, "%s/cached/%s/%s", rm->cache_root, in->abi.abi, g->entry);
 }
 
 static void remote_key(struct install *in, const struct gem *g, const char *gem_sha256,

@@ -517,7 +517,8 @@ static int ldconf_file(struct ldconf *c, const char *path, unsigned depth)
 			}
 		} else if (e > s && !(e - s > 6 && !strncmp(s, "hwcap", 5) &&
 				      (s[5] == ' ' || s[5] == '\t'))) {
-			r = ls_add(c->ls, s, (size_t)(e - s));
+			const char *eq = memchr(s, '=', (size_t)(e - s)); /* "DIR=TYPE" (old) */
+			r = ls_add(c->ls, s, (size_t)((eq ? eq : e) - s));
 		}
 		s = nl ? nl + 1 : end;
 	}

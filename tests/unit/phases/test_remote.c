@@ -569,7 +569,7 @@ SC_TEST(libsearch_ld_so_conf)
 
 	snprintf(root, sizeof(root), "%s/ldconf", sc_test_tmpdir());
 	put(root, "/etc/ld.so.conf", "# comment\ninclude /etc/ld.so.conf.d/*.conf\n/opt/top  # tail\n");
-	put(root, "/etc/ld.so.conf.d/a.conf", "/opt/a\n\n  /opt/a2/ \nhwcap 0 nosegneg\n");
+	put(root, "/etc/ld.so.conf.d/a.conf", "/opt/a\n\n  /opt/a2/ \nhwcap 0 nosegneg\n/opt/t=libc6\n");
 	put(root, "/etc/ld.so.conf.d/b.conf", "include sub/*.conf\n/opt/b\nrelative/dir\n");
 	put(root, "/etc/ld.so.conf.d/sub/c.conf", "/opt/c\ninclude ../sub/c.conf\n");
 	put(root, "/etc/ld.so.conf.d/skip.txt", "/opt/not-a-conf\n");
@@ -583,6 +583,7 @@ SC_TEST(libsearch_ld_so_conf)
 	assert_true(dir_index(&ls, "/opt/b") < dir_index(&ls, "/opt/top"));
 	assert_true(dir_index(&ls, "/opt/top") < dir_index(&ls, "/usr/lib"));
 	assert_true(dir_index(&ls, "/lib") < dir_index(&ls, "/usr/lib"));
+	assert_true(in_dirs(&ls, "/opt/t"));
 	assert_false(in_dirs(&ls, "/opt/not-a-conf"));
 	assert_false(in_dirs(&ls, "relative/dir"));
 	assert_false(in_dirs(&ls, "rel"));
