@@ -279,6 +279,17 @@ class TestRemoteCache < ScintTest::Case
     publish(index, repack(entries))
     assert_refused(/refused \((ext|gem)\/\S+\.so: it needs GLIBC_9\.[\d.]+, newer than this host's glibc/)
 
+    # Validly signed, but its extension needs a shared library no directory
+    # of this host's loader search holds.
+    entries = tar_entries(File.binread(artifact))
+    so_name, so = entries.find { |n, d| n.start_with?("tree/") && d.start_with?("\x7FELF".b) }
+    patched = so.b.sub("libc.so.6\0".b, "libq.so.6\0".b)
+    refute_equal so, patched
+    manifest = entries[0][1].sub(Digest::SHA256.hexdigest(so), Digest::SHA256.hexdigest(patched))
+    entries = entries.map { |n, d| n == so_name ? [n, patched] : n == "scint.manifest" ? [n, manifest] : [n, d] }
+    publish(index, repack(entries))
+    assert_refused(/refused \((ext|gem)\/\S+\.so: it needs the shared library libq\.so\.6, which this host does not have\)/)
+
     # A file the manifest does not list (path escape attempt), validly signed.
     entries = tar_entries(@good.values_at(*@good.keys.grep(/\.artifact\z/)).first)
     publish(index, repack(entries + [["tree/../../escape.rb", "puts 1\n"]]))
