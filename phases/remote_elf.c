@@ -462,6 +462,19 @@ struct ldconf {
 	unsigned nfiles;
 };
 
+/* Drops blanks (and a CR) around the n bytes at *s; returns the length left. */
+static size_t ldconf_trim(const char **s, size_t n)
+{
+	const char *p = *s;
+
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+		n--;
+	*s = p;
+	return n;
+}
+
 /* One ld.so.conf file (path without root), as ldconfig's parse_conf reads it. */
 static int ldconf_file(struct ldconf *c, const char *path, unsigned depth)
 {
@@ -479,12 +492,9 @@ static int ldconf_file(struct ldconf *c, const char *path, unsigned depth)
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *le = nl ? nl : end;
 		const char *h = memchr(s, '#', (size_t)(le - s));
-		const char *e = h ? h : le;
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-			e--;
-		if (e - s > 8 && !strncmp(s, "include", 7) && (s[7] == ' ' || s[7] == '\t')) {
+		size_t len = ldconf_trim(&s, (size_t)((h ? h : le) - s));
+		const char *e = s + len;
+		if (len > 8 && !strncmp(s, "include", 7) && (s[7] == ' ' || s[7] == '\t')) {
 			/* include PATTERN...: each a glob, relative to this file's directory */
 			const char *q = s + 8;
 			while (q < e && r == 0) {
@@ -515,9 +525,9 @@ static int ldconf_file(struct ldconf *c, const char *path, unsigned depth)
 				sbuf_release(&pat);
 				q = qe;
 			}
-		} else if (e > s && !(e - s > 6 && !strncmp(s, "hwcap", 5) &&
-				      (s[5] == ' ' || s[5] == '\t'))) {
-			const char *eq = memchr(s, '=', (size_t)(e - s)); /* "DIR=TYPE" (old) */
+		} else if (len &&
+			   !(len > 6 && !strncmp(s, "hwcap", 5) && (s[5] == ' ' || s[5] == '\t'))) {
+			const char *eq = memchr(s, '=', len); /* "DIR=TYPE" (old) */
 			r = ls_add(c->ls, s, (size_t)((eq ? eq : e) - s));
 		}
 		s = nl ? nl + 1 : end;
@@ -533,7 +543,6 @@ int remote_libsearch_init(struct remote_libsearch *ls, const char *root,
 {
 	struct ldconf c = { ls, 0 };
 	const char *t = elf_triplet();
-	char buf[256];
 	int r = 0;
 
 	*ls = (struct remote_libsearch){ 0 };
@@ -549,6 +558,7 @@ int remote_libsearch_init(struct remote_libsearch *ls, const char *root,
 	if (r == 0)
 		r = ldconf_file(&c, "/etc/ld.so.conf", 0);
 	if (r == 0 && t) {
+		char buf[256];
 		snprintf(buf, sizeof(buf), "/lib/%s", t);
 		r = ls_add_dir(ls, buf, strlen(buf), true);
 		snprintf(buf, sizeof(buf), "/usr/lib/%s", t);

@@ -2,9 +2,11 @@
 
 # Issue 12: the shared remote artifact cache over plain HTTP (WebDAV PUT on a
 # real nginx). A fleet of fresh caches compiles each native gem once in
-# total; a tampered, foreign-signed, unsigned, truncated or too-new artifact
-# and a remote that is down are refused or skipped with a warning, the gem is
-# built here, and nothing unverified reaches cached/.
+# total (runners share a cache root, which is part of the key: a runner with
+# another root misses); a tampered, foreign-signed, unsigned, truncated or
+# too-new artifact, one needing a library the host lacks, and a remote that
+# is down are refused or skipped with a warning, the gem is built here, and
+# nothing unverified reaches cached/.
 
 require_relative "install_support"
 require "openssl"
