@@ -29,11 +29,12 @@
  * Ruby ABI (engine, version, extension API, platform), the gem's full name
  * and .gem SHA-256, the build arguments, the build environment (glibc
  * version), and the entry's absolute directory <cache root>/cached/<abi>/
- * <entry> with symlinks resolved (remote_entry_dir): a build writes it into gem_make.out, the
- * objects' debug information and sometimes the extension's data, so an
- * artifact is shared only between machines with the same cache root (a
- * fleet's shared layout); another root misses and builds its own rather
- * than getting files that name another machine's directory. The shared
+ * <entry>, symlinks resolved (remote_entry_dir): a build writes it into
+ * gem_make.out, the objects' debug information and sometimes the
+ * extension's data, so an artifact is shared only between machines with
+ * the same cache root (a fleet's shared layout); another root misses and
+ * builds its own rather than getting files that name another machine's
+ * directory. The shared
  * libraries an extension links are not known before a build: they are
  * checked when an artifact is pulled (ELF check below).
  * Only entries with compiled extensions are pushed: a pure-Ruby gem unpacks
@@ -599,8 +600,9 @@ static void remote_down(struct install *in, const char *fmt, ...)
 
 /*
  * The entry's final directory, <cache root>/cached/<abi>/<entry>: a build
- * writes it into Makefile, mkmf.log and, for some gems, the extension's
- * data, so it is part of the key (a runner with another cache root misses).
+ * writes it into gem_make.out, the objects' debug information and, for some
+ * gems, the extension's data, so it is part of the key (a runner with
+ * another cache root misses). Also $ORIGIN's base for the ELF check.
  */
 static const char *remote_entry_dir(struct install *in, const struct gem *g)
 {
