@@ -356,8 +356,9 @@ class TestRemoteCache < ScintTest::Case
     refute_empty naming.(other), "the build names its own directory"
     assert_empty naming.(first), "nothing names another cache root"
     assert_loads(cache)
-    # The first layout again: a hit, nothing built.
-    r, builds, cache = fresh_install(cache: first)
+    # The first layout again, spelled with a trailing '/' (the key holds the
+    # directory as a build sees it): a hit, nothing built.
+    r, builds, cache = fresh_install(cache: "#{first}/")
     assert_empty builds
     assert_match(/Remote cache: 1 hits/, r.stdout)
     assert_loads(cache)
