@@ -27,9 +27,16 @@
  *                   exists, so uploads are atomic from its view.
  * <key> is the SHA-256 of everything that decides the artifact's bytes: the
  * Ruby ABI (engine, version, extension API, platform), the gem's full name
- * and .gem SHA-256, the build arguments, and the build environment (glibc
- * version). The shared libraries an extension links are not known before a
- * build: they are checked when an artifact is pulled (ELF check below).
+ * and .gem SHA-256, the build arguments, the build environment (glibc
+ * version), and the entry's absolute directory <cache root>/cached/<abi>/
+ * <entry>, symlinks resolved (remote_entry_dir): a build writes it into
+ * gem_make.out, the objects' debug information and sometimes the
+ * extension's data, so an artifact is shared only between machines with
+ * the same cache root (a fleet's shared layout); another root misses and
+ * builds its own rather than getting files that name another machine's
+ * directory. The shared
+ * libraries an extension links are not known before a build: they are
+ * checked when an artifact is pulled (ELF check below).
  * Only entries with compiled extensions are pushed: a pure-Ruby gem unpacks
  * from its .gem (fetched anyway, Bundler keeps it in the bundle's cache/)
  * faster than a second download.
@@ -53,8 +60,13 @@
  * no absolute path, no control character, symlinks inside the entry, no row
  * beneath a symlink), name this gem, ABI and .gem digest, and stay within
  * SCINT_GEM_MAX_* limits; every tar entry must be the file of one file row,
- * once, with its size and SHA-256; every ELF file must need no GLIBC_x.y
- * symbol version newer than the host's and no shared library the host lacks.
+ * once, with its size and SHA-256; every ELF file must pass
+ * remote_elf_check() (remote_elf.c): the host's class, byte order and
+ * machine, and, read through its program headers as the loader reads it,
+ * no GLIBC_x.y symbol version newer than the host's and no DT_NEEDED
+ * library the loader's search would not find (RUNPATH/RPATH with $ORIGIN
+ * into the entry, LD_LIBRARY_PATH, the interpreter's lib/, ld.so.conf, the
+ * default directories; made once a run, remote_libs()).
  * Files are created O_EXCL|O_NOFOLLOW beneath assembling/<abi>/<entry>/ in
  * directories made from the manifest's rows; symlinks last. Then promote
  * runs as for a local build. Any refusal removes the tree, records one
@@ -88,11 +100,10 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gnu/libc-version.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -102,7 +113,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "base/digest.h"
@@ -113,12 +123,12 @@
 #include "bundle/config.h"
 #include "engine/http.h"
 #include "fsops/fsops.h"
+#include "phases/remote_elf.h"
 
-#define REMOTE_INDEX_MAX    4096
-#define REMOTE_META_MAX	    ((size_t)64 << 20)
-#define REMOTE_KEY_MAX	    4096
-#define REMOTE_KEY_MIN	    16
-#define REMOTE_ELF_ITER_MAX 65536
+#define REMOTE_INDEX_MAX 4096
+#define REMOTE_META_MAX	 ((size_t)64 << 20)
+#define REMOTE_KEY_MAX	 4096
+#define REMOTE_KEY_MIN	 16
 
 struct remote {
 	const char *base;      /* without a trailing '/', credentials included: never printed */
@@ -136,6 +146,10 @@ struct remote {
 	bool write;
 	bool down; /* a transfer failed: no more requests this run */
 	const char *glibc;
+	struct remote_elf_host host;  /* the ELF check: what this host loads */
+	struct remote_libsearch libs; /* where it finds needed libraries (made on first use) */
+	bool libs_ready;
+	const char *cache_root; /* resolved, for the key (remote_entry_dir) */
 };
 
 enum remote_state {
@@ -367,6 +381,9 @@ void remote_release(struct install *in)
 	EVP_PKEY_free(in->remote->sign_key);
 	EVP_PKEY_free(in->remote->verify_key);
 	in->remote->sign_key = in->remote->verify_key = NULL;
+	if (in->remote->libs_ready)
+		remote_libsearch_release(&in->remote->libs);
+	in->remote->libs_ready = false;
 }
 
 /* Visible ASCII only: what goes into a request header. */
@@ -557,7 +574,8 @@ int remote_setup(struct install *in, struct sbuf *err)
 	rm->unsigned_ok = u && (!strcmp(u, "1") || !strcmp(u, "true"));
 	/* pull and list --remote only read, whatever the mode. */
 	rm->write = mode != REMOTE_MODE_READ && !in->opts.remote_pull && !in->opts.remote_list;
-	rm->glibc = gnu_get_libc_version();
+	remote_elf_host_get(&rm->host);
+	rm->glibc = rm->host.glibc;
 	int r = remote_read_key(in, rm, err);
 	if (r == 0)
 		r = remote_read_keypair(in, rm, err);
@@ -601,6 +619,25 @@ static void remote_down(struct install *in, const char *fmt, ...)
 
 /* ---- keys and signatures ---- */
 
+/*
+ * The entry's final directory, <cache root>/cached/<abi>/<entry>: a build
+ * writes it into gem_make.out, the objects' debug information and, for some
+ * gems, the extension's data, so it is part of the key (a runner with
+ * another cache root misses). Also $ORIGIN's base for the ELF check.
+ */
+static const char *remote_entry_dir(struct install *in, const struct gem *g)
+{
+	struct remote *rm = in->remote;
+
+	if (!rm->cache_root) {
+		/* As a build sees it (its getcwd()): symlinks resolved, no trailing '/'. */
+		char buf[PATH_MAX];
+		const char *real = realpath(in->opts.cache_root, buf);
+		rm->cache_root = arena_strdup(&in->arena, real ? real : in->opts.cache_root);
+	}
+	return arena_printf(&in->arena, "%s/cached/%s/%s", rm->cache_root, in->abi.abi, g->entry);
+}
+
 static void remote_key(struct install *in, const struct gem *g, const char *gem_sha256,
 		       char ret_hex[DIGEST_SHA256_HEX])
 {
@@ -614,7 +651,7 @@ static void remote_key(struct install *in, const struct gem *g, const char *gem_
 		  g->nbuild_args);
 	for (size_t i = 0; i < g->nbuild_args; i++)
 		sbuf_add(&k, g->build_args[i], strlen(g->build_args[i]) + 1);
-	sbuf_addf(&k, "\nglibc %s\n", in->remote->glibc);
+	sbuf_addf(&k, "\nglibc %s\nentry_dir %s\n", in->remote->glibc, remote_entry_dir(in, g));
 	sha256_hex(k.buf, k.len, ret_hex);
 	sbuf_release(&k);
 }
@@ -784,195 +821,6 @@ static int remote_index_verify(struct remote_job *j, struct strv text, struct sb
 	return 0;
 }
 
-/* ---- the ELF check ---- */
-
-static bool remote_glibc_newer(const char *need, const char *host)
-{
-	while (*need || *host) {
-		char *e1, *e2;
-		unsigned long a = strtoul(need, &e1, 10), b = strtoul(host, &e2, 10);
-		if (a != b)
-			return a > b;
-		if (e1 == need && e2 == host)
-			return false;
-		need = *e1 == '.' ? e1 + 1 : e1;
-		host = *e2 == '.' ? e2 + 1 : e2;
-		if (e1 == need && *need && !(*need >= '0' && *need <= '9'))
-			return false; /* trailing garbage: compared as far as it is numeric */
-	}
-	return false;
-}
-
-/* A NUL-terminated string at off within [str_off, str_off + str_size) of p, or NULL. */
-static const char *remote_elf_str(const unsigned char *p, size_t n, uint64_t str_off,
-				  uint64_t str_size, uint64_t off)
-{
-	if (str_off > n || str_size > n - str_off || off >= str_size)
-		return NULL;
-	const char *s = (const char *)p + str_off + off;
-	if (!memchr(s, '\0', str_size - off))
-		return NULL;
-	return s;
-}
-
-int remote_elf_check(const unsigned char *p, size_t n, const char *host_glibc,
-		     remote_lib_found_fn *lib_found, void *data, struct sbuf *why)
-{
-	if (n < 4 || memcmp(p, "\177ELF", 4))
-		return 0;
-	/* Only 64-bit little-endian objects are loaded here (x86_64, aarch64). */
-	if (n < 64 || p[4] != 2 || p[5] != 1) {
-		sbuf_addstr(why, "an ELF file of another class or byte order");
-		return -SC_EUNSAFE;
-	}
-	uint64_t shoff;
-	uint16_t shentsize, shnum;
-	memcpy(&shoff, p + 0x28, 8);
-	memcpy(&shentsize, p + 0x3a, 2);
-	memcpy(&shnum, p + 0x3c, 2);
-	if (shnum == 0)
-		return 0;
-	if (shentsize != 64 || shoff > n || (uint64_t)shnum * 64 > n - shoff) {
-		sbuf_addstr(why, "a malformed ELF file (section headers)");
-		return -SC_EUNSAFE;
-	}
-	for (unsigned i = 0; i < shnum; i++) {
-		Elf64_Shdr sh;
-		memcpy(&sh, p + shoff + (uint64_t)i * 64, sizeof(sh));
-		if (sh.sh_type != SHT_GNU_verneed && sh.sh_type != SHT_DYNAMIC)
-			continue;
-		if (sh.sh_offset > n || sh.sh_size > n - sh.sh_offset || sh.sh_link >= shnum) {
-			sbuf_addstr(why, "a malformed ELF file (section bounds)");
-			return -SC_EUNSAFE;
-		}
-		Elf64_Shdr str;
-		memcpy(&str, p + shoff + (uint64_t)sh.sh_link * 64, sizeof(str));
-		if (sh.sh_type == SHT_DYNAMIC) {
-			for (uint64_t o = 0; o + 16 <= sh.sh_size && o < REMOTE_ELF_ITER_MAX * 16;
-			     o += 16) {
-				int64_t tag;
-				uint64_t val;
-				memcpy(&tag, p + sh.sh_offset + o, 8);
-				memcpy(&val, p + sh.sh_offset + o + 8, 8);
-				if (tag == 0)
-					break;
-				if (tag != DT_NEEDED || !lib_found)
-					continue;
-				const char *lib =
-					remote_elf_str(p, n, str.sh_offset, str.sh_size, val);
-				if (!lib) {
-					sbuf_addstr(why, "a malformed ELF file (needed library)");
-					return -SC_EUNSAFE;
-				}
-				if (!lib_found(lib, data)) {
-					sbuf_addf(why,
-						  "it needs the shared library %s, which this "
-						  "host does not have",
-						  lib);
-					return -SC_EUNSAFE;
-				}
-			}
-			continue;
-		}
-		/* Elf64_Verneed: version, cnt, file, aux, next; Elf64_Vernaux: hash, flags, other,
-		 * name, next. */
-		uint64_t off = sh.sh_offset, end = sh.sh_offset + sh.sh_size;
-		for (unsigned k = 0; k < sh.sh_info && k < REMOTE_ELF_ITER_MAX; k++) {
-			if (off > end || end - off < 16) {
-				sbuf_addstr(why, "a malformed ELF file (version needs)");
-				return -SC_EUNSAFE;
-			}
-			uint16_t cnt;
-			uint32_t aux, next;
-			memcpy(&cnt, p + off + 2, 2);
-			memcpy(&aux, p + off + 8, 4);
-			memcpy(&next, p + off + 12, 4);
-			uint64_t a = off + aux;
-			for (unsigned x = 0; x < cnt; x++) {
-				if (a > end || end - a < 16) {
-					sbuf_addstr(why, "a malformed ELF file (version needs)");
-					return -SC_EUNSAFE;
-				}
-				uint32_t name, anext;
-				memcpy(&name, p + a + 8, 4);
-				memcpy(&anext, p + a + 12, 4);
-				const char *v =
-					remote_elf_str(p, n, str.sh_offset, str.sh_size, name);
-				if (!v) {
-					sbuf_addstr(why, "a malformed ELF file (version name)");
-					return -SC_EUNSAFE;
-				}
-				if (!strncmp(v, "GLIBC_", 6) && v[6] >= '0' && v[6] <= '9' &&
-				    remote_glibc_newer(v + 6, host_glibc)) {
-					sbuf_addf(why,
-						  "it needs %s, newer than this host's glibc %s", v,
-						  host_glibc);
-					return -SC_EUNSAFE;
-				}
-				if (!anext)
-					break;
-				a += anext;
-			}
-			if (!next)
-				break;
-			off += next;
-		}
-	}
-	return 0;
-}
-
-/* Is a needed library on this host? The loader's default directories, LD_LIBRARY_PATH, the entry.
- */
-struct remote_libs {
-	const struct manifest *m;
-};
-
-static bool remote_lib_found(const char *soname, void *data)
-{
-	struct remote_libs *l = data;
-	struct utsname u;
-	char path[4096];
-
-	if (!*soname || strchr(soname, '/'))
-		return false;
-	/* A library the entry ships itself (found through its RUNPATH). */
-	for (size_t i = 0; i < l->m->nentries; i++) {
-		const char *b = strrchr(l->m->entries[i].path, '/');
-		if (b && !strcmp(b + 1, soname))
-			return true;
-	}
-	const char *dirs[16];
-	size_t nd = 0;
-	char multi1[128] = "", multi2[128] = "";
-	if (uname(&u) == 0) {
-		snprintf(multi1, sizeof(multi1), "/lib/%s-linux-gnu", u.machine);
-		snprintf(multi2, sizeof(multi2), "/usr/lib/%s-linux-gnu", u.machine);
-		dirs[nd++] = multi1;
-		dirs[nd++] = multi2;
-	}
-	static const char *const std[] = { "/lib64", "/usr/lib64", "/lib", "/usr/lib",
-					   "/usr/local/lib" };
-	for (size_t i = 0; i < SC_ARRAY_SIZE(std); i++)
-		dirs[nd++] = std[i];
-	for (size_t i = 0; i < nd; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], soname);
-		if (access(path, F_OK) == 0)
-			return true;
-	}
-	const char *llp = getenv("LD_LIBRARY_PATH");
-	while (llp && *llp) {
-		const char *c = strchr(llp, ':');
-		size_t len = c ? (size_t)(c - llp) : strlen(llp);
-		if (len && len < 2048) {
-			snprintf(path, sizeof(path), "%.*s/%s", (int)len, llp, soname);
-			if (access(path, F_OK) == 0)
-				return true;
-		}
-		llp = c ? c + 1 : NULL;
-	}
-	return false;
-}
-
 /* ---- packing (push) ---- */
 
 static la_ssize_t remote_write_cb(struct archive *a, void *data, const void *buf, size_t n)
@@ -1132,11 +980,40 @@ static int remote_dir_modes(int efd, const struct manifest *m, struct sbuf *why)
 	return 0;
 }
 
-static int remote_place_file(struct install *in, int efd, const struct manifest *m,
-			     const struct mf_entry *e, const struct sbuf *data, struct sbuf *why)
+/*
+ * The library search of the ELF check, made once a run: LD_LIBRARY_PATH, the
+ * interpreter's lib/ (libruby is loaded from there before any extension),
+ * ld.so.conf, the loader's defaults.
+ */
+static struct remote_libsearch *remote_libs(struct install *in, const char *entry_dir,
+					    const struct manifest *m)
+{
+	struct remote *rm = in->remote;
+
+	if (!rm->libs_ready) {
+		const char *extra[1];
+		size_t nextra = 0;
+		const char *ruby = in->abi.ruby, *s1 = ruby ? strrchr(ruby, '/') : NULL;
+		const char *s2 = s1 ? memrchr(ruby, '/', (size_t)(s1 - ruby)) : NULL;
+		const char *llp = getenv("LD_LIBRARY_PATH");
+		if (s2)
+			extra[nextra++] = arena_printf(&in->arena, "%.*s/lib", (int)(s2 - ruby), ruby);
+		if (remote_libsearch_init(&rm->libs, "", llp, extra, nextra) < 0)
+			return NULL; /* out of memory: every needed library counts as missing */
+		rm->libs_ready = true;
+	}
+	rm->libs.entry_dir = entry_dir;
+	rm->libs.m = m;
+	return &rm->libs;
+}
+
+static int remote_place_file(struct install *in, int efd, const char *entry_dir,
+			     const struct manifest *m, const struct mf_entry *e,
+			     const struct sbuf *data, struct sbuf *why)
 {
 	char hex[DIGEST_SHA256_HEX];
-	struct remote_libs libs = { m };
+	static const struct remote_libsearch none;
+	const struct remote_libsearch *libs = remote_libs(in, entry_dir, m);
 
 	if (data->len != e->size) {
 		sbuf_addf(why, "%s has %zu bytes, its manifest says %" PRIu64, e->path, data->len,
@@ -1150,7 +1027,7 @@ static int remote_place_file(struct install *in, int efd, const struct manifest 
 	}
 	struct sbuf elf = SBUF_INIT;
 	int r = remote_elf_check((const unsigned char *)(data->buf ? data->buf : ""), data->len,
-				 in->remote->glibc, remote_lib_found, &libs, &elf);
+				 &in->remote->host, libs ? libs : &none, e->path, &elf);
 	if (r < 0) {
 		sbuf_addf(why, "%s: %s", e->path, elf.buf);
 		sbuf_release(&elf);
@@ -1183,7 +1060,7 @@ static int remote_unpack_tar(struct install *in, struct gem *g, struct archive *
 	struct manifest *m = arena_alloc(&in->arena, sizeof(*m));
 	struct hmap rows;
 	uint64_t max_gem, max_file, max_entries, nseen = 0;
-	const char *bad;
+	const char *bad, *entry_dir = remote_entry_dir(in, g);
 	int r;
 
 	hmap_init(&rows);
@@ -1275,7 +1152,7 @@ static int remote_unpack_tar(struct install *in, struct gem *g, struct archive *
 			r = -SC_EUNSAFE;
 			goto out;
 		}
-		if ((r = remote_place_file(in, efd, m, e, &buf, why)) < 0)
+		if ((r = remote_place_file(in, efd, entry_dir, m, e, &buf, why)) < 0)
 			goto out;
 		nseen++;
 	}

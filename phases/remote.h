@@ -60,12 +60,4 @@ bool remote_unusable(const struct install *in);
 /* Records a warning about the remote (printed by the CLI after the run). */
 void remote_warn(struct install *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/*
- * ELF check of one file's bytes (exported for tests): refuses a shared
- * object that needs a GLIBC_x.y symbol version newer than host_glibc
- * ("2.36"), or (when lib_found is not NULL) a DT_NEEDED library lib_found
- * says is missing. Non-ELF bytes pass. 0, or -SC_EUNSAFE with why.
- */
-typedef bool remote_lib_found_fn(const char *soname, void *data);
-int remote_elf_check(const unsigned char *p, size_t n, const char *host_glibc,
-		     remote_lib_found_fn *lib_found, void *data, struct sbuf *why);
+/* The ELF check of a pulled artifact's files: phases/remote_elf.h. */

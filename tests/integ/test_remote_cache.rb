@@ -2,9 +2,11 @@
 
 # Issue 12: the shared remote artifact cache over plain HTTP (WebDAV PUT on a
 # real nginx). A fleet of fresh caches compiles each native gem once in
-# total; a tampered, foreign-signed, unsigned, truncated or too-new artifact
-# and a remote that is down are refused or skipped with a warning, the gem is
-# built here, and nothing unverified reaches cached/.
+# total (runners share a cache root, which is part of the key: a runner with
+# another root misses); a tampered, foreign-signed, unsigned, truncated or
+# too-new artifact, one needing a library the host lacks, and a remote that
+# is down are refused or skipped with a warning, the gem is built here, and
+# nothing unverified reaches cached/.
 
 require_relative "install_support"
 require "io/console"
@@ -123,11 +125,13 @@ class TestRemoteCache < ScintTest::Case
     { "SCINT_REMOTE_CACHE" => "#{@dav.url}/fleet/", "SCINT_REMOTE_CACHE_HMAC_KEY" => KEY }.merge(extra)
   end
 
-  # A fresh runner: its own cache, no .bundle. Returns [result, builds, cache].
-  def fresh_install(env = remote_env, args: [])
+  # A fresh runner: an empty cache, no .bundle. Runners of a fleet share a
+  # layout: the same cache root (it is part of the key, see
+  # test_a_runner_with_another_cache_root_misses). Returns [result, builds, cache].
+  def fresh_install(env = remote_env, args: [], cache: File.join(tmp, "runner"))
     @runs += 1
-    cache = File.join(tmp, "runner-#{@runs}")
     trace = File.join(tmp, "trace-#{@runs}.jsonl")
+    FileUtils.rm_rf(cache)
     FileUtils.rm_rf(@app.path(".bundle"))
     r = @app.scint("install", *args, env: { "SCINT_CACHE" => cache, "SCINT_IO_TRACE" => trace }.merge(env))
     assert_success r
@@ -279,6 +283,17 @@ class TestRemoteCache < ScintTest::Case
     publish(index, repack(entries))
     assert_refused(/refused \((ext|gem)\/\S+\.so: it needs GLIBC_9\.[\d.]+, newer than this host's glibc/)
 
+    # Validly signed, but its extension needs a shared library no directory
+    # of this host's loader search holds.
+    entries = tar_entries(File.binread(artifact))
+    so_name, so = entries.find { |n, d| n.start_with?("tree/") && d.start_with?("\x7FELF".b) }
+    patched = so.b.sub("libc.so.6\0".b, "libq.so.6\0".b)
+    refute_equal so, patched
+    manifest = entries[0][1].sub(Digest::SHA256.hexdigest(so), Digest::SHA256.hexdigest(patched))
+    entries = entries.map { |n, d| n == so_name ? [n, patched] : n == "scint.manifest" ? [n, manifest] : [n, d] }
+    publish(index, repack(entries))
+    assert_refused(/refused \((ext|gem)\/\S+\.so: it needs the shared library libq\.so\.6, which this host does not have\)/)
+
     # A file the manifest does not list (path escape attempt), validly signed.
     entries = tar_entries(@good.values_at(*@good.keys.grep(/\.artifact\z/)).first)
     publish(index, repack(entries + [["tree/../../escape.rb", "puts 1\n"]]))
@@ -298,21 +313,56 @@ class TestRemoteCache < ScintTest::Case
     assert_equal 1, r.stderr.scan(/the remote cache http:\/\/127\.0\.0\.1:\d+\/fleet is not used for the rest of this run/).size, r.stderr
   end
 
-  # Done-when 2: two fresh runners at the same moment both succeed; the
-  # entry is uploaded once or harmlessly twice, and a third runner uses it.
+  # Done-when 2: two fresh runners at the same moment both succeed and each
+  # uploads its entry; a later runner with either's layout uses it. (Two
+  # caches on one machine cannot share a root, so the two entries have keys
+  # of their own: racing uploads of one key are runners on two machines,
+  # which the content-named artifacts keep harmless.)
   def test_two_runners_at_once
     apps = [@app, @app.copy_to(File.join(tmp, "app2"))]
+    roots = [0, 1].map { |i| File.join(tmp, "together-#{i}") }
     results = apps.each_with_index.map do |a, i|
-      Thread.new { a.scint("install", env: remote_env("SCINT_CACHE" => File.join(tmp, "together-#{i}"))) }
+      Thread.new { a.scint("install", env: remote_env("SCINT_CACHE" => roots[i])) }
     end.map(&:value)
     results.each { |r| assert_success r }
     refute_match(/warning/i, results.map(&:stderr).join)
     uploads = results.sum { |r| r.stdout[/(\d+) uploaded/, 1].to_i }
-    assert_includes [1, 2], uploads
-    assert_includes [2, 3], objects.size, "the index and one artifact per upload (named by content)"
+    assert_equal 2, uploads
+    assert_equal 4, objects.size, "an index and an artifact per cache root"
     apps.each { |a| assert_success a.bundle("exec", "ruby", "-e", "require 'rc_ext'; puts RcExt.ext_token") }
-    _r, builds, cache = fresh_install
+    roots.each do |root|
+      _r, builds, cache = fresh_install(cache: root)
+      assert_empty builds
+      assert_loads(cache)
+    end
+  end
+
+  # The absolute entry directory (the cache root) is part of the key: a
+  # build writes it into gem_make.out and into the objects' and extension's
+  # debug information (some gems into their data too), so a runner with
+  # another root misses and builds its own rather than getting files that
+  # name another machine's directory.
+  def test_a_runner_with_another_cache_root_misses
+    first = File.join(tmp, "layout-a")
+    _r, builds, = fresh_install(cache: first)
+    assert_equal 1, builds.size
+    assert_equal 2, objects.size
+    other = File.join(tmp, "layout-b")
+    r, builds, cache = fresh_install(cache: other)
+    assert_equal 1, builds.size, "another cache root does not hit: #{r.stdout}"
+    assert_match(/Remote cache: 0 hits, 0 refused, 1 uploaded/, r.stdout)
+    assert_equal 4, objects.size
+    entry = File.join(cache, "cached", ABI, "rc_ext-1.0.0")
+    files = Dir.glob("**/*", base: entry).select { |f| File.file?(File.join(entry, f)) }
+    naming = ->(dir) { files.select { |f| File.binread(File.join(entry, f)).include?(dir) } }
+    refute_empty naming.(other), "the build names its own directory"
+    assert_empty naming.(first), "nothing names another cache root"
+    assert_loads(cache)
+    # The first layout again, spelled with a trailing '/' (the key holds the
+    # directory as a build sees it): a hit, nothing built.
+    r, builds, cache = fresh_install(cache: "#{first}/")
     assert_empty builds
+    assert_match(/Remote cache: 1 hits/, r.stdout)
     assert_loads(cache)
   end
 

@@ -122,11 +122,13 @@ class TestRemoteCacheS3 < ScintTest::Case
       "AWS_SESSION_TOKEN" => TOKEN }.merge(extra)
   end
 
-  # A fresh runner: its own cache, no .bundle. Returns [result, builds, cache, trace].
+  # A fresh runner: an empty cache at the fleet's cache root (part of the
+  # key), no .bundle. Returns [result, builds, cache, trace].
   def fresh_install(env)
     @runs += 1
-    cache = File.join(tmp, "runner-#{@runs}")
+    cache = File.join(tmp, "runner")
     trace = File.join(tmp, "trace-#{@runs}.jsonl")
+    FileUtils.rm_rf(cache)
     FileUtils.rm_rf(@app.path(".bundle"))
     r = @app.scint("install", env: { "SCINT_CACHE" => cache, "SCINT_IO_TRACE" => trace }.merge(env))
     assert_success r
