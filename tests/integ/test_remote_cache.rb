@@ -418,6 +418,13 @@ class TestRemoteCache < ScintTest::Case
 
   # --- scint cache pull / scint cache list --remote -------------------------
 
+  # The runners' cache root (part of the key), emptied.
+  def fresh_cache
+    cache = File.join(tmp, "runner")
+    FileUtils.rm_rf(cache)
+    cache
+  end
+
   def pull(cache, *args, env: remote_env)
     trace = File.join(tmp, "pull-trace-#{@runs += 1}.jsonl")
     r = @app.scint("cache", "pull", *args, env: { "SCINT_CACHE" => cache, "SCINT_IO_TRACE" => trace }.merge(env))
@@ -431,7 +438,7 @@ class TestRemoteCache < ScintTest::Case
   def test_pull_fills_a_fresh_cache
     seed
     FileUtils.rm_rf(@app.path(".bundle"))
-    cache = File.join(tmp, "pulled")
+    cache = fresh_cache
     r = pull(cache)
     assert_success r
     assert_match(/^Pulled rc_ext-1\.0\.0$/, r.stdout)
@@ -489,7 +496,7 @@ class TestRemoteCache < ScintTest::Case
         entries = entries.map { |n, d| n == so_name ? [n, patched] : n == "scint.manifest" ? [n, manifest] : [n, d] }
         publish(index, repack(entries))
       end
-      cache = File.join(tmp, "pull-#{name}")
+      cache = fresh_cache
       r = pull(cache)
       assert_success r
       assert_match(/^Refused rc_ext-1\.0\.0 \(.*#{why.source}.*\): not built$/, r.stdout)
@@ -499,7 +506,7 @@ class TestRemoteCache < ScintTest::Case
       assert File.file?(File.join(cache, "cached", ABI, "rc_pure-1.0.0.manifest"))
     end
     # A remote that is down is an error for pull (a miss is not).
-    cache = File.join(tmp, "pull-down")
+    cache = fresh_cache
     r = pull(cache, env: remote_env("SCINT_REMOTE_CACHE" => "http://127.0.0.1:#{Scint.free_port}/fleet"))
     refute r.success?
     assert_match(/is not used for the rest of this run/, r.stderr)
@@ -536,16 +543,16 @@ class TestRemoteCache < ScintTest::Case
     requests = File.read(log).lines.drop(before)
     refute_empty requests
     assert requests.all? { |l| l.include?(".index HTTP") }, "only index objects are read: #{requests}"
-    r = list.(File.join(tmp, "fresh-list"))
-    assert_success r
-    assert_match(/^rc_ext-1\.0\.0\thit\t\d+ bytes\thmac-sha256$/, r.stdout)
-    assert_match(/1 more gem not cached here has no entry/, r.stdout)
     r = list.(cache, remote_env("SCINT_REMOTE_CACHE_HMAC_KEY" => "another-key-of-someone-else"))
     assert_success r
     assert_match(/^rc_ext-1\.0\.0\trefused \(its signature does not verify with the configured key\)$/, r.stdout)
     r = list.(cache, remote_env("SCINT_REMOTE_CACHE" => "http://127.0.0.1:#{Scint.free_port}/fleet"))
     refute r.success?, "a remote that is down cannot be listed"
     assert_match(/is not used for the rest of this run/, r.stderr)
+    r = list.(fresh_cache)
+    assert_success r
+    assert_match(/^rc_ext-1\.0\.0\thit\t\d+ bytes\thmac-sha256$/, r.stdout)
+    assert_match(/1 more gem not cached here has no entry/, r.stdout)
   end
 
   # `scint install` with stdout on a pseudo-terminal, from a fresh cache.
@@ -553,7 +560,7 @@ class TestRemoteCache < ScintTest::Case
   def pty_install(env)
     FileUtils.rm_rf(@app.path(".bundle"))
     @runs += 1
-    env = @app.env({ "SCINT_CACHE" => File.join(tmp, "runner-#{@runs}"), "NO_COLOR" => "1",
+    env = @app.env({ "SCINT_CACHE" => fresh_cache, "NO_COLOR" => "1",
                      "SCINT_PLAIN" => nil, "TERM" => "xterm" }.merge(env))
     master, slave = PTY.open
     slave.winsize = [50, 200]
