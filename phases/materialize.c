@@ -23,7 +23,9 @@
  * MAT_STUBS  bin/<exe> wrappers, as RubyGems writes them.
  * MAT_SPEC   specifications/<full_name>.gemspec, last: RubyGems and Bundler
  *            consider a gem installed when its spec exists, so a run killed
- *            earlier leaves a gem the next run sees as missing. With it,
+ *            earlier leaves a gem the next run sees as missing. Linked from
+ *            cached/ in hardlink and symlink mode, cloned in clone mode,
+ *            copied where the link or clone is refused and in copy mode. With it,
  *            cache/<full_name>.gem, where Bundler keeps each package (`gem
  *            pristine`, `bundle install --local` and `bundle cache` read
  *            it): linked (or cloned, copied, symlinked: the run's link mode)
@@ -541,9 +543,17 @@ static void mat_spec(struct materialize_job *m)
 	/* A git gem's gemspecs are in its checkout: nothing in specifications/. */
 	if (!m->spec_submitted && !m->gem->git) {
 		struct mat_op *o = mat_op_get(m);
-		if (in->link_mode == LINK_HARDLINK)
+		/*
+		 * Symlink mode shares the gem's tree with the cache already: its
+		 * gemspec is linked too (one batched linkat instead of a copy
+		 * run at flush time), a copy where the link is refused.
+		 */
+		if (in->link_mode == LINK_HARDLINK || in->link_mode == LINK_SYMLINK)
 			ioq_prep_linkat(&o->op, in->cached_fd, m->cached_spec, in->specs_fd,
 					m->spec_name);
+		else if (in->link_mode == LINK_CLONE)
+			ioq_prep_clone_file(&o->op, in->cached_fd, m->cached_spec, in->specs_fd,
+					    m->spec_name, 0644);
 		else
 			ioq_prep_copy_file(&o->op, in->cached_fd, m->cached_spec, in->specs_fd,
 					   m->spec_name, 0644);

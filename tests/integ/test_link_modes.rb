@@ -42,6 +42,14 @@ class TestLinkModes < ScintTest::Case
     File.join(cached_dir(app), PROBE_FILE.sub("/", "/gem/"))
   end
 
+  def app_spec(app)
+    File.join(app.install_root, "specifications", "sc_web-3.2.1.gemspec")
+  end
+
+  def cache_spec(app)
+    File.join(cached_dir(app), "sc_web-3.2.1.gemspec")
+  end
+
   def decided(result)
     result.stdout[/^link mode: (\w+),/, 1]
   end
@@ -74,6 +82,23 @@ class TestLinkModes < ScintTest::Case
     gem_dir = File.join(app.install_root, "gems", "sc_web-3.2.1")
     assert File.symlink?(gem_dir)
     assert_equal File.realpath(File.join(cached_dir(app), "sc_web-3.2.1", "gem")), File.realpath(gem_dir)
+    # The gemspec is linked like the tree (not copied); still a regular file.
+    spec = app_spec(app)
+    refute File.symlink?(spec)
+    assert_equal File.stat(cache_spec(app)).ino, File.stat(spec).ino
+  end
+
+  # Symlink mode with the cache on another filesystem: the tree is still a
+  # symlink, the gemspec (a link is refused across filesystems) a copy.
+  def test_symlink_mode_across_filesystems_copies_the_gemspec
+    other = mount!(:tmpfs, File.join(tmp, "other-fs-sl"))
+    app, r = install_with("symlink", "sl-xfs", cache: File.join(other, "cache"))
+    assert_equal "symlink", decided(r)
+    assert File.symlink?(File.join(app.install_root, "gems", "sc_web-3.2.1"))
+    spec = app_spec(app)
+    assert File.file?(spec) && !File.symlink?(spec)
+    refute_equal File.stat(cache_spec(app)).dev, File.stat(spec).dev
+    assert_equal File.read(cache_spec(app)), File.read(spec)
   end
 
   # On a filesystem without reflinks, clone mode copies (per-file fallback).
@@ -82,6 +107,9 @@ class TestLinkModes < ScintTest::Case
     app, r = install_with("clone", "cl")
     assert_equal "clone", decided(r)
     refute_equal File.stat(cache_file(app)).ino, File.stat(app_file(app)).ino
+    # The gemspec's clone falls back to a copy as well.
+    refute_equal File.stat(cache_spec(app)).ino, File.stat(app_spec(app)).ino
+    assert_equal File.read(cache_spec(app)), File.read(app_spec(app))
   end
 
   def test_auto_mode_on_one_filesystem
@@ -136,6 +164,7 @@ class TestLinkModes < ScintTest::Case
       app.bundle_check!
       assert_everything_loads(app, shape)
       refute_equal File.stat(cache_file(app)).ino, File.stat(app_file(app)).ino
+      refute_equal File.stat(cache_spec(app)).ino, File.stat(app_spec(app)).ino, mode
       if ScintTest.command?("filefrag")
         out = `filefrag -v #{app_file(app)} 2>&1`
         assert_match(/shared/, out, "the clone shares its extents with the cache") if out.include?("ext:")
