@@ -354,14 +354,15 @@ static void child_dispatch_out(struct wake *w, uint32_t events, void *data)
 	struct child *c = container_of(w, struct child, out_wake);
 	struct child_mgr *m = data;
 	char buf[16384];
-	bool got = false;
 
 	(void)events;
 	for (;;) {
 		ssize_t k = read(w->fd, buf, sizeof(buf));
 		if (k > 0) {
 			child_append(c, buf, (size_t)k);
-			got = true;
+			/* Parsed as it comes: a reader that consumes (rpc.c) keeps out small. */
+			if (c->on_read)
+				c->on_read(c);
 			continue;
 		}
 		if (k < 0 && errno == EINTR)
@@ -375,8 +376,6 @@ static void child_dispatch_out(struct wake *w, uint32_t events, void *data)
 		c->eof = true;
 		break;
 	}
-	if (got && c->on_read)
-		c->on_read(c);
 	child_maybe_finish(c);
 }
 

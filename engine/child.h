@@ -29,7 +29,8 @@ struct child;
 struct child_mgr;
 
 typedef void child_done_fn(struct child *c);
-/* Called after new output was appended to c->out (for line protocols). */
+/* Called after each read that appended output to c->out (for line protocols: it may consume
+ * and compact c->out, which then never holds more than one read beyond what it left). */
 typedef void child_read_fn(struct child *c);
 
 struct child {
