@@ -1,0 +1,119 @@
+# frozen_string_literal: true
+
+# The long-lived build servers (`helper.rb --build-server`, phases/compile.c):
+# nothing of a build outlives a SIGKILLed scint, and a server that broke the
+# protocol is replaced at once, not counted as busy.
+
+require_relative "install_support"
+
+class TestBuildServers < ScintTest::Case
+  include InstallSupport
+
+  # An extconf.rb that records its pid, its parent's (the forked build) and
+  # a long `sleep` it runs, then waits for the sleep: a build that never ends.
+  SLEEPY_EXTCONF = <<~'RUBY'
+    pid = spawn("sleep", "300")
+    File.write(ENV.fetch("NP_SLEEPY_MARK") + ".tmp", [Process.pid, Process.ppid, pid].join(" "))
+    File.rename(ENV.fetch("NP_SLEEPY_MARK") + ".tmp", ENV.fetch("NP_SLEEPY_MARK"))
+    Process.wait(pid)
+  RUBY
+
+  # The extconf.rb of a gem that, when its build is the first of the run
+  # (it creates the NP_FIRST_MARK file), writes a line that is no frame into
+  # its build server's result fd (the server is the parent of the forked
+  # build, its parent) and leaves a process of another session holding that
+  # fd for 3 s, so that the killed server is not at EOF (not reaped) yet;
+  # then waits to be killed with the server's process group. Any later
+  # build is an ordinary one.
+  def first_corrupts_extconf(name)
+    <<~RUBY
+      first = begin
+        File.open(ENV.fetch("NP_FIRST_MARK"), File::WRONLY | File::CREAT | File::EXCL).close
+        true
+      rescue Errno::EEXIST
+        false
+      end
+      if first
+        server = File.read("/proc/\#{Process.ppid}/stat")[/\\) \\S+ (\\d+)/, 1]
+        f = File.open("/proc/\#{server}/fd/4", "w")
+        f.sync = true
+        fork do
+          Process.setsid
+          sleep 3
+          exit!(0)
+        end
+        f.write("garbage\\n")
+        sleep 60
+      end
+      require "mkmf"
+      create_makefile(#{"#{name}/#{name}_ext".dump})
+    RUBY
+  end
+
+  def corpus_with(*gems)
+    require_toolchain!
+    c = Scint::Gemgen::Corpus.new(File.join(tmp, "corpus"), so_cache: File.join(ScintTest::CORPUS_DIR, "so-cache"))
+    gems.each { |g| c.add(**g) }
+    c.build!
+    server = serve(c.dir)
+    app = app("app", gems: gems.to_h { |g| [g[:name], []] }, source: server.url)
+    app.bundle_lock!
+    app
+  end
+
+  def alive?(pid)
+    !File.read("/proc/#{pid}/stat").match?(/\A\d+ \(.*\) [ZX] /m)
+  rescue SystemCallError
+    false
+  end
+
+  # The parent pid of pid, from /proc.
+  def ppid_of(pid)
+    Integer(File.read("/proc/#{pid}/stat")[/\) \S+ (\d+)/, 1])
+  end
+
+  def test_sigkilled_scint_leaves_no_process_of_a_build
+    app = corpus_with({ name: "np_sleepy", version: "1.0.0", ext: "extconf",
+                        extra_files: { "ext/np_sleepy/extconf.rb" => { content: SLEEPY_EXTCONF } } })
+    mark = File.join(tmp, "sleepy.pids")
+    env = ScintTest.isolated_env(app.home, "SCINT_CACHE" => app.cache, "NP_SLEEPY_MARK" => mark)
+    out = File.join(tmp, "out")
+    pid = Process.spawn(env, ScintTest.scint_bin, "install", "--jobs", "2", chdir: app.dir, out: out, err: out)
+    deadline = Time.now + 60
+    sleep 0.02 until File.file?(mark) || Time.now > deadline
+    assert File.file?(mark), "the build started: #{File.read(out)}"
+    extconf, build, sleeper = File.read(mark).split.map { |s| Integer(s) }
+    server = ppid_of(build)
+    pids = { "build server" => server, "forked build" => build, "extconf.rb" => extconf, "sleep" => sleeper }
+    pids.each { |what, p| assert alive?(p), "#{what} (#{p}) runs" }
+    assert_equal pid, ppid_of(server), "the build server is scint's child"
+    Process.kill("KILL", pid)
+    Process.wait(pid)
+    gone_by = Time.now + 5
+    sleep 0.05 while pids.values.any? { |p| alive?(p) } && Time.now < gone_by
+    assert_empty pids.select { |_, p| alive?(p) }, "no process of the build outlives scint"
+  ensure
+    pids&.each_value { |p| Process.kill("KILL", p) rescue nil } # rubocop:disable Style/RescueModifier
+  end
+
+  # --jobs 1: the first build breaks its server's protocol (scint kills the
+  # server); the next build gets a new server at once instead of "every
+  # build server is busy" while the broken one is being reaped.
+  def test_a_server_that_broke_the_protocol_is_replaced_at_once
+    gems = %w[np_one np_two]
+    app = corpus_with(*gems.map do |n|
+      { name: n, version: "1.0.0", ext: "extconf", extra_files: { "ext/#{n}/extconf.rb" => { content: first_corrupts_extconf(n) } } }
+    end)
+    mark = File.join(tmp, "first")
+    env, trace = trace_env(app)
+    r = app.scint("install", "--jobs", "1", env: env.merge("NP_FIRST_MARK" => mark))
+    refute r.success?
+    refute_match(/busy/, r.stderr)
+    builds = read_trace(trace).select { |t| t["op"] == "build" }
+    assert_equal gems, builds.map { |t| t["gem"].delete_suffix("-1.0.0") }.sort
+    broken, good = builds.partition { |t| t["status"] != 0 }.map { |l| l.map { |t| t["gem"] } }
+    assert_equal 1, broken.size, r.stderr
+    assert_match(/cannot build the native extension of #{broken[0]}.*broke the protocol/m, r.stderr)
+    assert File.file?(File.join(cached_dir(app), "#{good[0]}.manifest")), "the next build succeeded: #{r.stderr}"
+  end
+end
