@@ -27,7 +27,10 @@
  *           writes gem.build_complete last. The output comes as it is
  *           printed (OUT frames), the exit status as the call's answer; a
  *           trace record "build" stands for the build. Cancel ends the
- *           server's process group (the build's make and compilers with it).
+ *           server's process group (the build's make and compilers with it);
+ *           so does scint's death, even by SIGKILL (helper.rb,
+ *           die_with_group). A server that died or broke the protocol is
+ *           replaced at once (struct cc_server).
  * CC_SCAN   walks the built tree into the manifest (gem/ and ext/), so that
  *           promote publishes exactly what the build produced.
  * CC_FAILED keeps the whole output in <cache>/logs/<abi>/<entry>.log, shows it,
