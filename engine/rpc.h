@@ -21,7 +21,8 @@
  * call only, and refused (the helper is stopped) for a call without one.
  * Frames are parsed after each read and their bytes dropped from the read
  * buffer as they are consumed (rpc.c, RPC_COMPACT_MIN): a long stream of
- * frames holds at most one partial frame and one read beyond it.
+ * frames holds at most one partial frame, one read (16 KiB) and what is
+ * consumed before a compaction (64 KiB, or as much as is left).
  */
 #pragma once
 
