@@ -72,10 +72,16 @@ class TestBuildServers < ScintTest::Case
     Integer(File.read("/proc/#{pid}/stat")[/\) \S+ (\d+)/, 1])
   end
 
-  def test_sigkilled_scint_leaves_no_process_of_a_build
-    app = corpus_with({ name: "np_sleepy", version: "1.0.0", ext: "extconf",
-                        extra_files: { "ext/np_sleepy/extconf.rb" => { content: SLEEPY_EXTCONF } } })
+  def sleepy_app
+    corpus_with({ name: "np_sleepy", version: "1.0.0", ext: "extconf",
+                  extra_files: { "ext/np_sleepy/extconf.rb" => { content: SLEEPY_EXTCONF } } })
+  end
+
+  # Starts a cold install of app whose build never ends; returns scint's pid,
+  # its output file and the build's processes by name, all running.
+  def start_sleepy_build(app)
     mark = File.join(tmp, "sleepy.pids")
+    FileUtils.rm_f(mark)
     env = ScintTest.isolated_env(app.home, "SCINT_CACHE" => app.cache, "NP_SLEEPY_MARK" => mark)
     out = File.join(tmp, "out")
     pid = Process.spawn(env, ScintTest.scint_bin, "install", "--jobs", "2", chdir: app.dir, out: out, err: out)
@@ -87,13 +93,36 @@ class TestBuildServers < ScintTest::Case
     pids = { "build server" => server, "forked build" => build, "extconf.rb" => extconf, "sleep" => sleeper }
     pids.each { |what, p| assert alive?(p), "#{what} (#{p}) runs" }
     assert_equal pid, ppid_of(server), "the build server is scint's child"
-    Process.kill("KILL", pid)
-    Process.wait(pid)
+    [pid, out, pids]
+  end
+
+  def assert_all_gone(pids)
     gone_by = Time.now + 5
     sleep 0.05 while pids.values.any? { |p| alive?(p) } && Time.now < gone_by
-    assert_empty pids.select { |_, p| alive?(p) }, "no process of the build outlives scint"
+    assert_empty pids.select { |_, p| alive?(p) }, "no process of the build lives on"
+  end
+
+  def test_sigkilled_scint_leaves_no_process_of_a_build
+    pid, _out, pids = start_sleepy_build(sleepy_app)
+    Process.kill("KILL", pid)
+    Process.wait(pid)
+    assert_all_gone(pids)
   ensure
     pids&.each_value { |p| Process.kill("KILL", p) rescue nil } # rubocop:disable Style/RescueModifier
+  end
+
+  # The server SIGKILLed alone (the OOM killer): the forked build takes the
+  # group with it, and scint reports the build as failed.
+  def test_sigkilled_server_leaves_no_process_of_its_build
+    pid, out, pids = start_sleepy_build(sleepy_app)
+    Process.kill("KILL", pids["build server"])
+    assert_all_gone(pids)
+    _, status = Process.wait2(pid)
+    refute status.success?
+    assert_match(/cannot build the native extension of np_sleepy-1\.0\.0/, File.read(out))
+  ensure
+    pids&.each_value { |p| Process.kill("KILL", p) rescue nil } # rubocop:disable Style/RescueModifier
+    Process.kill("KILL", pid) rescue nil # rubocop:disable Style/RescueModifier
   end
 
   # --jobs 1: the first build breaks its server's protocol (scint kills the
