@@ -37,11 +37,16 @@ class TestBuildServers < ScintTest::Case
         server = File.read("/proc/\#{Process.ppid}/stat")[/\\) \\S+ (\\d+)/, 1]
         f = File.open("/proc/\#{server}/fd/4", "w")
         f.sync = true
+        ready_r, ready_w = IO.pipe
         fork do
           Process.setsid
+          ready_w.write("x")
+          ready_w.close
           sleep 3
           exit!(0)
         end
+        ready_w.close
+        ready_r.read(1) # out of the group before the group is killed
         f.write("garbage\\n")
         sleep 60
       end
