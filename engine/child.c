@@ -306,6 +306,19 @@ static void child_maybe_finish(struct child *c)
 	c->done(c);
 }
 
+void child_drop_output(struct child *c)
+{
+	struct child_mgr *m = c->mgr;
+
+	if (!c->exited || c->eof || c->out_wake.fd < 0)
+		return;
+	reactor_del(m->r, &c->out_wake);
+	(void)close(c->out_wake.fd);
+	c->out_wake.fd = -1;
+	c->eof = true;
+	child_maybe_finish(c);
+}
+
 static void child_dispatch_pid(struct wake *w, uint32_t events, void *data)
 {
 	struct child *c = container_of(w, struct child, pid_wake);

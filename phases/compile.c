@@ -721,8 +721,18 @@ void compile_stop_servers(struct install *in)
 			reactor_poll(in->reactor, 50);
 		if (rpc_running(r)) {
 			(void)child_kill(&r->child, SIGKILL);
-			while (rpc_running(r))
+			while (rpc_running(r) && !r->child.exited)
 				reactor_poll(in->reactor, 50);
 		}
+		/*
+		 * Exited, its group killed, and still not at EOF: something a
+		 * build started in a session of its own holds the pipe. Not
+		 * waited for (it could hold it for ever).
+		 */
+		uint64_t eof_by = clock_now_ns() + 500000000u;
+		while (rpc_running(r) && clock_now_ns() < eof_by)
+			reactor_poll(in->reactor, 50);
+		if (rpc_running(r))
+			child_drop_output(&r->child);
 	}
 }

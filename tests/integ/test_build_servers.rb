@@ -22,8 +22,9 @@ class TestBuildServers < ScintTest::Case
   # (it creates the NP_FIRST_MARK file), writes a line that is no frame into
   # its build server's result fd (the server is the parent of the forked
   # build, its parent) and leaves a process of another session holding that
-  # fd for 3 s, so that the killed server is not at EOF (not reaped) yet;
-  # then waits to be killed with the server's process group. Any later
+  # fd (for 60 s, its pid in the mark file), so that the killed server is
+  # not at EOF (not reaped); then waits to be killed with the server's
+  # process group. Any later
   # build is an ordinary one.
   def first_corrupts_extconf(name)
     <<~RUBY
@@ -38,13 +39,14 @@ class TestBuildServers < ScintTest::Case
         f = File.open("/proc/\#{server}/fd/4", "w")
         f.sync = true
         ready_r, ready_w = IO.pipe
-        fork do
+        holder = fork do
           Process.setsid
           ready_w.write("x")
           ready_w.close
-          sleep 3
+          sleep 60
           exit!(0)
         end
+        File.write(ENV.fetch("NP_FIRST_MARK"), holder.to_s)
         ready_w.close
         ready_r.read(1) # out of the group before the group is killed
         f.write("garbage\\n")
@@ -140,8 +142,12 @@ class TestBuildServers < ScintTest::Case
     end)
     mark = File.join(tmp, "first")
     env, trace = trace_env(app)
+    t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
     r = app.scint("install", "--jobs", "1", env: env.merge("NP_FIRST_MARK" => mark))
+    took = Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0
     refute r.success?
+    # scint does not wait for the pipe the holder keeps open (about 2.5 s at the end).
+    assert_operator took, :<, 30, "scint waited for the holder of the broken server's pipe"
     refute_match(/busy/, r.stderr)
     builds = read_trace(trace).select { |t| t["op"] == "build" }
     assert_equal gems, builds.map { |t| t["gem"].delete_suffix("-1.0.0") }.sort
@@ -149,5 +155,8 @@ class TestBuildServers < ScintTest::Case
     assert_equal 1, broken.size, r.stderr
     assert_match(/cannot build the native extension of #{broken[0]}.*broke the protocol/m, r.stderr)
     assert File.file?(File.join(cached_dir(app), "#{good[0]}.manifest")), "the next build succeeded: #{r.stderr}"
+  ensure
+    holder = File.read(mark).to_i if mark && File.file?(mark)
+    Process.kill("KILL", holder) if holder&.positive? rescue nil # rubocop:disable Style/RescueModifier
   end
 end
