@@ -717,8 +717,9 @@ void compile_stop_servers(struct install *in)
 	uint64_t deadline = clock_now_ns() + 2000000000u;
 	for (unsigned i = 0; i < p->n; i++) {
 		struct rpc *r = &p->servers[i]->rpc;
-		while (rpc_running(r) && clock_now_ns() < deadline)
+		while (rpc_running(r) && !r->child.exited && clock_now_ns() < deadline)
 			reactor_poll(in->reactor, 50);
+		/* Also what is left of its group once it exited (holding its pipe). */
 		if (rpc_running(r)) {
 			(void)child_kill(&r->child, SIGKILL);
 			while (rpc_running(r) && !r->child.exited)

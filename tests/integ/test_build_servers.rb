@@ -146,7 +146,7 @@ class TestBuildServers < ScintTest::Case
     r = app.scint("install", "--jobs", "1", env: env.merge("NP_FIRST_MARK" => mark))
     took = Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0
     refute r.success?
-    # scint does not wait for the pipe the holder keeps open (about 2.5 s at the end).
+    # scint does not wait for the pipe the holder keeps open (0.5 s at the end).
     assert_operator took, :<, 30, "scint waited for the holder of the broken server's pipe"
     refute_match(/busy/, r.stderr)
     builds = read_trace(trace).select { |t| t["op"] == "build" }
