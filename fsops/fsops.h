@@ -54,8 +54,8 @@ int fs_replace_if_changed(const char *path, const void *buf, size_t len, mode_t 
  * Removes dirfd/name recursively (like rm -rf); a missing entry is success.
  * A directory its owner cannot empty or read (a build's 0555 or 0000 one:
  * EACCES) is made u+rwx once, by descriptor or by one name relative to its
- * parent without following a symlink, and the removal retried, as rm -rf
- * does not but `gem uninstall` and Bundler's FileUtils.rm_rf do.
+ * parent without following a symlink, and the removal retried (rm -rf
+ * would give up with "Permission denied").
  */
 int fs_rmtree_at(int dirfd, const char *name);
 int fs_rmtree(const char *path);
