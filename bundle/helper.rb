@@ -31,7 +31,8 @@
 #                           set, then to_ruby_for_cache)
 #
 # The helper exits when its call fd closes, and is killed (PR_SET_PDEATHSIG)
-# when scint dies. Metadata is hostile input: its YAML may not expand (through
+# when scint dies; a build server takes its builds' whole process group with
+# it (die_with_group). Metadata is hostile input: its YAML may not expand (through
 # aliases) to more than YAML_NODES_MAX nodes, nor inflate past METADATA_MAX.
 #
 # `ruby helper.rb --build <gem_dir> <extension_dir> [build args...]` builds a
@@ -59,13 +60,34 @@ module ScintHelper
 
   # Dies with scint: without this a SIGKILLed scint would leave the helper
   # (and the Gemfile it may be running) behind. Best effort without Fiddle.
-  def die_with_parent
+  # sig: the signal the kernel sends when the parent dies (SIGKILL, or a
+  # catchable one for a process that must take others with it).
+  def die_with_parent(sig = 9)
     require "fiddle"
     prctl = Fiddle::Function.new(Fiddle::Handle::DEFAULT["prctl"], [Fiddle::TYPE_INT] + [Fiddle::TYPE_LONG] * 4,
                                  Fiddle::TYPE_INT)
-    prctl.call(1, 9, 0, 0, 0) # PR_SET_PDEATHSIG, SIGKILL
+    prctl.call(1, sig, 0, 0, 0) # PR_SET_PDEATHSIG
   rescue LoadError, Fiddle::DLError
     nil
+  end
+
+  # A build server and its builds die as one process group. scint spawns
+  # the server as the leader of a group of its own; each build (the forked
+  # child, its extconf.rb, make, the compilers) stays in it. PR_SET_PDEATHSIG
+  # only reaches a direct child, so both the server (when scint dies) and
+  # each forked build (when the server dies, even SIGKILLed) get SIGTERM,
+  # and answer it by SIGKILLing the whole group, themselves included:
+  # nothing of a build outlives a SIGKILLed scint. Only ever the group the
+  # server leads (never scint's, should the server not lead one).
+  def die_with_group(leader, parent = nil)
+    kill_group = lambda do
+      Process.kill(:KILL, 0) if Process.getpgrp == leader
+      exit!(1)
+    end
+    Signal.trap("TERM") { kill_group.call }
+    die_with_parent(15) # SIGTERM
+    # The parent may have died before the line above: then no signal comes.
+    kill_group.call if parent && Process.ppid != parent
   end
 
   # The metadata.gz of a gem, inflated, at most METADATA_MAX bytes.
@@ -265,7 +287,9 @@ module ScintHelper
     gem_dir, ext_dir, *args = fields[0, n + 2]
     metadata = fields[n + 2]
     rd, wr = IO.pipe
+    server = Process.pid
     pid = fork do
+      die_with_group(server, server)
       rd.close
       input.close
       output.close
@@ -273,7 +297,6 @@ module ScintHelper
       $stdout.reopen(wr)
       $stderr.reopen(wr)
       wr.close
-      die_with_parent
       code = begin
         build(gem_dir, ext_dir, args, StringIO.new(metadata))
       rescue Exception => e # rubocop:disable Lint/RescueException
@@ -579,7 +602,11 @@ module ScintHelper
   end
 end
 
-ScintHelper.die_with_parent
+if ARGV.first == "--build-server"
+  ScintHelper.die_with_group(Process.pid)
+else
+  ScintHelper.die_with_parent
+end
 if ARGV.first == "--build"
   exit ScintHelper.build(ARGV[1], ARGV[2], ARGV[3..])
 elsif ARGV.first == "--serve" || ARGV.first == "--build-server"

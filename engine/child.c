@@ -306,6 +306,19 @@ static void child_maybe_finish(struct child *c)
 	c->done(c);
 }
 
+void child_drop_output(struct child *c)
+{
+	struct child_mgr *m = c->mgr;
+
+	if (!c->exited || c->eof || c->out_wake.fd < 0)
+		return;
+	reactor_del(m->r, &c->out_wake);
+	(void)close(c->out_wake.fd);
+	c->out_wake.fd = -1;
+	c->eof = true;
+	child_maybe_finish(c);
+}
+
 static void child_dispatch_pid(struct wake *w, uint32_t events, void *data)
 {
 	struct child *c = container_of(w, struct child, pid_wake);
@@ -354,14 +367,15 @@ static void child_dispatch_out(struct wake *w, uint32_t events, void *data)
 	struct child *c = container_of(w, struct child, out_wake);
 	struct child_mgr *m = data;
 	char buf[16384];
-	bool got = false;
 
 	(void)events;
 	for (;;) {
 		ssize_t k = read(w->fd, buf, sizeof(buf));
 		if (k > 0) {
 			child_append(c, buf, (size_t)k);
-			got = true;
+			/* Parsed as it comes: a reader that consumes (rpc.c) keeps out small. */
+			if (c->on_read)
+				c->on_read(c);
 			continue;
 		}
 		if (k < 0 && errno == EINTR)
@@ -375,8 +389,6 @@ static void child_dispatch_out(struct wake *w, uint32_t events, void *data)
 		c->eof = true;
 		break;
 	}
-	if (got && c->on_read)
-		c->on_read(c);
 	child_maybe_finish(c);
 }
 

@@ -29,7 +29,8 @@ struct child;
 struct child_mgr;
 
 typedef void child_done_fn(struct child *c);
-/* Called after new output was appended to c->out (for line protocols). */
+/* Called after each read that appended output to c->out (for line protocols: it may consume
+ * and compact c->out, which then never holds more than one read beyond what it left). */
 typedef void child_read_fn(struct child *c);
 
 struct child {
@@ -102,6 +103,12 @@ int child_kill(struct child *c, int sig);
 int child_write(struct child *c, const void *p, size_t n);
 /* Closes our end of the child's stdin. */
 void child_close_stdin(struct child *c);
+/*
+ * Once the child has exited: stops waiting for EOF on its output (a process
+ * outside its group, which a group kill does not reach, may hold the pipe
+ * for ever) and finishes it now (done runs from here). No-op before the exit.
+ */
+void child_drop_output(struct child *c);
 /* Releases the output buffers (after done). NULL-safe. */
 void child_release(struct child *c);
 /* "exit 2", "signal 9": for messages; returns a static buffer. */

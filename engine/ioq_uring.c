@@ -17,7 +17,9 @@
  * for direct descriptors, which never reach the fd table anyway. The slot is
  * reused once the close's CQE is in. A short write, or -EAGAIN/-EOPNOTSUPP
  * from the open, makes the whole op run again with plain syscalls.
- * Without fixed files it is a small state machine on the op itself:
+ * Without fixed files, and for a mode the umask would strip (fchmod'ed on
+ * the open fd: ioq_uring_mode_stripped), it is a small state machine on the
+ * op itself:
  *   step 0 OPENAT -> step 1 WRITE (requeued while short) -> step 2 CLOSE,
  * an error after the open saved and reported after the close.
  *
@@ -250,11 +252,26 @@ static bool ioq_uring_sync(const struct ioq *q, const struct ioq_op *op)
 	return op->sync_only || !q->uring_op_ok[op->opcode];
 }
 
+/*
+ * Whether the umask would strip bits of the mode a WRITE_FILE asks for
+ * (0644 under umask 077). io_uring has no fchmod, and a direct descriptor
+ * is no fd that fchmod(2) could take, so such a file is not written as a
+ * chain: it takes the three-step path, whose open returns a real fd, and is
+ * fchmod'ed on that fd as soon as it is open (ioq_uring_write_file_step).
+ * Not a chmod by path after the close: the name could be another file by
+ * then (a later tar entry, a symlink), and the mode must be the one of the
+ * file written. Under the usual umask (022) no gem file needs it.
+ */
+static bool ioq_uring_mode_stripped(const struct ioq_op *op)
+{
+	return (op->mode & ~fs_umask()) != op->mode;
+}
+
 /* A WRITE_FILE that goes in as one chain through a slot. */
 static bool ioq_uring_is_direct(const struct ioq__uring *u, const struct ioq_op *op)
 {
 	return u->direct && op->opcode == IOQ_WRITE_FILE && op->step == WF_OPEN &&
-	       op->len <= IOQ_WRITE_MAX;
+	       op->len <= IOQ_WRITE_MAX && !ioq_uring_mode_stripped(op);
 }
 
 static unsigned ioq_uring_sqes(const struct ioq__uring *u, const struct ioq_op *op)
@@ -497,10 +514,7 @@ static void ioq_uring_direct_cqe(struct ioq *q, struct ioq_op *op, unsigned tag,
 		return;
 	}
 	int r = open_res < 0 ? open_res : err;
-	/* io_uring has no fchmod: apply an exact mode the umask would strip. */
-	if (r >= 0 && (op->mode & ~fs_umask()) != op->mode &&
-	    fchmodat(op->dirfd, op->path, op->mode, 0) < 0)
-		r = -errno;
+	/* (No mode to fix: ioq_uring_is_direct takes no mode the umask strips.) */
 	ioq__finish(q, op, r < 0 ? r : (int)SC_MIN(op->done_bytes, (size_t)INT32_MAX));
 }
 
@@ -515,6 +529,11 @@ static bool ioq_uring_write_file_step(struct ioq *q, struct ioq_op *op, int res)
 		}
 		op->tmp_fd = res;
 		op->step = op->len ? WF_WRITE : WF_CLOSE;
+		/* The exact mode on the descriptor just opened (ioq_uring_mode_stripped). */
+		if (ioq_uring_mode_stripped(op) && fchmod(res, op->mode) < 0) {
+			op->saved_err = -errno;
+			op->step = WF_CLOSE;
+		}
 		break;
 	case WF_WRITE:
 		if (res < 0) {
@@ -531,10 +550,6 @@ static bool ioq_uring_write_file_step(struct ioq *q, struct ioq_op *op, int res)
 		break;
 	default: {
 		int r = op->saved_err ? op->saved_err : res;
-		/* io_uring has no fchmod: apply an exact mode the umask would strip. */
-		if (r >= 0 && (op->mode & ~fs_umask()) != op->mode &&
-		    fchmodat(op->dirfd, op->path, op->mode, 0) < 0)
-			r = -errno;
 		op->tmp_fd = -1;
 		ioq__finish(q, op, r < 0 ? r : (int)SC_MIN(op->done_bytes, (size_t)INT32_MAX));
 		return true;

@@ -13,6 +13,14 @@
 /* A RESULT header line is short; a payload is at most this big. */
 #define RPC_HEADER_MAX 128
 #define RPC_RESULT_MAX ((size_t)256 << 20)
+/*
+ * Consumed bytes at the front of the read buffer are dropped (the rest moved
+ * down) once there are at least this many and at least as many as remain:
+ * each byte is moved at most as often as a frame before it completes, so
+ * the moves cost no more than the reads, and the buffer never holds more
+ * than one partial frame plus what one dispatch read beyond a compaction.
+ */
+#define RPC_COMPACT_MIN ((size_t)64 << 10)
 
 static void rpc_fail_all(struct rpc *r, const char *why)
 {
@@ -65,6 +73,20 @@ static void rpc_timeout(struct timer *t)
 	rpc_abandon(r, why);
 }
 
+/* Drops the consumed prefix of the read buffer when it is large (RPC_COMPACT_MIN). */
+static void rpc_compact(struct rpc *r)
+{
+	struct sbuf *out = &r->child.out;
+	size_t rest = out->len - r->parsed;
+
+	if (!r->parsed || r->parsed < RPC_COMPACT_MIN || r->parsed < rest)
+		return;
+	if (rest)
+		memmove(out->buf, out->buf + r->parsed, rest);
+	sbuf_setlen(out, rest);
+	r->parsed = 0;
+}
+
 /* Parses complete RESULT frames from the helper's protocol fd. */
 static void rpc_on_read(struct child *ch)
 {
@@ -99,6 +121,7 @@ static void rpc_on_read(struct child *ch)
 				break;
 			r->parsed += hlen + 1 + (size_t)n;
 			c->output(c, nl + 1, (size_t)n);
+			rpc_compact(r);
 			continue;
 		}
 		if (sscanf(hdr, "RESULT %u %7s %llu%n", &id, status, &n, &end) != 3 ||
@@ -125,11 +148,14 @@ static void rpc_on_read(struct child *ch)
 		r->parsed += hlen + 1 + (size_t)n;
 		rpc_arm(r);
 		c->done(c);
+		rpc_compact(r);
 	}
 	/* Drop consumed bytes once nothing is pending, so the buffer stays small. */
 	if (r->parsed == out->len || r->dead) {
 		sbuf_reset(out);
 		r->parsed = 0;
+	} else {
+		rpc_compact(r);
 	}
 }
 

@@ -19,6 +19,10 @@
  * number of `OUT <id> <n>\n<bytes>` (what a native build prints, as it
  * prints it), then its RESULT. OUT frames are for the oldest outstanding
  * call only, and refused (the helper is stopped) for a call without one.
+ * Frames are parsed after each read and their bytes dropped from the read
+ * buffer as they are consumed (rpc.c, RPC_COMPACT_MIN): a long stream of
+ * frames holds at most one partial frame, one read (16 KiB) and what is
+ * consumed before a compaction (64 KiB, or as much as is left).
  */
 #pragma once
 

@@ -332,14 +332,70 @@ out:
 	return fs_traced("replace_if_changed", AT_FDCWD, path, (int64_t)len, r, t0);
 }
 
+/*
+ * Makes the directory d writable and searchable by its owner once: a build
+ * (or a gem's tar) may leave a 0555 directory, whose entries its owner then
+ * cannot unlink (EACCES; root never gets it). By the descriptor, never by
+ * path. Returns whether a retry may help.
+ */
+static bool fs_rmtree_unlock(DIR *d, bool *done)
+{
+	struct stat st;
+
+	if (*done || fstat(dirfd(d), &st) < 0)
+		return false;
+	*done = true;
+	return fchmod(dirfd(d), (st.st_mode & 07777) | S_IRWXU) == 0;
+}
+
+/*
+ * Opens the subdirectory name of d to empty it; one it may not read or
+ * search (0000, 0200) is made u+rwx first. fchmodat with
+ * AT_SYMLINK_NOFOLLOW on one name relative to d: never through a symlink
+ * (a name swapped for one fails with EOPNOTSUPP and is left alone).
+ */
+static int fs_rmtree_open_sub(DIR *d, const char *name, bool *unlocked)
+{
+	int sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+
+	if (sub >= 0 || errno != EACCES)
+		return sub < 0 ? -errno : sub;
+	/* The search bit of d itself may be what is missing. */
+	if (fs_rmtree_unlock(d, unlocked)) {
+		sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (sub >= 0 || errno != EACCES)
+			return sub < 0 ? -errno : sub;
+	}
+	if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+	    fchmodat(dirfd(d), name, (st.st_mode & 07777) | S_IRWXU, AT_SYMLINK_NOFOLLOW) < 0)
+		return -EACCES;
+	sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	return sub < 0 ? -errno : sub;
+}
+
+/* unlinkat in d, retried once after fs_rmtree_unlock when d refuses it. */
+static int fs_rmtree_unlink(DIR *d, const char *name, int flags, bool *unlocked)
+{
+	if (unlinkat(dirfd(d), name, flags) == 0)
+		return 0;
+	if (errno == EACCES && fs_rmtree_unlock(d, unlocked) &&
+	    unlinkat(dirfd(d), name, flags) == 0)
+		return 0;
+	return -errno;
+}
+
 static int fs_rmtree_fd(int dfd, int depth)
 {
 	DIR *d;
 	struct dirent *de;
 	int r = 0;
+	bool unlocked = false;
 
-	if (depth > 256)
+	if (depth > 256) {
+		(void)close(dfd);
 		return -ELOOP;
+	}
 	d = fdopendir(dfd);
 	if (!d) {
 		(void)close(dfd);
@@ -355,19 +411,21 @@ static int fs_rmtree_fd(int dfd, int depth)
 				isdir = S_ISDIR(st.st_mode);
 		}
 		if (isdir) {
-			int sub = openat(dirfd(d), de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			int sub = fs_rmtree_open_sub(d, de->d_name, &unlocked);
 			if (sub < 0) {
-				r = r ? r : -errno;
+				r = r ? r : sub;
 				continue;
 			}
 			int k = fs_rmtree_fd(sub, depth + 1);
 			if (k < 0 && !r)
 				r = k;
-			if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && !r)
-				r = -errno;
-		} else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && !r) {
-			r = -errno;
+			k = fs_rmtree_unlink(d, de->d_name, AT_REMOVEDIR, &unlocked);
+			if (k < 0 && !r)
+				r = k;
+		} else {
+			int k = fs_rmtree_unlink(d, de->d_name, 0, &unlocked);
+			if (k < 0 && k != -ENOENT && !r)
+				r = k;
 		}
 	}
 	(void)closedir(d);
@@ -383,6 +441,10 @@ static int fs_rmtree_at_untraced(int dirfd, const char *name)
 	if (!S_ISDIR(st.st_mode))
 		return RET_NERRNO(unlinkat(dirfd, name, 0));
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	/* A top directory its owner may not read (0000, 0200): u+rwx, as below it. */
+	if (fd < 0 && errno == EACCES &&
+	    fchmodat(dirfd, name, (st.st_mode & 07777) | S_IRWXU, AT_SYMLINK_NOFOLLOW) == 0)
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	int r = fs_rmtree_fd(fd, 0);

@@ -50,7 +50,13 @@ int fs_write_atomic(int dirfd, const char *name, const void *buf, size_t len, mo
  */
 int fs_replace_if_changed(const char *path, const void *buf, size_t len, mode_t mode);
 
-/* Removes dirfd/name recursively (like rm -rf); a missing entry is success. */
+/*
+ * Removes dirfd/name recursively (like rm -rf); a missing entry is success.
+ * A directory its owner cannot empty or read (a build's 0555 or 0000 one:
+ * EACCES) is made u+rwx once, by descriptor or by one name relative to its
+ * parent without following a symlink, and the removal retried (rm -rf
+ * would give up with "Permission denied").
+ */
 int fs_rmtree_at(int dirfd, const char *name);
 int fs_rmtree(const char *path);
 

@@ -27,7 +27,10 @@
  *           writes gem.build_complete last. The output comes as it is
  *           printed (OUT frames), the exit status as the call's answer; a
  *           trace record "build" stands for the build. Cancel ends the
- *           server's process group (the build's make and compilers with it).
+ *           server's process group (the build's make and compilers with it);
+ *           so does scint's death, even by SIGKILL (helper.rb,
+ *           die_with_group). A server that died or broke the protocol is
+ *           replaced at once (struct cc_server).
  * CC_SCAN   walks the built tree into the manifest (gem/ and ext/), so that
  *           promote publishes exactly what the build produced.
  * CC_FAILED keeps the whole output in <cache>/logs/<abi>/<entry>.log, shows it,
@@ -79,8 +82,12 @@ static const char *const cc_state_name[CC_STATE__COUNT] = {
 
 /*
  * The build servers: `ruby helper.rb --build-server 3 4` children (rpc.h),
- * at most one per compile slot (--jobs), started when a build first needs
- * one and kept for the rest of the run; each runs one build at a time.
+ * at most one live one per compile slot (--jobs), started when a build
+ * first needs one and kept for the rest of the run; each runs one build at
+ * a time. A server that died or broke the protocol (rpc.dead) counts for
+ * nothing: it was killed, and may take a while to be reaped (a process
+ * outside its group can hold its pipe), so the next build gets another slot
+ * at once; a slot is reused once its server is reaped.
  */
 struct cc_server {
 	struct rpc rpc;
@@ -88,8 +95,8 @@ struct cc_server {
 };
 
 struct compile_pool {
-	struct cc_server *servers; /* max of them: builds at once <= jobserver tokens = --jobs */
-	unsigned n, max;
+	struct cc_server **servers; /* live ones <= max: builds at once <= tokens = --jobs */
+	unsigned n, cap, max; /* servers[0..n), cap of the array, live at most max */
 	const char *argv[6];
 	const char **envp;
 };
@@ -244,7 +251,8 @@ static struct cc_server *cc_server_get(struct compile_job *c, const char **ret_w
 	if (!p) {
 		p = in->builders = arena_alloc(&in->arena, sizeof(*p));
 		p->max = in->opts.jobs ? in->opts.jobs : 1;
-		p->servers = arena_alloc(&in->arena, p->max * sizeof(*p->servers));
+		p->cap = p->max;
+		p->servers = arena_alloc(&in->arena, p->cap * sizeof(*p->servers));
 		p->argv[0] = in->ruby_exe;
 		p->argv[1] = in->helper_path;
 		p->argv[2] = "--build-server"; /* calls on fd 3, results on fd 4 (rpc.h) */
@@ -252,22 +260,30 @@ static struct cc_server *cc_server_get(struct compile_job *c, const char **ret_w
 		p->argv[4] = "4";
 		p->envp = cc_env(in);
 	}
-	for (unsigned i = 0; i < p->n; i++)
-		if (!p->servers[i].busy && rpc_running(&p->servers[i].rpc) &&
-		    !p->servers[i].rpc.dead)
-			return &p->servers[i];
-	/* Reuse the slot of one that died, else take a new one. */
+	unsigned live = 0;
+	for (unsigned i = 0; i < p->n; i++) {
+		struct cc_server *x = p->servers[i];
+		bool up = rpc_running(&x->rpc) && !x->rpc.dead;
+		if (up && !x->busy)
+			return x;
+		live += up || x->busy;
+	}
+	/* Every live server holds a build, hence a token: cannot happen with tokens <= max. */
+	if (live >= p->max) {
+		*ret_why = "every build server is busy";
+		return NULL;
+	}
+	/* Reuse the slot of one that is gone, else take a new one. */
 	struct cc_server *s = NULL;
 	for (unsigned i = 0; i < p->n && !s; i++)
-		if (!p->servers[i].busy && !rpc_running(&p->servers[i].rpc))
-			s = &p->servers[i];
+		if (!p->servers[i]->busy && !rpc_running(&p->servers[i]->rpc))
+			s = p->servers[i];
 	if (!s) {
-		/* Only servers killed and not yet gone can fill the pool: not for long. */
-		if (p->n == p->max) {
-			*ret_why = "every build server is busy or stopping";
-			return NULL;
-		}
-		s = &p->servers[p->n++];
+		/* Dead servers not reaped yet fill the slots: one more (each holds a killed group). */
+		size_t cap = p->cap;
+		p->servers = arena_grow_array(&in->arena, p->servers, sizeof(*p->servers), p->n, &cap);
+		p->cap = (unsigned)cap;
+		s = p->servers[p->n++] = arena_alloc(&in->arena, sizeof(*s));
 	}
 	/* No time or memory limit: a build may take long, and compilers need memory. */
 	struct rpc_options ro = {
@@ -707,16 +723,27 @@ void compile_stop_servers(struct install *in)
 	if (!p)
 		return;
 	for (unsigned i = 0; i < p->n; i++)
-		rpc_stop(&p->servers[i].rpc);
+		rpc_stop(&p->servers[i]->rpc);
 	uint64_t deadline = clock_now_ns() + 2000000000u;
 	for (unsigned i = 0; i < p->n; i++) {
-		struct rpc *r = &p->servers[i].rpc;
-		while (rpc_running(r) && clock_now_ns() < deadline)
+		struct rpc *r = &p->servers[i]->rpc;
+		while (rpc_running(r) && !r->child.exited && clock_now_ns() < deadline)
 			reactor_poll(in->reactor, 50);
+		/* Also what is left of its group once it exited (holding its pipe). */
 		if (rpc_running(r)) {
 			(void)child_kill(&r->child, SIGKILL);
-			while (rpc_running(r))
+			while (rpc_running(r) && !r->child.exited)
 				reactor_poll(in->reactor, 50);
 		}
+		/*
+		 * Exited, its group killed, and still not at EOF: something a
+		 * build started in a session of its own holds the pipe. Not
+		 * waited for (it could hold it for ever).
+		 */
+		uint64_t eof_by = clock_now_ns() + 500000000u;
+		while (rpc_running(r) && clock_now_ns() < eof_by)
+			reactor_poll(in->reactor, 50);
+		if (rpc_running(r))
+			child_drop_output(&r->child);
 	}
 }

@@ -17,6 +17,8 @@ struct seen {
 	struct sbuf out;
 	unsigned nout;
 	bool done;
+	const struct rpc *rpc;
+	size_t max_buffered; /* the most the rpc's read buffer held at an OUT frame */
 };
 
 static void test_output(struct rpc_call *call, const char *p, size_t n)
@@ -24,7 +26,11 @@ static void test_output(struct rpc_call *call, const char *p, size_t n)
 	struct seen *s = call->data;
 
 	s->nout++;
-	sbuf_add(&s->out, p, n);
+	if (s->rpc->child.out.len > s->max_buffered)
+		s->max_buffered = s->rpc->child.out.len;
+	/* Long streams are counted, not kept. */
+	if (s->out.len < 4096)
+		sbuf_add(&s->out, p, n);
 }
 
 static void test_done(struct rpc_call *call)
@@ -43,6 +49,7 @@ static void run_call(const char *script, bool with_output, struct seen *s, struc
 	assert_non_null(r);
 	memset(s, 0, sizeof(*s));
 	sbuf_init(&s->out, 0);
+	s->rpc = &rpc;
 	assert_int_equal(rpc_start(&rpc, m, argv, NULL, NULL), 0);
 	*call = (struct rpc_call){ .method = "build",
 				   .done = test_done,
@@ -97,6 +104,33 @@ SC_TEST(rpc_output_for_another_call_is_refused)
 	assert_int_equal(call.res, -SC_ERUBY);
 	assert_non_null(strstr(sbuf_cstr(&call.result), "output for no call"));
 	assert_int_equal(s.nout, 0);
+	sbuf_release(&call.result);
+	sbuf_release(&s.out);
+}
+
+/*
+ * Many small OUT frames, each write of the helper ending inside the next
+ * frame (a pipe write this small is atomic: every read ends where a write
+ * did, so the buffer is never fully consumed): the consumed frames are
+ * dropped as they are parsed, and the read buffer stays small however long
+ * the stream is (it held the whole stream, 1.1 MB here, before).
+ */
+#define STREAM_FRAMES 100000
+#define STREAM                                                                               \
+	"read -r line <&3; printf 'OUT 1 3\\nab' >&4; i=0; "                       \
+	"while [ $i -lt 100000 ]; do printf '\\nOUT 1 3\\nab' >&4; i=$((i+1)); done; "     \
+	"printf '\\nRESULT 1 ok 6\\nexit 0' >&4; cat <&3 >/dev/null"
+
+SC_TEST(rpc_read_buffer_stays_bounded_under_a_stream_of_frames)
+{
+	struct seen s;
+	struct rpc_call call;
+
+	run_call(STREAM, true, &s, &call);
+	assert_int_equal(call.res, 0);
+	assert_string_equal(sbuf_cstr(&call.result), "exit 0");
+	assert_int_equal(s.nout, STREAM_FRAMES + 1);
+	assert_true(s.max_buffered <= ((size_t)192 << 10));
 	sbuf_release(&call.result);
 	sbuf_release(&s.out);
 }
