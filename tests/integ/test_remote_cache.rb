@@ -313,6 +313,40 @@ class TestRemoteCache < ScintTest::Case
     assert_equal 1, r.stderr.scan(/the remote cache http:\/\/127\.0\.0\.1:\d+\/fleet is not used for the rest of this run/).size, r.stderr
   end
 
+  # Done-when 2 as a fleet meets it: two machines with the same layout (one
+  # cache root path, each its own directory behind it: a private mount
+  # namespace per runner binds its own) install at the same moment, so both
+  # may build and upload the same key. Both succeed, the entry is uploaded
+  # once or harmlessly twice (one index names one artifact that verifies),
+  # and a later runner with that layout uses it.
+  def test_two_machines_race_for_one_key
+    probe = @app.run("unshare", "-m", "--propagation", "private", "true")
+    skip "no private mount namespace here (unshare -m needs CAP_SYS_ADMIN): #{probe.stderr.strip}" unless probe.success?
+
+    root = fresh_cache
+    FileUtils.mkdir_p(root)
+    apps = [@app, @app.copy_to(File.join(tmp, "machine-app"))]
+    results = apps.each_with_index.map do |a, i|
+      own = File.join(tmp, "machine-#{i}")
+      FileUtils.mkdir_p(own)
+      Thread.new do
+        a.run("unshare", "-m", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"',
+              "sh", own, root, ScintTest.scint_bin, "install", env: remote_env("SCINT_CACHE" => root))
+      end
+    end.map(&:value)
+    results.each { |r| assert_success r }
+    refute_match(/warning/i, results.map(&:stderr).join)
+    assert_empty Dir.children(root), "each runner wrote behind its own mount"
+    uploads = results.sum { |r| r.stdout[/(\d+) uploaded/, 1].to_i }
+    assert_includes 1..2, uploads, results.map(&:stdout).join
+    assert_equal 1, objects.grep(/\.index\z/).size, "one key: one index"
+    assert_includes 1..2, objects.grep(/\.artifact\z/).size
+    apps.each { |a| assert_success a.bundle("exec", "ruby", "-e", "require 'rc_ext'; puts RcExt.ext_token") }
+    _r, builds, cache = fresh_install(cache: root)
+    assert_empty builds, "the winner's entry is used"
+    assert_loads(cache)
+  end
+
   # Done-when 2: two fresh runners at the same moment both succeed and each
   # uploads its entry; a later runner with either's layout uses it. (Two
   # caches on one machine cannot share a root, so the two entries have keys
