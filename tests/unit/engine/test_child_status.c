@@ -8,8 +8,6 @@
  * out_max keeps its head and newest tail only; child_kill() signals the
  * whole process group.
  */
-#include "sc_test.h"
-
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +20,7 @@
 #include "base/sbuf.h"
 #include "engine/child.h"
 #include "engine/reactor.h"
+#include "sc_test.h"
 
 struct run {
 	struct reactor *r;
@@ -81,7 +80,8 @@ SC_TEST(child_that_cannot_run_is_an_error_without_done)
 	x.argv[0] = "/nonexistent/scint-no-such-program";
 	x.argv[1] = NULL;
 	assert_int_equal(child_spawn(x.m, &x.c), -SC_EEXEC);
-	assert_non_null(strstr(sbuf_cstr(&x.c.out), "cannot run '/nonexistent/scint-no-such-program'"));
+	assert_non_null(
+		strstr(sbuf_cstr(&x.c.out), "cannot run '/nonexistent/scint-no-such-program'"));
 	assert_int_equal(reactor_poll(x.r, 50), 0);
 	assert_int_equal(x.ndone, 0);
 	assert_int_equal(reactor_nregistered(x.r), 0);
@@ -127,7 +127,8 @@ SC_TEST(child_stdin_pipe_delivers_every_byte)
 	assert_true(x.c.in_fd >= 0);
 	assert_int_equal(child_write(&x.c, data, n / 2), 0);
 	assert_int_equal(child_write(&x.c, data + n / 2, n - n / 2), 0);
-	/* child_close_stdin() closes at once (queued bytes are dropped): wait for the echo first. */
+	/* child_close_stdin() closes at once (queued bytes are dropped): wait for the echo first.
+	 */
 	uint64_t deadline = clock_now_ns() + 10 * 1000000000ull;
 	while (x.c.out.len < n && !x.ndone) {
 		assert_true(clock_now_ns() < deadline);

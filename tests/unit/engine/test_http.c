@@ -9,8 +9,6 @@
  * connection says so; a transfer canceled in flight gets exactly one done
  * callback (-SC_ECANCELED) and nothing after it is freed (run under ASan).
  */
-#include "sc_test.h"
-
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -28,6 +26,7 @@
 #include "base/err.h"
 #include "engine/http.h"
 #include "engine/reactor.h"
+#include "sc_test.h"
 
 #define BIG_LEN 100000 /* /big's announced and sent body */
 
@@ -115,14 +114,16 @@ static void srv_serve(int fd)
 			srv_write_all(fd, chunk, (size_t)h + 4096 + 2);
 	} else if (!strncmp(path, "/cut ", 5)) {
 		/* 1000 bytes announced, 100 sent, then the connection closes. */
-		srv_writef(fd, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n");
+		srv_writef(fd,
+			   "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n");
 		char buf[100];
 		memset(buf, 'c', sizeof(buf));
 		srv_write_all(fd, buf, sizeof(buf));
 	} else if (!strncmp(path, "/stall ", 7)) {
 		/* Part of the body, then nothing until the client gives up. */
-		srv_writef(fd, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n"
-			       "first bytes");
+		srv_writef(fd,
+			   "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n"
+			   "first bytes");
 		srv_hold(fd);
 	} else {
 		srv_writef(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
@@ -147,7 +148,8 @@ static int srv_start(void)
 	if (srv_pid > 0)
 		return srv_port;
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 
 	assert_true(ls >= 0);
@@ -463,7 +465,8 @@ SC_TEST(refused_connection_says_so)
 	env_init(&e);
 	/* A port that was just free: bound, then closed without listening. */
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 	char url[64];
 
@@ -505,7 +508,7 @@ SC_TEST(canceled_in_flight_calls_done_once_then_never)
 	assert_int_equal(http_start(e.h, &u->req), 0);
 	http_cancel(e.h, &u->req); /* before it ever ran */
 	http_cancel(e.h, &t->req);
-	http_cancel(e.h, &t->req); /* twice is harmless */
+	http_cancel(e.h, &t->req);     /* twice is harmless */
 	assert_int_equal(t->ndone, 0); /* callbacks run from the drain, not from cancel */
 	assert_int_equal(http_drain(e.h), 2);
 	assert_int_equal(t->ndone, 1);

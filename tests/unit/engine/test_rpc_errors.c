@@ -7,8 +7,6 @@
  * answer to no call stops the helper and fails the call; a helper that
  * does not answer within the call's time limit is stopped too.
  */
-#include "sc_test.h"
-
 #include <string.h>
 
 #include "base/clock.h"
@@ -16,6 +14,7 @@
 #include "engine/child.h"
 #include "engine/reactor.h"
 #include "engine/rpc.h"
+#include "sc_test.h"
 
 struct calls {
 	struct rpc_call c[2];
@@ -72,7 +71,8 @@ SC_TEST(rpc_calls_are_answered_in_order)
 {
 	struct calls cs;
 
-	run_calls("read -r a <&3; read -r b <&3; printf 'RESULT 1 ok 3\\noneRESULT 2 err 3\\ntwo' >&4;"
+	run_calls("read -r a <&3; read -r b <&3; printf 'RESULT 1 ok 3\\noneRESULT 2 err 3\\ntwo' "
+		  ">&4;"
 		  " cat <&3 >/dev/null",
 		  NULL, &cs, 2);
 	assert_int_equal(cs.order[0], 0);
@@ -111,7 +111,8 @@ static void expect_broken(const char *script, const char *why)
 
 SC_TEST(rpc_malformed_result_stops_the_helper)
 {
-	expect_broken("read -r a <&3; printf 'RESULT one ok 1\\nx' >&4; sleep 5", "a malformed result");
+	expect_broken("read -r a <&3; printf 'RESULT one ok 1\\nx' >&4; sleep 5",
+		      "a malformed result");
 	expect_broken("read -r a <&3; printf 'RESULT 1 maybe 1\\nx' >&4; sleep 5",
 		      "a malformed result");
 }
@@ -130,7 +131,8 @@ SC_TEST(rpc_header_too_long_stops_the_helper)
 
 SC_TEST(rpc_answer_to_no_call_stops_the_helper)
 {
-	expect_broken("read -r a <&3; printf 'RESULT 9 ok 1\\nx' >&4; sleep 5", "an answer to no call");
+	expect_broken("read -r a <&3; printf 'RESULT 9 ok 1\\nx' >&4; sleep 5",
+		      "an answer to no call");
 }
 
 SC_TEST(rpc_call_timeout_stops_the_helper)

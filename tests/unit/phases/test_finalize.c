@@ -1,14 +1,12 @@
 /*
- * phases/finalize.c run by a real install session (tests/helpers/
- * sc_install.h) without Ruby: the job made by finalize_job_init() runs to
- * done() under the session's scheduler, one twin per I/O backend. It writes
- * the app's config (BUNDLE_PATH), the runtime lock and scint.state, after
+ * phases/finalize.c run by a real install session (install_session.h)
+ * without Ruby: the job made by finalize_job_init() runs to done() under
+ * the session's scheduler, one twin per I/O backend. It writes the app's
+ * config (BUNDLE_PATH), the runtime lock and scint.state, after
  * which install_state_current() holds; a second session with nothing
  * changed rewrites none of them; an app config dir that cannot be created
  * fails the job with a message.
  */
-#include "sc_test.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +15,8 @@
 
 #include "base/sbuf.h"
 #include "fsops/fsops.h"
-#include "sc_install.h"
+#include "install_session.h"
+#include "sc_test.h"
 
 static const char *const names[] = { "config", "scint.lock.marshal", "scint.state" };
 
@@ -40,7 +39,8 @@ static void finalize_twin(bool uring, const char *name)
 	assert_int_equal(run_finalize(&in), 0);
 	assert_int_equal(in.finalize_job.state, JOB_DONE);
 	assert_true(install_state_current(&in));
-	assert_int_equal(fs_read_file(arena_printf(&in.arena, "%s/config", dir), &text, 1 << 20), 0);
+	assert_int_equal(fs_read_file(arena_printf(&in.arena, "%s/config", dir), &text, 1 << 20),
+			 0);
 	assert_non_null(strstr(sbuf_cstr(&text), "BUNDLE_PATH: \".bundle\""));
 	sbuf_reset(&text);
 	assert_int_equal(
@@ -48,8 +48,8 @@ static void finalize_twin(bool uring, const char *name)
 		0);
 	assert_true(text.len > 2 && text.buf[0] == 4 && text.buf[1] == 8); /* Marshal 4.8 */
 	sbuf_reset(&text);
-	assert_int_equal(fs_read_file(arena_printf(&in.arena, "%s/scint.state", dir), &text, 1 << 20),
-			 0);
+	assert_int_equal(
+		fs_read_file(arena_printf(&in.arena, "%s/scint.state", dir), &text, 1 << 20), 0);
 	assert_non_null(strstr(sbuf_cstr(&text), "root "));
 	assert_non_null(strstr(sbuf_cstr(&text), in.install_root));
 	for (int i = 0; i < 3; i++)
@@ -58,12 +58,13 @@ static void finalize_twin(bool uring, const char *name)
 	int dfd = fs_open_dir(dir);
 	assert_true(dfd >= 0);
 	for (int i = 0; i < 3; i++)
-		assert_false(fs_exists_at(dfd, arena_printf(&in.arena, ".%s.tmp-%d", names[i],
-							    (int)getpid())));
+		assert_false(fs_exists_at(
+			dfd, arena_printf(&in.arena, ".%s.tmp-%d", names[i], (int)getpid())));
 	close(dfd);
 	sc_install_close(&in);
 
-	/* The same install again: every file is current, none is written (a rename makes a new inode). */
+	/* The same install again: every file is current, none is written (a rename makes a new
+	 * inode). */
 	sc_install_open(&in, name, sc_install_backend(uring), LINK_HARDLINK);
 	dir = install_app_config_dir(&in);
 	assert_true(install_state_current(&in));

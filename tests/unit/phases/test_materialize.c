@@ -1,15 +1,12 @@
 /*
- * phases/materialize.c run by a real install session (tests/helpers/
- * sc_install.h) without Ruby: a cached entry and its manifest are written
- * here, loaded by cache_load_manifest(), and the job made by
- * materialize_job_new() runs to done() under the session's scheduler. One
- * twin per I/O backend (plain syscalls, io_uring), in hardlink and copy
- * mode: the tree, its modes and symlink, the binstub and the gemspec land
- * in the install root, a killed run's leftover is removed, and a cached
- * file that vanished fails the job with its path.
+ * phases/materialize.c run by a real install session (install_session.h)
+ * without Ruby: a cached entry and its manifest are written here, loaded
+ * by cache_load_manifest(), and the job made by materialize_job_new() runs
+ * to done() under the session's scheduler. One twin per I/O backend (plain syscalls, io_uring), in
+ * hardlink and copy mode: the tree, its modes and symlink, the binstub and the gemspec land in the
+ * install root, a killed run's leftover is removed, and a cached file that vanished fails the job
+ * with its path.
  */
-#include "sc_test.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,7 +19,8 @@
 #include "base/sbuf.h"
 #include "bundle/manifest.h"
 #include "fsops/fsops.h"
-#include "sc_install.h"
+#include "install_session.h"
+#include "sc_test.h"
 
 static const char summary[] = "name\tfoo\nversion\t1.0.0\nplatform\truby\nrequire_paths\tlib\n"
 			      "bindir\texe\nexecutables\tfoo\nextensions\n---gemspec---\n";
@@ -106,8 +104,8 @@ static struct gem *cached_entry(struct install *in)
 
 static void check_file(struct install *in, const struct file *f)
 {
-	const char *got_path = arena_printf(&in->arena, "%s/gems/foo-1.0.0/%s", in->install_root,
-					    f->path + 4);
+	const char *got_path =
+		arena_printf(&in->arena, "%s/gems/foo-1.0.0/%s", in->install_root, f->path + 4);
 	struct sbuf got = SBUF_INIT;
 	struct stat st, src;
 
@@ -116,10 +114,11 @@ static void check_file(struct install *in, const struct file *f)
 	assert_int_equal(lstat(got_path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, f->mode);
-	assert_int_equal(stat(arena_printf(&in->arena, "%s/foo-1.0.0/%s", in->cached_dir, f->path),
-			      &src),
-			 0);
-	/* The link mode is the one asked for: a hardlink shares the cached inode, a copy does not. */
+	assert_int_equal(
+		stat(arena_printf(&in->arena, "%s/foo-1.0.0/%s", in->cached_dir, f->path), &src),
+		0);
+	/* The link mode is the one asked for: a hardlink shares the cached inode, a copy does not.
+	 */
 	if (in->link_mode == LINK_HARDLINK)
 		assert_true(st.st_ino == src.st_ino);
 	else
@@ -156,10 +155,10 @@ static void materialize_twin(bool uring, enum link_mode mode, const char *name)
 	assert_int_equal(fs_read_file(at(&in, "%s/bin/foo", in.install_root), &text, 1 << 20), 0);
 	assert_non_null(strstr(sbuf_cstr(&text), "foo"));
 	sbuf_reset(&text);
-	assert_int_equal(fs_read_file(at(&in, "%s/specifications/foo-1.0.0.gemspec",
-					 in.install_root),
-				      &text, 1 << 20),
-			 0);
+	assert_int_equal(
+		fs_read_file(at(&in, "%s/specifications/foo-1.0.0.gemspec", in.install_root), &text,
+			     1 << 20),
+		0);
 	assert_non_null(strstr(sbuf_cstr(&text), "# stub: foo 1.0.0"));
 	assert_int_equal(in.stats.files_materialized, SC_ARRAY_SIZE(files) + 1);
 	sbuf_release(&text);

@@ -1,4 +1,19 @@
-#include "sc_install.h"
+/*
+ * install_session.h: a real install session for phase unit tests, without Ruby.
+ *
+ * sc_install_open() runs what install_setup() and install_prepare() do,
+ * minus the two Ruby questions: install_setup() itself (the lockfile, the
+ * Bundler config of a fresh app directory, the engine on the chosen I/O
+ * backend), the target Ruby's facts as the test gives them (what abi_load
+ * would read from the facts cache), install_open_cache(), and the install
+ * root's gems/ and specifications/ as install_prepare() opens them. A
+ * phase's job is then created with its own constructor and run by the
+ * session's scheduler (sched_run): its step() and done() on that backend.
+ *
+ * Included by the phase tests of this directory (its functions are static:
+ * only the test binaries that use it link the phases).
+ */
+#pragma once
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,8 +21,10 @@
 #include <unistd.h>
 
 #include "base/sbuf.h"
+#include "engine/ioq.h"
 #include "fsops/fsops.h"
 #include "phases/install.h"
+#include "phases/phase.h"
 #include "sc_test.h"
 
 static const char sc_lockfile[] = "GEM\n"
@@ -36,7 +53,8 @@ static void sc_write(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
-enum ioq_backend sc_install_backend(bool uring)
+/* The backend of a twin, or skip(): the io_uring twin is skipped under SCINT_IO_URING=0. */
+static enum ioq_backend sc_install_backend(bool uring)
 {
 	const char *env = getenv("SCINT_IO_URING");
 
@@ -47,8 +65,9 @@ enum ioq_backend sc_install_backend(bool uring)
 	return IOQ_BACKEND_URING;
 }
 
-void sc_install_open(struct install *in, const char *name, enum ioq_backend backend,
-		     enum link_mode mode)
+/* Fresh directories under sc_test_tmpdir()/<name>. Skips the test when the backend is missing. */
+static void sc_install_open(struct install *in, const char *name, enum ioq_backend backend,
+			    enum link_mode mode)
 {
 	struct sbuf err = SBUF_INIT;
 	struct arena *a = &in->arena;
@@ -98,8 +117,8 @@ void sc_install_open(struct install *in, const char *name, enum ioq_backend back
 	assert_int_equal(install_open_cache(in, &err), 0);
 
 	/* The install root as install_prepare opens it (install.c, install_open_root). */
-	in->install_root = arena_printf(a, "%s/ruby/%s", in->opts.bundle_path,
-					in->abi.ruby_version_dir);
+	in->install_root =
+		arena_printf(a, "%s/ruby/%s", in->opts.bundle_path, in->abi.ruby_version_dir);
 	in->ext_dir = arena_printf(a, "extensions/%s/%s", in->abi.platform, in->abi.ext_api);
 	assert_int_equal(fs_mkdir_p(arena_printf(a, "%s/gems", in->install_root), 0755), 0);
 	assert_int_equal(fs_mkdir_p(arena_printf(a, "%s/specifications", in->install_root), 0755),
@@ -113,7 +132,7 @@ void sc_install_open(struct install *in, const char *name, enum ioq_backend back
 	sbuf_release(&err);
 }
 
-void sc_install_close(struct install *in)
+static void sc_install_close(struct install *in)
 {
 	install_release(in);
 }
