@@ -7,7 +7,8 @@
  * over max_bytes is refused (announced: before any byte; chunked: cut off
  * at the limit); a server that closes mid-body is an error; a refused
  * connection says so; a transfer canceled in flight gets exactly one done
- * callback (-SC_ECANCELED) and nothing after it is freed (run under ASan).
+ * callback (-SC_ECANCELED) and nothing after it is freed (run under ASan);
+ * a header value with a line break is refused (an ETag's is left out).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -83,6 +84,15 @@ static void srv_serve(int fd)
 	if (!strncmp(path, "/ok ", 4)) {
 		srv_writef(fd, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nETag: \"v1\"\r\n"
 			       "Connection: close\r\n\r\nhello world");
+	} else if (!strncmp(path, "/echo ", 6)) {
+		/* The request's header block is the body. */
+		char hdr[128];
+		size_t len = (size_t)(strstr(req, "\r\n\r\n") - req) + 4;
+		snprintf(hdr, sizeof(hdr),
+			 "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+			 len);
+		srv_writef(fd, hdr);
+		srv_write_all(fd, req, len);
 	} else if (!strncmp(path, "/missing ", 9)) {
 		srv_writef(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n"
 			       "Connection: close\r\n\r\nnot here\n");
@@ -523,5 +533,52 @@ SC_TEST(canceled_in_flight_calls_done_once_then_never)
 	for (int i = 0; i < 5; i++)
 		tick(e.r, e.h, 20);
 	assert_int_equal(http_drain(e.h), 0);
+	env_release(&e);
+}
+
+/* A header value is one line: a caller's CR or LF would start a header of its own. */
+SC_TEST(header_values_with_line_breaks_are_refused)
+{
+	struct env e;
+	env_init(&e);
+	static const char *const bad[] = { "X-A: 1\r\nInjected: yes", "X-A: 1\nInjected: yes",
+					   "X-A: 1\rInjected: yes" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct t_req *t = t_new("/echo", 0);
+		t->req.extra_header = bad[i];
+		assert_int_equal(http_start(e.h, &t->req), -EINVAL);
+		assert_non_null(strstr(t->req.errmsg, "line break"));
+		t_free(t);
+		t = t_new("/echo", 0);
+		t->req.bearer = bad[i] + 5; /* "1\r\n..." */
+		assert_int_equal(http_start(e.h, &t->req), -EINVAL);
+		t_free(t);
+	}
+	assert_int_equal(http_active(e.h), 0);
+	for (int i = 0; i < 3; i++)
+		tick(e.r, e.h, 10);
+
+	/* One-line values go out as given. */
+	struct t_req *t = t_new("/echo", 0);
+	t->req.extra_header = "X-A: 1";
+	t->req.if_none_match = "\"v1\"";
+	assert_int_equal(http_start(e.h, &t->req), 0);
+	run_until_done(e.r, e.h, t);
+	assert_int_equal(t->req.status, 200);
+	assert_non_null(strstr(sbuf_cstr(&t->req.body), "\r\nX-A: 1\r\n"));
+	assert_non_null(strstr(sbuf_cstr(&t->req.body), "\r\nIf-None-Match: \"v1\"\r\n"));
+	t_free(t);
+
+	/* A stored ETag that is not one line is left out: a plain GET, nothing injected. */
+	t = t_new("/echo", 0);
+	t->req.if_none_match = "\"v1\"\r\nInjected: yes";
+	assert_int_equal(http_start(e.h, &t->req), 0);
+	run_until_done(e.r, e.h, t);
+	assert_int_equal(t->req.res, 0);
+	assert_int_equal(t->req.status, 200);
+	assert_null(strstr(sbuf_cstr(&t->req.body), "Injected"));
+	assert_null(strstr(sbuf_cstr(&t->req.body), "If-None-Match"));
+	t_free(t);
 	env_release(&e);
 }
