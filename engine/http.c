@@ -344,6 +344,15 @@ static size_t http_header_cb(char *p, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/*
+ * A header value must stay one line: libcurl 7.88 sends a CR or LF inside a
+ * custom header as given, which would start another header.
+ */
+static bool http_one_line(const char *v)
+{
+	return !v || !strpbrk(v, "\r\n");
+}
+
 int http_start(struct http *h, struct http_req *req)
 {
 	CURL *e;
@@ -351,6 +360,12 @@ int http_start(struct http *h, struct http_req *req)
 	struct sbuf red = SBUF_INIT;
 
 	SC_ASSERT(!req->active);
+	if (!http_one_line(req->extra_header) || !http_one_line(req->bearer) ||
+	    !http_one_line(req->aws_token) || !http_one_line(req->range) ||
+	    !http_one_line(req->method)) {
+		snprintf(req->errmsg, sizeof(req->errmsg), "a request header holds a line break");
+		return -EINVAL;
+	}
 	int k = http_start_curl(h);
 	if (k < 0) {
 		snprintf(req->errmsg, sizeof(req->errmsg), "%s", h->load_error);
@@ -462,7 +477,8 @@ int http_start(struct http *h, struct http_req *req)
 		hdrs = cu.slist_append(hdrs, hv.buf);
 		sbuf_release(&hv);
 	}
-	if (req->if_none_match) {
+	/* A stored ETag is outside input: one that is not one line is not sent (a plain GET is right). */
+	if (req->if_none_match && http_one_line(req->if_none_match)) {
 		struct sbuf hv = SBUF_INIT;
 		sbuf_addf(&hv, "If-None-Match: %s", req->if_none_match);
 		hdrs = cu.slist_append(hdrs, hv.buf);

@@ -16,6 +16,9 @@
  * off (res = -SC_ETOOBIG). The SHA-256 is computed while the body streams
  * in. Requests may be signed with AWS SigV4 (S3). Credentials go to curl
  * only (never to messages, traces or files); messages use the redacted URL.
+ * A caller's header value holding a CR or LF is refused by http_start()
+ * (-EINVAL): it would start another header. An if_none_match that is not
+ * one line (a stored ETag) is left out instead: the request is a plain GET.
  */
 #pragma once
 
@@ -131,7 +134,8 @@ void http_free(struct http *h);
 
 /*
  * Starts a transfer. Returns 0, or -errno / -SC_ENET / -SC_ENOTFOUND (libcurl
- * cannot be loaded; req->errmsg says why) when it cannot start.
+ * cannot be loaded; req->errmsg says why) / -EINVAL (a header value with a
+ * line break) when it cannot start; done is not called then.
  */
 int http_start(struct http *h, struct http_req *req);
 /* Aborts a running transfer; its done callback runs with res = -SC_ECANCELED. */

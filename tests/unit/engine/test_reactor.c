@@ -5,7 +5,9 @@
  *
  * Each test makes several pipes readable before polling, so that one
  * epoll_wait returns all of them in one batch, and the first callback
- * removes (and frees) the owners of the others.
+ * removes (and frees) the owners of the others. A callback that polls
+ * again nests a batch inside the first: a watcher freed there is skipped
+ * by both.
  */
 #include "sc_test.h"
 
@@ -220,4 +222,74 @@ SC_TEST(timer_freed_by_an_earlier_timer_does_not_fire)
 	assert_int_equal(reactor_timeout_ms(r), -1);
 	free(a);
 	reactor_free(r);
+}
+
+/*
+ * Nested batches: a callback polls again (a synchronous helper call does),
+ * and a callback of the inner batch frees watchers whose events are still
+ * pending in the outer batch too. Neither batch may dispatch them.
+ */
+#define NNEST 4
+
+struct nest {
+	struct reactor *r;
+	struct owner *o[NNEST];
+	const struct wake *freed[NNEST]; /* addresses of freed watchers, compared, never read */
+	size_t nfreed;
+	struct wake *outer; /* the watcher whose callback polled again */
+	int depth, calls, bad_calls, inner_polls;
+	bool nested, freed_others;
+};
+
+static void nest_dispatch(struct wake *w, uint32_t events, void *data)
+{
+	struct nest *n = data;
+	char c;
+
+	(void)events;
+	for (size_t i = 0; i < n->nfreed; i++)
+		if (n->freed[i] == w) {
+			n->bad_calls++;
+			return;
+		}
+	n->calls++;
+	n->depth++;
+	(void)!read(w->fd, &c, 1); /* a watcher seen in both batches finds its pipe drained */
+	if (n->depth == 1 && !n->nested) {
+		n->nested = true;
+		n->outer = w;
+		n->inner_polls = reactor_poll(n->r, 0);
+	} else if (n->depth == 2 && !n->freed_others) {
+		n->freed_others = true;
+		for (int i = 0; i < NNEST; i++) {
+			if (&n->o[i]->wake == w || &n->o[i]->wake == n->outer)
+				continue;
+			n->freed[n->nfreed++] = &n->o[i]->wake;
+			owner_free(n->r, n->o[i]);
+			n->o[i] = NULL;
+		}
+	}
+	n->depth--;
+}
+
+SC_TEST(watcher_freed_in_a_nested_batch_is_skipped_by_the_outer_one)
+{
+	struct nest n = { 0 };
+
+	n.r = reactor_new();
+	assert_non_null(n.r);
+	reactor_set_dispatch(n.r, WAKE_CHILD_PIPE, nest_dispatch, &n);
+	for (int i = 0; i < NNEST; i++)
+		n.o[i] = owner_new(n.r);
+	assert_true(reactor_poll(n.r, 1000) >= 1);
+	assert_true(n.nested);
+	assert_true(n.freed_others); /* the inner batch held the other watchers */
+	assert_int_equal(n.nfreed, NNEST - 2);
+	assert_int_equal(n.bad_calls, 0);
+	assert_int_equal(reactor_nregistered(n.r), 2);
+	for (int i = 0; i < NNEST; i++)
+		if (n.o[i])
+			owner_free(n.r, n.o[i]);
+	assert_int_equal(reactor_nregistered(n.r), 0);
+	reactor_free(n.r);
 }
