@@ -62,13 +62,3 @@ void sha256_base64(const void *p, size_t n, char ret_b64[45])
 	SC_ASSERT(EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) == 1);
 	EVP_EncodeBlock((unsigned char *)ret_b64, md, 32);
 }
-
-bool hex_is_sha256(const char *s, size_t n)
-{
-	if (n != 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}

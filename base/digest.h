@@ -31,4 +31,3 @@ void digest_release(struct digest *d);
 void sha256_hex(const void *p, size_t n, char ret_hex[DIGEST_SHA256_HEX]);
 /* Base64 of the raw SHA-256 (for Repr-Digest); ret must hold 45 bytes. */
 void sha256_base64(const void *p, size_t n, char ret_b64[45]);
-bool hex_is_sha256(const char *s, size_t n);

@@ -16,6 +16,7 @@
 
 #include "base/arena.h"
 #include "base/compiler.h"
+#include "base/hex.h"
 #include "base/sbuf.h"
 #include "bundle/names.h"
 #include "bundle/requirement.h"
@@ -261,16 +262,6 @@ static int gp_source_opt(struct gp *p, struct strv *f, size_t n)
 	return 0;
 }
 
-static bool gp_is_hex64(struct strv v)
-{
-	if (v.len != 64)
-		return false;
-	for (size_t i = 0; i < 64; i++)
-		if (!((v.p[i] >= '0' && v.p[i] <= '9') || (v.p[i] >= 'a' && v.p[i] <= 'f')))
-			return false;
-	return true;
-}
-
 static int gp_line(struct gp *p, struct strv line)
 {
 	struct gemfile *gf = p->gf;
@@ -343,7 +334,7 @@ static int gp_line(struct gp *p, struct strv line)
 		return 0;
 	}
 	if (strv_eq_cstr(f[0], "file")) {
-		if (n < 3 || f[1].len == 0 || (!strv_eq_cstr(f[2], "-") && !gp_is_hex64(f[2])))
+		if (n < 3 || f[1].len == 0 || (!strv_eq_cstr(f[2], "-") && !hex_is_sha256(f[2].p, f[2].len)))
 			return gp_fail(p, -EINVAL, "file line needs a path and a sha256 or '-'");
 		if (gf->nfiles >= GEMFILE_FILES_MAX)
 			return gp_fail(p, -E2BIG, "more than %d files", GEMFILE_FILES_MAX);
@@ -357,7 +348,7 @@ static int gp_line(struct gp *p, struct strv line)
 	}
 	if (strv_eq_cstr(f[0], "env")) {
 		if (n < 3 || f[1].len == 0 || f[1].len > 256 || memchr(f[1].p, '=', f[1].len) ||
-		    (!strv_eq_cstr(f[2], "-") && !gp_is_hex64(f[2])))
+		    (!strv_eq_cstr(f[2], "-") && !hex_is_sha256(f[2].p, f[2].len)))
 			return gp_fail(p, -EINVAL, "env line needs a name and a sha256 or '-'");
 		if (gf->nenvs >= GEMFILE_ENV_MAX)
 			return gp_fail(p, -E2BIG, "more than %d environment variables",

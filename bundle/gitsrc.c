@@ -8,6 +8,7 @@
 #include "base/arena.h"
 #include "base/compiler.h"
 #include "base/digest.h"
+#include "base/hex.h"
 #include "base/sbuf.h"
 
 const char *gitsrc_base_name(struct arena *a, const char *uri)
@@ -28,12 +29,9 @@ const char *gitsrc_base_name(struct arena *a, const char *uri)
 
 bool gitsrc_is_revision(const char *s)
 {
-	size_t i = 0;
+	size_t n = strlen(s);
 
-	for (; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i == 40;
+	return n == 40 && hex_is_lower(s, n);
 }
 
 bool gitsrc_ref_ok(const char *ref, const char **why)

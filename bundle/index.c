@@ -14,19 +14,13 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/hex.h"
 #include "bundle/names.h"
 #include "bundle/version.h"
 
 static bool index_is_hex(struct strv s, size_t len)
 {
-	if (s.len != len)
-		return false;
-	for (size_t i = 0; i < s.len; i++) {
-		char c = s.p[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return true;
+	return s.len == len && hex_is_any(s.p, s.len);
 }
 
 static struct strv index_chomp(struct strv line)

@@ -33,6 +33,7 @@
 #include "base/arena.h"
 #include "base/compiler.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "base/hmap.h"
 #include "base/sbuf.h"
 #include "bundle/names.h"
@@ -157,16 +158,6 @@ static bool lp_has_space(struct strv s)
 		if (s.p[i] == ' ' || s.p[i] == '\t')
 			return true;
 	return false;
-}
-
-static bool lp_is_hex(struct strv s)
-{
-	for (size_t i = 0; i < s.len; i++) {
-		char c = s.p[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return true;
 }
 
 /*
@@ -491,7 +482,7 @@ static int lp_sha256_hex(struct strv v, char hex[65])
 	uint32_t acc = 0;
 	size_t nbits = 0, nbin = 0;
 
-	if (v.len == 64 && lp_is_hex(v)) {
+	if (v.len == 64 && hex_is_any(v.p, v.len)) {
 		for (size_t i = 0; i < 64; i++) {
 			char c = v.p[i];
 			hex[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;

@@ -6,6 +6,7 @@
 
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "base/hmap.h"
 #include "base/sbuf.h"
 #include "bundle/names.h"
@@ -328,12 +329,7 @@ static const char *mf_follow(struct strv path, void *data)
 
 static bool mf_is_hex64(const char *s)
 {
-	size_t i = 0;
-
-	for (; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i == 64;
+	return hex_is_sha256(s, strlen(s));
 }
 
 /* full_name is name-version, or name-version-<p> with <p> the summary's platform. */

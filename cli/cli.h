@@ -69,6 +69,36 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
+ * Options several commands take with the same name, argument and meaning
+ * (options.c): --gemfile FILE, --cache DIR, --verbose (-v), --quiet (-q).
+ * A command lists the CLI_OPTION_* entries it takes in its getopt_long table
+ * and hands each answer its own cases do not know to cli_common_option,
+ * which records it in co and returns true, or returns false (not one of
+ * them: the command prints its usage). -v and -q come back from getopt_long
+ * as 'v' and 'q', so a command that gives a letter another meaning (add's
+ * -v VERSION) handles it before. Help, usage and messages stay each command's.
+ */
+enum {
+	CLI_OPT_GEMFILE = 0x100, /* above every short option's letter */
+	CLI_OPT_CACHE,
+};
+/* clang-format off */
+#define CLI_OPTION_GEMFILE { "gemfile", required_argument, NULL, CLI_OPT_GEMFILE }
+#define CLI_OPTION_CACHE   { "cache", required_argument, NULL, CLI_OPT_CACHE }
+#define CLI_OPTION_VERBOSE { "verbose", no_argument, NULL, 'v' }
+#define CLI_OPTION_QUIET   { "quiet", no_argument, NULL, 'q' }
+#define CLI_OPTION_HELP	   { "help", no_argument, NULL, 'h' }
+/* clang-format on */
+
+struct cli_common {
+	const char *gemfile; /* --gemfile, else NULL */
+	const char *cache;   /* --cache, else NULL */
+	bool verbose, quiet;
+};
+
+bool cli_common_option(struct cli_common *co, int c, const char *arg);
+
+/*
  * After cli_find_gemfile: Bundler's config, the bundle path (path_opt, else
  * BUNDLE_PATH, else .bundle), the cache root (cache_opt, else
  * cli_cache_root()) and the Ruby helper's path (cmd_install.c).

@@ -191,19 +191,19 @@ static const char check_help[] =
 static int check_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "gemfile", required_argument, NULL, 'G' },
+		CLI_OPTION_GEMFILE,
 		{ "dry-run", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *gemfile = NULL;
+	struct cli_common co = { 0 };
 	struct install in = { 0 };
 	int c, stage;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'G')
-			gemfile = optarg;
-		else if (c == 'h')
+		if (cli_common_option(&co, c, optarg))
+			continue;
+		if (c == 'h')
 			return bundle_usage(stdout, check_help);
 		else if (c != 'n')
 			return bundle_usage(stderr, check_help);
@@ -212,7 +212,7 @@ static int check_main(int argc, char **argv)
 		cli_error("unexpected argument '%s'", argv[optind]);
 		return CLI_USAGE;
 	}
-	if (cli_bundle_open(&in, gemfile, &stage) < 0) {
+	if (cli_bundle_open(&in, co.gemfile, &stage) < 0) {
 		if (stage == 2) {
 			fprintf(stderr, "Bundler can't satisfy your Gemfile's dependencies.\n"
 					"Install missing gems with `scint install`.\n");
@@ -415,24 +415,24 @@ static bool bundle_require_installed(struct install *in)
 static int list_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "gemfile", required_argument, NULL, 'G' },
+		CLI_OPTION_GEMFILE,
 		{ "name-only", no_argument, NULL, 'n' },
 		{ "paths", no_argument, NULL, 'p' },
 		{ "only-group", required_argument, NULL, 'O' },
 		{ "without-group", required_argument, NULL, 'W' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *gemfile = NULL;
+	struct cli_common co = { 0 };
 	struct sbuf only = SBUF_INIT, without = SBUF_INIT;
 	bool names = false, paths = false;
 	struct install in = { 0 };
 	int c, stage;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'G')
-			gemfile = optarg;
-		else if (c == 'n')
+		if (cli_common_option(&co, c, optarg))
+			continue;
+		if (c == 'n')
 			names = true;
 		else if (c == 'p')
 			paths = true;
@@ -465,7 +465,7 @@ static int list_main(int argc, char **argv)
 		rc = BUNDLER_INVALID_OPTION;
 		goto out;
 	}
-	if (cli_bundle_open(&in, gemfile, &stage) < 0) {
+	if (cli_bundle_open(&in, co.gemfile, &stage) < 0) {
 		rc = CLI_FAILED;
 		goto out_release;
 	}
@@ -544,21 +544,21 @@ static const char info_help[] =
 static int info_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "gemfile", required_argument, NULL, 'G' },
+		CLI_OPTION_GEMFILE,
 		{ "path", no_argument, NULL, 'p' },
 		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *gemfile = NULL;
+	struct cli_common co = { 0 };
 	bool only_path = false, only_version = false;
 	struct install in = { 0 };
 	int c, stage, rc = CLI_OK;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'G')
-			gemfile = optarg;
-		else if (c == 'p')
+		if (cli_common_option(&co, c, optarg))
+			continue;
+		if (c == 'p')
 			only_path = true;
 		else if (c == 'V')
 			only_version = true;
@@ -572,7 +572,7 @@ static int info_main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	const char *name = argv[optind];
-	if (cli_bundle_open(&in, gemfile, &stage) < 0) {
+	if (cli_bundle_open(&in, co.gemfile, &stage) < 0) {
 		bundle_release(&in);
 		return CLI_FAILED;
 	}
@@ -807,21 +807,21 @@ static void clean_extensions(struct clean_state *cs, int ext, bool git, bool *fa
 static int clean_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "gemfile", required_argument, NULL, 'G' },
+		CLI_OPTION_GEMFILE,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *gemfile = NULL;
+	struct cli_common co = { 0 };
 	bool dry_run = false, failed = false;
 	struct install in = { 0 };
 	int c, stage;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'G')
-			gemfile = optarg;
-		else if (c == 'n')
+		if (cli_common_option(&co, c, optarg))
+			continue;
+		if (c == 'n')
 			dry_run = true;
 		else if (c == 'h')
 			return bundle_usage(stdout, clean_help);
@@ -832,7 +832,7 @@ static int clean_main(int argc, char **argv)
 		cli_error("unexpected argument '%s'", argv[optind]);
 		return CLI_USAGE;
 	}
-	if (cli_bundle_open(&in, gemfile, &stage) < 0) {
+	if (cli_bundle_open(&in, co.gemfile, &stage) < 0) {
 		bundle_release(&in);
 		return CLI_FAILED;
 	}
@@ -1003,20 +1003,20 @@ static void binstubs_skipped(const char **v, size_t n)
 static int binstubs_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "gemfile", required_argument, NULL, 'G' },
+		CLI_OPTION_GEMFILE,
 		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *gemfile = NULL;
+	struct cli_common co = { 0 };
 	bool force = false;
 	struct install in = { 0 };
 	int c, stage, rc = CLI_OK;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'G')
-			gemfile = optarg;
-		else if (c == 'f')
+		if (cli_common_option(&co, c, optarg))
+			continue;
+		if (c == 'f')
 			force = true;
 		else if (c == 'h')
 			return bundle_usage(stdout, binstubs_help);
@@ -1027,7 +1027,7 @@ static int binstubs_main(int argc, char **argv)
 		fprintf(stderr, "`scint binstubs` needs at least one gem to run.\n");
 		return CLI_FAILED;
 	}
-	if (cli_bundle_open(&in, gemfile, &stage) < 0) {
+	if (cli_bundle_open(&in, co.gemfile, &stage) < 0) {
 		bundle_release(&in);
 		return CLI_FAILED;
 	}

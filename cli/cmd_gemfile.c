@@ -306,15 +306,16 @@ static int add_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "version", required_argument, NULL, 'v' },
 		{ "group", required_argument, NULL, 'g' },
-		{ "gemfile", required_argument, NULL, 'G' },
+		CLI_OPTION_GEMFILE,
 		{ "skip-install", no_argument, NULL, 'S' },
 		{ "strict", no_argument, NULL, 's' },
 		{ "optimistic", no_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gemfile_edit e = { .add = true };
-	const char *gemfile = NULL, *prefix = "~> ";
+	struct cli_common co = { 0 };
+	const char *prefix = "~> ";
 	char *version = NULL, *group = NULL;
 	bool skip_install = false, strict = false, optimistic = false;
 	int c, rc;
@@ -326,9 +327,6 @@ static int add_main(int argc, char **argv)
 			break;
 		case 'g':
 			group = optarg;
-			break;
-		case 'G':
-			gemfile = optarg;
 			break;
 		case 'S':
 			skip_install = true;
@@ -345,6 +343,8 @@ static int add_main(int argc, char **argv)
 			fputs(add_help, stdout);
 			return CLI_OK;
 		default:
+			if (cli_common_option(&co, c, optarg))
+				break;
 			fputs(add_help, stderr);
 			return CLI_USAGE;
 		}
@@ -373,7 +373,7 @@ static int add_main(int argc, char **argv)
 	struct install_opts o = { 0 };
 	struct gemfile_saved gf = { .text = SBUF_INIT }, lf = { .text = SBUF_INIT };
 	arena_init(&a);
-	rc = cli_find_gemfile(&a, gemfile, &o) < 0 ? CLI_FAILED : CLI_OK;
+	rc = cli_find_gemfile(&a, co.gemfile, &o) < 0 ? CLI_FAILED : CLI_OK;
 	if (rc == CLI_OK && (gemfile_save(&gf, o.gemfile) < 0 || gemfile_save(&lf, o.lockfile) < 0))
 		rc = CLI_FAILED;
 	if (rc == CLI_OK)
@@ -456,19 +456,19 @@ static const char remove_help[] =
 static int remove_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "gemfile", required_argument, NULL, 'G' },
+		CLI_OPTION_GEMFILE,
 		{ "install", no_argument, NULL, 'I' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gemfile_edit e = { .add = false };
-	const char *gemfile = NULL;
+	struct cli_common co = { 0 };
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'G')
-			gemfile = optarg;
-		else if (c == 'h') {
+		if (cli_common_option(&co, c, optarg))
+			continue;
+		if (c == 'h') {
 			fputs(remove_help, stdout);
 			return CLI_OK;
 		} else if (c != 'I') {
@@ -490,7 +490,7 @@ static int remove_main(int argc, char **argv)
 	struct lockfile lock = { 0 };
 	bool have_lock = false;
 	const char **known = NULL;
-	rc = cli_find_gemfile(&a, gemfile, &o) < 0 ? CLI_FAILED : CLI_OK;
+	rc = cli_find_gemfile(&a, co.gemfile, &o) < 0 ? CLI_FAILED : CLI_OK;
 	if (rc == CLI_OK) {
 		have_lock = fs_read_file(o.lockfile, &text, GEMFILE_EDIT_MAX) == 0 &&
 			    lockfile_parse(&a, sbuf_strv(&text), &lock, &perr) == 0;

@@ -359,22 +359,23 @@ static int install_main_with(int argc, char **argv, bool local_only, enum instal
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "link-mode", required_argument, NULL, 'L' },
 		{ "path", required_argument, NULL, 'P' },
-		{ "gemfile", required_argument, NULL, 'G' },
-		{ "cache", required_argument, NULL, 'C' },
+		CLI_OPTION_GEMFILE,
+		CLI_OPTION_CACHE,
 		{ "fail-fast", no_argument, NULL, 'F' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "frozen", no_argument, NULL, 'Z' },
 		{ "remote-cache", required_argument, NULL, 'R' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_VERBOSE,
+		CLI_OPTION_QUIET,
+		CLI_OPTION_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct install in = { 0 };
 	struct install_opts *o = &in.opts;
 
 	o->local_only = local_only;
-	const char *gemfile = NULL, *path = NULL, *cache = NULL, *pf = NULL;
+	struct cli_common co = { 0 };
+	const char *path = NULL, *pf = NULL;
 	const char *mode = getenv("SCINT_LINK_MODE");
 	struct sbuf err = SBUF_INIT;
 	uint64_t t0 = clock_now_ns();
@@ -396,12 +397,6 @@ static int install_main_with(int argc, char **argv, bool local_only, enum instal
 		case 'P':
 			path = optarg;
 			break;
-		case 'G':
-			gemfile = optarg;
-			break;
-		case 'C':
-			cache = optarg;
-			break;
 		case 'F':
 			o->fail_fast = true;
 			break;
@@ -418,12 +413,6 @@ static int install_main_with(int argc, char **argv, bool local_only, enum instal
 			}
 			o->remote_mode = remote_mode_parse(optarg);
 			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
 		case 'h':
 			if (kind == RUN_PULL || kind == RUN_LIST_REMOTE)
 				remote_usage(kind == RUN_PULL);
@@ -431,10 +420,14 @@ static int install_main_with(int argc, char **argv, bool local_only, enum instal
 				install_usage(stdout);
 			return CLI_OK;
 		default:
+			if (cli_common_option(&co, c, optarg))
+				break;
 			install_usage(stderr);
 			return CLI_USAGE;
 		}
 	}
+	o->verbose = co.verbose;
+	o->quiet = co.quiet;
 	if (push || remote_only) {
 		o->remote_push_cached = push;
 		o->remote_pull = kind == RUN_PULL;
@@ -469,10 +462,10 @@ static int install_main_with(int argc, char **argv, bool local_only, enum instal
 	const char *uring = getenv("SCINT_IO_URING");
 	o->io_backend = uring && uring[0] == '0' ? IOQ_BACKEND_SYNC : IOQ_BACKEND_AUTO;
 	arena_init(&in.arena);
-	if (cli_find_gemfile(&in.arena, gemfile, o) < 0)
+	if (cli_find_gemfile(&in.arena, co.gemfile, o) < 0)
 		goto out;
 
-	r = cli_open_config(&in, path, cache, &err);
+	r = cli_open_config(&in, path, co.cache, &err);
 	if (r < 0) {
 		cli_error("%s", err.buf);
 		goto out;

@@ -108,19 +108,20 @@ static int lock_main_common(int argc, char **argv, bool update)
 		{ "pre", no_argument, NULL, 'P' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "all", no_argument, NULL, 'a' },
-		{ "gemfile", required_argument, NULL, 'G' },
-		{ "cache", required_argument, NULL, 'C' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_GEMFILE,
+		CLI_OPTION_CACHE,
+		CLI_OPTION_VERBOSE,
+		CLI_OPTION_QUIET,
+		CLI_OPTION_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct install in = { 0 };
 	struct install_opts *o = &in.opts;
 	struct lock_request req = { .level = 'M', .cooldown_days = -1 };
-	const char *gemfile = NULL, *cache = NULL, *lockfile = NULL;
+	struct cli_common co = { 0 };
+	const char *lockfile = NULL;
 	struct sbuf err = SBUF_INIT, text = SBUF_INIT;
-	bool print = false, lock_update = false, quiet = false, no_install = false;
+	bool print = false, lock_update = false, no_install = false;
 	int c, r, rc = CLI_FAILED;
 
 	arena_init(&in.arena);
@@ -184,28 +185,19 @@ static int lock_main_common(int argc, char **argv, bool update)
 		case 'a':
 			req.update_all = true;
 			break;
-		case 'G':
-			gemfile = optarg;
-			break;
-		case 'C':
-			cache = optarg;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
 		case 'h':
 			lock_usage(stdout, update);
 			arena_release(&in.arena);
 			return CLI_OK;
 		default:
+			if (cli_common_option(&co, c, optarg))
+				break;
 			lock_usage(stderr, update);
 			arena_release(&in.arena);
 			return CLI_USAGE;
 		}
 	}
+	o->verbose = co.verbose;
 	if (update || lock_update) {
 		for (int i = optind; i < argc; i++)
 			lock_push(&in.arena, &req.update, &req.nupdate, argv[i]);
@@ -220,14 +212,14 @@ static int lock_main_common(int argc, char **argv, bool update)
 	o->io_backend = uring && uring[0] == '0' ? IOQ_BACKEND_SYNC : IOQ_BACKEND_AUTO;
 	o->jobs = 1;
 	o->may_resolve = true;
-	if (cli_find_gemfile(&in.arena, gemfile, o) < 0)
+	if (cli_find_gemfile(&in.arena, co.gemfile, o) < 0)
 		goto out;
 	if (lockfile) {
 		char cwd[4096];
 		o->lockfile =
 			cli_abs_path(&in.arena, getcwd(cwd, sizeof(cwd)) ? cwd : ".", lockfile);
 	}
-	r = cli_open_config(&in, NULL, cache, &err);
+	r = cli_open_config(&in, NULL, co.cache, &err);
 	if (r < 0) {
 		cli_error("%s", err.buf);
 		goto out;
@@ -267,13 +259,13 @@ static int lock_main_common(int argc, char **argv, bool update)
 		cli_error("%s", err.buf);
 		goto out;
 	}
-	if (!quiet && !update)
+	if (!co.quiet && !update)
 		printf("%s %s\n", changed ? "Writing lockfile to" : "The lockfile is up to date:",
 		       o->lockfile);
 	rc = CLI_OK;
 	if (update && !no_install) {
 		/* `bundle update` installs what it locked: so does this, with a new session */
-		char *gf = strdup(o->gemfile), *cr = cache ? strdup(o->cache_root) : NULL;
+		char *gf = strdup(o->gemfile), *cr = co.cache ? strdup(o->cache_root) : NULL;
 		char *iargv[8];
 		int iargc = 0;
 		iargv[iargc++] = (char[]){ "install" };
@@ -283,7 +275,7 @@ static int lock_main_common(int argc, char **argv, bool update)
 			iargv[iargc++] = (char[]){ "--cache" };
 			iargv[iargc++] = cr;
 		}
-		if (quiet)
+		if (co.quiet)
 			iargv[iargc++] = (char[]){ "--quiet" };
 		iargv[iargc] = NULL;
 		signals_release(in.reactor);

@@ -72,9 +72,9 @@ static int outdated_main(int argc, char **argv)
 		{ "filter-major", no_argument, NULL, 'M' },
 		{ "filter-minor", no_argument, NULL, 'm' },
 		{ "filter-patch", no_argument, NULL, 'n' },
-		{ "gemfile", required_argument, NULL, 'F' },
-		{ "cache", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_GEMFILE,
+		CLI_OPTION_CACHE,
+		CLI_OPTION_HELP,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct install in = { 0 };
@@ -82,7 +82,7 @@ static int outdated_main(int argc, char **argv)
 	struct lock_request req = { .level = 'M', .cooldown_days = -1, .keep_git = true };
 	struct lock_outdated od = { 0 };
 	struct outdated_opts oo = { 0 };
-	const char *gemfile = NULL, *cache = NULL;
+	struct cli_common co = { 0 };
 	bool levels[3] = { false }, filter_strict = false;
 	struct sbuf err = SBUF_INIT, text = SBUF_INIT, out = SBUF_INIT;
 	int c, r, rc = CLI_FAILED;
@@ -130,17 +130,13 @@ static int outdated_main(int argc, char **argv)
 				oo.filters[oo.nfilters++] = f;
 			break;
 		}
-		case 'F':
-			gemfile = optarg;
-			break;
-		case 'C':
-			cache = optarg;
-			break;
 		case 'h':
 			fputs(outdated_help, stdout);
 			arena_release(&in.arena);
 			return CLI_OK;
 		default:
+			if (cli_common_option(&co, c, optarg))
+				break;
 			fputs(outdated_help, stderr);
 			arena_release(&in.arena);
 			return CLI_USAGE;
@@ -168,9 +164,9 @@ static int outdated_main(int argc, char **argv)
 	o->io_backend = uring && uring[0] == '0' ? IOQ_BACKEND_SYNC : IOQ_BACKEND_AUTO;
 	o->jobs = 1;
 	o->may_resolve = true;
-	if (cli_find_gemfile(&in.arena, gemfile, o) < 0)
+	if (cli_find_gemfile(&in.arena, co.gemfile, o) < 0)
 		goto out;
-	r = cli_open_config(&in, NULL, cache, &err);
+	r = cli_open_config(&in, NULL, co.cache, &err);
 	if (r < 0) {
 		cli_error("%s", err.buf);
 		goto out;

@@ -87,6 +87,7 @@
 #include "base/clock.h"
 #include "base/digest.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "bundle/config.h"
 #include "bundle/gitsrc.h"
 #include "bundle/names.h"
@@ -1046,7 +1047,7 @@ static bool git_is_abbrev(const char *ref)
 {
 	size_t n = strlen(ref);
 
-	return n >= 4 && n < 40 && strspn(ref, "0123456789abcdefABCDEF") == n;
+	return n >= 4 && n < 40 && hex_is_any(ref, n);
 }
 
 static void git_set_rev(struct git_job *a, const char *rev)
@@ -1795,7 +1796,7 @@ int git_probe_run(struct install *in, struct git_probe *probes, size_t n, struct
 		}
 		const char *rev = pr->revision;
 		if (!rev && pr->ref && strlen(pr->ref) == 40 &&
-		    strspn(pr->ref, "0123456789abcdefABCDEF") == 40) {
+		    hex_is_any(pr->ref, 40)) {
 			/* a full revision is itself (rev-parse prints it in lower case) */
 			char *lc = arena_strdup(&in->arena, pr->ref);
 			for (char *c = lc; *c; c++)

@@ -33,7 +33,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "base/clock.h"
 #include "base/err.h"
 #include "bundle/config.h"
 #include "bundle/index.h"
@@ -270,21 +269,15 @@ static void index_response(struct index_job *x)
 	if (!x->response_in)
 		return; /* still waiting (or a retry timer is armed) */
 	x->response_in = false;
-	if (mirror_should_fall_back(&src->route, &x->target, req)) {
-		if (trace_enabled)
-			trace_event(&x->job.ctx, "mirror-fallback", req->errmsg);
-		x->attempt--;
-		http_req_release(req);
+	switch (retry_index_answer(&x->job, &src->route, &x->target, req, &x->attempt,
+				   &x->retry_timer)) {
+	case RETRY_FALL_BACK:
 		index_enter(x, INDEX_REQUEST);
 		return;
-	}
-	if (retry_worthwhile(req) && x->attempt <= retry_max()) {
-		if (trace_enabled)
-			trace_event(&x->job.ctx, "retry", retry_cause(req, "SCINT_MAX_INDEX_DOWNLOAD"));
-		http_req_release(req);
-		reactor_timer_arm(sched_reactor(x->job.sched), &x->retry_timer,
-				  clock_now_ns() + retry_delay_ns(x->attempt));
+	case RETRY_LATER:
 		return;
+	case RETRY_ANSWER:
+		break;
 	}
 	if (req->res < 0 || (req->status >= 400 && req->status != 404)) {
 		job_fail(&x->job, req->res < 0 ? req->res : -SC_EHTTP,

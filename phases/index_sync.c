@@ -47,7 +47,6 @@
 #include <unistd.h>
 
 #include "base/arena.h"
-#include "base/clock.h"
 #include "base/digest.h"
 #include "base/err.h"
 #include "base/hmap.h"
@@ -511,22 +510,16 @@ static void sync_response(struct sync_job *x)
 	x->response_in = false;
 	if (x->target.is_mirror && req->res == 0)
 		s->stats.from_mirror++;
-	if (mirror_should_fall_back(&x->src->route, &x->target, req)) {
+	switch (retry_index_answer(&x->job, &x->src->route, &x->target, req, &x->attempt,
+				   &x->retry_timer)) {
+	case RETRY_FALL_BACK:
 		s->stats.fell_back++;
-		if (trace_enabled)
-			trace_event(&x->job.ctx, "mirror-fallback", req->errmsg);
-		x->attempt--;
-		http_req_release(req);
 		sync_enter(x, SYNC_REQUEST);
 		return;
-	}
-	if (retry_worthwhile(req) && x->attempt <= retry_max()) {
-		if (trace_enabled)
-			trace_event(&x->job.ctx, "retry", retry_cause(req, "SCINT_MAX_INDEX_DOWNLOAD"));
-		http_req_release(req);
-		reactor_timer_arm(sched_reactor(x->job.sched), &x->retry_timer,
-				  clock_now_ns() + retry_delay_ns(x->attempt));
+	case RETRY_LATER:
 		return;
+	case RETRY_ANSWER:
+		break;
 	}
 	s->stats.bytes += req->received;
 	if (req->res < 0) {

@@ -119,6 +119,7 @@
 #include "base/env.h"
 #include "base/dl.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "base/hmap.h"
 #include "bundle/config.h"
 #include "engine/http.h"
@@ -671,16 +672,6 @@ static void remote_hmac(const struct remote *rm, const char *p, size_t n,
 	ret_hex[64] = '\0';
 }
 
-static bool remote_is_hex64(struct strv v)
-{
-	if (v.len != 64)
-		return false;
-	for (size_t i = 0; i < 64; i++)
-		if (!((v.p[i] >= '0' && v.p[i] <= '9') || (v.p[i] >= 'a' && v.p[i] <= 'f')))
-			return false;
-	return true;
-}
-
 /* Next line of text at *pos, which must be "<key> <value>"; the value in *ret. */
 static bool remote_index_line(struct strv text, size_t *pos, const char *key, struct strv *ret)
 {
@@ -791,7 +782,7 @@ static int remote_index_verify(struct remote_job *j, struct strv text, struct sb
 		return -SC_EUNSAFE;
 	}
 	if (!strv_eq_cstr(key, j->key) || !strv_eq_cstr(full_name, j->gem->full_name) ||
-	    !strv_eq_cstr(abi, j->in->abi.abi) || !remote_is_hex64(sha)) {
+	    !strv_eq_cstr(abi, j->in->abi.abi) || !hex_is_sha256(sha.p, sha.len)) {
 		sbuf_addstr(why, "its index object describes another artifact");
 		return -SC_EUNSAFE;
 	}

@@ -6,10 +6,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/sbuf.h"
 #include "bundle/config.h"
 #include "engine/http.h"
+#include "engine/reactor.h"
+#include "engine/sched.h"
+#include "engine/trace.h"
+#include "phases/mirror.h"
 
 static struct net_policy policy = {
 	.timeout_s = 10,
@@ -197,4 +202,26 @@ const char *retry_cause(const struct http_req *req, const char *limit_setting)
 	else
 		snprintf(buf, sizeof(buf), "HTTP %ld", req->status);
 	return buf;
+}
+
+enum retry_next retry_index_answer(struct job *job, struct mirror_route *route,
+				   const struct mirror_target *t, struct http_req *req,
+				   unsigned *attempt, struct timer *retry_timer)
+{
+	if (mirror_should_fall_back(route, t, req)) {
+		if (trace_enabled)
+			trace_event(&job->ctx, "mirror-fallback", req->errmsg);
+		(*attempt)--;
+		http_req_release(req);
+		return RETRY_FALL_BACK;
+	}
+	if (retry_worthwhile(req) && *attempt <= retry_max()) {
+		if (trace_enabled)
+			trace_event(&job->ctx, "retry", retry_cause(req, "SCINT_MAX_INDEX_DOWNLOAD"));
+		http_req_release(req);
+		reactor_timer_arm(sched_reactor(job->sched), retry_timer,
+				  clock_now_ns() + retry_delay_ns(*attempt));
+		return RETRY_LATER;
+	}
+	return RETRY_ANSWER;
 }

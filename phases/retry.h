@@ -35,7 +35,11 @@
 struct bconfig;
 struct http_options;
 struct http_req;
+struct job;
+struct mirror_route;
+struct mirror_target;
 struct sbuf;
+struct timer;
 
 struct net_policy {
 	long timeout_s;       /* BUNDLE_TIMEOUT */
@@ -64,3 +68,20 @@ uint64_t retry_delay_ns(unsigned attempt);
  * that raises the request's max_bytes.
  */
 const char *retry_cause(const struct http_req *req, const char *limit_setting);
+
+enum retry_next {
+	RETRY_ANSWER,	 /* neither: the caller judges the answer */
+	RETRY_FALL_BACK, /* ask the source itself now (mirror_should_fall_back) */
+	RETRY_LATER,	 /* a retry is worthwhile: retry_timer is armed */
+};
+/*
+ * The first look at a compact index request's answer (index.c,
+ * index_sync.c): when the mirror it went to should fall back, the attempt
+ * does not count (*attempt is decremented) and the caller requests again at
+ * once; when a retry is worthwhile (attempts left), retry_timer is armed on
+ * the job's reactor for retry_delay_ns(*attempt), and its callback requests
+ * again. In both cases req is released and the event traced on the job.
+ */
+enum retry_next retry_index_answer(struct job *job, struct mirror_route *route,
+				   const struct mirror_target *t, struct http_req *req,
+				   unsigned *attempt, struct timer *retry_timer);
