@@ -1,6 +1,8 @@
 /*
  * env.c: see env.h. The table is process-wide and never freed (a handful of
- * strings, held for the process's life, as environ itself is).
+ * strings, held for the process's life, as environ itself is). A hidden
+ * value is also blanked where it was, so /proc/<pid>/environ no longer
+ * shows it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +29,7 @@ void env_hide(const char *prefix)
 			e++;
 		if (!e || !*e)
 			return;
-		const char *eq = strchr(*e, '=');
+		char *eq = strchr(*e, '=');
 		char *name = strndup(*e, (size_t)(eq - *e));
 		char *value = strdup(eq + 1);
 		if (!name || !value || nhidden == ENV_HIDDEN_MAX) {
@@ -39,6 +41,13 @@ void env_hide(const char *prefix)
 			hidden[nhidden].name = name;
 			hidden[nhidden++].value = value;
 		}
+		/*
+		 * unsetenv only drops the pointer: the bytes stay where the
+		 * kernel put them, and /proc/<pid>/environ shows them to every
+		 * process of the user (a gem's extconf.rb included). Blanked
+		 * in place (the initial environment is writable memory).
+		 */
+		memset(eq + 1, 0, strlen(eq + 1));
 		if (name)
 			unsetenv(name);
 		else

@@ -106,10 +106,27 @@ class TestRemoteCache < ScintTest::Case
     c = Scint::Gemgen::Corpus.new(File.join(tmp, "corpus"), so_cache: File.join(ScintTest::CORPUS_DIR, "so-cache"))
     # Its build fails if the remote cache's settings (the signing key, the
     # credentials) reach it: third-party build code must never see them.
-    extconf = "# frozen_string_literal: true\n\nrequire \"mkmf\"\n" \
-              "leak = ENV.keys.grep(/\\ASCINT_REMOTE_CACHE/)\n" \
-              "abort \"extconf.rb sees \#{leak.join(\", \")}\" unless leak.empty?\n" \
-              "create_makefile(\"rc_ext/rc_ext_ext\")\n"
+    # Nor may it read them from an ancestor's /proc/<pid>/environ, up to
+    # scint itself (unsetenv leaves the bytes where the kernel put them).
+    extconf = <<~'RUBY'
+      # frozen_string_literal: true
+
+      require "mkmf"
+      secret = /\A(SCINT_REMOTE_CACHE)/
+      leak = ENV.keys.grep(secret)
+      abort "extconf.rb sees #{leak.join(", ")}" unless leak.empty?
+      pid = Process.pid
+      16.times do
+        pid = File.read("/proc/#{pid}/stat")[/\) \S+ (\d+)/, 1].to_i
+        break if pid <= 1
+
+        env = File.binread("/proc/#{pid}/environ").split("\0").grep(/=./).map { |kv| kv[/\A[^=]*/] }
+        leak = env.grep(secret)
+        abort "extconf.rb reads #{leak.join(", ")} in /proc/#{pid}/environ" unless leak.empty?
+        break if File.read("/proc/#{pid}/comm").strip == "scint"
+      end
+      create_makefile("rc_ext/rc_ext_ext")
+    RUBY
     c.add(name: "rc_ext", version: "1.0.0", ext: "extconf", extra_files: { "ext/rc_ext/extconf.rb" => extconf })
     c.add(name: "rc_pure", version: "1.0.0", files: 2)
     c.build!

@@ -98,10 +98,27 @@ class TestRemoteCacheS3 < ScintTest::Case
     mod = s3rver_module
     c = Scint::Gemgen::Corpus.new(File.join(tmp, "corpus"), so_cache: File.join(ScintTest::CORPUS_DIR, "so-cache"))
     # Its build fails if the AWS credentials or the remote's settings reach it.
-    extconf = "# frozen_string_literal: true\n\nrequire \"mkmf\"\n" \
-              "leak = ENV.keys.grep(/\\A(SCINT_REMOTE_CACHE|AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN))/)\n" \
-              "abort \"extconf.rb sees \#{leak.join(\", \")}\" unless leak.empty?\n" \
-              "create_makefile(\"rc_ext/rc_ext_ext\")\n"
+    # Nor may it read them from an ancestor's /proc/<pid>/environ, up to
+    # scint itself (unsetenv leaves the bytes where the kernel put them).
+    extconf = <<~'RUBY'
+      # frozen_string_literal: true
+
+      require "mkmf"
+      secret = /\A(SCINT_REMOTE_CACHE|AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN))/
+      leak = ENV.keys.grep(secret)
+      abort "extconf.rb sees #{leak.join(", ")}" unless leak.empty?
+      pid = Process.pid
+      16.times do
+        pid = File.read("/proc/#{pid}/stat")[/\) \S+ (\d+)/, 1].to_i
+        break if pid <= 1
+
+        env = File.binread("/proc/#{pid}/environ").split("\0").grep(/=./).map { |kv| kv[/\A[^=]*/] }
+        leak = env.grep(secret)
+        abort "extconf.rb reads #{leak.join(", ")} in /proc/#{pid}/environ" unless leak.empty?
+        break if File.read("/proc/#{pid}/comm").strip == "scint"
+      end
+      create_makefile("rc_ext/rc_ext_ext")
+    RUBY
     c.add(name: "rc_ext", version: "1.0.0", ext: "extconf", extra_files: { "ext/rc_ext/extconf.rb" => extconf })
     c.build!
     @source = serve(c.dir)
