@@ -615,6 +615,10 @@ elsif ARGV.first == "--serve" || ARGV.first == "--build-server"
   results = IO.new(Integer(ARGV[2]), "wb")
   [calls, results].each { |io| io.close_on_exec = true } # not for what a Gemfile runs
   ScintHelper.serve(calls, results)
+  # scint closed the calls: the server's group goes with it, so that nothing
+  # a build left in the background (a detached daemon, a stray compiler)
+  # outlives scint. The server still leads the group here (no pid reuse).
+  Process.kill(:KILL, 0) if ARGV.first == "--build-server" && Process.getpgrp == Process.pid
 else
   ScintHelper.serve($stdin, $stdout)
 end

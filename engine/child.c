@@ -81,10 +81,14 @@ unsigned child_mgr_kill_all(struct child_mgr *m, int sig)
 	struct list_head *pos;
 	unsigned n = 0;
 
-	/* Also a child whose leader exited but whose pipe is still held: its group lives. */
+	/*
+	 * Not a child already reaped (still listed while something holds its
+	 * pipe): its pid may now lead another group. What its group left is
+	 * the group's own to end (helper.rb kills its group before exiting).
+	 */
 	list_for_each(pos, &m->running) {
 		struct child *c = list_entry(pos, struct child, link);
-		if (c->pid > 0 && kill(-c->pid, sig) == 0)
+		if (c->pid > 0 && !c->exited && kill(-c->pid, sig) == 0)
 			n++;
 	}
 	return n;

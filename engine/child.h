@@ -82,7 +82,7 @@ void child_mgr_free(struct child_mgr *m);
 unsigned child_mgr_running(const struct child_mgr *m);
 struct reactor *child_mgr_reactor(const struct child_mgr *m);
 /*
- * Signals the process group of every child not yet complete (on an
+ * Signals the process group of every child not yet reaped (on an
  * interrupt; async-signal-free, callable before _exit). Returns how many.
  */
 unsigned child_mgr_kill_all(struct child_mgr *m, int sig);

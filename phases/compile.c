@@ -729,7 +729,11 @@ void compile_stop_servers(struct install *in)
 		struct rpc *r = &p->servers[i]->rpc;
 		while (rpc_running(r) && !r->child.exited && clock_now_ns() < deadline)
 			reactor_poll(in->reactor, 50);
-		/* Also what is left of its group once it exited (holding its pipe). */
+		/*
+		 * Still running after the deadline: its group is killed. (A server
+		 * that exited killed its own group first: helper.rb; a reaped
+		 * leader's pid is not signalled, it may lead another group now.)
+		 */
 		if (rpc_running(r)) {
 			(void)child_kill(&r->child, SIGKILL);
 			while (rpc_running(r) && !r->child.exited)

@@ -109,6 +109,33 @@ class TestBuildServers < ScintTest::Case
     assert_empty pids.select { |_, p| alive?(p) }, "no process of the build lives on"
   end
 
+  # An extconf.rb that leaves a process in the background (detached, its
+  # output elsewhere) and records its pid, then builds as usual.
+  BACKGROUND_EXTCONF = <<~'RUBY'
+    pid = spawn("sleep", "300", in: File::NULL, out: File::NULL, err: File::NULL)
+    Process.detach(pid)
+    File.write(ENV.fetch("NP_BG_MARK"), pid.to_s)
+    require "mkmf"
+    create_makefile("np_bg/np_bg_ext")
+  RUBY
+
+  # A successful install ends its build servers' groups too: what a build
+  # left running does not outlive scint.
+  def test_a_normal_exit_leaves_no_process_of_a_build
+    app = corpus_with({ name: "np_bg", version: "1.0.0", ext: "extconf",
+                        extra_files: { "ext/np_bg/extconf.rb" => { content: BACKGROUND_EXTCONF } } })
+    mark = File.join(tmp, "bg.pid")
+    r = app.scint("install", env: { "NP_BG_MARK" => mark })
+    assert_success r
+    sleeper = Integer(File.read(mark))
+    begin
+      assert_all_gone({ "background sleep" => sleeper })
+    ensure
+      Process.kill(:KILL, sleeper) if alive?(sleeper)
+    end
+    assert_success app.bundle("check")
+  end
+
   def test_sigkilled_scint_leaves_no_process_of_a_build
     pid, _out, pids = start_sleepy_build(sleepy_app)
     Process.kill("KILL", pid)
