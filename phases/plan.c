@@ -473,7 +473,8 @@ static void plan_decide(struct install *in, struct gem *g)
 		return;
 	}
 	int r = cache_load_manifest(in, g);
-	if (r == 0 || (r == -SC_ECACHE && plan_repair(in, g))) {
+	/* list --remote only reads: a damaged entry is left for an install to repair. */
+	if (r == 0 || (r == -SC_ECACHE && !in->opts.remote_list && plan_repair(in, g))) {
 		g->plan = PLAN_MATERIALIZE;
 		return;
 	}

@@ -594,6 +594,14 @@ class TestRemoteCache < ScintTest::Case
     requests = File.read(log).lines.drop(before)
     refute_empty requests
     assert requests.all? { |l| l.include?(".index HTTP") }, "only index objects are read: #{requests}"
+    # It only reads: a damaged entry here is neither repaired nor moved.
+    entry = File.join(cache, "cached", ABI, "rc_pure-1.0.0")
+    victim = Dir.glob("**/*.rb", base: entry).first
+    File.write(File.join(entry, victim), "damaged")
+    assert_success list.(cache)
+    assert File.directory?(entry), "list --remote moves no entry"
+    assert_equal "damaged", File.read(File.join(entry, victim))
+    refute Dir.exist?(File.join(cache, "quarantine")) && !Dir.empty?(File.join(cache, "quarantine")), "nothing quarantined"
     r = list.(cache, remote_env("SCINT_REMOTE_CACHE_HMAC_KEY" => "another-key-of-someone-else"))
     assert_success r
     assert_match(/^rc_ext-1\.0\.0\trefused \(its signature does not verify with the configured key\)$/, r.stdout)
