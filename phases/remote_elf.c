@@ -375,6 +375,15 @@ int remote_elf_check(const unsigned char *p, size_t n, const struct remote_elf_h
 			r = elf_bad(why, "the run path");
 			goto out;
 		}
+		size_t nelem = 1;
+		for (const char *q = runpath; (q = strchr(q, ':')); q++)
+			nelem++;
+		if (nelem > REMOTE_ELF_RUNPATH_MAX) {
+			sbuf_addf(why, "a malformed ELF file (a run path of %zu elements, more than %d)",
+				  nelem, REMOTE_ELF_RUNPATH_MAX);
+			r = -SC_EUNSAFE;
+			goto out;
+		}
 	}
 	if (d->has_verneed && (r = elf_verneed(f, d, &st, host->glibc, why)) < 0)
 		goto out;
@@ -624,25 +633,29 @@ static void ls_normalize(struct sbuf *sb)
 	sbuf_setlen(sb, o);
 }
 
+static int ls_entry_cmp(const void *key, const void *row)
+{
+	return strcmp(key, ((const struct mf_entry *)row)->path);
+}
+
 /* One run path directory (already expanded, absolute, normalized). */
 static bool ls_runpath_dir(const struct remote_libsearch *ls, const char *dir, const char *soname)
 {
 	size_t el = ls->entry_dir ? strlen(ls->entry_dir) : 0;
 
 	if (el && ls->m && !strncmp(dir, ls->entry_dir, el) && (dir[el] == '/' || !dir[el])) {
+		/* <rel>/<soname> among the manifest's rows, sorted by path: one binary search */
 		const char *rel = dir[el] ? dir + el + 1 : "";
-		size_t rl = strlen(rel);
-		for (size_t i = 0; i < ls->m->nentries; i++) {
-			const struct mf_entry *e = &ls->m->entries[i];
-			if (e->type == MF_DIR)
-				continue;
-			const char *q = e->path;
-			if (rl && (strncmp(q, rel, rl) || q[rl] != '/'))
-				continue;
-			if (!strcmp(q + (rl ? rl + 1 : 0), soname))
-				return true;
-		}
-		return false;
+		struct sbuf key = SBUF_INIT;
+		if (*rel)
+			sbuf_addf(&key, "%s/", rel);
+		sbuf_addstr(&key, soname);
+		const struct mf_entry *e = ls->m->nentries
+			? bsearch(sbuf_cstr(&key), ls->m->entries, ls->m->nentries,
+				  sizeof(*ls->m->entries), ls_entry_cmp)
+			: NULL;
+		sbuf_release(&key);
+		return e && e->type != MF_DIR;
 	}
 	return ls_host_has(ls, dir, strlen(dir), soname);
 }
@@ -650,7 +663,11 @@ static bool ls_runpath_dir(const struct remote_libsearch *ls, const char *dir, c
 bool remote_libsearch_find(const struct remote_libsearch *ls, const char *path, const char *runpath,
 			   const char *soname)
 {
-	for (const char *q = runpath; q && *q;) {
+	char *seen[REMOTE_ELF_RUNPATH_MAX];
+	size_t nseen = 0;
+	bool found = false;
+
+	for (const char *q = runpath; q && *q && !found;) {
 		const char *e = strchrnul(q, ':');
 		struct sbuf dir = SBUF_INIT;
 		bool ok = true;
@@ -675,14 +692,23 @@ bool remote_libsearch_find(const struct remote_libsearch *ls, const char *path, 
 		}
 		if (ok && dir.len && dir.buf[0] == '/') {
 			ls_normalize(&dir);
-			if (ls_runpath_dir(ls, sbuf_cstr(&dir), soname)) {
-				sbuf_release(&dir);
-				return true;
+			/* each directory once (a run path repeating one costs nothing more) */
+			bool dup = false;
+			for (size_t i = 0; i < nseen && !dup; i++)
+				dup = !strcmp(seen[i], sbuf_cstr(&dir));
+			if (!dup) {
+				found = ls_runpath_dir(ls, sbuf_cstr(&dir), soname);
+				if (nseen < REMOTE_ELF_RUNPATH_MAX)
+					seen[nseen++] = sbuf_detach(&dir, NULL);
 			}
 		}
 		sbuf_release(&dir);
 		q = *e ? e + 1 : e;
 	}
+	for (size_t i = 0; i < nseen; i++)
+		free(seen[i]);
+	if (found)
+		return true;
 	for (size_t i = 0; i < ls->ndirs; i++)
 		if (ls_host_has(ls, ls->dirs[i], strlen(ls->dirs[i]), soname))
 			return true;

@@ -32,8 +32,10 @@ void remote_elf_host_get(struct remote_elf_host *ret);
  *   1. DT_RUNPATH of the object, or DT_RPATH when it has no DT_RUNPATH,
  *      "$ORIGIN"/"${ORIGIN}" expanded against the file's final place
  *      (entry_dir/<its path>); a directory inside entry_dir is looked up in
- *      the entry's manifest (its files are not on disk yet), one outside on
- *      the host; a directory with another "$" token is skipped;
+ *      the entry's manifest (its files are not on disk yet; one binary
+ *      search, so m's rows must be sorted by path as manifest_parse()
+ *      leaves them), one outside on the host; a directory with another "$"
+ *      token is skipped, one repeated is looked at once;
  *   2. dirs: LD_LIBRARY_PATH (absolute components), the extra directories
  *      given (the interpreter's lib/, where libruby is already loaded from),
  *      the directories of /etc/ld.so.conf and its "include" globs (relative
@@ -93,3 +95,5 @@ int remote_elf_check(const unsigned char *p, size_t n, const struct remote_elf_h
 #define REMOTE_ELF_NEEDED_MAX  256
 #define REMOTE_ELF_VERNEED_MAX 1024
 #define REMOTE_ELF_VERNAUX_MAX 16384
+/* A run path of more elements is refused (each needed library walks them all). */
+#define REMOTE_ELF_RUNPATH_MAX 64

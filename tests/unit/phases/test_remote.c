@@ -542,6 +542,134 @@ SC_TEST(elf_out_of_range)
 	sbuf_release(&why);
 }
 
+/* ---- larger crafted files: many needed libraries, version definitions ---- */
+
+/*
+ * A 64-bit shared object of this host's kind: one PT_LOAD over the whole
+ * file at BASE, PT_DYNAMIC at B_DYN, strings from B_STR, version records
+ * (needs or definitions) from B_VER.
+ */
+enum { B_DYN = 0x1000, B_STR = 0x8000, B_VER = 0xc000, B_SIZE = 0x10000 };
+
+struct big {
+	unsigned char *p;
+	size_t str_at, ndyn;
+};
+
+static void big_init(struct big *b)
+{
+	struct remote_elf_host h = host("2.36");
+
+	b->p = calloc(1, B_SIZE);
+	b->str_at = B_STR + 1;
+	b->ndyn = 0;
+	Elf64_Ehdr e = { .e_type = ET_DYN, .e_machine = h.machine, .e_version = EV_CURRENT,
+			 .e_phoff = 64, .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 2,
+			 .e_ehsize = sizeof(Elf64_Ehdr) };
+	memcpy(e.e_ident, ELFMAG, SELFMAG);
+	e.e_ident[EI_CLASS] = ELFCLASS64;
+	e.e_ident[EI_DATA] = h.elf_data;
+	e.e_ident[EI_VERSION] = EV_CURRENT;
+	memcpy(b->p, &e, sizeof(e));
+	Elf64_Phdr ph[2] = {
+		{ .p_type = PT_LOAD, .p_vaddr = BASE, .p_filesz = B_SIZE, .p_memsz = B_SIZE },
+		{ .p_type = PT_DYNAMIC, .p_offset = B_DYN, .p_vaddr = BASE + B_DYN,
+		  .p_filesz = B_STR - B_DYN, .p_memsz = B_STR - B_DYN },
+	};
+	memcpy(b->p + 64, ph, sizeof(ph));
+}
+
+static size_t big_str(struct big *b, const char *s)
+{
+	size_t off = b->str_at - B_STR;
+	assert_true(b->str_at + strlen(s) + 1 <= B_VER);
+	memcpy(b->p + b->str_at, s, strlen(s) + 1);
+	b->str_at += strlen(s) + 1;
+	return off;
+}
+
+static void big_dyn(struct big *b, int64_t tag, uint64_t val)
+{
+	Elf64_Dyn d = { .d_tag = tag, .d_un.d_val = val };
+	assert_true(B_DYN + (b->ndyn + 1) * sizeof(d) <= B_STR);
+	memcpy(b->p + B_DYN + b->ndyn++ * sizeof(d), &d, sizeof(d));
+}
+
+static unsigned char *big_finish(struct big *b)
+{
+	big_dyn(b, DT_STRTAB, BASE + B_STR);
+	big_dyn(b, DT_STRSZ, b->str_at - B_STR);
+	big_dyn(b, DT_NULL, 0);
+	return b->p;
+}
+
+/* n needed libraries libn000.so... and a run path of k "$ORIGIN" elements. */
+static unsigned char *craft_many(size_t nneeded, size_t k)
+{
+	struct big b;
+	struct sbuf rp = SBUF_INIT;
+
+	big_init(&b);
+	for (size_t i = 0; i < nneeded; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "libn%03zu.so", i);
+		big_dyn(&b, DT_NEEDED, big_str(&b, name));
+	}
+	for (size_t i = 0; i < k; i++)
+		sbuf_addstr(&rp, i ? ":$ORIGIN" : "$ORIGIN");
+	big_dyn(&b, DT_RUNPATH, big_str(&b, sbuf_cstr(&rp)));
+	sbuf_release(&rp);
+	return big_finish(&b);
+}
+
+/*
+ * A run path of more than REMOTE_ELF_RUNPATH_MAX elements is refused; one of
+ * that many against 256 needed libraries shipped by a 1000-row entry is
+ * looked up row by row no more (it finishes, and finds them all).
+ */
+SC_TEST(elf_runpath_elements_bounded)
+{
+	struct sbuf why = SBUF_INIT;
+	struct arena a;
+	struct manifest m = { 0 };
+	struct remote_libsearch ls = empty_search("many");
+	unsigned char *p;
+
+	arena_init(&a);
+	for (size_t i = 0; i < 1000; i++) {
+		char rel[64];
+		if (i < REMOTE_ELF_NEEDED_MAX)
+			snprintf(rel, sizeof(rel), "gem/lib/x/libn%03zu.so", i);
+		else
+			snprintf(rel, sizeof(rel), "gem/lib/x/other/f%04zu.rb", i);
+		manifest_add(&a, &m, MF_FILE, arena_strdup(&a, rel));
+	}
+	manifest_sort(&m);
+	ls.entry_dir = "/cache/cached/ruby-3.1/x-1";
+	ls.m = &m;
+
+	p = craft_many(REMOTE_ELF_NEEDED_MAX, REMOTE_ELF_RUNPATH_MAX + 1);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), -SC_EUNSAFE);
+	assert_string_equal(sbuf_cstr(&why),
+			    "a malformed ELF file (a run path of 65 elements, more than 64)");
+	free(p);
+	p = craft_many(REMOTE_ELF_NEEDED_MAX, REMOTE_ELF_RUNPATH_MAX);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), 0);
+	free(p);
+	/* the last one missing from the entry (and the host): still found missing */
+	for (size_t i = 0; i < m.nentries; i++)
+		if (!strcmp(m.entries[i].path, "gem/lib/x/libn255.so"))
+			m.entries[i].path = "gem/lib/x/libn255.so.gone";
+	manifest_sort(&m);
+	p = craft_many(REMOTE_ELF_NEEDED_MAX, REMOTE_ELF_RUNPATH_MAX);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), -SC_EUNSAFE);
+	assert_non_null(strstr(sbuf_cstr(&why), "libn255.so"));
+	free(p);
+	remote_libsearch_release(&ls);
+	arena_release(&a);
+	sbuf_release(&why);
+}
+
 /* ---- the library search ---- */
 
 static bool in_dirs(const struct remote_libsearch *ls, const char *d)
