@@ -670,6 +670,151 @@ SC_TEST(elf_runpath_elements_bounded)
 	sbuf_release(&why);
 }
 
+/* A file needing `version` (weak or not) of the library `lib` (a DT_NEEDED too). */
+static unsigned char *craft_verneed(const char *lib, const char *version, bool weak)
+{
+	struct big b;
+
+	big_init(&b);
+	size_t file = big_str(&b, lib), name = big_str(&b, version);
+	big_dyn(&b, DT_NEEDED, file);
+	big_dyn(&b, DT_VERNEED, BASE + B_VER);
+	big_dyn(&b, DT_VERNEEDNUM, 1);
+	Elf64_Verneed vn = { .vn_version = 1, .vn_cnt = 1, .vn_file = (Elf64_Word)file,
+			     .vn_aux = sizeof(vn) };
+	Elf64_Vernaux va = { .vna_flags = weak ? VER_FLG_WEAK : 0, .vna_other = 2,
+			     .vna_name = (Elf64_Word)name };
+	memcpy(b.p + B_VER, &vn, sizeof(vn));
+	memcpy(b.p + B_VER + sizeof(vn), &va, sizeof(va));
+	return big_finish(&b);
+}
+
+/* A library `soname` defining its base version and the nnames versions given. */
+static unsigned char *craft_verdef(const char *soname, const char *const *names, size_t nnames)
+{
+	struct big b;
+	size_t at = B_VER;
+
+	big_init(&b);
+	big_dyn(&b, DT_SONAME, big_str(&b, soname));
+	big_dyn(&b, DT_VERDEF, BASE + B_VER);
+	big_dyn(&b, DT_VERDEFNUM, nnames + 1);
+	for (size_t i = 0; i <= nnames; i++) {
+		Elf64_Verdef vd = { .vd_version = 1, .vd_flags = i ? 0 : VER_FLG_BASE,
+				    .vd_ndx = (Elf64_Half)(i + 1), .vd_cnt = 1,
+				    .vd_aux = sizeof(vd),
+				    .vd_next = i < nnames ? sizeof(vd) + sizeof(Elf64_Verdaux) : 0 };
+		Elf64_Verdaux va = { .vda_name = (Elf64_Word)big_str(&b, i ? names[i - 1] : soname) };
+		memcpy(b.p + at, &vd, sizeof(vd));
+		memcpy(b.p + at + sizeof(vd), &va, sizeof(va));
+		at += sizeof(vd) + sizeof(va);
+	}
+	return big_finish(&b);
+}
+
+static void put_bytes(const char *root, const char *rel, const unsigned char *p, size_t n)
+{
+	char path[4096];
+
+	put(root, rel, "");
+	snprintf(path, sizeof(path), "%s%s", root, rel);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(p, 1, n, f), n);
+	fclose(f);
+}
+
+/*
+ * Every version a file needs must be defined by the library the search finds
+ * for it: FOO_1.0 of a libfoo.so.1 defining only FOO_1.0 passes, FOO_2.0 is
+ * refused (unless weak); a library without version definitions, or one
+ * shipped by the entry, is not checked.
+ */
+SC_TEST(elf_verneed_against_found_library)
+{
+	struct sbuf why = SBUF_INIT;
+	struct remote_libsearch ls = empty_search("verdef");
+	const char *defs[] = { "FOO_0.9", "FOO_1.0" };
+	unsigned char *lib = craft_verdef("libfoo.so.1", defs, 2), *p;
+
+	put_bytes(ls.root, "/usr/lib/libfoo.so.1", lib, B_SIZE);
+	p = craft_verneed("libfoo.so.1", "FOO_1.0", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), 0);
+	free(p);
+	p = craft_verneed("libfoo.so.1", "FOO_2.0", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), -SC_EUNSAFE);
+	assert_string_equal(sbuf_cstr(&why),
+			    "it needs FOO_2.0, which /usr/lib/libfoo.so.1 does not define");
+	/* without a library search nothing is looked up (the GLIBC_ check alone) */
+	assert_int_equal(check(p, B_SIZE, "2.36", NULL, &why), 0);
+	free(p);
+	p = craft_verneed("libfoo.so.1", "FOO_2.0", true);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), 0);
+	free(p);
+	/* the base version (the soname) is a definition too */
+	p = craft_verneed("libfoo.so.1", "libfoo.so.1", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), 0);
+	free(p);
+
+	/* a library without version definitions: the loader checks nothing, neither does this */
+	struct remote_libsearch ls2 = empty_search("verdef-none");
+	unsigned char *plain = craft_verdef("libfoo.so.1", NULL, 0);
+	Elf64_Dyn nul = { .d_tag = DT_NULL };
+	memcpy(plain + B_DYN + sizeof(Elf64_Dyn), &nul, sizeof(nul)); /* DT_STRTAB, then the end */
+	memcpy(plain + B_DYN, &(Elf64_Dyn){ .d_tag = DT_STRTAB, .d_un.d_val = BASE + B_STR },
+	       sizeof(nul));
+	put_bytes(ls2.root, "/usr/lib/libfoo.so.1", plain, B_SIZE);
+	p = craft_verneed("libfoo.so.1", "FOO_2.0", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls2, &why), 0);
+	/* a malformed definition chain: nothing to check against, no read beyond it */
+	Elf64_Verdef vd;
+	memcpy(&vd, lib + B_VER, sizeof(vd));
+	vd.vd_next = 0xfffffff0u;
+	memcpy(lib + B_VER, &vd, sizeof(vd));
+	put_bytes(ls2.root, "/usr/lib/libfoo.so.1", lib, B_SIZE);
+	remote_libsearch_release(&ls2);
+	ls2 = empty_search("verdef-none");
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls2, &why), 0);
+	/* a missing library is refused by its DT_NEEDED first */
+	struct remote_libsearch ls3 = empty_search("verdef-missing");
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls3, &why), -SC_EUNSAFE);
+	assert_non_null(strstr(sbuf_cstr(&why), "needs the shared library libfoo.so.1"));
+	free(p);
+	free(plain);
+	free(lib);
+	remote_libsearch_release(&ls3);
+	remote_libsearch_release(&ls2);
+	remote_libsearch_release(&ls);
+	sbuf_release(&why);
+}
+
+/* On this host: a GLIBCXX_3.4.99 that the host's libstdc++.so.6 does not define is refused. */
+SC_TEST(elf_verneed_host_libstdcxx)
+{
+	struct sbuf why = SBUF_INIT;
+	struct remote_libsearch ls;
+
+	assert_int_equal(remote_libsearch_init(&ls, "", NULL, NULL, 0), 0);
+	if (!remote_libsearch_find(&ls, "x", NULL, "libstdc++.so.6")) {
+		fprintf(stderr, "skipped: no libstdc++.so.6 on this host\n");
+		remote_libsearch_release(&ls);
+		return;
+	}
+	unsigned char *p = craft_verneed("libstdc++.so.6", "GLIBCXX_3.4", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), 0);
+	free(p);
+	p = craft_verneed("libstdc++.so.6", "GLIBCXX_3.4.99", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), -SC_EUNSAFE);
+	assert_non_null(strstr(sbuf_cstr(&why), "it needs GLIBCXX_3.4.99, which /"));
+	assert_non_null(strstr(sbuf_cstr(&why), "libstdc++.so.6 does not define"));
+	free(p);
+	p = craft_verneed("libstdc++.so.6", "CXXABI_1.3.99", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), -SC_EUNSAFE);
+	free(p);
+	remote_libsearch_release(&ls);
+	sbuf_release(&why);
+}
+
 /* ---- the library search ---- */
 
 static bool in_dirs(const struct remote_libsearch *ls, const char *d)
