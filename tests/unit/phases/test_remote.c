@@ -7,7 +7,10 @@
  * ASan). On crafted files, 64- and 32-bit, with no section headers at all
  * or lying ones: a too new GLIBC_x.y found through the program headers
  * only, needed libraries, another class or machine, version need chains
- * longer than the caps, and offsets out of range. The library search on a
+ * longer than the caps, and offsets out of range; a run path over its cap,
+ * and 256 needed libraries through 64 run path elements into a 1000-row
+ * entry; versions needed from a library found on the (temporary or real)
+ * host checked against its version definitions. The library search on a
  * temporary root: ld.so.conf with include globs (nested, looping),
  * LD_LIBRARY_PATH, the default and multiarch directories, $ORIGIN run paths
  * into the entry's manifest or out of it.
