@@ -331,11 +331,12 @@ static int elf_verneed(const struct elf_file *f, const struct elf_dyn *d,
 		if (vc) {
 			sbuf_reset(&where);
 			int at = strchr(file, '/') || !*file
-				? 0
-				: ls_locate(vc->libs, vc->path, vc->runpath, file, &where);
+					 ? 0
+					 : ls_locate(vc->libs, vc->path, vc->runpath, file, &where);
 			if (at == 0) {
 				sbuf_addf(why,
-					  "it needs versions of the shared library %s, which this host does not have",
+					  "it needs versions of the shared library %s, which this "
+					  "host does not have",
 					  file);
 				r = -SC_EUNSAFE;
 				break;
@@ -464,7 +465,8 @@ int remote_elf_check(const unsigned char *p, size_t n, const struct remote_elf_h
 		for (const char *q = runpath; (q = strchr(q, ':')); q++)
 			nelem++;
 		if (nelem > REMOTE_ELF_RUNPATH_MAX) {
-			sbuf_addf(why, "a malformed ELF file (a run path of %zu elements, more than %d)",
+			sbuf_addf(why,
+				  "a malformed ELF file (a run path of %zu elements, more than %d)",
 				  nelem, REMOTE_ELF_RUNPATH_MAX);
 			r = -SC_EUNSAFE;
 			goto out;
@@ -549,7 +551,8 @@ int remote_elf_verdefs(const unsigned char *p, size_t n, char ***ret, size_t *re
 	uint64_t addr = d->verdef;
 	for (size_t k = 0;; k++) {
 		uint64_t off, aoff;
-		if (k == REMOTE_ELF_VERDEF_MAX || !elf_map(f, addr, sizeof(Elf64_Verdef), &off, NULL))
+		if (k == REMOTE_ELF_VERDEF_MAX ||
+		    !elf_map(f, addr, sizeof(Elf64_Verdef), &off, NULL))
 			goto bad;
 		Elf64_Verdef vd; /* the same layout in both classes */
 		memcpy(&vd, p + off, sizeof(vd));
@@ -817,7 +820,7 @@ static const struct ls_lib *ls_lib_get(const struct remote_libsearch *ls, const 
 	/* unreadable or larger than the cap: nothing to check against */
 	if (fs_read_file(path, &buf, REMOTE_ELF_LIB_MAX) == 0) {
 		int r = remote_elf_verdefs((const unsigned char *)(buf.buf ? buf.buf : ""), buf.len,
-				    &lib->names, &lib->nnames);
+					   &lib->names, &lib->nnames);
 		if (r < 0) {
 			sbuf_release(&buf);
 			free(lib->path);
@@ -888,10 +891,10 @@ static bool ls_runpath_dir(const struct remote_libsearch *ls, const char *dir, c
 		if (*rel)
 			sbuf_addf(&key, "%s/", rel);
 		sbuf_addstr(&key, soname);
-		const struct mf_entry *e = ls->m->nentries
-			? bsearch(sbuf_cstr(&key), ls->m->entries, ls->m->nentries,
-				  sizeof(*ls->m->entries), ls_entry_cmp)
-			: NULL;
+		const struct mf_entry *e =
+			ls->m->nentries ? bsearch(sbuf_cstr(&key), ls->m->entries, ls->m->nentries,
+						  sizeof(*ls->m->entries), ls_entry_cmp)
+					: NULL;
 		sbuf_release(&key);
 		*ret_entry = true;
 		return e && e->type != MF_DIR;
