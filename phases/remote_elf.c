@@ -13,6 +13,14 @@
  *                           _dl_check_map_versions walks them: vn_cnt and
  *                           DT_VERNEEDNUM do not bound the loader's walk,
  *                           so they do not bound this one either)
+ *   the version definitions of a needed library found on the host
+ *                           (remote_elf_verdefs: DT_VERDEF, chained by
+ *                           vd_next until 0, at most REMOTE_ELF_VERDEF_MAX),
+ *                           to check every version a need names against
+ *                           them as _dl_check_map_versions does (weak needs
+ *                           and libraries without DT_VERDEF pass); each
+ *                           library read once a run (at most
+ *                           REMOTE_ELF_LIB_MAX bytes), kept in the search
  * Section headers are never read: a stripped or lying section table changes
  * nothing the loader does, so it changes nothing here.
  *
@@ -182,8 +190,8 @@ static int elf_phdrs(struct elf_file *f, uint64_t phoff, unsigned phnum, unsigne
 struct elf_dyn {
 	uint64_t needed[REMOTE_ELF_NEEDED_MAX];
 	size_t nneeded;
-	bool has_strtab, has_strsz, has_verneed, has_runpath, has_rpath;
-	uint64_t strtab, strsz, verneed, runpath, rpath;
+	bool has_strtab, has_strsz, has_verneed, has_verdef, has_runpath, has_rpath;
+	uint64_t strtab, strsz, verneed, verdef, runpath, rpath;
 };
 
 static int elf_dynamic(const struct elf_file *f, uint64_t addr, struct elf_dyn *d, struct sbuf *why)
@@ -230,6 +238,9 @@ static int elf_dynamic(const struct elf_file *f, uint64_t addr, struct elf_dyn *
 		case DT_VERNEED:
 			has = &d->has_verneed, slot = &d->verneed;
 			break;
+		case DT_VERDEF:
+			has = &d->has_verdef, slot = &d->verdef;
+			break;
 		case DT_RUNPATH:
 			has = &d->has_runpath, slot = &d->runpath;
 			break;
@@ -247,12 +258,61 @@ static int elf_dynamic(const struct elf_file *f, uint64_t addr, struct elf_dyn *
 	}
 }
 
-/* Every GLIBC_x.y the version needs name must be at most the host's glibc. */
+/* ---- the version definitions of host libraries, read once a run ---- */
+
+struct ls_lib {
+	char *path;
+	bool checked; /* names is what it defines; false: nothing to check against */
+	char **names;
+	size_t nnames;
+};
+
+struct ls_libs {
+	struct ls_lib *v;
+	size_t n;
+};
+
+static void ls_libs_free(struct ls_libs *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		for (size_t k = 0; k < c->v[i].nnames; k++)
+			free(c->v[i].names[k]);
+		free(c->v[i].names);
+		free(c->v[i].path);
+	}
+	free(c->v);
+	free(c);
+}
+
+static int ls_locate(const struct remote_libsearch *ls, const char *path, const char *runpath,
+		     const char *soname, struct sbuf *ret_host);
+static const struct ls_lib *ls_lib_get(const struct remote_libsearch *ls, const char *path);
+static bool ls_lib_defines(const struct ls_lib *lib, const char *version);
+
+/* Where a version need's file is found, to check its names against (vc of elf_verneed). */
+struct elf_vcheck {
+	const struct remote_libsearch *libs;
+	const char *path, *runpath;
+};
+
+/*
+ * vc NULL: every GLIBC_x.y the version needs name must be at most the host's
+ * glibc. vc set (a second walk, after the first passed): every version a need
+ * names, unless weak, must be defined (DT_VERDEF) by the library the search
+ * finds for its file on the host; a library inside the entry, or one on the
+ * host without version definitions (the loader checks nothing against it) or
+ * that cannot be read, is not checked.
+ */
 static int elf_verneed(const struct elf_file *f, const struct elf_dyn *d,
-		       const struct elf_strtab *st, const char *host_glibc, struct sbuf *why)
+		       const struct elf_strtab *st, const char *host_glibc,
+		       const struct elf_vcheck *vc, struct sbuf *why)
 {
 	uint64_t addr = d->verneed;
 	size_t naux = 0;
+	struct sbuf where = SBUF_INIT;
+	int r = 0;
 
 	for (size_t k = 0;; k++) {
 		uint64_t off;
@@ -264,8 +324,26 @@ static int elf_verneed(const struct elf_file *f, const struct elf_dyn *d,
 		memcpy(&vn, f->p + off, sizeof(vn));
 		if (vn.vn_version != 1)
 			return elf_bad(why, "a version need of another version");
-		if (!elf_str(f, st, vn.vn_file))
+		const char *file = elf_str(f, st, vn.vn_file);
+		if (!file)
 			return elf_bad(why, "a version need's file name");
+		const struct ls_lib *lib = NULL;
+		if (vc) {
+			sbuf_reset(&where);
+			int at = strchr(file, '/') || !*file
+					 ? 0
+					 : ls_locate(vc->libs, vc->path, vc->runpath, file, &where);
+			if (at == 0) {
+				sbuf_addf(why,
+					  "it needs versions of the shared library %s, which this "
+					  "host does not have",
+					  file);
+				r = -SC_EUNSAFE;
+				break;
+			}
+			if (at == 1)
+				lib = ls_lib_get(vc->libs, sbuf_cstr(&where));
+		}
 		uint64_t a = addr + vn.vn_aux;
 		for (;;) {
 			uint64_t aoff;
@@ -279,10 +357,16 @@ static int elf_verneed(const struct elf_file *f, const struct elf_dyn *d,
 			const char *v = elf_str(f, st, va.vna_name);
 			if (!v)
 				return elf_bad(why, "a version name");
-			if (!strncmp(v, "GLIBC_", 6) && v[6] >= '0' && v[6] <= '9' &&
+			if (!vc && !strncmp(v, "GLIBC_", 6) && v[6] >= '0' && v[6] <= '9' &&
 			    elf_glibc_newer(v + 6, host_glibc)) {
 				sbuf_addf(why, "it needs %s, newer than this host's glibc %s", v,
 					  host_glibc);
+				return -SC_EUNSAFE;
+			}
+			if (lib && !(va.vna_flags & VER_FLG_WEAK) && !ls_lib_defines(lib, v)) {
+				sbuf_addf(why, "it needs %s, which %s does not define", v,
+					  sbuf_cstr(&where) + strlen(vc->libs->root));
+				sbuf_release(&where);
 				return -SC_EUNSAFE;
 			}
 			if (!va.vna_next)
@@ -290,9 +374,11 @@ static int elf_verneed(const struct elf_file *f, const struct elf_dyn *d,
 			a += va.vna_next;
 		}
 		if (!vn.vn_next)
-			return 0;
+			break;
 		addr += vn.vn_next;
 	}
+	sbuf_release(&where);
+	return r;
 }
 
 int remote_elf_check(const unsigned char *p, size_t n, const struct remote_elf_host *host,
@@ -375,8 +461,18 @@ int remote_elf_check(const unsigned char *p, size_t n, const struct remote_elf_h
 			r = elf_bad(why, "the run path");
 			goto out;
 		}
+		size_t nelem = 1;
+		for (const char *q = runpath; (q = strchr(q, ':')); q++)
+			nelem++;
+		if (nelem > REMOTE_ELF_RUNPATH_MAX) {
+			sbuf_addf(why,
+				  "a malformed ELF file (a run path of %zu elements, more than %d)",
+				  nelem, REMOTE_ELF_RUNPATH_MAX);
+			r = -SC_EUNSAFE;
+			goto out;
+		}
 	}
-	if (d->has_verneed && (r = elf_verneed(f, d, &st, host->glibc, why)) < 0)
+	if (d->has_verneed && (r = elf_verneed(f, d, &st, host->glibc, NULL, why)) < 0)
 		goto out;
 	for (size_t i = 0; i < d->nneeded; i++) {
 		const char *lib = elf_str(f, &st, d->needed[i]);
@@ -394,7 +490,105 @@ int remote_elf_check(const unsigned char *p, size_t n, const struct remote_elf_h
 			goto out;
 		}
 	}
+	if (libs && d->has_verneed) {
+		struct elf_vcheck vc = { libs, path, runpath };
+		r = elf_verneed(f, d, &st, host->glibc, &vc, why);
+	}
 out:
+	free(d);
+	free(f);
+	return r;
+}
+
+int remote_elf_verdefs(const unsigned char *p, size_t n, char ***ret, size_t *ret_n)
+{
+	struct remote_elf_host host;
+	struct elf_file *f = NULL;
+	struct elf_dyn *d = NULL;
+	struct sbuf why = SBUF_INIT;
+	uint64_t phoff, dyn_addr = 0;
+	unsigned phnum, phentsize;
+	uint16_t type, machine;
+	bool dyn = false;
+	int r = 0;
+
+	*ret = NULL, *ret_n = 0;
+	remote_elf_host_get(&host);
+	if (n < EI_NIDENT || memcmp(p, ELFMAG, SELFMAG) || p[EI_CLASS] != host.elf_class ||
+	    p[EI_DATA] != host.elf_data)
+		return 0;
+	if (p[EI_CLASS] == ELFCLASS64) {
+		Elf64_Ehdr h;
+		if (n < sizeof(h))
+			return 0;
+		memcpy(&h, p, sizeof(h));
+		type = h.e_type, machine = h.e_machine, phoff = h.e_phoff;
+		phnum = h.e_phnum, phentsize = h.e_phentsize;
+	} else {
+		Elf32_Ehdr h;
+		if (n < sizeof(h))
+			return 0;
+		memcpy(&h, p, sizeof(h));
+		type = h.e_type, machine = h.e_machine, phoff = h.e_phoff;
+		phnum = h.e_phnum, phentsize = h.e_phentsize;
+	}
+	if (machine != host.machine || (type != ET_DYN && type != ET_EXEC) || !phnum)
+		return 0;
+	f = calloc(1, sizeof(*f));
+	d = calloc(1, sizeof(*d));
+	if (!f || !d) {
+		r = -ENOMEM;
+		goto out;
+	}
+	f->p = p, f->n = n, f->is64 = p[EI_CLASS] == ELFCLASS64;
+	struct elf_strtab st;
+	if (elf_phdrs(f, phoff, phnum, phentsize, &dyn, &dyn_addr, &why) < 0 || !dyn ||
+	    elf_dynamic(f, dyn_addr, d, &why) < 0 || !d->has_verdef || !d->has_strtab ||
+	    !elf_map(f, d->strtab, 1, &st.off, &st.len))
+		goto out;
+	if (d->has_strsz && d->strsz < st.len)
+		st.len = d->strsz;
+	uint64_t addr = d->verdef;
+	for (size_t k = 0;; k++) {
+		uint64_t off, aoff;
+		if (k == REMOTE_ELF_VERDEF_MAX ||
+		    !elf_map(f, addr, sizeof(Elf64_Verdef), &off, NULL))
+			goto bad;
+		Elf64_Verdef vd; /* the same layout in both classes */
+		memcpy(&vd, p + off, sizeof(vd));
+		if (vd.vd_version != 1)
+			goto bad;
+		if (vd.vd_cnt) { /* the first auxiliary names the version, the others its parents */
+			if (!elf_map(f, addr + vd.vd_aux, sizeof(Elf64_Verdaux), &aoff, NULL))
+				goto bad;
+			Elf64_Verdaux va;
+			memcpy(&va, p + aoff, sizeof(va));
+			const char *name = elf_str(f, &st, va.vda_name);
+			if (!name)
+				goto bad;
+			char **v = realloc(*ret, (*ret_n + 1) * sizeof(*v));
+			if (!v || !(v[*ret_n] = strdup(name))) {
+				if (v)
+					*ret = v;
+				r = -ENOMEM;
+				goto bad;
+			}
+			*ret = v;
+			++*ret_n;
+		}
+		if (!vd.vd_next)
+			break;
+		addr += vd.vd_next;
+	}
+	r = 1;
+	goto out;
+bad:
+	for (size_t i = 0; i < *ret_n; i++)
+		free((*ret)[i]);
+	free(*ret);
+	*ret = NULL, *ret_n = 0;
+out:
+	sbuf_release(&why);
 	free(d);
 	free(f);
 	return r;
@@ -546,8 +740,10 @@ int remote_libsearch_init(struct remote_libsearch *ls, const char *root,
 	int r = 0;
 
 	*ls = (struct remote_libsearch){ 0 };
-	if (!(ls->root = strdup(root ? root : "")))
+	if (!(ls->root = strdup(root ? root : "")) || !(ls->libs = calloc(1, sizeof(*ls->libs)))) {
+		free(ls->root);
 		return -ENOMEM;
+	}
 	for (const char *q = ld_library_path; q && *q && r == 0;) {
 		const char *e = strchrnul(q, ':');
 		r = ls_add(ls, q, (size_t)(e - q)); /* relative (cwd-dependent) ones are skipped */
@@ -579,11 +775,13 @@ void remote_libsearch_release(struct remote_libsearch *ls)
 		free(ls->dirs[i]);
 	free(ls->dirs);
 	free(ls->root);
+	ls_libs_free(ls->libs);
 	*ls = (struct remote_libsearch){ 0 };
 }
 
+/* Whether <root><dir>/<soname> is a regular file; its path into ret (may be NULL) if so. */
 static bool ls_host_has(const struct remote_libsearch *ls, const char *dir, size_t len,
-			const char *soname)
+			const char *soname, struct sbuf *ret)
 {
 	char p[4096];
 	struct stat st;
@@ -591,7 +789,58 @@ static bool ls_host_has(const struct remote_libsearch *ls, const char *dir, size
 	if (snprintf(p, sizeof(p), "%s%.*s/%s", ls->root ? ls->root : "", (int)len, dir, soname) >=
 	    (int)sizeof(p))
 		return false;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+	if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	if (ret) {
+		sbuf_reset(ret);
+		sbuf_addstr(ret, p);
+	}
+	return true;
+}
+
+/* The library at path (root included), read and parsed on first use; NULL on no memory. */
+static const struct ls_lib *ls_lib_get(const struct remote_libsearch *ls, const char *path)
+{
+	struct ls_libs *c = ls->libs;
+	struct sbuf buf = SBUF_INIT;
+
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->v[i].path, path))
+			return &c->v[i];
+	struct ls_lib *v = realloc(c->v, (c->n + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	c->v = v;
+	struct ls_lib *lib = &v[c->n];
+	*lib = (struct ls_lib){ .path = strdup(path) };
+	if (!lib->path)
+		return NULL;
+	/* unreadable or larger than the cap: nothing to check against */
+	if (fs_read_file(path, &buf, REMOTE_ELF_LIB_MAX) == 0) {
+		int r = remote_elf_verdefs((const unsigned char *)(buf.buf ? buf.buf : ""), buf.len,
+					   &lib->names, &lib->nnames);
+		if (r < 0) {
+			sbuf_release(&buf);
+			free(lib->path);
+			return NULL;
+		}
+		lib->checked = r == 1;
+	}
+	sbuf_release(&buf);
+	c->n++;
+	return lib;
+}
+
+static bool ls_lib_defines(const struct ls_lib *lib, const char *version)
+{
+	if (!lib->checked)
+		return true;
+	for (size_t i = 0; i < lib->nnames; i++)
+		if (!strcmp(lib->names[i], version))
+			return true;
+	return false;
 }
 
 /* Drops ".", "" and resolves ".." components of an absolute path in place (never above "/"). */
@@ -624,33 +873,50 @@ static void ls_normalize(struct sbuf *sb)
 	sbuf_setlen(sb, o);
 }
 
+static int ls_entry_cmp(const void *key, const void *row)
+{
+	return strcmp(key, ((const struct mf_entry *)row)->path);
+}
+
 /* One run path directory (already expanded, absolute, normalized). */
-static bool ls_runpath_dir(const struct remote_libsearch *ls, const char *dir, const char *soname)
+static bool ls_runpath_dir(const struct remote_libsearch *ls, const char *dir, const char *soname,
+			   bool *ret_entry, struct sbuf *ret)
 {
 	size_t el = ls->entry_dir ? strlen(ls->entry_dir) : 0;
 
 	if (el && ls->m && !strncmp(dir, ls->entry_dir, el) && (dir[el] == '/' || !dir[el])) {
+		/* <rel>/<soname> among the manifest's rows, sorted by path: one binary search */
 		const char *rel = dir[el] ? dir + el + 1 : "";
-		size_t rl = strlen(rel);
-		for (size_t i = 0; i < ls->m->nentries; i++) {
-			const struct mf_entry *e = &ls->m->entries[i];
-			if (e->type == MF_DIR)
-				continue;
-			const char *q = e->path;
-			if (rl && (strncmp(q, rel, rl) || q[rl] != '/'))
-				continue;
-			if (!strcmp(q + (rl ? rl + 1 : 0), soname))
-				return true;
-		}
-		return false;
+		struct sbuf key = SBUF_INIT;
+		if (*rel)
+			sbuf_addf(&key, "%s/", rel);
+		sbuf_addstr(&key, soname);
+		const struct mf_entry *e =
+			ls->m->nentries ? bsearch(sbuf_cstr(&key), ls->m->entries, ls->m->nentries,
+						  sizeof(*ls->m->entries), ls_entry_cmp)
+					: NULL;
+		sbuf_release(&key);
+		*ret_entry = true;
+		return e && e->type != MF_DIR;
 	}
-	return ls_host_has(ls, dir, strlen(dir), soname);
+	return ls_host_has(ls, dir, strlen(dir), soname, ret);
 }
 
 bool remote_libsearch_find(const struct remote_libsearch *ls, const char *path, const char *runpath,
 			   const char *soname)
 {
-	for (const char *q = runpath; q && *q;) {
+	return ls_locate(ls, path, runpath, soname, NULL) != 0;
+}
+
+/* 0: not found; 1: on the host, its path (root included) in ret (may be NULL); 2: in the entry. */
+static int ls_locate(const struct remote_libsearch *ls, const char *path, const char *runpath,
+		     const char *soname, struct sbuf *ret)
+{
+	char *seen[REMOTE_ELF_RUNPATH_MAX];
+	size_t nseen = 0;
+	bool found = false, entry = false;
+
+	for (const char *q = runpath; q && *q && !found;) {
 		const char *e = strchrnul(q, ':');
 		struct sbuf dir = SBUF_INIT;
 		bool ok = true;
@@ -675,16 +941,26 @@ bool remote_libsearch_find(const struct remote_libsearch *ls, const char *path, 
 		}
 		if (ok && dir.len && dir.buf[0] == '/') {
 			ls_normalize(&dir);
-			if (ls_runpath_dir(ls, sbuf_cstr(&dir), soname)) {
-				sbuf_release(&dir);
-				return true;
+			/* each directory once (a run path repeating one costs nothing more) */
+			bool dup = false;
+			for (size_t i = 0; i < nseen && !dup; i++)
+				dup = !strcmp(seen[i], sbuf_cstr(&dir));
+			if (!dup) {
+				entry = false;
+				found = ls_runpath_dir(ls, sbuf_cstr(&dir), soname, &entry, ret);
+				if (nseen < REMOTE_ELF_RUNPATH_MAX)
+					seen[nseen++] = sbuf_detach(&dir, NULL);
 			}
 		}
 		sbuf_release(&dir);
 		q = *e ? e + 1 : e;
 	}
+	for (size_t i = 0; i < nseen; i++)
+		free(seen[i]);
+	if (found)
+		return entry ? 2 : 1;
 	for (size_t i = 0; i < ls->ndirs; i++)
-		if (ls_host_has(ls, ls->dirs[i], strlen(ls->dirs[i]), soname))
-			return true;
-	return false;
+		if (ls_host_has(ls, ls->dirs[i], strlen(ls->dirs[i]), soname, ret))
+			return 1;
+	return 0;
 }

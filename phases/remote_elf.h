@@ -32,8 +32,10 @@ void remote_elf_host_get(struct remote_elf_host *ret);
  *   1. DT_RUNPATH of the object, or DT_RPATH when it has no DT_RUNPATH,
  *      "$ORIGIN"/"${ORIGIN}" expanded against the file's final place
  *      (entry_dir/<its path>); a directory inside entry_dir is looked up in
- *      the entry's manifest (its files are not on disk yet), one outside on
- *      the host; a directory with another "$" token is skipped;
+ *      the entry's manifest (its files are not on disk yet; one binary
+ *      search, so m's rows must be sorted by path as manifest_parse()
+ *      leaves them), one outside on the host; a directory with another "$"
+ *      token is skipped, one repeated is looked at once;
  *   2. dirs: LD_LIBRARY_PATH (absolute components), the extra directories
  *      given (the interpreter's lib/, where libruby is already loaded from),
  *      the directories of /etc/ld.so.conf and its "include" globs (relative
@@ -55,6 +57,8 @@ struct remote_libsearch {
 	size_t ndirs;
 	const char *entry_dir;	  /* the entry's final absolute directory, or NULL */
 	const struct manifest *m; /* the entry's rows, or NULL */
+	/* private: the version definitions of host libraries read so far */
+	struct ls_libs *libs;
 };
 
 /*
@@ -78,13 +82,26 @@ bool remote_libsearch_find(const struct remote_libsearch *ls, const char *path, 
  * of another class, byte order or machine than host is refused (the host
  * cannot load it). A shared object or executable is refused when it is
  * malformed where the loader reads it, needs a GLIBC_x.y symbol version
- * newer than host->glibc, or (libs not NULL) a DT_NEEDED library
- * remote_libsearch_find() does not find for path. Relocatable objects
+ * newer than host->glibc, has a run path of more than
+ * REMOTE_ELF_RUNPATH_MAX elements, or (libs not NULL) a DT_NEEDED library
+ * remote_libsearch_find() does not find for path, or a (non-weak) version
+ * of a DT_VERNEED file that the library found for it on the host does not
+ * define in its DT_VERDEF (a library inside the entry, or one without
+ * version definitions or unreadable, is not checked). Relocatable objects
  * (.o) of the host's class and machine pass. 0, or -SC_EUNSAFE with the
  * reason in why.
  */
 int remote_elf_check(const unsigned char *p, size_t n, const struct remote_elf_host *host,
 		     const struct remote_libsearch *libs, const char *path, struct sbuf *why);
+
+/*
+ * The names the version definitions (DT_VERDEF) of a shared object p[0..n)
+ * give (a host library's: read the same bounded way as remote_elf_check()
+ * reads a file). 1 with the names in *ret (each and the array malloc'ed),
+ * 0 when there is nothing to check against (not an ELF file of this host's
+ * kind, malformed, no DT_VERDEF), -ENOMEM.
+ */
+int remote_elf_verdefs(const unsigned char *p, size_t n, char ***ret, size_t *ret_n);
 
 /* Caps on what one file may make the check walk. */
 #define REMOTE_ELF_PHDRS_MAX   1024
@@ -93,3 +110,8 @@ int remote_elf_check(const unsigned char *p, size_t n, const struct remote_elf_h
 #define REMOTE_ELF_NEEDED_MAX  256
 #define REMOTE_ELF_VERNEED_MAX 1024
 #define REMOTE_ELF_VERNAUX_MAX 16384
+/* A run path of more elements is refused (each needed library walks them all). */
+#define REMOTE_ELF_RUNPATH_MAX 64
+/* Version definitions walked in one host library; the largest library read. */
+#define REMOTE_ELF_VERDEF_MAX 4096
+#define REMOTE_ELF_LIB_MAX    ((size_t)64 << 20)

@@ -6,10 +6,13 @@
  * classes' readers run past the identification; the library search has a
  * root that holds nothing and an entry of one library, so run paths into and
  * out of the entry are followed. The answer must be 0 or -SC_EUNSAFE with a
- * reason; the sanitizers catch any read outside the input.
+ * reason; the sanitizers catch any read outside the input. The same bytes
+ * are then read as a host library's version definitions
+ * (remote_elf_verdefs).
  *
  * FUZZ_OPTIONS: -max_len=65536
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +57,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r = remote_elf_check(p, size, &h, &ls, "gem/lib/x/x.so", &why);
 	if (r != 0 && (r != -SC_EUNSAFE || why.len == 0))
 		abort();
+	/* the same bytes as a host library whose version definitions are read */
+	char **names;
+	size_t nnames;
+	r = remote_elf_verdefs(p, size, &names, &nnames);
+	if (r < 0 && r != -ENOMEM)
+		abort();
+	for (size_t i = 0; i < nnames; i++)
+		if (!names[i])
+			abort();
+		else
+			free(names[i]);
+	free(names);
 	free(p);
 	sbuf_release(&why);
 	return 0;

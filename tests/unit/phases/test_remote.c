@@ -7,7 +7,10 @@
  * ASan). On crafted files, 64- and 32-bit, with no section headers at all
  * or lying ones: a too new GLIBC_x.y found through the program headers
  * only, needed libraries, another class or machine, version need chains
- * longer than the caps, and offsets out of range. The library search on a
+ * longer than the caps, and offsets out of range; a run path over its cap,
+ * and 256 needed libraries through 64 run path elements into a 1000-row
+ * entry; versions needed from a library found on the (temporary or real)
+ * host checked against its version definitions. The library search on a
  * temporary root: ld.so.conf with include globs (nested, looping),
  * LD_LIBRARY_PATH, the default and multiarch directories, $ORIGIN run paths
  * into the entry's manifest or out of it.
@@ -539,6 +542,279 @@ SC_TEST(elf_out_of_range)
 	}
 	free(p);
 	free(good);
+	sbuf_release(&why);
+}
+
+/* ---- larger crafted files: many needed libraries, version definitions ---- */
+
+/*
+ * A 64-bit shared object of this host's kind: one PT_LOAD over the whole
+ * file at BASE, PT_DYNAMIC at B_DYN, strings from B_STR, version records
+ * (needs or definitions) from B_VER.
+ */
+enum { B_DYN = 0x1000, B_STR = 0x8000, B_VER = 0xc000, B_SIZE = 0x10000 };
+
+struct big {
+	unsigned char *p;
+	size_t str_at, ndyn;
+};
+
+static void big_init(struct big *b)
+{
+	struct remote_elf_host h = host("2.36");
+
+	b->p = calloc(1, B_SIZE);
+	b->str_at = B_STR + 1;
+	b->ndyn = 0;
+	Elf64_Ehdr e = { .e_type = ET_DYN, .e_machine = h.machine, .e_version = EV_CURRENT,
+			 .e_phoff = 64, .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 2,
+			 .e_ehsize = sizeof(Elf64_Ehdr) };
+	memcpy(e.e_ident, ELFMAG, SELFMAG);
+	e.e_ident[EI_CLASS] = ELFCLASS64;
+	e.e_ident[EI_DATA] = h.elf_data;
+	e.e_ident[EI_VERSION] = EV_CURRENT;
+	memcpy(b->p, &e, sizeof(e));
+	Elf64_Phdr ph[2] = {
+		{ .p_type = PT_LOAD, .p_vaddr = BASE, .p_filesz = B_SIZE, .p_memsz = B_SIZE },
+		{ .p_type = PT_DYNAMIC, .p_offset = B_DYN, .p_vaddr = BASE + B_DYN,
+		  .p_filesz = B_STR - B_DYN, .p_memsz = B_STR - B_DYN },
+	};
+	memcpy(b->p + 64, ph, sizeof(ph));
+}
+
+static size_t big_str(struct big *b, const char *s)
+{
+	size_t off = b->str_at - B_STR;
+	assert_true(b->str_at + strlen(s) + 1 <= B_VER);
+	memcpy(b->p + b->str_at, s, strlen(s) + 1);
+	b->str_at += strlen(s) + 1;
+	return off;
+}
+
+static void big_dyn(struct big *b, int64_t tag, uint64_t val)
+{
+	Elf64_Dyn d = { .d_tag = tag, .d_un.d_val = val };
+	assert_true(B_DYN + (b->ndyn + 1) * sizeof(d) <= B_STR);
+	memcpy(b->p + B_DYN + b->ndyn++ * sizeof(d), &d, sizeof(d));
+}
+
+static unsigned char *big_finish(struct big *b)
+{
+	big_dyn(b, DT_STRTAB, BASE + B_STR);
+	big_dyn(b, DT_STRSZ, b->str_at - B_STR);
+	big_dyn(b, DT_NULL, 0);
+	return b->p;
+}
+
+/* n needed libraries libn000.so... and a run path of k "$ORIGIN" elements. */
+static unsigned char *craft_many(size_t nneeded, size_t k)
+{
+	struct big b;
+	struct sbuf rp = SBUF_INIT;
+
+	big_init(&b);
+	for (size_t i = 0; i < nneeded; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "libn%03zu.so", i);
+		big_dyn(&b, DT_NEEDED, big_str(&b, name));
+	}
+	for (size_t i = 0; i < k; i++)
+		sbuf_addstr(&rp, i ? ":$ORIGIN" : "$ORIGIN");
+	big_dyn(&b, DT_RUNPATH, big_str(&b, sbuf_cstr(&rp)));
+	sbuf_release(&rp);
+	return big_finish(&b);
+}
+
+/*
+ * A run path of more than REMOTE_ELF_RUNPATH_MAX elements is refused; one of
+ * that many against 256 needed libraries shipped by a 1000-row entry is
+ * looked up row by row no more (it finishes, and finds them all).
+ */
+SC_TEST(elf_runpath_elements_bounded)
+{
+	struct sbuf why = SBUF_INIT;
+	struct arena a;
+	struct manifest m = { 0 };
+	struct remote_libsearch ls = empty_search("many");
+	unsigned char *p;
+
+	arena_init(&a);
+	for (size_t i = 0; i < 1000; i++) {
+		char rel[64];
+		if (i < REMOTE_ELF_NEEDED_MAX)
+			snprintf(rel, sizeof(rel), "gem/lib/x/libn%03zu.so", i);
+		else
+			snprintf(rel, sizeof(rel), "gem/lib/x/other/f%04zu.rb", i);
+		manifest_add(&a, &m, MF_FILE, arena_strdup(&a, rel));
+	}
+	manifest_sort(&m);
+	ls.entry_dir = "/cache/cached/ruby-3.1/x-1";
+	ls.m = &m;
+
+	p = craft_many(REMOTE_ELF_NEEDED_MAX, REMOTE_ELF_RUNPATH_MAX + 1);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), -SC_EUNSAFE);
+	assert_string_equal(sbuf_cstr(&why),
+			    "a malformed ELF file (a run path of 65 elements, more than 64)");
+	free(p);
+	p = craft_many(REMOTE_ELF_NEEDED_MAX, REMOTE_ELF_RUNPATH_MAX);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), 0);
+	free(p);
+	/* the last one missing from the entry (and the host): still found missing */
+	for (size_t i = 0; i < m.nentries; i++)
+		if (!strcmp(m.entries[i].path, "gem/lib/x/libn255.so"))
+			m.entries[i].path = "gem/lib/x/libn255.so.gone";
+	manifest_sort(&m);
+	p = craft_many(REMOTE_ELF_NEEDED_MAX, REMOTE_ELF_RUNPATH_MAX);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), -SC_EUNSAFE);
+	assert_non_null(strstr(sbuf_cstr(&why), "libn255.so"));
+	free(p);
+	remote_libsearch_release(&ls);
+	arena_release(&a);
+	sbuf_release(&why);
+}
+
+/* A file needing `version` (weak or not) of the library `lib` (a DT_NEEDED too). */
+static unsigned char *craft_verneed(const char *lib, const char *version, bool weak)
+{
+	struct big b;
+
+	big_init(&b);
+	size_t file = big_str(&b, lib), name = big_str(&b, version);
+	big_dyn(&b, DT_NEEDED, file);
+	big_dyn(&b, DT_VERNEED, BASE + B_VER);
+	big_dyn(&b, DT_VERNEEDNUM, 1);
+	Elf64_Verneed vn = { .vn_version = 1, .vn_cnt = 1, .vn_file = (Elf64_Word)file,
+			     .vn_aux = sizeof(vn) };
+	Elf64_Vernaux va = { .vna_flags = weak ? VER_FLG_WEAK : 0, .vna_other = 2,
+			     .vna_name = (Elf64_Word)name };
+	memcpy(b.p + B_VER, &vn, sizeof(vn));
+	memcpy(b.p + B_VER + sizeof(vn), &va, sizeof(va));
+	return big_finish(&b);
+}
+
+/* A library `soname` defining its base version and the nnames versions given. */
+static unsigned char *craft_verdef(const char *soname, const char *const *names, size_t nnames)
+{
+	struct big b;
+	size_t at = B_VER;
+
+	big_init(&b);
+	big_dyn(&b, DT_SONAME, big_str(&b, soname));
+	big_dyn(&b, DT_VERDEF, BASE + B_VER);
+	big_dyn(&b, DT_VERDEFNUM, nnames + 1);
+	for (size_t i = 0; i <= nnames; i++) {
+		Elf64_Verdef vd = { .vd_version = 1, .vd_flags = i ? 0 : VER_FLG_BASE,
+				    .vd_ndx = (Elf64_Half)(i + 1), .vd_cnt = 1,
+				    .vd_aux = sizeof(vd),
+				    .vd_next = i < nnames ? sizeof(vd) + sizeof(Elf64_Verdaux) : 0 };
+		Elf64_Verdaux va = { .vda_name = (Elf64_Word)big_str(&b, i ? names[i - 1] : soname) };
+		memcpy(b.p + at, &vd, sizeof(vd));
+		memcpy(b.p + at + sizeof(vd), &va, sizeof(va));
+		at += sizeof(vd) + sizeof(va);
+	}
+	return big_finish(&b);
+}
+
+static void put_bytes(const char *root, const char *rel, const unsigned char *p, size_t n)
+{
+	char path[4096];
+
+	put(root, rel, "");
+	snprintf(path, sizeof(path), "%s%s", root, rel);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(p, 1, n, f), n);
+	fclose(f);
+}
+
+/*
+ * Every version a file needs must be defined by the library the search finds
+ * for it: FOO_1.0 of a libfoo.so.1 defining only FOO_1.0 passes, FOO_2.0 is
+ * refused (unless weak); a library without version definitions, or one
+ * shipped by the entry, is not checked.
+ */
+SC_TEST(elf_verneed_against_found_library)
+{
+	struct sbuf why = SBUF_INIT;
+	struct remote_libsearch ls = empty_search("verdef");
+	const char *defs[] = { "FOO_0.9", "FOO_1.0" };
+	unsigned char *lib = craft_verdef("libfoo.so.1", defs, 2), *p;
+
+	put_bytes(ls.root, "/usr/lib/libfoo.so.1", lib, B_SIZE);
+	p = craft_verneed("libfoo.so.1", "FOO_1.0", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), 0);
+	free(p);
+	p = craft_verneed("libfoo.so.1", "FOO_2.0", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), -SC_EUNSAFE);
+	assert_string_equal(sbuf_cstr(&why),
+			    "it needs FOO_2.0, which /usr/lib/libfoo.so.1 does not define");
+	/* without a library search nothing is looked up (the GLIBC_ check alone) */
+	assert_int_equal(check(p, B_SIZE, "2.36", NULL, &why), 0);
+	free(p);
+	p = craft_verneed("libfoo.so.1", "FOO_2.0", true);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), 0);
+	free(p);
+	/* the base version (the soname) is a definition too */
+	p = craft_verneed("libfoo.so.1", "libfoo.so.1", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), 0);
+	free(p);
+
+	/* a library without version definitions: the loader checks nothing, neither does this */
+	struct remote_libsearch ls2 = empty_search("verdef-none");
+	unsigned char *plain = craft_verdef("libfoo.so.1", NULL, 0);
+	Elf64_Dyn nul = { .d_tag = DT_NULL };
+	memcpy(plain + B_DYN + sizeof(Elf64_Dyn), &nul, sizeof(nul)); /* DT_STRTAB, then the end */
+	memcpy(plain + B_DYN, &(Elf64_Dyn){ .d_tag = DT_STRTAB, .d_un.d_val = BASE + B_STR },
+	       sizeof(nul));
+	put_bytes(ls2.root, "/usr/lib/libfoo.so.1", plain, B_SIZE);
+	p = craft_verneed("libfoo.so.1", "FOO_2.0", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls2, &why), 0);
+	/* a malformed definition chain: nothing to check against, no read beyond it */
+	Elf64_Verdef vd;
+	memcpy(&vd, lib + B_VER, sizeof(vd));
+	vd.vd_next = 0xfffffff0u;
+	memcpy(lib + B_VER, &vd, sizeof(vd));
+	put_bytes(ls2.root, "/usr/lib/libfoo.so.1", lib, B_SIZE);
+	remote_libsearch_release(&ls2);
+	ls2 = empty_search("verdef-none");
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls2, &why), 0);
+	/* a missing library is refused by its DT_NEEDED first */
+	struct remote_libsearch ls3 = empty_search("verdef-missing");
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls3, &why), -SC_EUNSAFE);
+	assert_non_null(strstr(sbuf_cstr(&why), "needs the shared library libfoo.so.1"));
+	free(p);
+	free(plain);
+	free(lib);
+	remote_libsearch_release(&ls3);
+	remote_libsearch_release(&ls2);
+	remote_libsearch_release(&ls);
+	sbuf_release(&why);
+}
+
+/* On this host: a GLIBCXX_3.4.99 that the host's libstdc++.so.6 does not define is refused. */
+SC_TEST(elf_verneed_host_libstdcxx)
+{
+	struct sbuf why = SBUF_INIT;
+	struct remote_libsearch ls;
+
+	assert_int_equal(remote_libsearch_init(&ls, "", NULL, NULL, 0), 0);
+	if (!remote_libsearch_find(&ls, "x", NULL, "libstdc++.so.6")) {
+		fprintf(stderr, "skipped: no libstdc++.so.6 on this host\n");
+		remote_libsearch_release(&ls);
+		return;
+	}
+	unsigned char *p = craft_verneed("libstdc++.so.6", "GLIBCXX_3.4", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), 0);
+	free(p);
+	p = craft_verneed("libstdc++.so.6", "GLIBCXX_3.4.99", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), -SC_EUNSAFE);
+	assert_non_null(strstr(sbuf_cstr(&why), "it needs GLIBCXX_3.4.99, which /"));
+	assert_non_null(strstr(sbuf_cstr(&why), "libstdc++.so.6 does not define"));
+	free(p);
+	p = craft_verneed("libstdc++.so.6", "CXXABI_1.3.99", false);
+	assert_int_equal(check(p, B_SIZE, "2.36", &ls, &why), -SC_EUNSAFE);
+	free(p);
+	remote_libsearch_release(&ls);
 	sbuf_release(&why);
 }
 
