@@ -28,7 +28,9 @@
  * <key> is the SHA-256 of everything that decides the artifact's bytes: the
  * Ruby ABI (engine, version, extension API, platform), the gem's full name
  * and .gem SHA-256, the build arguments, the build environment (glibc
- * version), and the entry's absolute directory <cache root>/cached/<abi>/
+ * version; CC, CXX, CPP, CFLAGS, CXXFLAGS, CPPFLAGS, LDFLAGS, LIBS,
+ * ARCHFLAGS and PKG_CONFIG_PATH when set: remote_key_env),
+ * and the entry's absolute directory <cache root>/cached/<abi>/
  * <entry>, symlinks resolved (remote_entry_dir): a build writes it into
  * gem_make.out, the objects' debug information and sometimes the
  * extension's data, so an artifact is shared only between machines with
@@ -639,6 +641,12 @@ static const char *remote_entry_dir(struct install *in, const struct gem *g)
 	return arena_printf(&in->arena, "%s/cached/%s/%s", rm->cache_root, in->abi.abi, g->entry);
 }
 
+/* The environment a native build reads its compiler and flags from. */
+static const char *const remote_key_env[] = {
+	"CC",	  "CXX",  "CPP",       "CFLAGS",	  "CXXFLAGS",
+	"CPPFLAGS", "LDFLAGS", "LIBS", "ARCHFLAGS", "PKG_CONFIG_PATH",
+};
+
 static void remote_key(struct install *in, const struct gem *g, const char *gem_sha256,
 		       char ret_hex[DIGEST_SHA256_HEX])
 {
@@ -653,6 +661,20 @@ static void remote_key(struct install *in, const struct gem *g, const char *gem_
 	for (size_t i = 0; i < g->nbuild_args; i++)
 		sbuf_add(&k, g->build_args[i], strlen(g->build_args[i]) + 1);
 	sbuf_addf(&k, "\nglibc %s\nentry_dir %s\n", in->remote->glibc, remote_entry_dir(in, g));
+	/*
+	 * The compiler settings a build takes from the environment (mkmf,
+	 * configure and make read them): CFLAGS=-march=native on one runner
+	 * must not give another an extension its CPU cannot run. Unset ones
+	 * add nothing, so a fleet that sets none keys as before.
+	 */
+	for (size_t i = 0; i < SC_ARRAY_SIZE(remote_key_env); i++) {
+		const char *v = getenv(remote_key_env[i]);
+		char vhex[DIGEST_SHA256_HEX];
+		if (!v)
+			continue;
+		sha256_hex(v, strlen(v), vhex);
+		sbuf_addf(&k, "env %s %s\n", remote_key_env[i], vhex);
+	}
 	sha256_hex(k.buf, k.len, ret_hex);
 	sbuf_release(&k);
 }

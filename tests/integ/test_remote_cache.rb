@@ -330,6 +330,18 @@ class TestRemoteCache < ScintTest::Case
     assert_equal 1, r.stderr.scan(/the remote cache http:\/\/127\.0\.0\.1:\d+\/fleet is not used for the rest of this run/).size, r.stderr
   end
 
+  # A runner whose compiler settings differ (CFLAGS=-march=native on one
+  # machine) keys apart: it builds its own rather than taking another's.
+  def test_compiler_settings_are_part_of_the_key
+    seed
+    _r, builds, = fresh_install(remote_env("CFLAGS" => "-O1 -g0"))
+    assert_equal 1, builds.size, "another CFLAGS misses"
+    assert_equal 2, objects.grep(/\.index\z/).size, "and uploads under its own key"
+    _r, builds, cache = fresh_install
+    assert_empty builds, "the first layout still hits"
+    assert_loads(cache)
+  end
+
   # Done-when 2 as a fleet meets it: two machines with the same layout (one
   # cache root path, each its own directory behind it: a private mount
   # namespace per runner binds its own) install at the same moment, so both
