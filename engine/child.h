@@ -101,7 +101,7 @@ int child_spawn(struct child_mgr *m, struct child *c);
 int child_kill(struct child *c, int sig);
 /* Queues bytes for the child's stdin (stdin_pipe children). Returns 0 or -EPIPE. */
 int child_write(struct child *c, const void *p, size_t n);
-/* Closes our end of the child's stdin. */
+/* Closes our end of the child's stdin now: bytes still queued are dropped. */
 void child_close_stdin(struct child *c);
 /*
  * Once the child has exited: stops waiting for EOF on its output (a process
@@ -111,5 +111,5 @@ void child_close_stdin(struct child *c);
 void child_drop_output(struct child *c);
 /* Releases the output buffers (after done). NULL-safe. */
 void child_release(struct child *c);
-/* "exit 2", "signal 9": for messages; returns a static buffer. */
+/* "exit 2", "killed by signal 9": for messages; returns a static buffer. */
 const char *child_status_str(const struct child *c);

@@ -82,7 +82,11 @@ struct rpc {
  */
 int rpc_start(struct rpc *r, struct child_mgr *m, const char *const *argv,
 	      const struct rpc_options *opts, const struct trace_ctx *ctx);
-/* Sends a call; done runs later. */
+/*
+ * Sends a call; done runs later, from the reactor's dispatch, except on a
+ * helper already dead: then every waiting call (this one included) fails
+ * and its done runs before rpc_call returns.
+ */
 void rpc_call(struct rpc *r, struct rpc_call *call);
 /* Closes the helper's stdin so it exits; its exit is collected by the reactor. */
 void rpc_stop(struct rpc *r);
