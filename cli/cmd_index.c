@@ -21,6 +21,7 @@
 #include "base/err.h"
 #include "base/sbuf.h"
 #include "base/trace.h"
+#include "base/url.h"
 #include "bundle/config.h"
 #include "cli/cli.h"
 #include "engine/ioq.h"

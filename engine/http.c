@@ -13,7 +13,7 @@
 #include "base/dl.h"
 #include "base/err.h"
 #include "base/trace.h"
-#include "bundle/config.h"
+#include "base/url.h"
 #include "engine/reactor.h"
 
 #define HTTP_BODY_MAX_DEFAULT ((uint64_t)1 << 30)

@@ -89,6 +89,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "base/trace.h"
+#include "base/url.h"
 #include "bundle/config.h"
 #include "bundle/gitsrc.h"
 #include "bundle/names.h"
