@@ -37,6 +37,7 @@
 #include "base/err.h"
 #include "base/hmap.h"
 #include "base/sbuf.h"
+#include "base/url.h"
 
 /* A config file is a few lines; anything larger is not one. */
 #define BCONFIG_FILE_MAX (1u << 20)
@@ -54,12 +55,6 @@ static bool cfg_is_word(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 	       c == '_';
-}
-
-/* RFC 3986 scheme characters after the first letter. */
-static bool cfg_is_scheme_char(unsigned char c)
-{
-	return (cfg_is_word(c) && c != '_') || c == '+' || c == '-' || c == '.';
 }
 
 static char cfg_lower(char c)
@@ -543,64 +538,7 @@ void bconfig_host_key(const char *host, struct sbuf *out)
 }
 
 /* ------------------------------------------------------------------ */
-/* URIs, as far as Bundler::URI#to_s changes them. */
-
-struct cfg_uri {
-	struct strv scheme;   /* without "://" */
-	struct strv userinfo; /* without '@' */
-	struct strv host;     /* brackets kept for IPv6, as URI#host */
-	struct strv port;     /* without ':' */
-	struct strv rest;     /* path, query, fragment */
-	bool has_userinfo;
-};
-
-/* Splits "scheme://[userinfo@]host[:port]rest"; false when there is no "scheme://". */
-static bool cfg_uri_parse(struct strv s, struct cfg_uri *u)
-{
-	size_t i = 0, auth_end, at;
-	struct strv auth;
-
-	*u = (struct cfg_uri){ 0 };
-	if (!s.len || !((s.p[0] >= 'a' && s.p[0] <= 'z') || (s.p[0] >= 'A' && s.p[0] <= 'Z')))
-		return false;
-	while (i < s.len && cfg_is_scheme_char((unsigned char)s.p[i]))
-		i++;
-	if (!strv_starts_with(strv_drop(s, i), "://"))
-		return false;
-	u->scheme = strv_make(s.p, i);
-	s = strv_drop(s, i + 3);
-	auth_end = 0;
-	while (auth_end < s.len && !strchr("/?#", s.p[auth_end]))
-		auth_end++;
-	auth = strv_make(s.p, auth_end);
-	u->rest = strv_drop(s, auth_end);
-	at = auth.len;
-	for (size_t j = auth.len; j-- > 0;) {
-		if (auth.p[j] == '@') {
-			at = j;
-			break;
-		}
-	}
-	if (at < auth.len) {
-		u->has_userinfo = true;
-		u->userinfo = strv_make(auth.p, at);
-		auth = strv_drop(auth, at + 1);
-	}
-	if (auth.len && auth.p[0] == '[') {
-		const char *close = memchr(auth.p, ']', auth.len);
-		size_t hl = close ? (size_t)(close - auth.p) + 1 : auth.len;
-		u->host = strv_make(auth.p, hl);
-		auth = strv_drop(auth, hl);
-	} else {
-		const char *colon = memchr(auth.p, ':', auth.len);
-		size_t hl = colon ? (size_t)(colon - auth.p) : auth.len;
-		u->host = strv_make(auth.p, hl);
-		auth = strv_drop(auth, hl);
-	}
-	if (auth.len && auth.p[0] == ':')
-		u->port = strv_drop(auth, 1);
-	return true;
-}
+/* URIs, as far as Bundler::URI#to_s changes them (split by base/url.h). */
 
 /*
  * URI#to_s of the parsed URI: the scheme lower-cased, an empty userinfo
@@ -609,11 +547,11 @@ static bool cfg_uri_parse(struct strv s, struct cfg_uri *u)
  */
 static void cfg_uri_canon(struct strv s, struct sbuf *out)
 {
-	struct cfg_uri u;
+	struct url_parts u;
 	bool digits = true;
 	unsigned long port = 0;
 
-	if (!cfg_uri_parse(s, &u)) {
+	if (!url_split(s, &u)) {
 		sbuf_addv(out, s);
 		return;
 	}
@@ -700,10 +638,10 @@ static const char *cfg_credential_value(const struct bconfig *c, const struct sb
 
 int bconfig_credentials(const struct bconfig *c, const char *url, struct sbuf *out)
 {
-	struct cfg_uri u;
+	struct url_parts u;
 	struct sbuf canon = SBUF_INIT, key = SBUF_INIT;
 	const char *v = NULL;
-	bool parsed = cfg_uri_parse(strv_from(url), &u);
+	bool parsed = url_split(strv_from(url), &u);
 
 	sbuf_reset(out);
 	/* Remote#apply_auth: userinfo already in the URI is kept (an empty one is nil). */
@@ -730,21 +668,6 @@ int bconfig_credentials(const struct bconfig *c, const char *url, struct sbuf *o
 		return 0;
 	sbuf_addstr(out, v);
 	return 1;
-}
-
-void url_redact(const char *url, struct sbuf *out)
-{
-	struct strv s = strv_from(url);
-	struct cfg_uri u;
-
-	sbuf_reset(out);
-	if (!cfg_uri_parse(s, &u) || !u.has_userinfo) {
-		sbuf_addv(out, s);
-		return;
-	}
-	sbuf_add(out, s.p, (size_t)(u.userinfo.p - s.p));
-	sbuf_add(out, u.userinfo.p + u.userinfo.len + 1,
-		 (size_t)(s.p + s.len - (u.userinfo.p + u.userinfo.len + 1)));
 }
 
 /* ------------------------------------------------------------------ */
@@ -793,7 +716,7 @@ static char *cfg_setting_name(const char *key)
 static bool cfg_mirror_uri(struct strv name, bool *ret_all, struct sbuf *ret_uri)
 {
 	struct strv s;
-	struct cfg_uri u;
+	struct url_parts u;
 
 	if (!strv_starts_with(name, "mirror.") || name.len == 7)
 		return false;
@@ -807,7 +730,7 @@ static bool cfg_mirror_uri(struct strv name, bool *ret_all, struct sbuf *ret_uri
 	if (*ret_all)
 		return true;
 	/* Bundler::URI(uri).absolute? ? Settings.normalize_uri(uri) : uri */
-	if (cfg_uri_parse(s, &u))
+	if (url_split(s, &u))
 		cfg_normalize_uri(s, ret_uri);
 	else
 		sbuf_addv(ret_uri, s);
@@ -870,7 +793,7 @@ int bconfig_mirror_lookup(const struct bconfig *c, const char *url, struct sbuf 
 	const struct bconfig_layer *layers[] = { &c->local, &c->env, &c->global };
 	struct sbuf norm = SBUF_INIT, host = SBUF_INIT, tmp = SBUF_INIT;
 	struct cfg_mirror_pick picks[3] = { { .is_all = true } };
-	struct cfg_uri u;
+	struct url_parts u;
 	const char *value = NULL;
 	int r = 0;
 
@@ -879,7 +802,7 @@ int bconfig_mirror_lookup(const struct bconfig *c, const char *url, struct sbuf 
 	for (size_t i = 0; i < norm.len; i++)
 		norm.buf[i] = cfg_lower(norm.buf[i]);
 	picks[1].want = sbuf_strv(&norm);
-	if (cfg_uri_parse(sbuf_strv(&norm), &u))
+	if (url_split(sbuf_strv(&norm), &u))
 		sbuf_addv(&host, u.host);
 	picks[2].want = sbuf_strv(&host);
 

@@ -126,12 +126,6 @@ int bconfig_mirror_lookup(const struct bconfig *c, const char *url, struct sbuf 
 int bconfig_credentials(const struct bconfig *c, const char *url, struct sbuf *out);
 
 /*
- * Copies url to out (replacing its contents) without its userinfo:
- * "https://u:p@h/" -> "https://h/" (Remote#remove_auth).
- */
-void url_redact(const char *url, struct sbuf *out);
-
-/*
  * Renders the layer with key set to value (appended when new, replaced in
  * place when present), in Bundler's format ("---\nKEY: \"value\"\n"), into
  * out, replacing its contents. key is in env form ("BUNDLE_PATH"); a NULL

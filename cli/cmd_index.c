@@ -20,10 +20,11 @@
 #include "base/arena.h"
 #include "base/err.h"
 #include "base/sbuf.h"
+#include "base/trace.h"
+#include "base/url.h"
 #include "bundle/config.h"
 #include "cli/cli.h"
 #include "engine/ioq.h"
-#include "engine/trace.h"
 #include "phases/index_sync.h"
 
 extern char **environ;

@@ -17,6 +17,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/trace.h"
 #include "bundle/config.h"
 #include "bundle/lockfile.h"
 #include "cli/cli.h"
@@ -25,7 +26,6 @@
 #include "cli/ui.h"
 #include "engine/ioq.h"
 #include "engine/profile.h"
-#include "engine/trace.h"
 #include "fsops/fsops.h"
 #include "phases/install.h"
 #include "phases/remote.h"

@@ -18,7 +18,7 @@
 #include "base/clock.h"
 #include "base/compiler.h"
 #include "base/err.h"
-#include "engine/trace.h"
+#include "base/trace.h"
 
 #define CHILD_OUT_MAX_DEFAULT ((size_t)16 << 20)
 

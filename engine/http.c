@@ -12,9 +12,9 @@
 #include "base/compiler.h"
 #include "base/dl.h"
 #include "base/err.h"
-#include "bundle/config.h"
+#include "base/trace.h"
+#include "base/url.h"
 #include "engine/reactor.h"
-#include "engine/trace.h"
 
 #define HTTP_BODY_MAX_DEFAULT ((uint64_t)1 << 30)
 

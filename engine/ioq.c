@@ -7,8 +7,8 @@
 
 #include "base/clock.h"
 #include "base/compiler.h"
+#include "base/trace.h"
 #include "engine/ioq_internal.h"
-#include "engine/trace.h"
 
 const char *const ioq_opcode_name[IOQ_OPCODE__COUNT] = {
 	[IOQ_OPENAT] = "openat",     [IOQ_CLOSE] = "close",

@@ -19,7 +19,7 @@
  * the caller and must stay valid until `done` has run; an op must not be
  * submitted again before then (SC_ASSERT(!op->in_flight)). `res` is >= 0 on
  * success (an fd for OPENAT, a byte count for WRITE/WRITE_FILE/COPY_FILE),
- * else -errno. Every completion is reported to trace.h.
+ * else -errno. Every completion is reported to base/trace.h.
  *
  * Compound ops: WRITE_FILE is openat(O_CREAT|O_TRUNC|O_NOFOLLOW) + writes
  * + close, with the exact mode applied even under a restrictive umask. On

@@ -36,7 +36,7 @@
 #include "base/compiler.h"
 #include "base/list.h"
 #include "base/sbuf.h"
-#include "engine/trace.h"
+#include "base/trace.h"
 
 struct arena;
 struct reactor;

@@ -16,7 +16,7 @@
 #include "base/compiler.h"
 #include "base/clock.h"
 #include "base/sbuf.h"
-#include "engine/trace.h"
+#include "base/trace.h"
 
 #define RET_NERRNO(expr) ((expr) < 0 ? -errno : 0)
 

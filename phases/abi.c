@@ -23,8 +23,8 @@
 #include "base/clock.h"
 #include "base/digest.h"
 #include "base/err.h"
+#include "base/trace.h"
 #include "bundle/names.h"
-#include "engine/trace.h"
 #include "fsops/fsops.h"
 #include "phases/abi.h"
 

@@ -40,7 +40,7 @@
 #include "base/compiler.h"
 #include "base/digest.h"
 #include "base/err.h"
-#include "engine/trace.h"
+#include "base/trace.h"
 #include "fsops/fsops.h"
 #include "phases/phase.h"
 

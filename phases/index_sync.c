@@ -51,7 +51,7 @@
 #include "base/err.h"
 #include "base/hmap.h"
 #include "base/sbuf.h"
-#include "bundle/config.h"
+#include "base/url.h"
 #include "bundle/index.h"
 #include "bundle/index_update.h"
 #include "bundle/names.h"

@@ -73,6 +73,7 @@
 
 #include "base/err.h"
 #include "base/hmap.h"
+#include "base/url.h"
 #include "bundle/config.h"
 #include "bundle/index.h"
 #include "bundle/manifest.h"

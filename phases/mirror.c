@@ -7,6 +7,7 @@
 
 #include "base/arena.h"
 #include "base/sbuf.h"
+#include "base/url.h"
 #include "bundle/config.h"
 #include "engine/http.h"
 

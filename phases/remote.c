@@ -123,6 +123,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "base/hmap.h"
+#include "base/url.h"
 #include "bundle/config.h"
 #include "engine/http.h"
 #include "fsops/fsops.h"

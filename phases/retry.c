@@ -9,11 +9,11 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/sbuf.h"
+#include "base/trace.h"
 #include "bundle/config.h"
 #include "engine/http.h"
 #include "engine/reactor.h"
 #include "engine/sched.h"
-#include "engine/trace.h"
 #include "phases/mirror.h"
 
 static struct net_policy policy = {

@@ -13,6 +13,7 @@
 
 #include "base/arena.h"
 #include "base/sbuf.h"
+#include "base/url.h"
 #include "bundle/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -709,25 +709,6 @@ SC_TEST(config_settings_match_bundler)
 	arena_release(&a);
 }
 
-SC_TEST(config_url_redact)
-{
-	struct sbuf out = SBUF_INIT;
-
-	url_redact("https://user:secret@gems.example.com/private/", &out);
-	assert_string_equal(sbuf_cstr(&out), "https://gems.example.com/private/");
-	url_redact("https://token@gems.example.com", &out);
-	assert_string_equal(sbuf_cstr(&out), "https://gems.example.com");
-	url_redact("https://u:p@[::1]:3000/x?y#z", &out);
-	assert_string_equal(sbuf_cstr(&out), "https://[::1]:3000/x?y#z");
-	url_redact("https://gems.example.com/a@b", &out);
-	assert_string_equal(sbuf_cstr(&out), "https://gems.example.com/a@b");
-	url_redact("https://rubygems.org/", &out);
-	assert_string_equal(sbuf_cstr(&out), "https://rubygems.org/");
-	url_redact("not a url", &out);
-	assert_string_equal(sbuf_cstr(&out), "not a url");
-	sbuf_release(&out);
-}
-
 /* ---- writing ---- */
 
 SC_TEST(config_render_with)

@@ -9,6 +9,10 @@
  * directory fd are printed in full when the fd was named with
  * trace_name_fd(). Process-wide, single-threaded.
  *
+ * It lives in base/ because it needs nothing above it (formatting and
+ * buffered write(2) only, no reactor): fsops/ records its synchronous calls
+ * here without depending on engine/.
+ *
  * Record fields: t (us since start), op, path, path2, url, bytes, res (0 or
  * the -errno), err (errno name), dur_us, phase, job, gem; for processes also
  * pid, argv, status; for state changes also line (debug builds, see
