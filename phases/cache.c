@@ -187,8 +187,7 @@ static bool cache_stx_newer(const struct statx *a, const struct stat *b)
 	return ta > tb;
 }
 
-int cache_check_cheap(int cached_fd, const char *entry, const struct manifest *m,
-		      struct sbuf *why)
+int cache_check_cheap(int cached_fd, const char *entry, const struct manifest *m, struct sbuf *why)
 {
 	char path[CACHE_PATH_MAX];
 	struct stat mst, st;
@@ -229,7 +228,8 @@ int cache_check_cheap(int cached_fd, const char *entry, const struct manifest *m
 		size_t i = 0;
 		while (m->entries[i].type != MF_FILE)
 			i++;
-		sbuf_addf(why, "%s is %s", m->entries[i].path, e == ENOENT ? "missing" : strerror(e));
+		sbuf_addf(why, "%s is %s", m->entries[i].path,
+			  e == ENOENT ? "missing" : strerror(e));
 		return -SC_ECACHE;
 	}
 	for (size_t i = 0; i < m->nentries && r == 0; i++) {
