@@ -164,11 +164,35 @@ static const char *cache_path(char *buf, size_t size, const char *entry, const c
 	return buf;
 }
 
-int cache_check_cheap(int cached_fd, const char *entry, const struct manifest *m,
-		      struct sbuf *why)
+/*
+ * One file of the entry: lstat-like statx of the file only (no sync, only
+ * type, size and mtime asked for), by a name relative to dirfd.
+ */
+static int cache_stat(int dirfd, const char *name, struct statx *stx)
+{
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC,
+		  STATX_TYPE | STATX_SIZE | STATX_MTIME, stx) < 0)
+		return -errno;
+	if ((stx->stx_mask & (STATX_TYPE | STATX_SIZE | STATX_MTIME)) !=
+	    (STATX_TYPE | STATX_SIZE | STATX_MTIME))
+		return -EIO;
+	return 0;
+}
+
+static bool cache_stx_newer(const struct statx *a, const struct stat *b)
+{
+	int64_t ta = (int64_t)a->stx_mtime.tv_sec * 1000000000 + a->stx_mtime.tv_nsec;
+	int64_t tb = (int64_t)b->st_mtim.tv_sec * 1000000000 + b->st_mtim.tv_nsec;
+
+	return ta > tb;
+}
+
+int cache_check_cheap(int cached_fd, const char *entry, const struct manifest *m, struct sbuf *why)
 {
 	char path[CACHE_PATH_MAX];
 	struct stat mst, st;
+	struct statx stx;
+	int r = 0;
 
 	/* Every file of the entry was written before this manifest. */
 	snprintf(path, sizeof(path), "%s.manifest", entry);
@@ -189,35 +213,52 @@ int cache_check_cheap(int cached_fd, const char *entry, const struct manifest *m
 					       : "was modified after the entry was cached");
 		return -SC_ECACHE;
 	}
-	for (size_t i = 0; i < m->nentries; i++) {
+	if (m->nfiles == 0)
+		return 0;
+	/*
+	 * Files are looked up from the entry directory, opened once (without
+	 * following a symlink in its place), not from cached/: a shorter walk.
+	 * The cost is mostly the syscall itself, not the walk: opening each
+	 * directory once as well was measured and gained nothing.
+	 */
+	int efd = openat(cached_fd, entry, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (efd < 0) {
+		/* Said of its first file, as a lookup through the entry would. */
+		int e = errno;
+		size_t i = 0;
+		while (m->entries[i].type != MF_FILE)
+			i++;
+		sbuf_addf(why, "%s is %s", m->entries[i].path,
+			  e == ENOENT ? "missing" : strerror(e));
+		return -SC_ECACHE;
+	}
+	for (size_t i = 0; i < m->nentries && r == 0; i++) {
 		const struct mf_entry *e = &m->entries[i];
+		const char *p = e->path;
 		if (e->type != MF_FILE)
 			continue;
-		if (!cache_path(path, sizeof(path), entry, e->path) ||
-		    fstatat(cached_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			sbuf_addf(why, "%s is %s", e->path,
-				  errno == ENOENT ? "missing" : strerror(errno));
-			return -SC_ECACHE;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			sbuf_addf(why, "%s is not a regular file", e->path);
-			return -SC_ECACHE;
-		}
-		if ((uint64_t)st.st_size != e->size) {
-			sbuf_addf(why, "%s has %llu bytes, its manifest says %llu", e->path,
-				  (unsigned long long)st.st_size, (unsigned long long)e->size);
-			return -SC_ECACHE;
-		}
-		if (cache_newer(&st, &mst, 0)) {
+		int sr = cache_stat(efd, p, &stx);
+		if (sr < 0) {
+			sbuf_addf(why, "%s is %s", p, sr == -ENOENT ? "missing" : strerror(-sr));
+			r = -SC_ECACHE;
+		} else if (!S_ISREG(stx.stx_mode)) {
+			sbuf_addf(why, "%s is not a regular file", p);
+			r = -SC_ECACHE;
+		} else if (stx.stx_size != e->size) {
+			sbuf_addf(why, "%s has %llu bytes, its manifest says %llu", p,
+				  (unsigned long long)stx.stx_size, (unsigned long long)e->size);
+			r = -SC_ECACHE;
+		} else if (cache_stx_newer(&stx, &mst)) {
 			/* In hardlink mode this is what an edit of an installed gem looks like. */
 			sbuf_addf(why,
 				  "%s was modified after the entry was cached (a gem installed "
 				  "with hardlinks shares its files with the cache)",
-				  e->path);
-			return -SC_ECACHE;
+				  p);
+			r = -SC_ECACHE;
 		}
 	}
-	return 0;
+	(void)close(efd);
+	return r;
 }
 
 /* Digest of an open regular file; -errno, or the byte count read. */

@@ -4,11 +4,12 @@
  *
  * Two levels of checking (design.md §4, §7):
  *  - the cheap check, on every warm install that materializes an entry:
- *    one fstatat per file, no file is read. A file that is missing, is not
- *    a regular file, has another size than its manifest row, or was
- *    modified after the manifest was written (its mtime is newer than the
- *    manifest's: every file of an entry is written before its manifest) makes
- *    the entry damaged. The gemspec is checked the same way (it has no
+ *    one statx per file (from the entry directory, opened once), no file is
+ *    read. A file that is missing, is not a regular file, has another size
+ *    than its manifest row, or was modified after the manifest was written
+ *    (its mtime is newer than the manifest's: every file of an entry is
+ *    written before its manifest) makes the entry damaged; so does an entry
+ *    directory that is missing or a symlink. The gemspec is checked the same way (it has no
  *    manifest row, so only existence, emptiness and mtime). Not detected:
  *    a same-size change whose mtime was put back (`touch -r`, `cp -p`);
  *  - the full check (`scint cache verify`): every directory and symlink,

@@ -101,6 +101,28 @@ class TestCacheDamage < ScintTest::Case
     assert_repaired r, "gem/\\S+ is missing"
   end
 
+  # A file deep in the tree (not directly under gem/): looked up inside the
+  # entry like any other, a changed size and a newer mtime are both seen.
+  def deep_file
+    rel = Dir.glob("**/*", base: File.join(entry_dir, "gem"))
+             .select { |r| File.file?(File.join(entry_dir, "gem", r)) && r.count("/") >= 2 }.min
+    refute_nil rel, "the gem has a file two directories down"
+    rel
+  end
+
+  def test_grown_file_in_a_subdirectory
+    rel = deep_file
+    size = File.size(cache_file(GEM, rel))
+    File.open(cache_file(GEM, rel), "a") { |f| f.write("x") }
+    assert_repaired reinstall, Regexp.escape("gem/#{rel} has #{size + 1} bytes, its manifest says #{size}")
+  end
+
+  def test_same_size_change_in_a_subdirectory
+    rel = deep_file
+    flip_first_byte(cache_file(GEM, rel))
+    assert_repaired reinstall, Regexp.escape("gem/#{rel} was modified after the entry was cached")
+  end
+
   def test_deleted_gemspec
     File.delete("#{entry_dir}.gemspec")
     assert_repaired reinstall, "its gemspec is missing"
