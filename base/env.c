@@ -48,6 +48,11 @@ void env_hide(const char *prefix)
 		 * in place (the initial environment is writable memory).
 		 */
 		memset(eq + 1, 0, strlen(eq + 1));
+		/* unsetenv drops every entry of the name: blank the others too. */
+		size_t nlen = (size_t)(eq - *e);
+		for (char **o = e + 1; name && *o; o++)
+			if (!strncmp(*o, *e, nlen + 1))
+				memset(*o + nlen + 1, 0, strlen(*o + nlen + 1));
 		if (name)
 			unsetenv(name);
 		else

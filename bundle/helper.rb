@@ -614,11 +614,15 @@ elsif ARGV.first == "--serve" || ARGV.first == "--build-server"
   calls = IO.new(Integer(ARGV[1]), "rb")
   results = IO.new(Integer(ARGV[2]), "wb")
   [calls, results].each { |io| io.close_on_exec = true } # not for what a Gemfile runs
-  ScintHelper.serve(calls, results)
-  # scint closed the calls: the server's group goes with it, so that nothing
-  # a build left in the background (a detached daemon, a stray compiler)
-  # outlives scint. The server still leads the group here (no pid reuse).
-  Process.kill(:KILL, 0) if ARGV.first == "--build-server" && Process.getpgrp == Process.pid
+  begin
+    ScintHelper.serve(calls, results)
+  ensure
+    # scint closed the calls (or the protocol broke): the server's group goes
+    # with it, so that nothing a build left in the background (a detached
+    # daemon, a stray compiler) outlives scint. The server still leads the
+    # group here (no pid reuse).
+    Process.kill(:KILL, 0) if ARGV.first == "--build-server" && Process.getpgrp == Process.pid
+  end
 else
   ScintHelper.serve($stdin, $stdout)
 end

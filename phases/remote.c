@@ -28,8 +28,8 @@
  * <key> is the SHA-256 of everything that decides the artifact's bytes: the
  * Ruby ABI (engine, version, extension API, platform), the gem's full name
  * and .gem SHA-256, the build arguments, the build environment (glibc
- * version; CC, CXX, CPP, CFLAGS, CXXFLAGS, CPPFLAGS, LDFLAGS, LIBS,
- * ARCHFLAGS and PKG_CONFIG_PATH when set: remote_key_env),
+ * version; the compiler settings of the environment when set: CC, CFLAGS,
+ * RUSTFLAGS, CPATH and the others of remote_key_env),
  * and the entry's absolute directory <cache root>/cached/<abi>/
  * <entry>, symlinks resolved (remote_entry_dir): a build writes it into
  * gem_make.out, the objects' debug information and sometimes the
@@ -644,8 +644,23 @@ static const char *remote_entry_dir(struct install *in, const struct gem *g)
 
 /* The environment a native build reads its compiler and flags from. */
 static const char *const remote_key_env[] = {
-	"CC",	  "CXX",  "CPP",       "CFLAGS",	  "CXXFLAGS",
-	"CPPFLAGS", "LDFLAGS", "LIBS", "ARCHFLAGS", "PKG_CONFIG_PATH",
+	"CC",
+	"CXX",
+	"CPP",
+	"CFLAGS",
+	"CXXFLAGS",
+	"CPPFLAGS",
+	"LDFLAGS",
+	"LIBS",
+	"ARCHFLAGS",
+	"PKG_CONFIG_PATH",
+	"CPATH",
+	"C_INCLUDE_PATH",
+	"CPLUS_INCLUDE_PATH",
+	"LIBRARY_PATH",
+	"RUSTFLAGS",
+	"CARGO_ENCODED_RUSTFLAGS",
+	"CARGO_BUILD_RUSTFLAGS",
 };
 
 static void remote_key(struct install *in, const struct gem *g, const char *gem_sha256,
@@ -671,7 +686,7 @@ static void remote_key(struct install *in, const struct gem *g, const char *gem_
 	for (size_t i = 0; i < SC_ARRAY_SIZE(remote_key_env); i++) {
 		const char *v = getenv(remote_key_env[i]);
 		char vhex[DIGEST_SHA256_HEX];
-		if (!v)
+		if (!v || !*v) /* set empty builds as unset */
 			continue;
 		sha256_hex(v, strlen(v), vhex);
 		sbuf_addf(&k, "env %s %s\n", remote_key_env[i], vhex);

@@ -41,6 +41,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <gnu/libc-version.h>
 #include <link.h>
@@ -48,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "fsops/fsops.h"
@@ -799,6 +801,46 @@ static bool ls_host_has(const struct remote_libsearch *ls, const char *dir, size
 }
 
 /* The library at path (root included), read and parsed on first use; NULL on no memory. */
+
+/*
+ * A host library's bytes, for its version definitions: a regular file of
+ * at most REMOTE_ELF_LIB_MAX bytes, read for the size fstat gives and no
+ * more. A run path may name any directory (/proc, /sys): a pseudo-file
+ * reports size 0 and is not read (it could block or never end), and
+ * O_NONBLOCK keeps a FIFO swapped in after the stat from blocking the open.
+ */
+static int ls_read_lib(const char *path, struct sbuf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+	} else if (!S_ISREG(st.st_mode) || st.st_size <= 0 ||
+		   (uint64_t)st.st_size > REMOTE_ELF_LIB_MAX) {
+		r = -EINVAL;
+	} else if (sbuf_grow(out, (size_t)st.st_size) < 0) {
+		r = -ENOMEM;
+	} else {
+		while (out->len < (size_t)st.st_size) {
+			ssize_t k = pread(fd, out->buf + out->len, (size_t)st.st_size - out->len,
+					  (off_t)out->len);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				r = k < 0 ? -errno : -EIO;
+				break;
+			}
+			out->len += (size_t)k;
+		}
+		out->buf[out->len] = '\0';
+	}
+	(void)close(fd);
+	return r;
+}
 static const struct ls_lib *ls_lib_get(const struct remote_libsearch *ls, const char *path)
 {
 	struct ls_libs *c = ls->libs;
@@ -817,8 +859,8 @@ static const struct ls_lib *ls_lib_get(const struct remote_libsearch *ls, const 
 	*lib = (struct ls_lib){ .path = strdup(path) };
 	if (!lib->path)
 		return NULL;
-	/* unreadable or larger than the cap: nothing to check against */
-	if (fs_read_file(path, &buf, REMOTE_ELF_LIB_MAX) == 0) {
+	/* unreadable, empty or larger than the cap: nothing to check against */
+	if (ls_read_lib(path, &buf) == 0) {
 		int r = remote_elf_verdefs((const unsigned char *)(buf.buf ? buf.buf : ""), buf.len,
 					   &lib->names, &lib->nnames);
 		if (r < 0) {
