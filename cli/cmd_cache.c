@@ -265,13 +265,7 @@ static bool cache_remote_gem(const struct install *in, const struct gem *g)
 {
 	if (g->plan != PLAN_FETCH && g->plan != PLAN_ASSEMBLE && g->plan != PLAN_MATERIALIZE)
 		return false;
-	if (!in->opts.npush_only)
-		return true;
-	for (size_t i = 0; i < in->opts.npush_only; i++)
-		if (!strcmp(in->opts.push_only[i], g->name) ||
-		    !strcmp(in->opts.push_only[i], g->full_name))
-			return true;
-	return false;
+	return plan_named(in, g);
 }
 
 static void cache_remote_warnings(struct install *in)

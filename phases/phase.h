@@ -371,6 +371,8 @@ int plan_path_dir(struct install *in, const char *remote, const char **ret_abs, 
 /* plan.c */
 int plan_build(struct install *in, struct sbuf *err);
 int plan_submit(struct install *in);
+/* `scint cache pull|list --remote [GEMS]`: is g one of GEMS (every gem when none)? */
+bool plan_named(const struct install *in, const struct gem *g);
 
 /* Per-phase constructors: allocate the gem's job, wire its dependencies. */
 struct job *index_job_new(struct install *in, struct gem *g);

@@ -624,7 +624,7 @@ static int plan_prio(const struct gem *g)
 }
 
 /* `scint cache pull|list --remote [GEMS]`: is g one of the gems named (all when none)? */
-static bool plan_named(const struct install *in, const struct gem *g)
+bool plan_named(const struct install *in, const struct gem *g)
 {
 	if (!in->opts.npush_only)
 		return true;
