@@ -15,7 +15,9 @@
  * INDEX_REQUEST sends GET /info/<name> (If-None-Match with the saved ETag), to
  *               the source's mirror when one is configured (phases/mirror.h).
  * INDEX_WAIT    waits for the response (and retry backoff).
- * INDEX_WRITE   saves the body and ETag (temp name, then rename).
+ * INDEX_WRITE   saves the body and ETag (temp names, then renamed: the body
+ *               first, so that a process sharing the cache that sees the
+ *               new ETag sees the new body; a 304 reads the body again).
  * Without a checksum (a 404: the server has no compact index for the gem;
  * or no line for the locked version) the gem cannot be verified: the job
  * fails and nothing is downloaded, unless BUNDLE_DISABLE_CHECKSUM_VALIDATION
@@ -287,7 +289,21 @@ static void index_response(struct index_job *x)
 		return;
 	}
 	if (req->status == 304) {
-		/* Our copy is current and has no line for this version. */
+		/*
+		 * Our copy is current. Read again first: another process
+		 * sharing the cache may have renamed its newer copy in after
+		 * INDEX_LOCAL read the old one (its ETag, which we sent, is
+		 * renamed only after its copy: index_write).
+		 */
+		struct sbuf body = SBUF_INIT;
+		bool found = fs_read_fileat(src->index_fd, x->info_name, &body,
+					    (size_t)net_policy()->max_index_bytes) == 0 &&
+			     index_take_checksum(x, sbuf_strv(&body));
+		sbuf_release(&body);
+		if (found) {
+			index_enter(x, INDEX_DONE);
+			return;
+		}
 		index_unverifiable(x, "has no line for this version");
 		return;
 	}
@@ -331,13 +347,18 @@ static void index_write(struct index_job *x)
 		index_enter(x, INDEX_DONE);
 		return;
 	}
+	/*
+	 * The copy is renamed in before its ETag: a process that reads the
+	 * new ETag (and gets a 304 for it) then finds the new copy too.
+	 */
 	if (x->ops[0].opcode == IOQ_WRITE_FILE) {
 		ioq_prep_renameat(&x->ops[0], dfd, x->tmp_info, dfd, x->info_name, 0);
 		index_submit(x, &x->ops[0]);
-		if (x->req.etag.len) {
-			ioq_prep_renameat(&x->ops[1], dfd, x->tmp_etag, dfd, x->etag_name, 0);
-			index_submit(x, &x->ops[1]);
-		}
+		return;
+	}
+	if (x->ops[0].opcode == IOQ_RENAMEAT && x->req.etag.len && x->ops[1].opcode == IOQ_WRITE_FILE) {
+		ioq_prep_renameat(&x->ops[1], dfd, x->tmp_etag, dfd, x->etag_name, 0);
+		index_submit(x, &x->ops[1]);
 		return;
 	}
 	index_enter(x, INDEX_DONE);
