@@ -72,7 +72,7 @@ int bconfig_load(struct bconfig *c, struct arena *a, const char *app_config_dir,
 		 char *const *envp, struct sbuf *errmsg)
 {
 	struct bconfig_files f;
-	struct sbuf local, global;
+	struct sbuf local, global, global_err = SBUF_INIT;
 	struct strv lv, gv;
 	const struct strv *lt, *gt;
 	int r;
@@ -81,11 +81,23 @@ int bconfig_load(struct bconfig *c, struct arena *a, const char *app_config_dir,
 	sbuf_init(&local, BCONFIG_FILE_MAX);
 	sbuf_init(&global, BCONFIG_FILE_MAX);
 	*c = (struct bconfig){ 0 };
-	if ((r = bconfig_read_one(f.local, f.ignore, &local, &lv, &lt, errmsg)) < 0 ||
-	    (r = bconfig_read_one(f.global, f.ignore, &global, &gv, &gt, errmsg)) < 0)
+	if ((r = bconfig_read_one(f.local, f.ignore, &local, &lv, &lt, errmsg)) < 0)
 		goto out;
+	r = bconfig_read_one(f.global, f.ignore, &global, &gv, &gt, errmsg ? &global_err : NULL);
+	if (r < 0) {
+		/* A malformed local file is reported first, as Bundler reads the local one first. */
+		struct bconfig_files local_only = f;
+		local_only.global = NULL;
+		int k = bconfig_build(c, a, envp, &local_only, lt, NULL, errmsg);
+		if (k < 0)
+			r = k;
+		else if (errmsg)
+			sbuf_add(errmsg, global_err.buf, global_err.len);
+		goto out;
+	}
 	r = bconfig_build(c, a, envp, &f, lt, gt, errmsg);
 out:
+	sbuf_release(&global_err);
 	sbuf_release(&local);
 	sbuf_release(&global);
 	return r;
