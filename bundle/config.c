@@ -413,8 +413,8 @@ static void cfg_load_env(struct arena *a, char *const *envp, struct bconfig_laye
 	}
 }
 
-void bconfig_files(struct arena *a, const char *app_config_dir, const char *home,
-		   char *const *envp, struct bconfig_files *ret)
+void bconfig_files(struct arena *a, const char *app_config_dir, const char *home, char *const *envp,
+		   struct bconfig_files *ret)
 {
 	ret->local = app_config_dir ? cfg_local_path(a, app_config_dir, home, envp) : NULL;
 	ret->global = cfg_global_path(a, home, envp);
@@ -442,7 +442,8 @@ int bconfig_build(struct bconfig *c, struct arena *a, char *const *envp,
 
 	*c = (struct bconfig){ 0 };
 	cfg_load_env(a, envp, &c->env);
-	if (f->local && !f->ignore && (r = cfg_parse_file(a, f->local, local_text, &c->local, errmsg)) < 0)
+	if (f->local && !f->ignore &&
+	    (r = cfg_parse_file(a, f->local, local_text, &c->local, errmsg)) < 0)
 		return r;
 	if (f->global && !f->ignore &&
 	    (r = cfg_parse_file(a, f->global, global_text, &c->global, errmsg)) < 0)

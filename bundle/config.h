@@ -68,12 +68,12 @@ int bconfig_parse(struct arena *a, struct strv text, struct bconfig_layer *ret,
 struct bconfig_files {
 	const char *local;  /* NULL when there is no app */
 	const char *global; /* NULL when no variable or home names one */
-	bool ignore;        /* $BUNDLE_IGNORE_CONFIG: neither file is read */
+	bool ignore;	    /* $BUNDLE_IGNORE_CONFIG: neither file is read */
 };
 
 /* Which files the settings come from (no I/O; strings in the arena). */
-void bconfig_files(struct arena *a, const char *app_config_dir, const char *home,
-		   char *const *envp, struct bconfig_files *ret);
+void bconfig_files(struct arena *a, const char *app_config_dir, const char *home, char *const *envp,
+		   struct bconfig_files *ret);
 
 /*
  * Builds the three layers from the files' texts (NULL: the file does not
@@ -87,13 +87,12 @@ int bconfig_build(struct bconfig *c, struct arena *a, char *const *envp,
 
 /*
  * Loads all three layers: bconfig_files(), reading each file (at most 1 MiB,
- * -SC_ETOOBIG past it), then bconfig_build(). Defined in phases/bconfig_load.c. app_config_dir is the directory holding the local
- * config (normally "<app>/.bundle"; NULL when there is no app); home is $HOME;
- * envp the environment (BUNDLE_* variables form the env layer).
- * $BUNDLE_APP_CONFIG, when set, replaces app_config_dir; a relative value is
- * taken from the app root, the parent of app_config_dir (Bundler.app_config_path).
- * The global file is $BUNDLE_CONFIG, else $BUNDLE_USER_CONFIG, else
- * $BUNDLE_USER_HOME/config, else <home>/.bundle/config. With
+ * -SC_ETOOBIG past it), then bconfig_build(). Defined in phases/bconfig_load.c. app_config_dir is
+ * the directory holding the local config (normally "<app>/.bundle"; NULL when there is no app);
+ * home is $HOME; envp the environment (BUNDLE_* variables form the env layer). $BUNDLE_APP_CONFIG,
+ * when set, replaces app_config_dir; a relative value is taken from the app root, the parent of
+ * app_config_dir (Bundler.app_config_path). The global file is $BUNDLE_CONFIG, else
+ * $BUNDLE_USER_CONFIG, else $BUNDLE_USER_HOME/config, else <home>/.bundle/config. With
  * $BUNDLE_IGNORE_CONFIG set, neither file is read. layer.path is set for both
  * files whether or not they exist. Missing files are empty layers. Returns 0,
  * or -errno / -SC_ETOOBIG / -SC_ECONFIG with a message in errmsg (may be NULL).

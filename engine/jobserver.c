@@ -13,11 +13,11 @@
 
 struct jobserver {
 	struct reactor *r;
-	int fds[2];  /* the pipe, as builds see it (blocking) */
+	int fds[2];	  /* the pipe, as builds see it (blocking) */
 	struct wake wake; /* our non-blocking view of fds[0] */
-	int wfd;          /* our non-blocking view of fds[1] */
+	int wfd;	  /* our non-blocking view of fds[1] */
 	unsigned tokens;
-	unsigned kept;    /* tokens released while the pipe was full, not yet written back */
+	unsigned kept; /* tokens released while the pipe was full, not yet written back */
 	struct list_head waiters;
 	char makeflags[64];
 };

@@ -166,8 +166,8 @@ int profile_close(struct sched *s, struct sbuf *ret_summary)
 	sbuf_addlit(&out, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
 	sbuf_add(&out, pr.events.buf ? pr.events.buf : "", pr.events.len);
 	sbuf_addlit(&out, "\n],\"otherData\":{\"summary\":{");
-	sbuf_addf(ret_summary, "%-12s %6s %7s %10s %10s %9s\n", "phase", "jobs", "failed", "wall ms",
-		  "busy ms", "parallel");
+	sbuf_addf(ret_summary, "%-12s %6s %7s %10s %10s %9s\n", "phase", "jobs", "failed",
+		  "wall ms", "busy ms", "parallel");
 	bool first = true;
 	for (int k = 0; k < JOB_KIND__COUNT; k++) {
 		const struct sched_kind_stats *ks = &st.kind[k];

@@ -398,7 +398,7 @@ void sched_format_unfinished(const struct sched *s, struct sbuf *out)
 	}
 }
 
-/* A bug, not an outcome: the handler (cli/) reports the jobs, then we abort as an assertion would. */
+/* A bug, not an outcome: the handler (cli/) reports the jobs, then it aborts as SC_ASSERT does. */
 static sc_noreturn void sched_report_stall(struct sched *s)
 {
 	if (sched_stall_handler)

@@ -113,7 +113,8 @@ int fs__open_dir_walk(int dirfd, const char *path)
 		}
 		memcpy(part, p, n);
 		part[n] = '\0';
-		int k = openat(fd >= 0 ? fd : dirfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int k = openat(fd >= 0 ? fd : dirfd, part,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int err = errno;
 		if (fd >= 0)
 			(void)close(fd);

@@ -4,8 +4,6 @@
  * settings (bconfig_files) and builds the layers from their text
  * (bconfig_build); this reads the files between the two.
  */
-#include "bundle/config.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,6 +11,7 @@
 #include "base/arena.h"
 #include "base/err.h"
 #include "base/sbuf.h"
+#include "bundle/config.h"
 
 #define BCONFIG_FILE_MAX (1u << 20)
 
@@ -46,8 +45,8 @@ static int bconfig_read_file(const char *path, struct sbuf *sb, bool *ret_exists
 }
 
 /* Reads one of the files (when it is to be read) into text; *ret_text NULL when absent. */
-static int bconfig_read_one(const char *path, bool ignore, struct sbuf *text,
-			    struct strv *view, const struct strv **ret_text, struct sbuf *errmsg)
+static int bconfig_read_one(const char *path, bool ignore, struct sbuf *text, struct strv *view,
+			    const struct strv **ret_text, struct sbuf *errmsg)
 {
 	bool exists;
 	int r;
@@ -85,7 +84,8 @@ int bconfig_load(struct bconfig *c, struct arena *a, const char *app_config_dir,
 		goto out;
 	r = bconfig_read_one(f.global, f.ignore, &global, &gv, &gt, errmsg ? &global_err : NULL);
 	if (r < 0) {
-		/* A malformed local file is reported first, as Bundler reads the local one first. */
+		/* A malformed local file is reported first, as Bundler reads the local one first.
+		 */
 		struct bconfig_files local_only = f;
 		local_only.global = NULL;
 		int k = bconfig_build(c, a, envp, &local_only, lt, NULL, errmsg);
