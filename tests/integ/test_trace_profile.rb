@@ -79,7 +79,6 @@ class TestTraceProfile < ScintTest::Case
   def test_profile_has_a_span_for_every_job
     _shape, _corpus, _server, app = small_app
     r, _trace, stats, profile = install_traced(app, "profile")
-    File.write(ENV["PROFILE_ERR_DUMP"], r.stderr) if ENV["PROFILE_ERR_DUMP"]
     # The summary table on stderr: a header, then one row per phase that ran.
     lines = r.stderr.lines.map(&:chomp)
     head = lines.index { |l| l.match?(/\Aphase\s+jobs\s+failed\s+wall ms\s+busy ms\s+parallel\z/) }
