@@ -26,11 +26,9 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/arena.h"
 #include "base/compiler.h"
@@ -40,7 +38,6 @@
 #include "base/url.h"
 
 /* A config file is a few lines; anything larger is not one. */
-#define BCONFIG_FILE_MAX (1u << 20)
 
 /* ------------------------------------------------------------------ */
 /* Small character helpers (Ruby's ASCII classes, locale-independent). */
@@ -351,54 +348,6 @@ static const char *cfg_getenv_nonempty(char *const *envp, const char *name)
 	return v && *v ? v : NULL;
 }
 
-/* Reads path into sb; a missing file reads as empty. Returns 0 or -errno/-SC_ETOOBIG. */
-static int cfg_read_file(const char *path, struct sbuf *sb)
-{
-	char chunk[4096];
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return (errno == ENOENT || errno == ENOTDIR) ? 0 : -errno;
-	for (;;) {
-		ssize_t got = read(fd, chunk, sizeof(chunk));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = -errno; /* EISDIR for a directory, as File#read */
-			break;
-		}
-		if (got == 0)
-			break;
-		r = sbuf_add(sb, chunk, (size_t)got);
-		if (r < 0)
-			break;
-	}
-	(void)close(fd);
-	return r;
-}
-
-static int cfg_load_file(struct arena *a, const char *path, struct bconfig_layer *ret,
-			 struct sbuf *errmsg)
-{
-	struct sbuf text;
-	int r;
-
-	sbuf_init(&text, BCONFIG_FILE_MAX);
-	r = cfg_read_file(path, &text);
-	if (r < 0) {
-		if (errmsg)
-			sbuf_addf(errmsg, "cannot read '%s': %s", path, sc_strerror(r));
-		goto out_release_text;
-	}
-	r = bconfig_parse(a, sbuf_strv(&text), ret, errmsg);
-	if (r < 0 && errmsg)
-		sbuf_addf(errmsg, " in '%s'", path);
-out_release_text:
-	sbuf_release(&text);
-	return r;
-}
-
 /*
  * Bundler.app_config_path: $BUNDLE_APP_CONFIG when set (even empty), expanded
  * against the app root (the parent of app_config_dir) unless absolute, and
@@ -464,29 +413,43 @@ static void cfg_load_env(struct arena *a, char *const *envp, struct bconfig_laye
 	}
 }
 
-int bconfig_load(struct bconfig *c, struct arena *a, const char *app_config_dir, const char *home,
-		 char *const *envp, struct sbuf *errmsg)
+void bconfig_files(struct arena *a, const char *app_config_dir, const char *home, char *const *envp,
+		   struct bconfig_files *ret)
 {
-	const char *local = app_config_dir ? cfg_local_path(a, app_config_dir, home, envp) : NULL;
-	const char *global = cfg_global_path(a, home, envp);
+	ret->local = app_config_dir ? cfg_local_path(a, app_config_dir, home, envp) : NULL;
+	ret->global = cfg_global_path(a, home, envp);
 	/* Settings#ignore_config?: set at all, even empty, means ignore both files. */
-	bool ignore = cfg_getenv(envp, "BUNDLE_IGNORE_CONFIG") != NULL;
+	ret->ignore = cfg_getenv(envp, "BUNDLE_IGNORE_CONFIG") != NULL;
+}
+
+static int cfg_parse_file(struct arena *a, const char *path, const struct strv *text,
+			  struct bconfig_layer *ret, struct sbuf *errmsg)
+{
+	*ret = (struct bconfig_layer){ 0 };
+	if (!text)
+		return 0;
+	int r = bconfig_parse(a, *text, ret, errmsg);
+	if (r < 0 && errmsg)
+		sbuf_addf(errmsg, " in '%s'", path);
+	return r;
+}
+
+int bconfig_build(struct bconfig *c, struct arena *a, char *const *envp,
+		  const struct bconfig_files *f, const struct strv *local_text,
+		  const struct strv *global_text, struct sbuf *errmsg)
+{
 	int r;
 
 	*c = (struct bconfig){ 0 };
 	cfg_load_env(a, envp, &c->env);
-	if (local && !ignore) {
-		r = cfg_load_file(a, local, &c->local, errmsg);
-		if (r < 0)
-			return r;
-	}
-	if (global && !ignore) {
-		r = cfg_load_file(a, global, &c->global, errmsg);
-		if (r < 0)
-			return r;
-	}
-	c->local.path = local;
-	c->global.path = global;
+	if (f->local && !f->ignore &&
+	    (r = cfg_parse_file(a, f->local, local_text, &c->local, errmsg)) < 0)
+		return r;
+	if (f->global && !f->ignore &&
+	    (r = cfg_parse_file(a, f->global, global_text, &c->global, errmsg)) < 0)
+		return r;
+	c->local.path = f->local;
+	c->global.path = f->global;
 	return 0;
 }
 

@@ -17,9 +17,12 @@
  * and '-' -> "___", upper-cased (e.g. BUNDLE_GEMS__EXAMPLE__COM), or the
  * URI-scoped key for the full URL (BUNDLE_HTTPS://GEMS__EXAMPLE__COM/PATH/
  * in Bundler's key form). Mirrors: BUNDLE_MIRROR__<URL key>.
- * All strings are arena-allocated; nothing here does I/O except
- * bconfig_load(), which reads the two files. Values are kept as Bundler reads
- * them: one pair of matching quotes is removed, nothing is unescaped.
+ * All strings are arena-allocated; nothing in bundle/config.c does I/O:
+ * bconfig_files() says which files hold the settings and bconfig_build()
+ * makes the layers from their text. bconfig_load(), which reads the files,
+ * is declared here for its callers but lives in phases/bconfig_load.c.
+ * Values are kept as Bundler reads them: one pair of matching quotes is
+ * removed, nothing is unescaped.
  */
 #pragma once
 
@@ -61,14 +64,35 @@ struct bconfig {
 int bconfig_parse(struct arena *a, struct strv text, struct bconfig_layer *ret,
 		  struct sbuf *errmsg);
 
+/* The two files, as bconfig_load() finds them (see there). */
+struct bconfig_files {
+	const char *local;  /* NULL when there is no app */
+	const char *global; /* NULL when no variable or home names one */
+	bool ignore;	    /* $BUNDLE_IGNORE_CONFIG: neither file is read */
+};
+
+/* Which files the settings come from (no I/O; strings in the arena). */
+void bconfig_files(struct arena *a, const char *app_config_dir, const char *home, char *const *envp,
+		   struct bconfig_files *ret);
+
 /*
- * Loads all three layers. app_config_dir is the directory holding the local
- * config (normally "<app>/.bundle"; NULL when there is no app); home is $HOME;
- * envp the environment (BUNDLE_* variables form the env layer).
- * $BUNDLE_APP_CONFIG, when set, replaces app_config_dir; a relative value is
- * taken from the app root, the parent of app_config_dir (Bundler.app_config_path).
- * The global file is $BUNDLE_CONFIG, else $BUNDLE_USER_CONFIG, else
- * $BUNDLE_USER_HOME/config, else <home>/.bundle/config. With
+ * Builds the three layers from the files' texts (NULL: the file does not
+ * exist, an empty layer; not looked at when f->ignore) and the BUNDLE_*
+ * variables of envp. Sets layer.path from f. Returns 0, or -SC_ECONFIG with
+ * a message naming the file in errmsg (may be NULL).
+ */
+int bconfig_build(struct bconfig *c, struct arena *a, char *const *envp,
+		  const struct bconfig_files *f, const struct strv *local_text,
+		  const struct strv *global_text, struct sbuf *errmsg);
+
+/*
+ * Loads all three layers: bconfig_files(), reading each file (at most 1 MiB,
+ * -SC_ETOOBIG past it), then bconfig_build(). Defined in phases/bconfig_load.c. app_config_dir is
+ * the directory holding the local config (normally "<app>/.bundle"; NULL when there is no app);
+ * home is $HOME; envp the environment (BUNDLE_* variables form the env layer). $BUNDLE_APP_CONFIG,
+ * when set, replaces app_config_dir; a relative value is taken from the app root, the parent of
+ * app_config_dir (Bundler.app_config_path). The global file is $BUNDLE_CONFIG, else
+ * $BUNDLE_USER_CONFIG, else $BUNDLE_USER_HOME/config, else <home>/.bundle/config. With
  * $BUNDLE_IGNORE_CONFIG set, neither file is read. layer.path is set for both
  * files whether or not they exist. Missing files are empty layers. Returns 0,
  * or -errno / -SC_ETOOBIG / -SC_ECONFIG with a message in errmsg (may be NULL).

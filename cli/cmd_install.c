@@ -553,8 +553,14 @@ static int install_main_with(int argc, char **argv, bool local_only, enum instal
 	install_check_gitignore(o->app_dir);
 out:
 	signals_release(in.reactor);
-	if (profile_enabled && (r = profile_close(in.sched)) < 0)
-		cli_warn("cannot write the profile %s: %s", pf, sc_strerror(r));
+	if (profile_enabled) {
+		struct sbuf summary = SBUF_INIT;
+		r = profile_close(in.sched, &summary);
+		fputs(sbuf_cstr(&summary), stderr);
+		sbuf_release(&summary);
+		if (r < 0)
+			cli_warn("cannot write the profile %s: %s", pf, sc_strerror(r));
+	}
 	trace_close();
 	install_release(&in);
 	sbuf_release(&err);

@@ -12,6 +12,7 @@
 #include "base/compiler.h"
 #include "base/env.h"
 #include "cli/cli.h"
+#include "engine/sched.h"
 
 static const struct cli_cmd *const cli_cmds[] = {
 	&cmd_install,
@@ -126,8 +127,20 @@ static const struct cli_cmd *cli_find(const char *name)
 	return NULL;
 }
 
+/* A scheduler stalled (a bug): which jobs never finished, before it aborts. */
+static void cli_sched_stalled(const struct sched *s)
+{
+	struct sbuf report = SBUF_INIT;
+
+	sched_format_unfinished(s, &report);
+	fprintf(stderr, "scint: internal error: the scheduler stalled with unfinished jobs:\n%s",
+		sbuf_cstr(&report));
+	sbuf_release(&report);
+}
+
 int main(int argc, char **argv)
 {
+	sched_set_stall_handler(cli_sched_stalled);
 	/* `scint help CMD` is `scint CMD --help`. */
 	if (argc >= 3 && !strcmp(argv[1], "help")) {
 		const struct cli_cmd *c = cli_find(argv[2]);

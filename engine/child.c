@@ -396,9 +396,16 @@ static void child_dispatch_out(struct wake *w, uint32_t events, void *data)
 	child_maybe_finish(c);
 }
 
-static void child_flush_in(struct child *c)
+/*
+ * Writes what is queued; watches the pipe for room while bytes remain.
+ * Returns 0, or -errno when the reactor refuses the watcher: nothing would
+ * ever flush the rest, so the queued bytes are dropped and our end closed
+ * (the child reads EOF and ends; its exit tells the caller the rest).
+ */
+static int child_flush_in(struct child *c)
 {
 	struct child_mgr *m = c->mgr;
+	int r;
 
 	while (c->in_buf.len) {
 		ssize_t k = write(c->in_fd, c->in_buf.buf, c->in_buf.len);
@@ -415,17 +422,24 @@ static void child_flush_in(struct child *c)
 	}
 	if (c->in_buf.len && !c->in_wake.events) {
 		c->in_wake.fd = c->in_fd;
-		SC_ASSERT(reactor_add(m->r, &c->in_wake, EPOLLOUT) == 0);
+		if ((r = reactor_add(m->r, &c->in_wake, EPOLLOUT)) < 0) {
+			trace_proc(c->ctx, "stdin", c->argv, c->pid, -1, r, c->t_start_ns,
+				   clock_now_ns());
+			child_close_stdin(c);
+			return r;
+		}
 	} else if (!c->in_buf.len && c->in_wake.events) {
 		reactor_del(m->r, &c->in_wake);
 	}
+	return 0;
 }
 
 static void child_dispatch_in(struct wake *w, uint32_t events, void *data)
 {
 	(void)events;
 	(void)data;
-	child_flush_in(container_of(w, struct child, in_wake));
+	/* Registered already: only stops watching here, cannot fail. */
+	(void)child_flush_in(container_of(w, struct child, in_wake));
 }
 
 int child_write(struct child *c, const void *p, size_t n)
@@ -433,8 +447,7 @@ int child_write(struct child *c, const void *p, size_t n)
 	if (c->in_fd < 0)
 		return -EPIPE;
 	sbuf_add(&c->in_buf, p, n);
-	child_flush_in(c);
-	return 0;
+	return child_flush_in(c);
 }
 
 void child_close_stdin(struct child *c)

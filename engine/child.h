@@ -99,7 +99,13 @@ uint64_t child_mgr_spawned(const struct child_mgr *m);
 int child_spawn(struct child_mgr *m, struct child *c);
 /* Signals the child's process group (SIGTERM/SIGKILL). Returns 0 or -errno. */
 int child_kill(struct child *c, int sig);
-/* Queues bytes for the child's stdin (stdin_pipe children). Returns 0 or -EPIPE. */
+/*
+ * Queues bytes for the child's stdin (stdin_pipe children). Returns 0,
+ * -EPIPE when stdin is closed, or -errno when the pipe is full and the
+ * reactor refuses to watch it: then the queued bytes are dropped and stdin
+ * is closed (the child reads EOF), the child itself keeps running until it
+ * exits and done runs as usual.
+ */
 int child_write(struct child *c, const void *p, size_t n);
 /* Closes our end of the child's stdin now: bytes still queued are dropped. */
 void child_close_stdin(struct child *c);

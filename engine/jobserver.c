@@ -13,9 +13,11 @@
 
 struct jobserver {
 	struct reactor *r;
-	int fds[2];  /* the pipe, as builds see it (blocking) */
+	int fds[2];	  /* the pipe, as builds see it (blocking) */
 	struct wake wake; /* our non-blocking view of fds[0] */
+	int wfd;	  /* our non-blocking view of fds[1] */
 	unsigned tokens;
+	unsigned kept; /* tokens released while the pipe was full, not yet written back */
 	struct list_head waiters;
 	char makeflags[64];
 };
@@ -28,6 +30,7 @@ struct jobserver *jobserver_new(struct reactor *r, unsigned tokens)
 	char path[64];
 
 	js->r = r;
+	js->wfd = -1;
 	js->tokens = tokens ? tokens : 1;
 	list_init(&js->waiters);
 	if (pipe2(js->fds, O_CLOEXEC) < 0)
@@ -48,6 +51,10 @@ struct jobserver *jobserver_new(struct reactor *r, unsigned tokens)
 				  .fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) };
 	if (js->wake.fd < 0)
 		goto out_close;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", js->fds[1]);
+	js->wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (js->wfd < 0)
+		goto out_close;
 	for (unsigned i = 0; i < js->tokens; i++)
 		if (write(js->fds[1], "+", 1) != 1)
 			goto out_close;
@@ -59,6 +66,8 @@ struct jobserver *jobserver_new(struct reactor *r, unsigned tokens)
 out_close:
 	if (js->wake.fd >= 0)
 		(void)close(js->wake.fd);
+	if (js->wfd >= 0)
+		(void)close(js->wfd);
 	(void)close(js->fds[0]);
 	(void)close(js->fds[1]);
 out_free:
@@ -72,6 +81,7 @@ void jobserver_free(struct jobserver *js)
 		return;
 	reactor_del(js->r, &js->wake);
 	(void)close(js->wake.fd);
+	(void)close(js->wfd);
 	(void)close(js->fds[0]);
 	(void)close(js->fds[1]);
 	free(js);
@@ -81,6 +91,10 @@ static bool jobserver_take(struct jobserver *js)
 {
 	char c;
 
+	if (js->kept) {
+		js->kept--; /* one the full pipe would not take back: handed out directly */
+		return true;
+	}
 	for (;;) {
 		ssize_t k = read(js->wake.fd, &c, 1);
 		if (k == 1)
@@ -129,14 +143,29 @@ void jobserver_cancel(struct jobserver *js, struct js_waiter *w)
 	(void)jobserver_watch(js); /* fewer waiters: only stops watching */
 }
 
+/*
+ * Gives tokens back without ever blocking the reactor. The pipe is shared
+ * with every make of every build, and a build that writes more than it took
+ * (a broken make, a recipe writing to the jobserver fd) can fill it; a
+ * blocking write would then stop the whole install. A token the full pipe
+ * refuses (EAGAIN) is kept in js->kept: the next release writes it back
+ * first, and jobserver_take hands it out before reading the pipe, so it is
+ * neither lost nor counted twice. A full pipe already holds far more tokens
+ * than --jobs, so keeping one back never starves a build.
+ */
 void jobserver_release(struct jobserver *js)
 {
-	ssize_t k;
-
-	do
-		k = write(js->fds[1], "+", 1);
-	while (k < 0 && errno == EINTR);
-	SC_ASSERT(k == 1);
+	js->kept++;
+	while (js->kept) {
+		ssize_t k = write(js->wfd, "+", 1);
+		if (k == 1) {
+			js->kept--;
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		break; /* EAGAIN: full; any other error: the pipe is unusable, keep the token */
+	}
 }
 
 static void jobserver_dispatch(struct wake *w, uint32_t events, void *data)

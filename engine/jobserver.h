@@ -11,7 +11,8 @@
  * make must see the pipe blocking (make 4.3 fails on a non-blocking jobserver
  * pipe), while scint must never block: scint reads through its own open file
  * description of the read end (reopened via /proc/self/fd) with O_NONBLOCK,
- * registered in the reactor while someone waits for a token. The pipe's fds
+ * registered in the reactor while someone waits for a token, and writes
+ * tokens back through a non-blocking view of the write end. The pipe's fds
  * are close-on-exec; builds get them with child.keep_fds.
  */
 #pragma once
@@ -45,7 +46,11 @@ void jobserver_free(struct jobserver *js);
 int jobserver_acquire(struct jobserver *js, struct js_waiter *w);
 /* Forgets a queued waiter (NULL-safe, no-op when not queued). */
 void jobserver_cancel(struct jobserver *js, struct js_waiter *w);
-/* Gives a token back. */
+/*
+ * Gives a token back, never blocking: when the pipe is full (a build wrote
+ * tokens it did not take) the token is kept and handed out by the next
+ * acquire, or written back by the next release.
+ */
 void jobserver_release(struct jobserver *js);
 
 /* " -j --jobserver-auth=R,W" for the builds' MAKEFLAGS. */

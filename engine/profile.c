@@ -130,7 +130,7 @@ static void profile_thread_name(int tid, const char *name, int sort)
 		  tid, name, tid, sort);
 }
 
-int profile_close(struct sched *s)
+int profile_close(struct sched *s, struct sbuf *ret_summary)
 {
 	struct sbuf out = SBUF_INIT;
 	struct sched_stats st;
@@ -166,8 +166,8 @@ int profile_close(struct sched *s)
 	sbuf_addlit(&out, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
 	sbuf_add(&out, pr.events.buf ? pr.events.buf : "", pr.events.len);
 	sbuf_addlit(&out, "\n],\"otherData\":{\"summary\":{");
-	fprintf(stderr, "%-12s %6s %7s %10s %10s %9s\n", "phase", "jobs", "failed", "wall ms",
-		"busy ms", "parallel");
+	sbuf_addf(ret_summary, "%-12s %6s %7s %10s %10s %9s\n", "phase", "jobs", "failed",
+		  "wall ms", "busy ms", "parallel");
 	bool first = true;
 	for (int k = 0; k < JOB_KIND__COUNT; k++) {
 		const struct sched_kind_stats *ks = &st.kind[k];
@@ -180,8 +180,8 @@ int profile_close(struct sched *s)
 			  "\"max_parallel\":%u}",
 			  first ? "" : ",", job_kind_name[k], ks->total, ks->failed, wall,
 			  (double)ks->busy_ns / 1e6, ks->max_running);
-		fprintf(stderr, "%-12s %6u %7u %10.1f %10.1f %9u\n", job_kind_name[k], ks->total,
-			ks->failed, wall, (double)ks->busy_ns / 1e6, ks->max_running);
+		sbuf_addf(ret_summary, "%-12s %6u %7u %10.1f %10.1f %9u\n", job_kind_name[k],
+			  ks->total, ks->failed, wall, (double)ks->busy_ns / 1e6, ks->max_running);
 		first = false;
 	}
 	sbuf_addlit(&out, "}}}\n");

@@ -7,7 +7,8 @@
  *   - one span per phase (kind) from its first job's start to its last end;
  *   - counters ("C"): downloads in flight, op queue queued / in the kernel,
  *     running compiles, sampled on every loop tick where they changed;
- *   - a per-phase summary in "otherData", also printed to stderr at the end.
+ *   - a per-phase summary in "otherData", also given to the caller as a
+ *     text table (cli/ prints it; the engine prints nothing).
  * Process-wide; the scheduler feeds it when enabled. Written at close.
  */
 #pragma once
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 struct job;
+struct sbuf;
 struct sched;
 
 extern bool profile_enabled;
@@ -26,5 +28,10 @@ void profile_job_start(const struct job *j);
 void profile_job_end(const struct job *j);
 void profile_counters(unsigned downloads, unsigned io_queued, unsigned io_in_kernel,
 		      unsigned compiles);
-/* Adds the phase spans and summary from s (may be NULL), writes the file. */
-int profile_close(struct sched *s);
+/*
+ * Adds the phase spans and summary from s (may be NULL), writes the file.
+ * Appends the per-phase summary table (a header and a row per phase that
+ * ran, one line each) to ret_summary, also when the file cannot be written.
+ * Returns 0 (also when not enabled, then appending nothing) or -errno.
+ */
+int profile_close(struct sched *s, struct sbuf *ret_summary);

@@ -222,9 +222,12 @@ void rpc_call(struct rpc *r, struct rpc_call *call)
 		rpc_arm(r); /* the only outstanding call: its clock starts now */
 	int n = snprintf(hdr, sizeof(hdr), "CALL %u %s %zu\n", call->id, call->method, call->len);
 	SC_ASSERT(n > 0 && (size_t)n < sizeof(hdr)); /* methods are ours, short literals */
-	child_write(&r->child, hdr, (size_t)n);
-	if (call->len)
-		child_write(&r->child, call->payload, call->len);
+	/*
+	 * A write that fails has closed the helper's stdin: it reads EOF and
+	 * exits, and its exit fails every waiting call (rpc's done).
+	 */
+	if (child_write(&r->child, hdr, (size_t)n) == 0 && call->len)
+		(void)child_write(&r->child, call->payload, call->len);
 }
 
 void rpc_stop(struct rpc *r)

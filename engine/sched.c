@@ -381,15 +381,28 @@ static bool sched_has_startable(const struct sched *s)
 	return false;
 }
 
-static void sched_report_stall(struct sched *s)
+static sched_stall_fn *sched_stall_handler;
+
+void sched_set_stall_handler(sched_stall_fn *fn)
 {
-	fprintf(stderr, "scint: internal error: the scheduler stalled with unfinished jobs:\n");
+	sched_stall_handler = fn;
+}
+
+void sched_format_unfinished(const struct sched *s, struct sbuf *out)
+{
 	for (size_t i = 0; i < s->njobs; i++) {
-		struct job *j = s->all[i];
+		const struct job *j = s->all[i];
 		if (j->state != JOB_DONE && j->state != JOB_FAILED)
-			fprintf(stderr, "  %s %s (%s, %u deps left)\n", job_kind_name[j->ops->kind],
-				j->label, job_state_name[j->state], j->ndeps_left);
+			sbuf_addf(out, "  %s %s (%s, %u deps left)\n", job_kind_name[j->ops->kind],
+				  j->label, job_state_name[j->state], j->ndeps_left);
 	}
+}
+
+/* A bug, not an outcome: the handler (cli/) reports the jobs, then it aborts as SC_ASSERT does. */
+static sc_noreturn void sched_report_stall(struct sched *s)
+{
+	if (sched_stall_handler)
+		sched_stall_handler(s);
 	abort();
 }
 

@@ -142,6 +142,17 @@ struct child_mgr *sched_children(struct sched *s);
 void sched_set_observer(struct sched *s, sched_observer_fn *fn, void *data);
 void sched_set_limit(struct sched *s, enum job_kind kind, unsigned max_running);
 
+/*
+ * A stall (jobs unfinished, nothing in flight, nothing ready: a bug in a
+ * phase) ends the process with abort(), as a failed assertion does. Just
+ * before, the process-wide handler (set by cli/, which prints the report;
+ * none: nothing is printed) gets the stalled scheduler.
+ */
+typedef void sched_stall_fn(const struct sched *s);
+void sched_set_stall_handler(sched_stall_fn *fn);
+/* Appends one line per job not DONE or FAILED ("  kind label (state, N deps left)"). */
+void sched_format_unfinished(const struct sched *s, struct sbuf *out);
+
 /* Prepares a job (state PENDING). label must outlive the run (arena). */
 void job_init(struct job *j, struct sched *s, const struct job_ops *ops, const char *label,
 	      int prio);

@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/compiler.h"
@@ -91,6 +93,53 @@ int fs_open_dirat(int dirfd, const char *path)
 int fs_open_dir(const char *path)
 {
 	return fs_open_dirat(AT_FDCWD, path);
+}
+
+/* The same walk without openat2 (kernels before 5.6, or a seccomp filter refusing it). */
+int fs__open_dir_walk(int dirfd, const char *path)
+{
+	char part[NAME_MAX + 1];
+	int fd = -1;
+
+	if (!*path || *path == '/')
+		return -EXDEV;
+	for (const char *p = path; *p;) {
+		const char *end = strchr(p, '/');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n == 0 || n > NAME_MAX || (n == 2 && p[0] == '.' && p[1] == '.')) {
+			if (fd >= 0)
+				(void)close(fd);
+			return n > NAME_MAX ? -ENAMETOOLONG : -EXDEV;
+		}
+		memcpy(part, p, n);
+		part[n] = '\0';
+		int k = openat(fd >= 0 ? fd : dirfd, part,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int err = errno;
+		if (fd >= 0)
+			(void)close(fd);
+		if (k < 0)
+			return -err;
+		fd = k;
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	return fd;
+}
+
+int fs_open_dir_beneath(int dirfd, const char *path)
+{
+	uint64_t t0 = fs_t0();
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+
+	if (fd < 0)
+		fd = errno == ENOSYS || errno == EPERM ? fs__open_dir_walk(dirfd, path) : -errno;
+	return fs_traced("opendir", dirfd, path, -1, fd, t0);
 }
 
 static int fs_read_fileat_untraced(int dirfd, const char *path, struct sbuf *out,

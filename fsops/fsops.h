@@ -24,6 +24,17 @@ int fs_mkdirat_p(int dirfd, const char *path, mode_t mode);
 /* Opens a directory (O_DIRECTORY|O_PATH-free, usable as dirfd and for getdents). */
 int fs_open_dir(const char *path);
 int fs_open_dirat(int dirfd, const char *path);
+/*
+ * Opens the directory at path below dirfd with no symlink in any component
+ * (the last one included) and never leaving dirfd ("..", an absolute path):
+ * a link swapped in for any part of the path fails with -ELOOP (or -EXDEV,
+ * -ENOTDIR) instead of redirecting the caller. openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS), or a component walk with O_NOFOLLOW where the kernel
+ * has no openat2. Returns the fd (O_RDONLY, usable for fchmod) or -errno.
+ */
+int fs_open_dir_beneath(int dirfd, const char *path);
+/* The component walk alone (exported for its unit test). */
+int fs__open_dir_walk(int dirfd, const char *path);
 
 /* Reads a whole file into out (appending); fails with -EFBIG past max_bytes. */
 int fs_read_file(const char *path, struct sbuf *out, size_t max_bytes);

@@ -1242,8 +1242,16 @@ static bool asm_dir_chmod(struct assemble_job *a)
 	struct asm_node *d = a->cur->node;
 	mode_t mode = asm_dir_mode(a->cur->mode);
 
-	if (fchmodat(a->in->assembling_fd, d->op_path, mode, 0) < 0) {
-		int r = -errno;
+	/*
+	 * On a descriptor, not by path: the op path holds no link when it is
+	 * computed, and a link swapped in for any of its components since then
+	 * must not redirect the chmod outside the tree.
+	 */
+	int fd = fs_open_dir_beneath(a->in->assembling_fd, d->op_path);
+	int r = fd < 0 ? fd : fchmod(fd, mode) < 0 ? -errno : 0;
+	if (fd >= 0)
+		(void)close(fd);
+	if (r < 0) {
 		asm_fail(a, r, "cannot change the mode of %s while unpacking %s: %s", d->op_path,
 			 a->gem->full_name, sc_strerror(r));
 		return true;

@@ -78,7 +78,14 @@ class TestTraceProfile < ScintTest::Case
 
   def test_profile_has_a_span_for_every_job
     _shape, _corpus, _server, app = small_app
-    _r, _trace, stats, profile = install_traced(app, "profile")
+    r, _trace, stats, profile = install_traced(app, "profile")
+    # The summary table on stderr: a header, then one row per phase that ran.
+    lines = r.stderr.lines.map(&:chomp)
+    head = lines.index { |l| l.match?(/\Aphase\s+jobs\s+failed\s+wall ms\s+busy ms\s+parallel\z/) }
+    assert head, "summary header in:\n#{r.stderr}"
+    rows = lines[head + 1, stats["phases"].size].map(&:split)
+    assert_equal stats["phases"].keys.sort, rows.map(&:first).sort
+    rows.each { |row| assert_equal stats["phases"][row[0]]["jobs"], row[1].to_i, row.join(" ") }
     events = profile.fetch("traceEvents")
     spans = events.select { |e| e["ph"] == "X" && e["cat"] != "phase" }
     jobs = stats["phases"].values.sum { |p| p["jobs"] }

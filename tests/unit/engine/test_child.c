@@ -5,11 +5,13 @@
  */
 #include "sc_test.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -167,6 +169,142 @@ SC_TEST(child_spawn_failure_after_spawn_stops_the_child)
 		(void)close(fillers[i]);
 	assert_int_equal(child_mgr_running(m), 0);
 	assert_false(done);
+	child_release(&c);
+	child_mgr_free(m);
+	reactor_free(r);
+}
+
+/* The reactor's epoll fd (the only one this test has open), found through /proc. */
+static int find_epoll_fd(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int found = -1;
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		char path[300], link[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, "anon_inode:[eventpoll]") == 0)
+			found = atoi(de->d_name);
+	}
+	closedir(d);
+	assert_true(found >= 0);
+	return found;
+}
+
+/* Puts /dev/null where the epoll fd was: every epoll_ctl then fails with EINVAL. */
+static int break_epoll(int epfd)
+{
+	int saved = fcntl(epfd, F_DUPFD_CLOEXEC, 0);
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	assert_true(saved >= 0 && null >= 0);
+	assert_int_equal(dup3(null, epfd, O_CLOEXEC), epfd);
+	close(null);
+	return saved;
+}
+
+static void restore_epoll(int epfd, int saved)
+{
+	assert_int_equal(dup3(saved, epfd, O_CLOEXEC), epfd);
+	close(saved);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * The reactor refuses the child's watchers (a real epoll_ctl failure: the
+ * epoll fd is not an epoll fd for the moment): child_spawn returns -errno,
+ * the child was killed and reaped, and every fd child_spawn opened is closed.
+ */
+SC_TEST(child_spawn_reactor_refuses_watcher_stops_the_child)
+{
+	struct reactor *r = reactor_new();
+	struct child_mgr *m = child_mgr_new(r);
+	const char *argv[] = { "sleep", "30", NULL };
+	struct child c;
+	bool done = false;
+
+	assert_non_null(r);
+	int epfd = find_epoll_fd();
+	int saved = break_epoll(epfd);
+	int nfds = count_fds();
+	memset(&c, 0, sizeof(c));
+	c.argv = argv;
+	c.stderr_fd = -1;
+	c.stdin_pipe = true;
+	c.done = child_done;
+	c.data = &done;
+	int ret = child_spawn(m, &c);
+	assert_int_equal(count_fds(), nfds);
+	restore_epoll(epfd, saved);
+	assert_int_equal(ret, -EINVAL);
+	assert_int_equal(c.pid, -1);
+	assert_int_equal(c.in_fd, -1);
+	assert_non_null(strstr(sbuf_cstr(&c.out), "cannot watch 'sleep'"));
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	assert_int_equal(child_mgr_running(m), 0);
+	assert_int_equal(reactor_nregistered(r), 0);
+	assert_false(done);
+	child_release(&c);
+	child_mgr_free(m);
+	reactor_free(r);
+}
+
+/*
+ * A full stdin pipe that the reactor refuses to watch: child_write returns
+ * -errno instead of asserting, drops what it queued and closes stdin; the
+ * child still runs and is reaped as usual.
+ */
+SC_TEST(child_write_reactor_refuses_watcher_closes_stdin)
+{
+	struct reactor *r = reactor_new();
+	struct child_mgr *m = child_mgr_new(r);
+	const char *argv[] = { "sleep", "30", NULL };
+	size_t n = (size_t)1 << 20;
+	char *data = calloc(1, n);
+	struct child c;
+	bool done = false;
+
+	assert_non_null(r);
+	assert_non_null(data);
+	memset(&c, 0, sizeof(c));
+	c.argv = argv;
+	c.stderr_fd = -1;
+	c.stdin_pipe = true;
+	c.done = child_done;
+	c.data = &done;
+	assert_int_equal(child_spawn(m, &c), 0);
+	int epfd = find_epoll_fd();
+	int saved = break_epoll(epfd);
+	int ret = child_write(&c, data, n); /* sleep reads nothing: the pipe fills */
+	restore_epoll(epfd, saved);
+	assert_int_equal(ret, -EINVAL);
+	assert_int_equal(c.in_fd, -1);
+	assert_int_equal(c.in_buf.len, 0);
+	assert_int_equal(child_write(&c, "x", 1), -EPIPE);
+	assert_int_equal(child_kill(&c, SIGKILL), 0);
+	while (!done)
+		assert_true(reactor_poll(r, 5000) >= 0);
+	assert_int_equal(c.term_signal, SIGKILL);
+	assert_int_equal(child_mgr_running(m), 0);
+	free(data);
 	child_release(&c);
 	child_mgr_free(m);
 	reactor_free(r);

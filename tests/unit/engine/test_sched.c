@@ -6,7 +6,10 @@
 #include "sc_test.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/arena.h"
 #include "base/clock.h"
@@ -227,4 +230,65 @@ SC_TEST(job_fail_keeps_the_first_error)
 	assert_int_equal(f->job.state, JOB_FAILED);
 	assert_int_equal(sched_run(w.s), -ENOENT);
 	world_release(&w);
+}
+
+/* A step that neither finishes nor waits on anything: the scheduler stalls. */
+static void stuck_step(struct job *j)
+{
+	(void)j;
+}
+
+static const struct job_ops stuck_like = { .kind = JOB_FETCH, .step = stuck_step };
+
+static int stall_out_fd = -1;
+
+static void stall_to_pipe(const struct sched *s)
+{
+	struct sbuf report = SBUF_INIT;
+
+	sched_format_unfinished(s, &report);
+	(void)!write(stall_out_fd, report.buf, report.len);
+	sbuf_release(&report);
+}
+
+/*
+ * A stall is a bug: the handler gets the scheduler (and formats the jobs
+ * left, the engine printing nothing itself), then the process aborts. Run in
+ * a child process, which the abort ends.
+ */
+SC_TEST(sched_stall_reports_unfinished_jobs_then_aborts)
+{
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct world w;
+		close(p[0]);
+		stall_out_fd = p[1];
+		sched_set_stall_handler(stall_to_pipe);
+		world_init(&w, false);
+		struct fake *a = fake_new(&w, &stuck_like, "stuck", 0, 0);
+		struct fake *b = fake_new(&w, &fetch_like, "after", 0, 0);
+		job_depends(&b->job, &a->job);
+		sched_submit(w.s, &a->job);
+		sched_submit(w.s, &b->job);
+		(void)sched_run(w.s);
+		_exit(0); /* not reached */
+	}
+	close(p[1]);
+	char buf[512];
+	size_t n = 0;
+	ssize_t k;
+	while (n < sizeof(buf) - 1 && (k = read(p[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)k;
+	buf[n] = '\0';
+	close(p[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+	assert_string_equal(buf, "  fetch stuck (running, 0 deps left)\n"
+				 "  fetch after (pending, 1 deps left)\n");
 }
