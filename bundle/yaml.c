@@ -30,6 +30,8 @@ struct yp {
 	const char *start, *end;
 	struct sbuf *why;
 	struct sbuf buf; /* scratch for decoding one scalar */
+	const char *val; /* the value of the last plain scalar (scan_plain) */
+	size_t vlen;
 	size_t nodes;
 	const char *lc_pos; /* line cache: lc_pos is on line lc_line */
 	uint32_t lc_line;
@@ -157,21 +159,33 @@ static const char *finish_line(const struct yp *P, const char *p)
 
 /* ---- the up-front check of the whole text ---- */
 
+/* The ASCII characters that need no further look: printable, and '\n'. */
+static const bool ascii_ok[256] = {
+	['\n'] = true,
+#define R4(c)  [c] = true, [c + 1] = true, [c + 2] = true, [c + 3] = true
+#define R16(c) R4(c), R4(c + 4), R4(c + 8), R4(c + 12)
+	R16(0x20),     R16(0x30), R16(0x40),	 R16(0x50),	R16(0x60),     R4(0x70),
+	R4(0x74),      R4(0x78),  [0x7c] = true, [0x7d] = true, [0x7e] = true,
+#undef R16
+#undef R4
+};
+
 static int check_text(struct yp *P)
 {
 	const unsigned char *s = (const unsigned char *)P->start,
 			    *e = (const unsigned char *)P->end;
 
 	while (s < e) {
-		unsigned c = *s;
+		unsigned c;
 		uint32_t cp;
 		size_t n;
 
+		while (s < e && ascii_ok[*s])
+			s++;
+		if (s >= e)
+			break;
+		c = *s;
 		if (c < 0x80) {
-			if ((c >= 0x20 && c < 0x7f) || c == '\n') {
-				s++;
-				continue;
-			}
 			if (c == '\t')
 				return decline(P, (const char *)s, "a tab character");
 			if (c == '\r')
@@ -266,58 +280,79 @@ static int buf_scalar(struct yp *P, const char *pos, const char *tag, enum yaml_
 
 /*
  * libyaml's scan_plain_scalar in block context: indent is the column a
- * continuation line must reach. *p is left after the last content character.
+ * continuation line must reach. *pp is left after the last content
+ * character. The value is P->val/P->vlen: the text itself while it stays on
+ * one line, else the scratch buffer with the lines folded.
  */
 static int scan_plain(struct yp *P, const char **pp, int indent)
 {
-	const char *p = *pp, *last = p;
-	bool leading = false;
+	const char *p = *pp, *last = p, *e = P->end;
+	bool leading = false, direct = true;
 	size_t spaces = 0, breaks = 0;
 	int r;
 
-	sbuf_reset(&P->buf);
 	for (;;) {
-		const char *run;
+		const char *run, *ls = NULL;
 
-		if (doc_marker(P, p) || (p < P->end && *p == '#'))
+		if ((p < e && *p == '#') || doc_marker(P, p))
 			break;
 		run = p;
-		while (p < P->end && *p != ' ' && *p != '\n') {
+		while (p < e && *p != ' ' && *p != '\n') {
 			if (*p == ':' && blankz(P, p + 1))
 				break;
 			p++;
 		}
 		if (p > run) {
 			if (leading) {
+				if (direct) {
+					sbuf_reset(&P->buf);
+					r = add(P, *pp, *pp, (size_t)(last - *pp));
+					if (r < 0)
+						return r;
+					direct = false;
+				}
 				r = breaks ? add_rep(P, run, '\n', breaks) : add(P, run, " ", 1);
 				leading = false;
 				breaks = 0;
 			} else {
-				r = add_rep(P, run, ' ', spaces);
+				r = direct ? 0 : add_rep(P, run, ' ', spaces);
 			}
 			spaces = 0;
-			if (r == 0)
+			if (r == 0 && !direct)
 				r = add(P, run, run, (size_t)(p - run));
 			if (r < 0)
 				return r;
 			last = p;
 		}
-		if (p >= P->end || (*p != ' ' && *p != '\n'))
+		if (p >= e || (*p != ' ' && *p != '\n'))
 			break;
-		while (p < P->end && (*p == ' ' || *p == '\n')) {
+		while (p < e && (*p == ' ' || *p == '\n')) {
 			if (*p == ' ') {
 				if (!leading)
 					spaces++;
-			} else if (!leading) {
-				spaces = 0;
-				leading = true;
 			} else {
-				breaks++;
+				ls = p + 1;
+				if (!leading) {
+					spaces = 0;
+					leading = true;
+				} else {
+					breaks++;
+				}
 			}
 			p++;
 		}
-		if (column(P, p) < indent)
+		/* On the first line the value is always right of indent. */
+		if (ls && p - ls < indent)
 			break;
+	}
+	if (direct) {
+		P->val = *pp;
+		P->vlen = (size_t)(last - *pp);
+		if (P->vlen > YAML_SCALAR_MAX)
+			return decline(P, *pp, "a scalar longer than %u bytes", YAML_SCALAR_MAX);
+	} else {
+		P->val = P->buf.buf;
+		P->vlen = P->buf.len;
 	}
 	*pp = last;
 	return 0;
@@ -407,9 +442,6 @@ static int scan_escape(struct yp *P, const char **pp)
 		break;
 	case '/':
 		c = '/';
-		break;
-	case '\'':
-		c = '\'';
 		break;
 	case '\\':
 		c = '\\';
@@ -971,7 +1003,7 @@ static int parse_inline(struct yp *P, const char **pp, int parent, bool map_valu
 	if (!(q = finish_line(P, q)))
 		return decline(P, p, "text after a plain scalar");
 	*pp = q;
-	return buf_scalar(P, tagpos ? tagpos : p, tag, YAML_PLAIN, ret);
+	return new_scalar(P, tagpos ? tagpos : p, tag, YAML_PLAIN, P->val, P->vlen, ret);
 }
 
 /* *pp just after "key:", "- " or "---". */
