@@ -666,7 +666,7 @@ static int scan_block(struct yp *P, const char **pp, int parent)
 static int parse_inline(struct yp *P, const char **pp, int parent, bool map_value, const char *tag,
 			const char *tagpos, int depth, struct yaml_node **ret);
 static int parse_block_at(struct yp *P, const char **pp, int col, int parent, const char *tag,
-			  int depth, struct yaml_node **ret);
+			  const char *tagpos, int depth, struct yaml_node **ret);
 static int parse_seq(struct yp *P, const char **pp, int col, const char *tag, const char *tagpos,
 		     int depth, struct yaml_node **ret);
 static int parse_value(struct yp *P, const char **pp, int parent, bool map_value, int depth,
@@ -898,7 +898,7 @@ static int parse_next_lines(struct yp *P, const char **pp, int parent, bool map_
 		int c = column(P, q);
 		if (c > parent) {
 			*pp = q;
-			return parse_block_at(P, pp, c, parent, tag, depth, ret);
+			return parse_block_at(P, pp, c, parent, tag, tag ? pos : NULL, depth, ret);
 		}
 		if (map_value && c == parent && is_dash(P, q)) {
 			*pp = q;
@@ -910,19 +910,19 @@ static int parse_next_lines(struct yp *P, const char **pp, int parent, bool map_
 
 /* A node starting a content line at column col. */
 static int parse_block_at(struct yp *P, const char **pp, int col, int parent, const char *tag,
-			  int depth, struct yaml_node **ret)
+			  const char *tagpos, int depth, struct yaml_node **ret)
 {
 	const char *p = *pp, *colon;
 
 	if (is_dash(P, p))
-		return parse_seq(P, pp, col, tag, NULL, depth, ret);
+		return parse_seq(P, pp, col, tag, tagpos, depth, ret);
 	if (*p == '?' && blankz(P, p + 1))
 		return decline(P, p, "a complex mapping key");
 	if (*p == '!')
 		return decline(P, p, "a tag on a line of its own");
 	if (key_line(P, p, &colon))
-		return parse_map(P, pp, col, tag, NULL, depth, ret);
-	return parse_inline(P, pp, parent, false, tag, p, depth, ret);
+		return parse_map(P, pp, col, tag, tagpos, depth, ret);
+	return parse_inline(P, pp, parent, false, tag, tag ? tagpos : NULL, depth, ret);
 }
 
 static bool tag_char(char c)
@@ -1101,7 +1101,7 @@ int yaml_parse(struct arena *a, struct strv text, struct yaml_node **ret, struct
 		r = parse_value(&P, &p, -1, false, 0, &root);
 	} else {
 		p = q;
-		r = parse_block_at(&P, &p, column(&P, q), -1, NULL, 0, &root);
+		r = parse_block_at(&P, &p, column(&P, q), -1, NULL, NULL, 0, &root);
 	}
 	if (r < 0)
 		goto out;
