@@ -278,6 +278,9 @@ static int buf_scalar(struct yp *P, const char *pos, const char *tag, enum yaml_
 
 /* ---- scalars ---- */
 
+/* The characters that end a run of a plain scalar, or may: ' ', '\n', ':'. */
+static const bool plain_stop[256] = { [' '] = true, ['\n'] = true, [':'] = true };
+
 /*
  * libyaml's scan_plain_scalar in block context: indent is the column a
  * continuation line must reach. *pp is left after the last content
@@ -297,8 +300,10 @@ static int scan_plain(struct yp *P, const char **pp, int indent)
 		if ((p < e && *p == '#') || doc_marker(P, p))
 			break;
 		run = p;
-		while (p < e && *p != ' ' && *p != '\n') {
-			if (*p == ':' && blankz(P, p + 1))
+		for (;;) {
+			while (p < e && !plain_stop[(unsigned char)*p])
+				p++;
+			if (p >= e || *p != ':' || blankz(P, p + 1))
 				break;
 			p++;
 		}
