@@ -15,7 +15,11 @@
  * Anything else is declined with -SC_EUNSUPPORTED and a reason in why:
  * anchors and aliases, flow collections with content, complex keys ("? "),
  * directives ("%YAML"), several documents, tabs in indentation, a scalar
- * that is not valid UTF-8, and every limit below. The caller then hands
+ * that is not valid UTF-8, and every limit below. Stricter than YAML, the
+ * whole text must be valid UTF-8 of characters libyaml reads as printable,
+ * without tab, carriage return, BOM, U+0085, U+2028 or U+2029 anywhere
+ * (Psych escapes them in double quotes), and keys are one-line scalars
+ * without tag of at most 1000 bytes. The caller then hands
  * the text to the Ruby helper, which is the truth; this parser only has to
  * be right on what it accepts, never complete. It never asserts on input:
  * the text is hostile.
