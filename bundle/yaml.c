@@ -23,8 +23,6 @@
 #include "base/err.h"
 #include "base/sbuf.h"
 
-#define YAML_KEY_MAX 1000 /* libyaml drops a simple key longer than 1024 chars */
-
 struct yp {
 	struct arena *a;
 	const char *start, *end;

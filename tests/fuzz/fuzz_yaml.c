@@ -51,7 +51,8 @@ static void check(const struct yaml_node *n, int depth, uint32_t lines)
 					if (n->keys[j]->len == k->len &&
 					    memcmp(n->keys[j]->str, k->str, k->len) == 0)
 						abort();
-				if (!memchr(k->str, 0, k->len) && yaml_map_get(n, k->str) != n->items[i])
+				if (!memchr(k->str, 0, k->len) &&
+				    yaml_map_get(n, k->str) != n->items[i])
 					abort();
 			}
 			check(n->items[i], depth + 1, lines);

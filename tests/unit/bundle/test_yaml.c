@@ -191,6 +191,9 @@ SC_TEST(yaml_block_scalars_follow_libyaml)
 	assert_scalar(value_of("a: |\n\n  after blank\n"), YAML_LITERAL, "\nafter blank\n");
 	assert_scalar(value_of("a: | # comment\n  x\n"), YAML_LITERAL, "x\n");
 	assert_scalar(value_of("a: |\n  x"), YAML_LITERAL, "x");
+	/* a header at the very end of the text (this once re-read the line) */
+	assert_scalar(value_of("a: >"), YAML_FOLDED, "");
+	assert_scalar(parse_ok("- |-")->items[0], YAML_LITERAL, "");
 	assert_scalar(value_of("a: |\nb: 1\n"), YAML_LITERAL, "");
 	assert_scalar(value_of("a: |\n  # not a comment\n"), YAML_LITERAL, "# not a comment\n");
 	declined("a: |0\n  x\n", "indentation indicator of 0");
