@@ -35,6 +35,13 @@ struct yp {
 	uint32_t lc_line;
 };
 
+static const char *line_start(const struct yp *P, const char *p)
+{
+	while (p > P->start && p[-1] != '\n')
+		p--;
+	return p;
+}
+
 static uint32_t line_of(struct yp *P, const char *pos)
 {
 	const char *p = P->start;
@@ -43,6 +50,12 @@ static uint32_t line_of(struct yp *P, const char *pos)
 	if (pos >= P->lc_pos) {
 		p = P->lc_pos;
 		line = P->lc_line;
+	} else if (P->lc_pos - pos < pos - P->start) {
+		/* back from the cache, so that going back and forth stays linear */
+		line = P->lc_line;
+		for (p = P->lc_pos; p > pos; p--)
+			line -= p[-1] == '\n';
+		p = line_start(P, pos);
 	}
 	while (p < pos) {
 		const char *nl = memchr(p, '\n', (size_t)(pos - p));
@@ -70,13 +83,6 @@ sc_printf(3, 4) static int decline(struct yp *P, const char *pos, const char *fm
 }
 
 /* ---- characters and lines ---- */
-
-static const char *line_start(const struct yp *P, const char *p)
-{
-	while (p > P->start && p[-1] != '\n')
-		p--;
-	return p;
-}
 
 static int column(const struct yp *P, const char *p)
 {
