@@ -1080,15 +1080,16 @@ static int parse_seq(struct yp *P, const char **pp, int col, const char *tag, co
 
 int yaml_parse(struct arena *a, struct strv text, struct yaml_node **ret, struct sbuf *why)
 {
-	struct yp P = { .a = a, .start = text.p, .end = text.p + text.len, .why = why };
-	const char *p = text.p, *q;
+	struct yp P = { .a = a, .why = why };
+	const char *p, *q;
 	struct yaml_node *root = NULL;
 	int r;
 
-	P.lc_pos = P.start;
-	P.lc_line = 1;
 	if (!text.p)
-		P.start = P.end = p = "";
+		text = strv_make("", 0);
+	P.start = P.lc_pos = p = text.p;
+	P.end = text.p + text.len;
+	P.lc_line = 1;
 	r = check_text(&P);
 	if (r < 0)
 		goto out;

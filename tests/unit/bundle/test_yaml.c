@@ -287,6 +287,7 @@ SC_TEST(yaml_declines_what_is_outside_the_subset)
 	declined("a: !<x> 1\n", "a tag other than !name");
 	declined("a: !t !u 1\n", "two tags");
 	declined("", "an empty document");
+	declined_n(NULL, 0, "line 1: an empty document");
 	declined("# only a comment\n", "an empty document");
 	declined("a:\n  b: 1\n c: 2\n", "line 3: unexpected indentation");
 	declined("a: 1\n- b\n", "a sequence entry where a mapping key was expected");
