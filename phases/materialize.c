@@ -8,6 +8,9 @@
  *
  * MAT_START  clears what a killed run may have left (gems/<full_name>,
  *            its extension dir, a stale gemspec), then creates the roots.
+ *            A directory of these that held nothing when the run opened it
+ *            (install.c: created by the run, or found empty) has nothing to
+ *            clear: its removals are skipped.
  * MAT_DIRS   mkdirat for the manifest's directories in one round: one
  *            chain per subtree (ioq_submit_after), so a child's mkdirat
  *            never races its parent's.
@@ -297,9 +300,14 @@ static void mat_start(struct materialize_job *m)
 		mat_enter(m, MAT_FAILED);
 		return;
 	}
-	/* Leftovers of an interrupted install (the spec is missing, or --force). */
-	r = fs_rmtree_at(mat_gems_fd(in, g), mat_name(g));
-	if (r == 0 && mf->has_ext)
+	/*
+	 * Leftovers of an interrupted install (the spec is missing, or --force),
+	 * except in a directory that held nothing when the run opened it.
+	 */
+	r = 0;
+	if (!(g->git ? in->git_gems_fresh : in->gems_fresh))
+		r = fs_rmtree_at(mat_gems_fd(in, g), mat_name(g));
+	if (r == 0 && mf->has_ext && !(g->git ? in->git_ext_fresh : in->ext_fresh))
 		r = fs_rmtree_at(mat_ext_fd(in, g), mat_name(g));
 	if (r < 0) {
 		job_fail(&m->job, r, "cannot remove the old install of %s: %s", g->full_name,
@@ -308,7 +316,7 @@ static void mat_start(struct materialize_job *m)
 		return;
 	}
 	struct mat_op *o;
-	if (!g->git) {
+	if (!g->git && !in->specs_fresh) {
 		o = mat_op_get(m);
 		ioq_prep_unlinkat(&o->op, in->specs_fd, m->spec_name, 0);
 		mat_submit(m, o);
