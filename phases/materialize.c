@@ -55,6 +55,8 @@
 #include "phases/phase.h"
 
 #define MAT_WINDOW 128
+/* Symlink mode's window (mat_window): its few ops and the binstubs. */
+#define MAT_SYMLINK_WINDOW 16
 /* Files are queued in batches of at least this many ops (a submit's worth). */
 #define MAT_BATCH 64
 /* Links per chain: one io-wq worker runs a chain's links back to back. */
@@ -578,6 +580,25 @@ static void mat_spec(struct materialize_job *m)
 	mat_enter(m, MAT_DONE);
 }
 
+/*
+ * Ops a job may have in flight at once. Symlink mode places no file: a few
+ * links and the binstubs (all written at once), so a small window unless
+ * the gem has many executables.
+ */
+static unsigned mat_window(const struct materialize_job *m)
+{
+	const struct git_repo *repo = m->gem->git;
+	size_t nexe = 0;
+
+	if (m->in->link_mode != LINK_SYMLINK || !m->gem->manifest)
+		return MAT_WINDOW;
+	if (!repo)
+		nexe = m->gem->manifest->spec.nexecutables;
+	for (size_t k = 0; repo && k < repo->nspecs; k++)
+		nexe += repo->specs[k].spec.nexecutables;
+	return nexe + 4 <= MAT_SYMLINK_WINDOW ? MAT_SYMLINK_WINDOW : MAT_WINDOW;
+}
+
 static void mat_step(struct job *j)
 {
 	struct materialize_job *m = container_of(j, struct materialize_job, job);
@@ -586,8 +607,9 @@ static void mat_step(struct job *j)
 		mat_enter(m, MAT_FAILED);
 	if (!m->ops && m->state == MAT_START) {
 		/* the window of a job that runs, not of every job planned */
-		m->ops = sc_xcalloc(MAT_WINDOW, sizeof(*m->ops));
-		for (int i = MAT_WINDOW - 1; i >= 0; i--) {
+		int n = (int)mat_window(m);
+		m->ops = sc_xcalloc((size_t)n, sizeof(*m->ops));
+		for (int i = n - 1; i >= 0; i--) {
 			m->ops[i].next_free = m->free_ops;
 			m->free_ops = &m->ops[i];
 		}
