@@ -33,7 +33,8 @@ void arena_release(struct arena *a)
 	a->total_bytes = 0;
 }
 
-void *arena_alloc(struct arena *a, size_t size)
+/* size bytes, not cleared: for callers that write all of them. */
+static void *arena_alloc_raw(struct arena *a, size_t size)
 {
 	struct arena_chunk *c = a->head;
 	size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
@@ -58,13 +59,20 @@ void *arena_alloc(struct arena *a, size_t size)
 	void *p = c->data + c->used;
 	c->used += need;
 	a->total_bytes += need;
+	return p;
+}
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+	void *p = arena_alloc_raw(a, size);
+
 	memset(p, 0, size);
 	return p;
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p = arena_alloc_raw(a, n + 1);
 
 	if (n)
 		memcpy(p, s, n);
@@ -91,7 +99,7 @@ char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
 	n = vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
 	SC_ASSERT(n >= 0);
-	char *p = arena_alloc(a, (size_t)n + 1);
+	char *p = arena_alloc_raw(a, (size_t)n + 1);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	return p;
 }

@@ -1,11 +1,19 @@
 #include "hex.h"
 
+/*
+ * Without an early exit, so that the compiler vectorizes it: a cached
+ * manifest has one digest per file, all checked when the entry is loaded.
+ */
 bool hex_is_lower(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
+	unsigned char bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bad |= (unsigned char)((unsigned char)(c - '0') > 9 &&
+				       (unsigned char)(c - 'a') > 5);
+	}
+	return !bad;
 }
 
 bool hex_is_any(const char *s, size_t n)

@@ -556,6 +556,46 @@ bool fs_is_dir_at(int dirfd, const char *name)
 	       S_ISDIR(st.st_mode);
 }
 
+static int fs_dir_is_empty_untraced(int dirfd)
+{
+	union {
+		char buf[4096];
+		uint64_t align;
+	} u;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 1;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, u.buf, sizeof(u.buf));
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		for (long off = 0; off < n && r == 1;) {
+			const struct dirent64 *de = (const struct dirent64 *)(void *)(u.buf + off);
+			const char *nm = de->d_name;
+			if (!(nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2]))))
+				r = 0;
+			off += de->d_reclen;
+		}
+		if (r != 1)
+			break;
+	}
+	(void)close(fd);
+	return r;
+}
+
+int fs_dir_is_empty(int dirfd)
+{
+	uint64_t t0 = fs_t0();
+
+	return fs_traced("getdents", dirfd, ".", -1, fs_dir_is_empty_untraced(dirfd), t0);
+}
+
 int fs_clone_fd(int src_fd, int dst_fd)
 {
 	return RET_NERRNO(ioctl(dst_fd, FICLONE, src_fd));

@@ -82,6 +82,12 @@ int fs_list_dirat(int dirfd, const char *path, fs_entry_fn *fn, void *data);
 /* true when dirfd/name exists (lstat). */
 bool fs_exists_at(int dirfd, const char *name);
 bool fs_is_dir_at(int dirfd, const char *name);
+/*
+ * 1 when the directory open as dirfd holds nothing but "." and "..", 0 when
+ * it holds something, -errno when it cannot be read (dirfd's offset is not
+ * moved: it is read through a descriptor of its own).
+ */
+int fs_dir_is_empty(int dirfd);
 
 /* pwrite()s all of buf at off, retrying short writes and EINTR. Returns 0 or -errno. */
 int fs_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);

@@ -43,10 +43,15 @@ extern char **environ;
 
 static const struct trace_ctx install_ctx = { .phase = "setup" };
 
+/*
+ * Opens (creating it when missing) parent/rel. With ret_fresh: whether it
+ * held nothing (created now, or found empty; an unreadable one is not fresh).
+ */
 static int install_dir(struct install *in, int parent, const char *parent_path, const char *rel,
-		       int *ret_fd, struct sbuf *err)
+		       int *ret_fd, bool *ret_fresh, struct sbuf *err)
 {
 	int fd = fs_open_dirat(parent, rel);
+	bool created = false;
 
 	if (fd == -ENOENT) {
 		int r = fs_mkdirat_p(parent, rel, 0755);
@@ -54,12 +59,15 @@ static int install_dir(struct install *in, int parent, const char *parent_path, 
 			fd = fs_open_dirat(parent, rel);
 		else
 			fd = r;
+		created = true;
 	}
 	if (fd < 0) {
 		sbuf_addf(err, "cannot create %s/%s: %s", parent_path, rel, sc_strerror(fd));
 		return fd;
 	}
 	*ret_fd = fd;
+	if (ret_fresh)
+		*ret_fresh = created || fs_dir_is_empty(fd) == 1;
 	if (trace_enabled)
 		trace_name_fd(fd, arena_printf(&in->arena, "%s/%s", parent_path, rel));
 	return 0;
@@ -83,14 +91,14 @@ int install_open_cache(struct install *in, struct sbuf *err)
 		sbuf_addf(err, "cannot open the cache %s: %s", root, sc_strerror(in->cache_fd));
 		return in->cache_fd;
 	}
-	if ((r = install_dir(in, in->cache_fd, root, "inbound/gems", &in->inbound_fd, err)) < 0 ||
+	if ((r = install_dir(in, in->cache_fd, root, "inbound/gems", &in->inbound_fd, NULL, err)) < 0 ||
 	    (r = install_dir(in, in->cache_fd, root, arena_printf(&in->arena, "assembling/%s", abi),
-			     &in->assembling_fd, err)) < 0 ||
+			     &in->assembling_fd, NULL, err)) < 0 ||
 	    (r = install_dir(in, in->cache_fd, root, arena_printf(&in->arena, "cached/%s", abi),
-			     &in->cached_fd, err)) < 0 ||
+			     &in->cached_fd, NULL, err)) < 0 ||
 	    (r = install_dir(in, in->cache_fd, root, arena_printf(&in->arena, "locks/%s", abi),
-			     &in->locks_fd, err)) < 0 ||
-	    (r = install_dir(in, in->cache_fd, root, "index", &in->index_fd, err)) < 0)
+			     &in->locks_fd, NULL, err)) < 0 ||
+	    (r = install_dir(in, in->cache_fd, root, "index", &in->index_fd, NULL, err)) < 0)
 		return r;
 	in->cached_dir = arena_printf(&in->arena, "%s/cached/%s", root, abi);
 	return 0;
@@ -114,9 +122,10 @@ static int install_open_root(struct install *in, struct sbuf *err)
 		sbuf_addf(err, "cannot open %s: %s", in->install_root, sc_strerror(in->root_fd));
 		return in->root_fd;
 	}
-	if ((r = install_dir(in, in->root_fd, in->install_root, "gems", &in->gems_fd, err)) < 0 ||
+	if ((r = install_dir(in, in->root_fd, in->install_root, "gems", &in->gems_fd,
+			       &in->gems_fresh, err)) < 0 ||
 	    (r = install_dir(in, in->root_fd, in->install_root, "specifications", &in->specs_fd,
-			     err)) < 0)
+			     &in->specs_fresh, err)) < 0)
 		return r;
 	/* The rest of the directories Bundler creates, empty until something needs them. */
 	static const char *const empty[] = { "build_info", "cache", "doc", "extensions", "plugins" };
@@ -134,11 +143,11 @@ static int install_open_root(struct install *in, struct sbuf *err)
 }
 
 /* Directories only some bundles need (Bundler creates them on demand too). */
-static int install_lazy_dir(struct install *in, const char *rel, int *fd)
+static int install_lazy_dir(struct install *in, const char *rel, int *fd, bool *fresh)
 {
 	struct sbuf err = SBUF_INIT;
 
-	if (*fd < 0 && install_dir(in, in->root_fd, in->install_root, rel, fd, &err) < 0)
+	if (*fd < 0 && install_dir(in, in->root_fd, in->install_root, rel, fd, fresh, &err) < 0)
 		*fd = -1;
 	sbuf_release(&err);
 	return *fd;
@@ -146,23 +155,23 @@ static int install_lazy_dir(struct install *in, const char *rel, int *fd)
 
 int install_ext_fd(struct install *in)
 {
-	return install_lazy_dir(in, in->ext_dir, &in->ext_fd);
+	return install_lazy_dir(in, in->ext_dir, &in->ext_fd, &in->ext_fresh);
 }
 
 int install_bin_fd(struct install *in)
 {
-	return install_lazy_dir(in, "bin", &in->bin_fd);
+	return install_lazy_dir(in, "bin", &in->bin_fd, NULL);
 }
 
 int install_git_gems_fd(struct install *in)
 {
-	return install_lazy_dir(in, "bundler/gems", &in->git_gems_fd);
+	return install_lazy_dir(in, "bundler/gems", &in->git_gems_fd, &in->git_gems_fresh);
 }
 
 int install_git_ext_fd(struct install *in)
 {
 	return install_lazy_dir(in, arena_printf(&in->arena, "bundler/gems/%s", in->ext_dir),
-				&in->git_ext_fd);
+				&in->git_ext_fd, &in->git_ext_fresh);
 }
 
 static int install_read_lockfile(struct install *in, struct sbuf *err)

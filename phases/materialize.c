@@ -8,6 +8,9 @@
  *
  * MAT_START  clears what a killed run may have left (gems/<full_name>,
  *            its extension dir, a stale gemspec), then creates the roots.
+ *            A directory of these that held nothing when the run opened it
+ *            (install.c: created by the run, or found empty) has nothing to
+ *            clear: its removals are skipped.
  * MAT_DIRS   mkdirat for the manifest's directories in one round: one
  *            chain per subtree (ioq_submit_after), so a child's mkdirat
  *            never races its parent's.
@@ -52,6 +55,8 @@
 #include "phases/phase.h"
 
 #define MAT_WINDOW 128
+/* Symlink mode's window (mat_window): its few ops and the binstubs. */
+#define MAT_SYMLINK_WINDOW 16
 /* Files are queued in batches of at least this many ops (a submit's worth). */
 #define MAT_BATCH 64
 /* Links per chain: one io-wq worker runs a chain's links back to back. */
@@ -297,9 +302,14 @@ static void mat_start(struct materialize_job *m)
 		mat_enter(m, MAT_FAILED);
 		return;
 	}
-	/* Leftovers of an interrupted install (the spec is missing, or --force). */
-	r = fs_rmtree_at(mat_gems_fd(in, g), mat_name(g));
-	if (r == 0 && mf->has_ext)
+	/*
+	 * Leftovers of an interrupted install (the spec is missing, or --force),
+	 * except in a directory that held nothing when the run opened it.
+	 */
+	r = 0;
+	if (!(g->git ? in->git_gems_fresh : in->gems_fresh))
+		r = fs_rmtree_at(mat_gems_fd(in, g), mat_name(g));
+	if (r == 0 && mf->has_ext && !(g->git ? in->git_ext_fresh : in->ext_fresh))
 		r = fs_rmtree_at(mat_ext_fd(in, g), mat_name(g));
 	if (r < 0) {
 		job_fail(&m->job, r, "cannot remove the old install of %s: %s", g->full_name,
@@ -308,7 +318,7 @@ static void mat_start(struct materialize_job *m)
 		return;
 	}
 	struct mat_op *o;
-	if (!g->git) {
+	if (!g->git && !in->specs_fresh) {
 		o = mat_op_get(m);
 		ioq_prep_unlinkat(&o->op, in->specs_fd, m->spec_name, 0);
 		mat_submit(m, o);
@@ -570,6 +580,25 @@ static void mat_spec(struct materialize_job *m)
 	mat_enter(m, MAT_DONE);
 }
 
+/*
+ * Ops a job may have in flight at once. Symlink mode places no file: a few
+ * links and the binstubs (all written at once), so a small window unless
+ * the gem has many executables.
+ */
+static unsigned mat_window(const struct materialize_job *m)
+{
+	const struct git_repo *repo = m->gem->git;
+	size_t nexe = 0;
+
+	if (m->in->link_mode != LINK_SYMLINK || !m->gem->manifest)
+		return MAT_WINDOW;
+	if (!repo)
+		nexe = m->gem->manifest->spec.nexecutables;
+	for (size_t k = 0; repo && k < repo->nspecs; k++)
+		nexe += repo->specs[k].spec.nexecutables;
+	return nexe + 4 <= MAT_SYMLINK_WINDOW ? MAT_SYMLINK_WINDOW : MAT_WINDOW;
+}
+
 static void mat_step(struct job *j)
 {
 	struct materialize_job *m = container_of(j, struct materialize_job, job);
@@ -578,8 +607,9 @@ static void mat_step(struct job *j)
 		mat_enter(m, MAT_FAILED);
 	if (!m->ops && m->state == MAT_START) {
 		/* the window of a job that runs, not of every job planned */
-		m->ops = sc_xcalloc(MAT_WINDOW, sizeof(*m->ops));
-		for (int i = MAT_WINDOW - 1; i >= 0; i--) {
+		int n = (int)mat_window(m);
+		m->ops = sc_xcalloc((size_t)n, sizeof(*m->ops));
+		for (int i = n - 1; i >= 0; i--) {
 			m->ops[i].next_free = m->free_ops;
 			m->free_ops = &m->ops[i];
 		}

@@ -270,6 +270,13 @@ struct install {
 	int gits_fd;         /* <cache>/inbound/gits, opened on demand; -1 */
 	int git_gems_fd;     /* bundler/gems, on demand; -1 */
 	int git_ext_fd;      /* bundler/gems/<ext_dir>, on demand; -1 */
+	/*
+	 * The directory held nothing when this run opened it (created by the
+	 * run, or found empty): no gem has leftovers of an interrupted run in
+	 * it, and materialize.c skips clearing them. Each gem only ever
+	 * creates its own names there, so this stays true for the gems to come.
+	 */
+	bool gems_fresh, specs_fresh, ext_fresh, git_gems_fresh, git_ext_fresh;
 	struct git_repo **gitrepos;
 	size_t ngitrepos;
 	const char *ext_dir; /* extensions/<platform>/<ext_api> (relative to root) */

@@ -463,7 +463,9 @@ static void plan_decide(struct install *in, struct gem *g)
 	g->checksum = lockfile_checksum(&in->lock, g->name, g->version, g->platform);
 	plan_build_args(in, g);
 	snprintf(name, sizeof(name), "%s.gemspec", g->full_name);
-	if (!in->opts.force && in->specs_fd >= 0 && fs_exists_at(in->specs_fd, name) &&
+	/* A specifications/ the run found empty (or created) holds no gemspec. */
+	if (!in->opts.force && in->specs_fd >= 0 && !in->specs_fresh &&
+	    fs_exists_at(in->specs_fd, name) &&
 	    fs_exists_at(in->gems_fd, g->full_name)) {
 		g->plan = PLAN_INSTALLED;
 		return;

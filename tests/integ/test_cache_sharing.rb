@@ -84,4 +84,30 @@ class TestCacheSharing < ScintTest::Case
     app.bundle_check!
     assert_everything_loads(app, shape)
   end
+
+  # A run skips clearing leftovers only in a directory that held nothing when
+  # it started; in a reused one the leftovers of every gem are still cleared.
+  def test_leftovers_in_reused_directories_are_cleared
+    shape, _corpus, _server, app = small_app
+    n = scint!(app).stdout[/: (\d+) installed/, 1]
+    root = app.install_root
+    state = File.join(app.dir, ".bundle", "scint.state")
+    # gems/ (and extensions/) kept, specifications/ emptied: each gem goes
+    # over its old tree, here as a symlink where a directory is.
+    FileUtils.rm_f(Dir.glob(File.join(root, "specifications", "*")))
+    FileUtils.rm_f(state)
+    r = scint!(app, "--link-mode", "symlink")
+    assert_match(/: #{n} installed \(0 fetched, #{n} from cache/, r.stdout)
+    assert File.symlink?(File.join(root, "gems", "sc_web-3.2.1"))
+    app.bundle_check!
+    # specifications/ kept, gems/ emptied: each stale gemspec is replaced.
+    FileUtils.rm_rf(Dir.glob(File.join(root, "gems", "*")))
+    FileUtils.rm_f(state)
+    r = scint!(app, "--link-mode", "hardlink")
+    assert_match(/: #{n} installed \(0 fetched, #{n} from cache/, r.stdout)
+    assert File.directory?(File.join(root, "gems", "sc_web-3.2.1"))
+    refute File.symlink?(File.join(root, "gems", "sc_web-3.2.1"))
+    app.bundle_check!
+    assert_everything_loads(app, shape)
+  end
 end
