@@ -17,6 +17,8 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/arena.h"
@@ -778,19 +780,24 @@ static int parse_key(struct yp *P, const char **pp, struct yaml_node **ret)
 	return r;
 }
 
-/* Finds a key among the first n (a hash table once the map grows). */
-struct keyset {
-	uint32_t *slots; /* index + 1, 0 = empty */
-	size_t cap;
-};
-
-static uint64_t key_hash(const struct yaml_node *k)
+/*
+ * A key shown in a message: printable ASCII as it is, anything else as
+ * \xNN (a decoded key may hold escapes, NULs or half a character at the
+ * cut), at most 60 bytes of the key.
+ */
+static const char *key_show(const struct yaml_node *k, char *buf, size_t size)
 {
-	uint64_t h = 1469598103934665603ull;
+	size_t o = 0;
 
-	for (size_t i = 0; i < k->len; i++)
-		h = (h ^ (unsigned char)k->str[i]) * 1099511628211ull;
-	return h;
+	for (size_t i = 0; i < k->len && i < 60 && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)k->str[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+	}
+	buf[o] = '\0';
+	return buf;
 }
 
 static bool key_eq(const struct yaml_node *a, const struct yaml_node *b)
@@ -798,39 +805,49 @@ static bool key_eq(const struct yaml_node *a, const struct yaml_node *b)
 	return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
 }
 
-/* Returns true if map->keys[n] repeats an earlier key. */
-static bool key_dup(struct yp *P, struct keyset *ks, struct yaml_node *map)
-{
-	size_t n = map->n;
-	struct yaml_node *k = map->keys[n];
+/* Keys of a large map, sorted to find a repeated one (see map_dups). */
+struct key_ref {
+	const struct yaml_node *k;
+	size_t i;
+};
 
-	if (n < 16) {
-		for (size_t i = 0; i < n; i++)
-			if (key_eq(map->keys[i], k))
-				return true;
-		return false;
-	}
-	if ((n + 1) * 2 > ks->cap) {
-		size_t cap = ks->cap ? ks->cap * 2 : 64;
-		while ((n + 1) * 2 > cap)
-			cap *= 2;
-		ks->slots = arena_alloc(P->a, cap * sizeof(*ks->slots));
-		ks->cap = cap;
-		for (size_t i = 0; i < n; i++) {
-			size_t j = key_hash(map->keys[i]) & (cap - 1);
-			while (ks->slots[j])
-				j = (j + 1) & (cap - 1);
-			ks->slots[j] = (uint32_t)i + 1;
+static int key_ref_cmp(const void *x, const void *y)
+{
+	const struct key_ref *a = x, *b = y;
+
+	if (a->k->len != b->k->len)
+		return a->k->len < b->k->len ? -1 : 1;
+	int c = memcmp(a->k->str, b->k->str, a->k->len);
+	if (c)
+		return c;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/*
+ * A key written twice, in a map of more than MAP_SMALL keys: sorted once
+ * the map is complete (n log n whatever the keys: a hash table keyed by
+ * the text can be flooded with colliding keys). Declines at the later
+ * of the first repeated pair in sort order.
+ */
+#define MAP_SMALL 16
+
+static int map_dups(struct yp *P, const struct yaml_node *map)
+{
+	if (map->n <= MAP_SMALL)
+		return 0;
+	struct key_ref *v = arena_alloc(P->a, map->n * sizeof(*v));
+	for (size_t i = 0; i < map->n; i++)
+		v[i] = (struct key_ref){ map->keys[i], i };
+	qsort(v, map->n, sizeof(*v), key_ref_cmp);
+	for (size_t i = 1; i < map->n; i++)
+		if (key_eq(v[i - 1].k, v[i].k)) {
+			char buf[320];
+			if (P->why)
+				sbuf_addf(P->why, "line %u: duplicate key '%s'", v[i].k->line,
+					  key_show(v[i].k, buf, sizeof(buf)));
+			return -SC_EUNSUPPORTED;
 		}
-	}
-	size_t j = key_hash(k) & (ks->cap - 1);
-	while (ks->slots[j]) {
-		if (key_eq(map->keys[ks->slots[j] - 1], k))
-			return true;
-		j = (j + 1) & (ks->cap - 1);
-	}
-	ks->slots[j] = (uint32_t)n + 1;
-	return false;
+	return 0;
 }
 
 static void push(struct yp *P, struct yaml_node *c, size_t *cap, struct yaml_node *key,
@@ -852,7 +869,6 @@ static int parse_map(struct yp *P, const char **pp, int col, const char *tag, co
 {
 	const char *p = *pp;
 	struct yaml_node *map, *key, *val;
-	struct keyset ks = { 0 };
 	size_t cap = 0;
 	int r;
 
@@ -872,10 +888,16 @@ static int parse_map(struct yp *P, const char **pp, int col, const char *tag, co
 		r = parse_value(P, &p, col, true, depth + 1, &val);
 		if (r < 0)
 			return r;
+		/* A merge key: Psych's to_ruby merges the value's keys into this map. */
+		if (key->len == 2 && memcmp(key->str, "<<", 2) == 0)
+			return decline(P, kpos, "a merge key ('<<')");
 		push(P, map, &cap, key, val);
-		if (key_dup(P, &ks, map))
-			return decline(P, kpos, "duplicate key '%.*s'",
-				       (int)(key->len > 60 ? 60 : key->len), key->str);
+		for (size_t i = 0; map->n < MAP_SMALL && i < map->n; i++) {
+			char buf[320];
+			if (key_eq(map->keys[i], key))
+				return decline(P, kpos, "duplicate key '%s'",
+					       key_show(key, buf, sizeof(buf)));
+		}
 		map->n++;
 		const char *q = next_content(P, p);
 		if (!q || doc_marker(P, q))
@@ -887,6 +909,9 @@ static int parse_map(struct yp *P, const char **pp, int col, const char *tag, co
 			return decline(P, q, "unexpected indentation");
 		p = q;
 	}
+	r = map_dups(P, map);
+	if (r < 0)
+		return r;
 	*pp = p;
 	*ret = map;
 	return 0;

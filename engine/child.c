@@ -446,7 +446,12 @@ int child_write(struct child *c, const void *p, size_t n)
 {
 	if (c->in_fd < 0)
 		return -EPIPE;
-	sbuf_add(&c->in_buf, p, n);
+	int r = sbuf_add(&c->in_buf, p, n);
+	if (r < 0) {
+		/* Part of a message queued and the rest lost would desync the protocol: as a refused watcher. */
+		child_close_stdin(c);
+		return r;
+	}
 	return child_flush_in(c);
 }
 

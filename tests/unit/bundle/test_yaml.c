@@ -306,7 +306,27 @@ SC_TEST(yaml_duplicate_keys_in_a_large_map)
 	assert_int_equal(get(m, "k150")->line, 151);
 	sbuf_addlit(&t, "k77: again\n");
 	declined(sbuf_cstr(&t), "line 201: duplicate key 'k77'");
+	/* A repeat of a key among the first 16, found when the map ends. */
+	sbuf_reset(&t);
+	for (int i = 0; i < 40; i++)
+		sbuf_addf(&t, "k%d: %d\n", i, i);
+	sbuf_addlit(&t, "k3: again\nk41: x\n");
+	declined(sbuf_cstr(&t), "line 41: duplicate key 'k3'");
+	/* The key as the message shows it: escapes decoded, not sent raw. */
+	declined("\"\\e[31mX\": 1\n\"\\e[31mX\": 2\n", "duplicate key '\\x1b[31mX'");
 	sbuf_release(&t);
+	arena_release(&test_arena);
+}
+
+/* A merge key makes Psych copy the value's keys into the map: declined, whatever its quoting. */
+SC_TEST(yaml_merge_keys_declined)
+{
+	declined("a: 1\n<<:\n  a: 3\n", "line 2: a merge key");
+	declined("a: 1\n\"<<\": {}\n", "a merge key");
+	declined("a: 1\n'<<':\n- a: 4\n", "a merge key");
+	arena_init(&test_arena);
+	const struct yaml_node *m = parse_ok("'<<x': 1\n\"<\": 2\n");
+	assert_int_equal(m->n, 2);
 	arena_release(&test_arena);
 }
 
