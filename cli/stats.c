@@ -160,6 +160,8 @@ int stats_write(const char *path, struct install *in, const struct stats_counts 
 		sbuf_addf(&j, ",\"maxrss_kb\":%ld,\"children_maxrss_kb\":%ld", self.ru_maxrss,
 			  kids.ru_maxrss);
 	sbuf_addf(&j, ",\"helper_maxrss_kb\":%llu", (unsigned long long)in->stats.helper_maxrss_kb);
+	sbuf_addf(&j, ",\"helper_started\":%s,\"specs_native\":%u,\"specs_helper\":%u",
+		  in->helper_started ? "true" : "false", in->stats.specs_native, in->stats.specs_helper);
 	/* What scint's RSS is made of at exit: its own memory, and mapped files (libraries). */
 	struct sbuf status = SBUF_INIT;
 	if (fs_read_file("/proc/self/status", &status, 1 << 16) == 0) {
