@@ -218,7 +218,7 @@ static enum gs_ptype gs_plain_type(const char *s, size_t n)
 	}
 	if (!special)
 		return PT_STR;
-	if (memchr(s, ':', n) || memchr(s, ' ', n))
+	if (memchr(s, ':', n))
 		return PT_OTHER; /* symbols, sexagesimal numbers, times */
 	if (n >= 5 && gs_digit(s[0]) && gs_digit(s[1]) && gs_digit(s[2]) && gs_digit(s[3]) && s[4] == '-')
 		return PT_OTHER; /* dates */
