@@ -1891,19 +1891,25 @@ static void asm_spec(struct assemble_job *a)
  */
 static char *asm_spec_diff(struct assemble_job *a, struct strv c, struct strv ruby)
 {
-	struct strv lc, lr;
-	unsigned line = 0;
+	size_t i = 0, start = 0;
+	unsigned line = 1;
 
-	while (true) {
-		bool hc = strv_next_line(&c, &lc), hr = strv_next_line(&ruby, &lr);
-		line++;
-		if (!hc && !hr)
-			return NULL;
-		if (!hc || !hr || !strv_eq(lc, lr))
-			return arena_printf(&a->in->arena, "line %u:\n  C:      %.*s\n  helper: %.*s",
-					    line, hc ? (int)lc.len : 5, hc ? lc.p : "(end)",
-					    hr ? (int)lr.len : 5, hr ? lr.p : "(end)");
+	if (strv_eq(c, ruby))
+		return NULL;
+	while (i < c.len && i < ruby.len && c.p[i] == ruby.p[i]) {
+		if (c.p[i++] == '\n') {
+			start = i;
+			line++;
+		}
 	}
+	/* The differing line of each (up to its line break), shown with %.*s: NULs cut it short. */
+	const char *ec = memchr(c.p + start, '\n', c.len - start);
+	const char *er = memchr(ruby.p + start, '\n', ruby.len - start);
+	size_t nc = ec ? (size_t)(ec - (c.p + start)) : c.len - start;
+	size_t nr = er ? (size_t)(er - (ruby.p + start)) : ruby.len - start;
+	return arena_printf(&a->in->arena, "line %u:\n  C:      %.*s\n  helper: %.*s", line,
+			    (int)(nc > 500 ? 500 : nc), c.p + start, (int)(nr > 500 ? 500 : nr),
+			    ruby.p + start);
 }
 
 /* Refused metadata (or a helper that died): the package is not kept, the next run fetches it. */
