@@ -493,6 +493,9 @@ static int scan_quoted(struct yp *P, const char **pp, bool single)
 			} else if (!single && *p == '\\') {
 				r = scan_escape(P, &p);
 			} else {
+				/* a '\\' is text in a single-quoted scalar: step over it */
+				if (single && *p == '\\')
+					p++;
 				while (p < e && *p != ' ' && *p != '\n' && *p != q && *p != '\\')
 					p++;
 				r = add(P, run, run, (size_t)(p - run));

@@ -179,6 +179,11 @@ SC_TEST(render_matches_the_helper)
 		fail_msg("declined: %s", sbuf_cstr(&why));
 	assert_non_null(strstr(sbuf_cstr(&out), "  s.summary = \"1.2.3 v1 abc\".freeze\n"));
 	sbuf_release(&out);
+	/* A backslash in a single-quoted scalar is text (it once hung the parser). */
+	if (render(&a, variant(&a, "summary: s\n", "summary: 'a\\b \\'\n"), "3.3.15", &out, &why))
+		fail_msg("declined: %s", sbuf_cstr(&why));
+	assert_non_null(strstr(sbuf_cstr(&out), "  s.summary = \"a\\\\b \\\\\".freeze\n"));
+	sbuf_release(&out);
 	/* A Date instead of a Time keeps its day. */
 	if (render(&a, variant(&a, "2024-01-02 00:00:00.000000000 Z", "2012-02-29"), "3.3.15", &out, &why))
 		fail_msg("declined: %s", sbuf_cstr(&why));
