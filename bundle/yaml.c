@@ -493,10 +493,9 @@ static int scan_quoted(struct yp *P, const char **pp, bool single)
 			} else if (!single && *p == '\\') {
 				r = scan_escape(P, &p);
 			} else {
-				/* a '\\' is text in a single-quoted scalar: step over it */
-				if (single && *p == '\\')
-					p++;
-				while (p < e && *p != ' ' && *p != '\n' && *p != q && *p != '\\')
+				p++;
+				while (p < e && *p != ' ' && *p != '\n' && *p != q &&
+				       (single || *p != '\\'))
 					p++;
 				r = add(P, run, run, (size_t)(p - run));
 			}
@@ -626,7 +625,7 @@ static int scan_block(struct yp *P, const char **pp, int parent)
 		r = add(P, p, "\n", 1);
 	if (r == 0 && chomp == 1)
 		r = add_rep(P, p, '\n', breaks);
-	*pp = line_start(P, p);
+	*pp = p >= e ? e : line_start(P, p);
 	return r;
 }
 

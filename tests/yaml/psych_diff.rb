@@ -124,6 +124,33 @@ snippets = [
 ]
 snippets.each_with_index { |t, i| inputs["snippet/#{i}"] = t }
 
+# Random strings as Psych writes them in every position, and random
+# mutations of all of the above (PSYCH_DIFF_RANDOM cases each, fixed seed).
+rng = Random.new(Integer(ENV.fetch("PSYCH_DIFF_SEED", "1")))
+nrandom = Integer(ENV.fetch("PSYCH_DIFF_RANDOM", "2000"))
+alphabet = [" ", " ", " ", "\n", "\n", "a", "b", "word", "\u00e9", "#", ":", "-", "'", "\"", "\\",
+            "\t", "\e", "!", "&", "*", "|", ">", "[", "{", ",", "?", "%", "@", "1", ".", "~",
+            "\u2028", "\u0085", "\u00a0", "\0", "\r", "x" * 30]
+nrandom.times do |i|
+  t = Array.new(rng.rand(0..12)) { alphabet[rng.rand(alphabet.size)] }.join
+  t = (t + " ") * rng.rand(1..8) if rng.rand(4).zero?
+  inputs["random/#{i}"] = Psych.dump({ "a" => t, "b" => [t, { t => [t] }], "c" => { "d" => [[t]] } })
+end
+texts = inputs.values
+pieces = ["", " ", "  ", "\n", "- ", ": ", "'", "\"", "|", ">", "|-", "|2", "#", "\\", "a", "\n  ", "\n- "]
+nrandom.times do |i|
+  t = texts[rng.rand(texts.size)].dup.b
+  rng.rand(1..3).times do
+    at = rng.rand(0..t.size)
+    case rng.rand(3)
+    when 0 then t[at, rng.rand(0..3)] = ""
+    when 1 then t.insert(at, pieces[rng.rand(pieces.size)].b)
+    else t[at, 1] = pieces[rng.rand(pieces.size)].b
+    end
+  end
+  inputs["mutated/#{i}"] = t
+end
+
 Dir.mktmpdir do |dir|
   dump = File.join(dir, "yaml_dump")
   libs = `pkg-config --libs liburing libcrypto`.split
