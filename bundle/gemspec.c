@@ -209,7 +209,10 @@ static enum gs_ptype gs_plain_type(const char *s, size_t n)
 			return PT_OTHER;
 		return PT_STR;
 	}
-	/* Outside the first pattern: every other form is made of these bytes only. */
+	/* Outside the first pattern: /^:./ is a Symbol, whatever follows. */
+	if (c0 == ':')
+		return PT_OTHER;
+	/* Every other form is made of these bytes only. */
 	bool special = true;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];

@@ -201,6 +201,7 @@ SC_TEST(render_declines_what_it_cannot_be_sure_of)
 		{ "summary: s\n", "summary: 1.0\n" },	     /* a Float */
 		{ "summary: s\n", "summary: yes\n" },	     /* true */
 		{ "summary: s\n", "summary: :sym\n" },	     /* a Symbol */
+		{ "summary: s\n", "summary: :h/t!\n" },	     /* a Symbol too (found by fuzzing against Psych) */
 		{ "summary: s\n", "summary: 0x1F\n" },	     /* an Integer */
 		{ "summary: s\n", "summary: 1:30\n" },	     /* sexagesimal */
 		{ "summary: s\n", "summary: 2020-01-01\n" }, /* a Date */
