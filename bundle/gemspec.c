@@ -67,6 +67,8 @@ struct gs_spec {
 	struct gs_list meta_keys, meta_vals;
 	struct gs_dep *deps;
 	size_t ndeps;
+	const struct gs_dep **runtime; /* the runtime ones, by name */
+	size_t nruntime;
 	long specification_version;
 };
 
@@ -524,6 +526,20 @@ static bool gs_platform_ok(const char *p)
 	return false;
 }
 
+struct gs_pair {
+	struct strv k, v;
+};
+
+static int gs_cmp_pair(const void *a, const void *b)
+{
+	return strv_cmp(((const struct gs_pair *)a)->k, ((const struct gs_pair *)b)->k);
+}
+
+static int gs_cmp_dep(const void *a, const void *b)
+{
+	return strcmp((*(const struct gs_dep *const *)a)->name, (*(const struct gs_dep *const *)b)->name);
+}
+
 static int gs_metadata(struct gs_ctx *c, const struct yaml_node *n, struct gs_spec *s)
 {
 	s->meta_keys = s->meta_vals = (struct gs_list){ 0 };
@@ -535,6 +551,7 @@ static int gs_metadata(struct gs_ctx *c, const struct yaml_node *n, struct gs_sp
 	s->meta_keys.len = arena_alloc(c->a, (n->n + 1) * sizeof(size_t));
 	s->meta_vals.v = arena_alloc(c->a, (n->n + 1) * sizeof(char *));
 	s->meta_vals.len = arena_alloc(c->a, (n->n + 1) * sizeof(size_t));
+	struct gs_pair *pairs = arena_alloc(c->a, (n->n + 1) * sizeof(*pairs));
 	for (size_t i = 0; i < n->n; i++) {
 		struct strv k, v;
 		int r = gs_str(c, n->keys[i], &k);
@@ -545,22 +562,16 @@ static int gs_metadata(struct gs_ctx *c, const struct yaml_node *n, struct gs_sp
 		r = gs_str(c, n->items[i], &v);
 		if (r < 0)
 			return r;
-		/* Insertion sort by key bytes (Ruby's String#<=>); keys are unique. */
-		size_t j = i;
-		while (j > 0) {
-			struct strv pk = strv_make(s->meta_keys.v[j - 1], s->meta_keys.len[j - 1]);
-			if (strv_cmp(pk, k) <= 0)
-				break;
-			s->meta_keys.v[j] = s->meta_keys.v[j - 1];
-			s->meta_keys.len[j] = s->meta_keys.len[j - 1];
-			s->meta_vals.v[j] = s->meta_vals.v[j - 1];
-			s->meta_vals.len[j] = s->meta_vals.len[j - 1];
-			j--;
-		}
-		s->meta_keys.v[j] = k.p;
-		s->meta_keys.len[j] = k.len;
-		s->meta_vals.v[j] = v.p;
-		s->meta_vals.len[j] = v.len;
+		pairs[i].k = k;
+		pairs[i].v = v;
+	}
+	/* keys sorted by their bytes (Ruby's String#<=>); the parser refuses a key written twice */
+	qsort(pairs, n->n, sizeof(*pairs), gs_cmp_pair);
+	for (size_t i = 0; i < n->n; i++) {
+		s->meta_keys.v[i] = pairs[i].k.p;
+		s->meta_keys.len[i] = pairs[i].k.len;
+		s->meta_vals.v[i] = pairs[i].v.p;
+		s->meta_vals.len[i] = pairs[i].v.len;
 	}
 	s->meta_keys.n = s->meta_vals.n = n->n;
 	return 0;
@@ -717,11 +728,14 @@ static int gs_read(struct gs_ctx *c, const struct yaml_node *root, struct gs_spe
 		    s->executables.v[i][s->executables.len[i] - 1] == '/')
 			return gs_decline(c, root, "an executable File.join would change");
 	/* runtime_dependencies.sort_by(&:name) is not stable: no two with one name. */
+	s->runtime = arena_alloc(c->a, (s->ndeps + 1) * sizeof(*s->runtime));
 	for (size_t i = 0; i < s->ndeps; i++)
-		for (size_t j = i + 1; j < s->ndeps; j++)
-			if (!s->deps[i].development && !s->deps[j].development &&
-			    !strcmp(s->deps[i].name, s->deps[j].name))
-				return gs_decline(c, root, "two runtime dependencies of one name");
+		if (!s->deps[i].development)
+			s->runtime[s->nruntime++] = &s->deps[i];
+	qsort(s->runtime, s->nruntime, sizeof(*s->runtime), gs_cmp_dep);
+	for (size_t i = 1; i < s->nruntime; i++)
+		if (!strcmp(s->runtime[i - 1]->name, s->runtime[i]->name))
+			return gs_decline(c, root, "two runtime dependencies of one name");
 	return 0;
 }
 
@@ -913,18 +927,9 @@ static int gs_summary(struct gs_ctx *c, const struct gs_spec *s, struct sbuf *o)
 		goto out;
 	if ((r = gs_summary_list(o, "extensions", &s->extensions)) < 0)
 		goto out;
-	/* runtime dependencies by name (names are unique here, checked on reading) */
-	size_t n = 0;
-	const char **names = arena_alloc(c->a, (s->ndeps + 1) * sizeof(*names));
-	for (size_t i = 0; i < s->ndeps; i++)
-		if (!s->deps[i].development)
-			names[n++] = s->deps[i].name;
-	qsort(names, n, sizeof(*names), gs_cmp_cstr);
-	for (size_t i = 0; i < n; i++) {
-		const struct gs_dep *d = NULL;
-		for (size_t j = 0; j < s->ndeps; j++)
-			if (!s->deps[j].development && s->deps[j].name == names[i])
-				d = &s->deps[j];
+	/* runtime dependencies by name (sorted and unique since reading) */
+	for (size_t i = 0; i < s->nruntime; i++) {
+		const struct gs_dep *d = s->runtime[i];
 		r = sbuf_addf(o, "dep\t%s\t", d->name);
 		for (size_t k = 0; k < d->req.n && r == 0; k++)
 			r = sbuf_addf(o, "%s%s %s", k ? ", " : "", d->req.ops[k], d->req.versions[k]);

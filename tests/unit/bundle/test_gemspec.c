@@ -258,3 +258,42 @@ SC_TEST(render_only_for_the_rubygems_it_knows)
 	sbuf_release(&why);
 	arena_release(&a);
 }
+
+/*
+ * Large lists: 20,000 metadata keys and 3,000 runtime dependencies, each
+ * written in reverse order, come out sorted (by qsort: the insertion sort
+ * this replaced was quadratic in what hostile metadata can hold).
+ */
+SC_TEST(render_sorts_large_lists)
+{
+	struct arena a;
+	struct sbuf yaml = SBUF_INIT, out = SBUF_INIT, why = SBUF_INIT;
+	const char *deps = strstr(base_yaml, "dependencies:\n"), *desc = strstr(base_yaml, "description:\n");
+	const char *meta = strstr(base_yaml, "metadata: {}\n");
+
+	arena_init(&a);
+	sbuf_add(&yaml, base_yaml, (size_t)(deps - base_yaml));
+	sbuf_addstr(&yaml, "dependencies:\n");
+	for (int i = 3000; i > 0; i--)
+		sbuf_addf(&yaml,
+			  "- !ruby/object:Gem::Dependency\n  name: d%05d\n"
+			  "  requirement: !ruby/object:Gem::Requirement\n    requirements:\n"
+			  "    - - \">=\"\n      - !ruby/object:Gem::Version\n        version: '%d'\n"
+			  "  type: :runtime\n",
+			  i, i);
+	sbuf_add(&yaml, desc, (size_t)(meta - desc));
+	sbuf_addstr(&yaml, "metadata:\n");
+	for (int i = 20000; i > 0; i--)
+		sbuf_addf(&yaml, "  k%05d: v\n", i);
+	sbuf_addstr(&yaml, meta + strlen("metadata: {}\n"));
+	if (gemspec_render(&a, sbuf_strv(&yaml), "3.3.15", &out, &why))
+		fail_msg("declined: %s", sbuf_cstr(&why));
+	const char *d1 = strstr(sbuf_cstr(&out), "dep\td00001\t>= 1\ndep\td00002\t>= 2\n");
+	const char *m1 = strstr(sbuf_cstr(&out), "s.metadata = { \"k00001\" => \"v\", \"k00002\" => \"v\", ");
+	assert_non_null(d1);
+	assert_non_null(m1);
+	sbuf_release(&yaml);
+	sbuf_release(&out);
+	sbuf_release(&why);
+	arena_release(&a);
+}
