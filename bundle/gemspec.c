@@ -24,12 +24,12 @@
 #include "base/sbuf.h"
 #include "bundle/yaml.h"
 
-#define TAG_SPEC "!ruby/object:Gem::Specification"
-#define TAG_VERSION "!ruby/object:Gem::Version"
+#define TAG_SPEC	"!ruby/object:Gem::Specification"
+#define TAG_VERSION	"!ruby/object:Gem::Version"
 #define TAG_REQUIREMENT "!ruby/object:Gem::Requirement"
-#define TAG_DEPENDENCY "!ruby/object:Gem::Dependency"
+#define TAG_DEPENDENCY	"!ruby/object:Gem::Dependency"
 
-#define GS_LIST_MAX 100000u /* items of one list attribute */
+#define GS_LIST_MAX	100000u /* items of one list attribute */
 
 struct gs_list {
 	const char **v;
@@ -103,12 +103,17 @@ bool gemspec_rubygems_supported(const char *v)
 
 /* ---- Psych's reading of a plain scalar (ScalarScanner#tokenize) ---- */
 
-enum gs_ptype { PT_STR, PT_NULL, PT_OTHER };
+enum gs_ptype {
+	PT_STR,
+	PT_NULL,
+	PT_OTHER
+};
 
 static bool gs_r1_class(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ' ' || c == '\t' ||
-	       c == '\n' || c == '\v' || c == '\f' || c == '\r' || (c && strchr("!@#$%^&*(){}<>|/\\~;=", c));
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ' ' ||
+	       c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' ||
+	       (c && strchr("!@#$%^&*(){}<>|/\\~;=", c));
 }
 
 static bool gs_ieq(const char *s, size_t n, const char *w)
@@ -169,8 +174,8 @@ static bool gs_maybe_int(const char *s, size_t n)
 		return false;
 	for (; i < n; i++) {
 		char c = s[i];
-		if (!(gs_digit(c) || c == '_' || c == ',' || c == 'x' || c == 'b' || (c >= 'a' && c <= 'f') ||
-		      (c >= 'A' && c <= 'F')))
+		if (!(gs_digit(c) || c == '_' || c == ',' || c == 'x' || c == 'b' ||
+		      (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
 			return false;
 	}
 	return gs_digit(s[s[0] == '-' || s[0] == '+' ? 1 : 0]);
@@ -195,9 +200,8 @@ static enum gs_ptype gs_plain_type(const char *s, size_t n)
 		/* No non-string form has a non-ASCII byte; ":x" is a Symbol. */
 		return s[0] == ':' ? PT_OTHER : PT_STR;
 	unsigned char c0 = (unsigned char)s[0];
-	bool r1 = gs_r1_class(c0) ||
-		  (!gs_digit((char)c0) && c0 != '.' && c0 != ':' && c0 != '-' && n >= 2 &&
-		   gs_r1_class((unsigned char)s[1]));
+	bool r1 = gs_r1_class(c0) || (!gs_digit((char)c0) && c0 != '.' && c0 != ':' && c0 != '-' &&
+				      n >= 2 && gs_r1_class((unsigned char)s[1]));
 	if (r1) {
 		if (n > 5)
 			return PT_STR;
@@ -206,8 +210,8 @@ static enum gs_ptype gs_plain_type(const char *s, size_t n)
 			return PT_STR;
 		if ((n == 1 && c0 == '~') || gs_ieq(s, n, "null"))
 			return PT_NULL;
-		if (gs_ieq(s, n, "yes") || gs_ieq(s, n, "true") || gs_ieq(s, n, "on") || gs_ieq(s, n, "no") ||
-		    gs_ieq(s, n, "false") || gs_ieq(s, n, "off"))
+		if (gs_ieq(s, n, "yes") || gs_ieq(s, n, "true") || gs_ieq(s, n, "on") ||
+		    gs_ieq(s, n, "no") || gs_ieq(s, n, "false") || gs_ieq(s, n, "off"))
 			return PT_OTHER;
 		return PT_STR;
 	}
@@ -218,19 +222,22 @@ static enum gs_ptype gs_plain_type(const char *s, size_t n)
 	bool special = true;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		if (!(gs_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || strchr(" .:_,+-", c)))
+		if (!(gs_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      strchr(" .:_,+-", c)))
 			special = false;
 	}
 	if (!special)
 		return PT_STR;
 	if (memchr(s, ':', n))
 		return PT_OTHER; /* symbols, sexagesimal numbers, times */
-	if (n >= 5 && gs_digit(s[0]) && gs_digit(s[1]) && gs_digit(s[2]) && gs_digit(s[3]) && s[4] == '-')
+	if (n >= 5 && gs_digit(s[0]) && gs_digit(s[1]) && gs_digit(s[2]) && gs_digit(s[3]) &&
+	    s[4] == '-')
 		return PT_OTHER; /* dates */
-	if (s[0] == '-' && n >= 6 && gs_digit(s[1]) && gs_digit(s[2]) && gs_digit(s[3]) && gs_digit(s[4]) &&
-	    s[5] == '-')
+	if (s[0] == '-' && n >= 6 && gs_digit(s[1]) && gs_digit(s[2]) && gs_digit(s[3]) &&
+	    gs_digit(s[4]) && s[5] == '-')
 		return PT_OTHER;
-	if (gs_ieq(s, n, ".inf") || gs_ieq(s, n, "+.inf") || gs_ieq(s, n, "-.inf") || gs_ieq(s, n, ".nan"))
+	if (gs_ieq(s, n, ".inf") || gs_ieq(s, n, "+.inf") || gs_ieq(s, n, "-.inf") ||
+	    gs_ieq(s, n, ".nan"))
 		return PT_OTHER;
 	if (gs_is_float(s, n) || gs_maybe_int(s, n))
 		return PT_OTHER;
@@ -391,8 +398,8 @@ static bool gs_name_ok(struct strv s)
 		return false;
 	for (size_t i = 0; i < s.len; i++) {
 		char ch = s.p[i];
-		if (!(gs_digit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '.' ||
-		      ch == '-' || ch == '_'))
+		if (!(gs_digit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      ch == '.' || ch == '-' || ch == '_'))
 			return false;
 	}
 	return true;
@@ -416,7 +423,8 @@ static int gs_dependency(struct gs_ctx *c, const struct yaml_node *n, struct gs_
 		else if (!strcmp(k->str, "prerelease")) {
 			if (v->kind != YAML_SCALAR || v->tag || v->style != YAML_PLAIN ||
 			    (strcmp(v->str, "true") && strcmp(v->str, "false")))
-				return gs_decline(c, v, "a dependency's prerelease of another shape");
+				return gs_decline(c, v,
+						  "a dependency's prerelease of another shape");
 		} else if (!strcmp(k->str, "version_requirements")) {
 			struct gs_req ignored; /* read only when requirement is not set */
 			int r = gs_requirement(c, v, &ignored);
@@ -516,9 +524,10 @@ static bool gs_platform_ok(const char *p)
 {
 	/* Gem::Platform.new(p).to_s == p for these; others are declined. */
 	static const char *const known[] = {
-		"x86_64-linux",	 "aarch64-linux",  "x86_64-darwin", "arm64-darwin",	  "x86-mingw32",
-		"x64-mingw32",	 "x64-mingw-ucrt", "java",	    "x86_64-linux-musl", "aarch64-linux-musl",
-		"universal-darwin", "x86-linux",  "arm-linux",
+		"x86_64-linux",	     "aarch64-linux",	   "x86_64-darwin",    "arm64-darwin",
+		"x86-mingw32",	     "x64-mingw32",	   "x64-mingw-ucrt",   "java",
+		"x86_64-linux-musl", "aarch64-linux-musl", "universal-darwin", "x86-linux",
+		"arm-linux",
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (!strcmp(p, known[i]))
@@ -537,7 +546,8 @@ static int gs_cmp_pair(const void *a, const void *b)
 
 static int gs_cmp_dep(const void *a, const void *b)
 {
-	return strcmp((*(const struct gs_dep *const *)a)->name, (*(const struct gs_dep *const *)b)->name);
+	return strcmp((*(const struct gs_dep *const *)a)->name,
+		      (*(const struct gs_dep *const *)b)->name);
 }
 
 static int gs_metadata(struct gs_ctx *c, const struct yaml_node *n, struct gs_spec *s)
@@ -640,7 +650,8 @@ static int gs_read(struct gs_ctx *c, const struct yaml_node *root, struct gs_spe
 		else if (!strcmp(key, "homepage"))
 			r = gs_opt_str(c, v, &s->homepage, &s->has_homepage);
 		else if (!strcmp(key, "post_install_message"))
-			r = gs_opt_str(c, v, &s->post_install_message, &s->has_post_install_message);
+			r = gs_opt_str(c, v, &s->post_install_message,
+				       &s->has_post_install_message);
 		else if (!strcmp(key, "signing_key"))
 			r = gs_opt_str(c, v, &s->signing_key, &s->has_signing_key);
 		else if (!strcmp(key, "email")) {
@@ -678,7 +689,8 @@ static int gs_read(struct gs_ctx *c, const struct yaml_node *root, struct gs_spe
 	}
 	if (r < 0)
 		return r;
-	if (!s->required_ruby_version.n && (r = gs_requirement(c, NULL, &s->required_ruby_version)) < 0)
+	if (!s->required_ruby_version.n &&
+	    (r = gs_requirement(c, NULL, &s->required_ruby_version)) < 0)
 		return r;
 	if (!s->required_rubygems_version.n &&
 	    (r = gs_requirement(c, NULL, &s->required_rubygems_version)) < 0)
@@ -781,7 +793,8 @@ int gemspec_dump(struct sbuf *out, struct strv s)
 			esc = 'e';
 			break;
 		case '#':
-			if (i + 1 < s.len && (s.p[i + 1] == '{' || s.p[i + 1] == '$' || s.p[i + 1] == '@'))
+			if (i + 1 < s.len &&
+			    (s.p[i + 1] == '{' || s.p[i + 1] == '$' || s.p[i + 1] == '@'))
 				esc = '#';
 			break;
 		default:
@@ -932,7 +945,8 @@ static int gs_summary(struct gs_ctx *c, const struct gs_spec *s, struct sbuf *o)
 		const struct gs_dep *d = s->runtime[i];
 		r = sbuf_addf(o, "dep\t%s\t", d->name);
 		for (size_t k = 0; k < d->req.n && r == 0; k++)
-			r = sbuf_addf(o, "%s%s %s", k ? ", " : "", d->req.ops[k], d->req.versions[k]);
+			r = sbuf_addf(o, "%s%s %s", k ? ", " : "", d->req.ops[k],
+				      d->req.versions[k]);
 		if (r == 0)
 			r = sbuf_addch(o, '\n');
 		if (r < 0)
@@ -940,7 +954,8 @@ static int gs_summary(struct gs_ctx *c, const struct gs_spec *s, struct sbuf *o)
 	}
 	return 0;
 out:
-	return r == -SC_EUNSUPPORTED ? gs_decline(c, NULL, "a control character in a summary field") : r;
+	return r == -SC_EUNSUPPORTED ? gs_decline(c, NULL, "a control character in a summary field")
+				     : r;
 }
 
 /* `files` after for_cache: bindir/executables, extra_rdoc_files, extensions; uniq, sorted. */
@@ -949,7 +964,8 @@ static int gs_files(struct gs_ctx *c, const struct gs_spec *s, struct gs_list *r
 	size_t n = s->executables.n + s->extra_rdoc_files.n + s->extensions.n, k = 0;
 	const char **v = arena_alloc(c->a, (n + 1) * sizeof(*v));
 	for (size_t i = 0; i < s->executables.n; i++)
-		v[k++] = arena_printf(c->a, "%.*s/%s", (int)s->bindir.len, s->bindir.p, s->executables.v[i]);
+		v[k++] = arena_printf(c->a, "%.*s/%s", (int)s->bindir.len, s->bindir.p,
+				      s->executables.v[i]);
 	for (size_t i = 0; i < s->extra_rdoc_files.n; i++)
 		v[k++] = s->extra_rdoc_files.v[i];
 	for (size_t i = 0; i < s->extensions.n; i++)
@@ -993,7 +1009,8 @@ static int gs_to_ruby(struct gs_ctx *c, const struct gs_spec *s, const char *rgv
 	struct gs_list files;
 
 	/* The stub lines: name version platform require_paths joined by NUL. */
-	r |= sbuf_addf(o, "# -*- encoding: utf-8 -*-\n# stub: %s %s %s ", s->name, s->version, s->platform);
+	r |= sbuf_addf(o, "# -*- encoding: utf-8 -*-\n# stub: %s %s %s ", s->name, s->version,
+		       s->platform);
 	for (size_t i = 0; i < s->require_paths.n; i++) {
 		if (i)
 			r |= sbuf_addch(o, '\0');
@@ -1065,7 +1082,8 @@ static int gs_to_ruby(struct gs_ctx *c, const struct gs_spec *s, const char *rgv
 	r |= gs_attr_list(o, "files", &files);
 	r |= gs_attr_str(o, "homepage", s->has_homepage, s->homepage);
 	r |= gs_attr_list(o, "licenses", &s->licenses);
-	r |= gs_attr_str(o, "post_install_message", s->has_post_install_message, s->post_install_message);
+	r |= gs_attr_str(o, "post_install_message", s->has_post_install_message,
+			 s->post_install_message);
 	r |= gs_attr_list(o, "rdoc_options", &s->rdoc_options);
 	if (!gs_req_is_default(&s->required_ruby_version)) {
 		r |= sbuf_addstr(o, "  s.required_ruby_version = ");
@@ -1077,7 +1095,9 @@ static int gs_to_ruby(struct gs_ctx *c, const struct gs_spec *s, const char *rgv
 	r |= gs_attr_str(o, "summary", true, s->summary);
 	if (s->has_signing_key)
 		r |= gs_attr_str(o, "signing_key", true, s->signing_key);
-	r |= sbuf_addf(o, "\n  s.installed_by_version = \"%s\" if s.respond_to? :installed_by_version\n", rgv);
+	r |= sbuf_addf(
+		o, "\n  s.installed_by_version = \"%s\" if s.respond_to? :installed_by_version\n",
+		rgv);
 	if (s->ndeps) {
 		r |= sbuf_addf(o,
 			       "\n  if s.respond_to? :specification_version then\n"
@@ -1086,7 +1106,8 @@ static int gs_to_ruby(struct gs_ctx *c, const struct gs_spec *s, const char *rgv
 			       s->specification_version);
 		for (size_t i = 0; i < s->ndeps; i++) {
 			r |= sbuf_addf(o, "    s.add_%s_dependency(%%q<%s>.freeze, ",
-				       s->deps[i].development ? "development" : "runtime", s->deps[i].name);
+				       s->deps[i].development ? "development" : "runtime",
+				       s->deps[i].name);
 			r |= gs_inspect_req(o, &s->deps[i].req);
 			r |= sbuf_addstr(o, ")\n");
 		}
@@ -1120,7 +1141,8 @@ static int gs_text_check(struct gs_ctx *c, struct strv y, const struct yaml_node
 	uint32_t line = 1;
 	for (size_t i = 0; i < y.len; i++) {
 		if (i == 0 || y.p[i - 1] == '\n') {
-			if (y.len - i >= 6 && !memcmp(y.p + i, "date: ", 6) && (!date || date->line != line)) {
+			if (y.len - i >= 6 && !memcmp(y.p + i, "date: ", 6) &&
+			    (!date || date->line != line)) {
 				const char *e = memchr(y.p + i, '\n', y.len - i);
 				size_t n = e ? (size_t)(e - (y.p + i)) : y.len - i;
 				if (memchr(y.p + i, 'Z', n))
@@ -1142,10 +1164,12 @@ int gemspec_render_tree(struct arena *a, const struct yaml_node *root, struct st
 	int r;
 
 	if (!gemspec_rubygems_supported(rubygems_version))
-		return gs_decline(&c, NULL, "a RubyGems version this writer was not verified against");
+		return gs_decline(&c, NULL,
+				  "a RubyGems version this writer was not verified against");
 	if ((r = gs_read(&c, root, &s)) < 0)
 		return r;
-	r = gs_text_check(&c, yaml, root && root->kind == YAML_MAP ? yaml_map_get(root, "date") : NULL);
+	r = gs_text_check(&c, yaml,
+			  root && root->kind == YAML_MAP ? yaml_map_get(root, "date") : NULL);
 	if (r == 0)
 		r = gs_summary(&c, &s, out);
 	if (r == 0)
@@ -1157,15 +1181,16 @@ int gemspec_render_tree(struct arena *a, const struct yaml_node *root, struct st
 	return r;
 }
 
-int gemspec_render(struct arena *a, struct strv yaml, const char *rubygems_version, struct sbuf *out,
-		   struct sbuf *why)
+int gemspec_render(struct arena *a, struct strv yaml, const char *rubygems_version,
+		   struct sbuf *out, struct sbuf *why)
 {
 	struct yaml_node *root = NULL;
 	int r;
 
 	if (!gemspec_rubygems_supported(rubygems_version)) {
 		if (why)
-			(void)sbuf_addstr(why, "a RubyGems version this writer was not verified against");
+			(void)sbuf_addstr(
+				why, "a RubyGems version this writer was not verified against");
 		return -SC_EUNSUPPORTED;
 	}
 	if (yaml.len > GEMSPEC_YAML_MAX) {

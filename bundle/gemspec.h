@@ -48,8 +48,8 @@ bool gemspec_rubygems_supported(const char *rubygems_version);
  * -ENOMEM, or -SC_ETOOBIG when out's limit is reached. Temporary data comes
  * from a.
  */
-int gemspec_render(struct arena *a, struct strv yaml, const char *rubygems_version, struct sbuf *out,
-		   struct sbuf *why);
+int gemspec_render(struct arena *a, struct strv yaml, const char *rubygems_version,
+		   struct sbuf *out, struct sbuf *why);
 
 /* The same from an already parsed tree (the root of the document). */
 int gemspec_render_tree(struct arena *a, const struct yaml_node *root, struct strv yaml,

@@ -47,7 +47,9 @@ int main(int argc, char **argv)
 
 		arena_init(&a);
 		long long t0 = cpu_ns();
-		int r = text ? gemspec_render(&a, strv_make(text ? text : "", len), "3.3.15", &out, &why) : -1;
+		int r = text ? gemspec_render(&a, strv_make(text ? text : "", len), "3.3.15", &out,
+					      &why)
+			     : -1;
 		spent += cpu_ns() - t0;
 		if (r == 0) {
 			printf("OK %zu\n", out.len);
