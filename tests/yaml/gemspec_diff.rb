@@ -6,10 +6,12 @@
 #
 # Builds tests/yaml/gemspec_render.c against BUILD_DIR/libscint.a and runs
 # both on the metadata of each input (a .gem's metadata.gz, a YAML file, or
-# every .gem/.yaml under a directory). Prints how many documents the C side
+# every file under a directory). Prints how many documents the C side
 # took, the CPU per document of each side, and every disagreement; exits 1
 # if an accepted document's bytes differ from the helper's, or the C side
-# took a document the helper refuses. Declining is never a failure.
+# took a document the helper refuses. Declining is never a failure. In a
+# directory every file is an input: a .gem's metadata, anything else as YAML
+# (a fuzzer's corpus directory works as it is).
 require "rubygems"
 require "tmpdir"
 require "zlib"
@@ -31,7 +33,7 @@ def metadata_of(path)
   nil
 end
 
-files = ARGV.flat_map { |a| File.directory?(a) ? Dir.glob(File.join(a, "**/*.{gem,yaml}")).sort : [a] }
+files = ARGV.flat_map { |a| File.directory?(a) ? Dir.glob(File.join(a, "**/*")).select { |f| File.file?(f) }.sort : [a] }
 abort "no inputs" if files.empty?
 
 failed = 0
