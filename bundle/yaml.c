@@ -23,17 +23,24 @@
 #include "base/err.h"
 #include "base/sbuf.h"
 
-#define YAML_KEY_MAX 1000 /* libyaml drops a simple key longer than 1024 chars */
-
 struct yp {
 	struct arena *a;
 	const char *start, *end;
 	struct sbuf *why;
 	struct sbuf buf; /* scratch for decoding one scalar */
+	const char *val; /* the value of the last plain scalar (scan_plain) */
+	size_t vlen;
 	size_t nodes;
 	const char *lc_pos; /* line cache: lc_pos is on line lc_line */
 	uint32_t lc_line;
 };
+
+static const char *line_start(const struct yp *P, const char *p)
+{
+	while (p > P->start && p[-1] != '\n')
+		p--;
+	return p;
+}
 
 static uint32_t line_of(struct yp *P, const char *pos)
 {
@@ -43,6 +50,12 @@ static uint32_t line_of(struct yp *P, const char *pos)
 	if (pos >= P->lc_pos) {
 		p = P->lc_pos;
 		line = P->lc_line;
+	} else if (P->lc_pos - pos < pos - P->start) {
+		/* back from the cache, so that going back and forth stays linear */
+		line = P->lc_line;
+		for (p = P->lc_pos; p > pos; p--)
+			line -= p[-1] == '\n';
+		p = line_start(P, pos);
 	}
 	while (p < pos) {
 		const char *nl = memchr(p, '\n', (size_t)(pos - p));
@@ -70,13 +83,6 @@ sc_printf(3, 4) static int decline(struct yp *P, const char *pos, const char *fm
 }
 
 /* ---- characters and lines ---- */
-
-static const char *line_start(const struct yp *P, const char *p)
-{
-	while (p > P->start && p[-1] != '\n')
-		p--;
-	return p;
-}
 
 static int column(const struct yp *P, const char *p)
 {
@@ -157,21 +163,33 @@ static const char *finish_line(const struct yp *P, const char *p)
 
 /* ---- the up-front check of the whole text ---- */
 
+/* The ASCII characters that need no further look: printable, and '\n'. */
+static const bool ascii_ok[256] = {
+	['\n'] = true,
+#define R4(c)  [c] = true, [c + 1] = true, [c + 2] = true, [c + 3] = true
+#define R16(c) R4(c), R4(c + 4), R4(c + 8), R4(c + 12)
+	R16(0x20),     R16(0x30), R16(0x40),	 R16(0x50),	R16(0x60),     R4(0x70),
+	R4(0x74),      R4(0x78),  [0x7c] = true, [0x7d] = true, [0x7e] = true,
+#undef R16
+#undef R4
+};
+
 static int check_text(struct yp *P)
 {
 	const unsigned char *s = (const unsigned char *)P->start,
 			    *e = (const unsigned char *)P->end;
 
 	while (s < e) {
-		unsigned c = *s;
+		unsigned c;
 		uint32_t cp;
 		size_t n;
 
+		while (s < e && ascii_ok[*s])
+			s++;
+		if (s >= e)
+			break;
+		c = *s;
 		if (c < 0x80) {
-			if ((c >= 0x20 && c < 0x7f) || c == '\n') {
-				s++;
-				continue;
-			}
 			if (c == '\t')
 				return decline(P, (const char *)s, "a tab character");
 			if (c == '\r')
@@ -264,60 +282,86 @@ static int buf_scalar(struct yp *P, const char *pos, const char *tag, enum yaml_
 
 /* ---- scalars ---- */
 
+/* The characters that end a run of a plain scalar, or may: ' ', '\n', ':'. */
+static const bool plain_stop[256] = { [' '] = true, ['\n'] = true, [':'] = true };
+
 /*
  * libyaml's scan_plain_scalar in block context: indent is the column a
- * continuation line must reach. *p is left after the last content character.
+ * continuation line must reach. *pp is left after the last content
+ * character. The value is P->val/P->vlen: the text itself while it stays on
+ * one line, else the scratch buffer with the lines folded.
  */
 static int scan_plain(struct yp *P, const char **pp, int indent)
 {
-	const char *p = *pp, *last = p;
-	bool leading = false;
+	const char *p = *pp, *last = p, *e = P->end;
+	bool leading = false, direct = true;
 	size_t spaces = 0, breaks = 0;
 	int r;
 
-	sbuf_reset(&P->buf);
 	for (;;) {
-		const char *run;
+		const char *run, *ls = NULL;
 
-		if (doc_marker(P, p) || (p < P->end && *p == '#'))
+		if ((p < e && *p == '#') || doc_marker(P, p))
 			break;
 		run = p;
-		while (p < P->end && *p != ' ' && *p != '\n') {
-			if (*p == ':' && blankz(P, p + 1))
+		for (;;) {
+			while (p < e && !plain_stop[(unsigned char)*p])
+				p++;
+			if (p >= e || *p != ':' || blankz(P, p + 1))
 				break;
 			p++;
 		}
 		if (p > run) {
 			if (leading) {
+				if (direct) {
+					sbuf_reset(&P->buf);
+					r = add(P, *pp, *pp, (size_t)(last - *pp));
+					if (r < 0)
+						return r;
+					direct = false;
+				}
 				r = breaks ? add_rep(P, run, '\n', breaks) : add(P, run, " ", 1);
 				leading = false;
 				breaks = 0;
 			} else {
-				r = add_rep(P, run, ' ', spaces);
+				r = direct ? 0 : add_rep(P, run, ' ', spaces);
 			}
 			spaces = 0;
-			if (r == 0)
+			if (r == 0 && !direct)
 				r = add(P, run, run, (size_t)(p - run));
 			if (r < 0)
 				return r;
 			last = p;
 		}
-		if (p >= P->end || (*p != ' ' && *p != '\n'))
+		if (p >= e || (*p != ' ' && *p != '\n'))
 			break;
-		while (p < P->end && (*p == ' ' || *p == '\n')) {
+		while (p < e && (*p == ' ' || *p == '\n')) {
 			if (*p == ' ') {
 				if (!leading)
 					spaces++;
-			} else if (!leading) {
-				spaces = 0;
-				leading = true;
 			} else {
-				breaks++;
+				ls = p + 1;
+				if (!leading) {
+					spaces = 0;
+					leading = true;
+				} else {
+					breaks++;
+				}
 			}
 			p++;
 		}
-		if (column(P, p) < indent)
+		/* On the first line the value is always right of indent. */
+		if (ls && p - ls < indent)
 			break;
+	}
+	if (direct) {
+		P->val = *pp;
+		P->vlen = (size_t)(last - *pp);
+		if (P->vlen > YAML_SCALAR_MAX)
+			return decline(P, *pp, "a scalar longer than %u bytes", YAML_SCALAR_MAX);
+	} else {
+		P->val = P->buf.buf;
+		P->vlen = P->buf.len;
 	}
 	*pp = last;
 	return 0;
@@ -407,9 +451,6 @@ static int scan_escape(struct yp *P, const char **pp)
 		break;
 	case '/':
 		c = '/';
-		break;
-	case '\'':
-		c = '\'';
 		break;
 	case '\\':
 		c = '\\';
@@ -634,7 +675,7 @@ static int scan_block(struct yp *P, const char **pp, int parent)
 static int parse_inline(struct yp *P, const char **pp, int parent, bool map_value, const char *tag,
 			const char *tagpos, int depth, struct yaml_node **ret);
 static int parse_block_at(struct yp *P, const char **pp, int col, int parent, const char *tag,
-			  int depth, struct yaml_node **ret);
+			  const char *tagpos, int depth, struct yaml_node **ret);
 static int parse_seq(struct yp *P, const char **pp, int col, const char *tag, const char *tagpos,
 		     int depth, struct yaml_node **ret);
 static int parse_value(struct yp *P, const char **pp, int parent, bool map_value, int depth,
@@ -866,7 +907,7 @@ static int parse_next_lines(struct yp *P, const char **pp, int parent, bool map_
 		int c = column(P, q);
 		if (c > parent) {
 			*pp = q;
-			return parse_block_at(P, pp, c, parent, tag, depth, ret);
+			return parse_block_at(P, pp, c, parent, tag, tag ? pos : NULL, depth, ret);
 		}
 		if (map_value && c == parent && is_dash(P, q)) {
 			*pp = q;
@@ -878,19 +919,19 @@ static int parse_next_lines(struct yp *P, const char **pp, int parent, bool map_
 
 /* A node starting a content line at column col. */
 static int parse_block_at(struct yp *P, const char **pp, int col, int parent, const char *tag,
-			  int depth, struct yaml_node **ret)
+			  const char *tagpos, int depth, struct yaml_node **ret)
 {
 	const char *p = *pp, *colon;
 
 	if (is_dash(P, p))
-		return parse_seq(P, pp, col, tag, NULL, depth, ret);
+		return parse_seq(P, pp, col, tag, tagpos, depth, ret);
 	if (*p == '?' && blankz(P, p + 1))
 		return decline(P, p, "a complex mapping key");
 	if (*p == '!')
 		return decline(P, p, "a tag on a line of its own");
 	if (key_line(P, p, &colon))
-		return parse_map(P, pp, col, tag, NULL, depth, ret);
-	return parse_inline(P, pp, parent, false, tag, p, depth, ret);
+		return parse_map(P, pp, col, tag, tagpos, depth, ret);
+	return parse_inline(P, pp, parent, false, tag, tag ? tagpos : NULL, depth, ret);
 }
 
 static bool tag_char(char c)
@@ -971,7 +1012,7 @@ static int parse_inline(struct yp *P, const char **pp, int parent, bool map_valu
 	if (!(q = finish_line(P, q)))
 		return decline(P, p, "text after a plain scalar");
 	*pp = q;
-	return buf_scalar(P, tagpos ? tagpos : p, tag, YAML_PLAIN, ret);
+	return new_scalar(P, tagpos ? tagpos : p, tag, YAML_PLAIN, P->val, P->vlen, ret);
 }
 
 /* *pp just after "key:", "- " or "---". */
@@ -1039,15 +1080,16 @@ static int parse_seq(struct yp *P, const char **pp, int col, const char *tag, co
 
 int yaml_parse(struct arena *a, struct strv text, struct yaml_node **ret, struct sbuf *why)
 {
-	struct yp P = { .a = a, .start = text.p, .end = text.p + text.len, .why = why };
-	const char *p = text.p, *q;
+	struct yp P = { .a = a, .why = why };
+	const char *p, *q;
 	struct yaml_node *root = NULL;
 	int r;
 
-	P.lc_pos = P.start;
-	P.lc_line = 1;
 	if (!text.p)
-		P.start = P.end = p = "";
+		text = strv_make("", 0);
+	P.start = P.lc_pos = p = text.p;
+	P.end = text.p + text.len;
+	P.lc_line = 1;
 	r = check_text(&P);
 	if (r < 0)
 		goto out;
@@ -1069,7 +1111,7 @@ int yaml_parse(struct arena *a, struct strv text, struct yaml_node **ret, struct
 		r = parse_value(&P, &p, -1, false, 0, &root);
 	} else {
 		p = q;
-		r = parse_block_at(&P, &p, column(&P, q), -1, NULL, 0, &root);
+		r = parse_block_at(&P, &p, column(&P, q), -1, NULL, NULL, 0, &root);
 	}
 	if (r < 0)
 		goto out;

@@ -15,7 +15,12 @@
  * Anything else is declined with -SC_EUNSUPPORTED and a reason in why:
  * anchors and aliases, flow collections with content, complex keys ("? "),
  * directives ("%YAML"), several documents, tabs in indentation, a scalar
- * that is not valid UTF-8, and every limit below. The caller then hands
+ * that is not valid UTF-8, and every limit below. Stricter than YAML, the
+ * whole text must be valid UTF-8 of characters libyaml reads as printable,
+ * without tab, carriage return, BOM, U+0085, U+2028 or U+2029 anywhere
+ * (Psych escapes them in double quotes), keys are one-line scalars
+ * without tag of at most YAML_KEY_MAX bytes, and a tag is "!" and a name
+ * of letters, digits and "-_./:" (no "!!str", no "!<...>"). The caller then hands
  * the text to the Ruby helper, which is the truth; this parser only has to
  * be right on what it accepts, never complete. It never asserts on input:
  * the text is hostile.
@@ -36,16 +41,21 @@
 struct arena;
 struct sbuf;
 
-#define YAML_DEPTH_MAX 64         /* nesting of collections */
-#define YAML_NODES_MAX 1000000u   /* nodes in one document */
+#define YAML_DEPTH_MAX	64	    /* nesting of collections */
+#define YAML_NODES_MAX	1000000u    /* nodes in one document */
 #define YAML_SCALAR_MAX (16u << 20) /* bytes of one decoded scalar */
+#define YAML_KEY_MAX	1000u /* bytes of one key as written (libyaml's simple keys: 1024 chars) */
 
-enum yaml_kind { YAML_SCALAR, YAML_SEQ, YAML_MAP };
+enum yaml_kind {
+	YAML_SCALAR,
+	YAML_SEQ,
+	YAML_MAP
+};
 
 enum yaml_style {
-	YAML_PLAIN,  /* also the empty value of "key:" (len 0) */
-	YAML_SINGLE, /* 'text' */
-	YAML_DOUBLE, /* "text" */
+	YAML_PLAIN,   /* also the empty value of "key:" (len 0) */
+	YAML_SINGLE,  /* 'text' */
+	YAML_DOUBLE,  /* "text" */
 	YAML_LITERAL, /* | */
 	YAML_FOLDED,  /* > */
 };
@@ -53,7 +63,7 @@ enum yaml_style {
 struct yaml_node {
 	enum yaml_kind kind;
 	const char *tag; /* "!ruby/object:Gem::Version" as written (NUL-terminated), or NULL */
-	uint32_t line;   /* 1-based line where the node starts (for messages) */
+	uint32_t line;	 /* 1-based line where the node starts (for messages) */
 	/* YAML_SCALAR: the decoded value, NUL-terminated; may hold NUL bytes (len counts them). */
 	enum yaml_style style;
 	const char *str;

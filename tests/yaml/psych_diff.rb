@@ -154,8 +154,13 @@ end
 Dir.mktmpdir do |dir|
   dump = File.join(dir, "yaml_dump")
   libs = `pkg-config --libs liburing libcrypto`.split
-  system("cc", "-std=gnu11", "-O2", "-I#{root}", "-o", dump, File.join(root, "tests/yaml/yaml_dump.c"),
-         File.join(build, "libscint.a"), *libs, "-ldl") or abort "cannot build yaml_dump"
+  # A sanitizer build's library needs the sanitizer runtimes linked too.
+  built = [[], ["-fsanitize=address,undefined"]].any? do |san|
+    system("cc", "-std=gnu17", "-D_GNU_SOURCE", "-O2", *san, "-I#{root}", "-o", dump,
+           File.join(root, "tests/yaml/yaml_dump.c"), File.join(build, "libscint.a"), *libs, "-ldl",
+           err: File::NULL)
+  end
+  built or abort "cannot build yaml_dump against #{build}/libscint.a"
   names = inputs.keys
   paths = names.each_with_index.map do |n, i|
     p = File.join(dir, "in#{i}.yaml")
@@ -166,6 +171,7 @@ Dir.mktmpdir do |dir|
   paths.each_slice(500) { |sl| out << IO.popen([dump, *sl], "rb", &:read) }
   pos = 0
   accepted = { corpus: 0, other: 0 }
+  by_kind = Hash.new { |h, k| h[k] = [0, 0] } # kind => [accepted, total]
   bad = 0
   declined = Hash.new(0)
   names.each do |n|
@@ -174,6 +180,8 @@ Dir.mktmpdir do |dir|
     body = out[pos, len.to_i]
     pos += len.to_i + 1
     want, err = psych_of(inputs[n])
+    by_kind[n[%r{\A[^/]+}]][1] += 1
+    by_kind[n[%r{\A[^/]+}]][0] += 1 if kind == "OK"
     if kind == "OK"
       accepted[n.start_with?("corpus/") ? :corpus : :other] += 1
       next if want == body
@@ -187,6 +195,7 @@ Dir.mktmpdir do |dir|
     end
   end
   puts "corpus: #{accepted[:corpus]} of #{ncorpus} accepted"
+  by_kind.each { |k, (a, t)| puts "#{k}: #{a} of #{t} accepted" unless k == "corpus" }
   puts "generated+snippets: #{accepted[:other]} of #{names.size - ncorpus} accepted"
   declined.sort_by { |_, c| -c }.each { |w, c| puts "  declined #{c}x: #{w}" }
   puts bad.zero? ? "every accepted document matches Psych" : "#{bad} accepted documents differ from Psych"
