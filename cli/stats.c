@@ -13,13 +13,17 @@
  *  "ops":{"linkat":..,...},"sync_fallbacks":..,"io_uring":{...} (see stats_ring),
  *  "http":{"requests":..,"bytes":..},"processes":..,
  *  "maxrss_kb":..,"children_maxrss_kb":..,"helper_maxrss_kb":..,
+ *  "helper_started":true|false,"specs_native":..,"specs_helper":..,
  *  "rss_anon_kb":..,"rss_file_kb":..}
  * Times are milliseconds since the command started. maxrss_kb is scint's own
  * peak RSS, children_maxrss_kb the largest of its children reaped so far
  * (getrusage: the Ruby helper, builds). A child started by vfork-style spawn
  * reports at least scint's RSS at its exec (the kernel counts the parent's
  * pages it shared until then); helper_maxrss_kb is the Ruby helper's own
- * VmHWM, read just before it is stopped (0: no helper ran); rss_anon_kb and
+ * VmHWM, read just before it is stopped (0: no helper ran); helper_started
+ * says whether the Ruby helper ran at all, and specs_native / specs_helper
+ * how many gemspecs were written in C and by the helper (both count a gem
+ * under SCINT_SPEC_CHECK=1); rss_anon_kb and
  * rss_file_kb split scint's RSS at exit into its own memory and mapped
  * files (the libraries loaded on demand).
  */
@@ -160,6 +164,8 @@ int stats_write(const char *path, struct install *in, const struct stats_counts 
 		sbuf_addf(&j, ",\"maxrss_kb\":%ld,\"children_maxrss_kb\":%ld", self.ru_maxrss,
 			  kids.ru_maxrss);
 	sbuf_addf(&j, ",\"helper_maxrss_kb\":%llu", (unsigned long long)in->stats.helper_maxrss_kb);
+	sbuf_addf(&j, ",\"helper_started\":%s,\"specs_native\":%u,\"specs_helper\":%u",
+		  in->helper_started ? "true" : "false", in->stats.specs_native, in->stats.specs_helper);
 	/* What scint's RSS is made of at exit: its own memory, and mapped files (libraries). */
 	struct sbuf status = SBUF_INIT;
 	if (fs_read_file("/proc/self/status", &status, 1 << 16) == 0) {

@@ -12,7 +12,8 @@
  *                                         '------> ASM_STREAM              |
  *                                                                          v
  *   (any state) --error--> ASM_FAILED (waits for its ops,       ASM_DONE
- *                          removes the tree)
+ *                          removes the tree)             (ASM_SPEC --> ASM_DONE
+ *                                                          when written in C)
  *
  * ASM_LOCK      the cache entry lock (already held when fetch ran). A
  *               verified remote artifact (remote.c) is unpacked here in
@@ -51,8 +52,13 @@
  * ASM_DRAIN     waits for every write; re-checks every symlink against the
  *               final tree; builds the manifest from the model; verifies
  *               checksums.yaml.gz and the inflated size of metadata.gz.
- * ASM_SPEC      asks the Ruby helper for the spec summary and the installed
- *               gemspec text; gems with extensions get a compile job (under
+ * ASM_SPEC      the spec summary and the installed gemspec text: written in C
+ *               from metadata.gz (bundle/gemspec.h) when that writer takes
+ *               the metadata, else (or always, under SCINT_SPEC_CHECK=1,
+ *               which compares both) asked of the Ruby helper; a run whose
+ *               gems are all taken in C starts no helper for them. Either
+ *               text goes through the same checks (gem_summary_parse,
+ *               gem_summary_verify). Gems with extensions get a compile job (under
  *               `scint cache pull`, which compiles nothing, their tree is
  *               removed instead and the gem marked remote_unbuilt).
  *
@@ -108,6 +114,7 @@
 #include "base/dl.h"
 #include "base/err.h"
 #include "bundle/checksums.h"
+#include "bundle/gemspec.h"
 #include "bundle/gempath.h"
 #include "engine/ioq.h"
 #include "engine/reactor.h"
@@ -315,6 +322,9 @@ struct assemble_job {
 
 	struct rpc_call call;
 	bool call_done;
+	struct sbuf meta_yaml;	/* metadata.gz inflated (ASM_DRAIN to ASM_SPEC) */
+	struct sbuf native_spec; /* the spec written in C, kept for SCINT_SPEC_CHECK */
+	bool native_ok;
 
 	struct manifest *m;
 	const char *root; /* the entry name under assembling/<abi>/ */
@@ -344,7 +354,7 @@ static bool asm_edge_ok(enum asm_state from, enum asm_state to)
 	case ASM_DRAIN:
 		return to == ASM_SPEC;
 	case ASM_SPEC:
-		return to == ASM_SPEC_WAIT;
+		return to == ASM_SPEC_WAIT || to == ASM_DONE; /* DONE: written in C */
 	case ASM_SPEC_WAIT:
 		return to == ASM_DONE;
 	case ASM_DONE:
@@ -1753,8 +1763,9 @@ static void asm_drain(struct assemble_job *a)
 	}
 	if (asm_build_manifest(a) < 0)
 		return;
-	/* The helper inflates metadata.gz: bound it here first. */
-	r = asm_gunzip(&a->metadata_gz, NULL, a->lim.meta_bytes);
+	/* Bounded here, before the C writer or the helper reads it. */
+	sbuf_reset(&a->meta_yaml);
+	r = asm_gunzip(&a->metadata_gz, &a->meta_yaml, a->lim.meta_bytes);
 	if (r < 0) {
 		if (r == -SC_ETOOBIG)
 			asm_fail(a, r,
@@ -1809,8 +1820,65 @@ static void asm_spec_done(struct rpc_call *call)
 	job_wake(&a->job);
 }
 
+/* SCINT_SPEC_CHECK=1: both writers for every gem, their texts compared (a diagnostic). */
+static bool asm_spec_check(void)
+{
+	static int on = -1;
+
+	if (on < 0) {
+		const char *e = getenv("SCINT_SPEC_CHECK");
+		on = e && !strcmp(e, "1");
+	}
+	return on;
+}
+
+/*
+ * The spec written in C into a->native_spec (bundle/gemspec.h). Returns
+ * false when the writer declines; the trace says why, and the helper is
+ * asked instead.
+ */
+static bool asm_spec_native(struct assemble_job *a)
+{
+	struct arena tmp;
+	struct sbuf why = SBUF_INIT;
+	int r;
+
+	arena_init(&tmp);
+	sbuf_reset(&a->native_spec);
+	r = gemspec_render(&tmp, sbuf_strv(&a->meta_yaml), a->in->abi.rubygems_version,
+			   &a->native_spec, &why);
+	arena_release(&tmp);
+	a->native_ok = r == 0;
+	if (r == 0)
+		trace_event(&a->job.ctx, "spec", "native");
+	else {
+		char *d = arena_printf(&a->in->arena, "helper: %s",
+				       r == -SC_EUNSUPPORTED ? sbuf_cstr(&why) : sc_strerror(r));
+		trace_event(&a->job.ctx, "spec", d);
+		sbuf_release(&a->native_spec);
+	}
+	sbuf_release(&why);
+	return a->native_ok;
+}
+
+static void asm_spec_accept(struct assemble_job *a, struct sbuf *res, const char *source);
+
 static void asm_spec(struct assemble_job *a)
 {
+	bool check = asm_spec_check();
+
+	if (asm_spec_native(a)) {
+		a->in->stats.specs_native++;
+		if (!check) {
+			sbuf_release(&a->meta_yaml);
+			asm_spec_accept(a, &a->native_spec, "the spec written from its metadata");
+			sbuf_release(&a->native_spec);
+			return;
+		}
+	}
+	sbuf_release(&a->meta_yaml);
+	a->in->stats.specs_helper++;
+
 	struct rpc *helper = install_helper(a->in);
 
 	a->call = (struct rpc_call){
@@ -1825,6 +1893,33 @@ static void asm_spec(struct assemble_job *a)
 	rpc_call(helper, &a->call);
 }
 
+/*
+ * SCINT_SPEC_CHECK: the first line where the text written in C differs
+ * from the helper's, or NULL when they are the same bytes.
+ */
+static char *asm_spec_diff(struct assemble_job *a, struct strv c, struct strv ruby)
+{
+	size_t i = 0, start = 0;
+	unsigned line = 1;
+
+	if (strv_eq(c, ruby))
+		return NULL;
+	while (i < c.len && i < ruby.len && c.p[i] == ruby.p[i]) {
+		if (c.p[i++] == '\n') {
+			start = i;
+			line++;
+		}
+	}
+	/* The differing line of each (up to its line break), shown with %.*s: NULs cut it short. */
+	const char *ec = memchr(c.p + start, '\n', c.len - start);
+	const char *er = memchr(ruby.p + start, '\n', ruby.len - start);
+	size_t nc = ec ? (size_t)(ec - (c.p + start)) : c.len - start;
+	size_t nr = er ? (size_t)(er - (ruby.p + start)) : ruby.len - start;
+	return arena_printf(&a->in->arena, "line %u:\n  C:      %.*s\n  helper: %.*s", line,
+			    (int)(nc > 500 ? 500 : nc), c.p + start, (int)(nr > 500 ? 500 : nr),
+			    ruby.p + start);
+}
+
 /* Refused metadata (or a helper that died): the package is not kept, the next run fetches it. */
 static void asm_drop_package(struct assemble_job *a)
 {
@@ -1835,9 +1930,7 @@ static void asm_drop_package(struct assemble_job *a)
 
 static void asm_spec_wait(struct assemble_job *a)
 {
-	struct install *in = a->in;
 	struct gem *g = a->gem;
-	struct strv gemspec;
 
 	if (!a->call_done)
 		return;
@@ -1848,10 +1941,30 @@ static void asm_spec_wait(struct assemble_job *a)
 		asm_drop_package(a);
 		return;
 	}
-	struct sbuf *res = &a->call.result;
+	if (a->native_ok) {
+		char *diff = asm_spec_diff(a, sbuf_strv(&a->native_spec), sbuf_strv(&a->call.result));
+		sbuf_release(&a->native_spec);
+		if (diff) {
+			asm_fail(a, -SC_ERUBY,
+				 "SCINT_SPEC_CHECK: the spec of %s written in C differs from the "
+				 "helper's, %s",
+				 g->full_name, diff);
+			return;
+		}
+	}
+	asm_spec_accept(a, &a->call.result, "the helper's answer");
+}
+
+/* The spec text (summary, separator, gemspec), from C or the helper, checked and taken. */
+static void asm_spec_accept(struct assemble_job *a, struct sbuf *res, const char *source)
+{
+	struct install *in = a->in;
+	struct gem *g = a->gem;
+	struct strv gemspec;
+
 	if (gem_summary_parse(&in->arena, sbuf_strv(res), &a->m->spec, &gemspec) < 0) {
-		asm_fail(a, -SC_ERUBY, "cannot read the spec of %s: the helper's answer is malformed",
-			 g->full_name);
+		asm_fail(a, -SC_ERUBY, "cannot read the spec of %s: %s is malformed", g->full_name,
+			 source);
 		asm_drop_package(a);
 		return;
 	}
@@ -2008,6 +2121,8 @@ static void asm_release(struct job *j)
 	a->free_writes = NULL;
 	sbuf_release(&a->metadata_gz);
 	sbuf_release(&a->checksums_gz);
+	sbuf_release(&a->meta_yaml);
+	sbuf_release(&a->native_spec);
 	sbuf_release(&a->call.result);
 	hmap_release(&a->nodes);
 	/* The package bytes are no longer needed: the tree and manifest carry it on. */

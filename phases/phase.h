@@ -232,6 +232,7 @@ struct install_stats {
 	uint64_t bytes_fetched, files_materialized, bytes_materialized, files_unpacked;
 	uint64_t bytes_unpacked;
 	uint64_t helper_maxrss_kb; /* the Ruby helper's peak RSS, read before it is stopped */
+	unsigned specs_native, specs_helper; /* gemspecs written in C / by the helper (assemble.c) */
 	unsigned remote_hits, remote_uploads, remote_refused;
 	uint64_t remote_bytes_down, remote_bytes_up;
 };

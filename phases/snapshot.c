@@ -77,7 +77,7 @@ static bool snap_env_relevant(const char *kv)
 	static const char *const prefixes[] = { "BUNDLE_", "BUNDLER_", "GEM_", "RUBY", "SCINT_",
 						"XDG_",	   "PATH=",    "HOME=" };
 	static const char *const ignored[] = { "SCINT_STATS=", "SCINT_IO_TRACE=", "SCINT_PROFILE=",
-					       "SCINT_HTTP_VERBOSE=", "SCINT_IO_URING=" };
+					       "SCINT_HTTP_VERBOSE=", "SCINT_IO_URING=", "SCINT_SPEC_CHECK=" };
 
 	for (size_t i = 0; i < SC_ARRAY_SIZE(ignored); i++)
 		if (!strncmp(kv, ignored[i], strlen(ignored[i])))

@@ -38,7 +38,7 @@ class TestStateTrace < ScintTest::Case
   ASSEMBLE = machine({ "LOCK" => %w[LOAD DONE], "LOAD" => %w[PREPARE], "PREPARE" => %w[UNPACK],
                      "UNPACK" => %w[REPLACE DIRS STREAM DRAIN], "REPLACE" => %w[DIRS STREAM UNPACK],
                      "DIRS" => %w[DIRS STREAM UNPACK], "STREAM" => %w[UNPACK], "DRAIN" => %w[SPEC],
-                     "SPEC" => %w[SPEC_WAIT], "SPEC_WAIT" => %w[DONE] })
+                     "SPEC" => %w[SPEC_WAIT DONE], "SPEC_WAIT" => %w[DONE] })
   # phases/compile.c
   COMPILE = machine({ "START" => %w[TOKEN], "TOKEN" => %w[RUN], "RUN" => %w[SCAN], "SCAN" => %w[DONE] })
   # phases/promote.c
