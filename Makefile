@@ -46,7 +46,7 @@ override CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
 # headers are needed at build time, so they are not linked.
 LDLIBS += $(shell pkg-config --libs liburing libcrypto) -ldl
 
-LIB_SRCS := $(sort $(wildcard base/*.c fsops/*.c engine/*.c bundle/*.c phases/*.c))
+LIB_SRCS := $(sort $(wildcard base/*.c fsops/*.c engine/*.c bundle/*.c phases/*.c phases/session/*.c))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 TOOL_SRCS := $(sort $(wildcard bench/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*/test_*.c))
@@ -145,7 +145,7 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/scint
 	install -m 0755 $(SCINT) $(DESTDIR)$(PREFIX)/bin/scint
-	install -m 0644 bundle/helper.rb $(DESTDIR)$(PREFIX)/share/scint/helper.rb
+	install -m 0644 phases/ruby/helper.rb $(DESTDIR)$(PREFIX)/share/scint/helper.rb
 	install -D -m 0644 bundle/shim/bundler/setup.rb $(DESTDIR)$(PREFIX)/share/scint/shim/bundler/setup.rb
 	install -m 0644 bundle/shim/scint_shim.rb $(DESTDIR)$(PREFIX)/share/scint/shim/scint_shim.rb
 	$(if $(TOOL_BINS),install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/)

@@ -20,7 +20,7 @@
  * All strings are arena-allocated; nothing in bundle/config.c does I/O:
  * bconfig_files() says which files hold the settings and bconfig_build()
  * makes the layers from their text. bconfig_load(), which reads the files,
- * is declared here for its callers but lives in phases/bconfig_load.c.
+ * is declared here for its callers but lives in phases/session/bconfig_load.c.
  * Values are kept as Bundler reads them: one pair of matching quotes is
  * removed, nothing is unescaped.
  */
@@ -87,7 +87,7 @@ int bconfig_build(struct bconfig *c, struct arena *a, char *const *envp,
 
 /*
  * Loads all three layers: bconfig_files(), reading each file (at most 1 MiB,
- * -SC_ETOOBIG past it), then bconfig_build(). Defined in phases/bconfig_load.c. app_config_dir is
+ * -SC_ETOOBIG past it), then bconfig_build(). Defined in phases/session/bconfig_load.c. app_config_dir is
  * the directory holding the local config (normally "<app>/.bundle"; NULL when there is no app);
  * home is $HOME; envp the environment (BUNDLE_* variables form the env layer). $BUNDLE_APP_CONFIG,
  * when set, replaces app_config_dir; a relative value is taken from the app root, the parent of

@@ -1,6 +1,6 @@
 /*
  * gemfile.h: a Gemfile as Bundler's DSL evaluated it, parsed from the Ruby
- * helper's answer to `gemfile <path>` (see bundle/helper.rb).
+ * helper's answer to `gemfile <path>` (see phases/ruby/helper.rb).
  *
  * The answer is lines of TAB-separated fields, one record per line; unknown
  * line types are skipped (newer helpers may add some), a

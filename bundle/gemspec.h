@@ -3,7 +3,7 @@
  * installed gemspec without Ruby, for the common case. No I/O.
  *
  * The output is byte for byte what the Ruby helper's `spec` method answers
- * (bundle/helper.rb): the summary lines, "---gemspec---\n", then what
+ * (phases/ruby/helper.rb): the summary lines, "---gemspec---\n", then what
  * RubyGems writes as specifications/<full_name>.gemspec, i.e.
  * `Gem::Specification.from_yaml(yaml)` with `installed_by_version` set,
  * then `to_ruby_for_cache`. The rules followed are RubyGems 3.3's

@@ -45,7 +45,7 @@
 #include "cli/cli.h"
 #include "engine/ioq.h"
 #include "fsops/fsops.h"
-#include "phases/install.h"
+#include "phases/session/install.h"
 
 extern char **environ;
 

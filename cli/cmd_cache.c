@@ -4,7 +4,7 @@
  * pull and list --remote are install-shaped runs on the cache only, all in
  * cmd_install.c; their report is here: cli_cache_remote_report).
  *
- * verify runs the full check of phases/cache.h on every entry of every ABI
+ * verify runs the full check of phases/session/cache.h on every entry of every ABI
  * (every file's SHA-256 against its manifest) and exits non-zero when one is
  * damaged; --repair moves the damaged ones to quarantine/ (the next install
  * rebuilds them), holding the cache's exclusive lock like clear.
@@ -24,7 +24,7 @@
 #include "bundle/manifest.h"
 #include "cli/cli.h"
 #include "fsops/fsops.h"
-#include "phases/cache.h"
+#include "phases/session/cache.h"
 #include "phases/remote.h"
 
 static int cache_cmp(const void *a, const void *b)

@@ -39,7 +39,7 @@
 #include "bundle/config.h"
 #include "cli/cli.h"
 #include "fsops/fsops.h"
-#include "phases/install.h"
+#include "phases/session/install.h"
 
 #define EXEC_STATE_MAX	  16384
 #define EXEC_LOCKFILE_MAX (64u << 20)

@@ -27,7 +27,7 @@
 #include "engine/ioq.h"
 #include "engine/profile.h"
 #include "fsops/fsops.h"
-#include "phases/install.h"
+#include "phases/session/install.h"
 #include "phases/remote.h"
 
 extern char **environ;
@@ -239,7 +239,7 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
 	double secs = (double)(clock_now_ns() - t0) / 1e9;
 
 	ui_finish(ui);
-	/* Damaged cache entries (phases/cache.h): named, with what was wrong and what was done. */
+	/* Damaged cache entries (phases/session/cache.h): named, with what was wrong and what was done. */
 	for (size_t i = 0; i < in->ngems; i++) {
 		const struct gem *g = in->gems[i];
 		if (!g->damage)

@@ -16,8 +16,8 @@
 #include "cli/cli.h"
 #include "cli/signals.h"
 #include "engine/ioq.h"
-#include "phases/abi.h"
-#include "phases/install.h"
+#include "phases/session/abi.h"
+#include "phases/session/install.h"
 
 extern char **environ;
 

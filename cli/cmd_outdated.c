@@ -22,8 +22,8 @@
 #include "cli/cli.h"
 #include "cli/signals.h"
 #include "engine/ioq.h"
-#include "phases/abi.h"
-#include "phases/install.h"
+#include "phases/session/abi.h"
+#include "phases/session/install.h"
 
 /* Bundler's exit statuses (Bundler::BundlerError#status_code). */
 enum {

@@ -97,7 +97,7 @@ char *cli_helper_path(void)
 	char exe[PATH_MAX], buf[PATH_MAX + 64];
 	static const char *const rel[] = {
 		"../share/scint/helper.rb", /* installed: <prefix>/bin/scint */
-		"../../bundle/helper.rb",   /* build tree: build/<kind>/scint */
+		"../../phases/ruby/helper.rb", /* build tree: build/<kind>/scint */
 	};
 
 	if (e && *e)

@@ -51,7 +51,7 @@
 #include "engine/reactor.h"
 #include "fsops/fsops.h"
 #include "phases/phase.h"
-#include "phases/retry.h"
+#include "phases/session/retry.h"
 
 #define FETCH_BUFS     4
 #define FETCH_BUFS_MAX 16

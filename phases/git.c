@@ -22,7 +22,7 @@
  *                   lockfile's remote; each becomes a unit (at most
  *                   GIT_UNITS_MAX, GIT_DEPTH_MAX deep); the flock is
  *                   released; -> REPO_LOCK for the next unit, else GIT_SPECS
- *   GIT_SPECS       the helper evaluates the gemspecs (bundle/helper.rb,
+ *   GIT_SPECS       the helper evaluates the gemspecs (phases/ruby/helper.rb,
  *                   gitspecs); -> GIT_SPECS_WAIT
  *   GIT_SPECS_WAIT  gemspecs written back, every locked gem of the source
  *                   found at its version, the manifest built; gems with
@@ -98,7 +98,7 @@
 #include "engine/rpc.h"
 #include "fsops/fsops.h"
 #include "phases/phase.h"
-#include "phases/retry.h"
+#include "phases/session/retry.h"
 
 extern char **environ;
 

@@ -43,7 +43,7 @@
 #include "engine/reactor.h"
 #include "fsops/fsops.h"
 #include "phases/phase.h"
-#include "phases/retry.h"
+#include "phases/session/retry.h"
 
 
 enum index_state {

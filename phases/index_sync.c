@@ -62,7 +62,7 @@
 #include "engine/sched.h"
 #include "fsops/fsops.h"
 #include "phases/mirror.h"
-#include "phases/retry.h"
+#include "phases/session/retry.h"
 
 #define ISYNC_MAX_NAMES_DEFAULT 100000u
 #define ISYNC_VERSIONS_FACTOR	8 /* `versions` may be 8x the limit (a large registry's is tens of MB) */

@@ -28,7 +28,7 @@
  * Mirrors (BUNDLE_MIRROR__*, mirror.all, fallback_timeout) apply to every
  * request (phases/mirror.h); credentials as for installs (BUNDLE_<HOST>, or
  * the URL's userinfo; for a mirror, the mirror's host). Retries, timeouts and
- * size limits are phases/retry.h's (SCINT_MAX_INDEX_DOWNLOAD for each info
+ * size limits are phases/session/retry.h's (SCINT_MAX_INDEX_DOWNLOAD for each info
  * body, 8 times that for `versions`, whose copy may grow by appends to that);
  * SCINT_INDEX_MAX_NAMES (default 100000) bounds the names one source's
  * closure may reach.

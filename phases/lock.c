@@ -85,7 +85,7 @@
 #include "fsops/fsops.h"
 #include "phases/index_sync.h"
 #include "phases/phase.h"
-#include "phases/retry.h"
+#include "phases/session/retry.h"
 
 #define LOCK_VARIANTS_MAX 64
 #define LOCK_VERSIONS_MAX 20000 /* the resolver's default limit too */

@@ -47,7 +47,7 @@
 
 #include "bundle/config.h"
 #include "fsops/fsops.h"
-#include "phases/abi.h"
+#include "phases/session/abi.h"
 #include "phases/phase.h"
 
 extern char **environ;

@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-# The Gemfile as scint's Ruby helper evaluates it (bundle/helper.rb, the
+# The Gemfile as scint's Ruby helper evaluates it (phases/ruby/helper.rb, the
 # `gemfile` call; line format in bundle/gemfile.h), checked against
 # Bundler's own Bundler::Definition; the cached evaluation follows the files
 # and environment variables the Gemfile read; `plugin` is refused naming its
@@ -12,7 +12,7 @@ require "json"
 class TestGemfileDsl < ScintTest::Case
   include InstallSupport
 
-  HELPER = File.expand_path("../../bundle/helper.rb", __dir__)
+  HELPER = File.expand_path("../../phases/ruby/helper.rb", __dir__)
 
   RICH = <<~'GEMFILE'
     source "https://gems.example.com"

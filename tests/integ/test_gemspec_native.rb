@@ -217,7 +217,7 @@ class TestGemspecNative < ScintTest::Case
     app = app(gems: gemfile_deps(%w[gn_base], sh), source: server.url)
     app.bundle_lock!
     helper = File.join(tmp, "helper.rb")
-    File.write(helper, File.read(File.join(ScintTest::TOP, "bundle/helper.rb"))
+    File.write(helper, File.read(File.join(ScintTest::TOP, "phases/ruby/helper.rb"))
       .sub('summary(spec) << "---gemspec---\n"', 'summary(spec) << "---gemspec---\n# changed\n"'))
     r = app.scint("install", env: { "SCINT_SPEC_CHECK" => "1", "SCINT_HELPER" => helper })
     skip "SCINT_HELPER is not a setting of this build" if r.success? && !r.stderr.include?("SCINT_SPEC_CHECK")

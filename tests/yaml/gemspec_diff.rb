@@ -1,6 +1,6 @@
 # tests/yaml/gemspec_diff.rb: differential check of the gemspec writer in C
 # (bundle/gemspec.c) against the Ruby helper's `spec` method, which is the
-# truth (bundle/helper.rb: RubyGems' from_yaml + to_ruby_for_cache).
+# truth (phases/ruby/helper.rb: RubyGems' from_yaml + to_ruby_for_cache).
 #
 #   ruby tests/yaml/gemspec_diff.rb BUILD_DIR [FILE.gem|FILE.yaml|DIR ...]
 #
@@ -20,7 +20,7 @@ require "rubygems/package"
 
 build = ARGV.shift or abort "usage: gemspec_diff.rb BUILD_DIR [inputs...]"
 root = File.expand_path("../..", __dir__)
-load File.join(root, "bundle/helper.rb")
+load File.join(root, "phases/ruby/helper.rb")
 
 def metadata_of(path)
   return File.binread(path) unless path.end_with?(".gem")

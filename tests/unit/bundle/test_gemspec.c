@@ -1,7 +1,7 @@
 /*
  * test_gemspec.c: the gemspec writer in C. Every expected text below was
  * produced by Ruby 3.1 / RubyGems 3.3.15: String#dump for the escapes, and
- * the Ruby helper's `spec` method (bundle/helper.rb) for the whole spec.
+ * the Ruby helper's `spec` method (phases/ruby/helper.rb) for the whole spec.
  */
 #include <errno.h>
 #include <string.h>

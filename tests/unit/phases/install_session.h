@@ -23,7 +23,7 @@
 #include "base/sbuf.h"
 #include "engine/ioq.h"
 #include "fsops/fsops.h"
-#include "phases/install.h"
+#include "phases/session/install.h"
 #include "phases/phase.h"
 #include "sc_test.h"
 
@@ -101,7 +101,7 @@ static void sc_install_open(struct install *in, const char *name, enum ioq_backe
 	assert_string_equal(ioq_backend_name(in->ioq),
 			    backend == IOQ_BACKEND_URING ? "io_uring" : "sync");
 
-	/* The facts abi_load would give (phases/abi.c). */
+	/* The facts abi_load would give (phases/session/abi.c). */
 	in->abi.ruby = "/usr/bin/ruby";
 	in->abi.engine = "ruby";
 	in->abi.version = "3.1.2";

@@ -7,7 +7,7 @@
  * refuses. So the Gemfile is evaluated with Bundler's own DSL (by the Ruby
  * helper, `--gemfile`) and its dependencies compared with the lockfile's
  * DEPENDENCIES: names, requirements and explicit sources must agree.
- * (The helper call is `gemfile`, see bundle/helper.rb.)
+ * (The helper call is `gemfile`, see phases/ruby/helper.rb.)
  *
  * The evaluation also gives what the lockfile cannot: groups, platforms and
  * `require:` options (kept in in->gemfile_deps for the runtime lock).

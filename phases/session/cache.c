@@ -25,7 +25,7 @@
  * loading an entry runs the cheap check of cache.h, and a damaged entry is
  * quarantined and rebuilt (plan.c, promote.c).
  */
-#include "phases/cache.h"
+#include "phases/session/cache.h"
 
 #include <errno.h>
 #include <fcntl.h>

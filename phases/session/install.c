@@ -14,7 +14,7 @@
  * Directory creation here is synchronous and happens once per run;
  * everything per gem goes through the phases.
  */
-#include "phases/install.h"
+#include "phases/session/install.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,9 +33,9 @@
 #include "engine/jobserver.h"
 #include "engine/reactor.h"
 #include "fsops/fsops.h"
-#include "phases/abi.h"
+#include "phases/session/abi.h"
 #include "phases/remote.h"
-#include "phases/retry.h"
+#include "phases/session/retry.h"
 
 extern char **environ;
 

@@ -1,4 +1,4 @@
-#include "phases/retry.h"
+#include "phases/session/retry.h"
 
 #include <errno.h>
 #include <stdio.h>

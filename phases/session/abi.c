@@ -26,7 +26,7 @@
 #include "base/trace.h"
 #include "bundle/names.h"
 #include "fsops/fsops.h"
-#include "phases/abi.h"
+#include "phases/session/abi.h"
 
 /* Finds `name` on PATH; returns an arena path or NULL. */
 static const char *abi_which(struct arena *a, const char *name)
