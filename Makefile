@@ -146,8 +146,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/scint
 	install -m 0755 $(SCINT) $(DESTDIR)$(PREFIX)/bin/scint
 	install -m 0644 phases/ruby/helper.rb $(DESTDIR)$(PREFIX)/share/scint/helper.rb
-	install -D -m 0644 bundle/shim/bundler/setup.rb $(DESTDIR)$(PREFIX)/share/scint/shim/bundler/setup.rb
-	install -m 0644 bundle/shim/scint_shim.rb $(DESTDIR)$(PREFIX)/share/scint/shim/scint_shim.rb
+	install -D -m 0644 phases/ruby/shim/bundler/setup.rb $(DESTDIR)$(PREFIX)/share/scint/shim/bundler/setup.rb
+	install -m 0644 phases/ruby/shim/scint_shim.rb $(DESTDIR)$(PREFIX)/share/scint/shim/scint_shim.rb
 	$(if $(TOOL_BINS),install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/)
 	for f in bench/scint-*; do case $$f in *.c) ;; *) install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/ ;; esac; done
 	find bench/lib -type f | while read -r f; do install -D -m 0644 "$$f" "$(DESTDIR)$(PREFIX)/share/scint/$$f" || exit 1; done

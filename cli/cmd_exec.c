@@ -9,7 +9,7 @@
  * is still the one installed, sets the environment Bundler sets for `bundle
  * exec` (shared_helpers.rb, set_bundle_environment, and the BUNDLER_ORIG_*
  * copies of EnvironmentPreserver), with RUBYOPT loading scint's shim
- * (bundle/shim/bundler/setup.rb, which reads the runtime lock) instead of
+ * (phases/ruby/shim/bundler/setup.rb, which reads the runtime lock) instead of
  * Bundler's bundler/setup, then execvp()s the command: no child process, so
  * signals and the exit status are the command's own.
  *

@@ -274,7 +274,7 @@ static void fin_tsort_visit(struct fin_tsort *t, size_t i)
 }
 
 /*
- * The runtime lock, read by the exec shim (bundle/shim/bundler/setup.rb), in
+ * The runtime lock, read by the exec shim (phases/ruby/shim/bundler/setup.rb), in
  * a shape that loads fast (arrays, symbols, no per-gem hash keys):
  *   { "version" => 4 (FIN_RUNTIME_LOCK_FORMAT), "ruby", "abi", "gem_home", "bundle_path", "app_dir",
  *     "bundler_version", "bundler_lib", "bundler_spec" (String or nil),
