@@ -190,12 +190,26 @@ static enum gs_ptype gs_plain_type(const char *s, size_t n)
 {
 	if (n == 0)
 		return PT_NULL;
-	if (memchr(s, '\n', n))
+	bool ascii = true, nl = false;
+	size_t chars = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)s[i];
+		ascii = ascii && b < 0x80;
+		nl = nl || b == '\n';
+		chars += (b & 0xc0) != 0x80;
+	}
+	/*
+	 * Psych tests the short ones (5 characters or fewer) against
+	 * /^[^ytonf~]/i, then /^(yes|true|on)$/i and the like, with ^ and $
+	 * at every line and Unicode case folding ("yeſ" is true): with a line
+	 * break, or a first character that may start one of those words, not
+	 * certain: declined. (No character outside ASCII fails [^ytonf~]/i,
+	 * checked over every code point with Ruby 3.1.) ":" is a Symbol (below).
+	 */
+	if (chars <= 5 && (nl || (!ascii && strchr("ytonfYTONF~", s[0]))))
+		return PT_OTHER;
+	if (nl)
 		return PT_STR;
-	bool ascii = true;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			ascii = false;
 	if (!ascii)
 		/* No non-string form has a non-ASCII byte; ":x" is a Symbol. */
 		return s[0] == ':' ? PT_OTHER : PT_STR;
@@ -681,9 +695,18 @@ static int gs_read(struct gs_ctx *c, const struct yaml_node *root, struct gs_spe
 			struct gs_list ignored;
 			r = gs_list(c, v, &ignored);
 		} else if (!strcmp(key, "rubygems_version") || !strcmp(key, "has_rdoc")) {
-			/* mark_version overwrites the first; to_ruby never writes the second. */
+			/*
+			 * mark_version overwrites the first; to_ruby never writes the
+			 * second. Psych still loads them: a Symbol or a bad number
+			 * fails the helper's load, so only strings, nil and (for
+			 * has_rdoc) booleans are taken.
+			 */
 			if (v->kind != YAML_SCALAR || v->tag)
 				return gs_decline(c, v, "a scalar was expected");
+			if (v->style == YAML_PLAIN && gs_plain_type(v->str, v->len) == PT_OTHER &&
+			    !(key[0] == 'h' && (gs_ieq(v->str, v->len, "true") ||
+						gs_ieq(v->str, v->len, "false"))))
+				return gs_decline(c, v, "a value Psych does not load as a string");
 		} else
 			return gs_decline(c, k, "an unknown key");
 	}

@@ -1845,8 +1845,20 @@ static bool asm_spec_native(struct assemble_job *a)
 
 	arena_init(&tmp);
 	sbuf_reset(&a->native_spec);
-	r = gemspec_render(&tmp, sbuf_strv(&a->meta_yaml), a->in->abi.rubygems_version,
-			   &a->native_spec, &why);
+	/*
+	 * libarchive inflates every gzip member of metadata.gz; RubyGems reads
+	 * the first only (Zlib::GzipReader#read). A member after the first
+	 * starts with the gzip magic: with those bytes anywhere past the first
+	 * header (by chance, inside deflate data, about once in 16 M bytes) the
+	 * helper reads the metadata, as RubyGems would.
+	 */
+	if (a->metadata_gz.len > 3 &&
+	    memmem(a->metadata_gz.buf + 3, a->metadata_gz.len - 3, "\x1f\x8b\x08", 3)) {
+		sbuf_addstr(&why, "metadata.gz may hold a second gzip member");
+		r = -SC_EUNSUPPORTED;
+	} else
+		r = gemspec_render(&tmp, sbuf_strv(&a->meta_yaml), a->in->abi.rubygems_version,
+				   &a->native_spec, &why);
 	arena_release(&tmp);
 	a->native_ok = r == 0;
 	if (r == 0)

@@ -83,6 +83,7 @@ struct mat_op {
 	struct mat_op *next_free;
 	bool fell_back; /* already retried as a copy */
 	bool optional;  /* cache/<full_name>.gem: a missing source or existing target is fine */
+	bool exclusive; /* a root mkdirat where nothing was cleared: EEXIST is a leftover, an error */
 };
 
 struct materialize_job {
@@ -92,7 +93,7 @@ struct materialize_job {
 	enum mat_state state;
 	const struct manifest *mf;
 	size_t next, next_dir;
-	struct mat_op *ops; /* MAT_WINDOW of them, while the job runs (mat_step .. mat_release) */
+	struct mat_op *ops; /* mat_window() of them, while the job runs (mat_step .. mat_release) */
 	struct mat_op *free_ops;
 	unsigned inflight;
 	int err;
@@ -191,6 +192,7 @@ static struct mat_op *mat_op_get(struct materialize_job *m)
 	o->m = m;
 	o->fell_back = false;
 	o->optional = false;
+	o->exclusive = false;
 	o->op.done = mat_op_done;
 	o->op.data = m;
 	o->op.ctx = &m->job.ctx;
@@ -224,7 +226,7 @@ static void mat_op_done(struct ioq_op *op)
 		return;
 	}
 	bool benign = (op->opcode == IOQ_UNLINKAT && op->res == -ENOENT) ||
-		      (op->opcode == IOQ_MKDIRAT && op->res == -EEXIST) ||
+		      (op->opcode == IOQ_MKDIRAT && op->res == -EEXIST && !o->exclusive) ||
 		      (o->optional && (op->res == -ENOENT || op->res == -EEXIST));
 	if (op->res < 0 && !benign && !m->err) {
 		m->err = op->res;
@@ -342,11 +344,18 @@ static void mat_start(struct materialize_job *m)
 		mat_enter(m, MAT_STUBS);
 		return;
 	}
+	/*
+	 * Where nothing was cleared, the gem's own roots must be new: one that
+	 * exists is another process's (nothing locks the bundle path) and is
+	 * not merged into.
+	 */
 	o = mat_op_get(m);
+	o->exclusive = g->git ? in->git_gems_fresh : in->gems_fresh;
 	ioq_prep_mkdirat(&o->op, mat_gems_fd(in, g), mat_name(g), 0755);
 	mat_submit(m, o);
 	if (mf->has_ext) {
 		o = mat_op_get(m);
+		o->exclusive = g->git ? in->git_ext_fresh : in->ext_fresh;
 		ioq_prep_mkdirat(&o->op, mat_ext_fd(in, g), mat_name(g), 0755);
 		mat_submit(m, o);
 	}
@@ -590,13 +599,17 @@ static unsigned mat_window(const struct materialize_job *m)
 	const struct git_repo *repo = m->gem->git;
 	size_t nexe = 0;
 
-	if (m->in->link_mode != LINK_SYMLINK || !m->gem->manifest)
+	if (!m->gem->manifest)
 		return MAT_WINDOW;
 	if (!repo)
 		nexe = m->gem->manifest->spec.nexecutables;
 	for (size_t k = 0; repo && k < repo->nspecs; k++)
 		nexe += repo->specs[k].spec.nexecutables;
-	return nexe + 4 <= MAT_SYMLINK_WINDOW ? MAT_SYMLINK_WINDOW : MAT_WINDOW;
+	/* mat_stubs takes one op per binstub at once, plus build_info. */
+	unsigned big = nexe + 4 > MAT_WINDOW ? (unsigned)nexe + 4 : MAT_WINDOW;
+	if (m->in->link_mode != LINK_SYMLINK)
+		return big;
+	return nexe + 4 <= MAT_SYMLINK_WINDOW ? MAT_SYMLINK_WINDOW : big;
 }
 
 static void mat_step(struct job *j)

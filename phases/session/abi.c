@@ -139,10 +139,12 @@ int abi_load(struct install *in, struct sbuf *err)
 		return -SC_ENOTFOUND;
 	}
 	in->ruby_exe = arena_strdup(a, real);
-	sbuf_addf(&key, "facts-2\n%s\n%llu\n%llu\n%lld\n%lld.%09ld\n%s\n", real,
+	/* RUBYOPT and RUBYLIB can load another RubyGems (its version picks the gemspec writer). */
+	const char *ropt = getenv("RUBYOPT"), *rlib = getenv("RUBYLIB");
+	sbuf_addf(&key, "facts-2\n%s\n%llu\n%llu\n%lld\n%lld.%09ld\n%s\n%s\n%s\n", real,
 		  (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
 		  (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-		  SCINT_VERSION);
+		  SCINT_VERSION, ropt ? ropt : "", rlib ? rlib : "");
 	sha256_hex(key.buf, key.len, hex);
 	sbuf_release(&key);
 	char *dir = arena_printf(a, "%s/rubies", in->opts.cache_root);

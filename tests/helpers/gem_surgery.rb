@@ -129,13 +129,16 @@ module GemSurgery
   # entries; checksums.yaml.gz is recomputed so only the payload is "bad".
   # data_tail: raw bytes appended to the tar before gzip (nil: the end
   # blocks); meta/sums: a block that gets and returns the inflated
-  # metadata / checksums.yaml text.
-  def rewrite(path, data_tail: nil, meta: nil, sums: nil)
+  # metadata / checksums.yaml text; meta_gz: one that gets the inflated
+  # metadata and returns the whole metadata.gz (bytes).
+  def rewrite(path, data_tail: nil, meta: nil, sums: nil, meta_gz: nil)
     outer = read_outer(path)
     entries = yield read_data(outer)
     data = gzip_tar(entries, data_tail || ("\0" * 1024))
+    raw_gz = meta_gz
     meta_gz = outer.assoc("metadata.gz")[1]
     meta_gz = gzip(meta.call(Zlib.gunzip(meta_gz))) if meta
+    meta_gz = raw_gz.call(Zlib.gunzip(meta_gz)) if raw_gz
     checksums = {
       "SHA256" => { "metadata.gz" => Digest::SHA256.hexdigest(meta_gz), "data.tar.gz" => Digest::SHA256.hexdigest(data) },
       "SHA512" => { "metadata.gz" => Digest::SHA512.hexdigest(meta_gz), "data.tar.gz" => Digest::SHA512.hexdigest(data) }

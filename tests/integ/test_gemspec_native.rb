@@ -57,6 +57,8 @@ class TestGemspecNative < ScintTest::Case
       s.extra_rdoc_files = ["README.md", "lib/gn_exe.rb"]
       s.rdoc_options = ["--main", "README.md", "--title", "x \#{y}"]
     }],
+    # More binstubs than materialize's op window of 128.
+    "gn_many_exe" => [{ bindir: "exe", executables: (1..200).map { |i| "gn-many-#{i}" } }, nil],
     "gn_ext" => [{ ext: "extconf" }, lambda { |s|
       s.post_install_message = "Thanks!\nRead: https://example.invalid\n"
     }],
@@ -90,12 +92,15 @@ class TestGemspecNative < ScintTest::Case
       y.sub(/^authors:\n- .*\n/, "authors:\n- &who Someone\n").sub(/^email:.*$/, "email:\n- *who")
     }
   }.freeze
-  DECLINED = %w[gn_float gn_alias].freeze
+  # metadata.gz as two gzip members: RubyGems reads the first only (its
+  # require_paths is "lib"); libarchive would inflate both ("- hidden" more).
+  TWO_MEMBERS = "gn_two_members"
+  DECLINED = (%w[gn_float gn_alias] << TWO_MEMBERS).freeze
   PURE_C = (GEMS.keys + TEXT_EDITS.keys - DECLINED - %w[gn_ext]).freeze
 
   def shape
     descs = GEMS.map { |name, (opts, _)| G.new(**{ name: name, version: "1.0.0", files: 1 }.merge(opts)) }
-    descs += TEXT_EDITS.keys.map { |name| G.new(name: name, version: "1.0.0", files: 1) }
+    descs += (TEXT_EDITS.keys << TWO_MEMBERS).map { |name| G.new(name: name, version: "1.0.0", files: 1) }
     Scint::Shapes::Shape.new(name: "gemspec-native", gems: descs, gemfile_deps: {}, locked: descs)
   end
 
@@ -112,6 +117,16 @@ class TestGemspecNative < ScintTest::Case
     _, corpus = corpus(sh)
     dir = corpus_copy(corpus)
     sh.gems.each do |desc|
+      if desc.name == TWO_MEMBERS
+        path = File.join(dir, "gems", desc.file_name)
+        split = lambda do |yaml|
+          first = yaml.sub(/^require_paths:\n(- .*\n)+/, "") + "require_paths:\n- lib\n"
+          GemSurgery.gzip(first) + GemSurgery.gzip("- hidden\n")
+        end
+        GemSurgery.rewrite(path, meta_gz: split) { |entries| entries }
+        GemSurgery.reindex(dir, desc.name, desc.version)
+        next
+      end
       tweak = GEMS.dig(desc.name, 1)
       edit = TEXT_EDITS[desc.name]
       next unless tweak || edit
@@ -155,7 +170,7 @@ class TestGemspecNative < ScintTest::Case
     require_toolchain!
     sh, dir = build_corpus
     server = serve(dir)
-    names = GEMS.keys + TEXT_EDITS.keys
+    names = GEMS.keys + TEXT_EDITS.keys << TWO_MEMBERS
     app = app(gems: gemfile_deps(names, sh), source: server.url)
     app.bundle_lock!
 
@@ -171,8 +186,11 @@ class TestGemspecNative < ScintTest::Case
     native = (names - DECLINED).select { |n| paths[by_name[n]] == "native" }
     assert_equal (names - DECLINED).sort, native.sort, "the gems written in C: #{paths.inspect}"
 
+    assert_match(/second gzip member/, paths.fetch(by_name[TWO_MEMBERS]))
+
     oracle = oracle_install(app)
     want = gemspecs(oracle)
+    assert_match(/s\.require_paths = \["lib"\.freeze\]/, want.fetch("#{by_name[TWO_MEMBERS]}.gemspec"))
     assert_equal want.keys, gemspecs(app).keys
     want.each { |f, text| assert_equal text, gemspecs(app)[f], "#{f} as Bundler writes it" }
 

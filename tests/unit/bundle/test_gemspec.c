@@ -226,6 +226,15 @@ SC_TEST(render_declines_what_it_cannot_be_sure_of)
 		{ "--- !ruby/object:Gem::Specification", "!ruby/object:Gem::Specification" },
 		{ "- lib\n",
 		  "- \"lib\\n\"\n" }, /* a line break the helper refuses in a summary field */
+		/* Short plain values Psych tests line by line and with Unicode case folding: */
+		{ "summary: s\n", "summary: on\n\n  no\n" },   /* "on\nno" is true */
+		{ "summary: s\n", "summary: y\n\n  on\n" },    /* true */
+		{ "- A\n", "- ye\xc5\xbf\n" },               /* "ye\u017F" is true */
+		{ "- lib\n", "- o\xef\xac\x80\n" },         /* "o\uFB00" is false */
+		{ "summary: s\n", "summary: on\n\n  n\xc3\xa9\n" }, /* 5 characters, 6 bytes */
+		/* Ignored keys are still loaded: a Symbol or a bad Integer fails the helper. */
+		{ "rubygems_version: 3.3.15", "rubygems_version: :foo" },
+		{ "rubygems_version: 3.3.15", "rubygems_version: 0b_" },
 	};
 	struct arena a;
 
