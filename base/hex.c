@@ -29,3 +29,14 @@ bool hex_is_sha256(const char *s, size_t n)
 {
 	return n == 64 && hex_is_lower(s, n);
 }
+
+int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

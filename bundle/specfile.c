@@ -7,19 +7,9 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/hex.h"
 #include "base/sbuf.h"
 #include "bundle/names.h"
-
-static int sf_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static void sf_utf8(struct sbuf *out, unsigned long cp)
 {
@@ -75,14 +65,14 @@ static bool sf_string(struct strv *p, struct arena *a, const char **ret)
 			unsigned long cp = 0;
 			if (i + 1 < p->len && p->p[i + 1] == '{') {
 				for (i += 2; i < p->len && p->p[i] != '}'; i++) {
-					int h = sf_hex(p->p[i]);
+					int h = hex_digit(p->p[i]);
 					if (h < 0 || cp > 0x10ffff)
 						goto bad;
 					cp = cp * 16 + (unsigned long)h;
 				}
 			} else {
 				for (int k = 0; k < 4; k++) {
-					int h = i + 1 < p->len ? sf_hex(p->p[i + 1]) : -1;
+					int h = i + 1 < p->len ? hex_digit(p->p[i + 1]) : -1;
 					if (h < 0)
 						goto bad;
 					cp = cp * 16 + (unsigned long)h;
@@ -95,8 +85,8 @@ static bool sf_string(struct strv *p, struct arena *a, const char **ret)
 			break;
 		}
 		case 'x': {
-			int h1 = i + 1 < p->len ? sf_hex(p->p[i + 1]) : -1;
-			int h2 = i + 2 < p->len ? sf_hex(p->p[i + 2]) : -1;
+			int h1 = i + 1 < p->len ? hex_digit(p->p[i + 1]) : -1;
+			int h2 = i + 2 < p->len ? hex_digit(p->p[i + 2]) : -1;
 			if (h1 < 0)
 				goto bad;
 			int v = h1;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/hex.h"
 #include "base/err.h"
 #include "base/sbuf.h"
 
@@ -369,17 +370,6 @@ static int scan_plain(struct yp *P, const char **pp, int indent)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int add_utf8(struct yp *P, const char *pos, uint32_t cp)
 {
 	char u[4];
@@ -490,7 +480,7 @@ code:
 		if ((size_t)(P->end - p) < 2 + hex)
 			return decline(P, p, "a short escape");
 		for (size_t i = 0; i < hex; i++) {
-			int v = hexval(p[2 + i]);
+			int v = hex_digit(p[2 + i]);
 			if (v < 0)
 				return decline(P, p, "a bad hex escape");
 			cp = cp << 4 | (uint32_t)v;

@@ -37,3 +37,16 @@ SC_TEST(hex_sha256_is_64_lower)
 	s[10] = 'A';
 	assert_false(hex_is_sha256(s, 64));
 }
+
+SC_TEST(hex_digit_values)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < 16; i++) {
+		assert_int_equal(hex_digit(digits[i]), i);
+		assert_int_equal(hex_digit((char)(digits[i] >= 'a' ? digits[i] - 32 : digits[i])), i);
+	}
+	for (int c = -128; c < 128; c++)
+		if (!strchr("0123456789abcdefABCDEF", c) || c == 0)
+			assert_int_equal(hex_digit((char)c), -1);
+}
