@@ -28,3 +28,6 @@ void sc_test_register(const char *name, void (*fn)(void **state));
 
 /* A fresh temporary directory (removed at exit); returns its path. */
 const char *sc_test_tmpdir(void);
+
+/* How many descriptors this process has open (entries of /proc/self/fd). */
+int sc_test_count_fds(void);

@@ -1,5 +1,6 @@
 #include "sc_test.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,21 @@ const char *sc_test_tmpdir(void)
 		atexit(sc_test_cleanup);
 	}
 	return sc_tmp;
+}
+
+int sc_test_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d) {
+		perror("opendir /proc/self/fd");
+		abort();
+	}
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
 }
 
 int main(int argc, char **argv)

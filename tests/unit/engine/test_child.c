@@ -215,18 +215,6 @@ static void restore_epoll(int epfd, int saved)
 	close(saved);
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /*
  * The reactor refuses the child's watchers (a real epoll_ctl failure: the
  * epoll fd is not an epoll fd for the moment): child_spawn returns -errno,
@@ -243,7 +231,7 @@ SC_TEST(child_spawn_reactor_refuses_watcher_stops_the_child)
 	assert_non_null(r);
 	int epfd = find_epoll_fd();
 	int saved = break_epoll(epfd);
-	int nfds = count_fds();
+	int nfds = sc_test_count_fds();
 	memset(&c, 0, sizeof(c));
 	c.argv = argv;
 	c.stderr_fd = -1;
@@ -251,7 +239,7 @@ SC_TEST(child_spawn_reactor_refuses_watcher_stops_the_child)
 	c.done = child_done;
 	c.data = &done;
 	int ret = child_spawn(m, &c);
-	assert_int_equal(count_fds(), nfds);
+	assert_int_equal(sc_test_count_fds(), nfds);
 	restore_epoll(epfd, saved);
 	assert_int_equal(ret, -EINVAL);
 	assert_int_equal(c.pid, -1);

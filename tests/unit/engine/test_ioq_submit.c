@@ -78,18 +78,6 @@ static int ring_fd(int *ret_count)
 	return fd;
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static void submit_fails(bool direct, const char *sub)
 {
 	const char *env = getenv("SCINT_IO_URING");
@@ -125,7 +113,7 @@ static void submit_fails(bool direct, const char *sub)
 		ioq_flush(q);
 		assert_true(reactor_poll(r, -1) >= 0);
 	}
-	int fds = count_fds();
+	int fds = sc_test_count_fds();
 
 	int saved = fcntl(rfd, F_DUPFD_CLOEXEC, 0);
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -159,7 +147,7 @@ static void submit_fails(bool direct, const char *sub)
 	}
 	assert_int_equal(ioq_pending(q), 0);
 	/* the early WRITE_FILE's open fd was closed with it */
-	assert_true(count_fds() <= fds + 2); /* + saved + devnull */
+	assert_true(sc_test_count_fds() <= fds + 2); /* + saved + devnull */
 
 	/* The ring again: a new batch runs, and only it. */
 	assert_int_equal(dup2(saved, rfd), rfd);
