@@ -106,15 +106,16 @@ int ioq__uring_init(struct ioq *q, unsigned depth)
 		return -ENOTSUP;
 	u = sc_xcalloc(1, sizeof(*u));
 	/*
-	 * COOP_TASKRUN (5.19+): a completion from an io-wq worker reaches this
-	 * thread at its next syscall instead of through an IPI that interrupts
-	 * whatever it is doing. A cold install punts every file it creates to
-	 * io-wq (openat with O_CREAT, mkdirat and linkat never complete inline)
-	 * while this thread inflates; with the IPI per completion its system
-	 * time doubled and io_uring lost to plain syscalls (large shape, tmpfs,
-	 * 2 CPUs: 1.07-1.19 s against 0.96-1.05 s, 0.75-0.81 s with the flag).
-	 * Only this thread submits and reaps, and a sleeping epoll_wait is still
-	 * woken (-EINTR, which reactor_poll retries), so nothing waits longer.
+	 * COOP_TASKRUN (5.19+). Each request an io-wq worker finishes leaves
+	 * work for this thread (task_work: freeing the request); by default
+	 * adding it interrupts this thread with an IPI wherever it is. A cold
+	 * install punts every file it creates to io-wq (openat with O_CREAT,
+	 * mkdirat and linkat never complete inline) while this thread inflates,
+	 * and those interrupts doubled its system time: io_uring lost to plain
+	 * syscalls (large shape, tmpfs, 2 CPUs: 1.07-1.19 s against 0.96-1.05 s;
+	 * 0.76-0.87 s with the flag). With it the work waits for this thread's
+	 * next entry to the kernel. CQEs are still posted, and epoll woken, as
+	 * soon as a worker finishes; only this thread submits and reaps.
 	 */
 	static const unsigned setups[] = {
 		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
@@ -129,15 +130,17 @@ int ioq__uring_init(struct ioq *q, unsigned depth)
 		return k;
 	}
 	/*
-	 * mkdirat, linkat, renameat and most openat calls cannot complete inline
-	 * and go to io-wq worker threads. Left unbounded, a batch of links into
-	 * one directory becomes dozens of threads fighting over its lock; a
-	 * few workers per CPU do the same work with far less contention.
+	 * mkdirat, linkat, renameat, statx, openat with O_CREAT and writes to
+	 * regular files go to io-wq's bounded workers (the kernel's default: up
+	 * to 4 per CPU). SCINT_IOWQ_MAX=N caps both kinds of worker, for
+	 * measurements; by default the kernel's limits stay.
 	 */
 	const char *wq = getenv("SCINT_IOWQ_MAX");
-	unsigned maxw[2] = { 0, wq ? (unsigned)atoi(wq) : 4 };
-	if (maxw[1])
+	unsigned maxw[2] = { 0, 0 };
+	if (wq && atoi(wq) > 0) {
+		maxw[0] = maxw[1] = (unsigned)atoi(wq);
 		(void)io_uring_register_iowq_max_workers(&u->ring, maxw);
+	}
 	struct io_uring_probe *probe = io_uring_get_probe_ring(&u->ring);
 	for (int i = 0; i < IOQ_OPCODE__COUNT; i++)
 		q->uring_op_ok[i] = probe && ioq_uring_opcode[i] >= 0 &&
