@@ -107,7 +107,7 @@ int ioq__uring_init(struct ioq *q, unsigned depth)
 	u = sc_xcalloc(1, sizeof(*u));
 	/*
 	 * COOP_TASKRUN (5.19+). Each request an io-wq worker finishes leaves
-	 * work for this thread (task_work: freeing the request); by default
+	 * work for this thread (task_work: freeing the request, since 6.4); by default
 	 * adding it interrupts this thread with an IPI wherever it is. A cold
 	 * install punts every file it creates to io-wq (openat with O_CREAT,
 	 * mkdirat and linkat never complete inline) while this thread inflates,
@@ -130,16 +130,19 @@ int ioq__uring_init(struct ioq *q, unsigned depth)
 		return k;
 	}
 	/*
-	 * mkdirat, linkat, renameat, statx, openat with O_CREAT and writes to
-	 * regular files go to io-wq's bounded workers (the kernel's default: up
-	 * to 4 per CPU). SCINT_IOWQ_MAX=N caps both kinds of worker, for
-	 * measurements; by default the kernel's limits stay.
+	 * mkdirat, linkat, renameat, statx, openat with O_CREAT (and writes to
+	 * regular files on filesystems without non-blocking buffered writes)
+	 * go to io-wq's bounded workers: by default at most min(depth, 4 per
+	 * CPU) for this ring. SCINT_IOWQ_MAX=N (1-1024) sets both worker
+	 * limits to N, for measurements; otherwise the kernel's stay.
 	 */
 	const char *wq = getenv("SCINT_IOWQ_MAX");
-	unsigned maxw[2] = { 0, 0 };
-	if (wq && atoi(wq) > 0) {
-		maxw[0] = maxw[1] = (unsigned)atoi(wq);
-		(void)io_uring_register_iowq_max_workers(&u->ring, maxw);
+	if (wq && *wq) {
+		char *end;
+		unsigned long n = strtoul(wq, &end, 10);
+		unsigned maxw[2] = { (unsigned)n, (unsigned)n };
+		if (!*end && n >= 1 && n <= 1024)
+			(void)io_uring_register_iowq_max_workers(&u->ring, maxw);
 	}
 	struct io_uring_probe *probe = io_uring_get_probe_ring(&u->ring);
 	for (int i = 0; i < IOQ_OPCODE__COUNT; i++)

@@ -47,7 +47,7 @@ SC_TEST(trace_escapes_every_byte_at_every_offset)
 	char *paths[N];
 	size_t lens[N], n = 0;
 
-	/* Byte c at offset 0..16 of a 24-byte plain path: every lane of both words. */
+	/* Byte c at offset 0..16 of a 24-byte plain path. */
 	for (int c = 1; c < 256; c++)
 		for (size_t off = 0; off < 17; off++) {
 			char *p = malloc(25);
@@ -76,7 +76,8 @@ SC_TEST(trace_escapes_random_paths)
 			/* mostly path bytes, some quotes, backslashes, controls and UTF-8 */
 			static const char pick[] = "abc/._-\"\\\n\t\r\x01\x1f\x7f\xc3\xa9 ";
 			int r = rand_r(&seed);
-			p[k] = r % 3 ? (char)('a' + r % 26) : pick[(size_t)r % (sizeof(pick) - 1)];
+			p[k] = r % 3 ? (char)('a' + r % 26)
+				     : pick[(size_t)rand_r(&seed) % (sizeof(pick) - 1)];
 		}
 		p[len] = '\0';
 		paths[i] = p;
