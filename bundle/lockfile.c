@@ -573,7 +573,12 @@ static int lp_checksum_line(struct lp *p, size_t indent, struct strv body)
 			return r;
 		ck.raw = arena_strv(p->a, tail);
 	}
-	key = strv_make(body.p, (size_t)(inner.p + inner.len + 1 - body.p));
+	/* The entry as it is written back: "-ruby" is no platform, as in Bundler. */
+	if (strcmp(ck.platform, "ruby") == 0)
+		key = strv_from(arena_printf(p->a, "%s (%s)", ck.name, ck.version));
+	else
+		key = strv_from(
+			arena_printf(p->a, "%s (%s-%s)", ck.name, ck.version, ck.platform));
 	at = hmap_get(&p->cks, key);
 	if (at) {
 		/* The same entry twice is harmless (Bundler merges it); two different ones are not.

@@ -705,6 +705,13 @@ SC_TEST(lockfile_rejects_bad_checksums)
 		"\n  rake (1.0) "
 		"sha256=c0ffee11c0ffee11c0ffee11c0ffee11c0ffee11c0ffee11c0ffee11c0ffee11\n",
 		"line 3: conflicting checksums for 'rake (1.0)'");
+	/* "-ruby" is no platform (Gem::Platform.new("ruby") is RUBY): the same entry. */
+	assert_parse_error(
+		"CHECKSUMS\n  rake (1.0) sha256="
+		"814828c34f1315d7e7b7e8295184577cc4e969bad6156ac069d02d63f58d82e8"
+		"\n  rake (1.0-ruby) "
+		"sha256=c0ffee11c0ffee11c0ffee11c0ffee11c0ffee11c0ffee11c0ffee11c0ffee11\n",
+		"line 3: conflicting checksums for 'rake (1.0)'");
 }
 
 SC_TEST(lockfile_errmsg_may_be_null)
