@@ -73,7 +73,9 @@ static void ioq_start(struct ioq *q, struct ioq_op *op)
 	op->slot = -1;
 	op->cqes_left = 0;
 	op->chain_next = NULL;
-	op->t_start_ns = trace_enabled ? clock_now_ns() : 0;
+	if (trace_enabled && !q->trace_queued_ns)
+		q->trace_queued_ns = clock_now_ns();
+	op->t_start_ns = q->trace_queued_ns;
 	q->stats.submitted[op->opcode]++;
 	q->nqueued++;
 }
@@ -120,13 +122,18 @@ bool ioq__sync_budget_take(struct ioq *q, const struct ioq_op *op)
 /* Runs op with plain syscalls and finishes it, charging copies and clones to the budget. */
 static void ioq_run_sync(struct ioq *q, struct ioq_op *op)
 {
-	int res = ioq__sync_run(op);
+	uint64_t reap_ns = q->trace_reap_ns;
+	int res;
+
+	q->trace_reap_ns = 0; /* (a redo inside a reap ends when it ends) */
+	res = ioq__sync_run(op);
 
 	if (op->opcode == IOQ_COPY_FILE || op->opcode == IOQ_CLONE_FILE) {
 		uint64_t cost = IOQ_SYNC_OP_COST + op->done_bytes;
 		q->sync_budget = q->sync_budget > cost ? q->sync_budget - cost : 0;
 	}
 	ioq__finish(q, op, res);
+	q->trace_reap_ns = reap_ns;
 }
 
 void ioq__run_sync(struct ioq *q, struct ioq_op *op)
@@ -140,6 +147,7 @@ unsigned ioq_flush(struct ioq *q)
 
 	q->stats.flushes++;
 	q->sync_budget = IOQ_SYNC_BUDGET;
+	q->trace_queued_ns = 0;
 	if (q->backend == IOQ_BACKEND_URING)
 		return ioq__uring_flush(q);
 	/*
@@ -161,7 +169,7 @@ unsigned ioq_flush(struct ioq *q)
 	return n;
 }
 
-static void ioq_trace(const struct ioq_op *op)
+static void ioq_trace(const struct ioq *q, const struct ioq_op *op)
 {
 	int64_t bytes = -1;
 
@@ -182,7 +190,8 @@ static void ioq_trace(const struct ioq_op *op)
 	if (op->opcode == IOQ_SYMLINKAT)
 		dirfd = -1; /* path is the link target, printed as written */
 	trace_io(op->ctx, ioq_opcode_name[op->opcode], dirfd, path, dirfd2, path2, bytes,
-		 op->res < 0 ? op->res : 0, op->t_start_ns, clock_now_ns());
+		 op->res < 0 ? op->res : 0, op->t_start_ns,
+		 q->trace_reap_ns ? q->trace_reap_ns : clock_now_ns());
 }
 
 void ioq__finish(struct ioq *q, struct ioq_op *op, int res)
@@ -192,7 +201,7 @@ void ioq__finish(struct ioq *q, struct ioq_op *op, int res)
 			op->opcode == IOQ_COPY_FILE))
 		q->stats.bytes_written += (uint64_t)res;
 	if (trace_enabled)
-		ioq_trace(op);
+		ioq_trace(q, op);
 	op->qstate = IOQ_S_IDLE;
 	list_add_tail(&op->link, &q->completed);
 	struct ioq_op *next = op->chain_next;

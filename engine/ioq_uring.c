@@ -52,6 +52,7 @@
 
 #include "base/clock.h"
 #include "base/compiler.h"
+#include "base/trace.h"
 #include "engine/ioq_internal.h"
 #include "fsops/fsops.h"
 
@@ -616,6 +617,7 @@ static void ioq_uring_dispatch(struct wake *w, uint32_t events, void *data)
 
 	(void)w;
 	(void)events;
+	q->trace_reap_ns = trace_enabled ? clock_now_ns() : 0;
 	io_uring_for_each_cqe(&u->ring, head, cqe)
 	{
 		uint64_t ud = io_uring_cqe_get_data64(cqe);
@@ -629,4 +631,5 @@ static void ioq_uring_dispatch(struct wake *w, uint32_t events, void *data)
 		n++;
 	}
 	io_uring_cq_advance(&u->ring, n);
+	q->trace_reap_ns = 0;
 }

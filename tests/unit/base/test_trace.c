@@ -87,3 +87,30 @@ SC_TEST(trace_escapes_random_paths)
 	for (size_t i = 0; i < N; i++)
 		free(paths[i]);
 }
+
+/* A named directory's path is escaped once and prefixed to the relative paths under it. */
+SC_TEST(trace_prints_named_directories)
+{
+	struct sbuf file = SBUF_INIT, at = SBUF_INIT;
+	static const char dir[] = "/d\"ir\\\n\x01\xc3\xa9";
+
+	sbuf_addf(&at, "%s/trace.jsonl", sc_test_tmpdir());
+	assert_int_equal(trace_open(at.buf), 0);
+	trace_name_fd(5, "/old");
+	trace_name_fd(2000, "/far");
+	trace_name_fd(5, dir); /* renamed: the latest name holds */
+	trace_io(NULL, "linkat", 5, "a\tb", 2000, "c", -1, 0, 0, 0);
+	trace_io(NULL, "openat", 5, "/abs", -1, NULL, -1, 0, 0, 0);
+	trace_forget_fd(5);
+	trace_forget_fd(2000);
+	trace_io(NULL, "unlinkat", 5, "rel", 2000, "rel2", -1, 0, 0, 0);
+	trace_close();
+	assert_int_equal(fs_read_file(at.buf, &file, 1 << 20), 0);
+	assert_non_null(strstr(file.buf, "\"op\":\"linkat\",\"path\":\"/d\\\"ir\\\\\\n\\u0001\xc3\xa9/a\\tb\","
+					 "\"path2\":\"/far/c\","));
+	assert_non_null(strstr(file.buf, "\"op\":\"openat\",\"path\":\"/abs\","));
+	assert_non_null(strstr(file.buf, "\"op\":\"unlinkat\",\"path\":\"rel\",\"path2\":\"rel2\","));
+	assert_null(strstr(file.buf, "/old"));
+	sbuf_release(&file);
+	sbuf_release(&at);
+}
