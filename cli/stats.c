@@ -51,7 +51,8 @@ static double stats_ms(uint64_t t, uint64_t t0)
 }
 
 /*
- * "io_uring":{"direct":true,"chains":..,"linked_sqes":..,"enter_ms":..,
+ * "io_uring":{"setup":["submit_all","coop_taskrun"] (the ring's setup flags
+ *   scint asks for that the kernel took),"direct":true,"chains":..,"linked_sqes":..,"enter_ms":..,
  *   "all":{"enters":..,"sqes":..,"median":..,"mean":..,"max":..},
  *   "assemble":{...},"materialize":{...}}: SQEs per submitting
  * io_uring_enter, over every call and over the calls that carried ops of
@@ -66,9 +67,13 @@ static void stats_ring(struct sbuf *j, const struct ioq *q)
 		sbuf_addlit(j, ",\"io_uring\":null");
 		return;
 	}
+	unsigned setup = ioq_ring_setup(q);
 	sbuf_addf(j,
-		  ",\"io_uring\":{\"direct\":%s,\"chains\":%llu,\"linked_sqes\":%llu,"
-		  "\"enter_ms\":%.3f",
+		  ",\"io_uring\":{\"setup\":[%s%s%s],\"direct\":%s,\"chains\":%llu,"
+		  "\"linked_sqes\":%llu,\"enter_ms\":%.3f",
+		  setup & IOQ_SETUP_SUBMIT_ALL ? "\"submit_all\"" : "",
+		  (setup & IOQ_SETUP_SUBMIT_ALL) && (setup & IOQ_SETUP_COOP_TASKRUN) ? "," : "",
+		  setup & IOQ_SETUP_COOP_TASKRUN ? "\"coop_taskrun\"" : "",
 		  ioq_uses_direct(q) ? "true" : "false", (unsigned long long)rs.chains,
 		  (unsigned long long)rs.linked_sqes, (double)rs.enter_ns / 1e6);
 	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {

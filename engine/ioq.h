@@ -180,6 +180,12 @@ struct ioq_ring_stats {
 bool ioq_ring_stats(const struct ioq *q, const char *phase, struct ioq_ring_stats *ret);
 /* Whether WRITE_FILE goes to the ring as one linked chain (fixed-file slots). */
 bool ioq_uses_direct(const struct ioq *q);
+/* The ring's setup flags the kernel took (0 on the sync backend). */
+enum {
+	IOQ_SETUP_SUBMIT_ALL = 1u << 0,	  /* IORING_SETUP_SUBMIT_ALL */
+	IOQ_SETUP_COOP_TASKRUN = 1u << 1, /* IORING_SETUP_COOP_TASKRUN */
+};
+unsigned ioq_ring_setup(const struct ioq *q);
 
 /* Fillers: reset the op and set its arguments. The op's done/data/ctx are kept. */
 void ioq_prep_openat(struct ioq_op *op, int dirfd, const char *path, int flags, mode_t mode);

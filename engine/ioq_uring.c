@@ -269,6 +269,14 @@ bool ioq_uses_direct(const struct ioq *q)
 	return q->uring && q->uring->direct;
 }
 
+unsigned ioq_ring_setup(const struct ioq *q)
+{
+	unsigned f = q->uring ? q->uring->ring.flags : 0;
+
+	return (f & IORING_SETUP_SUBMIT_ALL ? IOQ_SETUP_SUBMIT_ALL : 0) |
+	       (f & IORING_SETUP_COOP_TASKRUN ? IOQ_SETUP_COOP_TASKRUN : 0);
+}
+
 /* The op runs with plain syscalls (no opcode, or told to). */
 static bool ioq_uring_sync(const struct ioq *q, const struct ioq_op *op)
 {

@@ -43,6 +43,12 @@ class TestTraceProfile < ScintTest::Case
     expected_files = files.count { |p| p.start_with?("gems/", "specifications/") }
     assert_equal expected_files, placed - packages, "one record per file in gems/ and specifications/"
     assert_equal files.count { |p| p.start_with?("cache/") && p.end_with?(".gem") }, packages, "one record per package in cache/"
+    # The ring's setup flags the kernel took are named (none on the sync backend).
+    if (ring = stats["io_uring"])
+      assert_kind_of Array, ring["setup"]
+      assert_empty ring["setup"] - %w[submit_all coop_taskrun], ring["setup"].inspect
+    end
+    assert_nil stats["io_uring"] if ENV["SCINT_IO_URING"] == "0"
     # The op queue's own counts agree with the trace (an explicit link mode
     # makes no probe outside the queue).
     stats["ops"].each { |op, n| assert_equal n, ops.fetch(op, 0), op }
