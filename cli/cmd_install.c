@@ -321,11 +321,20 @@ static void install_report(struct install *in, struct ui *ui, int r, uint64_t t0
  * reactor and its watchers set up, and from then on every child dies with
  * the run (evaluating the Gemfile may start Ruby). Prints what failed.
  */
+static void cli_root_lock_wait(const struct install *in)
+{
+	if (in->opts.quiet)
+		return;
+	fprintf(stderr, "Waiting for another install into %s to finish...\n", in->install_root);
+	fflush(stderr);
+}
+
 int cli_engine_start(struct install *in)
 {
 	struct sbuf err = SBUF_INIT;
 	int cfd, r;
 
+	in->root_lock_wait = cli_root_lock_wait;
 	if (fs_mkdir_p(in->opts.cache_root, 0755) == 0 && (cfd = fs_open_dir(in->opts.cache_root)) >= 0) {
 		int lfd = openat(cfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (lfd >= 0)

@@ -700,6 +700,41 @@ int fs_lock_wait(int dirfd, const char *name)
 	return fs_lock(dirfd, name, LOCK_EX);
 }
 
+int fs_lock_removable(int dirfd, const char *name, bool wait)
+{
+	uint64_t t0 = fs_t0();
+	struct stat held, named;
+
+	for (;;) {
+		int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			return fs_traced("flock", dirfd, name, -1, -errno, t0);
+		while (flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0) {
+			if (errno == EINTR)
+				continue;
+			int r = -errno;
+			(void)close(fd);
+			return fs_traced("flock", dirfd, name, -1, r, t0);
+		}
+		/* The holder we waited for may have removed the file: then lock the new one. */
+		if (fstat(fd, &held) == 0 && fstatat(dirfd, name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+			return fs_traced("flock", dirfd, name, -1, fd, t0);
+		(void)close(fd);
+	}
+}
+
+void fs_unlock_remove(int dirfd, const char *name, int fd)
+{
+	if (fd < 0)
+		return;
+	uint64_t t0 = fs_t0();
+	/* Removed while still held, so that nobody locks the name we are leaving. */
+	int r = RET_NERRNO(unlinkat(dirfd, name, 0));
+	(void)fs_traced("unlinkat", dirfd, name, -1, r, t0);
+	(void)close(fd);
+}
+
 int fs_fd_finish(int fd, mode_t mode)
 {
 	int r = 0;

@@ -112,6 +112,17 @@ int fs_lock_try(int dirfd, const char *name);
 int fs_lock_wait(int dirfd, const char *name);
 
 /*
+ * A lock file its holder removes when done, as Bundler's ProcessLock does
+ * with bundler.lock: an exclusive flock on dirfd/name (created 0644),
+ * retried on the new file when the name no longer refers to the one locked
+ * (its holder removed it while we waited). Returns the fd, -EWOULDBLOCK
+ * (wait false) while another process holds it, or -errno.
+ * fs_unlock_remove() removes the name, then closes fd (no-op for fd < 0).
+ */
+int fs_lock_removable(int dirfd, const char *name, bool wait);
+void fs_unlock_remove(int dirfd, const char *name, int fd);
+
+/*
  * Finishes a file created with mode: applies mode exactly when the umask
  * took bits away (as WRITE_FILE does), then closes fd. fd is closed in any
  * case. Returns 0 or -errno.

@@ -268,6 +268,16 @@ struct install {
 	const char *cached_dir; /* absolute cached/<abi> (symlink mode targets) */
 	int cache_fd, inbound_fd, assembling_fd, cached_fd, locks_fd, index_fd;
 	int root_fd, gems_fd, specs_fd, ext_fd, bin_fd;
+	/*
+	 * <install_root>/bundler.lock, Bundler's own process lock, held from
+	 * before anything in the bundle path is read until install_release():
+	 * one install at a time per bundle path, scint's or Bundler's. -1 when
+	 * not held (read-only runs; where no lock can be taken, as Bundler).
+	 */
+	int root_lock_fd;
+	bool fds_set; /* install_setup() set the fds above (to -1 until opened) */
+	/* Called once when that lock is busy and the run waits for it (cli prints). */
+	void (*root_lock_wait)(const struct install *in);
 	int gits_fd;         /* <cache>/inbound/gits, opened on demand; -1 */
 	int git_gems_fd;     /* bundler/gems, on demand; -1 */
 	int git_ext_fd;      /* bundler/gems/<ext_dir>, on demand; -1 */

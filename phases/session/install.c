@@ -104,6 +104,49 @@ int install_open_cache(struct install *in, struct sbuf *err)
 	return 0;
 }
 
+/* How often a run waiting for the bundle path's lock tries it again. */
+#define INSTALL_ROOT_LOCK_POLL_MS 50
+
+/*
+ * Bundler's process lock on the bundle path (Bundler::ProcessLock: a flock
+ * on <bundle_path>/ruby/<version>/bundler.lock, removed when done): two
+ * installs into one bundle path, scint's or Bundler's, take turns instead
+ * of colliding on the same gem directories. The wait runs the reactor, so
+ * that an interrupt ends it. Where no lock can be taken (no write access,
+ * no flock on the filesystem) the run goes on without one, as Bundler's does.
+ */
+static int install_lock_root(struct install *in, struct sbuf *err)
+{
+	bool told = false;
+
+	for (;;) {
+		int fd = fs_lock_removable(in->root_fd, "bundler.lock", false);
+		if (fd >= 0) {
+			in->root_lock_fd = fd;
+			return 0;
+		}
+		if (fd == -EACCES || fd == -EPERM || fd == -EROFS || fd == -ENOLCK ||
+		    fd == -EOPNOTSUPP)
+			return 0;
+		if (fd != -EWOULDBLOCK) {
+			sbuf_addf(err, "cannot lock %s/bundler.lock: %s", in->install_root,
+				  sc_strerror(fd));
+			return fd;
+		}
+		if (!told && in->root_lock_wait)
+			in->root_lock_wait(in);
+		told = true;
+		int k = reactor_poll(in->reactor, INSTALL_ROOT_LOCK_POLL_MS);
+		if (k >= 0)
+			(void)reactor_run_timers(in->reactor);
+		if (sched_aborting(in->sched)) {
+			sbuf_addf(err, "interrupted while waiting for another install into %s",
+				  in->install_root);
+			return -SC_ECANCELED;
+		}
+	}
+}
+
 static int install_open_root(struct install *in, struct sbuf *err)
 {
 	int r;
@@ -122,6 +165,8 @@ static int install_open_root(struct install *in, struct sbuf *err)
 		sbuf_addf(err, "cannot open %s: %s", in->install_root, sc_strerror(in->root_fd));
 		return in->root_fd;
 	}
+	if ((r = install_lock_root(in, err)) < 0)
+		return r;
 	if ((r = install_dir(in, in->root_fd, in->install_root, "gems", &in->gems_fd,
 			       &in->gems_fresh, err)) < 0 ||
 	    (r = install_dir(in, in->root_fd, in->install_root, "specifications", &in->specs_fd,
@@ -210,6 +255,8 @@ int install_setup(struct install *in, struct sbuf *err)
 	in->cache_fd = in->inbound_fd = in->assembling_fd = in->cached_fd = -1;
 	in->locks_fd = in->index_fd = -1;
 	in->root_fd = in->gems_fd = in->specs_fd = in->ext_fd = in->bin_fd = -1;
+	in->root_lock_fd = -1;
+	in->fds_set = true;
 	in->gits_fd = in->git_gems_fd = in->git_ext_fd = -1;
 	sbuf_init(&in->lock_text, 0);
 	sbuf_init(&in->gemfile_digest, 0);
@@ -667,9 +714,14 @@ void install_release(struct install *in)
 	jobserver_free(in->jobserver);
 	ioq_free(in->ioq);
 	reactor_free(in->reactor);
-	for (size_t i = 0; i < SC_ARRAY_SIZE(fds); i++)
-		if (*fds[i] >= 0)
-			(void)close(*fds[i]);
+	/* (Before install_setup the fds are the zeroed struct's, none of them ours.) */
+	if (in->fds_set) {
+		fs_unlock_remove(in->root_fd, "bundler.lock", in->root_lock_fd);
+		in->root_lock_fd = -1;
+		for (size_t i = 0; i < SC_ARRAY_SIZE(fds); i++)
+			if (*fds[i] >= 0)
+				(void)close(*fds[i]);
+	}
 	hmap_release(&in->by_name);
 	hmap_release(&in->abi.default_gems);
 	sbuf_release(&in->lock_text);

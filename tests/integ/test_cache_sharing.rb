@@ -9,12 +9,88 @@ require_relative "install_support"
 class TestCacheSharing < ScintTest::Case
   include InstallSupport
 
-  def spawn_scint(app, env: {})
-    out = File.open(File.join(tmp, "#{File.basename(app.dir)}.out"), "w")
+  def spawn_scint(app, env: {}, name: File.basename(app.dir))
+    out = File.open(File.join(tmp, "#{name}.out"), "w")
     env = ScintTest.isolated_env(app.home, { "SCINT_CACHE" => app.cache }.merge(env))
     pid = Process.spawn(env, ScintTest.scint_bin, "install", chdir: app.dir, out: out, err: out, pgroup: true)
     out.close
     pid
+  end
+
+  # Real Bundler's process lock on app's bundle path (Bundler::ProcessLock,
+  # what `bundle install` holds), held until the returned pipe is closed.
+  def hold_bundlers_lock(app)
+    FileUtils.mkdir_p(app.install_root)
+    rd, wr = IO.pipe
+    held_r, held_w = IO.pipe
+    script = 'require "bundler"; Bundler::ProcessLock.lock(ARGV[0]) { puts "held"; $stdout.flush; $stdin.read }'
+    pid = Process.spawn(app.env, RbConfig.ruby, "-e", script, app.install_root, in: rd, out: held_w)
+    rd.close
+    held_w.close
+    assert_equal "held\n", held_r.gets
+    held_r.close
+    [pid, wr]
+  end
+
+  def wait_for_output(name, pattern, pid)
+    path = File.join(tmp, "#{name}.out")
+    deadline = Time.now + 60
+    sleep 0.02 until File.read(path).match?(pattern) || Time.now > deadline || Process.wait2(pid, Process::WNOHANG)
+    assert_match pattern, File.read(path)
+  end
+
+  # Two installs into one bundle path take turns on Bundler's lock there:
+  # neither fails on the other's gem directories, and the lock file is gone after.
+  def test_two_installs_into_one_bundle_path_take_turns
+    shape, _corpus, _server, app = small_app
+    pids = %w[first second].map { |n| spawn_scint(app, name: n) }
+    statuses = pids.map { |pid| Process.wait2(pid)[1] }
+    outs = %w[first second].map { |n| File.read(File.join(tmp, "#{n}.out")) }
+    statuses.each_with_index { |st, i| assert st.success?, outs[i] }
+    assert_equal 1, outs.count { |o| o.include?("Waiting for another install into #{app.install_root}") }, outs.join
+    refute File.exist?(File.join(app.install_root, "bundler.lock"))
+    app.bundle_check!
+    assert_everything_loads(app, shape)
+  end
+
+  # Bundler holding its lock: scint waits, installs nothing meanwhile, and goes
+  # on when Bundler lets go (Bundler removes the file it locked: scint then
+  # locks the new one).
+  def test_install_waits_for_bundlers_process_lock
+    shape, _corpus, _server, app = small_app
+    holder, release = hold_bundlers_lock(app)
+    pid = spawn_scint(app, name: "waiter")
+    wait_for_output("waiter", /Waiting for another install into/, pid)
+    sleep 0.3
+    assert_nil Process.wait2(pid, Process::WNOHANG), "still waiting"
+    assert_empty Dir.glob("*", base: File.join(app.install_root, "gems"))
+    release.close
+    Process.wait(holder)
+    _, st = Process.wait2(pid)
+    assert st.success?, File.read(File.join(tmp, "waiter.out"))
+    refute File.exist?(File.join(app.install_root, "bundler.lock"))
+    app.bundle_check!
+    assert_everything_loads(app, shape)
+  end
+
+  # An interrupt ends the wait: nothing installed, the usual exit status.
+  def test_interrupt_ends_the_wait_for_the_lock
+    _shape, _corpus, _server, app = small_app
+    holder, release = hold_bundlers_lock(app)
+    pid = spawn_scint(app, name: "interrupted")
+    wait_for_output("interrupted", /Waiting for another install into/, pid)
+    Process.kill("INT", pid)
+    st = nil
+    deadline = Time.now + 10
+    sleep 0.02 until (st = Process.wait2(pid, Process::WNOHANG)&.last) || Time.now > deadline
+    ScintTest.kill_group(pid) unless st
+    refute_nil st, "scint went on waiting after SIGINT"
+    assert_equal 130, st.exitstatus, File.read(File.join(tmp, "interrupted.out"))
+    assert_match(/interrupted/, File.read(File.join(tmp, "interrupted.out")))
+    assert_empty Dir.glob("*", base: File.join(app.install_root, "gems"))
+  ensure
+    release&.close
+    Process.wait(holder) if holder
   end
 
   def test_two_processes_share_one_cache
