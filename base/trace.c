@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/compiler.h"
 
 /*
  * Records are formatted by hand into one buffer (no printf, no per-record
@@ -35,6 +36,8 @@ static struct {
 	uint64_t t0_ns;
 	char *buf;
 	size_t len, cap;
+	size_t reserved; /* tr.len may grow up to this in the record being written */
+	uint64_t shared_ns; /* trace_shared_now_ns(), 0 when to be taken again */
 	struct trace_name names[TRACE_FD_NAMES];
 	const struct trace_name *by_fd[TRACE_FD_DIRECT];
 } tr = { .fd = -1 };
@@ -56,6 +59,18 @@ int trace_open(const char *path)
 	tr.t0_ns = clock_now_ns();
 	trace_enabled = true;
 	return 0;
+}
+
+uint64_t trace_shared_now_ns(void)
+{
+	if (!tr.shared_ns)
+		tr.shared_ns = clock_now_ns();
+	return tr.shared_ns;
+}
+
+void trace_step_end(void)
+{
+	tr.shared_ns = 0;
 }
 
 static void trace_write_out(void)
@@ -116,11 +131,16 @@ void trace_name_fd(int fd, const char *path)
 		if (!tr.names[i].esc && !slot)
 			slot = &tr.names[i];
 	}
-	n = strlen(path);
-	esc = slot && n <= SIZE_MAX / 6 - 1 ? malloc(6 * n + 1) : NULL;
-	if (!esc)
+	if (!slot)
 		return; /* the fd's paths print relative */
+	n = strlen(path);
+	esc = n <= SIZE_MAX / 6 - 1 ? malloc(6 * n + 1) : NULL;
 	free(slot->esc);
+	slot->esc = NULL;
+	if (fd >= 0 && fd < TRACE_FD_DIRECT)
+		tr.by_fd[fd] = NULL;
+	if (!esc)
+		return; /* (not a stale name either) */
 	slot->fd = fd;
 	slot->esc = esc;
 	slot->len = (size_t)(put_esc(esc, path, n) - esc);
@@ -172,12 +192,16 @@ static char *trace_reserve(size_t n)
 		tr.buf = b;
 		tr.cap = cap;
 	}
+	tr.reserved = tr.len + n;
 	return tr.buf + tr.len;
 }
 
 static void trace_commit(char *o)
 {
+	tr.shared_ns = 0;
 	tr.len = (size_t)(o - tr.buf);
+	/* Within what was reserved (a debug check of TRACE_FIXED and the sizes). */
+	SC_DEBUG_ASSERT(tr.len <= tr.reserved);
 	if (tr.len >= TRACE_FLUSH_BYTES)
 		trace_write_out();
 }

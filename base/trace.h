@@ -36,6 +36,16 @@ extern bool trace_enabled;
  */
 extern const struct trace_ctx *trace_current;
 
+/*
+ * A clock reading for the start of an operation, shared by the operations a
+ * step queues: taken at the first call, then again after any record is
+ * written or a step ends (trace_step_end), so that no record starts before
+ * one it follows. Reading the clock per operation cost more than the rest
+ * of its record.
+ */
+uint64_t trace_shared_now_ns(void);
+void trace_step_end(void);
+
 /* Opens the trace file (truncating). Returns 0 or -errno. */
 int trace_open(const char *path);
 /* Flushes and closes (NULL-safe to call when not open). */

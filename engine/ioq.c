@@ -73,9 +73,7 @@ static void ioq_start(struct ioq *q, struct ioq_op *op)
 	op->slot = -1;
 	op->cqes_left = 0;
 	op->chain_next = NULL;
-	if (trace_enabled && !q->trace_queued_ns)
-		q->trace_queued_ns = clock_now_ns();
-	op->t_start_ns = q->trace_queued_ns;
+	op->t_start_ns = trace_enabled ? trace_shared_now_ns() : 0;
 	q->stats.submitted[op->opcode]++;
 	q->nqueued++;
 }
@@ -147,7 +145,6 @@ unsigned ioq_flush(struct ioq *q)
 
 	q->stats.flushes++;
 	q->sync_budget = IOQ_SYNC_BUDGET;
-	q->trace_queued_ns = 0;
 	if (q->backend == IOQ_BACKEND_URING)
 		return ioq__uring_flush(q);
 	/*

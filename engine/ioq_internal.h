@@ -44,11 +44,11 @@ struct ioq {
 	bool uring_op_ok[IOQ_OPCODE__COUNT];
 	uint64_t sync_budget; /* left in this flush */
 	/*
-	 * Trace only: one clock read for the ops queued since the last flush
-	 * (their t_start) and one for the CQEs of one reap (their end), 0 when
-	 * not taken yet; a reading per op cost more than the rest of a record.
+	 * Trace only: one clock reading for the CQEs of one reap (their end),
+	 * 0 outside a reap; a reading per op cost more than the rest of a
+	 * record. (Starts share trace_shared_now_ns().)
 	 */
-	uint64_t trace_queued_ns, trace_reap_ns;
+	uint64_t trace_reap_ns;
 	/* ring statistics (io_uring backend) */
 	uint64_t chains, linked_sqes, enter_ns;
 	struct ioq__hist hist[IOQ_PHASES_MAX + 1];

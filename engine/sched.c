@@ -354,6 +354,7 @@ static unsigned sched_run_ready(struct sched *s)
 		trace_current = &j->ctx;
 		j->ops->step(j);
 		trace_current = NULL;
+		trace_step_end();
 		/* A full batch goes to the kernel now: the next steps overlap with it. */
 		ioq_flush_if(s->q, SCHED_FLUSH_OPS);
 		n++;

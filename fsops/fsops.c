@@ -673,10 +673,10 @@ out_close_src:
 	return r;
 }
 
-static int fs_lock(int dirfd, const char *name, int how)
+static int fs_lock(int dirfd, const char *name, int oflags, int how)
 {
 	uint64_t t0 = fs_t0();
-	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = openat(dirfd, name, oflags | O_CLOEXEC | O_NOFOLLOW, 0644);
 
 	if (fd < 0)
 		return fs_traced("flock", dirfd, name, -1, -errno, t0);
@@ -692,47 +692,17 @@ static int fs_lock(int dirfd, const char *name, int how)
 
 int fs_lock_try(int dirfd, const char *name)
 {
-	return fs_lock(dirfd, name, LOCK_EX | LOCK_NB);
+	return fs_lock(dirfd, name, O_RDWR | O_CREAT, LOCK_EX | LOCK_NB);
 }
 
 int fs_lock_wait(int dirfd, const char *name)
 {
-	return fs_lock(dirfd, name, LOCK_EX);
+	return fs_lock(dirfd, name, O_RDWR | O_CREAT, LOCK_EX);
 }
 
-int fs_lock_removable(int dirfd, const char *name, bool wait)
+int fs_lock_open(int dirfd, const char *name, int oflags)
 {
-	uint64_t t0 = fs_t0();
-	struct stat held, named;
-
-	for (;;) {
-		int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd < 0)
-			return fs_traced("flock", dirfd, name, -1, -errno, t0);
-		while (flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0) {
-			if (errno == EINTR)
-				continue;
-			int r = -errno;
-			(void)close(fd);
-			return fs_traced("flock", dirfd, name, -1, r, t0);
-		}
-		/* The holder we waited for may have removed the file: then lock the new one. */
-		if (fstat(fd, &held) == 0 && fstatat(dirfd, name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    held.st_dev == named.st_dev && held.st_ino == named.st_ino)
-			return fs_traced("flock", dirfd, name, -1, fd, t0);
-		(void)close(fd);
-	}
-}
-
-void fs_unlock_remove(int dirfd, const char *name, int fd)
-{
-	if (fd < 0)
-		return;
-	uint64_t t0 = fs_t0();
-	/* Removed while still held, so that nobody locks the name we are leaving. */
-	int r = RET_NERRNO(unlinkat(dirfd, name, 0));
-	(void)fs_traced("unlinkat", dirfd, name, -1, r, t0);
-	(void)close(fd);
+	return fs_lock(dirfd, name, oflags, LOCK_EX | LOCK_NB);
 }
 
 int fs_fd_finish(int fd, mode_t mode)

@@ -112,15 +112,11 @@ int fs_lock_try(int dirfd, const char *name);
 int fs_lock_wait(int dirfd, const char *name);
 
 /*
- * A lock file its holder removes when done, as Bundler's ProcessLock does
- * with bundler.lock: an exclusive flock on dirfd/name (created 0644),
- * retried on the new file when the name no longer refers to the one locked
- * (its holder removed it while we waited). Returns the fd, -EWOULDBLOCK
- * (wait false) while another process holds it, or -errno.
- * fs_unlock_remove() removes the name, then closes fd (no-op for fd < 0).
+ * fs_lock_try() on what dirfd/name is opened as with oflags (O_CLOEXEC and
+ * O_NOFOLLOW added; nothing created without O_CREAT): a directory
+ * (O_RDONLY | O_DIRECTORY) or a lock file someone else creates.
  */
-int fs_lock_removable(int dirfd, const char *name, bool wait);
-void fs_unlock_remove(int dirfd, const char *name, int fd);
+int fs_lock_open(int dirfd, const char *name, int oflags);
 
 /*
  * Finishes a file created with mode: applies mode exactly when the umask

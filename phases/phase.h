@@ -269,12 +269,12 @@ struct install {
 	int cache_fd, inbound_fd, assembling_fd, cached_fd, locks_fd, index_fd;
 	int root_fd, gems_fd, specs_fd, ext_fd, bin_fd;
 	/*
-	 * <install_root>/bundler.lock, Bundler's own process lock, held from
-	 * before anything in the bundle path is read until install_release():
-	 * one install at a time per bundle path, scint's or Bundler's. -1 when
-	 * not held (read-only runs; where no lock can be taken, as Bundler).
+	 * The bundle path's locks (install.c: install_lock_root), held from
+	 * before its gems are looked at until install_release(): the install
+	 * root itself, and Bundler's bundler.lock there when a Bundler made
+	 * one. -1 when not held (read-only runs; where none can be taken).
 	 */
-	int root_lock_fd;
+	int root_lock_fd, bundler_lock_fd;
 	bool fds_set; /* install_setup() set the fds above (to -1 until opened) */
 	/* Called once when that lock is busy and the run waits for it (cli prints). */
 	void (*root_lock_wait)(const struct install *in);

@@ -108,35 +108,37 @@ int install_open_cache(struct install *in, struct sbuf *err)
 #define INSTALL_ROOT_LOCK_POLL_MS 50
 
 /*
- * Bundler's process lock on the bundle path (Bundler::ProcessLock: a flock
- * on <bundle_path>/ruby/<version>/bundler.lock, removed when done): two
- * installs into one bundle path, scint's or Bundler's, take turns instead
- * of colliding on the same gem directories. The wait runs the reactor, so
- * that an interrupt ends it. Where no lock can be taken (no write access,
- * no flock on the filesystem) the run goes on without one, as Bundler's does.
+ * An exclusive flock on root/name opened with oflags, waited for with the
+ * reactor running so that an interrupt ends the wait. Returns the fd, -1
+ * when there is nothing to lock or no lock can be had here (no access, no
+ * flock on the filesystem: the run goes on without, as Bundler's does),
+ * or -errno with err set.
  */
-static int install_lock_root(struct install *in, struct sbuf *err)
+static int install_wait_lock(struct install *in, const char *name, int oflags, bool *told,
+			     struct sbuf *err)
 {
-	bool told = false;
-
 	for (;;) {
-		int fd = fs_lock_removable(in->root_fd, "bundler.lock", false);
-		if (fd >= 0) {
-			in->root_lock_fd = fd;
-			return 0;
-		}
-		if (fd == -EACCES || fd == -EPERM || fd == -EROFS || fd == -ENOLCK ||
-		    fd == -EOPNOTSUPP)
-			return 0;
+		int fd = fs_lock_open(in->root_fd, name, oflags);
+		if (fd >= 0)
+			return fd;
+		if (fd == -ENOENT || fd == -EACCES || fd == -EPERM || fd == -EROFS ||
+		    fd == -ENOLCK || fd == -EOPNOTSUPP || fd == -EINVAL || fd == -ENOSYS ||
+		    fd == -EBADF)
+			return -1;
 		if (fd != -EWOULDBLOCK) {
-			sbuf_addf(err, "cannot lock %s/bundler.lock: %s", in->install_root,
+			sbuf_addf(err, "cannot lock %s/%s: %s", in->install_root, name,
 				  sc_strerror(fd));
 			return fd;
 		}
-		if (!told && in->root_lock_wait)
+		if (!*told && in->root_lock_wait)
 			in->root_lock_wait(in);
-		told = true;
+		*told = true;
 		int k = reactor_poll(in->reactor, INSTALL_ROOT_LOCK_POLL_MS);
+		if (k < 0 && k != -EINTR) {
+			sbuf_addf(err, "waiting for another install into %s: %s", in->install_root,
+				  sc_strerror(k));
+			return k;
+		}
 		if (k >= 0)
 			(void)reactor_run_timers(in->reactor);
 		if (sched_aborting(in->sched)) {
@@ -145,6 +147,29 @@ static int install_lock_root(struct install *in, struct sbuf *err)
 			return -SC_ECANCELED;
 		}
 	}
+}
+
+/*
+ * One install at a time per bundle path. scint's runs lock the directory
+ * itself (a lock file would change it after the snapshot of the install,
+ * and a no-op install writes nothing); a Bundler at work there holds
+ * bundler.lock (Bundler::ProcessLock, removed when it is done), which is
+ * waited for, and held, when it exists.
+ */
+static int install_lock_root(struct install *in, struct sbuf *err)
+{
+	bool told = false;
+	int fd;
+
+	fd = install_wait_lock(in, ".", O_RDONLY | O_DIRECTORY, &told, err);
+	if (fd < -1)
+		return fd;
+	in->root_lock_fd = fd;
+	fd = install_wait_lock(in, "bundler.lock", O_RDONLY, &told, err);
+	if (fd < -1)
+		return fd;
+	in->bundler_lock_fd = fd;
+	return 0;
 }
 
 static int install_open_root(struct install *in, struct sbuf *err)
@@ -255,7 +280,7 @@ int install_setup(struct install *in, struct sbuf *err)
 	in->cache_fd = in->inbound_fd = in->assembling_fd = in->cached_fd = -1;
 	in->locks_fd = in->index_fd = -1;
 	in->root_fd = in->gems_fd = in->specs_fd = in->ext_fd = in->bin_fd = -1;
-	in->root_lock_fd = -1;
+	in->root_lock_fd = in->bundler_lock_fd = -1;
 	in->fds_set = true;
 	in->gits_fd = in->git_gems_fd = in->git_ext_fd = -1;
 	sbuf_init(&in->lock_text, 0);
@@ -691,7 +716,7 @@ void install_release(struct install *in)
 	int *fds[] = { &in->cache_fd, &in->inbound_fd, &in->assembling_fd, &in->cached_fd,
 		       &in->locks_fd,  &in->index_fd,   &in->root_fd,	    &in->gems_fd,
 		       &in->specs_fd,  &in->ext_fd,	&in->bin_fd, &in->gits_fd,
-		       &in->git_gems_fd, &in->git_ext_fd };
+		       &in->git_gems_fd, &in->git_ext_fd, &in->root_lock_fd, &in->bundler_lock_fd };
 
 	for (size_t i = 0; i < in->nsources; i++)
 		if (in->sources[i].index_fd >= 0)
@@ -716,8 +741,6 @@ void install_release(struct install *in)
 	reactor_free(in->reactor);
 	/* (Before install_setup the fds are the zeroed struct's, none of them ours.) */
 	if (in->fds_set) {
-		fs_unlock_remove(in->root_fd, "bundler.lock", in->root_lock_fd);
-		in->root_lock_fd = -1;
 		for (size_t i = 0; i < SC_ARRAY_SIZE(fds); i++)
 			if (*fds[i] >= 0)
 				(void)close(*fds[i]);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/json.h"
 #include "base/sbuf.h"
 #include "base/trace.h"
@@ -112,5 +113,35 @@ SC_TEST(trace_prints_named_directories)
 	assert_non_null(strstr(file.buf, "\"op\":\"unlinkat\",\"path\":\"rel\",\"path2\":\"rel2\","));
 	assert_null(strstr(file.buf, "/old"));
 	sbuf_release(&file);
+	sbuf_release(&at);
+}
+
+static uint64_t after(uint64_t t)
+{
+	uint64_t now;
+
+	while ((now = clock_now_ns()) <= t)
+		;
+	return now;
+}
+
+/* Ops share a start reading until a record is written or a step ends, never across them. */
+SC_TEST(trace_shared_start_is_dropped_by_records_and_steps)
+{
+	struct sbuf at = SBUF_INIT;
+
+	sbuf_addf(&at, "%s/shared.jsonl", sc_test_tmpdir());
+	assert_int_equal(trace_open(at.buf), 0);
+	uint64_t t1 = trace_shared_now_ns();
+	(void)after(t1);
+	assert_true(trace_shared_now_ns() == t1); /* shared while nothing happened */
+	uint64_t c = after(t1);
+	trace_event(NULL, "between", NULL);
+	uint64_t t2 = trace_shared_now_ns();
+	assert_true(t2 >= c); /* not before the record it follows */
+	c = after(t2);
+	trace_step_end();
+	assert_true(trace_shared_now_ns() >= c);
+	trace_close();
 	sbuf_release(&at);
 }
