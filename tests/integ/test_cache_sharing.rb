@@ -66,11 +66,20 @@ class TestCacheSharing < ScintTest::Case
     assert_empty Dir.glob("*", base: File.join(app.install_root, "gems"))
     release.close
     Process.wait(holder)
+    holder = nil
     _, st = Process.wait2(pid)
+    pid = nil
     assert st.success?, File.read(File.join(tmp, "waiter.out"))
     refute File.exist?(File.join(app.install_root, "bundler.lock"))
     app.bundle_check!
     assert_everything_loads(app, shape)
+  ensure
+    release&.close
+    Process.wait(holder) if holder
+    if pid
+      ScintTest.kill_group(pid)
+      Process.wait(pid)
+    end
   end
 
   # An interrupt ends the wait: nothing installed, the usual exit status.
